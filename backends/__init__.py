@@ -1,0 +1,1 @@
+"""Model backends: the plugin contract, the registry and the built-in backends."""

@@ -1,0 +1,166 @@
+"""The backend contract: capabilities, requests, results, progress events.
+
+A backend turns a :class:`GenerationRequest` into a clip on disk. It declares
+what it can do in :class:`Capabilities`; :meth:`Backend.prepare` validates a
+request against them before anything is sent, snapping an unsupported duration
+to the nearest allowed one *with a warning*, and refusing what cannot be
+snapped (an aspect ratio it lacks, a mode it does not support).
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from shotsmith.errors import InvalidInputError
+from shotsmith.formats import ASPECT_RATIOS, AspectRatio, CameraMove
+
+
+class GenerationMode(StrEnum):
+    TEXT_TO_VIDEO = "text-to-video"
+    IMAGE_TO_VIDEO = "image-to-video"
+    VIDEO_EXTEND = "video-extend"
+    VIDEO_TO_VIDEO = "video-to-video"
+
+
+class CostEstimate(BaseModel):
+    amount: float = Field(ge=0)
+    unit: Literal["USD", "credits"] = "USD"
+    source: str = Field(description="Where the price comes from (a pricing page and its date, or 'local compute').")
+    detail: str = ""
+
+
+class Capabilities(BaseModel):
+    modes: list[GenerationMode] = Field(default_factory=lambda: [GenerationMode.TEXT_TO_VIDEO])
+    durations_s: list[float] | None = Field(default=None, description="Discrete allowed durations; None means the range below.")
+    min_duration_s: float = 0.5
+    max_duration_s: float = 60.0
+    aspect_ratios: list[AspectRatio] = Field(default_factory=lambda: list(ASPECT_RATIOS))
+    resolutions: list[str] = Field(default_factory=lambda: ["720p"])
+    fps: list[int] = Field(default_factory=lambda: [24])
+    max_prompt_chars: int = 2000
+    supports_seed: bool = False
+    supports_negative_prompt: bool = False
+    supports_camera_control: bool = False
+    max_concurrency: int = Field(default=1, ge=1)
+    costs_money: bool = False
+    local: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Capabilities":
+        if self.min_duration_s > self.max_duration_s:
+            raise ValueError("min_duration_s exceeds max_duration_s")
+        if self.durations_s is not None and not self.durations_s:
+            raise ValueError("durations_s, when given, lists at least one duration")
+        if not self.modes or not self.aspect_ratios or not self.resolutions or not self.fps:
+            raise ValueError("a backend supports at least one mode, aspect ratio, resolution and fps")
+        return self
+
+    def snap_duration(self, seconds: float) -> float:
+        if self.durations_s:
+            return min(self.durations_s, key=lambda d: (abs(d - seconds), -d))
+        return min(max(seconds, self.min_duration_s), self.max_duration_s)
+
+
+class GenerationRequest(BaseModel):
+    """What to generate for one shot. ``duration_s`` includes the transition handle."""
+
+    prompt: str = Field(min_length=1)
+    negative_prompt: str | None = None
+    mode: GenerationMode = GenerationMode.TEXT_TO_VIDEO
+    duration_s: float = Field(gt=0)
+    aspect_ratio: AspectRatio = "16:9"
+    resolution: str = "720p"
+    fps: int = 24
+    seed: int | None = None
+    camera: CameraMove = CameraMove.STATIC
+    image: str | None = Field(default=None, description="Absolute path of the start image (image-to-video).")
+    style: str = ""
+    shot_index: int | None = None
+    model: str | None = None
+
+
+ProgressState = Literal["queued", "submitted", "running", "downloading", "done", "cached", "failed", "cancelled"]
+
+
+class ProgressEvent(BaseModel):
+    shot_index: int | None = None
+    state: ProgressState
+    percent: float | None = Field(default=None, ge=0, le=100)
+    message: str = ""
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+class GenerationResult(BaseModel):
+    path: str
+    duration_s: float
+    width: int
+    height: int
+    remote_task_id: str | None = None
+    cost: CostEstimate | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class Backend(ABC):
+    """Subclass this, set ``name`` and ``description``, and register it through the hook."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    #: The default model identifier (used in cache keys).
+    model: str | None = None
+
+    @abstractmethod
+    def capabilities(self) -> Capabilities: ...
+
+    @abstractmethod
+    def estimate_cost(self, request: GenerationRequest) -> CostEstimate: ...
+
+    @abstractmethod
+    async def generate(self, request: GenerationRequest, dest: Path, *, on_progress: ProgressCallback,
+                       cancel: threading.Event) -> GenerationResult:
+        """Write the clip to ``dest`` (a temporary path the engine renames) and describe it."""
+
+    def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
+        """Validate against capabilities; return the request to send and the warnings to show."""
+        caps = self.capabilities()
+        warnings: list[str] = []
+        label = f"shot {request.shot_index}: " if request.shot_index is not None else ""
+        if request.mode not in caps.modes:
+            raise InvalidInputError(f"{label}backend {self.name} does not do {request.mode.value}",
+                                    hint=f"it supports {', '.join(m.value for m in caps.modes)}")
+        if request.mode is GenerationMode.IMAGE_TO_VIDEO and not request.image:
+            raise InvalidInputError(f"{label}image-to-video needs a start image")
+        if request.aspect_ratio not in caps.aspect_ratios:
+            raise InvalidInputError(f"{label}backend {self.name} cannot make {request.aspect_ratio} video",
+                                    hint=f"it supports {', '.join(caps.aspect_ratios)}")
+        updates: dict = {}
+        snapped = caps.snap_duration(request.duration_s)
+        if abs(snapped - request.duration_s) > 1e-6:
+            warnings.append(f"{label}duration {request.duration_s:g}s is not available on {self.name}; using {snapped:g}s")
+            updates["duration_s"] = snapped
+        if request.resolution not in caps.resolutions:
+            updates["resolution"] = caps.resolutions[0]
+            warnings.append(f"{label}resolution {request.resolution} is not available on {self.name}; using {caps.resolutions[0]}")
+        if request.fps not in caps.fps:
+            nearest = min(caps.fps, key=lambda f: abs(f - request.fps))
+            updates["fps"] = nearest
+            warnings.append(f"{label}{request.fps} fps is not available on {self.name}; using {nearest}")
+        if len(request.prompt) > caps.max_prompt_chars:
+            raise InvalidInputError(f"{label}prompt is {len(request.prompt)} characters; {self.name} accepts {caps.max_prompt_chars}")
+        if request.seed is not None and not caps.supports_seed:
+            updates["seed"] = None
+            warnings.append(f"{label}{self.name} does not take a seed; it is ignored")
+        if request.negative_prompt and not caps.supports_negative_prompt:
+            updates["negative_prompt"] = None
+            warnings.append(f"{label}{self.name} does not take a negative prompt; it is ignored")
+        if self.model and not request.model:
+            updates["model"] = self.model
+        return (request.model_copy(update=updates) if updates else request), warnings

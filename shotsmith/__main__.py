@@ -1,0 +1,5 @@
+import sys
+
+from shotsmith.cli import main
+
+sys.exit(main())

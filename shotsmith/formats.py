@@ -1,0 +1,93 @@
+"""Aspect ratios, resolutions and camera/transition vocabularies shared by all layers."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+AspectRatio = Literal["16:9", "9:16", "1:1", "4:5"]
+ASPECT_RATIOS: tuple[str, ...] = ("16:9", "9:16", "1:1", "4:5")
+
+#: Output height ("720p") is the short side for landscape and the long side
+#: for portrait would be surprising, so resolutions name the *short* side.
+RESOLUTIONS: dict[str, int] = {"360p": 360, "480p": 480, "540p": 540, "720p": 720, "1080p": 1080, "1440p": 1440, "2160p": 2160}
+
+
+def frame_size(aspect_ratio: str, resolution: str = "720p") -> tuple[int, int]:
+    """Width and height (both even) for an aspect ratio at a named resolution.
+
+    The resolution names the short side: 9:16 at 720p is 720x1280.
+    """
+    if resolution not in RESOLUTIONS:
+        raise ValueError(f"unknown resolution {resolution!r}; choose one of {', '.join(RESOLUTIONS)}")
+    short = RESOLUTIONS[resolution]
+    w_ratio, h_ratio = (int(p) for p in aspect_ratio.split(":"))
+    if w_ratio >= h_ratio:
+        h, w = short, short * w_ratio / h_ratio
+    else:
+        w, h = short, short * h_ratio / w_ratio
+    return _even(w), _even(h)
+
+
+def _even(value: float) -> int:
+    return max(2, int(round(value / 2.0)) * 2)
+
+
+class CameraMove(StrEnum):
+    """Camera moves the planner writes and the animatic simulates."""
+
+    STATIC = "static"
+    ZOOM_IN = "zoom_in"
+    ZOOM_OUT = "zoom_out"
+    PAN_LEFT = "pan_left"
+    PAN_RIGHT = "pan_right"
+    TILT_UP = "tilt_up"
+    TILT_DOWN = "tilt_down"
+
+    @property
+    def phrase(self) -> str:
+        """How the move reads inside a generation prompt."""
+        return {
+            "static": "locked-off static camera",
+            "zoom_in": "slow push-in",
+            "zoom_out": "slow pull-back",
+            "pan_left": "smooth pan left",
+            "pan_right": "smooth pan right",
+            "tilt_up": "gentle tilt up",
+            "tilt_down": "gentle tilt down",
+        }[self.value]
+
+
+class TransitionKind(StrEnum):
+    """Transitions between two clips; all but ``cut`` map onto ffmpeg ``xfade``."""
+
+    CUT = "cut"
+    FADE = "fade"
+    DISSOLVE = "dissolve"
+    FADE_BLACK = "fadeblack"
+    FADE_WHITE = "fadewhite"
+    WIPE_LEFT = "wipeleft"
+    WIPE_RIGHT = "wiperight"
+    WIPE_UP = "wipeup"
+    WIPE_DOWN = "wipedown"
+    SLIDE_LEFT = "slideleft"
+    SLIDE_RIGHT = "slideright"
+    SLIDE_UP = "slideup"
+    SLIDE_DOWN = "slidedown"
+
+
+class Transition(BaseModel):
+    """The transition from one clip into the next; ``duration_s`` overlaps the two."""
+
+    kind: TransitionKind = TransitionKind.CUT
+    duration_s: float = Field(default=0.0, ge=0.0, le=5.0)
+
+    @property
+    def overlap_s(self) -> float:
+        return 0.0 if self.kind is TransitionKind.CUT else self.duration_s
+
+    @classmethod
+    def cut(cls) -> "Transition":
+        return cls(kind=TransitionKind.CUT, duration_s=0.0)

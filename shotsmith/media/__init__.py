@@ -1,0 +1,1 @@
+"""Media plumbing shared by every layer: finding and running ffmpeg, probing with PyAV."""
