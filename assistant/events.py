@@ -1,0 +1,91 @@
+"""What a conversation turn reports, as plain dataclasses.
+
+The chat session (LLM agent or offline planner, behind one interface) yields
+these events; the CLI prints them, the TUI posts them as messages, scripted
+runs write them into the run report. Keeping them as data means no front end
+depends on LangChain types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class AssistantText:
+    """Text from the assistant; ``delta`` is True for a streamed fragment of a longer message."""
+
+    text: str
+    delta: bool = False
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know that is not the assistant speaking (which planner answers, a capped duration)."""
+
+    text: str
+    level: Literal["info", "warning", "error"] = "info"
+
+
+@dataclass(frozen=True)
+class ToolCallStarted:
+    call_id: str
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ToolCallFinished:
+    call_id: str
+    name: str
+    ok: bool
+    summary: str
+
+
+@dataclass(frozen=True)
+class PlanUpdated:
+    """The shot plan changed; ``plan`` is ``ShotPlan.model_dump(mode="json")``."""
+
+    plan: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ApprovalRequested:
+    """The agent wants to spend money or long GPU time and waits for a yes or no.
+
+    The turn ends after this event; the front end answers with
+    ``ChatSession.respond(approved)``, which resumes the same turn.
+    """
+
+    request_id: str
+    action: str
+    description: str
+    estimate_amount: float
+    estimate_unit: str
+    shots: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GenerationProgress:
+    shot_index: int | None
+    state: str
+    percent: float | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RenderProgress:
+    seconds_done: float
+    seconds_total: float
+
+
+@dataclass(frozen=True)
+class OutputWritten:
+    path: str
+    duration_s: float
+    size_bytes: int
+
+
+AgentEvent = (AssistantText | Notice | ToolCallStarted | ToolCallFinished | PlanUpdated | ApprovalRequested
+              | GenerationProgress | RenderProgress | OutputWritten)
