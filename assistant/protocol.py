@@ -1,0 +1,41 @@
+"""The interface every front end (CLI chat, TUI, scripted runs) uses to talk to the assistant.
+
+Two implementations stand behind it: the LLM agent and the offline planner.
+``answering`` tells the user which one it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol, runtime_checkable
+
+from shotsmith.assistant.events import AgentEvent
+from shotsmith.store import ProjectStore
+
+
+@runtime_checkable
+class ChatSessionLike(Protocol):
+    #: Who answers: "offline planner" or the model's name, e.g. "openai:gpt-4.1-mini".
+    answering: str
+    store: ProjectStore
+
+    def send(self, text: str) -> AsyncIterator[AgentEvent]:
+        """Run one user turn; yields events. A turn that needs approval ends with ApprovalRequested."""
+        ...
+
+    def respond(self, approved: bool) -> AsyncIterator[AgentEvent]:
+        """Answer the pending ApprovalRequested and continue the same turn."""
+        ...
+
+    @property
+    def pending_approval(self) -> bool:
+        """True between an ApprovalRequested and the matching respond()."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop the current turn as soon as possible (generation and render are cancelled cleanly)."""
+        ...
+
+    def history(self) -> list[tuple[str, str]]:
+        """(role, text) pairs of the conversation so far, restored from the project after a restart."""
+        ...
