@@ -154,7 +154,7 @@ class AnimaticBackend(Backend):
             common = "expansion=none:fontcolor=white"
             graph = ";".join([
                 f"gradients=s={bw}x{bh}:r={fps}:d={duration + 1:.3f}:c0={c0}:c1={c1}:c2={c2}:nb_colors=3"
-                f":speed=0.015:seed={seed % 2**31}:type=linear,"
+                f":speed=0.004:seed={seed % 2**31}:type=linear,"
                 f"drawgrid=w={max(bw // 10, 8)}:h={max(bw // 10, 8)}:t=2:c=white@0.18,"
                 f"{camera_filter(request.camera, width, height, frames, fps)},"
                 f"setsar=1,format=yuv420p[bg]",

@@ -1,0 +1,33 @@
+# The two commands of this project. Each creates .venv and installs what it needs.
+#   make demo   offline brief -> MP4 on the embedded defaults (no GPU, no network, no API key)
+#   make test   the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_BRIEF ?= examples/briefs/coffee-shop.txt
+DEMO_OUT ?= out/demo.mp4
+
+.PHONY: demo test clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "shotsmith needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml examples/plugin-backend/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e examples/plugin-backend
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/shotsmith run $(DEMO_BRIEF) -o $(DEMO_OUT) --json out/demo-report.json
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) out

@@ -1,0 +1,42 @@
+"""ffmpeg discovery and failures become clean errors."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from shotsmith.errors import FFmpegError
+from shotsmith.media import ffmpeg
+
+
+@pytest.fixture
+def fresh_exe(monkeypatch):
+    ffmpeg.ffmpeg_exe.cache_clear()
+    yield monkeypatch
+    ffmpeg.ffmpeg_exe.cache_clear()
+
+
+def test_missing_ffmpeg_is_a_clear_error(fresh_exe, tmp_path):
+    fresh_exe.setenv("SHOTSMITH_FFMPEG", str(tmp_path / "nope"))
+    with pytest.raises(FFmpegError, match="does not exist"):
+        ffmpeg.run_ffmpeg(["-version"])
+
+
+def test_failing_ffmpeg_raises_with_its_message(fresh_exe, tmp_path):
+    fake = tmp_path / "ffmpeg"
+    fake.write_text("#!/bin/sh\necho 'Invalid data found when processing input' >&2\nexit 1\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    fresh_exe.setenv("SHOTSMITH_FFMPEG", str(fake))
+    with pytest.raises(FFmpegError, match="Invalid data found") as info:
+        ffmpeg.run_ffmpeg(["-i", "x", "y.mp4"], what="test encode")
+    assert "test encode failed" in info.value.message
+
+
+def test_progress_is_reported(make_clip, tmp_path):
+    src = make_clip("a.mp4", duration=1.0)
+    seen: list[float] = []
+    ffmpeg.run_ffmpeg(["-i", str(src), "-c:v", "libx264", "-preset", "ultrafast", str(tmp_path / "b.mp4")],
+                      duration_s=1.0, on_progress=seen.append)
+    assert seen and seen[-1] == pytest.approx(1.0)
+    assert seen == sorted(seen)
