@@ -129,6 +129,25 @@ def parse_frame(value: str | float | int, fps: Rate, *, unit: TimeUnit = "second
     return seconds_to_frame(parse_time(value, fps=fps, unit=unit, what=what), fps)
 
 
+def frame_number(value: str | float | int, *, unit: TimeUnit = "seconds") -> int | None:
+    """The frame index when ``value`` is written as a frame number, else None.
+
+    Lets a caller with a frame table (a VFR file) map ``f123`` to the 124th
+    frame itself instead of going through an average rate.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and unit == "frames" and value >= 0:
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if unit == "frames" and text.isdigit():
+            return int(text)
+        if m := _FRAMES.match(text):
+            return int(m.group(1) or m.group(2))
+    return None
+
+
 def _frames(frame: int, fps: Rate | None, what: str) -> Fraction:
     if fps is None:
         raise InvalidInputError(f"{what}: a frame number needs the frame rate, which is unknown here")
