@@ -11,9 +11,19 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from shotsmith.formats import Transition
+from shotsmith.formats import CameraMove, Transition
 
 TitlePosition = Literal["center", "top", "bottom", "top_left", "top_right", "bottom_left", "bottom_right", "lower_third"]
+OverlayPosition = Literal["center", "top_left", "top_right", "bottom_left", "bottom_right", "top", "bottom", "left", "right"]
+
+#: How a clip whose shape differs from the output is fitted into the frame:
+#: ``contain`` scales to fit and pads (letterbox), ``cover`` scales to fill and
+#: crops around the centre, ``blur`` fits it over a blurred, filled copy of
+#: itself, ``stretch`` ignores the aspect ratio.
+FitMode = Literal["contain", "cover", "blur", "stretch"]
+
+MIN_SPEED = 0.25
+MAX_SPEED = 4.0
 
 
 class ClipRef(BaseModel):
@@ -25,6 +35,11 @@ class ClipRef(BaseModel):
     transition_to_next: Transition = Field(default_factory=Transition.cut)
     shot_index: int | None = None
     mute: bool = False
+    volume: float = Field(default=1.0, ge=0, le=4, description="Gain on the clip's own audio.")
+    speed: float = Field(default=1.0, ge=MIN_SPEED, le=MAX_SPEED,
+                         description="Playback speed; 2 plays the span in half the time (audio pitch kept).")
+    fit: FitMode | None = Field(default=None, description="None: the output's default fit.")
+    motion: CameraMove | None = Field(default=None, description="Ken Burns move, for still images.")
 
     @model_validator(mode="after")
     def _in_before_out(self) -> "ClipRef":
@@ -33,8 +48,14 @@ class ClipRef(BaseModel):
         return self
 
     @property
-    def length_s(self) -> float:
+    def source_length_s(self) -> float:
+        """Length of the span read from the source."""
         return self.out_s - self.in_s
+
+    @property
+    def length_s(self) -> float:
+        """Length on the timeline (the source span divided by the speed)."""
+        return (self.out_s - self.in_s) / self.speed
 
 
 class Title(BaseModel):
@@ -66,6 +87,66 @@ class AudioTrack(BaseModel):
     volume: float = Field(default=1.0, ge=0, le=4)
     fade_in_s: float = Field(default=0.0, ge=0)
     fade_out_s: float = Field(default=0.0, ge=0)
+    duck: bool = Field(default=True, description="Music only: lower it while a voice-over speaks.")
+    loop: bool = Field(default=False, description="Repeat the span to fill the rest of the timeline.")
+
+    @model_validator(mode="after")
+    def _span(self) -> "AudioTrack":
+        if self.out_s is not None and self.out_s <= self.in_s:
+            raise ValueError(f"audio out point {self.out_s}s must be after its in point {self.in_s}s")
+        return self
+
+
+class ChromaKey(BaseModel):
+    """Make one colour of a layer transparent (green/blue screen)."""
+
+    color: str = Field(default="0x00FF00", description="green, blue, a colour name or 0xRRGGBB.")
+    similarity: float = Field(default=0.15, gt=0, le=1)
+    blend: float = Field(default=0.05, ge=0, le=1)
+
+
+class Overlay(BaseModel):
+    """A clip or image laid over the picture (picture-in-picture, logo, keyed layer)."""
+
+    source: str = Field(min_length=1)
+    start_s: float = Field(default=0.0, ge=0, description="Timeline time the layer appears.")
+    end_s: float | None = Field(default=None, description="None: until the layer's media or the timeline ends.")
+    in_s: float = Field(default=0.0, ge=0, description="Where in the source the layer starts.")
+    position: OverlayPosition = "bottom_right"
+    x: str | None = Field(default=None, description="Custom x in pixels or an ffmpeg expression (W, H, w, h).")
+    y: str | None = None
+    scale: float = Field(default=0.3, gt=0, le=1, description="Layer width as a fraction of the frame width.")
+    opacity: float = Field(default=1.0, ge=0, le=1)
+    margin: int = Field(default=24, ge=0, le=2000)
+    chroma_key: ChromaKey | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> "Overlay":
+        if self.end_s is not None and self.end_s <= self.start_s:
+            raise ValueError(f"overlay end {self.end_s}s must be after its start {self.start_s}s")
+        return self
+
+
+class Caption(BaseModel):
+    """One subtitle cue, in timeline time."""
+
+    start_s: float = Field(ge=0)
+    end_s: float = Field(gt=0)
+    text: str = Field(min_length=1, max_length=1000)
+
+    @model_validator(mode="after")
+    def _range(self) -> "Caption":
+        if self.end_s <= self.start_s:
+            raise ValueError(f"caption end {self.end_s}s must be after its start {self.start_s}s")
+        return self
+
+
+class CaptionSettings(BaseModel):
+    """How captions are burned in (they are always exportable as a sidecar SRT)."""
+
+    burn: bool = True
+    size: int = Field(default=0, ge=0, le=200, description="Font size; 0 picks one from the frame height.")
+    srt: str | None = Field(default=None, description="An SRT file to burn in, in addition to the cues.")
 
 
 class OutputSettings(BaseModel):
@@ -81,6 +162,13 @@ class OutputSettings(BaseModel):
     audio_codec: str = "aac"
     audio_bitrate: str = "160k"
     sample_rate: int = 48000
+    container: Literal["mp4", "mov", "webm", "mkv", "gif", "webp"] = "mp4"
+    video_bitrate: str | None = Field(default=None, description="e.g. 8M; None: constant quality (crf).")
+    fit: FitMode = Field(default="contain", description="How clips of another shape fill the frame.")
+    loudness_lufs: float | None = Field(default=None, ge=-70, le=-5,
+                                        description="Integrated loudness target (EBU R128), e.g. -14; None: off.")
+    background: str = Field(default="black", description="Colour of padding around fitted clips.")
+    preset_name: str | None = Field(default=None, description="The export preset these settings came from.")
 
     @model_validator(mode="after")
     def _even_size(self) -> "OutputSettings":
@@ -94,6 +182,9 @@ class Timeline(BaseModel):
     titles: list[Title] = Field(default_factory=list)
     audio: list[AudioTrack] = Field(default_factory=list)
     output: OutputSettings = Field(default_factory=OutputSettings)
+    overlays: list[Overlay] = Field(default_factory=list)
+    captions: list[Caption] = Field(default_factory=list)
+    caption_settings: CaptionSettings = Field(default_factory=CaptionSettings)
 
     @property
     def duration_s(self) -> float:

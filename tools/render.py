@@ -1,0 +1,757 @@
+"""Compile a Timeline into ONE ffmpeg filter graph and run it in ONE ffmpeg process.
+
+Every clip is read once (input seeking to its in point), normalised to the
+output settings (fps, fit into the frame, square pixels, pixel format), cut to
+an exact frame count, and joined: runs of hard cuts go through ``concat``, the
+other transitions through ``xfade`` (picture) and ``acrossfade`` (sound), so
+the audio is always exactly as long as the video. Overlays, titles and captions
+are drawn on the joined picture, music and voice-over are mixed (with ducking
+and loudness normalisation) under the joined sound, and the encoder settings
+come from :class:`shotsmith.timeline.OutputSettings`.
+
+Clip boundaries are quantised to whole output frames from their exact timeline
+positions, so the rendered length equals ``Timeline.duration_s`` within half a
+frame however many clips there are.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from shotsmith.atomic import atomic_output
+from shotsmith.errors import InvalidInputError, MediaError, PathSafetyError, ShotsmithError
+from shotsmith.fonts import FONTS_DIR, font_path
+from shotsmith.formats import CameraMove, TransitionKind
+from shotsmith.media.ffmpeg import run_ffmpeg
+from shotsmith.media.probe import MediaInfo, probe
+from shotsmith.timeline import ClipRef, OutputSettings, Overlay, Timeline, Title
+from shotsmith.tools.colors import ffmpeg_color
+from shotsmith.tools.graph import F, Filter, FilterGraph
+from shotsmith.tools.spec import ToolContext, edit_tool
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+SAMPLE_RATE = 48000
+#: A longer graph than this goes to a script file instead of argv.
+MAX_INLINE_GRAPH = 60_000
+
+
+class RenderResult(BaseModel):
+    path: str
+    duration_s: float
+    size_bytes: int
+    width: int
+    height: int
+
+
+# ---------------------------------------------------------------------------------------------
+# encoder settings per container
+
+@dataclass(frozen=True)
+class Codecs:
+    video: str
+    audio: str | None  # None: no audio stream (GIF, WebP)
+    suffix: str
+
+
+CONTAINER_CODECS: dict[str, Codecs] = {
+    "mp4": Codecs("libx264", "aac", ".mp4"),
+    "mkv": Codecs("libx264", "aac", ".mkv"),
+    "mov": Codecs("prores_ks", "pcm_s16le", ".mov"),
+    "webm": Codecs("libvpx-vp9", "libopus", ".webm"),
+    "gif": Codecs("gif", None, ".gif"),
+    "webp": Codecs("libwebp_anim", None, ".webp"),
+}
+VIDEO_CODECS_FOR = {
+    "mp4": {"libx264", "libx265"}, "mkv": {"libx264", "libx265", "libvpx-vp9"}, "mov": {"prores_ks", "libx264", "libx265"},
+    "webm": {"libvpx-vp9"}, "gif": {"gif"}, "webp": {"libwebp_anim"},
+}
+AUDIO_CODECS_FOR = {"mp4": {"aac"}, "mkv": {"aac", "libopus"}, "mov": {"pcm_s16le", "aac"}, "webm": {"libopus"},
+                    "gif": set(), "webp": set()}
+SUFFIX_CONTAINER = {".mp4": "mp4", ".m4v": "mp4", ".mkv": "mkv", ".mov": "mov", ".webm": "webm", ".gif": "gif", ".webp": "webp"}
+
+
+def settings_for_output(settings: OutputSettings, output: Path) -> OutputSettings:
+    """The settings to use for ``output``: its suffix picks the container; codecs follow if they must."""
+    container = SUFFIX_CONTAINER.get(output.suffix.lower())
+    if container is None:
+        raise InvalidInputError(f"output {output.name!r} has an unknown file type",
+                                hint="use .mp4, .mov, .webm, .mkv, .gif or .webp")
+    update: dict = {"container": container}
+    defaults = CONTAINER_CODECS[container]
+    if settings.video_codec not in VIDEO_CODECS_FOR[container]:
+        update["video_codec"] = defaults.video
+    if defaults.audio is not None and settings.audio_codec not in AUDIO_CODECS_FOR[container]:
+        update["audio_codec"] = defaults.audio
+    if container in ("gif", "webp"):
+        update["pixel_format"] = "rgb24" if container == "gif" else "yuva420p"
+    elif update.get("video_codec") == "prores_ks" or (settings.video_codec == "prores_ks" and container == "mov"):
+        update["pixel_format"] = "yuv422p10le"
+    elif settings.pixel_format not in ("yuv420p", "yuv422p10le", "yuv420p10le"):
+        update["pixel_format"] = "yuv420p"
+    return settings.model_copy(update=update)
+
+
+def preview_settings(settings: OutputSettings) -> OutputSettings:
+    """A fast low-resolution version of ``settings`` (short side 360 px, fastest encoder settings)."""
+    short = min(settings.width, settings.height)
+    factor = min(1.0, 360 / short)
+    width = max(16, int(round(settings.width * factor / 2)) * 2)
+    height = max(16, int(round(settings.height * factor / 2)) * 2)
+    update = {"width": width, "height": height, "preset": "ultrafast", "crf": max(settings.crf, 28),
+              "video_bitrate": None}
+    if settings.container not in ("gif", "webp"):
+        update.update({"container": "mp4", "video_codec": "libx264", "audio_codec": "aac", "pixel_format": "yuv420p"})
+    return settings.model_copy(update=update)
+
+
+def encoder_args(settings: OutputSettings) -> list[str]:
+    s = settings
+    args: list[str] = []
+    codec = s.video_codec
+    if codec in ("libx264", "libx265"):
+        args += ["-c:v", codec, "-preset", s.preset, "-pix_fmt", s.pixel_format]
+        args += ["-b:v", s.video_bitrate] if s.video_bitrate else ["-crf", str(min(s.crf, 51))]
+        args += ["-g", str(max(1, round(s.fps * 2)))]
+        if codec == "libx265":
+            args += ["-tag:v", "hvc1", "-x265-params", "log-level=error"]
+    elif codec == "libvpx-vp9":
+        args += ["-c:v", codec, "-pix_fmt", s.pixel_format, "-deadline", "good", "-cpu-used", "5", "-row-mt", "1"]
+        args += ["-b:v", s.video_bitrate] if s.video_bitrate else ["-crf", str(s.crf), "-b:v", "0"]
+    elif codec == "prores_ks":
+        args += ["-c:v", codec, "-profile:v", "3", "-pix_fmt", "yuv422p10le", "-vendor", "apl0"]
+    elif codec == "gif":
+        args += ["-c:v", "gif", "-loop", "0"]
+    elif codec == "libwebp_anim":
+        args += ["-c:v", "libwebp_anim", "-quality", str(max(0, min(100, 100 - s.crf))), "-loop", "0",
+                 "-pix_fmt", "yuva420p"]
+    else:
+        raise InvalidInputError(f"unsupported video codec {codec!r}",
+                                hint="use libx264, libx265, libvpx-vp9, prores_ks, gif or libwebp_anim")
+    audio = CONTAINER_CODECS[s.container].audio
+    if audio is None:
+        args += ["-an"]
+    else:
+        acodec = s.audio_codec
+        args += ["-c:a", acodec, "-ar", str(s.sample_rate), "-ac", "2"]
+        if acodec in ("aac", "libopus"):
+            args += ["-b:a", s.audio_bitrate]
+    if s.container in ("mp4", "mov"):
+        args += ["-movflags", "+faststart"]
+    return args
+
+
+# ---------------------------------------------------------------------------------------------
+# the compiler
+
+@dataclass
+class Compiled:
+    """A compiled timeline: the full ffmpeg argument list and the expected length."""
+
+    args: list[str]
+    graph: FilterGraph
+    duration_s: float
+    frames: int
+    settings: OutputSettings
+    scratch: list[Path] = field(default_factory=list)
+
+
+def _is_image(path: Path, info: MediaInfo | None) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES or bool(info and info.is_image)
+
+
+def atempo_chain(speed: float) -> list[Filter]:
+    """atempo filters whose product is ``speed`` (each within atempo's 0.5..2 sweet spot)."""
+    filters: list[Filter] = []
+    remaining = speed
+    while remaining < 0.5 - 1e-9:
+        filters.append(F("atempo", 0.5))
+        remaining /= 0.5
+    while remaining > 2.0 + 1e-9:
+        filters.append(F("atempo", 2.0))
+        remaining /= 2.0
+    if abs(remaining - 1.0) > 1e-9:
+        filters.append(F("atempo", round(remaining, 6)))
+    return filters
+
+
+def fit_filters(graph: FilterGraph, label: str, fit: str, width: int, height: int, background: str,
+                src_size: tuple[int, int] | None) -> str:
+    """Fit the stream ``label`` into width x height; returns the new label."""
+    if src_size == (width, height):
+        return graph.chain(label, [F("setsar", 1)], hint="fit")
+    if fit == "stretch":
+        return graph.chain(label, [F("scale", width, height), F("setsar", 1)], hint="fit")
+    if fit == "cover":
+        return graph.chain(label, [F("scale", width, height, force_original_aspect_ratio="increase"),
+                                   F("crop", width, height), F("setsar", 1)], hint="fit")
+    contain = [F("scale", width, height, force_original_aspect_ratio="decrease", force_divisible_by=2)]
+    if fit == "blur":
+        fg, bg = graph.split(label, 2)
+        small_w, small_h = max(16, width // 8 // 2 * 2), max(16, height // 8 // 2 * 2)
+        blurred = graph.chain(bg, [F("scale", small_w, small_h, force_original_aspect_ratio="increase"),
+                                   F("crop", small_w, small_h), F("boxblur", 6, 2),
+                                   F("scale", width, height), F("setsar", 1)], hint="blur")
+        front = graph.chain(fg, [*contain, F("setsar", 1)], hint="front")
+        return graph.chain([blurred, front], [F("overlay", "(W-w)/2", "(H-h)/2")], hint="fit")
+    return graph.chain(label, [*contain, F("pad", width, height, "(ow-iw)/2", "(oh-ih)/2", color=background),
+                               F("setsar", 1)], hint="fit")
+
+
+def ken_burns(move: CameraMove, frames: int, width: int, height: int, fps: float) -> Filter:
+    n = max(frames - 1, 1)
+    zoom = 0.2
+    p = f"on/{n}"
+    z, x, y = f"{1 + zoom}", "(iw-iw/zoom)/2", "(ih-ih/zoom)/2"
+    if move is CameraMove.ZOOM_IN:
+        z = f"1+{zoom}*{p}"
+    elif move is CameraMove.ZOOM_OUT:
+        z = f"{1 + zoom}-{zoom}*{p}"
+    elif move is CameraMove.PAN_RIGHT:
+        x = f"(iw-iw/zoom)*{p}"
+    elif move is CameraMove.PAN_LEFT:
+        x = f"(iw-iw/zoom)*(1-{p})"
+    elif move is CameraMove.TILT_DOWN:
+        y = f"(ih-ih/zoom)*{p}"
+    elif move is CameraMove.TILT_UP:
+        y = f"(ih-ih/zoom)*(1-{p})"
+    elif move is CameraMove.STATIC:
+        z = "1"
+    return F("zoompan", z=z, x=x, y=y, d=frames, s=f"{width}x{height}", fps=_fps_text(fps))
+
+
+def _fps_text(fps: float) -> str:
+    from shotsmith.media.probe import frame_rate_fraction
+
+    frac = frame_rate_fraction(fps)
+    return f"{frac.numerator}/{frac.denominator}"
+
+
+@dataclass
+class _Placed:
+    clip: ClipRef
+    index: int
+    start_frame: int
+    end_frame: int
+
+    @property
+    def frames(self) -> int:
+        return self.end_frame - self.start_frame
+
+
+def place_clips(timeline: Timeline) -> list[_Placed]:
+    """Quantise every clip's span on the timeline to output frames; validate transitions fit."""
+    fps = timeline.output.fps
+    placed: list[_Placed] = []
+    start = 0.0
+    for i, clip in enumerate(timeline.clips):
+        end = start + clip.length_s
+        s_f, e_f = round(start * fps), round(end * fps)
+        if e_f - s_f < 1:
+            raise InvalidInputError(f"clip {i + 1} ({clip.source}) is shorter than one frame on the timeline")
+        placed.append(_Placed(clip, i, s_f, e_f))
+        if i < len(timeline.clips) - 1:
+            start = end - clip.transition_to_next.overlap_s
+    for i in range(len(placed) - 1):
+        a, b = placed[i], placed[i + 1]
+        overlap = a.end_frame - b.start_frame
+        if overlap > min(a.frames, b.frames):
+            raise InvalidInputError(
+                f"the {a.clip.transition_to_next.kind.value} between clips {i + 1} and {i + 2} lasts "
+                f"{a.clip.transition_to_next.duration_s:g}s, longer than one of the clips",
+                hint="shorten the transition or lengthen the clips")
+        into = placed[i - 1].end_frame - a.start_frame if i > 0 else 0
+        if into + overlap > a.frames:
+            raise InvalidInputError(
+                f"clip {i + 1} ({a.clip.source}) is {a.clip.length_s:g}s long, too short for the transitions into "
+                f"and out of it", hint="shorten the transitions or lengthen the clip")
+    return placed
+
+
+class _Compiler:
+    def __init__(self, timeline: Timeline, settings: OutputSettings, resolve: Callable[[str], Path], scratch: Path) -> None:
+        self.t = timeline
+        self.s = settings
+        self.resolve = resolve
+        self.scratch = scratch
+        self.g = FilterGraph()
+        self.infos: dict[Path, MediaInfo] = {}
+        self.fps = settings.fps
+        self.W, self.H = settings.width, settings.height
+
+    # -- sources -----------------------------------------------------------------------------
+    def source(self, ref: str, what: str) -> Path:
+        try:
+            path = Path(self.resolve(ref))
+        except ShotsmithError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise InvalidInputError(f"{what}: cannot use {ref!r} ({exc})") from exc
+        if not path.is_file():
+            raise MediaError(f"{what}: {path} does not exist")
+        return path
+
+    def info(self, path: Path) -> MediaInfo:
+        if path not in self.infos:
+            self.infos[path] = probe(path)
+        return self.infos[path]
+
+    # -- clips -------------------------------------------------------------------------------
+    def clip_streams(self, p: _Placed, duration_s: float) -> tuple[str, str]:
+        clip = p.clip
+        what = f"clip {p.index + 1} ({clip.source})"
+        path = self.source(clip.source, what)
+        info = self.info(path)
+        image = _is_image(path, info)
+        if info.video is None:
+            raise MediaError(f"{what}: has no picture (audio-only file?)", hint="add it as a music or voice-over track")
+        if not image:
+            tolerance = 1.5 / (info.video.fps or self.fps) + 0.05
+            if clip.in_s >= info.duration_s:
+                raise InvalidInputError(f"{what}: in point {clip.in_s:g}s is past the end of the media ({info.duration_s:g}s)")
+            if clip.out_s > info.duration_s + tolerance:
+                raise InvalidInputError(f"{what}: out point {clip.out_s:g}s is past the end of the media ({info.duration_s:g}s)")
+        frames = p.frames
+        seconds = frames / self.fps
+        fit = clip.fit or self.s.fit
+        if image:
+            idx = self.g.add_input(path)
+            label = f"{idx}:v"
+            if clip.motion and clip.motion is not CameraMove.STATIC:
+                big = self.g.chain(label, [F("scale", self.W * 2, self.H * 2, force_original_aspect_ratio="increase"),
+                                           F("crop", self.W * 2, self.H * 2), F("setsar", 1)], hint="still")
+                v = self.g.chain(big, [ken_burns(clip.motion, frames, self.W, self.H, self.fps), F("setsar", 1)], hint="kb")
+            else:
+                fitted = fit_filters(self.g, label, fit, self.W, self.H, self.s.background,
+                                     (info.video.width, info.video.height))
+                v = self.g.chain(fitted, [F("loop", loop=frames - 1, size=1, start=0),
+                                          F("setpts", f"N/({_fps_text(self.fps)})/TB")], hint="still")
+            v = self.g.chain(v, [F("fps", _fps_text(self.fps)), F("format", "yuv420p"),
+                                 F("trim", end_frame=frames), F("setpts", "PTS-STARTPTS")], hint="v")
+            has_audio = False
+        else:
+            span = clip.source_length_s
+            idx = self.g.add_input(path, "-ss", f"{clip.in_s:.6f}", "-t", f"{span + 1.0:.6f}")
+            pre = [F("setpts", "PTS-STARTPTS" if clip.speed == 1 else f"(PTS-STARTPTS)/{clip.speed:g}"),
+                   F("fps", _fps_text(self.fps))]
+            src = self.g.chain(f"{idx}:v", pre, hint="pre")
+            fitted = fit_filters(self.g, src, fit, self.W, self.H, self.s.background,
+                                 (info.video.width, info.video.height) if info.video.rotation % 180 == 0 else None)
+            v = self.g.chain(fitted, [F("format", "yuv420p"), F("tpad", stop_mode="clone", stop_duration=1),
+                                      F("trim", end_frame=frames), F("setpts", "PTS-STARTPTS")], hint="v")
+            has_audio = info.has_audio
+        if has_audio and not clip.mute and clip.volume > 0:
+            chain = [F("asetpts", "PTS-STARTPTS"), *atempo_chain(clip.speed)]
+            chain += [F("aresample", SAMPLE_RATE),
+                      F("aformat", sample_fmts="fltp", sample_rates=SAMPLE_RATE, channel_layouts="stereo")]
+            if clip.volume != 1:
+                chain.append(F("volume", clip.volume))
+            chain += [F("apad"), F("atrim", end_sample=round(seconds * SAMPLE_RATE)), F("asetpts", "PTS-STARTPTS")]
+            a = self.g.chain(f"{idx}:a", chain, hint="a")
+        else:
+            a = self.silence(seconds)
+        return v, a
+
+    def silence(self, seconds: float) -> str:
+        return self.g.chain([], [F("anullsrc", r=SAMPLE_RATE, cl="stereo"),
+                                 F("aformat", sample_fmts="fltp", sample_rates=SAMPLE_RATE, channel_layouts="stereo"),
+                                 F("atrim", end_sample=round(seconds * SAMPLE_RATE))], hint="sil")
+
+    def join_clips(self, placed: list[_Placed]) -> tuple[str, str, int]:
+        streams = [self.clip_streams(p, 0) for p in placed]
+        # runs of clips joined by hard cuts (or transitions shorter than a frame)
+        runs: list[list[int]] = [[0]]
+        for i in range(1, len(placed)):
+            if placed[i - 1].end_frame - placed[i].start_frame <= 0:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+        run_streams: list[tuple[str, str]] = []
+        for run in runs:
+            if len(run) == 1:
+                run_streams.append(streams[run[0]])
+                continue
+            ins = [lab for i in run for lab in streams[i]]
+            v, a = self.g.label("cv"), self.g.label("ca")
+            self.g.chain(ins, [F("concat", n=len(run), v=1, a=1)], outputs=[v, a])
+            # concat outputs in microseconds; xfade needs both sides in the frame time base
+            v = self.g.chain(v, [F("settb", self._tb())], hint="cvt")
+            run_streams.append((v, a))
+        v, a = run_streams[0]
+        for r in range(1, len(runs)):
+            first = placed[runs[r][0]]
+            prev = placed[runs[r][0] - 1]
+            overlap = prev.end_frame - first.start_frame
+            kind = prev.clip.transition_to_next.kind
+            offset = (first.start_frame - placed[0].start_frame) / self.fps
+            nv, na = run_streams[r]
+            v = self.g.chain([v, nv], [F("xfade", transition=kind.value if kind is not TransitionKind.CUT else "fade",
+                                         duration=round(overlap / self.fps, 6), offset=round(offset, 6))], hint="xf")
+            a = self.g.chain([a, na], [F("acrossfade", d=round(overlap / self.fps, 6), c1="tri", c2="tri")], hint="ax")
+        total = placed[-1].end_frame - placed[0].start_frame
+        return v, a, total
+
+    def _tb(self) -> str:
+        from shotsmith.media.probe import frame_rate_fraction
+
+        frac = frame_rate_fraction(self.fps)
+        return f"{frac.denominator}/{frac.numerator}"
+
+    # -- layers ------------------------------------------------------------------------------
+    def overlay(self, base: str, ov: Overlay, n: int, duration_s: float) -> str:
+        what = f"overlay {n + 1} ({ov.source})"
+        path = self.source(ov.source, what)
+        info = self.info(path)
+        if info.video is None:
+            raise MediaError(f"{what}: has no picture")
+        if ov.start_s >= duration_s:
+            raise InvalidInputError(f"{what}: starts at {ov.start_s:g}s, after the end of the timeline ({duration_s:g}s)")
+        image = _is_image(path, info)
+        end = min(ov.end_s if ov.end_s is not None else duration_s, duration_s)
+        if image:
+            idx = self.g.add_input(path)
+        else:
+            if ov.in_s >= info.duration_s:
+                raise InvalidInputError(f"{what}: in point {ov.in_s:g}s is past the end of the media ({info.duration_s:g}s)")
+            end = min(end, ov.start_s + (info.duration_s - ov.in_s))
+            idx = self.g.add_input(path, "-ss", f"{ov.in_s:.6f}", "-t", f"{end - ov.start_s + 0.5:.6f}")
+        width = max(2, int(round(self.W * ov.scale / 2)) * 2)
+        chain: list[Filter] = []
+        if ov.chroma_key is not None:
+            key = ov.chroma_key
+            chain.append(F("chromakey", color=ffmpeg_color(key.color, what="chroma key colour"),
+                           similarity=key.similarity, blend=key.blend))
+        chain += [F("scale", width, -2), F("setsar", 1), F("format", "yuva420p")]
+        if ov.opacity < 1:
+            chain.append(F("colorchannelmixer", aa=ov.opacity))
+        chain.append(F("setpts", f"PTS-STARTPTS+{ov.start_s:g}/TB"))
+        layer = self.g.chain(f"{idx}:v", chain, hint="ov")
+        m = ov.margin
+        positions = {
+            "center": ("(W-w)/2", "(H-h)/2"), "top_left": (f"{m}", f"{m}"), "top_right": (f"W-w-{m}", f"{m}"),
+            "bottom_left": (f"{m}", f"H-h-{m}"), "bottom_right": (f"W-w-{m}", f"H-h-{m}"),
+            "top": ("(W-w)/2", f"{m}"), "bottom": ("(W-w)/2", f"H-h-{m}"), "left": (f"{m}", "(H-h)/2"),
+            "right": (f"W-w-{m}", "(H-h)/2"),
+        }
+        x, y = positions[ov.position]
+        return self.g.chain([base, layer], [F("overlay", x=ov.x or x, y=ov.y or y,
+                                                  enable=f"between(t,{ov.start_s:g},{end:g})",
+                                                  eof_action="repeat" if image else "pass", format="auto")], hint="ovl")
+
+    def title(self, base: str, title: Title, n: int, duration_s: float) -> str:
+        start = title.start_s
+        end = min(title.end_s if title.end_s is not None else duration_s, duration_s)
+        if start >= duration_s:
+            raise InvalidInputError(f"title {n + 1} starts at {start:g}s, after the end of the timeline ({duration_s:g}s)")
+        if end <= start:
+            raise InvalidInputError(f"title {n + 1} ends ({end:g}s) before it starts ({start:g}s)")
+        text_file = self.scratch / f"title{n}.txt"
+        text_file.write_text(title.text.replace("\r\n", "\n"), encoding="utf-8")
+        return self.g.chain(base, drawtext_filter(title, text_file, self.W, self.H, start, end), hint="title")
+
+    def captions(self, base: str) -> str:
+        from shotsmith.tools.subtitles import captions_to_srt
+
+        cs = self.t.caption_settings
+        files: list[Path] = []
+        if self.t.captions:
+            srt = self.scratch / "captions.srt"
+            srt.write_text(captions_to_srt(self.t.captions), encoding="utf-8")
+            files.append(srt)
+        if cs.srt:
+            files.append(self.source(cs.srt, "subtitle file"))
+        size = cs.size or max(10, round(self.H / 18))
+        # libass sizes fonts against PlayResY (288 by default); scale so `size` is in output pixels
+        ass_size = max(1, round(size * 288 / self.H))
+        style = f"FontName=DejaVu Sans,Fontsize={ass_size},PrimaryColour=&H00FFFFFF,OutlineColour=&H80000000,BorderStyle=1,Outline=1.5,Shadow=0,MarginV=12"
+        for f in files:
+            base = self.g.chain(base, [F("subtitles", filename=str(f), fontsdir=str(FONTS_DIR), force_style=style,
+                                         charenc="UTF-8")], hint="sub")
+        return base
+
+    # -- audio -------------------------------------------------------------------------------
+    def mix_audio(self, base: str, duration_s: float) -> str:
+        music: list[str] = []
+        duck_music: list[str] = []
+        voices: list[str] = []
+        for n, track in enumerate(self.t.audio):
+            what = f"{track.role} track {n + 1} ({track.source})"
+            path = self.source(track.source, what)
+            info = self.info(path)
+            if not info.has_audio:
+                raise MediaError(f"{what}: has no audio stream")
+            if track.in_s >= info.duration_s:
+                raise InvalidInputError(f"{what}: in point {track.in_s:g}s is past the end of the media ({info.duration_s:g}s)")
+            if track.start_s >= duration_s:
+                raise InvalidInputError(f"{what}: starts at {track.start_s:g}s, after the end of the timeline ({duration_s:g}s)")
+            out = min(track.out_s if track.out_s is not None else info.duration_s, info.duration_s)
+            span = out - track.in_s
+            room = duration_s - track.start_s
+            play = room if track.loop else min(span, room)
+            idx = self.g.add_input(path, "-ss", f"{track.in_s:.6f}", "-t", f"{span:.6f}")
+            chain = [F("asetpts", "PTS-STARTPTS"), F("aresample", SAMPLE_RATE),
+                     F("aformat", sample_fmts="fltp", sample_rates=SAMPLE_RATE, channel_layouts="stereo")]
+            if track.loop and span < room:
+                chain.append(F("aloop", loop=-1, size=max(1, round(span * SAMPLE_RATE))))
+            chain.append(F("atrim", end_sample=round(play * SAMPLE_RATE)))
+            if track.volume != 1:
+                chain.append(F("volume", track.volume))
+            if track.fade_in_s > 0:
+                chain.append(F("afade", t="in", st=0, d=min(track.fade_in_s, play)))
+            if track.fade_out_s > 0:
+                d = min(track.fade_out_s, play)
+                chain.append(F("afade", t="out", st=round(play - d, 6), d=d))
+            if track.start_s > 0:
+                chain.append(F("adelay", delays=f"{round(track.start_s * 1000)}", all=1))
+            label = self.g.chain(f"{idx}:a", chain, hint="trk")
+            if track.role == "voiceover":
+                voices.append(label)
+            elif track.duck:
+                duck_music.append(label)
+            else:
+                music.append(label)
+        if duck_music and voices:
+            bed = self._mix(duck_music, duration_s)
+            voice = self._mix(voices, duration_s)
+            voice, side = self.g.split(voice, 2, audio=True)
+            ducked = self.g.chain([bed, side], [F("sidechaincompress", threshold=0.02, ratio=8, attack=20,
+                                                  release=400, makeup=1)], hint="duck")
+            layers = [base, ducked, voice, *music]
+        else:
+            layers = [base, *duck_music, *voices, *music]
+        mixed = layers[0] if len(layers) == 1 else self.g.chain(
+            layers, [F("amix", inputs=len(layers), duration="first", normalize=0, dropout_transition=0)], hint="mix")
+        tail: list[Filter] = []
+        if self.s.loudness_lufs is not None:
+            tail += [F("loudnorm", I=self.s.loudness_lufs, TP=-1.5, LRA=11),
+                     F("aresample", SAMPLE_RATE)]
+        tail += [F("aformat", sample_fmts="fltp", sample_rates=SAMPLE_RATE, channel_layouts="stereo"),
+                 F("apad"), F("atrim", end_sample=round(duration_s * SAMPLE_RATE)), F("asetpts", "PTS-STARTPTS")]
+        if self.s.sample_rate != SAMPLE_RATE:
+            tail.append(F("aresample", self.s.sample_rate))
+        return self.g.chain(mixed, tail, hint="aout")
+
+    def _mix(self, labels: list[str], duration_s: float) -> str:
+        padded = [self.g.chain(lab, [F("apad"), F("atrim", end_sample=round(duration_s * SAMPLE_RATE))], hint="pad")
+                  for lab in labels]
+        if len(padded) == 1:
+            return padded[0]
+        return self.g.chain(padded, [F("amix", inputs=len(padded), duration="longest", normalize=0)], hint="m")
+
+    # -- everything --------------------------------------------------------------------------
+    def compile(self) -> tuple[str, str | None, int]:
+        if not self.t.clips:
+            raise InvalidInputError("the timeline has no clips to render", hint="add clips first")
+        placed = place_clips(self.t.model_copy(update={"output": self.t.output.model_copy(update={"fps": self.fps})}))
+        v, a, frames = self.join_clips(placed)
+        duration_s = frames / self.fps
+        for n, ov in enumerate(self.t.overlays):
+            v = self.overlay(v, ov, n, duration_s)
+        for n, title in enumerate(self.t.titles):
+            v = self.title(v, title, n, duration_s)
+        if (self.t.captions or self.t.caption_settings.srt) and self.t.caption_settings.burn:
+            v = self.captions(v)
+        a = self.mix_audio(a, duration_s)
+        container = self.s.container
+        if container == "gif":
+            x, y = self.g.split(v, 2)
+            pal = self.g.chain(y, [F("palettegen", stats_mode="diff", max_colors=256)], hint="pal")
+            v = self.g.chain([x, pal], [F("paletteuse", dither="bayer", bayer_scale=4)], hint="gif")
+            audio: str | None = None
+        elif container == "webp":
+            v = self.g.chain(v, [F("format", "yuva420p")], hint="webp")
+            audio = None
+        else:
+            v = self.g.chain(v, [F("format", self.s.pixel_format)], hint="vout")
+            audio = a
+        return v, audio, frames
+
+
+def compile_timeline(timeline: Timeline, settings: OutputSettings | None = None, *,
+                     resolve: Callable[[str], Path] | None = None, scratch: Path, output: str | Path = "out.mp4") -> Compiled:
+    """Build the single ffmpeg command that renders ``timeline`` to ``output``."""
+    settings = settings or timeline.output
+    compiler = _Compiler(timeline, settings, resolve or (lambda s: Path(s)), Path(scratch))
+    video, audio, frames = compiler.compile()
+    graph_text = compiler.g.serialise()
+    args = compiler.g.input_args()
+    if len(graph_text) > MAX_INLINE_GRAPH:
+        script = Path(scratch) / "graph.txt"
+        script.write_text(graph_text, encoding="utf-8")
+        args += ["-/filter_complex", str(script)]
+    else:
+        args += ["-filter_complex", graph_text]
+    args += ["-map", f"[{video}]"]
+    if audio is not None:
+        args += ["-map", f"[{audio}]"]
+    args += ["-r", _fps_text(settings.fps), "-frames:v", str(frames), *encoder_args(settings), str(output)]
+    return Compiled(args=args, graph=compiler.g, duration_s=frames / settings.fps, frames=frames, settings=settings)
+
+
+# ---------------------------------------------------------------------------------------------
+# titles
+
+def title_font_size(title: Title, height: int) -> int:
+    if title.size:
+        return title.size
+    return max(10, round(height / (9 if title.position == "center" else 14)))
+
+
+def title_position(title: Title, width: int, height: int) -> tuple[str, str]:
+    m = max(8, height // 20)
+    presets = {
+        "center": ("(w-text_w)/2", "(h-text_h)/2"),
+        "top": ("(w-text_w)/2", f"{m}"),
+        "bottom": ("(w-text_w)/2", f"h-text_h-{m}"),
+        "top_left": (f"{m}", f"{m}"),
+        "top_right": (f"w-text_w-{m}", f"{m}"),
+        "bottom_left": (f"{m}", f"h-text_h-{m}"),
+        "bottom_right": (f"w-text_w-{m}", f"h-text_h-{m}"),
+        "lower_third": (f"{max(m, width // 16)}", f"h*0.72"),
+    }
+    x, y = presets[title.position]
+    return title.x or x, title.y or y
+
+
+def title_alpha(start: float, end: float, fade_in: float, fade_out: float) -> str:
+    """Alpha expression: 0 -> 1 over ``fade_in`` after ``start``, 1 -> 0 over ``fade_out`` before ``end``."""
+    span = end - start
+    fade_in, fade_out = min(fade_in, span / 2), min(fade_out, span / 2)
+    terms = ["1"]
+    if fade_in > 0:
+        terms.append(f"(t-{start:g})/{fade_in:g}")
+    if fade_out > 0:
+        terms.append(f"({end:g}-t)/{fade_out:g}")
+    inner = terms[0]
+    for term in terms[1:]:
+        inner = f"min({inner},{term})"
+    return f"clip({inner},0,1)"
+
+
+def drawtext_filter(title: Title, text_file: Path, width: int, height: int, start: float, end: float) -> list[Filter]:
+    size = title_font_size(title, height)
+    x, y = title_position(title, width, height)
+    opts: dict = {
+        "fontfile": str(font_path(title.bold)), "textfile": str(text_file), "expansion": "none",
+        "fontsize": size, "fontcolor": ffmpeg_color(title.color, what="title colour"),
+        "x": x, "y": y, "line_spacing": max(2, size // 5),
+        "enable": f"between(t,{start:g},{end:g})",
+        "alpha": title_alpha(start, end, title.fade_in_s, title.fade_out_s),
+    }
+    if title.position in ("center", "top", "bottom"):
+        opts["text_align"] = "C"
+    if title.box:
+        opts.update(box=1, boxcolor=ffmpeg_color(title.box_color, what="title box colour"), boxborderw=max(4, size // 3))
+    return [F("drawtext", **opts)]
+
+
+# ---------------------------------------------------------------------------------------------
+# the render entry point
+
+def _check_output(output: Path, sources: Iterable[Path], protected: Iterable[Path]) -> Path:
+    target = output.expanduser().resolve()
+    guarded = {Path(p).resolve() for p in (*protected, *sources)}
+    if target in guarded:
+        raise PathSafetyError(f"refusing to write the render over a source file: {target}",
+                              hint="pick another output name")
+    if target.exists() and target.is_dir():
+        raise InvalidInputError(f"output {target} is a folder", hint="give a file name such as out.mp4")
+    folder = target.parent
+    probe_dir = folder
+    while not probe_dir.exists() and probe_dir != probe_dir.parent:
+        probe_dir = probe_dir.parent
+    if not probe_dir.is_dir() or not os.access(probe_dir, os.W_OK | os.X_OK):
+        raise ShotsmithError(f"cannot write to the output folder {folder}", hint="check that it exists and is writable")
+    return target
+
+
+def timeline_sources(timeline: Timeline, resolve: Callable[[str], Path]) -> list[Path]:
+    refs = [*(c.source for c in timeline.clips), *(a.source for a in timeline.audio),
+            *(o.source for o in timeline.overlays)]
+    if timeline.caption_settings.srt:
+        refs.append(timeline.caption_settings.srt)
+    paths = []
+    for ref in refs:
+        try:
+            paths.append(Path(resolve(ref)))
+        except ShotsmithError:
+            raise
+        except (OSError, ValueError):
+            continue
+    return paths
+
+
+def render_timeline(timeline: Timeline, output: Path, *, resolve: Callable[[str], Path] | None = None,
+                    protected: Iterable[Path] = (), on_progress: Callable[[float], None] | None = None,
+                    cancel: threading.Event | None = None, settings: OutputSettings | None = None,
+                    preview: bool = False) -> RenderResult:
+    """Render ``timeline`` to ``output`` with one ffmpeg process; the file appears only when complete."""
+    output = Path(output)
+    resolve = resolve or (lambda s: Path(s))
+    settings = settings_for_output(settings or timeline.output, output)
+    if preview:
+        settings = preview_settings(settings)
+    target = _check_output(output, timeline_sources(timeline, resolve), protected)
+    with tempfile.TemporaryDirectory(prefix="shotsmith-render-") as scratch:
+        try:
+            with atomic_output(target) as tmp:
+                compiled = compile_timeline(timeline, settings, resolve=resolve, scratch=Path(scratch), output=tmp)
+                run_ffmpeg(compiled.args, duration_s=compiled.duration_s, on_progress=on_progress, cancel=cancel,
+                           what=f"rendering {target.name}")
+        except PermissionError as exc:
+            raise ShotsmithError(f"cannot write {target}: {exc.strerror or exc}",
+                                 hint="check that the output folder is writable") from exc
+        except OSError as exc:
+            if isinstance(exc, ShotsmithError):
+                raise
+            raise ShotsmithError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    return _result(target, compiled)
+
+
+def _result(target: Path, compiled: Compiled) -> RenderResult:
+    size = target.stat().st_size
+    try:
+        info = probe(target)
+        width = info.video.width if info.video else compiled.settings.width
+        height = info.video.height if info.video else compiled.settings.height
+        duration = info.duration_s
+    except MediaError:  # e.g. animated WebP, which this ffmpeg cannot read back
+        width, height, duration = compiled.settings.width, compiled.settings.height, compiled.duration_s
+    return RenderResult(path=str(target), duration_s=round(duration, 6), size_bytes=size, width=width, height=height)
+
+
+# ---------------------------------------------------------------------------------------------
+# the tool
+
+class RenderArgs(BaseModel):
+    output: str = Field(default="renders/final.mp4",
+                        description="Output file inside the project; the suffix picks the format (.mp4 .mov .webm .gif .webp).")
+    preset: str | None = Field(default=None, description="Export preset name (see the presets tool); None keeps the timeline's settings.")
+    preview: bool = Field(default=False, description="Fast low-resolution preview instead of the final quality.")
+
+
+def require_store(ctx: ToolContext):
+    if ctx.store is None:
+        raise InvalidInputError("this tool needs an open project")
+    return ctx.store
+
+
+@edit_tool("render", "Render the project's timeline to a video file (one ffmpeg pass).", RenderArgs)
+def render_tool(ctx: ToolContext, args: RenderArgs) -> RenderResult:
+    store = require_store(ctx)
+    timeline = store.project.timeline
+    settings = timeline.output
+    if args.preset:
+        from shotsmith.tools.presets import apply_preset
+
+        settings = apply_preset(settings, args.preset)
+    output = store.resolve(args.output, allow_inputs=False)
+    return render_timeline(timeline, output, resolve=store.resolve, protected=store.source_paths(),
+                           on_progress=ctx.on_progress, cancel=ctx.cancel, settings=settings, preview=args.preview)
