@@ -32,6 +32,8 @@ class GenerationRecord(BaseModel):
     shot_index: int | None = None
     request: dict[str, Any] = Field(default_factory=dict)
     remote_task_id: str | None = None
+    remote_data: dict[str, str] = Field(default_factory=dict,
+                                        description="What the backend needs besides the id to poll the task again (never a key).")
     status: GenerationStatus = "submitted"
     clip: str | None = Field(default=None, description="Project-relative path of the finished clip.")
     error: str | None = None

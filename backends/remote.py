@@ -1,0 +1,224 @@
+"""The base class of cloud backends: submit, poll, cancel, and let the engine do the rest.
+
+A remote generation is three steps with a pause in the middle that can last
+minutes: submit (costs money, returns a task id), poll until the task ends,
+download the clip. The engine (:mod:`shotsmith.backends.engine`) persists the
+task id between the first two, so an adapter only describes the protocol:
+:meth:`RemoteBackend.submit`, :meth:`RemoteBackend.poll` and
+:meth:`RemoteBackend.cancel`, plus how the provider's errors map onto
+:class:`~shotsmith.backends.errors.RemoteError`.
+
+Keys are read when a backend is *used* (``api_key()``), never when it is
+constructed, so ``shotsmith backends list`` works with no key set. They are held
+as ``SecretStr`` and only unwrapped inside the auth header callback.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import SecretStr
+
+from shotsmith.backends.base import Backend, GenerationRequest, GenerationResult, ProgressCallback
+from shotsmith.backends.errors import AuthError, RemoteError
+from shotsmith.backends.http import ApiClient, RetryPolicy, default_classify
+from shotsmith.config import Settings, load_settings, secret
+from shotsmith.errors import InvalidInputError
+
+RemoteState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+@dataclass
+class RemoteTask:
+    """What the engine persists after a submit: the id plus anything needed to poll it again."""
+
+    id: str
+    data: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RemoteStatus:
+    state: RemoteState
+    percent: float | None = None
+    video_url: str | None = None
+    #: For failed tasks: the error to report (a ModerationError for refusals).
+    error: RemoteError | None = None
+    message: str = ""
+
+
+class RemoteBackend(Backend):
+    """Subclass for an HTTP API with asynchronous tasks.
+
+    Options (constructor keywords, or ``[backends.NAME]`` in the config file):
+    ``base_url``, ``model``, ``api_key`` (tests only; prefer the env variable),
+    ``concurrency``, ``poll_interval_s``, ``timeout_s`` (whole task),
+    ``max_download_mb``, ``prices`` (overrides of :attr:`default_prices`),
+    ``retry`` (a :class:`RetryPolicy`, or a dict of its fields).
+    """
+
+    #: Environment variables (or config ``[secrets]`` names) holding the key, first wins.
+    key_env: ClassVar[tuple[str, ...]] = ()
+    default_base_url: ClassVar[str] = ""
+    default_poll_interval_s: ClassVar[float] = 5.0
+    default_concurrency: ClassVar[int] = 2
+    #: Pricing table the estimate uses; overridable per install because prices change.
+    default_prices: ClassVar[dict[str, float]] = {}
+    pricing_source: ClassVar[str] = ""
+    max_download_mb: float = 500.0
+    #: Content types accepted for the downloaded clip (CDNs often say octet-stream).
+    download_content_types: ClassVar[tuple[str, ...]] = ("video/", "application/octet-stream", "binary/octet-stream")
+
+    def __init__(self, *, base_url: str | None = None, model: str | None = None, api_key: str | SecretStr | None = None,
+                 concurrency: int | None = None, poll_interval_s: float | None = None, timeout_s: float | None = None,
+                 max_download_mb: float | None = None, prices: dict[str, float] | None = None,
+                 retry: RetryPolicy | dict | None = None, settings: Settings | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None, **extra: Any) -> None:
+        self._settings = settings
+        options = dict(self._config_options())
+        options.update({k: v for k, v in dict(base_url=base_url, model=model, concurrency=concurrency,
+                                                  poll_interval_s=poll_interval_s, timeout_s=timeout_s,
+                                                  max_download_mb=max_download_mb, prices=prices, retry=retry,
+                                                  **extra).items() if v is not None})
+        known = {"base_url", "model", "concurrency", "poll_interval_s", "timeout_s", "max_download_mb", "prices",
+                 "retry", *self.extra_options()}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise InvalidInputError(f"backend {self.name}: unknown option(s) {', '.join(unknown)}",
+                                    hint=f"known: {', '.join(sorted(known))}")
+        self.options = options
+        self.base_url = str(options.get("base_url") or self.default_base_url).rstrip("/")
+        if options.get("model"):
+            self.model = str(options["model"])
+        self.concurrency = int(options.get("concurrency") or self.default_concurrency)
+        self.poll_interval_s = float(options.get("poll_interval_s") or self.default_poll_interval_s)
+        self.timeout_s = float(options.get("timeout_s") or 1800.0)
+        self.max_download_mb = float(options.get("max_download_mb") or type(self).max_download_mb)
+        self.prices = {**self.default_prices, **{k: float(v) for k, v in (options.get("prices") or {}).items()}}
+        raw_retry = options.get("retry")
+        self.retry = raw_retry if isinstance(raw_retry, RetryPolicy) else RetryPolicy(**(raw_retry or {}))
+        self._explicit_key = SecretStr(api_key) if isinstance(api_key, str) else api_key
+        self._transport = transport
+
+    # -- configuration -------------------------------------------------------------
+    def extra_options(self) -> tuple[str, ...]:
+        """Adapter-specific option names accepted besides the common ones."""
+        return ()
+
+    def _config_options(self) -> dict[str, Any]:
+        settings = self._settings or load_settings()
+        return dict(settings.backends.get(self.name, {}))
+
+    def api_key(self) -> SecretStr:
+        """The key, from the constructor, the environment or the config; a clear error if none."""
+        if self._explicit_key is not None and self._explicit_key.get_secret_value():
+            return self._explicit_key
+        found = secret(*self.key_env, settings=self._settings) if self.key_env else None
+        if found is None or not found.get_secret_value():
+            raise AuthError(f"no API key for {self.name}",
+                            hint=f"set {' or '.join(self.key_env)} in the environment, or under [secrets] in the config file")
+        return found
+
+    def secrets(self) -> list[str]:
+        """Every secret string that must be scrubbed from messages."""
+        try:
+            return [self.api_key().get_secret_value()]
+        except AuthError:
+            return []
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key().get_secret_value()}"}
+
+    def default_headers(self) -> dict[str, str]:
+        return {}
+
+    def classify(self, response: httpx.Response) -> RemoteError:
+        """Map an error response; adapters override to read the provider's error body."""
+        error = default_classify(response, self.name)
+        if response.status_code in (401, 403):
+            return AuthError(f"{self.name} refused the API key (HTTP {response.status_code})", status=response.status_code,
+                             hint=f"check {' or '.join(self.key_env)}")
+        return error
+
+    def client(self) -> ApiClient:
+        """A client for one run; the engine opens it and closes it."""
+        self.api_key()  # fail before anything is sent when no key is configured
+        return ApiClient(self.name, auth=self.auth_headers, classify=self.classify, secrets=self.secrets,
+                         headers={"Accept": "application/json", "User-Agent": "shotsmith", **self.default_headers()},
+                         retry=self.retry, transport=self._transport)
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def download_headers(self, url: str) -> dict[str, str]:
+        """Headers for fetching the clip. None by default: never send a key to a CDN host."""
+        return {}
+
+    def same_origin(self, url: str) -> bool:
+        a, b = urlsplit(url), urlsplit(self.base_url)
+        return (a.scheme, a.netloc) == (b.scheme, b.netloc)
+
+    # -- the protocol an adapter implements -------------------------------------------
+    async def submit(self, api: ApiClient, request: GenerationRequest) -> RemoteTask:
+        """Start a generation and return its task; this is the call that costs money."""
+        raise NotImplementedError
+
+    async def poll(self, api: ApiClient, task: RemoteTask) -> RemoteStatus:
+        """One status check; the engine sleeps ``poll_interval_s`` between calls."""
+        raise NotImplementedError
+
+    async def cancel(self, api: ApiClient, task: RemoteTask) -> bool:
+        """Cancel the remote task if the API allows; return whether it was cancelled."""
+        return False
+
+    # -- Backend -------------------------------------------------------------------------
+    async def generate(self, request: GenerationRequest, dest: Path, *, on_progress: ProgressCallback,
+                       cancel: threading.Event) -> GenerationResult:
+        """Run one job without a project (the engine normally drives remote backends itself)."""
+        from shotsmith.backends.jobs import run_remote_job
+
+        async with self.client() as api:
+            return await run_remote_job(self, api, request, Path(dest), on_progress=on_progress, cancel=cancel)
+
+
+def image_bytes(path: str | Path) -> tuple[bytes, str]:
+    """Read a start image and its MIME type; a clear error when it is missing or not an image."""
+    file = Path(path)
+    if not file.is_file():
+        raise InvalidInputError(f"start image {file} does not exist")
+    mime = mimetypes.guess_type(file.name)[0] or ""
+    if not mime.startswith("image/"):
+        raise InvalidInputError(f"start image {file} is not a JPEG/PNG/WebP image")
+    return file.read_bytes(), mime
+
+
+def image_data_uri(path: str | Path, *, max_bytes: int | None = None) -> str:
+    data, mime = image_bytes(path)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise InvalidInputError(f"start image {path} is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def image_base64(path: str | Path, *, max_bytes: int | None = None) -> tuple[str, str]:
+    """Raw base64 (no ``data:`` prefix) and MIME type, for APIs that want that."""
+    data, mime = image_bytes(path)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise InvalidInputError(f"start image {path} is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+    return base64.b64encode(data).decode("ascii"), mime
+
+
+def json_body(response: httpx.Response) -> dict[str, Any]:
+    """The response's JSON object, or a retryable error when a proxy sent something else."""
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise RemoteError(f"unexpected non-JSON answer (HTTP {response.status_code})", retryable=True) from exc
+    if not isinstance(data, dict):
+        raise RemoteError(f"unexpected JSON answer (HTTP {response.status_code})", retryable=True)
+    return data

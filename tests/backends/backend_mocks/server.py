@@ -1,0 +1,253 @@
+"""The shared machinery of the provider mocks: a threaded HTTP server, tasks, faults, files."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+DROP = object()  # returned by a handler: close the connection without answering
+
+
+@dataclass
+class Req:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+    raw: bytes = b""
+
+
+@dataclass
+class Resp:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    content_type: str = "application/json"
+    truncate_to: int | None = None  # send only this many bytes of ``raw`` (Content-Length stays full)
+    declare_length: bool = True
+
+
+@dataclass
+class Faults:
+    """Counters: each fault fires that many times, then stops. ``random_rate`` fires at random."""
+
+    submit_429: int = 0
+    submit_500: int = 0
+    submit_drop: int = 0
+    poll_429: int = 0
+    poll_500: int = 0
+    poll_drop: int = 0
+    retry_after: str = "0"
+    expire_download: int = 0
+    truncate_download: int = 0          # Content-Length says more than is sent, then the socket closes
+    truncate_download_silent: int = 0   # no Content-Length, half the file: only decoding notices
+    download_html: int = 0              # a CDN error page served as 200 text/html
+    random_rate: float = 0.0            # probability of a 500 or 429 on any API call (bench)
+
+    def take(self, name: str) -> bool:
+        value = getattr(self, name)
+        if value > 0:
+            setattr(self, name, value - 1)
+            return True
+        return False
+
+
+@dataclass
+class Task:
+    id: str
+    kind: str
+    body: dict
+    created: float = field(default_factory=time.monotonic)
+    cancelled: bool = False
+    fail: bool = False
+    moderated: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+class MockProvider:
+    """Subclass and implement :meth:`handle`; the base serves ``/files/...`` and counts calls."""
+
+    name = "mock"
+
+    def __init__(self, clip: Path, *, key: str = "sk-test-SECRET-0123456789", latency: float = 0.05) -> None:
+        self.clip_bytes = Path(clip).read_bytes()
+        self.key = key
+        self.latency = latency
+        self.faults = Faults()
+        self.tasks: dict[str, Task] = {}
+        self.lock = threading.Lock()
+        self.submits = 0
+        self.polls = 0
+        self.downloads = 0
+        self.cancels = 0
+        self.log: list[Req] = []
+        self.signature = 0  # download URLs carry ?sig=N; only the newest is valid after an expiry
+        self.expired_sigs: set[int] = set()
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self) -> "MockProvider":
+        mock = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # keep test output quiet
+                pass
+
+            def _serve(self) -> None:
+                split = urlsplit(self.path)
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = None
+                req = Req(self.command, split.path, {k: v[0] for k, v in parse_qs(split.query).items()},
+                          {k.lower(): v for k, v in self.headers.items()}, body, raw)
+                with mock.lock:
+                    mock.log.append(req)
+                if split.path.startswith("/files/"):
+                    resp = mock.serve_file(req)
+                else:
+                    if mock.faults.random_rate and random.random() < mock.faults.random_rate:
+                        resp = Resp(random.choice([500, 502, 503, 429]), {"error": "injected"},
+                                    headers={"Retry-After": mock.faults.retry_after})
+                    else:
+                        resp = mock.handle(req)
+                if resp is DROP:
+                    self.close_connection = True
+                    return
+                self._write(resp)
+
+            def _write(self, resp: Resp) -> None:
+                if resp.raw is not None:
+                    payload = resp.raw
+                elif resp.body is None:
+                    payload = b""
+                else:
+                    payload = json.dumps(resp.body).encode()
+                self.send_response(resp.status)
+                if payload or resp.status not in (204, 304):
+                    self.send_header("Content-Type", resp.content_type)
+                for k, v in resp.headers.items():
+                    self.send_header(k, v)
+                if resp.declare_length:
+                    self.send_header("Content-Length", str(len(payload)))
+                else:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                if resp.truncate_to is not None:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                data = payload if resp.truncate_to is None else payload[:resp.truncate_to]
+                try:
+                    self.wfile.write(data)
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    # -- helpers for subclasses --------------------------------------------------------
+    def handle(self, req: Req) -> Resp | object:
+        raise NotImplementedError
+
+    def new_task(self, kind: str, body: dict, prompt: str) -> Task:
+        task = Task(id=str(uuid.uuid4()), kind=kind, body=body, fail="FAIL" in prompt, moderated="FORBIDDEN" in prompt)
+        with self.lock:
+            self.tasks[task.id] = task
+            self.submits += 1
+        return task
+
+    def phase(self, task: Task) -> tuple[str, float]:
+        """(queued|running|done|failed|moderated|cancelled, progress 0-1) from the task's age."""
+        if task.cancelled:
+            return "cancelled", 0.0
+        age = time.monotonic() - task.created
+        if age < self.latency * 0.2:
+            return "queued", 0.0
+        if age < self.latency:
+            return "running", min(0.99, age / self.latency)
+        if task.moderated:
+            return "moderated", 1.0
+        if task.fail:
+            return "failed", 1.0
+        return "done", 1.0
+
+    def submit_fault(self) -> Resp | object | None:
+        if self.faults.take("submit_drop"):
+            return DROP
+        if self.faults.take("submit_429"):
+            return Resp(429, {"error": "Too many requests"}, headers={"Retry-After": self.faults.retry_after})
+        if self.faults.take("submit_500"):
+            return Resp(500, {"error": "Internal error"})
+        return None
+
+    def poll_fault(self) -> Resp | object | None:
+        with self.lock:
+            self.polls += 1
+        if self.faults.take("poll_drop"):
+            return DROP
+        if self.faults.take("poll_429"):
+            return Resp(429, {"error": "Too many requests"}, headers={"Retry-After": self.faults.retry_after})
+        if self.faults.take("poll_500"):
+            return Resp(502, {"error": "Bad gateway"})
+        return None
+
+    def file_url(self, task: Task) -> str:
+        """A fresh signed-looking URL; each call mints a new signature."""
+        with self.lock:
+            self.signature += 1
+            sig = self.signature
+        return f"{self.url}/files/{task.id}.mp4?sig={sig}"
+
+    def serve_file(self, req: Req) -> Resp:
+        with self.lock:
+            self.downloads += 1
+        sig = int(req.query.get("sig", "0") or 0)
+        if self.faults.take("expire_download"):
+            self.expired_sigs.add(sig)
+        if sig in self.expired_sigs:
+            return Resp(403, raw=b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+                        content_type="application/xml")
+        if self.faults.take("download_html"):
+            return Resp(200, raw=b"<html>Service unavailable</html>", content_type="text/html")
+        if self.faults.take("truncate_download"):
+            return Resp(200, raw=self.clip_bytes, content_type="video/mp4", truncate_to=len(self.clip_bytes) // 2)
+        if self.faults.take("truncate_download_silent"):
+            return Resp(200, raw=self.clip_bytes[: len(self.clip_bytes) // 2], content_type="video/mp4",
+                        declare_length=False)
+        return Resp(200, raw=self.clip_bytes, content_type="video/mp4")
+
+    def count_submits(self) -> int:
+        return self.submits
+
+    def headers_seen(self) -> list[dict[str, str]]:
+        return [r.headers for r in self.log]

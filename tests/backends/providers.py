@@ -1,0 +1,31 @@
+"""One table of the cloud adapters and their mocks, so every fault test runs against each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend_mocks.runway import RunwayMock
+
+from shotsmith.backends.runway import RunwayBackend
+
+
+@dataclass
+class Provider:
+    name: str
+    mock_cls: type
+    backend_cls: type
+    #: Environment variables to set (value = the mock's key, or a derived secret).
+    env: dict[str, str]
+    #: Path appended to the mock URL to form the backend's base_url.
+    base_path: str = ""
+    remote_cancel: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def secrets(self, mock) -> list[str]:
+        return [v for v in self.env.values()]
+
+
+PROVIDERS: dict[str, Provider] = {
+    "runway": Provider("runway", RunwayMock, RunwayBackend, env={"RUNWAYML_API_SECRET": "sk-test-SECRET-0123456789"}),
+}

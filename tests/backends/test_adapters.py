@@ -1,0 +1,247 @@
+"""Every cloud adapter against its mock: happy path, each fault, resume, cache, cancel, secrets.
+
+Each test runs once per provider in :data:`providers.PROVIDERS`. Latencies are
+tens of milliseconds and retry delays milliseconds, so the faults cost little time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+
+import pytest
+from conftest import FAST_RETRY
+from providers import PROVIDERS
+
+from shotsmith.backends.base import GenerationMode, GenerationRequest
+from shotsmith.backends.engine import generate_shots
+from shotsmith.backends.errors import AuthError
+from shotsmith.errors import CancelledError
+from shotsmith.media.probe import probe
+from shotsmith.store import ProjectStore
+
+
+@pytest.fixture(params=sorted(PROVIDERS))
+def provider(request):
+    return PROVIDERS[request.param]
+
+
+@pytest.fixture
+def setup(provider, serve, mock_clip, monkeypatch):
+    """(mock, make_backend) with the provider's key in the environment."""
+    mock = serve(provider.mock_cls, mock_clip, **provider.extra.get("mock_kwargs", {}))
+    for var, value in provider.env.items():
+        monkeypatch.setenv(var, value)
+
+    def make_backend(**kwargs):
+        options = dict(base_url=mock.url + provider.base_path, poll_interval_s=0.01, retry=FAST_RETRY,
+                       concurrency=4)
+        options.update(provider.extra.get("backend_kwargs", {}))
+        options.update(kwargs)
+        return provider.backend_cls(**options)
+
+    return mock, make_backend
+
+
+def shot(index: int, prompt: str = "a lighthouse at dawn, waves", **kw) -> GenerationRequest:
+    return GenerationRequest(prompt=prompt, duration_s=5, aspect_ratio="16:9", resolution="720p", shot_index=index, **kw)
+
+
+def run(store, backend, requests, **kw):
+    return asyncio.run(generate_shots(store, backend, requests, **kw))
+
+
+def test_happy_path_text_to_video(setup, store):
+    mock, make_backend = setup
+    events = []
+    outcomes = run(store, make_backend(), [shot(1), shot(2, "a red kite over dunes")], on_progress=events.append)
+    assert [o.ok for o in outcomes] == [True, True], [o.error for o in outcomes]
+    for outcome in outcomes:
+        assert outcome.clip.parent == store.clips_dir
+        assert probe(outcome.clip).video.width == 160
+    assert mock.submits == 2
+    saved = json.loads((store.root / "project.json").read_text())
+    records = saved["generations"].values()
+    assert {r["status"] for r in records} == {"succeeded"}
+    assert all(r["remote_task_id"] for r in records)
+    assert not list(store.clips_dir.glob(".*part*")), "no temporary file left behind"
+    states = [e.state for e in events if e.shot_index == 1]
+    assert states[0] == "queued" and states[-1] == "done" and "submitted" in states and "downloading" in states
+
+
+def test_image_to_video_sends_the_image(setup, store, start_image):
+    mock, make_backend = setup
+    backend = make_backend()
+    if GenerationMode.IMAGE_TO_VIDEO not in backend.capabilities().modes:
+        pytest.skip("no image-to-video on this model")
+    outcomes = run(store, backend, [shot(1, mode=GenerationMode.IMAGE_TO_VIDEO, image=str(start_image))])
+    assert outcomes[0].ok, outcomes[0].error
+    assert mock.submits == 1
+
+
+def test_retries_429_honouring_retry_after(setup, store):
+    mock, make_backend = setup
+    mock.faults.submit_429 = 1
+    mock.faults.retry_after = "1"
+    started = time.monotonic()
+    outcomes = run(store, make_backend(), [shot(1)])
+    assert outcomes[0].ok, outcomes[0].error
+    assert time.monotonic() - started >= 1.0, "Retry-After: 1 was not honoured"
+    assert mock.submits == 1
+
+
+@pytest.mark.parametrize("fault", ["submit_500", "submit_drop", "poll_500", "poll_429", "poll_drop"])
+def test_transient_faults_are_retried(setup, store, fault):
+    mock, make_backend = setup
+    setattr(mock.faults, fault, 2)
+    outcomes = run(store, make_backend(), [shot(1)])
+    assert outcomes[0].ok, outcomes[0].error
+    assert getattr(mock.faults, fault) == 0, "the fault never fired"
+
+
+def test_persistent_5xx_gives_up_with_a_clear_error(setup, store):
+    mock, make_backend = setup
+    mock.faults.submit_500 = 100
+    outcomes = run(store, make_backend(), [shot(1)])
+    assert not outcomes[0].ok
+    assert "500" in outcomes[0].error
+    assert mock.submits == 0
+
+
+def test_failed_task_is_reported_and_others_carry_on(setup, store):
+    mock, make_backend = setup
+    outcomes = run(store, make_backend(), [shot(1, "FAIL this one"), shot(2)])
+    assert not outcomes[0].ok and outcomes[0].error and not outcomes[0].moderated
+    assert outcomes[1].ok
+    record = store.project.generations[outcomes[0].cache_key]
+    assert record.status == "failed"
+
+
+def test_moderation_is_not_retried(setup, store):
+    mock, make_backend = setup
+    outcomes = run(store, make_backend(), [shot(1, "FORBIDDEN content"), shot(2)])
+    assert outcomes[0].moderated, outcomes[0].error
+    assert outcomes[1].ok
+    creates = [r for r in mock.log if r.method == "POST" and "FORBIDDEN" in json.dumps(r.body)]
+    assert len(creates) == 1, "a moderation refusal was retried"
+
+
+@pytest.mark.parametrize("fault", ["expire_download", "truncate_download", "truncate_download_silent"])
+def test_download_faults_recover(setup, store, fault):
+    mock, make_backend = setup
+    setattr(mock.faults, fault, 1)
+    outcomes = run(store, make_backend(), [shot(1)])
+    assert outcomes[0].ok, outcomes[0].error
+    assert getattr(mock.faults, fault) == 0
+    assert mock.downloads == 2
+    assert mock.submits == 1
+    probe(outcomes[0].clip)
+
+
+def test_html_error_page_is_not_accepted_as_a_clip(setup, store):
+    mock, make_backend = setup
+    mock.faults.download_html = 1
+    outcomes = run(store, make_backend(), [shot(1)])
+    assert not outcomes[0].ok
+    assert "text/html" in outcomes[0].error
+    assert not list(store.clips_dir.iterdir())
+
+
+def test_download_size_cap(setup, store, mock_clip):
+    mock, make_backend = setup
+    cap_mb = mock_clip.stat().st_size / 2 / 1e6
+    outcomes = run(store, make_backend(max_download_mb=cap_mb), [shot(1)])
+    assert not outcomes[0].ok and "cap" in outcomes[0].error
+
+
+class SimulatedKill(BaseException):
+    """Stands in for SIGKILL: nothing below the raise runs any cleanup that could call the API."""
+
+
+def test_resume_after_kill_between_submit_and_download(setup, store):
+    mock, make_backend = setup
+    mock.latency = 0.3
+
+    def killer(event):
+        if event.state == "submitted":
+            raise SimulatedKill()
+
+    with pytest.raises(SimulatedKill):
+        run(store, make_backend(), [shot(1)], on_progress=killer)
+    assert mock.submits == 1
+    saved = json.loads((store.root / "project.json").read_text())
+    (record,) = saved["generations"].values()
+    assert record["remote_task_id"] and record["status"] in ("submitted", "running")
+    reopened = ProjectStore.open(store.root)
+    outcomes = run(reopened, make_backend(), [shot(1)])
+    assert outcomes[0].ok, outcomes[0].error
+    assert outcomes[0].resumed
+    assert mock.submits == 1, "the resumed run paid for the shot again"
+
+
+def test_cache_hit_and_miss(setup, store):
+    mock, make_backend = setup
+    first = run(store, make_backend(), [shot(1), shot(2, "a red kite over dunes")])
+    assert all(o.ok for o in first)
+    calls = len(mock.log)
+    again = run(store, make_backend(), [shot(1), shot(2, "a red kite over dunes")])
+    assert [o.cached for o in again] == [True, True]
+    assert len(mock.log) == calls, "a cached rerun called the API"
+    changed = run(store, make_backend(), [shot(1), shot(2, "a blue kite over dunes")])
+    assert [o.cached for o in changed] == [True, False]
+    assert mock.submits == 3
+
+
+def test_cancel_cancels_the_remote_task(setup, store, provider):
+    mock, make_backend = setup
+    mock.latency = 5.0
+    cancel = threading.Event()
+
+    def on_progress(event):
+        if event.state == "submitted":
+            threading.Timer(0.05, cancel.set).start()
+
+    with pytest.raises(CancelledError):
+        run(store, make_backend(), [shot(1)], on_progress=on_progress, cancel=cancel)
+    (record,) = store.project.generations.values()
+    if provider.remote_cancel:
+        assert mock.cancels == 1
+        assert record.status == "cancelled"
+    else:
+        assert record.status in ("submitted", "running"), "an uncancellable task must stay resumable"
+    assert not list(store.clips_dir.iterdir())
+
+
+def test_missing_key_is_a_clear_error(provider, serve, mock_clip, store):
+    mock = serve(provider.mock_cls, mock_clip)
+    backend = provider.backend_cls(base_url=mock.url + provider.base_path, retry=FAST_RETRY)
+    with pytest.raises(AuthError) as info:
+        run(store, backend, [shot(1)])
+    assert any(var in (info.value.hint or "") for var in provider.env)
+    assert mock.log == []
+
+
+def test_wrong_key_is_not_retried(setup, store, provider, monkeypatch):
+    mock, make_backend = setup
+    for var in provider.env:
+        monkeypatch.setenv(var, "wrong-" + provider.env[var])
+    outcomes = run(store, make_backend(), [shot(1)])
+    assert not outcomes[0].ok
+    assert len(mock.log) == 1, "a refused key was retried"
+
+
+def test_secrets_never_leak(setup, store, provider, caplog, capsys):
+    mock, make_backend = setup
+    caplog.set_level(logging.DEBUG)
+    mock.faults.submit_500 = 2
+    mock.faults.expire_download = 1
+    outcomes = run(store, make_backend(), [shot(1), shot(2, "FAIL now"), shot(3, "FORBIDDEN thing")])
+    assert outcomes[0].ok
+    assert any(provider.secrets(mock)[0] in json.dumps(h) or provider.name in ("kling",) for h in mock.headers_seen())
+    text = "\n".join([caplog.text, (store.root / "project.json").read_text(), *(o.error or "" for o in outcomes),
+                      repr(make_backend().__dict__), *capsys.readouterr()])
+    for value in provider.secrets(mock):
+        assert value not in text
