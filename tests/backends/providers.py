@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend_mocks.fal import FAL_KEY, FalMock
+from backend_mocks.kling import ACCESS_KEY, SECRET_KEY, KlingMock
 from backend_mocks.runway import RunwayMock
 
+from shotsmith.backends.fal import PikaBackend
+from shotsmith.backends.kling import KlingBackend
 from shotsmith.backends.runway import RunwayBackend
 
 
@@ -28,4 +32,7 @@ class Provider:
 
 PROVIDERS: dict[str, Provider] = {
     "runway": Provider("runway", RunwayMock, RunwayBackend, env={"RUNWAYML_API_SECRET": "sk-test-SECRET-0123456789"}),
+    "kling": Provider("kling", KlingMock, KlingBackend, env={"KLING_ACCESS_KEY": ACCESS_KEY, "KLING_SECRET_KEY": SECRET_KEY},
+                      remote_cancel=False),
+    "pika": Provider("pika", FalMock, PikaBackend, env={"FAL_KEY": FAL_KEY}, extra={"mock_kwargs": {"key": FAL_KEY}}),
 }

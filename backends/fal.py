@@ -1,0 +1,179 @@
+"""fal.ai's queue protocol, and Pika served through it.
+
+Protocol: ``POST https://queue.fal.run/{model path}`` with ``Authorization:
+Key FAL_KEY`` returns ``{request_id, status_url, response_url, cancel_url}``.
+Those URLs are used as given (their path drops the model's sub-path, e.g.
+``fal-ai/pika/requests/{id}/status``) and persisted with the task so a resumed
+run polls the same request. ``GET status_url?logs=1`` answers IN_QUEUE (with
+``queue_position``), IN_PROGRESS or COMPLETED (with ``error``/``error_type``
+when the app failed); ``GET response_url`` gives the result, for video models
+``{"video": {"url", "content_type", ...}}``; ``PUT cancel_url`` cancels.
+Errors carry ``{"detail": ...}`` and an ``X-Fal-Retryable`` header; a content
+refusal is 422 with type ``content_policy_violation``.
+
+:class:`FalQueueBackend` is generic over fal-hosted video models;
+:class:`PikaBackend` fills in Pika 2.2's model paths, inputs and prices.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+import httpx
+
+import shotsmith
+from shotsmith.backends.base import Capabilities, CostEstimate, GenerationMode, GenerationRequest
+from shotsmith.backends.errors import ModerationError, RemoteError
+from shotsmith.backends.http import ApiClient, parse_retry_after
+from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, image_data_uri, json_body
+
+
+def _is_moderation(body: object) -> bool:
+    text = json.dumps(body).lower() if body is not None else ""
+    return "content_policy_violation" in text
+
+
+class FalQueueBackend(RemoteBackend):
+    """Any fal-hosted video model; subclasses set the model paths and map the inputs."""
+
+    key_env = ("FAL_KEY",)
+    default_base_url = "https://queue.fal.run"
+    default_poll_interval_s = 2.0
+    default_concurrency = 2
+    #: Model path for image-to-video; ``model`` is the text-to-video path.
+    image_model: str | None = None
+
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
+        if self.options.get("image_model"):
+            self.image_model = str(self.options["image_model"])
+
+    def extra_options(self) -> tuple[str, ...]:
+        return ("image_model",)
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Key {self.api_key().get_secret_value()}"}
+
+    def classify(self, response: httpx.Response) -> RemoteError:
+        status = response.status_code
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        detail = body.get("detail") if isinstance(body, dict) else None
+        summary = detail if isinstance(detail, str) else (json.dumps(detail)[:300] if detail else f"HTTP {status}")
+        if status == 422 and _is_moderation(body):
+            return ModerationError(f"{self.name} refused the shot on content grounds: {summary}", status=status,
+                                   code="content_policy_violation")
+        if status in (401, 403):
+            return super().classify(response)
+        flag = response.headers.get("x-fal-retryable")
+        retryable = flag.lower() == "true" if flag else status in (408, 429, 500, 502, 503, 504)
+        return RemoteError(f"{self.name}: {summary} (HTTP {status})", retryable=retryable, status=status,
+                           retry_after_s=parse_retry_after(response.headers))
+
+    def arguments(self, request: GenerationRequest) -> dict:
+        """The model's input JSON; subclasses map the request onto their model's fields."""
+        raise NotImplementedError
+
+    def model_path(self, request: GenerationRequest) -> str:
+        if request.mode is GenerationMode.IMAGE_TO_VIDEO and self.image_model:
+            return self.image_model
+        return request.model or self.model or ""
+
+    async def submit(self, api: ApiClient, request: GenerationRequest) -> RemoteTask:
+        response = await api.request("POST", self.url(self.model_path(request)), json=self.arguments(request))
+        data = json_body(response)
+        request_id = str(data["request_id"])
+        base = self._request_base(self.model_path(request), request_id)
+        return RemoteTask(request_id, {"status_url": data.get("status_url") or f"{base}/status",
+                                       "response_url": data.get("response_url") or base,
+                                       "cancel_url": data.get("cancel_url") or f"{base}/cancel"})
+
+    def _request_base(self, model_path: str, request_id: str) -> str:
+        owner_alias = "/".join(model_path.split("/")[:2])
+        return self.url(f"{owner_alias}/requests/{request_id}")
+
+    def _urls(self, task: RemoteTask) -> dict[str, str]:
+        if task.data.get("status_url"):
+            return task.data
+        base = self._request_base(self.model or "", task.id)
+        return {"status_url": f"{base}/status", "response_url": base, "cancel_url": f"{base}/cancel"}
+
+    async def poll(self, api: ApiClient, task: RemoteTask) -> RemoteStatus:
+        urls = self._urls(task)
+        data = json_body(await api.request("GET", urls["status_url"], params={"logs": "1"}))
+        status = data.get("status")
+        if status == "IN_QUEUE":
+            return RemoteStatus("queued", message=f"queue position {data.get('queue_position')}")
+        if status == "IN_PROGRESS":
+            return RemoteStatus("running")
+        if status != "COMPLETED":
+            raise RemoteError(f"{self.name}: unknown request status {status!r}", retryable=True)
+        if data.get("error"):
+            kind = data.get("error_type") or ""
+            if kind == "content_policy_violation":
+                return RemoteStatus("failed", error=ModerationError(f"{self.name} refused the shot on content grounds: "
+                                                                    f"{data['error']}", code=kind))
+            return RemoteStatus("failed", error=RemoteError(f"{self.name}: request failed: {data['error']}", code=kind or None))
+        try:
+            result = json_body(await api.request("GET", urls["response_url"]))
+        except ModerationError as exc:
+            return RemoteStatus("failed", error=exc)
+        except RemoteError as exc:
+            if exc.retryable:
+                raise
+            return RemoteStatus("failed", error=exc)
+        video = result.get("video") or {}
+        return RemoteStatus("succeeded", percent=100, video_url=video.get("url"))
+
+    async def cancel(self, api: ApiClient, task: RemoteTask) -> bool:
+        try:
+            await api.request("PUT", self._urls(task)["cancel_url"], retry=False)
+        except RemoteError as exc:
+            if exc.status == 400:  # already completed: nothing left to cancel
+                return False
+            raise
+        return True
+
+
+class PikaBackend(FalQueueBackend):
+    name = "pika"
+    description = "Pika 2.2 through fal.ai's queue (key: FAL_KEY); 720p/1080p, 5 or 10 s, seed and negative prompt."
+    model = "fal-ai/pika/v2.2/text-to-video"
+    image_model = "fal-ai/pika/v2.2/image-to-video"
+    #: USD per clip by resolution and duration.
+    default_prices: ClassVar[dict[str, float]] = {"720p_5s": 0.20, "720p_10s": 0.40, "1080p_5s": 0.45, "1080p_10s": 0.90}
+    pricing_source = "fal.ai model page for fal-ai/pika/v2.2 (fal.ai/models), USD per clip as of 2026-11"
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(modes=[GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO], durations_s=[5.0, 10.0],
+                            min_duration_s=5, max_duration_s=10, aspect_ratios=["16:9", "9:16", "1:1", "4:5"],
+                            resolutions=["720p", "1080p"], fps=[24], max_prompt_chars=2000, supports_seed=True,
+                            supports_negative_prompt=True, supports_camera_control=False,
+                            max_concurrency=self.concurrency, costs_money=True, local=False)
+
+    def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
+        key = f"{request.resolution}_{int(round(request.duration_s))}s"
+        amount = self.prices.get(key, self.prices.get("720p_5s", 0.2) * request.duration_s / 5)
+        return CostEstimate(amount=round(amount, 3), unit="USD", source=self.pricing_source,
+                            detail=f"estimate for {key}; override with [backends.pika.prices]")
+
+    def arguments(self, request: GenerationRequest) -> dict:
+        args: dict = {"prompt": request.prompt, "aspect_ratio": request.aspect_ratio, "resolution": request.resolution,
+                      "duration": int(round(request.duration_s))}
+        if request.seed is not None:
+            args["seed"] = request.seed
+        if request.negative_prompt:
+            args["negative_prompt"] = request.negative_prompt
+        if request.mode is GenerationMode.IMAGE_TO_VIDEO:
+            assert request.image
+            args["image_url"] = image_data_uri(request.image, max_bytes=10_000_000)
+            args.pop("aspect_ratio")  # image-to-video follows the image's own shape
+        return args
+
+
+@shotsmith.hookimpl
+def shotsmith_register_backends(register):
+    register(PikaBackend)

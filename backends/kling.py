@@ -1,0 +1,208 @@
+"""Kling AI: text- and image-to-video, authenticated with a JWT signed from two keys.
+
+Protocol: a JWT (HS256; ``iss`` = access key, ``exp`` = now + 30 min, ``nbf`` =
+now - 5 s) signed with the secret key goes in ``Authorization: Bearer``; it is
+re-signed before it expires and whenever the API answers code 1004 (token
+expired). ``POST /v1/videos/text2video`` or ``/image2video`` with snake_case
+fields (``duration`` is the *string* "5" or "10"; images are raw base64 without
+a ``data:`` prefix); ``GET /v1/videos/{kind}/{task_id}``. Every answer is an
+envelope ``{code, message, request_id, data}`` with code 0 for success.
+
+The host moved to regional domains (``api-singapore.klingai.com`` outside
+China), so ``base_url`` is an option; ``auth_mode = "api_key"`` sends a single
+``KLING_API_KEY`` as the bearer token for accounts issued one (unconfirmed
+upstream, hence optional). Kling has no cancel endpoint: a cancelled shot's
+task stays recorded so a rerun resumes it rather than paying twice.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+import httpx
+import jwt
+from pydantic import SecretStr
+
+import shotsmith
+from shotsmith.backends.base import Capabilities, CostEstimate, GenerationMode, GenerationRequest
+from shotsmith.backends.errors import AuthError, ModerationError, RemoteError
+from shotsmith.backends.http import ApiClient, parse_retry_after
+from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, image_base64, json_body
+from shotsmith.config import secret
+from shotsmith.formats import CameraMove
+
+TOKEN_LIFETIME_S = 1800
+#: Our camera moves -> Kling "simple" camera control (exactly one non-zero axis, -10..10).
+CAMERA = {CameraMove.ZOOM_IN: ("zoom", 5), CameraMove.ZOOM_OUT: ("zoom", -5), CameraMove.PAN_LEFT: ("pan", -5),
+          CameraMove.PAN_RIGHT: ("pan", 5), CameraMove.TILT_UP: ("tilt", 5), CameraMove.TILT_DOWN: ("tilt", -5)}
+RETRYABLE_CODES = {1302, 1303, 5000, 5001, 5002}
+
+
+class KlingBackend(RemoteBackend):
+    name = "kling"
+    description = "Kling AI video (JWT from KLING_ACCESS_KEY + KLING_SECRET_KEY); 720p std or 1080p pro mode."
+    model = "kling-v2-1"
+    key_env = ("KLING_ACCESS_KEY",)
+    default_base_url = "https://api-singapore.klingai.com"
+    default_poll_interval_s = 5.0
+    default_concurrency = 3
+    #: USD per 5 seconds by mode.
+    default_prices: ClassVar[dict[str, float]] = {"std": 0.28, "pro": 0.49}
+    pricing_source = "Kling AI API pricing (klingai.com/global/dev/pricing), USD per 5 s by mode as of 2026-11"
+
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
+        self.auth_mode = str(self.options.get("auth_mode", "jwt"))
+        self._token: str | None = None
+        self._token_expires = 0.0
+
+    def extra_options(self) -> tuple[str, ...]:
+        return ("auth_mode",)
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(modes=[GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO], durations_s=[5.0, 10.0],
+                            min_duration_s=5, max_duration_s=10, aspect_ratios=["16:9", "9:16", "1:1"],
+                            resolutions=["720p", "1080p"], fps=[24, 30], max_prompt_chars=2500, supports_seed=False,
+                            supports_negative_prompt=True, supports_camera_control=True,
+                            max_concurrency=self.concurrency, costs_money=True, local=False)
+
+    def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
+        mode = self._mode(request)
+        rate = self.prices.get(mode, 0.28)
+        return CostEstimate(amount=round(rate * request.duration_s / 5, 3), unit="USD", source=self.pricing_source,
+                            detail=f"estimate: ${rate:g} per 5 s in {mode} mode; override with [backends.kling.prices]")
+
+    @staticmethod
+    def _mode(request: GenerationRequest) -> str:
+        return "pro" if request.resolution == "1080p" else "std"
+
+    # -- auth ------------------------------------------------------------------------
+    def api_key(self) -> SecretStr:
+        if self.auth_mode == "api_key":
+            found = self._explicit_key or secret("KLING_API_KEY", settings=self._settings)
+            if not found or not found.get_secret_value():
+                raise AuthError("no API key for kling", hint="set KLING_API_KEY (auth_mode = \"api_key\")")
+            return found
+        return super().api_key()
+
+    def secret_key(self) -> SecretStr:
+        found = secret("KLING_SECRET_KEY", settings=self._settings)
+        if found is None or not found.get_secret_value():
+            raise AuthError("no secret key for kling", hint="set KLING_SECRET_KEY (and KLING_ACCESS_KEY)")
+        return found
+
+    def token(self) -> str:
+        """A JWT valid for another minute at least; re-signed when older."""
+        if self._token is None or time.time() > self._token_expires - 60:
+            now = int(time.time())
+            self._token = jwt.encode({"iss": self.api_key().get_secret_value(), "exp": now + TOKEN_LIFETIME_S,
+                                      "nbf": now - 5}, self.secret_key().get_secret_value(), algorithm="HS256",
+                                     headers={"alg": "HS256", "typ": "JWT"})
+            self._token_expires = now + TOKEN_LIFETIME_S
+        return self._token
+
+    def auth_headers(self) -> dict[str, str]:
+        if self.auth_mode == "api_key":
+            return {"Authorization": f"Bearer {self.api_key().get_secret_value()}"}
+        return {"Authorization": f"Bearer {self.token()}"}
+
+    def client(self) -> ApiClient:
+        if self.auth_mode != "api_key":
+            self.secret_key()
+        return super().client()
+
+    def secrets(self) -> list[str]:
+        values = super().secrets()
+        if self.auth_mode != "api_key":
+            try:
+                values.append(self.secret_key().get_secret_value())
+            except AuthError:
+                pass
+            if self._token:
+                values.append(self._token)
+        return values
+
+    # -- errors ----------------------------------------------------------------------
+    def classify(self, response: httpx.Response) -> RemoteError:
+        status = response.status_code
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        code = body.get("code") if isinstance(body, dict) else None
+        message = body.get("message", "") if isinstance(body, dict) else ""
+        text = f"kling: {message or 'HTTP ' + str(status)} (code {code}, HTTP {status})"
+        if code == 1004:  # token expired: sign a new one and try again
+            self._token = None
+            return RemoteError(text, retryable=True, status=status, code="1004")
+        if status == 401 or code in (1000, 1001, 1002, 1003):
+            return AuthError(f"kling refused the credentials (code {code})", status=status, code=str(code),
+                             hint="check KLING_ACCESS_KEY and KLING_SECRET_KEY")
+        if code == 1301:
+            return ModerationError(f"kling refused the shot on content grounds: {message}", status=status, code="1301")
+        if code == 1102:
+            return RemoteError(text, retryable=False, status=status, code="1102", hint="top up Kling credits")
+        retryable = code in RETRYABLE_CODES or status in (429, 500, 502, 503, 504)
+        return RemoteError(text, retryable=retryable, status=status, code=str(code) if code is not None else None,
+                           retry_after_s=parse_retry_after(response.headers))
+
+    @staticmethod
+    def _data(response: httpx.Response) -> dict:
+        body = json_body(response)
+        if body.get("code") not in (0, None):
+            raise RemoteError(f"kling: {body.get('message')} (code {body.get('code')})", retryable=False)
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise RemoteError("kling: answer without data", retryable=True)
+        return data
+
+    # -- protocol ----------------------------------------------------------------------
+    def body(self, request: GenerationRequest) -> tuple[str, dict]:
+        kind = "image2video" if request.mode is GenerationMode.IMAGE_TO_VIDEO else "text2video"
+        body: dict = {"model_name": request.model or self.model, "prompt": request.prompt,
+                      "mode": self._mode(request), "duration": str(int(round(request.duration_s)))}
+        if kind == "text2video":
+            body["aspect_ratio"] = request.aspect_ratio
+        if request.negative_prompt:
+            body["negative_prompt"] = request.negative_prompt
+        if (request.model or self.model or "").startswith("kling-v1"):
+            body["cfg_scale"] = 0.5
+        if request.camera in CAMERA:
+            axis, value = CAMERA[request.camera]
+            config = {k: 0 for k in ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")}
+            config[axis] = value
+            body["camera_control"] = {"type": "simple", "config": config}
+        if kind == "image2video":
+            assert request.image
+            body["image"], _ = image_base64(request.image, max_bytes=10_000_000)
+        return kind, body
+
+    async def submit(self, api: ApiClient, request: GenerationRequest) -> RemoteTask:
+        kind, body = self.body(request)
+        data = self._data(await api.request("POST", self.url(f"/v1/videos/{kind}"), json=body))
+        return RemoteTask(str(data["task_id"]), {"kind": kind})
+
+    async def poll(self, api: ApiClient, task: RemoteTask) -> RemoteStatus:
+        kind = task.data.get("kind", "text2video")
+        data = self._data(await api.request("GET", self.url(f"/v1/videos/{kind}/{task.id}")))
+        status = data.get("task_status")
+        if status == "submitted":
+            return RemoteStatus("queued")
+        if status == "processing":
+            return RemoteStatus("running")
+        if status == "succeed":
+            videos = (data.get("task_result") or {}).get("videos") or []
+            return RemoteStatus("succeeded", percent=100, video_url=videos[0].get("url") if videos else None)
+        if status == "failed":
+            reason = data.get("task_status_msg") or "the task failed"
+            lowered = reason.lower()
+            if any(w in lowered for w in ("risk", "sensitive", "content security", "moderation")):
+                return RemoteStatus("failed", error=ModerationError(f"kling refused the shot on content grounds: {reason}"))
+            return RemoteStatus("failed", error=RemoteError(f"kling: task failed: {reason}"))
+        raise RemoteError(f"kling: unknown task status {status!r}", retryable=True)
+
+
+@shotsmith.hookimpl
+def shotsmith_register_backends(register):
+    register(KlingBackend)

@@ -1,0 +1,102 @@
+"""Mock of Kling's API: JWT auth, the {code, message, request_id, data} envelope, no cancel."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import jwt
+
+from backend_mocks.server import MockProvider, Req, Resp
+
+ACCESS_KEY = "ak-test-ACCESS-4242"
+SECRET_KEY = "sk-test-KLINGSECRET-0123456789abcdef0123"
+
+
+class KlingMock(MockProvider):
+    name = "kling"
+
+    def __init__(self, clip, **kwargs) -> None:
+        super().__init__(clip, **kwargs)
+        self.expire_next_token = 0  # answer 1004 this many times
+
+    @staticmethod
+    def envelope(code: int, message: str, data=None) -> dict:
+        return {"code": code, "message": message, "request_id": "req-1", "data": data}
+
+    def _auth(self, req: Req):
+        header = req.headers.get("authorization", "")
+        if not header.startswith("Bearer "):
+            return Resp(401, self.envelope(1000, "Authentication failed"))
+        try:
+            claims = jwt.decode(header[7:], SECRET_KEY, algorithms=["HS256"], options={"require": ["exp", "nbf", "iss"]})
+        except jwt.PyJWTError:
+            return Resp(401, self.envelope(1002, "Authorization is invalid"))
+        if claims["iss"] != ACCESS_KEY:
+            return Resp(401, self.envelope(1002, "Authorization is invalid"))
+        if claims["exp"] - time.time() > 1800 + 5:
+            return Resp(401, self.envelope(1002, "token lifetime too long"))
+        if self.expire_next_token > 0:
+            self.expire_next_token -= 1
+            return Resp(401, self.envelope(1004, "Authorization has expired"))
+        return None
+
+    def handle(self, req: Req):
+        problem = self._auth(req)
+        if problem:
+            return problem
+        create = re.fullmatch(r"/v1/videos/(text2video|image2video)", req.path)
+        if create and req.method == "POST":
+            fault = self.submit_fault()
+            if fault is not None:
+                return fault if not isinstance(fault, Resp) else Resp(
+                    fault.status, self.envelope(1302 if fault.status == 429 else 5000, "busy"), fault.headers)
+            body = req.body or {}
+            problem = self._validate(create.group(1), body)
+            if problem:
+                return Resp(400, self.envelope(1201, problem))
+            if "FORBIDDEN" in body.get("prompt", ""):
+                return Resp(400, self.envelope(1301, "Trigger the content security policy of the platform"))
+            task = self.new_task(create.group(1), body, body.get("prompt", ""))
+            return Resp(200, self.envelope(0, "SUCCEED", {"task_id": task.id, "task_status": "submitted",
+                                                          "created_at": 1, "updated_at": 1}))
+        poll = re.fullmatch(r"/v1/videos/(text2video|image2video)/([\w-]+)", req.path)
+        if poll and req.method == "GET":
+            task = self.tasks.get(poll.group(2))
+            if task is None or task.kind != poll.group(1):
+                return Resp(404, self.envelope(1203, "task not found"))
+            fault = self.poll_fault()
+            if fault is not None:
+                return fault
+            phase, _ = self.phase(task)
+            data = {"task_id": task.id, "task_status": {"queued": "submitted", "running": "processing",
+                                                        "done": "succeed", "failed": "failed"}[phase],
+                    "task_status_msg": "Generation failed: internal error" if phase == "failed" else "",
+                    "created_at": 1, "updated_at": 2}
+            if phase == "done":
+                data["task_result"] = {"videos": [{"id": "v1", "url": self.file_url(task), "duration": "5"}]}
+            return Resp(200, self.envelope(0, "SUCCEED", data))
+        return Resp(404, self.envelope(1203, "not found"))
+
+    @staticmethod
+    def _validate(kind: str, body: dict) -> str | None:
+        allowed = {"model_name", "prompt", "negative_prompt", "cfg_scale", "mode", "aspect_ratio", "duration",
+                   "camera_control", "callback_url", "external_task_id", "image", "image_tail"}
+        if set(body) - allowed:
+            return f"unknown fields {sorted(set(body) - allowed)}"
+        if body.get("duration") not in ("5", "10"):
+            return "duration must be the string 5 or 10"
+        if body.get("mode") not in ("std", "pro"):
+            return "mode must be std or pro"
+        if kind == "text2video" and body.get("aspect_ratio") not in ("16:9", "9:16", "1:1"):
+            return "bad aspect_ratio"
+        if kind == "image2video":
+            image = body.get("image", "")
+            if not image or image.startswith("data:"):
+                return "image must be a URL or raw base64 without a data: prefix"
+        camera = body.get("camera_control")
+        if camera:
+            nonzero = [k for k, v in camera.get("config", {}).items() if v]
+            if camera.get("type") != "simple" or len(nonzero) != 1:
+                return "camera_control simple needs exactly one non-zero axis"
+        return None
