@@ -452,6 +452,9 @@ class _Compiler:
             raise InvalidInputError(f"title {n + 1} starts at {start:g}s, after the end of the timeline ({duration_s:g}s)")
         if end <= start:
             raise InvalidInputError(f"title {n + 1} ends ({end:g}s) before it starts ({start:g}s)")
+        from shotsmith.tools.titles import validate_title
+
+        validate_title(title, duration_s)
         text_file = self.scratch / f"title{n}.txt"
         text_file.write_text(title.text.replace("\r\n", "\n"), encoding="utf-8")
         return self.g.chain(base, drawtext_filter(title, text_file, self.W, self.H, start, end), hint="title")

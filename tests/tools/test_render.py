@@ -17,6 +17,9 @@ from shotsmith.store import ProjectStore
 from shotsmith.timeline import ClipRef, OutputSettings, Timeline
 from shotsmith.tools.render import RenderResult, place_clips, render_timeline
 from shotsmith.tools.spec import TOOLS, ToolContext
+from shotsmith.tools import catalogue
+
+catalogue.load_all()
 
 SMALL = OutputSettings(width=320, height=240, fps=30, preset="ultrafast", crf=30)
 

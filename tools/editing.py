@@ -1,0 +1,75 @@
+"""Shared plumbing for the timeline-editing tools: the store, media checks, the common result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from shotsmith.errors import InvalidInputError, MediaError
+from shotsmith.media.probe import MediaInfo, probe
+from shotsmith.store import ProjectStore
+from shotsmith.timeline import Timeline
+from shotsmith.tools.spec import ToolContext
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+class EditResult(BaseModel):
+    """What an editing tool did, and the timeline's shape afterwards."""
+
+    message: str
+    clips: int
+    duration_s: float
+
+    @classmethod
+    def of(cls, timeline: Timeline, message: str) -> "EditResult":
+        return cls(message=message, clips=len(timeline.clips), duration_s=timeline.duration_s)
+
+
+def require_store(ctx: ToolContext) -> ProjectStore:
+    if ctx.store is None:
+        raise InvalidInputError("this tool needs an open project", hint="run it inside a project folder")
+    return ctx.store
+
+
+def media(store: ProjectStore, source: str, what: str) -> tuple[str, Path, MediaInfo]:
+    """Resolve ``source`` through the project (refusing escapes) and probe it.
+
+    Returns the portable string to store in the timeline, the path and its info.
+    """
+    path = store.resolve(source)
+    if not path.is_file():
+        raise MediaError(f"{what}: {path} does not exist")
+    return store.relative(path), path, probe(path)
+
+
+def is_image(path: Path, info: MediaInfo) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES or info.is_image
+
+
+def clip_number(timeline: Timeline, number: int) -> int:
+    """Convert a 1-based clip number (as users say it) to a list index, with a clear error."""
+    if not timeline.clips:
+        raise InvalidInputError("the timeline has no clips yet")
+    if not 1 <= number <= len(timeline.clips):
+        raise InvalidInputError(f"there is no clip {number}; the timeline has clips 1 to {len(timeline.clips)}")
+    return number - 1
+
+
+def validated(model: type[BaseModel], data: dict, what: str):
+    """``model.model_validate(data)`` with pydantic's errors turned into one clear InvalidInputError."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise InvalidInputError(f"{what}: {first['msg']}" + (f" ({where})" if where else "")) from None
+
+
+def commit(store: ProjectStore, timeline: Timeline, message: str) -> EditResult:
+    """Validate the edited timeline as a whole, store it and save the project."""
+    checked = validated(Timeline, timeline.model_dump(), "the edited timeline")
+    store.project.timeline = checked
+    store.save()
+    return EditResult.of(checked, message)
