@@ -128,6 +128,10 @@ class FilterGraph:
         self.chains.append(Chain(ins, fs, outs))
         return outs[0]
 
+    def sink(self, source: str, *, audio: bool) -> None:
+        """Consume a stream that is not needed (every pad of a graph must be connected)."""
+        self.chains.append(Chain([source], [F("anullsink" if audio else "nullsink")], []))
+
     def split(self, source: str, n: int, *, audio: bool = False) -> list[str]:
         outs = [self.label("sp") for _ in range(n)]
         self.chain(source, F("asplit" if audio else "split", n), outputs=outs)

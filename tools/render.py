@@ -561,8 +561,11 @@ class _Compiler:
             v = self.title(v, title, n, duration_s)
         if (self.t.captions or self.t.caption_settings.srt) and self.t.caption_settings.burn:
             v = self.captions(v)
-        a = self.mix_audio(a, duration_s)
         container = self.s.container
+        if container in ("gif", "webp"):
+            self.g.sink(a, audio=True)
+        else:
+            a = self.mix_audio(a, duration_s)
         if container == "gif":
             x, y = self.g.split(v, 2)
             pal = self.g.chain(y, [F("palettegen", stats_mode="diff", max_colors=256)], hint="pal")
