@@ -147,7 +147,11 @@ class ApiClient:
                 if response.status_code < 400:
                     log.debug("%s %s %s -> %s", self.provider, method, _path(url), response.status_code)
                     return response
-                error = self._classify(response)
+                try:
+                    error = self._classify(response)
+                except Exception:  # a provider answering in an unexpected shape must not crash the run
+                    log.debug("%s: could not classify an error response", self.provider, exc_info=True)
+                    error = default_classify(response, self.provider)
                 error.message = self.redact(error.message)
                 error.args = (error.message,)
             if not (retry and error.retryable and attempt < self.retry.max_attempts):

@@ -26,6 +26,11 @@ log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "shotsmith.backends"
 BUILTIN_PLUGINS = (
     "shotsmith.backends.animatic",
+    "shotsmith.backends.runway",
+    "shotsmith.backends.kling",
+    "shotsmith.backends.fal",
+    "shotsmith.backends.luma",
+    "shotsmith.backends.veo",
 )
 
 _lock = threading.Lock()

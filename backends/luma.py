@@ -1,0 +1,111 @@
+"""Luma Dream Machine (api.lumalabs.ai/dream-machine/v1): Ray 2 text- and image-to-video.
+
+Protocol: ``Authorization: Bearer LUMAAI_API_KEY``; ``POST /generations/video``
+with ``model`` (ray-2, ray-flash-2, ray-1-6), ``prompt``, ``aspect_ratio``,
+``duration`` as "5s"/"9s", ``resolution`` and, for image-to-video,
+``keyframes.frame0 = {"type": "image", "url": ...}``; ``GET /generations/{id}``
+reports ``state`` queued, dreaming, completed (video at ``assets.video``) or
+failed (``failure_reason``); ``DELETE /generations/{id}`` removes (and so
+stops) a generation. Luma documents keyframe images as URLs; a project asset
+is sent as a data URI, which is unconfirmed upstream, so host the image and
+pass its URL if Luma refuses it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import httpx
+
+import shotsmith
+from shotsmith.backends.base import Capabilities, CostEstimate, GenerationMode, GenerationRequest
+from shotsmith.backends.errors import ModerationError, RemoteError
+from shotsmith.backends.http import ApiClient
+from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, image_data_uri, json_body
+
+MODERATION_WORDS = ("moderation", "content policy", "safety", "prohibited", "not allowed")
+RESOLUTIONS = {"540p": "540p", "720p": "720p", "1080p": "1080p", "2160p": "4k"}
+
+
+def _moderated(text: str) -> bool:
+    lowered = text.lower()
+    return any(w in lowered for w in MODERATION_WORDS)
+
+
+class LumaBackend(RemoteBackend):
+    name = "luma"
+    description = "Luma Dream Machine Ray 2 (key: LUMAAI_API_KEY); 5 or 9 s, 540p to 4K."
+    model = "ray-2"
+    key_env = ("LUMAAI_API_KEY",)
+    default_base_url = "https://api.lumalabs.ai/dream-machine/v1"
+    default_poll_interval_s = 3.0
+    default_concurrency = 2
+    #: USD per 5 s at 720p by model; other resolutions scale by pixel count.
+    default_prices: ClassVar[dict[str, float]] = {"ray-2": 0.71, "ray-flash-2": 0.24, "ray-1-6": 0.50}
+    pricing_source = "Luma API pricing (lumalabs.ai/api/pricing), USD per 5 s at 720p as of 2026-11"
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(modes=[GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO], durations_s=[5.0, 9.0],
+                            min_duration_s=5, max_duration_s=9, aspect_ratios=["16:9", "9:16", "1:1"],
+                            resolutions=list(RESOLUTIONS), fps=[24], max_prompt_chars=5000, supports_seed=False,
+                            supports_negative_prompt=False, supports_camera_control=False,
+                            max_concurrency=self.concurrency, costs_money=True, local=False)
+
+    def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
+        model = request.model or self.model or "ray-2"
+        base = self.prices.get(model, self.prices.get("ray-2", 0.71))
+        scale = {"540p": 0.56, "720p": 1.0, "1080p": 2.25, "2160p": 9.0}.get(request.resolution, 1.0)
+        return CostEstimate(amount=round(base * scale * request.duration_s / 5, 3), unit="USD", source=self.pricing_source,
+                            detail=f"estimate: ${base:g} per 5 s at 720p for {model}, x{scale:g} for "
+                                   f"{request.resolution}; override with [backends.luma.prices]")
+
+    def classify(self, response: httpx.Response) -> RemoteError:
+        error = super().classify(response)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        detail = str(body.get("detail") or "") if isinstance(body, dict) else ""
+        if response.status_code == 400 and _moderated(detail):
+            return ModerationError(f"luma refused the shot on content grounds: {detail}", status=400)
+        if detail and response.status_code not in (401, 403):
+            error.message = f"luma: {detail} (HTTP {response.status_code})"
+        return error
+
+    def body(self, request: GenerationRequest) -> dict:
+        body: dict = {"model": request.model or self.model, "prompt": request.prompt,
+                      "aspect_ratio": request.aspect_ratio, "duration": f"{int(round(request.duration_s))}s",
+                      "resolution": RESOLUTIONS[request.resolution], "loop": False}
+        if request.mode is GenerationMode.IMAGE_TO_VIDEO:
+            assert request.image
+            body["keyframes"] = {"frame0": {"type": "image", "url": image_data_uri(request.image, max_bytes=10_000_000)}}
+        return body
+
+    async def submit(self, api: ApiClient, request: GenerationRequest) -> RemoteTask:
+        data = json_body(await api.request("POST", self.url("/generations/video"), json=self.body(request)))
+        return RemoteTask(str(data["id"]))
+
+    async def poll(self, api: ApiClient, task: RemoteTask) -> RemoteStatus:
+        data = json_body(await api.request("GET", self.url(f"/generations/{task.id}")))
+        state = data.get("state")
+        if state == "queued":
+            return RemoteStatus("queued")
+        if state == "dreaming":
+            return RemoteStatus("running")
+        if state == "completed":
+            return RemoteStatus("succeeded", percent=100, video_url=(data.get("assets") or {}).get("video"))
+        if state == "failed":
+            reason = data.get("failure_reason") or "the generation failed"
+            if _moderated(reason):
+                return RemoteStatus("failed", error=ModerationError(f"luma refused the shot on content grounds: {reason}"))
+            return RemoteStatus("failed", error=RemoteError(f"luma: generation failed: {reason}"))
+        raise RemoteError(f"luma: unknown generation state {state!r}", retryable=True)
+
+    async def cancel(self, api: ApiClient, task: RemoteTask) -> bool:
+        await api.request("DELETE", self.url(f"/generations/{task.id}"))
+        return True
+
+
+@shotsmith.hookimpl
+def shotsmith_register_backends(register):
+    register(LumaBackend)
