@@ -58,7 +58,7 @@ class ConsoleRenderer:
         match event:
             case Notice(text=text, level=level):
                 colour = {"warning": "yellow", "error": "red"}.get(level, "cyan")
-                console.print(f"[{colour}]•[/] {text}")
+                console.print(f"[{colour}]•[/] {text}", soft_wrap=True)
             case PlanUpdated(plan=plan):
                 console.print(plan_table(plan))
                 self.progress.start()
@@ -113,14 +113,14 @@ def run_command(
 
 def print_summary(report: RunReport, json_report: Path | None) -> None:
     if report.output is None:
-        console.print(f"[cyan]plan saved[/] in {report.project} (no video rendered: --plan-only)")
+        console.print(f"[cyan]plan saved[/] in {report.project} (no video rendered: --plan-only)", soft_wrap=True)
     else:
         out = report.output
         size_mb = out.size_bytes / 1_000_000
         cached = sum(1 for s in report.shots if s.cached)
         console.print(f"[bold green]✓[/] wrote [bold]{out.path}[/] · {out.duration_s:.2f} s · {out.width}x{out.height}"
                       f" · {size_mb:.1f} MB · {report.timings_s.get('total', 0):.1f} s"
-                      + (f" · {cached} shot(s) from cache" if cached else ""))
+                      + (f" · {cached} shot(s) from cache" if cached else ""), soft_wrap=True)
     if json_report:
         console.print(f"report: {json_report}")
 

@@ -172,6 +172,7 @@ def run_brief(options: RunOptions, *, on_event: Callable[[AgentEvent], None] | N
     report = RunReport(brief=result.brief.text, planner=result.plan.planner, backend=backend.name,
                        project=str(store.root), plan=result.plan.model_dump(mode="json"), shots=[],
                        notices=list(result.notices), timings_s=timings, cost=cost)
+    timings = report.timings_s  # pydantic copied the dict; keep filling the report's own
     if plan_only:
         timings["total"] = time.perf_counter() - started
         return report

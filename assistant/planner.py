@@ -81,9 +81,9 @@ _GENRES = [
     Genre("trailer", ("trailer", "teaser"), 3.5, TransitionKind.FADE_BLACK, "cinematic, dramatic contrast"),
     Genre("explainer", ("explainer", "explain", "tutorial", "how to", "how-to", "demo"), 4.0, TransitionKind.WIPE_LEFT, "clean, bright, minimal"),
     Genre("social", ("tiktok", "reels", "shorts", "story", "stories", "social"), 2.5, TransitionKind.SLIDE_LEFT, "punchy, vibrant"),
-    Genre("ad", ("ad", "advert", "advertisement", "commercial", "promo", "spot"), 3.0, TransitionKind.DISSOLVE, "polished commercial look"),
+    Genre("ad", ("ad", "advert", "advertisement", "commercial", "promo", "spot"), 3.0, TransitionKind.FADE, "polished commercial look"),
 ]
-_DEFAULT_GENRE = Genre("film", (), 3.5, TransitionKind.DISSOLVE, "cinematic")
+_DEFAULT_GENRE = Genre("film", (), 3.5, TransitionKind.FADE, "cinematic")
 
 
 @dataclass
