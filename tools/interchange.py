@@ -219,11 +219,15 @@ def _store(ctx: ToolContext) -> ProjectStore:
 @edit_tool("export_otio", "Export the timeline to OpenTimelineIO (.otio), or EDL / FCP XML where the adapters are installed.", ExportOtioArgs)
 def export_otio(ctx: ToolContext, args: ExportOtioArgs) -> ExportOtioResult:
     store = _store(ctx)
+    return export_timeline(store, resolve_output(ctx, args.output), args.format)
+
+
+def export_timeline(store: ProjectStore, output: Path, fmt: str | None = None) -> ExportOtioResult:
+    """Write ``store``'s timeline to ``output`` (path rules are the caller's: the tool or the CLI)."""
     timeline = store.project.timeline
     if not timeline.clips:
         raise InvalidInputError("the timeline has no clips to export")
-    output = resolve_output(ctx, args.output)
-    fmt = _format_for(output, args.format)
+    fmt = _format_for(output, fmt)
     adapter = _require_format(fmt)
     built = timeline_to_otio(timeline, store.resolve, name=store.project.name)
     notes: list[str] = []
