@@ -80,6 +80,6 @@ class FalMock(MockProvider):
             return "bad resolution or duration"
         if model.endswith("image-to-video") and not str(body.get("image_url", "")).startswith(("data:image/", "https://")):
             return "image_url is required"
-        if model.endswith("text-to-video") and body.get("aspect_ratio") not in ("16:9", "9:16", "1:1", "4:5", "5:4", "3:2", "2:3"):
+        if model.endswith("text-to-video") and body.get("aspect_ratio", "16:9") not in ("16:9", "9:16", "1:1", "4:5", "5:4", "3:2", "2:3"):
             return "bad aspect_ratio"
         return None

@@ -48,7 +48,8 @@ class LumaMock(MockProvider):
 
     @staticmethod
     def _validate(body: dict) -> str | None:
-        allowed = {"model", "prompt", "aspect_ratio", "duration", "resolution", "loop", "keyframes", "callback_url"}
+        allowed = {"model", "prompt", "aspect_ratio", "duration", "resolution", "loop", "keyframes", "callback_url",
+                   "generation_type", "concepts"}
         if set(body) - allowed:
             return f"unexpected fields {sorted(set(body) - allowed)}"
         if body.get("model") not in ("ray-1-6", "ray-2", "ray-flash-2"):

@@ -18,7 +18,7 @@ class VeoMock(MockProvider):
     def handle(self, req: Req):
         if req.headers.get("x-goog-api-key") != self.key:
             return self._error(403, "PERMISSION_DENIED", "API key not valid. Please pass a valid API key.")
-        create = re.fullmatch(r"/v1beta/models/([\w.-]+):predictLongRunning", req.path)
+        create = re.fullmatch(r"/v1(?:beta)?/models/([\w.-]+):predictLongRunning", req.path)
         if create and req.method == "POST":
             fault = self.submit_fault()
             if fault is not None:
@@ -33,15 +33,15 @@ class VeoMock(MockProvider):
             prompt = body["instances"][0].get("prompt", "")
             task = self.new_task(create.group(1), body, prompt)
             return Resp(200, {"name": f"models/{create.group(1)}/operations/{task.id}"})
-        poll = re.fullmatch(r"/v1beta/models/[\w.-]+/operations/([\w-]+)", req.path)
+        poll = re.fullmatch(r"/(v1(?:beta)?)/models/[\w.-]+/operations/([\w-]+)", req.path)
         if poll and req.method == "GET":
-            task = self.tasks.get(poll.group(1))
+            task = self.tasks.get(poll.group(2))
             if task is None:
                 return self._error(404, "NOT_FOUND", "operation not found")
             fault = self.poll_fault()
             if fault is not None:
                 return fault
-            name = req.path[len("/v1beta/"):]
+            name = req.path[len(poll.group(1)) + 2:]
             phase, _ = self.phase(task)
             if phase in ("queued", "running"):
                 return Resp(200, {"name": name, **({"metadata": {"@type": "x"}} if phase == "running" else {})})
