@@ -1,0 +1,90 @@
+"""Which chat model answers, and how to reach it.
+
+Any OpenAI-compatible server works through ``ChatOpenAI``: OpenAI itself, or by
+base URL a local Ollama, vLLM, LM Studio or llama.cpp server, or a gateway.
+The choice comes from ``--llm provider:model`` / ``--llm-base-url``, then the
+``SHOTSMITH_LLM`` / ``SHOTSMITH_LLM_BASE_URL`` environment variables, then the
+config file. The key comes from ``OPENAI_API_KEY`` (or the config's
+``[secrets]``) and is held as a ``SecretStr``: it is never written into the
+project, a log line or a report. With no model configured, :func:`resolve_llm`
+returns None and the offline planner answers instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from shotsmith.config import Settings, load_settings, secret
+from shotsmith.errors import InvalidInputError
+
+#: Providers that speak the OpenAI chat-completions protocol.
+OPENAI_COMPATIBLE = ("openai", "ollama", "vllm", "lmstudio", "llamacpp", "openai-compatible", "local")
+KEY_NAMES = ("OPENAI_API_KEY", "SHOTSMITH_LLM_API_KEY")
+#: Local servers ignore the key but the client insists on one.
+PLACEHOLDER_KEY = "not-needed"
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    provider: str
+    model: str
+    base_url: str | None
+    api_key: SecretStr | None
+    timeout_s: float = 60.0
+    max_retries: int = 4
+    retry_initial_delay_s: float = 1.0
+
+    @property
+    def label(self) -> str:
+        """What the user is told answers, e.g. ``openai:gpt-4.1-mini``; never includes the key."""
+        return f"{self.provider}:{self.model}"
+
+    def __repr__(self) -> str:  # the key stays out of reprs and tracebacks
+        return f"LLMConfig({self.label!r}, base_url={self.base_url!r})"
+
+
+def parse_llm(spec: str) -> tuple[str, str]:
+    """``"openai:gpt-4.1-mini"`` -> ("openai", "gpt-4.1-mini"); a bare name means openai."""
+    spec = spec.strip()
+    if not spec:
+        raise InvalidInputError("the --llm value is empty", hint="use provider:model, e.g. openai:gpt-4.1-mini")
+    provider, sep, model = spec.partition(":")
+    if not sep:
+        provider, model = "openai", spec
+    provider, model = provider.strip().lower(), model.strip()
+    if not model:
+        raise InvalidInputError(f"--llm {spec!r} names no model", hint="use provider:model, e.g. ollama:llama3.1")
+    if provider not in OPENAI_COMPATIBLE:
+        raise InvalidInputError(f"LLM provider {provider!r} is not supported",
+                                hint=f"shotsmith speaks the OpenAI protocol: {', '.join(OPENAI_COMPATIBLE)}; "
+                                     "point --llm-base-url at any compatible server")
+    return provider, model
+
+
+def resolve_llm(llm: str | None = None, base_url: str | None = None, *, settings: Settings | None = None,
+                timeout_s: float = 60.0, max_retries: int = 4, retry_initial_delay_s: float = 1.0) -> LLMConfig | None:
+    """The model to use, from the arguments, then the environment and config file; None for offline."""
+    settings = settings or load_settings()
+    spec = llm or settings.llm
+    if not spec:
+        return None
+    provider, model = parse_llm(spec)
+    url = base_url or settings.llm_base_url
+    key = secret(*KEY_NAMES, settings=settings)
+    if key is None and url is None and provider == "openai":
+        raise InvalidInputError(f"--llm {spec} needs an API key",
+                                hint="set OPENAI_API_KEY in the environment (or [secrets] in the config file), "
+                                     "or give --llm-base-url for a local server")
+    return LLMConfig(provider=provider, model=model, base_url=url, api_key=key, timeout_s=timeout_s,
+                     max_retries=max_retries, retry_initial_delay_s=retry_initial_delay_s)
+
+
+def build_chat_model(config: LLMConfig):
+    """A streaming ``ChatOpenAI`` for ``config``; retries are left to the agent's retry middleware."""
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(model=config.model, base_url=config.base_url,
+                      api_key=config.api_key or SecretStr(PLACEHOLDER_KEY), timeout=config.timeout_s,
+                      max_retries=0, streaming=True, temperature=0.2)

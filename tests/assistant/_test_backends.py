@@ -1,0 +1,60 @@
+"""Test-only backends, registered in code through the same pluggy hook as real ones.
+
+``priced-test`` renders like the animatic but declares that it costs money
+(0.10 USD per second), so the spending rules (approval, ``--max-cost``) can be
+tested offline. ``slow-test`` is free but sleeps per shot, so a test can kill a
+run between two finished shots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import shotsmith
+from shotsmith.backends.animatic import AnimaticBackend
+from shotsmith.backends.base import Capabilities, CostEstimate
+
+PRICE_PER_S = 0.10
+
+
+class PricedBackend(AnimaticBackend):
+    name = "priced-test"
+    description = "Test backend: animatic cards billed at 0.10 USD per second."
+    model = "priced-test-v1"
+
+    def capabilities(self) -> Capabilities:
+        caps = super().capabilities()
+        return caps.model_copy(update={"costs_money": True, "local": False, "max_concurrency": 1})
+
+    def estimate_cost(self, request) -> CostEstimate:
+        return CostEstimate(amount=round(request.duration_s * PRICE_PER_S, 4), unit="USD",
+                            source="test price list")
+
+
+class SlowBackend(AnimaticBackend):
+    name = "slow-test"
+    description = "Test backend: free animatic cards, one at a time, with a pause per shot."
+    model = "slow-test-v1"
+
+    def capabilities(self) -> Capabilities:
+        return super().capabilities().model_copy(update={"max_concurrency": 1})
+
+    async def generate(self, request, dest, *, on_progress, cancel):
+        await asyncio.sleep(float(os.environ.get("SHOTSMITH_TEST_SLOW_S", "2.0")))
+        return await super().generate(request, dest, on_progress=on_progress, cancel=cancel)
+
+
+class _Plugin:
+    @staticmethod
+    @shotsmith.hookimpl
+    def shotsmith_register_backends(register):
+        register(PricedBackend)
+        register(SlowBackend)
+
+
+def register() -> None:
+    from shotsmith.backends import registry
+
+    if registry.plugin_manager().get_plugin("shotsmith-test-backends") is None:
+        registry.register_plugin(_Plugin(), name="shotsmith-test-backends")
