@@ -1,9 +1,139 @@
-"""CLI commands (filled in by the editing-engine work)."""
+"""CLI commands of the renderer: render an edit plan or a project, list presets, export plans and captions."""
 
 from __future__ import annotations
 
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from shotsmith.errors import InvalidInputError
+
+
+def _load(source: Path):
+    """(timeline, resolve, protected, store) for an edit plan file or a project folder."""
+    from shotsmith.store import PROJECT_FILE, ProjectStore
+    from shotsmith.tools.editplan import load_plan
+
+    if source.is_dir():
+        if not (source / PROJECT_FILE).is_file():
+            raise InvalidInputError(f"{source} is a folder without a {PROJECT_FILE}",
+                                    hint="give an edit plan (.yaml/.json) or a project folder")
+        store = ProjectStore.open(source)
+        return store.project.timeline, store.resolve, store.source_paths(), store
+    timeline, resolve = load_plan(source)
+    return timeline, resolve, {source.resolve()}, None
+
+
+def _progress_printer(total: float):
+    if not sys.stderr.isatty():
+        return None
+    state = {"last": -1}
+
+    def show(seconds: float) -> None:
+        pct = int(100 * seconds / total) if total else 100
+        if pct != state["last"]:
+            state["last"] = pct
+            sys.stderr.write(f"\rrendering {pct:3d}%")
+            sys.stderr.flush()
+            if pct >= 100:
+                sys.stderr.write("\n")
+
+    return show
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    @app.command("render")
+    def render_cmd(
+        source: Path = typer.Argument(..., help="An edit plan (.yaml/.yml/.json) or a project folder."),
+        output: Path = typer.Option(..., "--output", "-o", help="Output file; its suffix picks the format "
+                                                                "(.mp4 .mov .webm .mkv .gif .webp)."),
+        preset: Optional[str] = typer.Option(None, "--preset", "-p", help="Export preset (see `shotsmith presets`)."),
+        preview: bool = typer.Option(False, "--preview", help="Fast low-resolution preview."),
+        print_command: bool = typer.Option(False, "--print-command", help="Print the ffmpeg arguments and exit."),
+    ) -> None:
+        """Render an edit plan or a project's timeline with one ffmpeg pass."""
+        from shotsmith.tools.presets import PRESETS, apply_preset
+        from shotsmith.tools.render import compile_timeline, preview_settings, render_timeline, settings_for_output
+
+        timeline, resolve, protected, _store = _load(source)
+        settings = timeline.output
+        if preset:
+            settings = apply_preset(settings, preset)
+            wanted = PRESETS[preset.lower()].suffix
+            if output.suffix.lower() != wanted and not (wanted == ".mp4" and output.suffix.lower() in (".m4v", ".mkv")):
+                raise InvalidInputError(f"preset {preset} writes {wanted} files, but the output is {output.name}",
+                                        hint=f"use -o {output.with_suffix(wanted).name}")
+        if print_command:
+            final = settings_for_output(settings, output)
+            final = preview_settings(final) if preview else final
+            with tempfile.TemporaryDirectory() as scratch:
+                compiled = compile_timeline(timeline, final, resolve=resolve, scratch=Path(scratch), output=output)
+                typer.echo(" ".join(_quote(a) for a in ["ffmpeg", *compiled.args]))
+            return
+        cancel = threading.Event()
+        result = render_timeline(timeline, output, resolve=resolve, protected=protected, settings=settings,
+                                 preview=preview, cancel=cancel, on_progress=_progress_printer(timeline.duration_s))
+        typer.echo(f"{result.path}  {result.width}x{result.height}  {result.duration_s:.2f}s  "
+                   f"{result.size_bytes / 1e6:.1f} MB")
+
+    @app.command("presets")
+    def presets_cmd() -> None:
+        """List the export presets."""
+        from shotsmith.tools.presets import PRESETS
+
+        for p in PRESETS.values():
+            typer.echo(f"{p.name:<8} {p.suffix:<6} {p.description}")
+
+    @app.command("export-plan")
+    def export_plan_cmd(
+        project: Path = typer.Argument(..., help="A project folder."),
+        output: Path = typer.Option(..., "--output", "-o", help="Plan file to write (.yaml, .yml or .json)."),
+    ) -> None:
+        """Write a project's timeline as an edit plan (YAML/JSON) that `shotsmith render` can render."""
+        from shotsmith.tools.editplan import save_plan
+
+        timeline, resolve, protected, _ = _load(project)
+        if output.resolve() in {Path(p).resolve() for p in protected}:
+            raise InvalidInputError(f"refusing to overwrite the source file {output}")
+        save_plan(timeline, output, resolve=resolve)
+        typer.echo(f"{output}  {len(timeline.clips)} clips  {timeline.duration_s:.2f}s")
+
+    @app.command("check-plan")
+    def check_plan_cmd(plan: Path = typer.Argument(..., help="An edit plan (.yaml/.yml/.json).")) -> None:
+        """Validate an edit plan and its media without rendering; print what it would make."""
+        import tempfile as _tf
+
+        from shotsmith.tools.render import compile_timeline
+
+        timeline, resolve, _p, _s = _load(plan)
+        with _tf.TemporaryDirectory() as scratch:
+            compiled = compile_timeline(timeline, resolve=resolve, scratch=Path(scratch))
+        o = compiled.settings
+        typer.echo(f"ok: {len(timeline.clips)} clips, {len(timeline.titles)} titles, {len(timeline.audio)} audio tracks, "
+                   f"{len(timeline.overlays)} overlays -> {o.width}x{o.height} {o.fps:g} fps, {compiled.duration_s:.2f}s")
+
+    @app.command("export-srt")
+    def export_srt_cmd(
+        source: Path = typer.Argument(..., help="An edit plan or a project folder."),
+        output: Path = typer.Option(..., "--output", "-o", help="The .srt file to write."),
+    ) -> None:
+        """Write the captions of an edit plan or project as a sidecar SRT file."""
+        from shotsmith.tools.subtitles import write_srt
+
+        timeline, _resolve, protected, _ = _load(source)
+        if output.suffix.lower() != ".srt":
+            raise InvalidInputError(f"{output.name} should end in .srt")
+        if output.resolve() in {Path(p).resolve() for p in protected}:
+            raise InvalidInputError(f"refusing to overwrite the source file {output}")
+        count = write_srt(timeline.captions, output)
+        typer.echo(f"{output}  {count} cues")
+
+
+def _quote(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)

@@ -185,3 +185,12 @@ def ffmpeg_color(value: str, *, what: str = "colour") -> str:
     """A validated colour in ffmpeg's own syntax: ``0xRRGGBB@alpha``."""
     rgb, alpha = parse_color(value, what=what)
     return f"0x{rgb}" if alpha >= 1.0 else f"0x{rgb}@{alpha:.3f}"
+
+
+#: Screen colours for chroma keys: "green" means the pure screen green, not CSS green (0x008000).
+KEY_COLORS = {"green": "0x00FF00", "blue": "0x0000FF"}
+
+
+def key_color(value: str) -> str:
+    """A chroma-key colour in ffmpeg syntax; ``green``/``blue`` are the pure screen colours."""
+    return ffmpeg_color(KEY_COLORS.get(value.strip().lower(), value), what="chroma key colour")

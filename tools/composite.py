@@ -8,11 +8,10 @@ from shotsmith.errors import InvalidInputError
 from shotsmith.formats import CameraMove, Transition, TransitionKind
 from shotsmith.timeline import ChromaKey, ClipRef, Overlay, OverlayPosition
 from shotsmith.tools.arrange import check_sequence
-from shotsmith.tools.colors import parse_color
+from shotsmith.tools.colors import KEY_COLORS, parse_color
 from shotsmith.tools.editing import EditResult, commit, is_image, media, require_store
 from shotsmith.tools.spec import ToolContext, edit_tool
 
-KEY_COLORS = {"green": "0x00FF00", "blue": "0x0000FF"}
 
 
 class AddOverlayArgs(BaseModel):

@@ -33,7 +33,7 @@ from shotsmith.formats import CameraMove, TransitionKind
 from shotsmith.media.ffmpeg import run_ffmpeg
 from shotsmith.media.probe import MediaInfo, probe
 from shotsmith.timeline import ClipRef, OutputSettings, Overlay, Timeline, Title
-from shotsmith.tools.colors import ffmpeg_color
+from shotsmith.tools.colors import ffmpeg_color, key_color
 from shotsmith.tools.graph import F, Filter, FilterGraph
 from shotsmith.tools.spec import ToolContext, edit_tool
 
@@ -278,6 +278,8 @@ def place_clips(timeline: Timeline) -> list[_Placed]:
 class _Compiler:
     def __init__(self, timeline: Timeline, settings: OutputSettings, resolve: Callable[[str], Path], scratch: Path) -> None:
         self.t = timeline
+        #: sizes given in pixels (title size, margins) were meant for the timeline's own frame height
+        self.scale = settings.height / timeline.output.height if timeline.output.height else 1.0
         self.s = settings
         self.resolve = resolve
         self.scratch = scratch
@@ -426,14 +428,14 @@ class _Compiler:
         chain: list[Filter] = []
         if ov.chroma_key is not None:
             key = ov.chroma_key
-            chain.append(F("chromakey", color=ffmpeg_color(key.color, what="chroma key colour"),
+            chain.append(F("chromakey", color=key_color(key.color),
                            similarity=key.similarity, blend=key.blend))
         chain += [F("scale", width, -2), F("setsar", 1), F("format", "yuva420p")]
         if ov.opacity < 1:
             chain.append(F("colorchannelmixer", aa=ov.opacity))
         chain.append(F("setpts", f"PTS-STARTPTS+{ov.start_s:g}/TB"))
         layer = self.g.chain(f"{idx}:v", chain, hint="ov")
-        m = ov.margin
+        m = round(ov.margin * self.scale)
         positions = {
             "center": ("(W-w)/2", "(H-h)/2"), "top_left": (f"{m}", f"{m}"), "top_right": (f"W-w-{m}", f"{m}"),
             "bottom_left": (f"{m}", f"H-h-{m}"), "bottom_right": (f"W-w-{m}", f"H-h-{m}"),
@@ -457,6 +459,8 @@ class _Compiler:
         validate_title(title, duration_s)
         text_file = self.scratch / f"title{n}.txt"
         text_file.write_text(title.text.replace("\r\n", "\n"), encoding="utf-8")
+        if title.size and self.scale != 1:
+            title = title.model_copy(update={"size": max(4, round(title.size * self.scale))})
         return self.g.chain(base, drawtext_filter(title, text_file, self.W, self.H, start, end), hint="title")
 
     def captions(self, base: str) -> str:
@@ -470,7 +474,7 @@ class _Compiler:
             files.append(srt)
         if cs.srt:
             files.append(self.source(cs.srt, "subtitle file"))
-        size = cs.size or max(10, round(self.H / 18))
+        size = round(cs.size * self.scale) if cs.size else max(10, round(self.H / 18))
         # libass sizes fonts against PlayResY (288 by default); scale so `size` is in output pixels
         ass_size = max(1, round(size * 288 / self.H))
         style = f"FontName=DejaVu Sans,Fontsize={ass_size},PrimaryColour=&H00FFFFFF,OutlineColour=&H80000000,BorderStyle=1,Outline=1.5,Shadow=0,MarginV=12"
