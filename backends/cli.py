@@ -1,9 +1,111 @@
-"""CLI commands of this package (entry point group ``shotsmith.commands``)."""
+"""``shotsmith backends list`` and ``shotsmith backends info NAME``: what is installed and what it can do.
+
+Registered through the entry-point group ``shotsmith.commands``. Listing never
+needs a key: it only says whether the key a backend reads is set, never what
+it is.
+"""
 
 from __future__ import annotations
 
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from shotsmith.backends.base import Backend, GenerationRequest
+from shotsmith.backends.errors import AuthError
+from shotsmith.backends.registry import backend_names, backend_sources, get_backend
+from shotsmith.backends.remote import RemoteBackend
+
+
+def _durations(backend: Backend) -> str:
+    caps = backend.capabilities()
+    if caps.durations_s:
+        return ", ".join(f"{d:g}" for d in caps.durations_s) + " s"
+    return f"{caps.min_duration_s:g}–{caps.max_duration_s:g} s"
+
+
+def key_status(backend: Backend) -> str:
+    """"set", "missing: VAR" or "not needed"; never the key itself."""
+    if not isinstance(backend, RemoteBackend):
+        return "not needed"
+    try:
+        backend.check_keys()
+    except AuthError:
+        return "missing: " + ", ".join(backend.key_names())
+    return "set"
+
+
+def _example_request(backend: Backend) -> GenerationRequest:
+    caps = backend.capabilities()
+    duration = caps.durations_s[0] if caps.durations_s else max(caps.min_duration_s, min(5.0, caps.max_duration_s))
+    return GenerationRequest(prompt="example", duration_s=duration, aspect_ratio=caps.aspect_ratios[0],
+                             resolution=caps.resolutions[0], fps=caps.fps[0], mode=caps.modes[0])
+
+
+def list_backends(console: Console) -> None:
+    sources = backend_sources()
+    table = Table(title="Installed backends", title_justify="left")
+    for column in ("name", "kind", "modes", "durations", "resolutions", "concurrency", "key", "from"):
+        table.add_column(column, overflow="fold")
+    for name in backend_names():
+        backend = get_backend(name)
+        caps = backend.capabilities()
+        cells = [name, "local" if caps.local else "cloud", ", ".join(m.value for m in caps.modes),
+                 _durations(backend), ", ".join(caps.resolutions), str(caps.max_concurrency),
+                 key_status(backend), sources.get(name, "?")]
+        table.add_row(*map(escape, cells))
+    console.print(table)
+
+
+def describe_backend(console: Console, name: str) -> None:
+    backend = get_backend(name)
+    caps = backend.capabilities()
+    table = Table(title=escape(f"{name}: {backend.description}"), title_justify="left", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    rows = [
+        ("plugin", backend_sources().get(name, "?")),
+        ("model", backend.model or "-"),
+        ("kind", "local" if caps.local else "cloud (costs money)" if caps.costs_money else "cloud"),
+        ("modes", ", ".join(m.value for m in caps.modes)),
+        ("durations", _durations(backend)),
+        ("aspect ratios", ", ".join(caps.aspect_ratios)),
+        ("resolutions", ", ".join(caps.resolutions)),
+        ("fps", ", ".join(map(str, caps.fps))),
+        ("max prompt", f"{caps.max_prompt_chars} characters"),
+        ("seed", "yes" if caps.supports_seed else "no"),
+        ("negative prompt", "yes" if caps.supports_negative_prompt else "no"),
+        ("camera control", "yes" if caps.supports_camera_control else "no"),
+        ("concurrency", str(caps.max_concurrency)),
+    ]
+    if isinstance(backend, RemoteBackend):
+        rows += [("base URL", backend.base_url), ("key", key_status(backend)),
+                 ("key variables", ", ".join(backend.key_names())), ("poll interval", f"{backend.poll_interval_s:g} s")]
+    example = _example_request(backend)
+    estimate = backend.estimate_cost(example)
+    rows += [("example cost", f"{estimate.amount:g} {estimate.unit} for {example.duration_s:g} s at "
+                              f"{example.resolution} (an estimate)"),
+             ("pricing source", estimate.source)]
+    if estimate.detail:
+        rows.append(("pricing detail", estimate.detail))
+    for field, value in rows:
+        table.add_row(escape(field), escape(value))
+    console.print(table)
 
 
 def register_commands(app: typer.Typer) -> None:
-    return None
+    backends_app = typer.Typer(help="Video generation backends: what is installed and what each can do.",
+                               no_args_is_help=True)
+
+    @backends_app.command("list")
+    def list_command() -> None:
+        """List installed backends (built-in and plugins) with their main capabilities."""
+        list_backends(Console())
+
+    @backends_app.command("info")
+    def info_command(name: str = typer.Argument(..., help="Backend name, as `backends list` shows it.")) -> None:
+        """Show everything a backend declares: capabilities, key status, pricing source."""
+        describe_backend(Console(), name)
+
+    app.add_typer(backends_app, name="backends")

@@ -92,6 +92,14 @@ class KlingBackend(RemoteBackend):
             raise AuthError("no secret key for kling", hint="set KLING_SECRET_KEY (and KLING_ACCESS_KEY)")
         return found
 
+    def key_names(self) -> list[str]:
+        return ["KLING_API_KEY"] if self.auth_mode == "api_key" else ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"]
+
+    def check_keys(self) -> None:
+        self.api_key()
+        if self.auth_mode != "api_key":
+            self.secret_key()
+
     def token(self) -> str:
         """A JWT valid for another minute at least; re-signed when older."""
         if self._token is None or time.time() > self._token_expires - 60:

@@ -81,7 +81,7 @@ def register_plugin(plugin: object, name: str | None = None) -> None:
     plugin_manager().register(plugin, name=name)
 
 
-def backend_classes() -> dict[str, type[Backend]]:
+def _collect() -> tuple[dict[str, type[Backend]], dict[str, str]]:
     found: dict[str, type[Backend]] = {}
     owners: dict[str, str] = {}
 
@@ -96,7 +96,17 @@ def backend_classes() -> dict[str, type[Backend]]:
             owners[cls.name] = _plugin
         hook_args = {"register": register}
         impl.function(**{arg: hook_args[arg] for arg in impl.argnames})
-    return found
+    return found, owners
+
+
+def backend_classes() -> dict[str, type[Backend]]:
+    return _collect()[0]
+
+
+def backend_sources() -> dict[str, str]:
+    """Backend name -> the plugin that registered it ("built-in" for shotsmith's own)."""
+    owners = _collect()[1]
+    return {name: "built-in" if plugin in BUILTIN_PLUGINS else plugin for name, plugin in owners.items()}
 
 
 def backend_names() -> list[str]:

@@ -125,6 +125,14 @@ class RemoteBackend(Backend):
                             hint=f"set {' or '.join(self.key_env)} in the environment, or under [secrets] in the config file")
         return found
 
+    def key_names(self) -> list[str]:
+        """The variables a user must set, for messages and ``backends info`` (alternatives joined by "or")."""
+        return [" or ".join(self.key_env)] if self.key_env else []
+
+    def check_keys(self) -> None:
+        """Raise AuthError when a needed key is missing (used by the CLI and before a run)."""
+        self.api_key()
+
     def secrets(self) -> list[str]:
         """Every secret string that must be scrubbed from messages."""
         try:
