@@ -91,12 +91,32 @@ def run_command(
     seed: int | None = typer.Option(None, "--seed", help="Base seed for backends that take one."),
     json_report: Path | None = typer.Option(None, "--json", help="Write a machine-readable run report here."),
     plan_only: bool = typer.Option(False, "--plan-only", help="Print the plan and stop before generating."),
+    llm: str | None = typer.Option(None, "--llm", help="Plan with a model: provider:model, e.g. openai:gpt-4.1-mini "
+                                                       "(default: $SHOTSMITH_LLM, the config file, else the offline planner)."),
+    llm_base_url: str | None = typer.Option(None, "--llm-base-url", help="OpenAI-compatible server URL (Ollama, vLLM, LM Studio…)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Approve generation that costs money without asking."),
+    max_cost: float | None = typer.Option(None, "--max-cost", help="Stop before spending more than this (in the backend's unit)."),
+    inputs: list[Path] = typer.Option([], "--input", "-i", help="A file of yours the assistant may use, e.g. footage (repeatable)."),
 ) -> None:
     """Plan, generate and assemble a video from a brief, non-interactively."""
+    from shotsmith.assistant.llm import resolve_llm
+
     settings = load_settings()
-    options = RunOptions(brief=read_brief(brief), output=output, project_dir=project,
+    text = read_brief(brief)
+    if max_cost is not None and max_cost < 0:
+        raise InvalidInputError(f"--max-cost {max_cost:g} is negative")
+    if not plan_only and resolve_llm(llm, llm_base_url, settings=settings) is not None:
+        from shotsmith.assistant.cli_agent import run_agent_command
+
+        return run_agent_command(brief=text, output=output, project=project, llm=llm, llm_base_url=llm_base_url,
+                                 backend=backend or settings.backend, resolution=resolution or settings.resolution,
+                                 fps=fps or settings.fps, yes=yes, max_cost=max_cost, inputs=inputs,
+                                 json_report=json_report)
+    options = RunOptions(brief=text, output=output, project_dir=project,
                          backend=backend or settings.backend, resolution=resolution or settings.resolution,
                          fps=fps or settings.fps, seed=seed)
+    if not plan_only:
+        check_spending(options, yes=yes, max_cost=max_cost)
     renderer = ConsoleRenderer()
     cancel = threading.Event()
     try:
@@ -125,5 +145,32 @@ def print_summary(report: RunReport, json_report: Path | None) -> None:
         console.print(f"report: {json_report}")
 
 
+def check_spending(options: RunOptions, *, yes: bool, max_cost: float | None) -> None:
+    """Offline runs obey the same spending rules as the agent: estimate first, then --max-cost and --yes."""
+    from shotsmith.assistant.agent_run import ApprovalNeededError
+    from shotsmith.assistant.studio import BudgetExceededError
+    from shotsmith.backends.registry import get_backend
+
+    caps = get_backend(options.backend).capabilities()
+    if not caps.costs_money and caps.local and max_cost is None:
+        return
+    estimate = run_brief(options, plan_only=True).cost
+    amount, unit = estimate.get("amount", 0.0), estimate.get("unit", "USD")
+    if max_cost is not None and amount > max_cost + 1e-9:
+        raise BudgetExceededError(f"generating would cost about {amount:.2f} {unit}; that exceeds --max-cost "
+                                  f"{max_cost:g}. Nothing was generated.",
+                                  hint="raise --max-cost, shorten the brief, or use the free animatic backend")
+    if (caps.costs_money or not caps.local) and amount > 0 and not yes:
+        import sys
+
+        if not (sys.stdin.isatty() and typer.confirm(f"Generating costs about {amount:.2f} {unit}. Go ahead?",
+                                                     default=False)):
+            raise ApprovalNeededError(f"generation costs about {amount:.2f} {unit} and needs approval; nothing was spent",
+                                      hint="run again with --yes (and --max-cost to cap it)")
+
+
 def register_commands(app: typer.Typer) -> None:
+    from shotsmith.assistant.cli_agent import register_chat
+
     app.command("run", no_args_is_help=True)(run_command)
+    register_chat(app)
