@@ -1,0 +1,65 @@
+"""The conformance suite itself: the built-in animatic passes it, and broken backends fail it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from shotsmith.backends.animatic import AnimaticBackend
+from shotsmith.backends.base import GenerationResult
+from shotsmith.media.ffmpeg import run_ffmpeg
+from shotsmith.testing import BackendConformance
+from shotsmith.testing.conformance import check_cancellation, check_generate, check_validation
+
+
+class TestAnimaticConformance(BackendConformance):
+    @pytest.fixture
+    def backend(self):
+        return AnimaticBackend()
+
+
+class WrongSize(AnimaticBackend):
+    """Renders every clip at 64x64 whatever was asked: the suite must notice."""
+
+    name = "wrongsize"
+
+    async def generate(self, request, dest, *, on_progress, cancel):
+        await asyncio.to_thread(run_ffmpeg, ["-f", "lavfi", "-i", f"testsrc2=s=64x64:r=24:d={request.duration_s}",
+                                              "-c:v", "libx264", "-pix_fmt", "yuv420p", str(dest)])
+        return GenerationResult(path=str(dest), duration_s=request.duration_s, width=64, height=64)
+
+
+class SilentSnap(AnimaticBackend):
+    name = "silentsnap"
+
+    def prepare(self, request):
+        ready, _ = super().prepare(request)
+        return ready, []
+
+
+class IgnoresCancel(AnimaticBackend):
+    name = "ignorescancel"
+
+    async def generate(self, request, dest, *, on_progress, cancel):
+        return await super().generate(request, dest, on_progress=on_progress, cancel=threading.Event())
+
+
+def test_suite_catches_a_wrong_size(tmp_path):
+    with pytest.raises(AssertionError, match="64x64"):
+        check_generate(WrongSize(), tmp_path)
+
+
+def test_suite_catches_silent_snapping():
+    with pytest.raises(AssertionError, match="warning"):
+        check_validation(SilentSnap())
+
+
+def test_suite_catches_ignored_cancel(tmp_path):
+    with pytest.raises(pytest.fail.Exception):
+        check_cancellation(IgnoresCancel(), tmp_path)
+
+
+def test_fixture_form(backend_conformance):
+    backend_conformance(AnimaticBackend())
