@@ -1,0 +1,86 @@
+"""The ``sweep`` backend: prompt-coloured gradient sweeps, or Ken Burns moves over a still image.
+
+Why it exists: it is the smallest backend that does real work (an ffmpeg
+render with progress and cancellation) so a plugin author can copy its shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+from pathlib import Path
+
+from shotsmith.backends.base import (Backend, Capabilities, CostEstimate, GenerationMode, GenerationRequest,
+                                     GenerationResult, ProgressCallback, ProgressEvent)
+from shotsmith.errors import InvalidInputError
+from shotsmith.formats import CameraMove, frame_size
+from shotsmith.media.ffmpeg import run_ffmpeg
+from shotsmith.media.probe import probe, require_video
+
+
+def palette(prompt: str, seed: int | None) -> tuple[str, str, str]:
+    """Three colours derived from the prompt and seed: same input, same clip."""
+    digest = hashlib.sha256(f"{seed}|{prompt}".encode()).hexdigest()
+    return tuple(f"0x{digest[i:i + 6]}" for i in (0, 6, 12))  # type: ignore[return-value]
+
+
+def ken_burns(move: CameraMove, width: int, height: int, frames: int, fps: int) -> str:
+    """zoompan expression for a camera move over a still scaled to 2x the frame."""
+    n = max(frames - 1, 1)
+    zoom = {CameraMove.ZOOM_IN: f"1+0.25*on/{n}", CameraMove.ZOOM_OUT: f"1.25-0.25*on/{n}"}.get(move, "1.15")
+    x, y = "iw/2-(iw/zoom/2)", "ih/2-(ih/zoom/2)"
+    if move is CameraMove.PAN_RIGHT:
+        x = f"(iw-iw/zoom)*on/{n}"
+    elif move is CameraMove.PAN_LEFT:
+        x = f"(iw-iw/zoom)*(1-on/{n})"
+    elif move is CameraMove.TILT_DOWN:
+        y = f"(ih-ih/zoom)*on/{n}"
+    elif move is CameraMove.TILT_UP:
+        y = f"(ih-ih/zoom)*(1-on/{n})"
+    return (f"scale={width * 2}:{height * 2}:force_original_aspect_ratio=increase,crop={width * 2}:{height * 2},"
+            f"zoompan=z='{zoom}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps}")
+
+
+class SweepBackend(Backend):
+    name = "sweep"
+    description = "Example plugin: colour sweeps from the prompt, or Ken Burns moves over a still. Local, free."
+    model = "sweep-1"
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(modes=[GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO], min_duration_s=1.0,
+                            max_duration_s=20.0, aspect_ratios=["16:9", "9:16", "1:1"],
+                            resolutions=["360p", "480p", "720p"], fps=[24, 30], max_prompt_chars=1000,
+                            supports_seed=True, supports_camera_control=True, max_concurrency=2,
+                            costs_money=False, local=True)
+
+    def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
+        return CostEstimate(amount=0.0, unit="USD", source="local compute (ffmpeg)")
+
+    async def generate(self, request: GenerationRequest, dest: Path, *, on_progress: ProgressCallback,
+                       cancel: threading.Event) -> GenerationResult:
+        width, height = frame_size(request.aspect_ratio, request.resolution)
+        frames = max(1, round(request.duration_s * request.fps))
+        duration = frames / request.fps
+        if request.mode is GenerationMode.IMAGE_TO_VIDEO:
+            if not request.image or not Path(request.image).is_file():
+                raise InvalidInputError(f"sweep: start image {request.image!r} does not exist")
+            inputs = ["-loop", "1", "-i", request.image]
+            graph = ken_burns(request.camera, width, height, frames, request.fps) + ",setsar=1,format=yuv420p"
+        else:
+            c0, c1, c2 = palette(request.prompt, request.seed)
+            inputs = ["-f", "lavfi", "-i", f"gradients=s={width}x{height}:r={request.fps}:d={duration + 1:.3f}"
+                                           f":c0={c0}:c1={c1}:c2={c2}:nb_colors=3:speed=0.02:seed={request.seed or 0}"]
+            graph = "setsar=1,format=yuv420p"
+
+        def progress(seconds: float) -> None:
+            on_progress(ProgressEvent(shot_index=request.shot_index, state="running",
+                                      percent=min(100.0, 100 * seconds / duration)))
+
+        await asyncio.to_thread(run_ffmpeg, [*inputs, "-vf", graph, "-frames:v", str(frames), "-r", str(request.fps),
+                                             "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+                                             "-an", str(dest)],
+                                duration_s=duration, on_progress=progress, cancel=cancel, what="sweep render")
+        info = probe(dest)
+        video = require_video(info)
+        return GenerationResult(path=str(dest), duration_s=info.duration_s, width=video.width, height=video.height)
