@@ -70,7 +70,7 @@ class AgentSession(ChatSession):
         self.agent = build_agent(build_chat_model(config), studio, planner_label=config.label,
                                  checkpointer=self.checkpointer, step_limit=self.step_limit,
                                  retry_initial_delay_s=config.retry_initial_delay_s, max_retries=config.max_retries)
-        self._graph_config = {"configurable": {"thread_id": THREAD_ID}, "recursion_limit": self.step_limit * 3 + 10}
+        self._graph_config = {"configurable": {"thread_id": THREAD_ID}, "recursion_limit": self.step_limit * 12 + 20}
 
     def who_text(self) -> str:
         where = f" at {self.config.base_url}" if self.config.base_url else ""
