@@ -91,6 +91,7 @@ class MockProvider:
         self.downloads = 0
         self.cancels = 0
         self.log: list[Req] = []
+        self.injected = 0  # random faults served (bench)
         self.signature = 0  # download URLs carry ?sig=N; only the newest is valid after an expiry
         self.expired_sigs: set[int] = set()
         self._server: ThreadingHTTPServer | None = None
@@ -121,6 +122,8 @@ class MockProvider:
                     resp = mock.serve_file(req)
                 else:
                     if mock.faults.random_rate and random.random() < mock.faults.random_rate:
+                        with mock.lock:
+                            mock.injected += 1
                         resp = Resp(random.choice([500, 502, 503, 429]), {"error": "injected"},
                                     headers={"Retry-After": mock.faults.retry_after})
                     else:
