@@ -37,7 +37,8 @@ from shotsmith.backends.download import verify_clip
 from shotsmith.backends.http import ApiClient
 from shotsmith.backends.jobs import RemoteCancelledError, run_remote_job
 from shotsmith.backends.remote import RemoteBackend, RemoteTask
-from shotsmith.errors import CancelledError, ShotsmithError
+from shotsmith.backends.errors import DownloadError
+from shotsmith.errors import CancelledError, MediaError, ShotsmithError
 from shotsmith.project import GenerationRecord, utcnow
 from shotsmith.store import ProjectStore
 
@@ -222,7 +223,10 @@ async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | 
         store.save()
         raise
     except Exception as exc:
-        record.status = "failed"
+        # A task that finished but whose download failed was paid for: keep it resumable so a
+        # rerun fetches it again instead of submitting a second time.
+        if not (record.status == "downloading" and isinstance(exc, DownloadError | MediaError)):
+            record.status = "failed"
         record.error = exc.message if isinstance(exc, ShotsmithError) else f"{type(exc).__name__}: {exc}"
         record.updated_at = utcnow()
         store.save()

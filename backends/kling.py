@@ -54,7 +54,7 @@ class KlingBackend(RemoteBackend):
     def __init__(self, **options) -> None:
         super().__init__(**options)
         self.auth_mode = str(self.options.get("auth_mode", "jwt"))
-        self._token: str | None = None
+        self._token: SecretStr | None = None
         self._token_expires = 0.0
 
     def extra_options(self) -> tuple[str, ...]:
@@ -104,11 +104,11 @@ class KlingBackend(RemoteBackend):
         """A JWT valid for another minute at least; re-signed when older."""
         if self._token is None or time.time() > self._token_expires - 60:
             now = int(time.time())
-            self._token = jwt.encode({"iss": self.api_key().get_secret_value(), "exp": now + TOKEN_LIFETIME_S,
-                                      "nbf": now - 5}, self.secret_key().get_secret_value(), algorithm="HS256",
-                                     headers={"alg": "HS256", "typ": "JWT"})
+            self._token = SecretStr(jwt.encode({"iss": self.api_key().get_secret_value(), "exp": now + TOKEN_LIFETIME_S,
+                                                "nbf": now - 5}, self.secret_key().get_secret_value(), algorithm="HS256",
+                                               headers={"alg": "HS256", "typ": "JWT"}))
             self._token_expires = now + TOKEN_LIFETIME_S
-        return self._token
+        return self._token.get_secret_value()
 
     def auth_headers(self) -> dict[str, str]:
         if self.auth_mode == "api_key":
@@ -128,7 +128,7 @@ class KlingBackend(RemoteBackend):
             except AuthError:
                 pass
             if self._token:
-                values.append(self._token)
+                values.append(self._token.get_secret_value())
         return values
 
     # -- errors ----------------------------------------------------------------------

@@ -31,6 +31,7 @@ BUILTIN_PLUGINS = (
     "shotsmith.backends.fal",
     "shotsmith.backends.luma",
     "shotsmith.backends.veo",
+    "shotsmith.backends.local_diffusion",
 )
 
 _lock = threading.Lock()

@@ -148,6 +148,11 @@ def test_html_error_page_is_not_accepted_as_a_clip(setup, store):
     assert not outcomes[0].ok
     assert "text/html" in outcomes[0].error
     assert not list(store.clips_dir.iterdir())
+    # The task was paid for: the record stays resumable and a rerun only downloads again.
+    assert store.project.generations[outcomes[0].cache_key].status == "downloading"
+    again = run(ProjectStore.open(store.root), make_backend(), [shot(1)])
+    assert again[0].ok and again[0].resumed, again[0].error
+    assert mock.submits == 1
 
 
 def test_download_size_cap(setup, store, mock_clip):

@@ -1,0 +1,648 @@
+"""The built-in ``diffusers`` backend: text-to-video from a model on this machine.
+
+It loads a text-to-video pipeline with diffusers' own
+``DiffusionPipeline.from_pretrained(model)`` (a folder holding ``model_index.json``,
+or a hub id already in the local cache), runs it on the best device here and
+encodes the frames to an H.264 MP4 with ffmpeg. Nothing is sent anywhere and
+nothing costs money, so shots made with it are limited only by the GPU.
+
+Why it is built this way:
+
+* torch and diffusers are the optional extra ``shotsmith[diffusers]``. Importing
+  them costs seconds and gigabytes of RAM, and the core and the offline demo must
+  never need them, so this module only *checks* that they are installed
+  (``importlib.util.find_spec``) and raises ImportError if not, which makes the
+  registry skip it; the real imports happen when a shot is generated.
+* The model comes from the constructor (``model=``) or the config
+  (``[backends.diffusers] model = "..."``). A backend without one still lists
+  its capabilities (``backends list`` builds every backend); using it raises a
+  :class:`~shotsmith.errors.BackendError` that says what to set.
+* Device and precision follow what the hardware can do (CUDA, then Apple MPS,
+  then CPU; bf16/fp16 on a GPU, fp32 on CPU), and the memory switches are
+  diffusers' own (model or sequential CPU offload, VAE tiling and slicing), used
+  only where the loaded pipeline offers them, because every model family
+  differs.
+* Request values are checked and snapped up front (frame size to the multiple
+  the VAE and denoiser need, frame count to what the VAE's temporal compression
+  allows) so a bad value fails with a message that names it, instead of a
+  tensor shape error deep inside the model.
+* The pipeline blocks for minutes, so it runs in a worker thread
+  (``asyncio.to_thread``); the step callback reports progress and stops the
+  run when the cancel event is set, by raising out of the denoising loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import inspect
+import logging
+import math
+import os
+import re
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+import shotsmith
+from shotsmith.backends.base import (
+    Backend,
+    Capabilities,
+    CostEstimate,
+    GenerationMode,
+    GenerationRequest,
+    GenerationResult,
+    ProgressCallback,
+    ProgressEvent,
+)
+from shotsmith.config import Settings, load_settings
+from shotsmith.errors import BackendError, CancelledError, InvalidInputError
+from shotsmith.formats import ASPECT_RATIOS, RESOLUTIONS, frame_size
+from shotsmith.media.ffmpeg import run_ffmpeg
+from shotsmith.media.probe import probe, require_video
+
+# The registry skips a built-in whose import raises ImportError: that is how the
+# optional extra stays optional. find_spec is cheap; importing torch is not.
+_MISSING = [name for name in ("torch", "diffusers", "transformers") if importlib.util.find_spec(name) is None]
+if _MISSING:
+    raise ImportError(f"the diffusers backend needs {', '.join(_MISSING)}: pip install 'shotsmith[diffusers]'")
+
+log = logging.getLogger(__name__)
+
+#: Seeds torch.Generator.manual_seed accepts.
+MAX_SEED = 2**64 - 1
+#: Beyond this many pixels per frame no local model is meant to run; a value this
+#: large is a typo (or a config mistake), not a wish.
+MAX_PIXELS = 4096 * 4096
+#: On a CUDA card with less memory than this, ``offload = "auto"`` offloads whole models to the CPU.
+AUTO_OFFLOAD_BELOW_GIB = 16.0
+#: Share of the progress bar the denoising loop fills; decoding and encoding fill the rest.
+DENOISE_SHARE = 90.0
+
+OffloadMode = Literal["auto", "none", "model", "sequential"]
+
+
+class DiffusersSettings(BaseModel):
+    """``[backends.diffusers]`` in the config, overlaid by constructor keywords."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(default=None, description="A diffusers pipeline folder (with model_index.json) or a hub id.")
+    variant: str | None = Field(default=None, description="Weights variant to load, e.g. 'fp16'.")
+    device: str = Field(default="auto", description="auto, cuda, cuda:N, mps or cpu.")
+    dtype: Literal["auto", "float16", "bfloat16", "float32"] = "auto"
+    offload: OffloadMode = "auto"
+    vae_tiling: bool = True
+    vae_slicing: bool = True
+    steps: int | None = Field(default=None, ge=1, le=1000, description="Denoising steps; None keeps the model's default.")
+    guidance_scale: float | None = Field(default=None, ge=0.0, le=100.0)
+    fps: list[int] = Field(default_factory=lambda: [8, 12, 16, 24])
+    resolutions: list[str] = Field(default_factory=lambda: ["360p", "480p", "720p"])
+    short_side: int | None = Field(default=None, ge=8, le=4096,
+                                   description="Generate at this short side in pixels (the model's native size) "
+                                               "instead of the request's resolution.")
+    min_duration_s: float = Field(default=0.25, gt=0)
+    max_duration_s: float = Field(default=6.0, gt=0)
+    max_frames: int | None = Field(default=None, ge=1, description="Most frames the model can make in one run.")
+    frame_step: int | None = Field(default=None, ge=1, description="Frame counts must be k*frame_step+1 (auto-detected).")
+    size_multiple: int | None = Field(default=None, ge=1, description="Width/height multiple (auto-detected).")
+
+    @field_validator("fps")
+    @classmethod
+    def _fps(cls, value: list[int]) -> list[int]:
+        if not value or any(f < 1 or f > 120 for f in value):
+            raise ValueError("fps lists frame rates between 1 and 120")
+        return sorted(set(value))
+
+    @field_validator("resolutions")
+    @classmethod
+    def _resolutions(cls, value: list[str]) -> list[str]:
+        unknown = [r for r in value if r not in RESOLUTIONS]
+        if not value or unknown:
+            raise ValueError(f"resolutions are some of {', '.join(RESOLUTIONS)}")
+        return value
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        base, _, index = value.partition(":")
+        if base not in ("auto", "cuda", "mps", "cpu") or (index and (base != "cuda" or not index.isdigit())):
+            raise ValueError("device is auto, cuda, cuda:N, mps or cpu")
+        return value
+
+
+@dataclass
+class PipelineFacts:
+    """What the loaded pipeline allows, read from its components (or the config's overrides)."""
+
+    size_multiple: int = 8
+    frame_step: int = 1
+    max_frames: int | None = None
+    default_steps: int = 50
+
+
+@dataclass
+class GenerationPlan:
+    """The pipeline call one request turns into, and the warnings that snapping it raised."""
+
+    width: int
+    height: int
+    num_frames: int
+    fps: int
+    steps: int
+    guidance_scale: float | None
+    seed: int | None
+    prompt: str
+    negative_prompt: str | None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float:
+        return self.num_frames / self.fps
+
+
+class _Interrupted(Exception):
+    """Raised from the step callback to leave the denoising loop at once (no VAE decode)."""
+
+
+# One pipeline stays loaded between shots (and between backend instances: the engine
+# and the assistant each build their own), keyed by what it was loaded with. Only one:
+# two video models rarely fit in one GPU. _run_lock serialises runs on it.
+_cache_lock = threading.Lock()
+_run_lock = threading.Lock()
+_cached: tuple[tuple, Any] | None = None
+
+
+def clear_pipeline_cache() -> None:
+    """Drop the loaded pipeline (frees its memory; the next shot loads it again)."""
+    global _cached
+    with _cache_lock:
+        _cached = None
+    if "torch" in sys.modules:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def snap_to_multiple(value: float, multiple: int) -> int:
+    """Nearest multiple of ``multiple`` (never below one multiple)."""
+    return max(multiple, int(round(value / multiple)) * multiple)
+
+
+def snap_frames(frames: int, step: int, max_frames: int | None = None) -> int:
+    """Nearest frame count of the form ``k*step + 1`` (any count when step is 1), capped at ``max_frames``."""
+    frames = max(1, frames)
+    if step > 1:
+        frames = max(1, round((frames - 1) / step)) * step + 1
+    if max_frames is not None and frames > max_frames:
+        frames = max_frames if step == 1 else ((max_frames - 1) // step) * step + 1
+    return max(1, frames)
+
+
+def _config_value(component: Any, key: str) -> Any:
+    config = getattr(component, "config", None)
+    if config is None:
+        return None
+    return config.get(key) if hasattr(config, "get") else getattr(config, key, None)
+
+
+def pipeline_facts(pipe: Any, settings: DiffusersSettings) -> PipelineFacts:
+    """Read size and frame constraints off a loaded pipeline; config values override them.
+
+    UNet pipelines (ModelScope, AnimateDiff) need width/height divisible by the
+    VAE's scale factor; transformer pipelines (CogVideoX, Wan, LTX, Hunyuan)
+    also by the patch size. Video VAEs that compress time want ``k*t+1`` frames.
+    diffusers' own ``check_inputs`` asks for multiples of 8 at least.
+    """
+    spatial = (getattr(pipe, "vae_scale_factor_spatial", None) or getattr(pipe, "vae_spatial_compression_ratio", None)
+               or getattr(pipe, "vae_scale_factor", None) or 8)
+    denoiser = getattr(pipe, "transformer", None) or getattr(pipe, "unet", None)
+    patch = _config_value(denoiser, "patch_size") or 1
+    if isinstance(patch, list | tuple):
+        patch = patch[-1]
+    temporal = getattr(pipe, "vae_scale_factor_temporal", None) or getattr(pipe, "vae_temporal_compression_ratio", None) or 1
+    max_frames = _config_value(denoiser, "motion_max_seq_length")  # AnimateDiff's motion modules
+    steps_default = inspect.signature(pipe.__call__).parameters.get("num_inference_steps")
+    default_steps = steps_default.default if steps_default is not None and isinstance(steps_default.default, int) else 50
+    return PipelineFacts(size_multiple=settings.size_multiple or math.lcm(8, int(spatial) * int(patch)),
+                         frame_step=settings.frame_step or int(temporal),
+                         max_frames=settings.max_frames or (int(max_frames) if max_frames else None),
+                         default_steps=default_steps)
+
+
+class DiffusersBackend(Backend):
+    name = "diffusers"
+    description = ("Local text-to-video with a diffusers pipeline from your own model folder or hub id "
+                   "(ModelScope, AnimateDiff, CogVideoX, Wan, LTX...). Free; wants a GPU.")
+
+    def __init__(self, model: str | None = None, *, settings: Settings | None = None, **options: Any) -> None:
+        merged = dict((settings or load_settings()).backends.get(self.name, {}))
+        merged.update({k: v for k, v in options.items() if v is not None})
+        if model:
+            merged["model"] = model
+        try:
+            self.settings = DiffusersSettings.model_validate(merged)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(map(str, first["loc"])) or "settings"
+            raise InvalidInputError(f"[backends.diffusers] {where}: {first['msg']}",
+                                    hint=f"known settings: {', '.join(DiffusersSettings.model_fields)}") from exc
+        if self.settings.min_duration_s > self.settings.max_duration_s:
+            raise InvalidInputError("[backends.diffusers] min_duration_s exceeds max_duration_s")
+        self.model = self.settings.model
+
+    # -- contract ---------------------------------------------------------------------
+    def capabilities(self) -> Capabilities:
+        s = self.settings
+        return Capabilities(modes=[GenerationMode.TEXT_TO_VIDEO], durations_s=None,
+                            min_duration_s=s.min_duration_s, max_duration_s=s.max_duration_s,
+                            aspect_ratios=list(ASPECT_RATIOS), resolutions=list(s.resolutions), fps=list(s.fps),
+                            max_prompt_chars=2000, supports_seed=True, supports_negative_prompt=True,
+                            supports_camera_control=False, max_concurrency=1, costs_money=False, local=True)
+
+    def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
+        plan = self.plan(request, PipelineFacts(size_multiple=self.settings.size_multiple or 8,
+                                                frame_step=self.settings.frame_step or 1,
+                                                max_frames=self.settings.max_frames))
+        steps = f"{plan.steps} steps" if self.settings.steps else "the model's default steps"
+        return CostEstimate(amount=0.0, unit="USD", source="local compute",
+                            detail=f"about {plan.num_frames} frames at {plan.width}x{plan.height}, {steps}, "
+                                   "on this machine's GPU (or CPU); no money is charged")
+
+    def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
+        """The base checks, after making sure there is a model to run (the first place a missing one shows)."""
+        self.model_id(request)
+        return super().prepare(request)
+
+    async def generate(self, request: GenerationRequest, dest: Path, *, on_progress: ProgressCallback,
+                       cancel: threading.Event) -> GenerationResult:
+        model = self.model_id(request)
+        stop = threading.Event()  # set when the awaiting task itself is cancelled
+        try:
+            return await asyncio.to_thread(self.run_blocking, request, Path(dest), model, on_progress, cancel, stop)
+        except asyncio.CancelledError:
+            stop.set()  # the worker thread notices at its next step and leaves
+            raise
+
+    # -- pieces -----------------------------------------------------------------------
+    def model_id(self, request: GenerationRequest | None = None) -> str:
+        """The pipeline to load: the request's model, else the configured one; a clear error when none."""
+        model = (request.model if request is not None else None) or self.model
+        if not model:
+            raise BackendError("the diffusers backend has no model to run",
+                               hint='set [backends.diffusers] model = "/path/to/pipeline-folder" (or a hub id) '
+                                    "in the config file, or pass model= to the backend")
+        return model
+
+    def plan(self, request: GenerationRequest, facts: PipelineFacts) -> GenerationPlan:
+        """Turn a request into pipeline arguments, checking each value as diffusers' check_inputs would."""
+        label = f"shot {request.shot_index}: " if request.shot_index is not None else ""
+        if request.mode is not GenerationMode.TEXT_TO_VIDEO:
+            raise InvalidInputError(f"{label}the diffusers backend only does text-to-video, not {request.mode.value}")
+        if not request.prompt.strip():
+            raise InvalidInputError(f"{label}the prompt is empty")
+        if request.seed is not None and not 0 <= request.seed <= MAX_SEED:
+            raise InvalidInputError(f"{label}seed {request.seed} is out of range", hint=f"use 0 to {MAX_SEED}")
+        if request.fps < 1 or request.fps > 120:
+            raise InvalidInputError(f"{label}{request.fps} fps is out of range (1 to 120)")
+        if request.aspect_ratio not in ASPECT_RATIOS:
+            raise InvalidInputError(f"{label}unknown aspect ratio {request.aspect_ratio}")
+        warnings: list[str] = []
+        if self.settings.short_side:
+            w_ratio, h_ratio = (int(p) for p in request.aspect_ratio.split(":"))
+            short = self.settings.short_side
+            width, height = (short * w_ratio / h_ratio, short) if w_ratio >= h_ratio else (short, short * h_ratio / w_ratio)
+        else:
+            if request.resolution not in RESOLUTIONS:
+                raise InvalidInputError(f"{label}unknown resolution {request.resolution}",
+                                        hint=f"choose one of {', '.join(self.settings.resolutions)}")
+            width, height = frame_size(request.aspect_ratio, request.resolution)
+        m = facts.size_multiple
+        snapped_w, snapped_h = snap_to_multiple(width, m), snap_to_multiple(height, m)
+        if snapped_w * snapped_h > MAX_PIXELS:
+            raise InvalidInputError(f"{label}{snapped_w}x{snapped_h} is too large a frame for a local model")
+        if (snapped_w, snapped_h) != (round(width), round(height)):
+            warnings.append(f"{label}frame size {round(width)}x{round(height)} is not a multiple of {m}; "
+                            f"generating {snapped_w}x{snapped_h}")
+        wanted = max(1, round(request.duration_s * request.fps))
+        frames = snap_frames(wanted, facts.frame_step, facts.max_frames)
+        if frames != wanted:
+            why = (f"the model makes at most {facts.max_frames} frames" if facts.max_frames and wanted > facts.max_frames
+                   else f"the model needs k*{facts.frame_step}+1 frames")
+            warnings.append(f"{label}{why}; generating {frames} frames ({frames / request.fps:.2f}s) "
+                            f"instead of {wanted} ({request.duration_s:g}s at {request.fps} fps)")
+        negative = request.negative_prompt.strip() if request.negative_prompt else None
+        return GenerationPlan(width=snapped_w, height=snapped_h, num_frames=frames, fps=request.fps,
+                              steps=self.settings.steps or facts.default_steps,
+                              guidance_scale=self.settings.guidance_scale, seed=request.seed,
+                              prompt=request.prompt, negative_prompt=negative or None, warnings=warnings)
+
+    def run_blocking(self, request: GenerationRequest, dest: Path, model: str, on_progress: ProgressCallback,
+                     cancel: threading.Event, stop: threading.Event | None = None) -> GenerationResult:
+        """Load (or reuse) the pipeline, denoise, decode, encode. Runs in a worker thread."""
+        stop = stop or threading.Event()
+        progress = _Progress(on_progress, request.shot_index)
+
+        def cancelled() -> bool:
+            return cancel.is_set() or stop.is_set()
+
+        def check_cancel() -> None:
+            if cancelled():
+                raise CancelledError(f"{self._label(request)}generation was cancelled")
+
+        check_cancel()
+        progress.emit(0.0, message=f"loading {model}")
+        pipe, load_warnings = self.pipeline(model)
+        check_cancel()
+        plan = self.plan(request, pipeline_facts(pipe, self.settings))
+        kwargs = self.pipeline_arguments(pipe, plan, progress, cancelled)
+        with _run_lock:
+            check_cancel()
+            try:
+                output = pipe(**kwargs)
+            except _Interrupted:
+                raise CancelledError(f"{self._label(request)}generation was cancelled") from None
+            except ValueError as exc:  # diffusers' own check_inputs: this model refuses the values
+                raise InvalidInputError(f"{self._label(request)}{model} refused the request: {exc}") from exc
+            except Exception as exc:
+                if _is_out_of_memory(exc):
+                    raise BackendError(f"{self._label(request)}{model} ran out of memory at "
+                                       f"{plan.width}x{plan.height}, {plan.num_frames} frames",
+                                       hint='set [backends.diffusers] offload = "model" (or "sequential"), '
+                                            "or lower short_side / the resolution / the duration") from exc
+                raise BackendError(f"{self._label(request)}{model} failed: {type(exc).__name__}: {exc}") from exc
+        check_cancel()
+        frames = frames_to_uint8(output.frames if hasattr(output, "frames") else output[0])
+        progress.emit(DENOISE_SHARE + 5.0, message="encoding")
+        encode_mp4(frames, dest, plan.fps, cancel=_AnyEvent(cancel, stop), on_progress=progress.encoding(plan.duration_s),
+                   what=f"encoding {self._label(request) or 'the clip '}".strip())
+        info = probe(dest)
+        video = require_video(info)
+        progress.emit(100.0, message="done")
+        return GenerationResult(path=str(dest), duration_s=info.duration_s or plan.duration_s, width=video.width,
+                                height=video.height, cost=CostEstimate(amount=0.0, source="local compute"),
+                                warnings=[*load_warnings, *plan.warnings])
+
+    def pipeline_arguments(self, pipe: Any, plan: GenerationPlan, progress: "_Progress",
+                           cancelled: Any) -> dict[str, Any]:
+        """The keyword arguments for ``pipe(...)``, with the progress/cancel callback the pipeline supports."""
+        import torch
+
+        params = inspect.signature(pipe.__call__).parameters
+        kwargs: dict[str, Any] = {"prompt": plan.prompt, "num_frames": plan.num_frames, "height": plan.height,
+                                  "width": plan.width, "num_inference_steps": plan.steps}
+        if plan.negative_prompt and "negative_prompt" in params:
+            kwargs["negative_prompt"] = plan.negative_prompt
+        if plan.guidance_scale is not None and "guidance_scale" in params:
+            kwargs["guidance_scale"] = plan.guidance_scale
+        if plan.seed is not None:
+            # A CPU generator gives the same noise on every device; diffusers moves it over.
+            kwargs["generator"] = torch.Generator(device="cpu").manual_seed(plan.seed)
+        if "output_type" in params:
+            kwargs["output_type"] = "np"
+
+        def step_done(step: int, total: int) -> None:
+            if cancelled():
+                raise _Interrupted()
+            progress.emit(DENOISE_SHARE * min(1.0, (step + 1) / max(total, 1)), message=f"step {step + 1}/{total}")
+
+        if "callback_on_step_end" in params:
+            def on_step_end(pipeline, step, timestep, callback_kwargs):
+                step_done(step, getattr(pipeline, "_num_timesteps", None) or plan.steps)
+                return callback_kwargs
+
+            kwargs["callback_on_step_end"] = on_step_end
+        elif "callback" in params:  # older pipelines (ModelScope's TextToVideoSDPipeline)
+            kwargs["callback"] = lambda step, timestep, latents: step_done(step, plan.steps)
+            if "callback_steps" in params:
+                kwargs["callback_steps"] = 1
+        else:
+            log.warning("%s has no step callback: no progress until it finishes, and cancel waits for the end",
+                        type(pipe).__name__)
+        return kwargs
+
+    def pipeline(self, model: str) -> tuple[Any, list[str]]:
+        """The loaded pipeline for ``model`` on this machine's device, and the warnings its setup raised."""
+        global _cached
+        import torch
+
+        device = pick_device(torch, self.settings.device)
+        dtype = pick_dtype(torch, device, self.settings.dtype)
+        offload = self._offload_mode(torch, device)
+        key = (model, self.settings.variant, device, str(dtype), offload, self.settings.vae_tiling,
+               self.settings.vae_slicing)
+        with _cache_lock:
+            if _cached is not None and _cached[0] == key:
+                return _cached[1]
+            if _cached is not None:  # a different model: free the old one first
+                _cached = None
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+            loaded = self._load(torch, model, device, dtype, offload)
+            _cached = (key, loaded)
+            return loaded
+
+    def _load(self, torch: Any, model: str, device: str, dtype: Any, offload: str) -> tuple[Any, list[str]]:
+        from diffusers import DiffusionPipeline
+
+        local = Path(model).expanduser()
+        # A hub id is "org/name"; anything else that names no existing folder is a wrong path.
+        if local.exists() or model.startswith((".", "/", "~")) or "\\" in model or model.count("/") > 1:
+            if not local.is_dir():
+                raise InvalidInputError(f"diffusers model folder {local} does not exist",
+                                        hint="point [backends.diffusers] model at a folder holding model_index.json")
+            if not (local / "model_index.json").is_file():
+                raise InvalidInputError(f"{local} is not a diffusers pipeline folder (no model_index.json)",
+                                        hint="download the whole pipeline, e.g. `hf download <id> --local-dir <folder>`")
+            source = str(local)
+        else:
+            source = model
+        options: dict[str, Any] = {"torch_dtype": dtype}
+        if self.settings.variant:
+            options["variant"] = self.settings.variant
+        log.info("loading diffusers pipeline %s on %s (%s, offload=%s)", source, device, dtype, offload)
+        try:
+            pipe = DiffusionPipeline.from_pretrained(source, **options)
+        except Exception as exc:  # a wrong id, missing weights, a custom pipeline, no network...
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise BackendError(f"could not load diffusers model {model}: {first}",
+                               hint="use a local pipeline folder, or download the hub id first "
+                                    "(`hf download <id>`); check the variant setting") from exc
+        self._check_text_to_video(pipe, model)
+        warnings: list[str] = []
+        if hasattr(pipe, "set_progress_bar_config"):
+            pipe.set_progress_bar_config(disable=True)
+        if offload == "model" and hasattr(pipe, "enable_model_cpu_offload"):
+            pipe.enable_model_cpu_offload(device=device)
+        elif offload == "sequential" and hasattr(pipe, "enable_sequential_cpu_offload"):
+            pipe.enable_sequential_cpu_offload(device=device)
+        else:
+            if offload != "none":
+                warnings.append(f"{type(pipe).__name__} cannot offload ({offload}); loading it whole onto {device}")
+            pipe.to(device)
+        vae = getattr(pipe, "vae", None)
+        if self.settings.vae_tiling:
+            if hasattr(vae, "enable_tiling"):
+                vae.enable_tiling()
+            elif hasattr(pipe, "enable_vae_tiling"):
+                pipe.enable_vae_tiling()
+        if self.settings.vae_slicing:
+            if hasattr(vae, "enable_slicing"):
+                vae.enable_slicing()
+            elif hasattr(pipe, "enable_vae_slicing"):
+                pipe.enable_vae_slicing()
+        return pipe, warnings
+
+    @staticmethod
+    def _check_text_to_video(pipe: Any, model: str) -> None:
+        params = inspect.signature(pipe.__call__).parameters
+        required = [n for n, p in params.items() if p.default is inspect.Parameter.empty
+                    and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)]
+        other_mode = re.search(r"(Image|Video)ToVideo|Img2Vid|I2V|V2V|Inpaint|ControlNet", type(pipe).__name__)
+        if ("prompt" not in params or "num_frames" not in params or other_mode
+                or any(n in ("image", "video") for n in required)):
+            raise BackendError(f"{model} loads as {type(pipe).__name__}, which is not a text-to-video pipeline",
+                               hint="the diffusers backend needs a pipeline that takes a prompt and num_frames")
+
+    def _offload_mode(self, torch: Any, device: str) -> str:
+        """``auto`` offloads whole models on a small CUDA card; offload means nothing without an accelerator."""
+        mode = self.settings.offload
+        if device == "cpu":
+            if mode in ("model", "sequential"):
+                log.warning("offload = %r needs a GPU; running on the CPU without it", mode)
+            return "none"
+        if mode == "auto":
+            if device.startswith("cuda"):
+                index = int(device.partition(":")[2] or 0)
+                total_gib = torch.cuda.get_device_properties(index).total_memory / 2**30
+                return "model" if total_gib < AUTO_OFFLOAD_BELOW_GIB else "none"
+            return "none"
+        return mode
+
+    @staticmethod
+    def _label(request: GenerationRequest) -> str:
+        return f"shot {request.shot_index}: " if request.shot_index is not None else ""
+
+
+def pick_device(torch: Any, requested: str = "auto") -> str:
+    """CUDA if there is one, else Apple's MPS, else the CPU; an explicit choice must exist."""
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if requested == "auto":
+        return "cuda" if cuda else "mps" if mps else "cpu"
+    if requested.startswith("cuda") and not cuda:
+        raise InvalidInputError(f"[backends.diffusers] device = {requested!r}, but torch sees no CUDA GPU",
+                                hint="install a CUDA build of torch, or set device = \"auto\"")
+    if requested == "mps" and not mps:
+        raise InvalidInputError("[backends.diffusers] device = 'mps', but MPS is not available here")
+    return requested
+
+
+def pick_dtype(torch: Any, device: str, requested: str = "auto") -> Any:
+    """bf16 on a CUDA card that has it (fewer overflows than fp16), else fp16 on a GPU, fp32 on the CPU."""
+    if requested != "auto":
+        return getattr(torch, requested)
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device == "mps":
+        return torch.float16
+    return torch.float32
+
+
+def frames_to_uint8(frames: Any) -> Any:
+    """Pipeline output (np floats in [0, 1], a tensor, or PIL images; batched or not) -> uint8 (F, H, W, 3)."""
+    import numpy as np
+
+    if hasattr(frames, "detach"):  # a torch tensor (output_type="pt"): (B, F, C, H, W) or (F, C, H, W)
+        frames = frames.detach().float().cpu().numpy()
+        frames = np.moveaxis(frames, -3, -1)
+    if isinstance(frames, list | tuple):
+        if frames and isinstance(frames[0], list | tuple):
+            frames = frames[0]
+        frames = np.stack([np.asarray(f) for f in frames])
+    array = np.asarray(frames)
+    if array.ndim == 5:
+        array = array[0]
+    if array.ndim != 4:
+        raise BackendError(f"the pipeline returned frames of shape {array.shape}; expected (frames, height, width, channels)")
+    if array.dtype != np.uint8:
+        array = (np.clip(array.astype(np.float32), 0.0, 1.0) * 255.0).round().astype(np.uint8)
+    channels = array.shape[-1]
+    if channels == 1:
+        array = np.repeat(array, 3, axis=-1)
+    elif channels == 4:
+        array = array[..., :3]
+    elif channels != 3:
+        raise BackendError(f"the pipeline returned {channels}-channel frames")
+    return np.ascontiguousarray(array)
+
+
+def encode_mp4(frames: Any, dest: Path, fps: int, *, cancel: threading.Event | None = None,
+               on_progress: Any = None, what: str = "encoding the clip") -> None:
+    """Write uint8 RGB frames (F, H, W, 3) to an H.264 MP4 at ``fps`` through ffmpeg.
+
+    The frames go through a raw rgb24 file rather than a pipe because the shared
+    ffmpeg runner owns stdin/stdout (progress, cancel, error tails).
+    """
+    count, height, width, _ = frames.shape
+    if width % 2 or height % 2:  # yuv420p needs even sides
+        frames = frames[:, : height - height % 2, : width - width % 2]
+        count, height, width, _ = frames.shape
+    with tempfile.TemporaryDirectory(prefix="shotsmith-diffusers-") as tmp:
+        raw = Path(tmp) / "frames.rgb"
+        raw.write_bytes(frames.tobytes())
+        run_ffmpeg(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", str(raw),
+                    "-frames:v", str(count), "-c:v", "libx264", "-preset", "medium", "-crf", "16",
+                    "-pix_fmt", "yuv420p", "-r", str(fps), "-movflags", "+faststart", "-an", "-f", "mp4", str(dest)],
+                   duration_s=count / fps, cancel=cancel, on_progress=on_progress, what=what)
+
+
+class _Progress:
+    """Ordered running events: percent never goes back, and 100 comes last."""
+
+    def __init__(self, callback: ProgressCallback, shot_index: int | None) -> None:
+        self.callback = callback
+        self.shot_index = shot_index
+        self.last = -1.0
+
+    def emit(self, percent: float | None, state: str = "running", message: str = "") -> None:
+        if percent is not None:
+            percent = min(100.0, max(percent, self.last, 0.0))
+            if percent == self.last and percent not in (0.0, 100.0):
+                return
+            self.last = percent
+        self.callback(ProgressEvent(shot_index=self.shot_index, state=state, percent=percent, message=message))
+
+    def encoding(self, duration_s: float):
+        start = DENOISE_SHARE + 5.0
+
+        def report(seconds: float) -> None:
+            self.emit(min(99.0, start + (99.0 - start) * seconds / max(duration_s, 1e-6)), message="encoding")
+
+        return report
+
+
+class _AnyEvent:
+    """Looks like a threading.Event to the ffmpeg runner; set when either event is."""
+
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    name = type(exc).__name__
+    return name == "OutOfMemoryError" or "out of memory" in str(exc).lower()
+
+
+@shotsmith.hookimpl
+def shotsmith_register_backends(register):
+    register(DiffusersBackend)
