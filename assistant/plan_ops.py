@@ -36,7 +36,7 @@ def compose_prompt(subject: str, action: str, setting: str = "", camera: CameraM
                    style: str = "", lighting: str = "") -> str:
     """The seed's prompt order: subject, action, setting, camera movement, lighting, style/mood."""
     head = f"{subject} {action}".strip()
-    return ", ".join(p for p in (head, setting, camera.phrase, lighting, style) if p and p.strip())
+    return ", ".join(p for p in (head, setting, CameraMove(camera).phrase, lighting, style) if p and p.strip())
 
 
 def _renumber(shots: list[Shot], aspect: str) -> list[Shot]:
@@ -90,6 +90,7 @@ def edit_shot(plan: ShotPlan, index: int, *, prompt: str | None = None, duration
               move_to: int | None = None) -> ShotPlan:
     """Change one shot's fields (and optionally its position); the others are left exactly as they were."""
     shot = _shot(plan, index)
+    camera = CameraMove(camera) if camera is not None else None
     updates: dict = {k: v for k, v in {"duration_s": duration_s, "camera": camera, "style": style, "subject": subject,
                                        "action": action, "setting": setting, "lighting": lighting}.items()
                      if v is not None}
