@@ -32,7 +32,8 @@ _NUM = r"(\d+(?:\.\d+)?|" + "|".join(sorted((w for w in _NUMBER_WORDS if w not i
 _SECONDS = re.compile(_NUM + r"[\s-]*(?:s|sec|secs|second|seconds)\b", re.I)
 _MINUTES = re.compile(r"(?:" + _NUM + r"|\ba|\ban|\bhalf an?)[\s-]*(?:min|mins|minute|minutes)\b", re.I)
 _HOURS = re.compile(r"(?:" + _NUM + r"|\ban?)[\s-]*(?:h|hr|hrs|hour|hours)\b", re.I)
-_SHOTS = re.compile(r"(?:" + _NUM + r"|\bsingle|\bone)[\s-]+(?:shots?|scenes?|cuts?|clips?)\b", re.I)
+# \b keeps "drone shot" from reading as "one shot" and "someone" as "one".
+_SHOTS = re.compile(r"(?:\b" + _NUM + r"|\bsingle|\bone)[\s-]+(?:shots?|scenes?|cuts?|clips?)\b", re.I)
 
 _ASPECTS: list[tuple[str, str]] = [
     (r"\b9\s*[:x/]\s*16\b|\bvertical\b|\bportrait\b|\btik\s?tok\b|\breels?\b|\bshorts\b|\bstor(?:y|ies)\b", "9:16"),
