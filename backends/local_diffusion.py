@@ -463,7 +463,7 @@ class DiffusersBackend(Backend):
             source = str(local)
         else:
             source = model
-        options: dict[str, Any] = {"torch_dtype": dtype}
+        options: dict[str, Any] = {_dtype_keyword(): dtype}
         if self.settings.variant:
             options["variant"] = self.settings.variant
         log.info("loading diffusers pipeline %s on %s (%s, offload=%s)", source, device, dtype, offload)
@@ -553,6 +553,15 @@ def pick_dtype(torch: Any, device: str, requested: str = "auto") -> Any:
     if device == "mps":
         return torch.float16
     return torch.float32
+
+
+def _dtype_keyword() -> str:
+    """``dtype`` on diffusers that renamed it (``torch_dtype`` now warns), ``torch_dtype`` on older ones."""
+    try:
+        from diffusers.utils import deprecation_utils
+    except ImportError:
+        return "torch_dtype"
+    return "dtype" if hasattr(deprecation_utils, "_TORCH_DTYPE_DEPRECATION_MESSAGE") else "torch_dtype"
 
 
 def frames_to_uint8(frames: Any) -> Any:
