@@ -14,7 +14,12 @@ from typing import Any, Literal
 
 @dataclass(frozen=True)
 class AssistantText:
-    """Text from the assistant; ``delta`` is True for a streamed fragment of a longer message."""
+    """Text from the assistant; ``delta`` is True for a streamed fragment of a longer message.
+
+    A streamed message arrives as ``delta=True`` fragments followed by one
+    ``delta=False`` event holding the whole message: a front end that shows
+    fragments as they come replaces them with it; one that does not, waits for it.
+    """
 
     text: str
     delta: bool = False
