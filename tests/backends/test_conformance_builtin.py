@@ -63,3 +63,18 @@ def test_suite_catches_ignored_cancel(tmp_path):
 
 def test_fixture_form(backend_conformance):
     backend_conformance(AnimaticBackend())
+
+
+class TestRunwayConformanceAgainstMock(BackendConformance):
+    """A cloud adapter passes the same suite when pointed at its mock (rendering clips to order)."""
+
+    @pytest.fixture
+    def backend(self, serve, mock_clip, monkeypatch):
+        from backend_mocks.runway import RunwayMock
+        from conftest import FAST_RETRY
+
+        from shotsmith.backends.runway import RunwayBackend
+
+        mock = serve(RunwayMock, mock_clip, render=True)
+        monkeypatch.setenv("RUNWAYML_API_SECRET", mock.key)
+        return RunwayBackend(base_url=mock.url, poll_interval_s=0.01, retry=FAST_RETRY)

@@ -43,6 +43,10 @@ class RunwayMock(MockProvider):
             return Resp(200, self._task_json(task))
         return Resp(404, {"error": "Not found."})
 
+    def task_shape(self, task):
+        width, height = (int(v) for v in task.body["ratio"].split(":"))
+        return width, height, float(task.body["duration"])
+
     def _validate(self, path: str, body: dict) -> str | None:
         allowed = {"model", "promptText", "promptImage", "ratio", "duration", "seed", "contentModeration"}
         extra = set(body) - allowed

@@ -79,8 +79,13 @@ class MockProvider:
 
     name = "mock"
 
-    def __init__(self, clip: Path, *, key: str = "sk-test-SECRET-0123456789", latency: float = 0.05) -> None:
+    def __init__(self, clip: Path, *, key: str = "sk-test-SECRET-0123456789", latency: float = 0.05,
+                 render: bool = False) -> None:
         self.clip_bytes = Path(clip).read_bytes()
+        #: Render each task's clip at the size and length it asked for (conformance runs) instead
+        #: of serving the one small clip.
+        self.render = render
+        self._rendered: dict[tuple[int, int, float], bytes] = {}
         self.key = key
         self.latency = latency
         self.faults = Faults()
@@ -231,9 +236,33 @@ class MockProvider:
             sig = self.signature
         return f"{self.url}/files/{task.id}.mp4?sig={sig}"
 
+    def task_shape(self, task: Task) -> tuple[int, int, float] | None:
+        """(width, height, seconds) a task asked for; providers that support ``render`` override it."""
+        return None
+
+    def clip_for(self, task_id: str) -> bytes:
+        task = self.tasks.get(task_id)
+        shape = self.task_shape(task) if (self.render and task is not None) else None
+        if shape is None:
+            return self.clip_bytes
+        with self.lock:
+            if shape not in self._rendered:
+                import tempfile
+
+                from shotsmith.media.ffmpeg import run_ffmpeg
+
+                with tempfile.TemporaryDirectory() as tmp:
+                    out = Path(tmp) / "r.mp4"
+                    width, height, seconds = shape
+                    run_ffmpeg(["-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:r=24:d={seconds}", "-c:v", "libx264",
+                                "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(out)])
+                    self._rendered[shape] = out.read_bytes()
+            return self._rendered[shape]
+
     def serve_file(self, req: Req) -> Resp:
         with self.lock:
             self.downloads += 1
+        clip_bytes = self.clip_for(req.path.rsplit("/", 1)[-1].removesuffix(".mp4"))
         sig = int(req.query.get("sig", "0") or 0)
         if self.faults.take("expire_download"):
             self.expired_sigs.add(sig)
@@ -243,11 +272,11 @@ class MockProvider:
         if self.faults.take("download_html"):
             return Resp(200, raw=b"<html>Service unavailable</html>", content_type="text/html")
         if self.faults.take("truncate_download"):
-            return Resp(200, raw=self.clip_bytes, content_type="video/mp4", truncate_to=len(self.clip_bytes) // 2)
+            return Resp(200, raw=clip_bytes, content_type="video/mp4", truncate_to=len(clip_bytes) // 2)
         if self.faults.take("truncate_download_silent"):
-            return Resp(200, raw=self.clip_bytes[: len(self.clip_bytes) // 2], content_type="video/mp4",
+            return Resp(200, raw=clip_bytes[: len(clip_bytes) // 2], content_type="video/mp4",
                         declare_length=False)
-        return Resp(200, raw=self.clip_bytes, content_type="video/mp4")
+        return Resp(200, raw=clip_bytes, content_type="video/mp4")
 
     def count_submits(self) -> int:
         return self.submits
