@@ -38,7 +38,6 @@ import importlib.util
 import inspect
 import logging
 import math
-import os
 import re
 import sys
 import tempfile
@@ -478,11 +477,18 @@ class DiffusersBackend(Backend):
         warnings: list[str] = []
         if hasattr(pipe, "set_progress_bar_config"):
             pipe.set_progress_bar_config(disable=True)
-        if offload == "model" and hasattr(pipe, "enable_model_cpu_offload"):
-            pipe.enable_model_cpu_offload(device=device)
-        elif offload == "sequential" and hasattr(pipe, "enable_sequential_cpu_offload"):
-            pipe.enable_sequential_cpu_offload(device=device)
-        else:
+        offloaded = False
+        try:
+            if offload == "model" and hasattr(pipe, "enable_model_cpu_offload"):
+                pipe.enable_model_cpu_offload(device=device)
+                offloaded = True
+            elif offload == "sequential" and hasattr(pipe, "enable_sequential_cpu_offload"):
+                pipe.enable_sequential_cpu_offload(device=device)
+                offloaded = True
+        except ImportError as exc:  # accelerate missing or too old
+            raise BackendError(f"offload = {offload!r} needs accelerate: {exc}",
+                               hint="pip install 'shotsmith[diffusers]', or set offload = \"none\"") from exc
+        if not offloaded:
             if offload != "none":
                 warnings.append(f"{type(pipe).__name__} cannot offload ({offload}); loading it whole onto {device}")
             pipe.to(device)

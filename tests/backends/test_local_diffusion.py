@@ -419,3 +419,119 @@ async def test_through_the_engine(modelscope_dir, store):
     assert decode(outcomes[0].clip).shape == (4, 32, 32, 3)
     again = await generate_shots(store, backend, [request(duration_s=0.5, shot_index=3)])
     assert again[0].cached
+
+
+# -- device, precision and memory switches (the GPU paths, checked without a GPU) ----------------
+class FakeTorch:
+    """Just the torch surface the device/dtype/offload choices read."""
+
+    float16, bfloat16, float32 = "fp16", "bf16", "fp32"
+
+    def __init__(self, cuda: bool, vram_gib: float = 24, bf16: bool = True, mps: bool = False) -> None:
+        class Cuda:
+            @staticmethod
+            def is_available():
+                return cuda
+
+            @staticmethod
+            def is_bf16_supported():
+                return bf16
+
+            @staticmethod
+            def get_device_properties(index):
+                return type("Props", (), {"total_memory": vram_gib * 2**30})()
+
+        class Mps:
+            @staticmethod
+            def is_available():
+                return mps
+
+        self.cuda = Cuda()
+        self.backends = type("Backends", (), {"mps": Mps()})()
+
+
+def test_device_and_dtype_follow_the_hardware():
+    pick_device, pick_dtype = local_diffusion.pick_device, local_diffusion.pick_dtype
+    assert pick_device(FakeTorch(cuda=True)) == "cuda"
+    assert pick_device(FakeTorch(cuda=False, mps=True)) == "mps"
+    assert pick_device(FakeTorch(cuda=False)) == "cpu"
+    assert pick_device(FakeTorch(cuda=True), "cpu") == "cpu"
+    with pytest.raises(InvalidInputError, match="MPS"):
+        pick_device(FakeTorch(cuda=True), "mps")
+    assert pick_dtype(FakeTorch(cuda=True), "cuda") == "bf16"
+    assert pick_dtype(FakeTorch(cuda=True, bf16=False), "cuda:1") == "fp16"
+    assert pick_dtype(FakeTorch(cuda=False, mps=True), "mps") == "fp16"
+    assert pick_dtype(FakeTorch(cuda=False), "cpu") == "fp32"
+    assert pick_dtype(FakeTorch(cuda=False), "cpu", "bfloat16") == "bf16"
+
+
+@pytest.mark.parametrize(("mode", "device", "vram", "expected"), [
+    ("auto", "cuda", 8, "model"), ("auto", "cuda", 80, "none"), ("auto", "mps", 0, "none"),
+    ("sequential", "cuda", 80, "sequential"), ("model", "cpu", 0, "none"), ("none", "cuda", 8, "none"),
+])
+def test_offload_mode(mode, device, vram, expected):
+    backend = make_backend(None, offload=mode)
+    assert backend._offload_mode(FakeTorch(cuda=device == "cuda", vram_gib=vram), device) == expected
+
+
+@pytest.mark.parametrize(("offload", "tiling", "calls"), [
+    ("model", True, ["enable_model_cpu_offload(cuda)", "vae.enable_tiling", "vae.enable_slicing"]),
+    ("sequential", False, ["enable_sequential_cpu_offload(cuda)", "vae.enable_slicing"]),
+    ("none", True, ["to(cuda)", "vae.enable_tiling", "vae.enable_slicing"]),
+])
+def test_memory_switches_use_diffusers_own_methods(modelscope_dir, monkeypatch, offload, tiling, calls):
+    import diffusers
+
+    made: list[str] = []
+
+    class FakeVae:
+        def enable_tiling(self):
+            made.append("vae.enable_tiling")
+
+        def enable_slicing(self):
+            made.append("vae.enable_slicing")
+
+    class FakePipe:
+        vae = FakeVae()
+
+        def __call__(self, prompt=None, num_frames=16, height=None, width=None, num_inference_steps=50):
+            return None
+
+        def set_progress_bar_config(self, **kwargs):
+            pass
+
+        def enable_model_cpu_offload(self, device=None):
+            made.append(f"enable_model_cpu_offload({device})")
+
+        def enable_sequential_cpu_offload(self, device=None):
+            made.append(f"enable_sequential_cpu_offload({device})")
+
+        def to(self, device):
+            made.append(f"to({device})")
+            return self
+
+    loaded_with: dict = {}
+
+    def fake_from_pretrained(source, **options):
+        loaded_with.update(options, source=source)
+        return FakePipe()
+
+    monkeypatch.setattr(diffusers.DiffusionPipeline, "from_pretrained", staticmethod(fake_from_pretrained))
+    backend = make_backend(modelscope_dir, offload=offload, vae_tiling=tiling, variant="fp16")
+    pipe, warnings = backend._load(torch, str(modelscope_dir), "cuda", torch.float16, offload)
+    assert made == calls and not warnings
+    assert loaded_with["source"] == str(modelscope_dir) and loaded_with["variant"] == "fp16"
+    assert torch.float16 in loaded_with.values()
+
+
+def test_a_pipeline_that_is_not_text_to_video_is_refused(modelscope_dir, monkeypatch):
+    import diffusers
+
+    class StableVideoDiffusionPipeline:
+        def __call__(self, image, num_frames=25, height=576, width=1024):
+            return None
+
+    monkeypatch.setattr(diffusers.DiffusionPipeline, "from_pretrained",
+                        staticmethod(lambda source, **options: StableVideoDiffusionPipeline()))
+    with pytest.raises(BackendError, match="not a text-to-video pipeline"):
+        make_backend(modelscope_dir)._load(torch, str(modelscope_dir), "cpu", torch.float32, "none")
