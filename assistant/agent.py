@@ -29,7 +29,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 
 from shotsmith.assistant.agent_tools import GENERATE_TOOL, Toolbox
 from shotsmith.assistant.studio import ApprovalDeclinedError, BudgetExceededError, Studio
-from shotsmith.errors import ShotsmithError
+from shotsmith.errors import CancelledError, ShotsmithError
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,8 @@ def _is_transient(exc: Exception) -> bool:
 def tool_error_message(exc: Exception, request: Any) -> str | None:
     """The correction the model reads when a tool fails; None lets the error end the run."""
     name = request.tool_call.get("name", "tool")
-    if isinstance(exc, BudgetExceededError | ApprovalDeclinedError):
-        return None
+    if isinstance(exc, BudgetExceededError | ApprovalDeclinedError | CancelledError):
+        return None  # these end the run: the user stopped it, or it would overspend
     if isinstance(exc, ShotsmithError):
         return f"Error from {name}: {exc.message}" + (f" (hint: {exc.hint})" if exc.hint else "") + \
             ". Fix the arguments and try again, or tell the user."

@@ -126,6 +126,9 @@ def chat_command(
     for role, text in session.history()[-10:]:
         console.print(f"[dim]{role}: {text}[/]", soft_wrap=True, markup=False)
     scripted = list(message)
+    if not scripted and not sys.stdin.isatty():  # piped: one message per line
+        scripted = [line for line in sys.stdin.read().splitlines() if line.strip()]
+        message = scripted[:]
     try:
         while True:
             if session.pending_approval:

@@ -139,3 +139,59 @@ def test_offline_session_answers_when_no_model_is_configured(tmp_path):
     events = collect(session.send("A 6 second ad for a bakery: a baker with bread, a happy customer"))
     assert "offline planner" in events[0].text
     assert any(isinstance(e, PlanUpdated) for e in events)
+
+
+def test_a_pending_approval_survives_a_restart(tmp_path, fake_llm, test_backends):
+    fake_llm.add(call("plan_shots", {"brief": BRIEF, "shots": SHOTS}), call("generate_shots", {}))
+    session = open_session(tmp_path, fake_llm)
+    collect(session.send(BRIEF))
+    assert session.pending_approval
+    session.close()
+
+    again = open_session(tmp_path, fake_llm)
+    assert again.pending_approval
+    fake_llm.add(say("Generated."))
+    collect(again.respond(True))
+    assert again.last_error is None and not again.pending_approval
+    assert again.studio.ledger.generated == [1, 2]
+    again.close()
+
+
+def test_cancel_stops_generation_and_keeps_the_session_usable(tmp_path, fake_llm, test_backends, monkeypatch):
+    monkeypatch.setenv("SHOTSMITH_TEST_SLOW_S", "3")
+    fake_llm.add(call("plan_shots", {"brief": BRIEF, "shots": SHOTS}), call("generate_shots", {}))
+    session = open_session(tmp_path, fake_llm, backend="slow-test")
+
+    async def run_and_cancel() -> list:
+        events = []
+        async for event in session.send(BRIEF):
+            events.append(event)
+            if type(event).__name__ == "ToolCallStarted" and event.name == "generate_shots":
+                session.cancel()
+        return events
+
+    import asyncio
+
+    started = __import__("time").monotonic()
+    events = asyncio.run(run_and_cancel())
+    assert __import__("time").monotonic() - started < 20
+    assert session.last_error is not None and "cancel" in session.last_error.message
+    assert any(isinstance(e, Notice) and e.level == "error" for e in events)
+    assert len(fake_llm.requests) == 2, "the model is not called again after a cancel"
+    fake_llm.add(say("Stopped. What next?"))
+    collect(session.send("ok"))
+    assert session.last_error is None
+    session.close()
+
+
+def test_scripted_run_that_never_renders_is_an_error(tmp_path, fake_llm):
+    from shotsmith.assistant.agent_run import run_with_agent
+
+    fake_llm.add(call("plan_shots", {"brief": BRIEF, "shots": SHOTS}), say("I planned it; all done!"))
+    out = tmp_path / "never.mp4"
+    session = open_session(tmp_path, fake_llm, backend="animatic", output=out)
+    report, error = run_with_agent(session, BRIEF, out)
+    assert error is not None and "without writing" in error.message
+    assert report.error and report.plan is not None and report.output is None
+    assert [c["name"] for c in report.tool_calls] == ["plan_shots"]
+    session.close()

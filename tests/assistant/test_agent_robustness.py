@@ -145,3 +145,11 @@ def test_prompt_injection_file_cannot_escape_the_project(tmp_path, fake_llm):
     finished = [e for e in events if isinstance(e, ToolCallFinished)]
     assert [f.ok for f in finished] == [True, False, False, False, False, False]
     assert not outside.exists() and not (tmp_path / "etc").exists()
+
+
+def test_a_rejected_key_is_not_retried(tmp_path, fake_llm):
+    fake_llm.add(Reply(status=401, error_message="Incorrect API key provided"), say("never reached"))
+    session = open_session(tmp_path, fake_llm)
+    events = collect(session.send("hi"))
+    [message] = errors(events)
+    assert "AuthenticationError" in message and len(fake_llm.requests) == 1
