@@ -69,6 +69,7 @@ async def run_remote_job(backend: RemoteBackend, api: ApiClient, request: Genera
     emit = on_progress or (lambda e: None)
     shot = request.shot_index
     resuming = task is not None
+    finished = False  # once the provider reports success, never cancel: it is paid for and resumable
     while True:
         if task is None:
             task = await _submit(backend, api, request, cancel, on_submitted)
@@ -77,6 +78,7 @@ async def run_remote_job(backend: RemoteBackend, api: ApiClient, request: Genera
             emit(ProgressEvent(shot_index=shot, state="submitted", message=f"resuming task {task.id}"))
         try:
             status = await _poll_until_done(backend, api, task, request, emit, cancel)
+            finished = True
             if on_downloading is not None:
                 on_downloading()
             emit(ProgressEvent(shot_index=shot, state="downloading"))
@@ -90,7 +92,8 @@ async def run_remote_job(backend: RemoteBackend, api: ApiClient, request: Genera
             log.info("%s: resumed task %s had been cancelled; submitting again", backend.name, task.id)
             task, resuming = None, False
         except asyncio.CancelledError:
-            await _cancel_remote(backend, api, task)
+            if not finished:
+                await _cancel_remote(backend, api, task)
             raise
     info = probe(dest)  # already decoded end to end by _download
     video = info.video

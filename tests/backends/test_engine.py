@@ -185,3 +185,33 @@ def test_generate_without_engine(runway, tmp_path):
     dest = tmp_path / "one.mp4"
     result = asyncio.run(backend.generate(req(1), dest, on_progress=lambda e: None, cancel=threading.Event()))
     assert Path(result.path) == dest and result.remote_task_id and result.width == 160
+
+
+def test_ctrl_c_during_download_keeps_the_paid_task(runway, store, monkeypatch):
+    """Interrupted while downloading: the finished task is not cancelled (that would delete it); a rerun fetches it."""
+    import shotsmith.backends.jobs as jobs
+
+    real_download = jobs._download
+
+    async def slow_download(*args, **kwargs):
+        await asyncio.sleep(10)
+        return await real_download(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "_download", slow_download)
+    backend = runway_backend(runway)
+
+    async def scenario():
+        job = asyncio.create_task(generate_shots(store, backend, [req(1)]))
+        while not any(r.status == "downloading" for r in store.project.generations.values()):
+            await asyncio.sleep(0.01)
+        job.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await job
+
+    asyncio.run(scenario())
+    assert runway.cancels == 0
+    (record,) = store.project.generations.values()
+    assert record.status == "downloading" and record.remote_task_id
+    monkeypatch.setattr(jobs, "_download", real_download)
+    outcomes = asyncio.run(generate_shots(ProjectStore.open(store.root), backend, [req(1)]))
+    assert outcomes[0].ok and outcomes[0].resumed and runway.submits == 1
