@@ -43,15 +43,21 @@ def test_discovered_through_the_entry_point(monkeypatch):
     assert "animatic" in registry.backend_names()
 
 
-def test_backends_list_shows_it():
+def test_shotsmith_backends_list_shows_it():
+    """End to end: the real `shotsmith` command, with the plugin allowed by distribution name."""
     _require_installed()
-    env = {"SHOTSMITH_LOAD_PLUGINS": DIST, "COLUMNS": "200", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-c", "from shotsmith.backends.cli import list_backends;"
-                             "from rich.console import Console; list_backends(Console(width=200))"],
-                            capture_output=True, text=True, env=env, timeout=60)
+    import os
+
+    env = {**os.environ, "SHOTSMITH_LOAD_PLUGINS": DIST, "COLUMNS": "200"}
+    result = subprocess.run([sys.executable, "-m", "shotsmith", "backends", "list"], capture_output=True, text=True,
+                            env=env, timeout=120)
     assert result.returncode == 0, result.stderr
-    line = next(line for line in result.stdout.splitlines() if "sweep" in line)
-    assert "local" in line and "sweep" in line
+    line = next((line for line in result.stdout.splitlines() if "│ sweep" in line), None)
+    assert line is not None, result.stdout
+    assert "local" in line and line.rstrip().rstrip("│").strip().endswith("sweep")
+    info = subprocess.run([sys.executable, "-m", "shotsmith", "backends", "info", "sweep"], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert info.returncode == 0 and "local compute (ffmpeg)" in info.stdout
 
 
 class TestExamplePluginConformance(BackendConformance):
