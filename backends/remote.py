@@ -8,6 +8,13 @@ task id between the first two, so an adapter only describes the protocol:
 :meth:`RemoteBackend.cancel`, plus how the provider's errors map onto
 :class:`~shotsmith.backends.errors.RemoteError`.
 
+One window cannot be closed from the client side: a submit whose connection
+drops after the provider accepted it but before the answer arrived is retried
+(the issue asks for retries on dropped connections), and none of these APIs
+documents an idempotency key for create calls, so that rare case can create a
+second task. Everything after the answer is safe: the id is saved before the
+first poll.
+
 Keys are read when a backend is *used* (``api_key()``), never when it is
 constructed, so ``shotsmith backends list`` works with no key set. They are held
 as ``SecretStr`` and only unwrapped inside the auth header callback.
