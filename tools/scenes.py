@@ -3,7 +3,7 @@
 PySceneDetect's detectors (content, adaptive) only need a small BGR frame per
 video frame. Its own backends decode, then scale with swscale, one frame at a
 time; at 1080p the scaling alone costs as much as the decode. Here PyAV
-decodes with frame threads and the small frame is taken straight from the
+decodes with frame threads, skipping the deblocking filter, and the small frame is taken straight from the
 decoded YUV planes (every k-th pixel of luma, chroma resized to match) and
 converted to BGR at the small size, so detection costs little more than the
 decode itself (see ``bench/bench_scenes.py``).
@@ -118,8 +118,13 @@ def small_bgr(frame: av.VideoFrame, k: int) -> np.ndarray:
     return frame.reformat(width=width, height=height, format="bgr24").to_ndarray()
 
 
-def iter_frames(path: Path, *, threads: bool = True) -> Iterator[tuple[int, Fraction, av.VideoFrame]]:
-    """Yield ``(index, seconds, frame)`` for every video frame in display order."""
+def iter_frames(path: Path, *, threads: bool = True, rough: bool = False) -> Iterator[tuple[int, Fraction, av.VideoFrame]]:
+    """Yield ``(index, seconds, frame)`` for every video frame in display order.
+
+    ``rough`` skips the codec's in-loop deblocking filter: about a tenth of
+    H.264 decode time, and invisible once a frame is shrunk eightfold for a
+    detector. Never use it for pictures a person will see.
+    """
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except av.error.FFmpegError as exc:
@@ -130,6 +135,8 @@ def iter_frames(path: Path, *, threads: bool = True) -> Iterator[tuple[int, Frac
         stream = container.streams.video[0]
         if threads:
             stream.thread_type = "AUTO"
+        if rough:
+            stream.codec_context.options = {"skip_loop_filter": "all"}
         origin = Fraction(container.start_time or 0, av.time_base)
         index = 0
         try:
@@ -173,7 +180,7 @@ def detect_scenes(path: Path, options: DetectionOptions | None = None, *, info: 
     cuts: list[int] = []
     last_tc = None
     step = max(1, int(float(rate)))  # report progress about once a second of video
-    for index, seconds, frame in iter_frames(path):
+    for index, seconds, frame in iter_frames(path, rough=True):
         if cancel is not None and cancel.is_set():
             from shotsmith.errors import CancelledError
 
