@@ -23,6 +23,8 @@ from shotsmith.errors import ShotsmithError
 
 RUN_INSTRUCTIONS = ("\n\n(This is a scripted run with nobody to answer questions: plan the shots, generate them, "
                     "then call render_final with no output argument to write the video, and stop.)")
+PLAN_ONLY_INSTRUCTIONS = ("\n\n(This is a scripted run with nobody to answer questions: plan the shots with plan_shots "
+                          "and stop. Do not generate or render.)")
 
 
 class AgentRunReport(BaseModel):
@@ -49,7 +51,7 @@ class ApprovalNeededError(ShotsmithError):
 
 def run_with_agent(session: ChatSession, brief: str, output: Path, *,
                    on_event: Callable[[AgentEvent], None] | None = None,
-                   confirm: Callable[[ApprovalRequested], bool] | None = None
+                   confirm: Callable[[ApprovalRequested], bool] | None = None, plan_only: bool = False
                    ) -> tuple[AgentRunReport, ShotsmithError | None]:
     """Drive ``session`` through the brief; return the report and the error that stopped it, if any.
 
@@ -82,7 +84,7 @@ def run_with_agent(session: ChatSession, brief: str, output: Path, *,
         elif getattr(session, "unfinished", False):
             asked = drain(session.resume())
         else:
-            asked = drain(session.send(brief + RUN_INSTRUCTIONS))
+            asked = drain(session.send(brief + (PLAN_ONLY_INSTRUCTIONS if plan_only else RUN_INSTRUCTIONS)))
         while asked is not None and session.last_error is None:
             if session.studio.auto_approve:
                 approved = True
@@ -97,7 +99,11 @@ def run_with_agent(session: ChatSession, brief: str, output: Path, *,
                 raise ApprovalNeededError("generation was declined; nothing was spent")
         if session.last_error is not None:
             raise session.last_error
-        if not output.is_file():
+        if plan_only:
+            if session.store.project.plan is None:
+                raise ShotsmithError("the assistant finished without making a shot plan",
+                                     hint="try again or rephrase the brief")
+        elif not output.is_file():
             raise ShotsmithError(f"the assistant finished without writing {output}",
                                  hint="see the tool calls in the report; try again or rephrase the brief")
     except ShotsmithError as exc:

@@ -162,7 +162,9 @@ class Toolbox:
                 raise InvalidInputError("the plan does not fit the brief: " + "; ".join(problems),
                                         hint="fix the shot list and call plan_shots again")
         else:
-            plan = read.plan.model_copy(update={"title": args.title})
+            drafted_by = (read.plan.planner if self.planner_label == read.plan.planner
+                          else f"{self.planner_label} (draft by the {read.plan.planner})")
+            plan = read.plan.model_copy(update={"title": args.title, "planner": drafted_by})
             for i, name in enumerate(media[:len(plan.shots)]):
                 plan = use_footage(plan, studio.store.relative(studio.find_media(name)), index=i + 1)
         studio.set_plan(plan, Brief(text=brief.text, duration_s=brief.duration_s, aspect_ratio=brief.aspect_ratio,

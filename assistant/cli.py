@@ -105,13 +105,13 @@ def run_command(
     text = read_brief(brief)
     if max_cost is not None and max_cost < 0:
         raise InvalidInputError(f"--max-cost {max_cost:g} is negative")
-    if not plan_only and resolve_llm(llm, llm_base_url, settings=settings) is not None:
+    if resolve_llm(llm, llm_base_url, settings=settings) is not None:
         from shotsmith.assistant.cli_agent import run_agent_command
 
         return run_agent_command(brief=text, output=output, project=project, llm=llm, llm_base_url=llm_base_url,
                                  backend=backend or settings.backend, resolution=resolution or settings.resolution,
                                  fps=fps or settings.fps, yes=yes, max_cost=max_cost, inputs=inputs,
-                                 json_report=json_report)
+                                 json_report=json_report, plan_only=plan_only)
     options = RunOptions(brief=text, output=output, project_dir=project,
                          backend=backend or settings.backend, resolution=resolution or settings.resolution,
                          fps=fps or settings.fps, seed=seed)

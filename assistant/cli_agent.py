@@ -80,7 +80,7 @@ def _confirm(event: ApprovalRequested) -> bool:
 
 def run_agent_command(*, brief: str, output: Path, project: Path | None, llm: str | None, llm_base_url: str | None,
                       backend: str, resolution: str, fps: int, yes: bool, max_cost: float | None,
-                      inputs: list[Path], json_report: Path | None) -> None:
+                      inputs: list[Path], json_report: Path | None, plan_only: bool = False) -> None:
     """The LLM path of ``shotsmith run``; exits non-zero unless the output was written."""
     from shotsmith.assistant.pipeline import check_output_path, default_project_dir
 
@@ -90,7 +90,7 @@ def run_agent_command(*, brief: str, output: Path, project: Path | None, llm: st
                                inputs=tuple(inputs), output=target)
     try:
         report, error = run_with_agent(session, brief, target, on_event=EventPrinter(),
-                                       confirm=_confirm if sys.stdin.isatty() else None)
+                                       confirm=_confirm if sys.stdin.isatty() else None, plan_only=plan_only)
     finally:
         session.close()
     if json_report:
@@ -98,6 +98,9 @@ def run_agent_command(*, brief: str, output: Path, project: Path | None, llm: st
         console.print(f"report: {json_report}")
     if error is not None:
         raise error
+    if plan_only:
+        console.print(f"[cyan]plan saved[/] in {session.store.root} (no video rendered: --plan-only)", soft_wrap=True)
+        return
     out = report.output or {}
     console.print(f"[bold green]✓[/] {out.get('path', target)} · {out.get('duration_s', 0):.2f} s · "
                   f"spent {report.cost.get('spent', 0):.2f} {report.cost.get('unit', 'USD')} · "

@@ -113,11 +113,10 @@ class Studio:
         for shot in plan.shots:
             if shot.source:
                 self.store.resolve(shot.source)  # footage must stay inside the project or be an input
-        with self.store._lock:
-            if brief is not None:
-                self.store.project.brief = brief
-            self.store.project.plan = plan
-            self.store.save()
+        if brief is not None:
+            self.store.project.brief = brief
+        self.store.project.plan = plan
+        self.store.save()
         self.emit(PlanUpdated(plan.model_dump(mode="json")))
         return plan
 
@@ -282,9 +281,8 @@ class Studio:
         previous = self.store.project.timeline
         timeline = previous.model_copy(update={
             "clips": clips, "output": previous.output.model_copy(update={"width": width, "height": height, "fps": self.fps})})
-        with self.store._lock:
-            self.store.project.timeline = timeline
-            self.store.save()
+        self.store.project.timeline = timeline
+        self.store.save()
         return timeline, warnings
 
     def resolve_output(self, output: str | None, *, preview: bool) -> Path:

@@ -145,3 +145,14 @@ def test_chat_command_offline_continues_after_restart(tmp_path):
     assert second.returncode == 0, second.stderr
     assert "florist" in second.stdout  # the history is shown again
     assert "swapped shots 1 and 2" in second.stdout
+
+
+def test_plan_only_with_a_model_plans_and_stops(tmp_path, fake_llm):
+    fake_llm.add(call("plan_shots", {"brief": BRIEF, "shots": SHOTS}), say("Here is the plan."))
+    out = tmp_path / "bike.mp4"
+    proc = subprocess.run([*run_args(fake_llm, out), "--plan-only"], env=env(), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "plan saved" in proc.stdout and not out.exists()
+    project = json.loads((tmp_path / "bike.shotsmith" / "project.json").read_text())
+    assert project["plan"]["planner"] == "openai:fake-model" and len(project["plan"]["shots"]) == 3
