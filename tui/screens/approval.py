@@ -1,0 +1,63 @@
+"""The dialog that asks before the assistant spends money or long GPU time.
+
+Spending must never happen by accident, so the dialog is modal, states the
+estimate (amount and unit) and the shots it covers, and needs an explicit
+Approve (y) or Reject (n); Escape rejects. It only returns the answer: the
+chat screen passes it to ``session.respond``.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from shotsmith.assistant.events import ApprovalRequested
+from shotsmith.tui.format import estimate_text
+
+
+class ApprovalScreen(ModalScreen[bool]):
+    BINDINGS = [
+        Binding("y", "answer(True)", "Approve"),
+        Binding("n", "answer(False)", "Reject"),
+        Binding("escape", "answer(False)", "Reject", show=False),
+        Binding("left,right", "app.focus_next", "Move", show=False),
+    ]
+
+    def __init__(self, request: ApprovalRequested) -> None:
+        super().__init__()
+        self.request = request
+
+    def compose(self) -> ComposeResult:
+        request = self.request
+        with Vertical(id="approval-box") as box:
+            box.border_title = "Approve spending?"
+            yield Static(Text.assemble(("Estimate: ", "bold"), estimate_text(request.estimate_amount,
+                                                                             request.estimate_unit)),
+                         id="approval-estimate")
+            yield Static(request.description, id="approval-description", markup=False)
+            if request.shots:
+                yield Static(f"Shots: {', '.join(map(str, request.shots))}", id="approval-shots", markup=False)
+            yield Static(f"Action: {request.action}", id="approval-action", markup=False)
+            with Horizontal(id="approval-buttons"):
+                yield Button("Approve \\[y]", id="approve", variant="success")
+                yield Button("Reject \\[n]", id="reject", variant="error")
+
+    def on_mount(self) -> None:
+        # Reject has the focus: a stray Enter must not spend money.
+        self.query_one("#reject", Button).focus()
+
+    @on(Button.Pressed, "#approve")
+    def _approve(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#reject")
+    def _reject(self) -> None:
+        self.dismiss(False)
+
+    def action_answer(self, approved: bool) -> None:
+        self.dismiss(approved)

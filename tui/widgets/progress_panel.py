@@ -1,0 +1,80 @@
+"""Per-shot generation states, the render progress bar and the last output written.
+
+Shot states come from the backends' job engine (queued, submitted, running,
+downloading, done, cached, failed, cancelled); each gets a mark so the panel
+reads at a glance which shots are finished.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import ProgressBar, Static
+
+from shotsmith.tui.format import human_size
+
+MARKS = {"queued": ("·", ""), "submitted": ("↑", ""), "running": ("▶", "bold"), "downloading": ("↓", "bold"),
+         "done": ("✓", "green"), "cached": ("✓", "green"), "failed": ("✗", "red"), "cancelled": ("–", "yellow"),
+         "waiting": ("·", "dim")}
+
+
+class ProgressPanel(Vertical):
+    """``states`` maps a shot index to (state, percent, message)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.states: dict[int | None, tuple[str, float | None, str]] = {}
+        self.output: tuple[str, float, int] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="shot-states")
+        yield Static("render: not started", id="render-label", markup=False)
+        yield ProgressBar(total=100, show_eta=False, id="render-bar")
+        yield Static("", id="output-line", markup=False)
+
+    def on_mount(self) -> None:
+        self.border_title = "Progress"
+        self._show_states()
+
+    def reset(self, shot_indices: list[int]) -> None:
+        """A new plan: every shot waits again; the render bar is cleared."""
+        self.states = {index: ("waiting", None, "") for index in shot_indices}
+        self._show_states()
+        self.query_one("#render-bar", ProgressBar).update(total=100, progress=0)
+        self.query_one("#render-label", Static).update("render: not started")
+
+    def shot(self, index: int | None, state: str, percent: float | None, message: str) -> None:
+        self.states[index] = (state, percent, message)
+        self._show_states()
+
+    def render_progress(self, done: float, total: float) -> None:
+        bar = self.query_one("#render-bar", ProgressBar)
+        bar.update(total=max(total, 0.001), progress=min(done, total))
+        self.query_one("#render-label", Static).update(f"render: {done:.1f} / {total:.1f} s")
+
+    def output_written(self, path: str, duration_s: float, size_bytes: int) -> None:
+        self.output = (path, duration_s, size_bytes)
+        bar = self.query_one("#render-bar", ProgressBar)
+        bar.update(total=bar.total or 1, progress=bar.total or 1)
+        self.query_one("#render-label", Static).update("render: done")
+        line = self.query_one("#output-line", Static)
+        line.update(f"✓ {path}\n  {duration_s:.1f} s · {human_size(size_bytes)}")
+        line.display = True
+
+    def _show_states(self) -> None:
+        text = Text()
+        for index, (state, percent, message) in sorted(self.states.items(), key=lambda item: (item[0] is None, item[0] or 0)):
+            mark, style = MARKS.get(state, ("?", ""))
+            label = f"shot {index:>2}" if index is not None else "all    "
+            text.append(f"{mark} ", style=style)
+            text.append(f"{label}  {state}")
+            if percent is not None and state not in ("done", "cached"):
+                text.append(f" {percent:.0f}%")
+            if message and state == "failed":
+                text.append(f" — {message}", style="red")
+            text.append("\n")
+        text.rstrip()
+        self.query_one("#shot-states", Static).update(text if self.states else "no shots yet")

@@ -1,0 +1,27 @@
+"""One line at the top: whether a turn is running, who answers, and which project.
+
+Users must always know whether a language model or the offline planner is
+answering (it changes what they can ask) and where files are written. The
+project path comes last so a narrow terminal cuts it, not the rest.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+
+class StatusLine(Static):
+    answering: reactive[str] = reactive("")
+    project: reactive[str] = reactive("")
+    state: reactive[str] = reactive("ready")
+
+    def render(self) -> Text:
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(f" {self.state} ", style="bold reverse" if self.state != "ready" else "bold")
+        line.append(" answering: ")
+        line.append(self.answering or "?", style="bold")
+        line.append(" · project: ")
+        line.append(self.project)
+        return line
