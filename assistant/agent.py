@@ -11,6 +11,8 @@ Middleware, outermost first on the tool path:
 * ``ModelRetryMiddleware`` retries timeouts, 429 and 5xx with backoff.
 * ``ModelCallLimitMiddleware`` and ``ToolCallLimitMiddleware`` bound the loop,
   so a confused model ends with a clear message instead of spinning.
+* ``ContextEditingMiddleware`` clears old tool results once a long
+  conversation nears a small local model's context (``show_plan`` refreshes).
 * ``correct_invalid_tool_calls`` answers a tool call whose JSON did not parse
   with a correction and sends the model round again (unknown tool names and
   arguments failing validation are answered by LangChain's ToolNode itself).
@@ -22,9 +24,9 @@ import logging
 from typing import Any
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import (AgentState, HumanInTheLoopMiddleware, ModelCallLimitMiddleware,
-                                         ModelRetryMiddleware, ToolCallLimitMiddleware, ToolErrorMiddleware,
-                                         after_model)
+from langchain.agents.middleware import (AgentState, ClearToolUsesEdit, ContextEditingMiddleware,
+                                         HumanInTheLoopMiddleware, ModelCallLimitMiddleware, ModelRetryMiddleware,
+                                         ToolCallLimitMiddleware, ToolErrorMiddleware, after_model)
 from langchain_core.messages import AIMessage, ToolMessage
 
 from shotsmith.assistant.agent_tools import GENERATE_TOOL, Toolbox
@@ -35,6 +37,8 @@ log = logging.getLogger(__name__)
 
 STEP_LIMIT = 40
 GENERATE_LIMIT = 6
+#: Approximate tokens after which old tool results are cleared (local models often have 8-32k).
+CONTEXT_TRIGGER_TOKENS = 24_000
 
 SYSTEM_PROMPT = """You are shotsmith, a video editing assistant. You turn the user's brief into a finished cut by calling tools.
 
@@ -140,6 +144,7 @@ def build_agent(model: Any, studio: Studio, *, planner_label: str, checkpointer:
         ToolErrorMiddleware(tool_error_message),
         ToolCallLimitMiddleware(tool_name=GENERATE_TOOL, run_limit=GENERATE_LIMIT, exit_behavior="continue"),
         ModelCallLimitMiddleware(run_limit=step_limit, exit_behavior="end"),
+        ContextEditingMiddleware(edits=[ClearToolUsesEdit(trigger=CONTEXT_TRIGGER_TOKENS, keep=6)]),
         ModelRetryMiddleware(max_retries=max_retries, retry_on=_is_transient, on_failure="error",
                              initial_delay=retry_initial_delay_s, backoff_factor=2.0, max_delay=30.0),
         correct_invalid_tool_calls,

@@ -118,7 +118,7 @@ def chat_command(
     inputs: list[Path] = typer.Option([], "--input", "-i", help="A file of yours the assistant may use (repeatable)."),
     message: list[str] = typer.Option([], "--message", "-m", help="Send this message instead of prompting (repeatable)."),
 ) -> None:
-    """Talk to the assistant about a project; the conversation is saved in the project."""
+    """Talk to the assistant about a project (the conversation is kept)."""
     from shotsmith.config import load_settings
 
     settings = load_settings()

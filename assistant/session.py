@@ -55,7 +55,7 @@ class ChatSession:
     # -- construction ------------------------------------------------------------------
     @classmethod
     def open(cls, project_dir: Path | str, *, llm: str | None = None, llm_base_url: str | None = None,
-             backend: str = "animatic", auto_approve: bool = False, max_cost: float | None = None,
+             backend: str | None = "animatic", auto_approve: bool = False, max_cost: float | None = None,
              resolution: str | None = None, fps: int | None = None, inputs: tuple[Path, ...] = (),
              output: Path | None = None, settings: Settings | None = None, timeout_s: float = 60.0,
              max_retries: int = 4, retry_initial_delay_s: float = 1.0, step_limit: int | None = None,
@@ -74,7 +74,7 @@ class ChatSession:
                 raise InvalidInputError(f"input file {path} does not exist")
             store.add_input(Path(path))
         store.save()
-        studio = Studio(store, backend=backend, resolution=resolution or settings.resolution,
+        studio = Studio(store, backend=backend or settings.backend, resolution=resolution or settings.resolution,
                         fps=fps or settings.fps, auto_approve=auto_approve, max_cost=max_cost,
                         allowed_outputs=(output,) if output else ())
         if output:

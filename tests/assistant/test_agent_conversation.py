@@ -195,3 +195,33 @@ def test_scripted_run_that_never_renders_is_an_error(tmp_path, fake_llm):
     assert report.error and report.plan is not None and report.output is None
     assert [c["name"] for c in report.tool_calls] == ["plan_shots"]
     session.close()
+
+
+@pytest.mark.slow
+def test_footage_opener_and_vertical_edits_through_the_agent(tmp_path, fake_llm, make_clip):
+    project = tmp_path / "proj"
+    make_clip("beach.mp4", duration=3, size="640x360", folder=project / "assets")
+    fake_llm.add(call("plan_shots", {"brief": BRIEF, "shots": SHOTS}), call("generate_shots", {}),
+                 call("render_final", {}), say("Done."))
+    session = open_session(tmp_path, fake_llm, backend="animatic")
+    collect(session.send(BRIEF))
+    assert session.studio.ledger.generated == [1, 2]
+
+    # "use my clip beach.mp4 as the opener": footage replaces shot 1, nothing is generated.
+    fake_llm.add(call("list_media", {}), call("use_footage", {"path": "beach.mp4", "index": 1}),
+                 call("generate_shots", {}), call("render_final", {}), say("Beach first."))
+    collect(session.send("use my clip beach.mp4 as the opener"))
+    assert session.last_error is None
+    assert session.studio.plan.shots[0].source == "assets/beach.mp4"
+    assert session.studio.ledger.generated == [1, 2]
+    assert session.store.project.timeline.clips[0].source == "assets/beach.mp4"
+
+    # "vertical for Reels": the frame changes, so the generated shot is made again at 9:16.
+    fake_llm.add(call("set_aspect_ratio", {"aspect_ratio": "9:16"}), call("generate_shots", {}),
+                 call("render_final", {}), say("Vertical now."))
+    collect(session.send("vertical for Reels"))
+    assert session.last_error is None
+    assert session.studio.ledger.generated == [1, 2, 2]
+    video = probe(project / "renders" / "final.mp4").video
+    assert (video.width, video.height) == (360, 640)
+    session.close()
