@@ -161,3 +161,28 @@ def test_contact_sheet(cut_video, tmp_path):
 def test_contact_sheet_needs_png(cut_video, tmp_path):
     with pytest.raises(InvalidInputError, match="png"):
         contact_sheet(ToolContext(), ContactSheetArgs(source=str(cut_video), output=str(tmp_path / "s.jpg")))
+
+
+def test_contact_sheet_of_a_phone_video_is_upright(make_clip, tmp_path):
+    flat = make_clip("flat.mp4", duration=1, size="160x120", audio=False)
+    phone = tmp_path / "phone.mp4"
+    run_ffmpeg(["-display_rotation", "-90", "-i", str(flat), "-c", "copy", str(phone)])
+    result = contact_sheet(ToolContext(), ContactSheetArgs(source=str(phone), output=str(tmp_path / "p.png"), thumb_width=90))
+    (_, _, w, h), = result.boxes
+    assert (w, h) == (90, 120)  # portrait, as the phone showed it
+
+
+def test_scenes_inside_a_project(cut_video, tmp_path):
+    from shotsmith.errors import PathSafetyError
+    from shotsmith.store import ProjectStore
+
+    store = ProjectStore.create(tmp_path / "proj")
+    ctx = ToolContext(store=store)
+    with pytest.raises(PathSafetyError):
+        TOOLS["scenes"](ctx, {"source": str(cut_video)})
+    store.add_input(cut_video)
+    with pytest.raises(PathSafetyError):
+        TOOLS["scenes"](ctx, {"source": str(cut_video), "csv": str(tmp_path / "outside.csv")})
+    result = TOOLS["split"](ctx, {"source": str(cut_video), "output_dir": "clips/scenes", "min_scene_len": "40f"})
+    assert [c.scene.start_frame for c in result.clips] == [0, 75, 140]
+    assert all(Path(c.clip.output).parent == store.root / "clips" / "scenes" for c in result.clips)
