@@ -181,13 +181,15 @@ def _describe_video(path: Path, container, v, is_image: bool) -> VideoStreamInfo
     if not ctx.width or not ctx.height or ctx.width <= 0 or ctx.height <= 0:
         raise MediaError(f"{path}: the video stream has no frame size (corrupt header?)")
     avg = v.average_rate or v.guessed_rate or v.base_rate
-    packets, pts = _scan_packets(path, container, v)
+    with _open(path) as scan:  # fresh containers: not every input can seek back (raw .h264)
+        packets, pts = _scan_packets(path, scan, scan.streams[v.index])
     declared = v.frames or 0
     if not is_image and declared > 1 and packets < declared:
         raise MediaError(f"{path}: truncated: the index lists {declared} video frames but only {packets} are in the file",
                          hint="re-download or re-export the file")
     vfr = _is_variable(pts)
-    rotation, pixel_format = _first_frame(path, container, v)
+    with _open(path) as first:
+        rotation, pixel_format = _first_frame(path, first, first.streams[v.index])
     start_s = _seconds(v.start_time, v.time_base) or 0.0
     rate = Fraction(avg) if avg else Fraction(0)
     if rate and not vfr:
@@ -222,8 +224,6 @@ def _scan_packets(path: Path, container, stream) -> tuple[int, list[int]]:
                 return _check_tail(path, container, stream), pts
     except av.error.FFmpegError as exc:
         raise MediaError(f"{path}: corrupt data after {count} video packets ({exc.strerror or exc})") from exc
-    finally:
-        container.seek(0)
     return count, pts
 
 
@@ -246,7 +246,10 @@ def _check_tail(path: Path, container, stream) -> int:
     if not stream.duration or not stream.frames:
         return stream.frames or VFR_SCAN_PACKETS
     end = (stream.start_time or 0) + stream.duration
-    container.seek(max(0, int(end - 3 / stream.time_base)), stream=stream, backward=True)
+    try:
+        container.seek(max(0, int(end - 3 / stream.time_base)), stream=stream, backward=True)
+    except av.error.FFmpegError:
+        return stream.frames  # cannot seek: nothing more to check cheaply
     last = None
     for packet in container.demux(stream):
         if packet.pts is not None and packet.size:
@@ -266,19 +269,21 @@ def _first_frame(path: Path, container, stream) -> tuple[int, str | None]:
             return int(round(-float(ccw))) % 360, frame.format.name if frame.format else None
     except av.error.FFmpegError as exc:
         raise MediaError(f"{path}: the video stream cannot be decoded ({exc.strerror or exc})") from exc
-    finally:
-        try:
-            container.seek(0)
-        except av.error.FFmpegError:  # pragma: no cover - a non-seekable input
-            pass
     raise MediaError(f"{path}: the video stream holds no decodable frame (truncated or corrupt)")
 
 
 def _decode_duration(container, stream) -> float | None:
+    """Duration from the packets, for streams whose header has none (raw .h264)."""
     last = None
+    count = 0
     for packet in container.demux(stream):
+        if packet.size:
+            count += 1
         if packet.pts is not None and packet.duration is not None:
             last = float((packet.pts + packet.duration) * packet.time_base)
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    if last is None and count and rate:
+        last = count / float(rate)
     return last
 
 

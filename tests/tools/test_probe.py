@@ -115,3 +115,18 @@ def test_cover_art_is_not_video(tmp_path):
                 "-c:v", "png", "-disposition:v:0", "attached_pic", str(m4a)])
     info = probe(m4a)
     assert info.video is None and info.has_audio
+
+
+@pytest.mark.parametrize("suffix,args,fps,duration", [
+    # A raw stream has no rate, no duration and cannot seek: ffmpeg assumes 25 fps, so 60 frames last 2.4 s.
+    (".h264", ["-an", "-c:v", "copy", "-bsf:v", "h264_mp4toannexb"], 25, 2.4),
+    (".ts", ["-c", "copy"], 30, 2.0),
+    (".mkv", ["-c", "copy"], 30, 2.0),
+])
+def test_other_containers(make_clip, tmp_path, suffix, args, fps, duration):
+    clip = make_clip("src.mp4", duration=2, fps=30)
+    other = tmp_path / f"other{suffix}"
+    run_ffmpeg(["-i", str(clip), *args, str(other)])
+    info = probe(other)
+    assert info.video.fps == fps and (info.video.width, info.video.height) == (320, 240)
+    assert abs(info.duration_s - duration) < 0.1
