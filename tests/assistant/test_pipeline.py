@@ -137,13 +137,15 @@ def test_failing_ffmpeg_leaves_nothing_half_written(tmp_path):
 
 
 def test_every_command_has_help():
-    proc = _run_cli("--help")
-    assert proc.returncode == 0
-    lines = proc.stdout.splitlines()
-    start = next(i for i, line in enumerate(lines) if "Commands" in line)
-    commands = [line.split()[1] for line in lines[start + 1:] if line.startswith("│ ") and len(line.split()) > 2]
-    assert "run" in commands
-    for command in commands:
-        sub = _run_cli(command, "--help")
-        assert sub.returncode == 0, f"{command} --help failed: {sub.stderr}"
-        assert "Usage" in sub.stdout
+    import typer
+
+    from shotsmith.cli import build_app
+
+    root = typer.main.get_command(build_app())
+    assert "run" in root.commands
+    for name, command in root.commands.items():
+        subcommands = getattr(command, "commands", {}) or {}
+        for path in [[name], *([name, sub] for sub in subcommands)]:
+            proc = _run_cli(*path, "--help")
+            assert proc.returncode == 0, f"{' '.join(path)} --help failed: {proc.stderr}"
+            assert "Usage" in proc.stdout

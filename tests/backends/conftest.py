@@ -11,12 +11,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from backend_mocks.server import MockProvider  # noqa: E402
 
-from shotsmith.backends.http import RetryPolicy  # noqa: E402
+from backend_support import FAST_RETRY  # noqa: E402,F401  (re-exported for fixtures below)
 from shotsmith.media.ffmpeg import run_ffmpeg  # noqa: E402
 from shotsmith.store import ProjectStore  # noqa: E402
 
-#: Retries in tests: the same logic, delays in milliseconds.
-FAST_RETRY = RetryPolicy(max_attempts=5, base_delay_s=0.01, max_delay_s=0.05, max_retry_after_s=2.0)
 
 
 @pytest.fixture(scope="session")

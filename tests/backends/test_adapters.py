@@ -13,7 +13,7 @@ import threading
 import time
 
 import pytest
-from conftest import FAST_RETRY
+from backend_support import FAST_RETRY
 from providers import PROVIDERS
 
 from shotsmith.backends.base import GenerationMode, GenerationRequest

@@ -71,7 +71,7 @@ class TestRunwayConformanceAgainstMock(BackendConformance):
     @pytest.fixture
     def backend(self, serve, mock_clip, monkeypatch):
         from backend_mocks.runway import RunwayMock
-        from conftest import FAST_RETRY
+        from backend_support import FAST_RETRY
 
         from shotsmith.backends.runway import RunwayBackend
 
