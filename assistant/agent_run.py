@@ -14,33 +14,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import BaseModel, Field
-
 from shotsmith.assistant.events import AgentEvent, ApprovalRequested, AssistantText, Notice
+from shotsmith.assistant.pipeline import OutputReport, RunReport, ShotReport
 from shotsmith.assistant.session import ChatSession
-from shotsmith.atomic import atomic_write_text
 from shotsmith.errors import ShotsmithError
 
 RUN_INSTRUCTIONS = ("\n\n(This is a scripted run with nobody to answer questions: plan the shots, generate them, "
                     "then call render_final with no output argument to write the video, and stop.)")
 PLAN_ONLY_INSTRUCTIONS = ("\n\n(This is a scripted run with nobody to answer questions: plan the shots with plan_shots "
                           "and stop. Do not generate or render.)")
-
-
-class AgentRunReport(BaseModel):
-    brief: str
-    answering: str
-    backend: str
-    project: str
-    plan: dict | None = None
-    tool_calls: list[dict] = Field(default_factory=list)
-    approvals: list[dict] = Field(default_factory=list)
-    cost: dict = Field(default_factory=dict)
-    timings_s: dict[str, float] = Field(default_factory=dict)
-    notices: list[str] = Field(default_factory=list)
-    assistant: list[str] = Field(default_factory=list, description="What the assistant said, message by message.")
-    output: dict | None = None
-    error: str | None = None
 
 
 class ApprovalNeededError(ShotsmithError):
@@ -52,15 +34,15 @@ class ApprovalNeededError(ShotsmithError):
 def run_with_agent(session: ChatSession, brief: str, output: Path, *,
                    on_event: Callable[[AgentEvent], None] | None = None,
                    confirm: Callable[[ApprovalRequested], bool] | None = None, plan_only: bool = False
-                   ) -> tuple[AgentRunReport, ShotsmithError | None]:
+                   ) -> tuple[RunReport, ShotsmithError | None]:
     """Drive ``session`` through the brief; return the report and the error that stopped it, if any.
 
     The report is complete either way, so ``--json`` can be written for a failed run too.
     """
     emit = on_event or (lambda event: None)
     started = time.perf_counter()
-    report = AgentRunReport(brief=brief, answering=session.answering, backend=session.studio.backend_name,
-                            project=str(session.store.root))
+    report = RunReport(brief=brief, planner=session.answering, backend=session.studio.backend_name,
+                       project=str(session.store.root), plan=None, shots=[], notices=[], timings_s={}, cost={})
     output = Path(output).expanduser().resolve()
 
     def drain(turn) -> ApprovalRequested | None:
@@ -121,20 +103,24 @@ def _pending_request(session: ChatSession) -> ApprovalRequested:
                              estimate_unit=session.studio.estimate().unit)
 
 
-def _fill(report: AgentRunReport, session: ChatSession, output: Path, started: float) -> None:
+def _fill(report: RunReport, session: ChatSession, output: Path, started: float) -> None:
+    """Copy what the session did into the report: plan, shots, tool calls, approvals, costs, output."""
     studio = session.studio
     ledger = studio.ledger
     plan = studio.store.project.plan
     report.plan = plan.model_dump(mode="json") if plan else None
+    clips = {c.shot_index: c.source for c in studio.store.project.timeline.clips}
+    report.shots = [ShotReport(index=s.index, prompt=s.prompt, duration_s=s.duration_s, clip=clips.get(s.index),
+                               cached=s.index in ledger.cached and s.index not in ledger.generated)
+                    for s in (plan.shots if plan else [])]
     report.tool_calls = [{k: v for k, v in call.items() if k != "started"} for call in session.tool_calls]
     report.approvals = list(ledger.approvals)
-    report.cost = {"spent": ledger.spent, "unit": ledger.unit, "max_cost": studio.max_cost,
+    estimated = round(sum(e["amount"] for e in ledger.estimates[-1:]), 4)
+    report.cost = {"amount": estimated, "spent": ledger.spent, "unit": ledger.unit, "max_cost": studio.max_cost,
                    "estimates": ledger.estimates, "generated_shots": ledger.generated, "cached_shots": ledger.cached}
     report.timings_s = {**ledger.timings_s, "total": round(time.perf_counter() - started, 3)}
     written = [o for o in ledger.outputs if Path(o["path"]).resolve() == output]
     if written:
-        report.output = written[-1]
-
-
-def write_agent_report(report: AgentRunReport, path: Path) -> None:
-    atomic_write_text(Path(path), report.model_dump_json(indent=2) + "\n")
+        out = written[-1]
+        report.output = OutputReport(path=out["path"], duration_s=out["duration_s"], size_bytes=out["size_bytes"],
+                                     width=out["width"], height=out["height"])

@@ -15,7 +15,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from shotsmith.assistant.agent_run import run_with_agent, write_agent_report
+from shotsmith.assistant.agent_run import run_with_agent
+from shotsmith.assistant.pipeline import write_report
 from shotsmith.assistant.events import (AgentEvent, ApprovalRequested, AssistantText, GenerationProgress, Notice,
                                         OutputWritten, PlanUpdated, RenderProgress, ToolCallFinished,
                                         ToolCallStarted)
@@ -94,15 +95,15 @@ def run_agent_command(*, brief: str, output: Path, project: Path | None, llm: st
     finally:
         session.close()
     if json_report:
-        write_agent_report(report, json_report)
+        write_report(report, json_report)
         console.print(f"report: {json_report}")
     if error is not None:
         raise error
     if plan_only:
         console.print(f"[cyan]plan saved[/] in {session.store.root} (no video rendered: --plan-only)", soft_wrap=True)
         return
-    out = report.output or {}
-    console.print(f"[bold green]✓[/] {out.get('path', target)} · {out.get('duration_s', 0):.2f} s · "
+    out = report.output
+    console.print(f"[bold green]✓[/] {out.path if out else target} · {out.duration_s if out else 0:.2f} s · "
                   f"spent {report.cost.get('spent', 0):.2f} {report.cost.get('unit', 'USD')} · "
                   f"{report.timings_s.get('total', 0):.1f} s", soft_wrap=True)
 

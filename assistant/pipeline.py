@@ -66,16 +66,22 @@ class OutputReport(BaseModel):
 
 
 class RunReport(BaseModel):
+    """One scripted run, offline or driven by the LLM agent (which fills the conversation fields too)."""
+
     brief: str
-    planner: str
+    planner: str = Field(description="Who planned: the offline planner, or the model, e.g. openai:gpt-4.1-mini.")
     backend: str
     project: str
-    plan: dict
+    plan: dict | None
     shots: list[ShotReport]
     notices: list[str]
     timings_s: dict[str, float]
     cost: dict
     output: OutputReport | None = None
+    tool_calls: list[dict] = Field(default_factory=list, description="Agent runs: every tool call, in order.")
+    approvals: list[dict] = Field(default_factory=list, description="Spending approvals asked and given.")
+    assistant: list[str] = Field(default_factory=list, description="Agent runs: what the assistant said.")
+    error: str | None = Field(default=None, description="Why the run failed; None when the output was written.")
 
 
 def default_project_dir(output: Path) -> Path:

@@ -56,7 +56,7 @@ def test_run_with_llm_writes_the_video_and_a_report(tmp_path, fake_llm):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert probe(out).duration_s == pytest.approx(3.0, abs=0.15)
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["answering"] == "openai:fake-model" and report["error"] is None
+    assert report["planner"] == "openai:fake-model" and report["error"] is None
     assert [c["name"] for c in report["tool_calls"]] == ["plan_shots", "generate_shots", "render_final"]
     assert all(c["ok"] for c in report["tool_calls"]) and all("seconds" in c for c in report["tool_calls"])
     assert len(report["plan"]["shots"]) == 3 and report["output"]["path"] == str(out.resolve())
