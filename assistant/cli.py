@@ -115,8 +115,7 @@ def run_command(
     options = RunOptions(brief=text, output=output, project_dir=project,
                          backend=backend or settings.backend, resolution=resolution or settings.resolution,
                          fps=fps or settings.fps, seed=seed)
-    if not plan_only:
-        check_spending(options, yes=yes, max_cost=max_cost)
+    approval = None if plan_only else check_spending(options, yes=yes, max_cost=max_cost)
     renderer = ConsoleRenderer()
     cancel = threading.Event()
     try:
@@ -126,6 +125,8 @@ def run_command(
         raise
     finally:
         renderer.stop()
+    if approval:
+        report.approvals.append(approval)
     if json_report:
         write_report(report, json_report)
     print_summary(report, json_report)
@@ -145,15 +146,18 @@ def print_summary(report: RunReport, json_report: Path | None) -> None:
         console.print(f"report: {json_report}")
 
 
-def check_spending(options: RunOptions, *, yes: bool, max_cost: float | None) -> None:
-    """Offline runs obey the same spending rules as the agent: estimate first, then --max-cost and --yes."""
+def check_spending(options: RunOptions, *, yes: bool, max_cost: float | None) -> dict | None:
+    """Offline runs obey the same spending rules as the agent: estimate first, then --max-cost and --yes.
+
+    Returns the approval given (for the report), or None when nothing needed one.
+    """
     from shotsmith.assistant.agent_run import ApprovalNeededError
     from shotsmith.assistant.studio import BudgetExceededError
     from shotsmith.backends.registry import get_backend
 
     caps = get_backend(options.backend).capabilities()
     if not caps.costs_money and caps.local and max_cost is None:
-        return
+        return None
     estimate = run_brief(options, plan_only=True).cost
     amount, unit = estimate.get("amount", 0.0), estimate.get("unit", "USD")
     if max_cost is not None and amount > max_cost + 1e-9:
@@ -167,6 +171,10 @@ def check_spending(options: RunOptions, *, yes: bool, max_cost: float | None) ->
                                                      default=False)):
             raise ApprovalNeededError(f"generation costs about {amount:.2f} {unit} and needs approval; nothing was spent",
                                       hint="run again with --yes (and --max-cost to cap it)")
+        return {"action": "generate_shots", "amount": amount, "unit": unit, "approved": True, "by": "user"}
+    if (caps.costs_money or not caps.local) and amount > 0:
+        return {"action": "generate_shots", "amount": amount, "unit": unit, "approved": True, "by": "--yes"}
+    return None
 
 
 def register_commands(app: typer.Typer) -> None:

@@ -156,3 +156,18 @@ def test_plan_only_with_a_model_plans_and_stops(tmp_path, fake_llm):
     assert "plan saved" in proc.stdout and not out.exists()
     project = json.loads((tmp_path / "bike.shotsmith" / "project.json").read_text())
     assert project["plan"]["planner"] == "openai:fake-model" and len(project["plan"]["shots"]) == 3
+
+
+@pytest.mark.slow
+def test_offline_paid_run_with_yes_records_the_approval(tmp_path):
+    out = tmp_path / "o.mp4"
+    proc = subprocess.run([*RUNNER, "run", "A 2 second clip of rain on a window", "-o", str(out), "--backend",
+                           "priced-test", "--yes", "--max-cost", "5", "-r", "360p", "--fps", "24", "--json",
+                           str(tmp_path / "r.json")], env=env(OPENAI_API_KEY=""), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["planner"] == "offline planner"
+    assert report["approvals"] == [{"action": "generate_shots", "amount": pytest.approx(0.2, abs=0.01), "unit": "USD",
+                                    "approved": True, "by": "--yes"}]
+    assert out.exists()
