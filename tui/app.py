@@ -52,6 +52,7 @@ class ShotsmithApp(App[None]):
             log.warning("worker %s failed", event.worker.name, exc_info=error)
             report = ErrorReported(f"unexpected {type(error).__name__}: {error}",
                                    "this is a bug in shotsmith; the log has the details")
-        self.notify(report.message + (f"\n{report.hint}" if report.hint else ""), title="Error",
-                    severity="warning" if report.level == "warning" else "error")
+        warning = report.level == "warning"
+        self.notify(report.message + (f"\n{report.hint}" if report.hint else ""),
+                    title="Cancelled" if warning else "Error", severity="warning" if warning else "error")
         self.get_screen("chat").post_message(report)

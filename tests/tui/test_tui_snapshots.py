@@ -1,0 +1,53 @@
+"""Snapshot tests (pytest-textual-snapshot): the main screen after a scripted turn, and the approval dialog.
+
+Update after an intended change of the layout with ``pytest tests/tui --snapshot-update``
+and look at the SVGs in ``__snapshots__`` before committing them.
+"""
+
+from __future__ import annotations
+
+from _tui_fake_session import BRIEF, ScriptedSession, approval_turn, generation_turn, plan_turn
+from conftest import SIZE, wait_for_workers
+from textual.widgets import Input
+
+from shotsmith.tui.app import ShotsmithApp
+
+
+async def _send(pilot, text: str) -> None:
+    pilot.app.screen.query_one("#prompt", Input).value = text
+    await pilot.press("enter")
+    await wait_for_workers(pilot)
+
+
+def _steady(pilot) -> None:
+    """Take out what depends on the wall clock: toasts time out, the input cursor blinks."""
+    pilot.app.clear_notifications()
+    pilot.app.get_screen("chat").query_one("#prompt", Input).cursor_blink = False
+
+
+def test_main_screen_after_a_turn(snap_compare):
+    app = ShotsmithApp(ScriptedSession(turns=[plan_turn(), approval_turn(), generation_turn()]))
+
+    async def run_before(pilot) -> None:
+        _steady(pilot)
+        await _send(pilot, BRIEF)
+        await _send(pilot, "generate")
+        await pilot.press("y")
+        await wait_for_workers(pilot)
+        _steady(pilot)
+        await pilot.pause()
+
+    assert snap_compare(app, run_before=run_before, terminal_size=SIZE)
+
+
+def test_approval_dialog(snap_compare):
+    app = ShotsmithApp(ScriptedSession(turns=[plan_turn(), approval_turn()]))
+
+    async def run_before(pilot) -> None:
+        _steady(pilot)
+        await _send(pilot, BRIEF)
+        await _send(pilot, "generate")
+        _steady(pilot)
+        await pilot.pause()
+
+    assert snap_compare(app, run_before=run_before, terminal_size=SIZE)
