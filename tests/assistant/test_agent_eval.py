@@ -57,3 +57,18 @@ def test_rubric_fails_a_plan_that_ignores_the_brief():
     assert score.checks["no_duplicates"] == 0.5 and score.checks["footage"] == 0
     assert score.total < 0.5
     assert rubric.score_plan(case, None, get_backend("animatic")).total == 0
+
+
+def test_eval_harness_drives_a_configured_model(fake_llm):
+    from _fake_openai import call, say
+
+    run = _load("run")
+    case = {"id": "vertical", "kind": "social", "brief": "A 6 second TikTok for a bakery, 2 shots",
+            "expect": {"duration_s": 6, "aspect_ratio": "9:16", "shot_count": 2}}
+    shots = [{"subject": "a baker", "action": "shaping dough", "camera": "zoom_in", "duration_s": 3},
+             {"subject": "a croissant", "action": "flaking apart", "camera": "static", "duration_s": 3}]
+    fake_llm.add(call("plan_shots", {"brief": case["brief"], "aspect_ratio": "9:16", "shots": shots}),
+                 say("Planned."))
+    [(score, _)] = run.evaluate(llm="openai:fake-model", llm_base_url=fake_llm.base_url, cases=[case])
+    assert score.total == 1.0, score
+    assert "Do not generate" in fake_llm.requests[0]["messages"][-1]["content"]

@@ -99,3 +99,17 @@ def test_offline_conversation_reuses_unchanged_shots_and_uses_footage(tmp_path, 
     assert timeline.clips[0].source == "assets/beach.mp4"
     assert probe(project / "renders" / "final.mp4").duration_s == pytest.approx(6.0, abs=0.2)
     assert beach.exists()
+
+
+def test_footage_from_a_registered_input_outside_the_project(tmp_path, make_clip):
+    outside = make_clip("beach.mp4", duration=2, size="320x180", folder=tmp_path / "camera")
+    stranger = make_clip("other.mp4", duration=2, size="320x180", folder=tmp_path / "elsewhere")
+    session = ChatSession.open(tmp_path / "p", resolution="360p", fps=24, inputs=(outside,))
+    collect(session.send("A 4 second ad for a surf shop, 2 shots: a surfer, a wave"))
+    collect(session.send("use my clip beach.mp4 as the opener"))
+    assert session.last_error is None
+    assert session.studio.plan.shots[0].source == str(outside.resolve())
+    events = collect(session.send(f"use my clip {stranger} as the opener"))
+    assert session.last_error is not None and "outside the project" in session.last_error.message
+    assert any("outside the project" in getattr(e, "text", "") for e in events)
+    assert session.studio.plan.shots[0].source == str(outside.resolve())
