@@ -21,7 +21,6 @@ from shotsmith.assistant.events import (AgentEvent, ApprovalRequested, Assistant
                                         OutputWritten, PlanUpdated, RenderProgress, ToolCallFinished,
                                         ToolCallStarted)
 from shotsmith.assistant.session import ChatSession
-from shotsmith.errors import ShotsmithError
 
 console = Console(highlight=False)
 
@@ -169,5 +168,3 @@ def _drain(turn, printer: EventPrinter) -> None:
 def register_chat(app: typer.Typer) -> None:
     app.command("chat")(chat_command)
 
-
-__all__ = ["EventPrinter", "chat_command", "register_chat", "run_agent_command", "ShotsmithError"]

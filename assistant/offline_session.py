@@ -9,7 +9,6 @@ path safety behave identically. Its conversation is kept in
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from shotsmith.assistant.agent_tools import FootageArgs, PlanShotsArgs, Toolbox
 from shotsmith.assistant.events import AssistantText, Notice
@@ -176,7 +175,3 @@ class OfflineSession(ChatSession):
         if not approved:
             return self.reply("OK, nothing was generated and nothing was spent. Change the plan or say 'generate' again.")
         self._generate_and_render(kind == "preview")
-
-
-def history_path(project: Path) -> Path:
-    return Path(project) / STATE_DIR / HISTORY_FILE

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from shotsmith.assistant.events import (AgentEvent, GenerationProgress, Notice, OutputWritten, PlanUpdated,
                                         RenderProgress)
-from shotsmith.backends.base import Backend, CostEstimate, GenerationRequest, ProgressEvent
+from shotsmith.backends.base import Backend, GenerationRequest, ProgressEvent
 from shotsmith.backends.engine import cache_key, generate_shots
 from shotsmith.backends.registry import get_backend
 from shotsmith.brief import Brief, Shot, ShotPlan
