@@ -234,3 +234,18 @@ async def test_empty_input_sends_nothing(scripted, make_app, settle):
         await settle(pilot)
         assert session.sent == []
         assert not entries_with(app, "user")
+
+
+async def test_narrow_terminal_keeps_the_plan_table_inside_its_box(scripted, make_app):
+    app = make_app(scripted(plan=coffee_plan()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#plan-rows", DataTable)
+        assert [str(column.label) for column in table.columns.values()] == ["#", "dur", "prompt"]
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+    app = make_app(scripted(plan=coffee_plan()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#plan-rows", DataTable)
+        assert [str(column.label) for column in table.columns.values()] == ["#", "dur", "camera", "prompt"]
+        assert table.virtual_size.width <= table.scrollable_content_region.width

@@ -104,6 +104,10 @@ class ChatLog(VerticalScroll):
     def entries(self) -> list[ChatEntry]:
         return list(self.query(ChatEntry))
 
+    def on_resize(self) -> None:
+        # Rewrapped entries change the height: keep the newest one in view.
+        self._scroll_to_end()
+
     # -- helpers -----------------------------------------------------------------------
     @staticmethod
     def _message_text(role: str, text: str) -> Text:

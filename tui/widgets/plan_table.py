@@ -16,6 +16,8 @@ from textual.widgets import DataTable, Static
 from shotsmith.tui.format import short
 
 FIXED_COLUMNS = (("#", 2), ("dur", 5), ("camera", 9))
+#: Below this many cells for the prompt, the camera column gives its room to the prompt.
+MIN_PROMPT = 16
 
 
 class PlanTable(Vertical):
@@ -54,9 +56,13 @@ class PlanTable(Vertical):
             shot = shots[event.cursor_row]
             self.query_one("#plan-detail", Static).update(f"{shot['index']}. {shot['prompt']}")
 
-    def _prompt_width(self) -> int:
-        fixed = sum(width + 2 for _, width in FIXED_COLUMNS)
-        return max(12, self.content_region.width - fixed - 4)
+    def _columns(self) -> tuple[list[tuple[str, int]], int]:
+        """The fixed columns that fit, and the prompt column's width (each column has 1 cell of padding a side)."""
+        room = self.content_region.width - 3  # the prompt's padding and the scrollbar
+        columns = list(FIXED_COLUMNS)
+        if room - sum(width + 2 for _, width in columns) < MIN_PROMPT:
+            columns = [c for c in columns if c[0] != "camera"]
+        return columns, max(8, room - sum(width + 2 for _, width in columns))
 
     def _fill(self) -> None:
         if not self.is_mounted:
@@ -64,13 +70,15 @@ class PlanTable(Vertical):
         table = self.query_one("#plan-rows", DataTable)
         cursor = table.cursor_row
         table.clear(columns=True)
-        for label, width in FIXED_COLUMNS:
-            table.add_column(label, width=width)
-        width = self._prompt_width()
-        table.add_column("prompt", width=width)
+        columns, width = self._columns()
+        for label, column_width in columns:
+            table.add_column(label, width=column_width, key=label)
+        table.add_column("prompt", width=width, key="prompt")
         for shot in self.shots:
-            table.add_row(str(shot["index"]), f"{float(shot['duration_s']):.1f}s", str(shot.get("camera", "")),
-                          short(shot["prompt"], width), key=str(shot["index"]))
+            cells = {"#": str(shot["index"]), "dur": f"{float(shot['duration_s']):.1f}s",
+                     "camera": str(shot.get("camera", ""))}
+            table.add_row(*(cells[label] for label, _ in columns), short(shot["prompt"], width),
+                          key=str(shot["index"]))
         if not self.shots:
             self.query_one("#plan-detail", Static).update("No plan yet: describe the video you want.")
         elif 0 <= cursor < len(self.shots):
