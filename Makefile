@@ -18,8 +18,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+# torch is pinned on its own first: `torch==2.13.0` resolves to the CPU build on this machine's
+# wheel folder, while a looser spec could pull a multi-GB CUDA build.
 $(VENV)/.installed-dev: pyproject.toml examples/plugin-backend/pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev,diffusers]'
 	$(BIN)/pip install --quiet -e examples/plugin-backend
 	touch $@ $(VENV)/.installed
 

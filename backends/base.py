@@ -128,6 +128,14 @@ class Backend(ABC):
                        cancel: threading.Event) -> GenerationResult:
         """Write the clip to ``dest`` (a temporary path the engine renames) and describe it."""
 
+    def cache_identity(self) -> dict:
+        """Settings outside the request that change the pixels (steps, guidance, a weights revision).
+
+        The engine hashes them into each shot's cache key, so changing one
+        regenerates the shots instead of serving stale clips. Secrets never belong here.
+        """
+        return {}
+
     def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
         """Validate against capabilities; return the request to send and the warnings to show."""
         caps = self.capabilities()

@@ -63,6 +63,7 @@ def cache_key(backend: Backend, request: GenerationRequest) -> str:
     """
     payload = request.model_dump(mode="json", exclude={"shot_index"})
     blob = json.dumps({"backend": backend.name, "model": request.model or backend.model, "request": payload,
+                       "settings": backend.cache_identity(),
                        "image_sha256": _file_digest(request.image) if request.image else None},
                       sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()

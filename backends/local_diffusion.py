@@ -257,6 +257,15 @@ class DiffusersBackend(Backend):
         self.model = self.settings.model
 
     # -- contract ---------------------------------------------------------------------
+    def cache_identity(self) -> dict:
+        """Everything in the settings that changes the frames, plus the weights' modification time."""
+        s = self.settings
+        identity = s.model_dump(mode="json", include={"variant", "dtype", "steps", "guidance_scale", "short_side", "max_frames"})
+        if s.model and Path(s.model).expanduser().exists():
+            folder = Path(s.model).expanduser()
+            identity["weights_mtime"] = max((p.stat().st_mtime for p in folder.rglob("*") if p.is_file()), default=0.0)
+        return identity
+
     def capabilities(self) -> Capabilities:
         s = self.settings
         return Capabilities(modes=[GenerationMode.TEXT_TO_VIDEO], durations_s=None,

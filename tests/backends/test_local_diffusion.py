@@ -535,3 +535,14 @@ def test_a_pipeline_that_is_not_text_to_video_is_refused(modelscope_dir, monkeyp
                         staticmethod(lambda source, **options: StableVideoDiffusionPipeline()))
     with pytest.raises(BackendError, match="not a text-to-video pipeline"):
         make_backend(modelscope_dir)._load(torch, str(modelscope_dir), "cpu", torch.float32, "none")
+
+
+def test_settings_that_change_the_frames_change_the_cache_key(tmp_path):
+    from shotsmith.backends.base import GenerationRequest
+    from shotsmith.backends.engine import cache_key
+
+    request = GenerationRequest(prompt="a red kite", duration_s=1.0, resolution="360p", fps=8)
+    base = DiffusersBackend(model=str(tmp_path), steps=2)
+    assert cache_key(base, request) == cache_key(DiffusersBackend(model=str(tmp_path), steps=2), request)
+    assert cache_key(base, request) != cache_key(DiffusersBackend(model=str(tmp_path), steps=3), request)
+    assert cache_key(base, request) != cache_key(DiffusersBackend(model=str(tmp_path), steps=2, guidance_scale=7.5), request)
