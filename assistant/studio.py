@@ -101,6 +101,9 @@ class Studio:
         self.ledger = Ledger()
         #: Where render_final writes when no output is named (the -o of a scripted run).
         self.default_output: Path | None = None
+        # A model may ask for two generations in one reply and the tool node runs them in parallel:
+        # one at a time keeps the budget check and the project's records consistent.
+        self._work = threading.Lock()
 
     # -- plan --------------------------------------------------------------------------
     @property
@@ -205,6 +208,10 @@ class Studio:
     # -- generate ----------------------------------------------------------------------
     def generate(self, shots: list[int] | None = None, backend: str | None = None, *, approved: bool = False) -> dict:
         """Generate the selected shots that have no clip yet; approval and budget are checked first."""
+        with self._work:
+            return self._generate(shots, backend, approved=approved)
+
+    def _generate(self, shots: list[int] | None, backend: str | None, *, approved: bool) -> dict:
         be = self.backend(backend)
         estimate = self.estimate(shots, backend)
         self.ledger.estimates.append({"amount": estimate.amount, "unit": estimate.unit, "shots": estimate.shots,
@@ -305,6 +312,10 @@ class Studio:
         return candidate
 
     def render(self, output: str | None = None, *, preview: bool = False, backend: str | None = None) -> dict:
+        with self._work:
+            return self._render(output, preview=preview, backend=backend)
+
+    def _render(self, output: str | None, *, preview: bool, backend: str | None) -> dict:
         from shotsmith.tools.render import render_timeline
 
         target = self.resolve_output(output, preview=preview)

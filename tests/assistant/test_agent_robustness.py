@@ -153,3 +153,15 @@ def test_a_rejected_key_is_not_retried(tmp_path, fake_llm):
     events = collect(session.send("hi"))
     [message] = errors(events)
     assert "AuthenticationError" in message and len(fake_llm.requests) == 1
+
+
+def test_two_paid_generations_in_one_reply_share_one_budget(tmp_path, fake_llm, test_backends):
+    fake_llm.add(call("plan_shots", {"brief": BRIEF, "shots": SHOTS}),
+                 Reply(tool_calls=[("generate_shots", {"shots": [1]}), ("generate_shots", {"shots": [2]})]),
+                 say("Done."))
+    # Each shot costs about 0.2 USD: one fits under the cap, both do not.
+    session = open_session(tmp_path, fake_llm, backend="priced-test", auto_approve=True, max_cost=0.3)
+    events = collect(session.send(BRIEF))
+    assert session.last_error is not None and "max-cost" in session.last_error.message
+    assert len(session.studio.ledger.generated) == 1 and session.studio.ledger.spent <= 0.3
+    assert any(isinstance(e, Notice) and e.level == "error" for e in events)
