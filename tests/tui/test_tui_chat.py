@@ -249,3 +249,16 @@ async def test_narrow_terminal_keeps_the_plan_table_inside_its_box(scripted, mak
         table = app.screen.query_one("#plan-rows", DataTable)
         assert [str(column.label) for column in table.columns.values()] == ["#", "dur", "camera", "prompt"]
         assert table.virtual_size.width <= table.scrollable_content_region.width
+
+
+async def test_an_approval_restored_from_the_project_is_answered_by_typing(scripted, make_app, settle):
+    session = scripted(generation_turn())
+    session._pending = True  # as an agent checkpoint interrupted at the approval would report
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "an approval from the last session is still waiting: type yes or no" in entries_with(app, "-warning")[0]
+        await type_and_send(pilot, "Yes")
+        await settle(pilot)
+        assert session.responses == [True] and session.sent == []
+        assert app.screen.query_one(ProgressPanel).output is not None

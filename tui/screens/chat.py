@@ -28,6 +28,8 @@ from shotsmith.tui.screens.approval import ApprovalScreen
 from shotsmith.tui.widgets import ChatLog, PlanTable, ProgressPanel, StatusLine
 
 PLACEHOLDER = "Describe your video, or ask for a change (Enter sends)"
+YES = {"y", "yes", "approve", "approved", "ok", "go"}
+NO = {"n", "no", "reject", "rejected", "cancel", "stop"}
 WELCOME = ('Describe the video you want, e.g. "a 20 second vertical ad for my coffee shop: morning light, '
            'latte art, warm grade". The plan appears on the right; nothing that costs money runs without your yes.')
 
@@ -73,6 +75,9 @@ class ChatScreen(Screen[None]):
         plan = self.session.store.project.plan
         if plan is not None:
             self._show_plan(plan.model_dump(mode="json"))
+        if self.session.pending_approval:
+            # Restored from the project (the agent's checkpoint): its estimate was shown last time.
+            log.add_notice("an approval from the last session is still waiting: type yes or no", "warning")
         self.query_one("#prompt", Input).focus()
 
     # -- starting turns ----------------------------------------------------------------
@@ -86,7 +91,11 @@ class ChatScreen(Screen[None]):
             return
         event.input.clear()
         self.query_one(ChatLog).add_message("user", text)
-        self.start_turn(text=text)
+        answer = text.lower().rstrip(".!")
+        if (answer in YES or answer in NO) and self.session.pending_approval:
+            self.start_turn(approved=answer in YES)
+        else:
+            self.start_turn(text=text)
 
     def start_turn(self, *, text: str | None = None, approved: bool | None = None) -> Worker:
         """Send ``text``, or answer the pending approval with ``approved``, in a new worker."""
