@@ -25,6 +25,7 @@ the content detector takes more than 1.5x the bare decode.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -142,8 +143,13 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for size in opts.sizes.split(","):
             path = folder / f"cuts_{size}_{opts.seconds}s.mp4"
+            sidecar = path.with_suffix(".cuts.json")
             started = time.perf_counter()
-            known = make_media(path, size, 30, opts.seconds)
+            if opts.workdir and path.is_file() and sidecar.is_file():
+                known = json.loads(sidecar.read_text())  # made by an earlier run with --workdir
+            else:
+                known = make_media(path, size, 30, opts.seconds)
+                sidecar.write_text(json.dumps(known))
             print(f"\n{size}: {opts.seconds}s, {len(known)} cuts, made in {time.perf_counter() - started:.1f}s ({path.stat().st_size / 1e6:.1f} MB)")
             # Warm-up, untimed: page cache, and the one-off imports (cv2, scenedetect) of a first call.
             bare_decode(path)
