@@ -224,7 +224,8 @@ def ken_burns(move: CameraMove, frames: int, width: int, height: int, fps: float
         y = f"(ih-ih/zoom)*(1-{p})"
     elif move is CameraMove.STATIC:
         z = "1"
-    return F("zoompan", z=z, x=x, y=y, d=frames, s=f"{width}x{height}", fps=_fps_text(fps))
+    # one spare frame: zoompan may emit one short, trim cuts the spare one off
+    return F("zoompan", z=z, x=x, y=y, d=frames + 1, s=f"{width}x{height}", fps=_fps_text(fps))
 
 
 def _fps_text(fps: float) -> str:
@@ -336,11 +337,12 @@ class _Compiler:
                 v = self.g.chain(fitted, [F("loop", loop=frames - 1, size=1, start=0),
                                           F("setpts", f"N/({_fps_text(self.fps)})/TB")], hint="still")
             v = self.g.chain(v, [F("fps", _fps_text(self.fps)), F("format", "yuv420p"),
+                                 F("tpad", stop_mode="clone", stop=2),
                                  F("trim", end_frame=frames), F("setpts", "PTS-STARTPTS")], hint="v")
             has_audio = False
         else:
             span = clip.source_length_s
-            idx = self.g.add_input(path, "-ss", f"{clip.in_s:.6f}", "-t", f"{span + 1.0:.6f}")
+            idx = self.g.add_input(path, "-ss", f"{clip.in_s:.6f}", "-t", f"{span + 0.1:.6f}")
             pre = [F("setpts", "PTS-STARTPTS" if clip.speed == 1 else f"(PTS-STARTPTS)/{clip.speed:g}"),
                    F("fps", _fps_text(self.fps))]
             src = self.g.chain(f"{idx}:v", pre, hint="pre")
@@ -368,37 +370,72 @@ class _Compiler:
 
     def join_clips(self, placed: list[_Placed]) -> tuple[str, str, int]:
         streams = [self.clip_streams(p, 0) for p in placed]
-        # runs of clips joined by hard cuts (or transitions shorter than a frame)
+        overlaps = [placed[i].end_frame - placed[i + 1].start_frame for i in range(len(placed) - 1)]
+        overlaps = [max(0, o) for o in overlaps]
+        total = placed[-1].end_frame - placed[0].start_frame
+        return self._join_video(placed, [v for v, _ in streams], overlaps), \
+            self._join_audio([a for _, a in streams], overlaps), total
+
+    def _join_video(self, placed: list[_Placed], videos: list[str], overlaps: list[int]) -> str:
+        """Cut every clip into head | body | tail; xfade only tail+head, then concat all pieces.
+
+        A chain of xfades would push every frame of the cut through every later
+        xfade (each copying it); this way each transition touches only its own
+        frames and everything else is passed by reference through one concat.
+        """
+        if not any(overlaps):
+            if len(videos) == 1:
+                return videos[0]
+            joined = self.g.chain(videos, [F("concat", n=len(videos), v=1, a=0)], hint="cat")
+            return self.g.chain(joined, [F("settb", self._tb()), F("setpts", "N")], hint="catb")
+        pieces: list[str] = []
+        tails: list[str | None] = []
+        heads: list[str | None] = []
+        bodies: list[str | None] = []
+        for i, (p, label) in enumerate(zip(placed, videos)):
+            head = overlaps[i - 1] if i > 0 else 0
+            tail = overlaps[i] if i < len(overlaps) else 0
+            body = p.frames - head - tail
+            wanted = [(name, a, b) for name, a, b in (("h", 0, head), ("b", head, head + body),
+                                                     ("t", head + body, p.frames)) if b > a]
+            outs = self.g.split(label, len(wanted)) if len(wanted) > 1 else [label]
+            got: dict[str, str] = {}
+            for (name, a, b), out in zip(wanted, outs):
+                got[name] = self.g.chain(out, [F("trim", start_frame=a, end_frame=b), F("setpts", "PTS-STARTPTS")],
+                                         hint=name)
+            heads.append(got.get("h"))
+            bodies.append(got.get("b"))
+            tails.append(got.get("t"))
+        for i in range(len(placed)):
+            if i > 0 and overlaps[i - 1]:
+                kind = placed[i - 1].clip.transition_to_next.kind
+                name = kind.value if kind is not TransitionKind.CUT else "fade"
+                pieces.append(self.g.chain([tails[i - 1], heads[i]],
+                                           [F("xfade", transition=name, duration=round(overlaps[i - 1] / self.fps, 6),
+                                              offset=0)], hint="xf"))
+            if bodies[i] is not None:
+                pieces.append(bodies[i])
+        if len(pieces) == 1:
+            return pieces[0]
+        joined = self.g.chain(pieces, [F("concat", n=len(pieces), v=1, a=0)], hint="cat")
+        return self.g.chain(joined, [F("settb", self._tb()), F("setpts", "N")], hint="catb")
+
+    def _join_audio(self, audios: list[str], overlaps: list[int]) -> str:
+        """Concat runs joined by cuts; acrossfade the runs (keeps the sound as long as the picture)."""
         runs: list[list[int]] = [[0]]
-        for i in range(1, len(placed)):
-            if placed[i - 1].end_frame - placed[i].start_frame <= 0:
+        for i in range(1, len(audios)):
+            if overlaps[i - 1] <= 0:
                 runs[-1].append(i)
             else:
                 runs.append([i])
-        run_streams: list[tuple[str, str]] = []
-        for run in runs:
-            if len(run) == 1:
-                run_streams.append(streams[run[0]])
-                continue
-            ins = [lab for i in run for lab in streams[i]]
-            v, a = self.g.label("cv"), self.g.label("ca")
-            self.g.chain(ins, [F("concat", n=len(run), v=1, a=1)], outputs=[v, a])
-            # concat outputs in microseconds; xfade needs both sides in the frame time base
-            v = self.g.chain(v, [F("settb", self._tb())], hint="cvt")
-            run_streams.append((v, a))
-        v, a = run_streams[0]
+        run_streams = [audios[run[0]] if len(run) == 1 else
+                       self.g.chain([audios[i] for i in run], [F("concat", n=len(run), v=0, a=1)], hint="ca")
+                       for run in runs]
+        a = run_streams[0]
         for r in range(1, len(runs)):
-            first = placed[runs[r][0]]
-            prev = placed[runs[r][0] - 1]
-            overlap = prev.end_frame - first.start_frame
-            kind = prev.clip.transition_to_next.kind
-            offset = (first.start_frame - placed[0].start_frame) / self.fps
-            nv, na = run_streams[r]
-            v = self.g.chain([v, nv], [F("xfade", transition=kind.value if kind is not TransitionKind.CUT else "fade",
-                                         duration=round(overlap / self.fps, 6), offset=round(offset, 6))], hint="xf")
-            a = self.g.chain([a, na], [F("acrossfade", d=round(overlap / self.fps, 6), c1="tri", c2="tri")], hint="ax")
-        total = placed[-1].end_frame - placed[0].start_frame
-        return v, a, total
+            d = round(overlaps[runs[r][0] - 1] / self.fps, 6)
+            a = self.g.chain([a, run_streams[r]], [F("acrossfade", d=d, c1="tri", c2="tri")], hint="ax")
+        return a
 
     def _tb(self) -> str:
         from shotsmith.media.probe import frame_rate_fraction

@@ -31,7 +31,7 @@ def parse_srt_time(text: str) -> float:
     h, m, s, ms = match.groups()
     if int(m) > 59 or int(s) > 59:
         raise InvalidInputError(f"{text.strip()!r} is not an SRT time (minutes and seconds must be below 60)")
-    return int(h) * 3600 + int(m) * 60 + int(s) + int(ms.ljust(3, "0")) / 1000
+    return (int(h) * 3_600_000 + int(m) * 60_000 + int(s) * 1000 + int(ms.ljust(3, "0"))) / 1000
 
 
 def captions_to_srt(captions: list[Caption]) -> str:

@@ -173,3 +173,14 @@ def test_render_tool_works_on_a_project(make_clip, tmp_path):
         TOOLS["render"](ToolContext(store=store), {"output": "clips/a.mp4"})
     with pytest.raises(PathSafetyError):
         TOOLS["render"](ToolContext(store=store), {"output": "../escape.mp4"})
+
+
+def test_transitions_that_leave_one_frame_between_them_lose_no_frames(make_clip, tmp_path, durations):
+    a = make_clip("a.mp4", duration=1.5)
+    clips = [ClipRef(source=str(a), in_s=0.25, out_s=1.3, transition_to_next=tr("fade", 0.5)) for _ in range(7)]
+    clips.append(ClipRef(source=str(a), in_s=0.25, out_s=1.3))
+    timeline = Timeline(clips=clips, output=SMALL.model_copy(update={"width": 160, "height": 120}))
+    assert timeline.duration_s == pytest.approx(4.9)
+    got = durations(Path(render_timeline(timeline, tmp_path / "tight.mp4").path))
+    assert got["frames"] == 147
+    assert abs(got["audio"] - got["video"]) <= 1 / 30

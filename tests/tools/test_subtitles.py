@@ -1,0 +1,91 @@
+"""Captions: SRT parsing/writing, sidecar export, burn-in with the bundled font."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shotsmith.errors import InvalidInputError
+from shotsmith.store import ProjectStore
+from shotsmith.timeline import Caption, CaptionSettings, ClipRef, OutputSettings, Timeline
+from shotsmith.tools import catalogue
+from shotsmith.tools.render import render_timeline
+from shotsmith.tools.spec import TOOLS, ToolContext
+from shotsmith.tools.subtitles import captions_to_srt, parse_srt, parse_srt_time, srt_time
+
+catalogue.load_all()
+
+SMALL = OutputSettings(width=320, height=240, fps=30, preset="ultrafast", crf=18)
+
+cue_text = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\u2028\u2029\x85"),
+                   min_size=1, max_size=40).filter(lambda t: t.strip() and "-->" not in t)
+
+
+@given(st.integers(min_value=0, max_value=99 * 3600 * 1000))
+def test_srt_times_round_trip(ms):
+    assert parse_srt_time(srt_time(ms / 1000)) == pytest.approx(ms / 1000)
+
+
+@given(st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 5_000), cue_text), min_size=1, max_size=8))
+@settings(max_examples=100)
+def test_captions_round_trip_through_srt(cues):
+    captions = [Caption(start_s=s / 1000, end_s=(s + d) / 1000, text=t.strip()) for s, d, t in cues]
+    parsed = parse_srt(captions_to_srt(captions))
+    expected = sorted(captions, key=lambda c: c.start_s)
+    assert [(c.start_s, c.end_s, c.text) for c in parsed] == [(c.start_s, c.end_s, c.text) for c in expected]
+
+
+@pytest.mark.parametrize("text,message", [
+    ("1\n00:00:01,000 -> 00:00:02,000\nx", "no 'start --> end'"),
+    ("1\n00:00:03,000 --> 00:00:02,000\nx", "ends before"),
+    ("1\n00:00:01 --> 00:00:02,000\nx", "not an SRT time"),
+    ("1\n00:61:01,000 --> 00:62:02,000\nx", "below 60"),
+])
+def test_malformed_srt_is_explained(text, message):
+    with pytest.raises(InvalidInputError, match=message):
+        parse_srt(text)
+
+
+def test_captions_are_burned_in_at_the_bottom(make_clip, tmp_path, frame_at):
+    clip = make_clip("grey.mp4", duration=2.0, source="color=c=0x404040", audio=False)
+    srt = tmp_path / "extra.srt"
+    srt.write_text("1\n00:00:01,200 --> 00:00:01,900\nFrom a file: 100% \"quoted\" \\ {brace}\n", encoding="utf-8")
+    timeline = Timeline(clips=[ClipRef(source=str(clip), out_s=2.0)], output=SMALL,
+                        captions=[Caption(start_s=0.2, end_s=0.9, text="Hello, world: it's 50%\nline two")],
+                        caption_settings=CaptionSettings(burn=True, srt=str(srt)))
+    out = Path(render_timeline(timeline, tmp_path / "out.mp4").path)
+    def bottom_diff(t):
+        frame = frame_at(out, t).astype(int)
+        bright = np.abs(frame - 0x40).max(axis=2) > 60
+        return bright[150:].mean(), bright[:100].mean()  # share of changed pixels: bottom, top
+    shown, top = bottom_diff(0.5)
+    assert shown > 0.01 and top == 0  # text in the bottom part only
+    assert bottom_diff(1.0)[0] == 0  # between cues: nothing
+    assert bottom_diff(1.5)[0] > 0.01  # the cue from the SRT file
+    not_burned = timeline.model_copy(update={"caption_settings": CaptionSettings(burn=False)})
+    plain = Path(render_timeline(not_burned, tmp_path / "plain.mp4").path)
+    assert np.abs(frame_at(plain, 0.5).astype(int) - 0x40).max() < 10
+
+
+def test_caption_tools_add_and_export(make_clip, tmp_path):
+    store = ProjectStore.create(tmp_path / "p")
+    clip = make_clip("a.mp4", duration=1.0, folder=store.clips_dir)
+    store.project.timeline = Timeline(clips=[ClipRef(source=store.relative(clip), out_s=1.0)], output=SMALL)
+    store.save()
+    (store.assets_dir / "in.srt").write_text("1\n00:00:00,100 --> 00:00:00,500\nfrom file\n", encoding="utf-8")
+    ctx = ToolContext(store=store)
+    TOOLS["add_captions"](ctx, {"srt": "assets/in.srt", "cues": [{"start_s": 0.5, "end_s": 0.9, "text": "cue: two"}]})
+    assert [c.text for c in store.project.timeline.captions] == ["from file", "cue: two"]
+    result = TOOLS["export_srt"](ctx, {"output": "renders/out.srt"})
+    assert result.cues == 2
+    assert [c.text for c in parse_srt(Path(result.path).read_text())] == ["from file", "cue: two"]
+    with pytest.raises(InvalidInputError, match="no captions"):
+        TOOLS["add_captions"](ctx, {})
+    with pytest.raises(InvalidInputError, match=".srt"):
+        TOOLS["export_srt"](ctx, {"output": "renders/out.txt"})
+    with pytest.raises(Exception, match="source|outside"):
+        TOOLS["export_srt"](ctx, {"output": "assets/in.srt"})
