@@ -6,7 +6,7 @@ import asyncio
 
 from _tui_fake_session import (BRIEF, WAIT_FOR_CANCEL, approval_turn, coffee_plan, generation_turn, plan_turn,
                                rejected_turn)
-from conftest import SIZE
+from _tui_pilot import SIZE, make_app, scripted, settle, type_and_send  # noqa: F401 (fixtures)
 from textual.widgets import DataTable, Input, Static
 
 from shotsmith.assistant.events import AssistantText, Notice, ToolCallStarted
@@ -21,11 +21,6 @@ def log_texts(app) -> list[str]:
 
 def entries_with(app, css_class: str) -> list[str]:
     return [str(entry.content) for entry in app.screen.query_one(ChatLog).entries if entry.has_class(css_class)]
-
-
-async def type_and_send(pilot, text: str) -> None:
-    pilot.app.screen.query_one("#prompt", Input).value = text
-    await pilot.press("enter")
 
 
 async def test_brief_shows_streamed_text_and_plan_rows(scripted, make_app, settle):

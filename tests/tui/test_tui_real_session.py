@@ -6,18 +6,12 @@ from pathlib import Path
 
 import av
 import pytest
-from conftest import SIZE, wait_for_workers
-from textual.widgets import DataTable, Input
+from _tui_pilot import SIZE, send
+from textual.widgets import DataTable
 
 from shotsmith.assistant.session import ChatSession
 from shotsmith.tui.app import ShotsmithApp
 from shotsmith.tui.widgets import ChatLog, ProgressPanel, StatusLine
-
-
-async def _send(pilot, text: str) -> None:
-    pilot.app.screen.query_one("#prompt", Input).value = text
-    await pilot.press("enter")
-    await wait_for_workers(pilot)
 
 
 @pytest.mark.slow
@@ -28,14 +22,14 @@ async def test_offline_session_plans_generates_and_renders(tmp_path):
         async with app.run_test(size=SIZE) as pilot:
             screen = app.screen
             assert screen.query_one(StatusLine).answering == "offline planner"
-            await _send(pilot, "A 6 second ad for a bakery: fresh croissants, morning light, warm grade")
+            await send(pilot, "A 6 second ad for a bakery: fresh croissants, morning light, warm grade")
 
             table = screen.query_one("#plan-rows", DataTable)
             assert table.row_count >= 1
             total = sum(float(table.get_row_at(i)[1].rstrip("s")) for i in range(table.row_count))
             assert abs(total - 6.0) < 0.2
 
-            await _send(pilot, "generate")  # the animatic is free and local: no approval asked
+            await send(pilot, "generate")  # the animatic is free and local: no approval asked
             progress = screen.query_one(ProgressPanel)
             assert progress.output is not None, [str(e.content) for e in screen.query_one(ChatLog).entries]
             path, duration, size = progress.output

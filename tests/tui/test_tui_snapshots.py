@@ -7,16 +7,10 @@ and look at the SVGs in ``__snapshots__`` before committing them.
 from __future__ import annotations
 
 from _tui_fake_session import BRIEF, ScriptedSession, approval_turn, generation_turn, plan_turn
-from conftest import SIZE, wait_for_workers
+from _tui_pilot import SIZE, send, wait_for_workers
 from textual.widgets import Input
 
 from shotsmith.tui.app import ShotsmithApp
-
-
-async def _send(pilot, text: str) -> None:
-    pilot.app.screen.query_one("#prompt", Input).value = text
-    await pilot.press("enter")
-    await wait_for_workers(pilot)
 
 
 def _steady(pilot) -> None:
@@ -30,8 +24,8 @@ def test_main_screen_after_a_turn(snap_compare):
 
     async def run_before(pilot) -> None:
         _steady(pilot)
-        await _send(pilot, BRIEF)
-        await _send(pilot, "generate")
+        await send(pilot, BRIEF)
+        await send(pilot, "generate")
         await pilot.press("y")
         await wait_for_workers(pilot)
         _steady(pilot)
@@ -45,8 +39,8 @@ def test_approval_dialog(snap_compare):
 
     async def run_before(pilot) -> None:
         _steady(pilot)
-        await _send(pilot, BRIEF)
-        await _send(pilot, "generate")
+        await send(pilot, BRIEF)
+        await send(pilot, "generate")
         _steady(pilot)
         await pilot.pause()
 

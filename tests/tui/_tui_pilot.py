@@ -1,15 +1,16 @@
-"""Fixtures for the TUI tests: the scripted session, the app around it, and waiting for turns."""
+"""Helpers and fixtures for the TUI's Pilot tests: terminal size, waiting for turns, typing, sessions.
+
+There is deliberately no ``tests/tui/conftest.py``: other test folders do
+``from conftest import …``, and a second top-level ``conftest`` module loaded
+after theirs would shadow it when both folders run in one pytest call. Test
+modules import the fixtures they use from here instead.
+"""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from _tui_fake_session import ScriptedSession  # noqa: E402
+from _tui_fake_session import ScriptedSession
+from textual.widgets import Input
 
 #: The terminal size the tests and snapshots use (what the tmux check used too).
 SIZE = (120, 40)
@@ -26,8 +27,21 @@ async def wait_for_workers(pilot) -> None:
         await pilot.pause()
 
 
+async def type_and_send(pilot, text: str) -> None:
+    """Put ``text`` in the input and press Enter (does not wait for the turn)."""
+    pilot.app.screen.query_one("#prompt", Input).value = text
+    await pilot.press("enter")
+
+
+async def send(pilot, text: str) -> None:
+    """Send ``text`` and wait until the turn it starts has finished."""
+    await type_and_send(pilot, text)
+    await wait_for_workers(pilot)
+
+
 @pytest.fixture
 def settle():
+    """The :func:`wait_for_workers` helper, as a fixture."""
     return wait_for_workers
 
 
