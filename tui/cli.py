@@ -21,12 +21,12 @@ def tui_command(
     """Chat with the assistant in a full-screen terminal UI."""
     from shotsmith.assistant.session import ChatSession
     from shotsmith.config import load_settings
-    from shotsmith.store import ProjectStore
     from shotsmith.tui.app import ShotsmithApp
 
-    folder = project.expanduser()
-    ProjectStore.open_or_create(folder)  # a bad folder fails here, as one line, before the screen takes over
-    session = ChatSession.open(folder, llm=llm, llm_base_url=llm_base_url, backend=backend or load_settings().backend)
+    # ChatSession.open checks the model and backend settings first, then opens the project with
+    # ProjectStore.open_or_create; any failure is one ShotsmithError line before the screen takes over.
+    session = ChatSession.open(project.expanduser(), llm=llm, llm_base_url=llm_base_url,
+                               backend=backend or load_settings().backend)
     try:
         ShotsmithApp(session).run()
     finally:

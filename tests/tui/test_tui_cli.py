@@ -60,3 +60,12 @@ def test_registering_the_command_does_not_import_textual():
     code = "import sys, shotsmith.tui.cli; print('textual' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_model_without_a_key_is_one_clean_error_and_creates_nothing(tmp_path, captured_app, capsys):
+    project = tmp_path / "coffee"
+    code = main(["tui", "--project", str(project), "--llm", "openai:gpt-4.1-mini"])
+    err = capsys.readouterr().err
+    assert code != 0 and "needs an API key" in err and "Traceback" not in err
+    assert not project.exists()
+    assert "session" not in captured_app
