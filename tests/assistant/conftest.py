@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
@@ -10,11 +9,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from _assistant_helpers import FAKE_KEY  # noqa: E402
 from _fake_openai import FakeOpenAI  # noqa: E402
 from _test_backends import register  # noqa: E402
-
-#: A recognisable fake key: tests grep logs and project folders for it.
-FAKE_KEY = "sk-test-DO-NOT-LEAK-4f9a1c"
 
 
 @pytest.fixture
@@ -30,11 +27,3 @@ def test_backends():
     register()
     yield
 
-
-def collect(agen) -> list:
-    """Drain one turn's events (send/respond) into a list."""
-
-    async def run() -> list:
-        return [event async for event in agen]
-
-    return asyncio.run(run())

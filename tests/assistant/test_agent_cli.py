@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from _fake_openai import call, say
-from conftest import FAKE_KEY
+from _assistant_helpers import FAKE_KEY
 from shotsmith.media.probe import probe
 
 RUNNER = [sys.executable, str(Path(__file__).parent / "_run_cli.py")]

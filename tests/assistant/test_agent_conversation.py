@@ -12,7 +12,7 @@ import json
 import pytest
 
 from _fake_openai import Reply, call, last_tool_result, say
-from conftest import FAKE_KEY, collect
+from _assistant_helpers import FAKE_KEY, collect
 from shotsmith.assistant.events import (ApprovalRequested, AssistantText, Notice, OutputWritten, PlanUpdated,
                                         ToolCallFinished, ToolCallStarted)
 from shotsmith.assistant.protocol import ChatSessionLike

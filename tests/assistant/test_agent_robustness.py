@@ -14,7 +14,7 @@ import time
 import pytest
 
 from _fake_openai import Reply, call, last_tool_result, say
-from conftest import collect
+from _assistant_helpers import collect
 from shotsmith.assistant.events import Notice, ToolCallFinished
 from shotsmith.assistant.session import ChatSession
 
