@@ -68,13 +68,21 @@ class ChatSession:
             raise InvalidInputError(f"--max-cost {max_cost:g} is negative")
         config = None if offline else resolve_llm(llm, llm_base_url, settings=settings, timeout_s=timeout_s,
                                                   max_retries=max_retries, retry_initial_delay_s=retry_initial_delay_s)
+        from shotsmith.backends.registry import get_backend
+        from shotsmith.formats import RESOLUTIONS
+
+        backend = backend or settings.backend
+        get_backend(backend)  # an unknown backend or resolution fails before any folder is created
+        if (resolution or settings.resolution) not in RESOLUTIONS:
+            raise InvalidInputError(f"unknown resolution {resolution or settings.resolution!r}",
+                                    hint=f"choose one of {', '.join(RESOLUTIONS)}")
         store = ProjectStore.open_or_create(Path(project_dir).expanduser())
         for path in inputs:
             if not Path(path).expanduser().is_file():
                 raise InvalidInputError(f"input file {path} does not exist")
             store.add_input(Path(path))
         store.save()
-        studio = Studio(store, backend=backend or settings.backend, resolution=resolution or settings.resolution,
+        studio = Studio(store, backend=backend, resolution=resolution or settings.resolution,
                         fps=fps or settings.fps, auto_approve=auto_approve, max_cost=max_cost,
                         allowed_outputs=(output,) if output else ())
         if output:

@@ -60,3 +60,15 @@ def test_local_server_needs_no_key():
     got = resolve_llm("ollama:llama3.1", "http://127.0.0.1:11434/v1")
     assert got.api_key is None
     assert build_chat_model(got).openai_api_base == "http://127.0.0.1:11434/v1"
+
+
+def test_bad_settings_fail_before_any_project_folder_exists(tmp_path):
+    from shotsmith.assistant.session import ChatSession
+
+    with pytest.raises(InvalidInputError, match="unknown backend"):
+        ChatSession.open(tmp_path / "a", backend="no-such-backend")
+    with pytest.raises(InvalidInputError, match="needs an API key"):
+        ChatSession.open(tmp_path / "b", llm="openai:gpt-4.1-mini")
+    with pytest.raises(InvalidInputError, match="unknown resolution"):
+        ChatSession.open(tmp_path / "c", resolution="999p")
+    assert not any((tmp_path / name).exists() for name in "abc")
