@@ -73,7 +73,7 @@ class AgentSession(ChatSession):
         self._graph_config = {"configurable": {"thread_id": THREAD_ID}, "recursion_limit": self.step_limit * 12 + 20}
 
     def who_text(self) -> str:
-        where = f" at {self.config.base_url}" if self.config.base_url else ""
+        where = f" at {self.config.shown_url}" if self.config.base_url else ""
         return f"Answering: {self.config.label}{where} (LLM agent)"
 
     # -- state -------------------------------------------------------------------------
@@ -180,7 +180,7 @@ class AgentSession(ChatSession):
 
             if isinstance(exc, openai.APIError):
                 raise ShotsmithError(f"the model server failed: {type(exc).__name__}: {_short(exc)}",
-                                     hint=f"check {self.config.base_url or 'the API'} and try again; "
+                                     hint=f"check {self.config.shown_url or 'the API'} and try again; "
                                           "the conversation is saved") from exc
             raise
 

@@ -41,8 +41,20 @@ class LLMConfig:
         """What the user is told answers, e.g. ``openai:gpt-4.1-mini``; never includes the key."""
         return f"{self.provider}:{self.model}"
 
+    @property
+    def shown_url(self) -> str | None:
+        """The base URL without any user:password@ or query string, for messages and reports."""
+        if not self.base_url:
+            return None
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        netloc = host + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
     def __repr__(self) -> str:  # the key stays out of reprs and tracebacks
-        return f"LLMConfig({self.label!r}, base_url={self.base_url!r})"
+        return f"LLMConfig({self.label!r}, base_url={self.shown_url!r})"
 
 
 def parse_llm(spec: str) -> tuple[str, str]:

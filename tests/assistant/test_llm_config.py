@@ -72,3 +72,9 @@ def test_bad_settings_fail_before_any_project_folder_exists(tmp_path):
     with pytest.raises(InvalidInputError, match="unknown resolution"):
         ChatSession.open(tmp_path / "c", resolution="999p")
     assert not any((tmp_path / name).exists() for name in "abc")
+
+
+def test_credentials_in_a_base_url_are_not_shown():
+    got = resolve_llm("vllm:m", "https://user:hunter2@gpu.example:8443/v1?token=hunter2")
+    assert got.shown_url == "https://gpu.example:8443/v1"
+    assert "hunter2" not in repr(got)
