@@ -65,7 +65,7 @@ def render_sheet(source: Path, found: SceneList, *, columns: int, thumb_width: i
     wanted = {(s.start_frame + s.end_frame - 1) // 2: i for i, s in enumerate(found.scenes)}
     thumbs: dict[int, Image.Image] = {}
     last = max(wanted) if wanted else -1
-    for index, _seconds, frame in iter_frames(source):
+    for index, _seconds, frame in iter_frames(source, prefetch=8):
         if index in wanted:
             image = frame.to_image()
             if video.rotation:

@@ -3,7 +3,7 @@
 PySceneDetect's detectors (content, adaptive) only need a small BGR frame per
 video frame. Its own backends decode, then scale with swscale, one frame at a
 time; at 1080p the scaling alone costs as much as the decode. Here PyAV
-decodes with frame threads, skipping the deblocking filter, and the small frame is taken straight from the
+decodes in a feeder thread with frame threads, skipping the deblocking filter, and the small frame is taken straight from the
 decoded YUV planes (every k-th pixel of luma, chroma resized to match) and
 converted to BGR at the small size, so detection costs little more than the
 decode itself (see ``bench/bench_scenes.py``).
@@ -18,6 +18,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -39,6 +41,8 @@ DetectorName = Literal["content", "adaptive"]
 
 #: Default thresholds: PySceneDetect's own (content score 0-255; adaptive ratio).
 DEFAULT_THRESHOLDS: dict[str, float] = {"content": 27.0, "adaptive": 3.0}
+#: Frames decoded ahead of the detector by the feeder thread (see :func:`iter_frames`).
+PREFETCH = 32
 #: Frames are shrunk until the width is at most this (PySceneDetect's auto-downscale target).
 TARGET_WIDTH = 256
 
@@ -118,13 +122,71 @@ def small_bgr(frame: av.VideoFrame, k: int) -> np.ndarray:
     return frame.reformat(width=width, height=height, format="bgr24").to_ndarray()
 
 
-def iter_frames(path: Path, *, threads: bool = True, rough: bool = False) -> Iterator[tuple[int, Fraction, av.VideoFrame]]:
+def iter_frames(path: Path, *, threads: bool = True, rough: bool = False,
+                prefetch: int = 0) -> Iterator[tuple[int, Fraction, av.VideoFrame]]:
     """Yield ``(index, seconds, frame)`` for every video frame in display order.
 
     ``rough`` skips the codec's in-loop deblocking filter: about a tenth of
     H.264 decode time, and invisible once a frame is shrunk eightfold for a
     detector. Never use it for pictures a person will see.
+
+    ``prefetch`` > 0 decodes in a background thread, up to that many frames
+    ahead. The codec's own threads only get new packets when someone calls
+    into it; with the caller busy on a frame they sit idle, and on a busy
+    machine the stalls add up to half again the decode time. A feeder thread
+    (PyAV releases the GIL while decoding) keeps them fed.
     """
+    if prefetch <= 0:
+        yield from _decode(path, threads=threads, rough=rough)
+        return
+    frames: queue.Queue = queue.Queue(maxsize=prefetch)
+    stop = threading.Event()
+
+    def offer(item) -> bool:
+        while not stop.is_set():
+            try:
+                frames.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def feed() -> None:
+        decoder = _decode(path, threads=threads, rough=rough)
+        try:
+            for item in decoder:
+                if not offer(item):
+                    return
+            offer(_END)
+        except BaseException as exc:  # handed to the consumer, raised there
+            offer(_Failure(exc))
+        finally:
+            decoder.close()
+
+    worker = threading.Thread(target=feed, name="shotsmith-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = frames.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+
+
+_END = object()
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _decode(path: Path, *, threads: bool, rough: bool) -> Iterator[tuple[int, Fraction, av.VideoFrame]]:
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except av.error.FFmpegError as exc:
@@ -180,7 +242,7 @@ def detect_scenes(path: Path, options: DetectionOptions | None = None, *, info: 
     cuts: list[int] = []
     last_tc = None
     step = max(1, int(float(rate)))  # report progress about once a second of video
-    for index, seconds, frame in iter_frames(path, rough=True):
+    for index, seconds, frame in iter_frames(path, rough=True, prefetch=PREFETCH):
         if cancel is not None and cancel.is_set():
             from shotsmith.errors import CancelledError
 

@@ -186,3 +186,18 @@ def test_scenes_inside_a_project(cut_video, tmp_path):
     result = TOOLS["split"](ctx, {"source": str(cut_video), "output_dir": "clips/scenes", "min_scene_len": "40f"})
     assert [c.scene.start_frame for c in result.clips] == [0, 75, 140]
     assert all(Path(c.clip.output).parent == store.root / "clips" / "scenes" for c in result.clips)
+
+
+def test_prefetching_decoder_stops_early_and_reports_errors(cut_video, tmp_path):
+    from shotsmith.tools.scenes import iter_frames
+
+    plain = [(i, t) for i, t, _ in iter_frames(cut_video)]
+    ahead = iter_frames(cut_video, prefetch=4)
+    assert [(i, t) for i, t, _ in ahead] == plain  # same frames, same order, same times
+    for index, _, _ in iter_frames(cut_video, prefetch=2):
+        if index == 10:
+            break  # the feeder thread must wind down, not hang
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00" * 2048)
+    with pytest.raises(MediaError, match="junk.mp4"):
+        list(iter_frames(junk, prefetch=4))
