@@ -156,7 +156,7 @@ def check_spending(options: RunOptions, *, yes: bool, max_cost: float | None) ->
     from shotsmith.backends.registry import get_backend
 
     caps = get_backend(options.backend).capabilities()
-    if not caps.costs_money and caps.local and max_cost is None:
+    if not caps.needs_approval and max_cost is None:
         return None
     estimate = run_brief(options, plan_only=True).cost
     amount, unit = estimate.get("amount", 0.0), estimate.get("unit", "USD")
@@ -164,15 +164,15 @@ def check_spending(options: RunOptions, *, yes: bool, max_cost: float | None) ->
         raise BudgetExceededError(f"generating would cost about {amount:.2f} {unit}; that exceeds --max-cost "
                                   f"{max_cost:g}. Nothing was generated.",
                                   hint="raise --max-cost, shorten the brief, or use the free animatic backend")
-    if (caps.costs_money or not caps.local) and amount > 0 and not yes:
+    spend = f"costs about {amount:.2f} {unit}" if amount > 0 else "takes long GPU time"
+    if caps.needs_approval and not yes:
         import sys
 
-        if not (sys.stdin.isatty() and typer.confirm(f"Generating costs about {amount:.2f} {unit}. Go ahead?",
-                                                     default=False)):
-            raise ApprovalNeededError(f"generation costs about {amount:.2f} {unit} and needs approval; nothing was spent",
+        if not (sys.stdin.isatty() and typer.confirm(f"Generating {spend}. Go ahead?", default=False)):
+            raise ApprovalNeededError(f"generation {spend} and needs approval; nothing was spent",
                                       hint="run again with --yes (and --max-cost to cap it)")
         return {"action": "generate_shots", "amount": amount, "unit": unit, "approved": True, "by": "user"}
-    if (caps.costs_money or not caps.local) and amount > 0:
+    if caps.needs_approval:
         return {"action": "generate_shots", "amount": amount, "unit": unit, "approved": True, "by": "--yes"}
     return None
 

@@ -195,8 +195,7 @@ class Studio:
         """Money or long remote/GPU time needs a yes; the free, local animatic never does."""
         if not estimate.shots:
             return False
-        caps = self.backend(backend).capabilities()
-        return estimate.amount > 0 or caps.costs_money or not caps.local
+        return estimate.amount > 0 or self.backend(backend).capabilities().needs_approval
 
     def check_budget(self, estimate: Estimate) -> None:
         if self.max_cost is not None and self.ledger.spent + estimate.amount > self.max_cost + 1e-9:

@@ -51,6 +51,7 @@ class Capabilities(BaseModel):
     max_concurrency: int = Field(default=1, ge=1)
     costs_money: bool = False
     local: bool = True
+    long_running: bool = Field(default=False, description="A shot takes minutes of local GPU time (diffusion models).")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Capabilities":
@@ -61,6 +62,11 @@ class Capabilities(BaseModel):
         if not self.modes or not self.aspect_ratios or not self.resolutions or not self.fps:
             raise ValueError("a backend supports at least one mode, aspect ratio, resolution and fps")
         return self
+
+    @property
+    def needs_approval(self) -> bool:
+        """Generating costs money, runs on someone else's servers, or ties up a GPU for long: ask first."""
+        return self.costs_money or not self.local or self.long_running
 
     def snap_duration(self, seconds: float) -> float:
         if self.durations_s:

@@ -272,7 +272,8 @@ class DiffusersBackend(Backend):
                             min_duration_s=s.min_duration_s, max_duration_s=s.max_duration_s,
                             aspect_ratios=list(ASPECT_RATIOS), resolutions=list(s.resolutions), fps=list(s.fps),
                             max_prompt_chars=2000, supports_seed=True, supports_negative_prompt=True,
-                            supports_camera_control=False, max_concurrency=1, costs_money=False, local=True)
+                            supports_camera_control=False, max_concurrency=1, costs_money=False, local=True,
+                            long_running=True)
 
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
         plan = self.plan(request, PipelineFacts(size_multiple=self.settings.size_multiple or 8,

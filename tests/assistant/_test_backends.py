@@ -45,12 +45,22 @@ class SlowBackend(AnimaticBackend):
         return await super().generate(request, dest, on_progress=on_progress, cancel=cancel)
 
 
+class GpuBackend(AnimaticBackend):
+    name = "gpu-test"
+    description = "Test backend: free, local, but declares long GPU time per shot (like diffusers)."
+    model = "gpu-test-v1"
+
+    def capabilities(self) -> Capabilities:
+        return super().capabilities().model_copy(update={"long_running": True, "max_concurrency": 1})
+
+
 class _Plugin:
     @staticmethod
     @shotsmith.hookimpl
     def shotsmith_register_backends(register):
         register(PricedBackend)
         register(SlowBackend)
+        register(GpuBackend)
 
 
 def register() -> None:

@@ -88,6 +88,15 @@ def test_paid_generation_without_yes_stops_and_spends_nothing(tmp_path, fake_llm
     assert not list((tmp_path / "bike.shotsmith" / "clips").glob("*.mp4"))
 
 
+def test_free_but_long_gpu_generation_also_needs_approval(tmp_path):
+    out = tmp_path / "gpu.mp4"
+    proc = subprocess.run([*RUNNER, "run", BRIEF, "-o", str(out), "--backend", "gpu-test", "-r", "360p"],
+                          env=env(OPENAI_API_KEY=""), capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 3 and "long GPU time" in proc.stderr and "--yes" in proc.stderr
+    assert not out.exists()
+
+
 def test_offline_run_obeys_max_cost_too(tmp_path):
     proc = subprocess.run([*RUNNER, "run", BRIEF, "-o", str(tmp_path / "o.mp4"), "--backend", "priced-test",
                            "--max-cost", "0.05", "-r", "360p"], env=env(OPENAI_API_KEY=""), capture_output=True,

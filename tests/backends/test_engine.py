@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from backend_mocks.kling import ACCESS_KEY, SECRET_KEY, KlingMock
 from backend_mocks.runway import RunwayMock
-from conftest import FAST_RETRY
+from backend_support import FAST_RETRY
 
 from shotsmith.backends.animatic import AnimaticBackend
 from shotsmith.backends.base import GenerationMode, GenerationRequest

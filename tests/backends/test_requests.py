@@ -10,7 +10,7 @@ import jwt
 import pytest
 from backend_mocks.kling import ACCESS_KEY, SECRET_KEY, KlingMock
 from backend_mocks.veo import GEMINI_KEY, VeoMock
-from conftest import FAST_RETRY
+from backend_support import FAST_RETRY
 
 from shotsmith.backends.base import GenerationMode, GenerationRequest
 from shotsmith.backends.engine import generate_shots
