@@ -16,7 +16,6 @@ frame however many clips there are.
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 import threading

@@ -16,7 +16,7 @@ from shotsmith.media.probe import probe
 from shotsmith.store import ProjectStore
 from shotsmith.timeline import (AudioTrack, Caption, ChromaKey, ClipRef, OutputSettings, Overlay, Timeline, Title)
 from shotsmith.tools import catalogue
-from shotsmith.tools.editplan import dump_plan, load_plan, plan_to_timeline, save_plan, timeline_to_plan
+from shotsmith.tools.editplan import dump_plan, load_plan, plan_to_timeline, save_plan
 from shotsmith.tools.spec import TOOLS, ToolContext
 
 catalogue.load_all()
