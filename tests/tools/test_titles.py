@@ -111,3 +111,15 @@ def test_bad_title_arguments_are_refused(make_clip, tmp_path):
     assert ProjectStore.open(store.root).project.timeline.titles[0].text == "Hello"
     TOOLS["remove_title"](ctx, {"number": 1})
     assert store.project.timeline.titles == []
+
+
+@given(filter_text.filter(lambda t: t.strip() != ""))
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_title_text_renders(tmp_path, text):
+    still = tmp_path / "s.png"
+    if not still.exists():
+        run_ffmpeg(["-f", "lavfi", "-i", "color=c=gray:s=96x64", "-frames:v", "1", str(still)])
+    timeline = Timeline(clips=[ClipRef(source=str(still), out_s=0.1)], titles=[Title(text=text, size=12)],
+                        output=OutputSettings(width=96, height=64, fps=10, preset="ultrafast"))
+    result = render_timeline(timeline, tmp_path / "t.mp4")
+    assert result.duration_s == pytest.approx(0.1, abs=0.02)
