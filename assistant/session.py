@@ -171,7 +171,8 @@ class ChatSession:
                 work()
             except ShotsmithError as exc:
                 self.last_error = exc
-                put(Notice(exc.message + (f" ({exc.hint})" if exc.hint else ""), level="error"))
+                level = "warning" if isinstance(exc, CancelledError) else "error"
+                put(Notice(exc.message + (f" ({exc.hint})" if exc.hint else ""), level=level))
             except Exception as exc:  # a bug or an unexpected library error: one clear line, details in the log
                 log.warning("turn failed: %s: %s", type(exc).__name__, exc, exc_info=True)
                 self.last_error = ShotsmithError(f"the assistant failed: {type(exc).__name__}: {exc}")

@@ -15,6 +15,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from shotsmith import __version__
 from shotsmith.errors import ShotsmithError
@@ -54,9 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         app = build_app()
         app(args=argv, prog_name="shotsmith", standalone_mode=False)
     except ShotsmithError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        # Messages quote user text and file names: escape them so "[secrets]" is not read as markup.
+        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
         if exc.hint:
-            err_console.print(f"[dim]hint: {exc.hint}[/]", highlight=False, soft_wrap=True)
+            err_console.print(f"[dim]hint: {escape(exc.hint)}[/]", highlight=False, soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         err_console.print("[bold red]cancelled[/]")
