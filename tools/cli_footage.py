@@ -113,7 +113,8 @@ def register(app: typer.Typer) -> None:
 
         args = _args(ScenesArgs, {"source": str(file), "detector": detector, "threshold": threshold,
                                           "min_scene_len": min_scene_len, "downscale": downscale,
-                                          "csv": str(csv_out) if csv_out else None, "json": str(json_out) if json_out else None})
+                                          "csv_output": str(csv_out) if csv_out else None,
+                                  "json_output": str(json_out) if json_out else None})
         with _progress("scenes", _duration(file)) as ctx:
             found = scenes(ctx, args)
         table = Table(title=f"{len(found.scenes)} scene(s) in {file.name} · {found.detector} {found.threshold:g}", title_justify="left")

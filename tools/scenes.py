@@ -281,16 +281,14 @@ class ScenesArgs(DetectionOptions):
     """Detect the scenes (shots) of a video."""
 
     source: str = Field(min_length=1, description="Video to analyse.")
-    csv: str | None = Field(default=None, description="Also write the scene list as CSV here.")
-    json_path: str | None = Field(default=None, alias="json", description="Also write the scene list as JSON here.")
-
-    model_config = {"populate_by_name": True}
+    csv_output: str | None = Field(default=None, description="Also write the scene list as CSV here.")
+    json_output: str | None = Field(default=None, description="Also write the scene list as JSON here.")
 
 
 @edit_tool("scenes", "Detect scene cuts in a video (frame-exact); optionally export CSV/JSON.", ScenesArgs)
 def scenes(ctx: ToolContext, args: ScenesArgs) -> SceneList:
     source = resolve_source(ctx, args.source)
-    outputs = {name: resolve_output(ctx, raw, source) for name, raw in (("csv", args.csv), ("json", args.json_path)) if raw}
+    outputs = {name: resolve_output(ctx, raw, source) for name, raw in (("csv", args.csv_output), ("json", args.json_output)) if raw}
     result = detect_scenes(source, args, on_progress=ctx.on_progress, cancel=ctx.cancel)
     if "csv" in outputs:
         atomic_write_text(outputs["csv"], result.to_csv())

@@ -1,4 +1,4 @@
-"""Frame-accurate trim, plus the frame table and path rules the footage tools share.
+"""Frame-accurate trim, plus the frame table, path rules and probe tool the footage tools share.
 
 A trim names frames, not seconds: the in-point is the frame shown at the
 requested time, the out-point is exclusive, and the output holds exactly the
@@ -261,3 +261,16 @@ def cut_range(ctx: ToolContext, source: Path, output: Path, info: MediaInfo, tab
                    what=f"trim of {source.name}")
     return TrimResult(output=str(output), start_s=float(t0), end_s=float(t1), start_frame=start, end_frame=end,
                       frames=frames, method="copy" if use_copy else "reencode", reason=reason)
+
+
+# -- probe as a tool (it lives here with the other shared footage helpers) ---------
+class ProbeArgs(BaseModel):
+    """Describe a media file before cutting it."""
+
+    source: str = Field(min_length=1, description="Media file to describe.")
+    need_video: bool = Field(default=False, description="Fail if the file has no picture (audio-only).")
+
+
+@edit_tool("probe", "Describe a media file: duration, fps (and whether it varies), size, rotation, pixel format, audio streams.", ProbeArgs)
+def probe_tool(ctx: ToolContext, args: ProbeArgs) -> MediaInfo:
+    return probe(resolve_source(ctx, args.source), need_video=args.need_video)

@@ -84,7 +84,7 @@ def test_threshold_and_min_length(cut_video):
 
 
 def test_csv_and_json_export(cut_video, tmp_path):
-    result = TOOLS["scenes"](ToolContext(), {"source": str(cut_video), "csv": str(tmp_path / "s.csv"), "json": str(tmp_path / "s.json")})
+    result = TOOLS["scenes"](ToolContext(), {"source": str(cut_video), "csv_output": str(tmp_path / "s.csv"), "json_output": str(tmp_path / "s.json")})
     rows = list(csv.DictReader(io.StringIO((tmp_path / "s.csv").read_text())))
     assert [int(r["start_frame"]) for r in rows] == [0, *CUTS]
     assert rows[1]["start_timecode"] == "00:00:01.000"
@@ -134,7 +134,7 @@ def test_split_reencodes_when_cuts_are_not_keyframes(cut_video, tmp_path):
 
 
 def test_split_from_scene_json_for_another_file(cut_video, tmp_path, make_clip):
-    scenes(ToolContext(), ScenesArgs(source=str(cut_video), json=str(tmp_path / "s.json")))
+    scenes(ToolContext(), ScenesArgs(source=str(cut_video), json_output=str(tmp_path / "s.json")))
     other = make_clip("other.mp4", duration=1)
     with pytest.raises(InvalidInputError, match="another file"):
         split(ToolContext(), SplitArgs(source=str(other), output_dir=str(tmp_path / "o"), scenes_json=str(tmp_path / "s.json")))
@@ -182,7 +182,7 @@ def test_scenes_inside_a_project(cut_video, tmp_path):
         TOOLS["scenes"](ctx, {"source": str(cut_video)})
     store.add_input(cut_video)
     with pytest.raises(PathSafetyError):
-        TOOLS["scenes"](ctx, {"source": str(cut_video), "csv": str(tmp_path / "outside.csv")})
+        TOOLS["scenes"](ctx, {"source": str(cut_video), "csv_output": str(tmp_path / "outside.csv")})
     result = TOOLS["split"](ctx, {"source": str(cut_video), "output_dir": "clips/scenes", "min_scene_len": "40f"})
     assert [c.scene.start_frame for c in result.clips] == [0, 75, 140]
     assert all(Path(c.clip.output).parent == store.root / "clips" / "scenes" for c in result.clips)

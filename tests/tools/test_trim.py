@@ -135,3 +135,11 @@ def test_variable_frame_rate_frames_by_table(tmp_path):
     result = trim(ToolContext(), TrimArgs(source=str(vfr), output=str(out), start="f17", end="f27"))
     assert result.start_s == pytest.approx(19 / 30)
     check_first_frame(src, out, 17, 10)
+
+
+def test_probe_tool_through_the_catalogue(gop_clip, tmp_path):
+    info = TOOLS["probe"](ToolContext(), {"source": str(gop_clip)})
+    assert info.video.frames == 120 and info.has_audio
+    store = ProjectStore.create(tmp_path / "p")
+    with pytest.raises(PathSafetyError):
+        TOOLS["probe"](ToolContext(store=store), {"source": str(gop_clip)})
