@@ -270,6 +270,20 @@ def _local_path(ref, base: Path, clip_name: str) -> Path:
     return path.resolve()
 
 
+def _edl_incoming(item: otio.schema.Clip) -> otio.schema.ExternalReference | None:
+    """The media of a clip entered by a dissolve in an EDL.
+
+    The CMX 3600 reader (otio-cmx3600-adapter 1.0) gives such a clip the
+    outgoing clip's file; the right one is in its ``* TO CLIP:`` comment.
+    """
+    meta = item.metadata.get("cmx_3600") if hasattr(item.metadata, "get") else None
+    comments = list(meta.get("comments", [])) if meta is not None and hasattr(meta, "get") else []
+    for comment in comments:
+        if str(comment).startswith("TO CLIP:"):
+            return otio.schema.ExternalReference(target_url=str(comment).split(":", 1)[1].strip())
+    return None
+
+
 def _seconds(t: otio.opentime.RationalTime) -> float:
     return float(t.to_seconds())
 
@@ -314,7 +328,7 @@ def otio_to_timeline(source: otio.schema.Timeline, *, base: Path, register) -> t
             continue
         if not isinstance(item, otio.schema.Clip):
             raise InvalidInputError(f"track item {pos + 1} is a {type(item).__name__}; only clips, gaps and transitions can be imported")
-        path = _local_path(item.media_reference, base, item.name)
+        path = _local_path(_edl_incoming(item) or item.media_reference, base, item.name)
         r = item.trimmed_range()
         start = _seconds(r.start_time) - pending_head
         end = _seconds(r.end_time_exclusive())
@@ -385,8 +399,10 @@ class ImportOtioResult(BaseModel):
 def import_otio(ctx: ToolContext, args: ImportOtioArgs) -> ImportOtioResult:
     store = _store(ctx)
     path = resolve_source(ctx, args.path)  # the CLI registers a file the user names as an input first
+    # An EDL counts frames without saying at what rate; read it at the project's rate.
+    extra = {"rate": store.project.timeline.output.fps} if path.suffix.lower() == ".edl" else {}
     try:
-        source = otio.adapters.read_from_file(str(path))
+        source = otio.adapters.read_from_file(str(path), **extra)
     except Exception as exc:  # adapters and the JSON reader raise their own types
         raise InvalidInputError(f"{path.name} is not a timeline OTIO can read ({type(exc).__name__}: {exc})") from exc
     if isinstance(source, otio.schema.SerializableCollection):

@@ -178,3 +178,19 @@ def test_formats_reported_when_adapter_missing(project, monkeypatch):
     monkeypatch.setattr(otio.adapters, "available_adapter_names", lambda: ["otio_json"])
     with pytest.raises(InvalidInputError, match="pip install otio-cmx3600-adapter"):
         export_otio(ToolContext(store=project), ExportOtioArgs(output="cut.edl"))
+
+
+@pytest.mark.skipif(not available_formats()["edl"], reason="otio-cmx3600-adapter not installed")
+def test_edl_round_trip_to_the_frame(project, tmp_path):
+    export_otio(ToolContext(store=project), ExportOtioArgs(output="renders/cut.edl"))
+    other = ProjectStore.create(tmp_path / "from_edl")
+    edl = project.root / "renders" / "cut.edl"
+    other.add_input(edl)
+    result = import_otio(ToolContext(store=other), ImportOtioArgs(path=str(edl)))
+    assert result.clips == 3
+    frame = 1 / 30
+    for old, new in zip(project.project.timeline.clips, other.project.timeline.clips, strict=True):
+        assert abs(new.in_s - old.in_s) <= frame and abs(new.out_s - old.out_s) <= frame
+        assert Path(new.source).resolve() == project.resolve(old.source)
+    dissolve = other.project.timeline.clips[0].transition_to_next
+    assert dissolve.kind == TransitionKind.DISSOLVE and abs(dissolve.duration_s - 0.5) <= 2 * frame
