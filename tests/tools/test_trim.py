@@ -143,3 +143,16 @@ def test_probe_tool_through_the_catalogue(gop_clip, tmp_path):
     store = ProjectStore.create(tmp_path / "p")
     with pytest.raises(PathSafetyError):
         TOOLS["probe"](ToolContext(store=store), {"source": str(gop_clip)})
+
+
+@pytest.mark.parametrize("mode", ["copy", "reencode"])
+def test_phone_rotation_survives_a_trim(make_clip, tmp_path, mode):
+    from shotsmith.media.ffmpeg import run_ffmpeg
+
+    flat = make_clip("flat.mp4", duration=2, size="160x120", audio=False)
+    phone = tmp_path / "phone.mp4"
+    run_ffmpeg(["-display_rotation", "-90", "-i", str(flat), "-c", "copy", str(phone)])
+    result = trim(ToolContext(), TrimArgs(source=str(phone), output=str(tmp_path / f"cut_{mode}.mp4"), start=1, end=1.5, mode=mode))
+    video = probe(result.output).video
+    assert result.method == mode and video.rotation == 90 and video.display_size == (120, 160)
+    assert frames_of(Path(result.output))[0].shape == (120, 160, 3)  # pixels untouched, the matrix still says portrait
