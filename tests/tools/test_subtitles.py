@@ -89,3 +89,21 @@ def test_caption_tools_add_and_export(make_clip, tmp_path):
         TOOLS["export_srt"](ctx, {"output": "renders/out.txt"})
     with pytest.raises(Exception, match="source|outside"):
         TOOLS["export_srt"](ctx, {"output": "assets/in.srt"})
+
+
+def test_paths_with_filter_graph_specials_work(make_clip, tmp_path, frame_at):
+    folder = tmp_path / "we'ird: [dir], 100% ;x"
+    clip = make_clip("a b.mp4", duration=1.0, folder=folder, source="color=c=0x404040", audio=False)
+    srt = folder / "it's: [1].srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:01,000\nPATH OK\n", encoding="utf-8")
+    logo = folder / "l,o:g'o.png"
+    from shotsmith.media.ffmpeg import run_ffmpeg
+    from shotsmith.timeline import Overlay
+    run_ffmpeg(["-f", "lavfi", "-i", "color=c=red:s=32x32", "-frames:v", "1", str(logo)])
+    timeline = Timeline(clips=[ClipRef(source=str(clip), out_s=1.0)], output=SMALL,
+                        caption_settings=CaptionSettings(srt=str(srt)),
+                        overlays=[Overlay(source=str(logo), position="top_left", scale=0.1, margin=0)])
+    out = Path(render_timeline(timeline, folder / "out put.mp4").path)
+    frame = frame_at(out, 0.5).astype(int)
+    assert frame[5, 5, 0] > 200 and frame[5, 5, 1] < 60  # the logo
+    assert (np.abs(frame[150:] - 0x40).max(axis=2) > 60).mean() > 0.002  # the caption
