@@ -506,7 +506,7 @@ class _Compiler:
         files: list[Path] = []
         if self.t.captions:
             srt = self.scratch / "captions.srt"
-            srt.write_text(captions_to_srt(self.t.captions), encoding="utf-8")
+            srt.write_text(captions_to_srt(self.t.captions, for_libass=True), encoding="utf-8")
             files.append(srt)
         if cs.srt:
             files.append(self.source(cs.srt, "subtitle file"))

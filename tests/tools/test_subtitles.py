@@ -107,3 +107,12 @@ def test_paths_with_filter_graph_specials_work(make_clip, tmp_path, frame_at):
     frame = frame_at(out, 0.5).astype(int)
     assert frame[5, 5, 0] > 200 and frame[5, 5, 1] < 60  # the logo
     assert (np.abs(frame[150:] - 0x40).max(axis=2) > 60).mean() > 0.002  # the caption
+
+
+def test_braces_in_captions_are_shown_not_taken_as_styles(make_clip, tmp_path, frame_at):
+    clip = make_clip("grey.mp4", duration=1.0, source="color=c=0x404040", audio=False)
+    timeline = Timeline(clips=[ClipRef(source=str(clip), out_s=1.0)], output=SMALL,
+                        captions=[Caption(start_s=0, end_s=1, text="{\\an8 not a style}")])
+    frame = frame_at(Path(render_timeline(timeline, tmp_path / "o.mp4").path), 0.5).astype(int)
+    bright = np.abs(frame - 0x40).max(axis=2) > 60
+    assert bright[150:].mean() > 0.005 and bright[:100].mean() == 0  # shown, and still at the bottom
