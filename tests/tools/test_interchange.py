@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import opentimelineio as otio
@@ -21,8 +20,8 @@ from shotsmith.tools.spec import ToolContext
 @pytest.fixture
 def project(tmp_path, make_clip):
     store = ProjectStore.create(tmp_path / "proj")
-    a = make_clip("a.mp4", duration=3, folder=store.assets_dir)
-    b = make_clip("b.mp4", duration=3, source="testsrc", folder=store.assets_dir)
+    make_clip("a.mp4", duration=3, folder=store.assets_dir)
+    make_clip("b.mp4", duration=3, source="testsrc", folder=store.assets_dir)
     c = make_clip("c.mp4", duration=2, source="smptebars", folder=tmp_path / "outside")
     store.add_input(c)
     music = tmp_path / "outside" / "music.m4a"
@@ -90,7 +89,7 @@ def test_round_trip(project, tmp_path):
 
 
 def test_import_nle_timeline_without_our_metadata(project, tmp_path, make_clip):
-    clip = make_clip("shot.mp4", duration=4, folder=project.assets_dir)
+    make_clip("shot.mp4", duration=4, folder=project.assets_dir)
     tl = otio.schema.Timeline(name="from resolve")
     track = otio.schema.Track(kind=otio.schema.TrackKind.Video)
     ref = otio.schema.ExternalReference(target_url="assets/shot.mp4")  # relative: next to the .otio's folder
