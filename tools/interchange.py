@@ -16,6 +16,11 @@ clip's visible range. So A's visible range ends ``d/2`` early, B's starts
 ``d/2`` late, and the transition has ``in_offset = out_offset = d/2``. Import
 inverts this exactly, including asymmetric offsets written by an NLE.
 
+Speed changes are written as OTIO ``LinearTimeWarp`` effects on clips whose
+source range stays the span read from the media; OTIO does not fold effects
+into track time, so the exported track of a sped-up cut is longer than the
+shotsmith timeline until an NLE applies the effect.
+
 Import accepts only local media: every clip must point at a file that exists
 (a relative URL is taken relative to the ``.otio`` file), and files outside the
 project are registered as the project's inputs.
