@@ -201,3 +201,17 @@ def test_prefetching_decoder_stops_early_and_reports_errors(cut_video, tmp_path)
     junk.write_bytes(b"\x00" * 2048)
     with pytest.raises(MediaError, match="junk.mp4"):
         list(iter_frames(junk, prefetch=4))
+
+
+def test_variable_frame_rate_scene_times_are_the_frames_own(tmp_path):
+    # 20 frames 1/30 s apart, then a cut to 20 frames 1/15 s apart: n / fps would be wrong after the cut.
+    vfr = tmp_path / "vfr.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=160x120:r=30,trim=end_frame=20,setpts=PTS-STARTPTS",
+                "-f", "lavfi", "-i", "smptebars=s=160x120:r=30,trim=end_frame=20,setpts=PTS-STARTPTS",
+                "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0,setpts='if(lt(N,20),N,20+(N-20)*2)/30/TB'[v]",
+                "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-fps_mode", "passthrough", str(vfr)])
+    assert probe(vfr).video.variable_frame_rate
+    found = detect_scenes(vfr, DetectionOptions(min_scene_len="5f"))
+    assert found.cuts == [20]
+    assert found.scenes[1].start_s == pytest.approx(20 / 30)
+    assert found.scenes[1].end_s == pytest.approx((20 + 19 * 2 + 2) / 30)
