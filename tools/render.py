@@ -499,24 +499,29 @@ class _Compiler:
             title = title.model_copy(update={"size": max(4, round(title.size * self.scale))})
         return self.g.chain(base, drawtext_filter(title, text_file, self.W, self.H, start, end), hint="title")
 
-    def captions(self, base: str) -> str:
-        from shotsmith.tools.subtitles import captions_to_srt
-
+    def captions(self, base: str, duration_s: float) -> str:
+        """Burn captions: the timeline's cues with drawtext (text taken literally), SRT files with libass."""
         cs = self.t.caption_settings
-        files: list[Path] = []
-        if self.t.captions:
-            srt = self.scratch / "captions.srt"
-            srt.write_text(captions_to_srt(self.t.captions, for_libass=True), encoding="utf-8")
-            files.append(srt)
-        if cs.srt:
-            files.append(self.source(cs.srt, "subtitle file"))
         size = round(cs.size * self.scale) if cs.size else max(10, round(self.H / 18))
-        # libass sizes fonts against PlayResY (288 by default); scale so `size` is in output pixels
-        ass_size = max(1, round(size * 288 / self.H))
-        style = f"FontName=DejaVu Sans,Fontsize={ass_size},PrimaryColour=&H00FFFFFF,OutlineColour=&H80000000,BorderStyle=1,Outline=1.5,Shadow=0,MarginV=12"
-        for f in files:
-            base = self.g.chain(base, [F("subtitles", filename=str(f), fontsdir=str(FONTS_DIR), force_style=style,
-                                         charenc="UTF-8")], hint="sub")
+        for n, cue in enumerate(sorted(self.t.captions, key=lambda c: c.start_s)):
+            if cue.start_s >= duration_s:
+                continue
+            text_file = self.scratch / f"caption{n}.txt"
+            text_file.write_text(cue.text.replace("\r\n", "\n").strip("\n"), encoding="utf-8")
+            style = Title.model_construct(**{**Title.model_construct(text="-").model_dump(), "text": cue.text,
+                                             "position": "bottom", "size": size, "color": "white", "box": True,
+                                             "box_color": "black@0.55", "fade_in_s": 0.0, "fade_out_s": 0.0,
+                                             "bold": False})
+            end = min(cue.end_s, duration_s)
+            base = self.g.chain(base, drawtext_filter(style, text_file, self.W, self.H, cue.start_s, end), hint="cap")
+        if cs.srt:
+            path = self.source(cs.srt, "subtitle file")
+            # libass sizes fonts against PlayResY (288 by default); scale so `size` is in output pixels
+            ass_size = max(1, round(size * 288 / self.H))
+            style_text = (f"FontName=DejaVu Sans,Fontsize={ass_size},PrimaryColour=&H00FFFFFF,"
+                          "OutlineColour=&H80000000,BorderStyle=1,Outline=1.5,Shadow=0,MarginV=12")
+            base = self.g.chain(base, [F("subtitles", filename=str(path), fontsdir=str(FONTS_DIR),
+                                         force_style=style_text, charenc="UTF-8")], hint="sub")
         return base
 
     # -- audio -------------------------------------------------------------------------------
@@ -600,7 +605,7 @@ class _Compiler:
         for n, title in enumerate(self.t.titles):
             v = self.title(v, title, n, duration_s)
         if (self.t.captions or self.t.caption_settings.srt) and self.t.caption_settings.burn:
-            v = self.captions(v)
+            v = self.captions(v, duration_s)
         container = self.s.container
         if container in ("gif", "webp"):
             self.g.sink(a, audio=True)

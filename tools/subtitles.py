@@ -34,13 +34,10 @@ def parse_srt_time(text: str) -> float:
     return (int(h) * 3_600_000 + int(m) * 60_000 + int(s) * 1000 + int(ms.ljust(3, "0"))) / 1000
 
 
-def captions_to_srt(captions: list[Caption], *, for_libass: bool = False) -> str:
-    """SRT text for ``captions``; ``for_libass`` escapes braces, which libass would read as style overrides."""
+def captions_to_srt(captions: list[Caption]) -> str:
     blocks = []
     for n, cue in enumerate(sorted(captions, key=lambda c: c.start_s), start=1):
         text = "\n".join(line for line in cue.text.replace("\r\n", "\n").split("\n") if line.strip()) or " "
-        if for_libass:
-            text = text.replace("{", "\\{").replace("}", "\\}")
         blocks.append(f"{n}\n{srt_time(cue.start_s)} --> {srt_time(cue.end_s)}\n{text}\n")
     return "\n".join(blocks)
 
