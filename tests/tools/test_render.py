@@ -184,3 +184,27 @@ def test_transitions_that_leave_one_frame_between_them_lose_no_frames(make_clip,
     got = durations(Path(render_timeline(timeline, tmp_path / "tight.mp4").path))
     assert got["frames"] == 147
     assert abs(got["audio"] - got["video"]) <= 1 / 30
+
+
+def test_long_graphs_go_through_a_script_file(make_clip, tmp_path, monkeypatch, durations):
+    import shotsmith.tools.render as render_module
+
+    monkeypatch.setattr(render_module, "MAX_INLINE_GRAPH", 10)
+    a = make_clip("a.mp4", duration=1.0)
+    seen: list[list[str]] = []
+    original = render_module.run_ffmpeg
+    monkeypatch.setattr(render_module, "run_ffmpeg", lambda args, **kw: (seen.append(list(args)), original(args, **kw)))
+    timeline = Timeline(clips=[ClipRef(source=str(a), out_s=1.0, transition_to_next=tr("fade", 0.2)),
+                               ClipRef(source=str(a), out_s=1.0)], output=SMALL)
+    got = durations(Path(render_timeline(timeline, tmp_path / "s.mp4").path))
+    assert "-/filter_complex" in seen[0] and "-filter_complex" not in seen[0]
+    assert got["frames"] == 54
+
+
+def test_audio_only_file_as_a_clip_is_refused(tmp_path):
+    from shotsmith.media.ffmpeg import run_ffmpeg
+
+    song = tmp_path / "song.m4a"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=d=1", "-c:a", "aac", str(song)])
+    with pytest.raises(MediaError, match="no picture"):
+        render_timeline(Timeline(clips=[ClipRef(source=str(song), out_s=1.0)], output=SMALL), tmp_path / "o.mp4")
