@@ -53,6 +53,9 @@ def register(app: typer.Typer) -> None:
                                                                 "(.mp4 .mov .webm .mkv .gif .webp)."),
         preset: Optional[str] = typer.Option(None, "--preset", "-p", help="Export preset (see `shotsmith presets`)."),
         preview: bool = typer.Option(False, "--preview", help="Fast low-resolution preview."),
+        resolution: Optional[str] = typer.Option(None, "--resolution", "-r",
+                                                 help="Short side, keeping the aspect: 360p 480p 540p 720p 1080p 1440p 2160p."),
+        crf: Optional[int] = typer.Option(None, "--crf", min=0, max=63, help="Constant quality (lower: better, bigger)."),
         print_command: bool = typer.Option(False, "--print-command", help="Print the ffmpeg arguments and exit."),
     ) -> None:
         """Render an edit plan or a project's timeline with one ffmpeg pass."""
@@ -67,6 +70,8 @@ def register(app: typer.Typer) -> None:
             if output.suffix.lower() != wanted and not (wanted == ".mp4" and output.suffix.lower() in (".m4v", ".mkv")):
                 raise InvalidInputError(f"preset {preset} writes {wanted} files, but the output is {output.name}",
                                         hint=f"use -o {output.with_suffix(wanted).name}")
+        if resolution or crf is not None:
+            settings = _resize(settings, resolution, crf)
         if print_command:
             final = settings_for_output(settings, output)
             final = preview_settings(final) if preview else final
@@ -131,6 +136,22 @@ def register(app: typer.Typer) -> None:
             raise InvalidInputError(f"refusing to overwrite the source file {output}")
         count = write_srt(timeline.captions, output)
         typer.echo(f"{output}  {count} cues")
+
+
+def _resize(settings, resolution: str | None, crf: int | None):
+    from shotsmith.formats import RESOLUTIONS
+
+    update: dict = {}
+    if crf is not None:
+        update["crf"] = crf
+    if resolution:
+        if resolution not in RESOLUTIONS:
+            raise InvalidInputError(f"resolution {resolution!r} is not one of {', '.join(RESOLUTIONS)}")
+        short = RESOLUTIONS[resolution]
+        factor = short / min(settings.width, settings.height)
+        update["width"] = max(16, round(settings.width * factor / 2) * 2)
+        update["height"] = max(16, round(settings.height * factor / 2) * 2)
+    return settings.model_copy(update=update)
 
 
 def _quote(arg: str) -> str:

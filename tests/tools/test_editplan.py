@@ -116,6 +116,9 @@ def test_cli_renders_a_plan_with_paths_relative_to_it(make_clip, tmp_path, monke
     assert probe(tmp_path / "prev.gif").video.codec == "gif"
     assert main(["render", "job/edit.yaml", "-o", "x.mp4", "--preset", "webm"]) == 2
     assert main(["render", "job/edit.yaml", "-o", "job/media/a.mp4"]) == 2  # never over a source
+    assert main(["render", "job/edit.yaml", "-o", "small.mp4", "--resolution", "360p", "--crf", "30"]) == 0
+    assert (probe(tmp_path / "small.mp4").video.width, probe(tmp_path / "small.mp4").video.height) == (480, 360)
+    assert main(["render", "job/edit.yaml", "-o", "x.mp4", "--resolution", "99p"]) == 2
     assert main(["check-plan", "job/edit.yaml"]) == 0
     assert main(["render", "job/edit.yaml", "-o", "x.mp4", "--print-command"]) == 0
     out = capsys.readouterr().out
