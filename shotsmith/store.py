@@ -132,8 +132,7 @@ class ProjectStore:
     def source_paths(self) -> set[Path]:
         """Every media file the project reads; outputs must never land on one."""
         paths: set[Path] = {Path(p).resolve() for p in self.project.inputs}
-        timeline = self.project.timeline
-        for ref in [*(c.source for c in timeline.clips), *(a.source for a in timeline.audio)]:
+        for ref in self.project.timeline.source_refs():
             raw = Path(ref)
             paths.add((raw if raw.is_absolute() else self.root / raw).resolve())
         for record in self.project.generations.values():

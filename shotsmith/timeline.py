@@ -186,6 +186,17 @@ class Timeline(BaseModel):
     captions: list[Caption] = Field(default_factory=list)
     caption_settings: CaptionSettings = Field(default_factory=CaptionSettings)
 
+    def source_refs(self) -> list[str]:
+        """Every media reference the timeline reads: clips, audio, overlays and an SRT file.
+
+        The one list that output-safety checks use, so a new kind of layer is
+        guarded as soon as it is added here.
+        """
+        refs = [c.source for c in self.clips] + [a.source for a in self.audio] + [o.source for o in self.overlays]
+        if self.caption_settings.srt:
+            refs.append(self.caption_settings.srt)
+        return refs
+
     @property
     def duration_s(self) -> float:
         total = sum(c.length_s for c in self.clips)

@@ -52,8 +52,9 @@ def make_clip(tmp_path) -> MakeClip:
              extra: list[str] | None = None) -> Path:
         out = (folder or tmp_path) / name
         out.parent.mkdir(parents=True, exist_ok=True)
-        video = f"{source}=s={size}:r={fps}:d={duration}" if "=" not in source else f"{source}:s={size}:r={fps}:d={duration}"
-        args = ["-f", "lavfi", "-i", video]
+        # Length via -t: not every lavfi source (mandelbrot) has a duration option.
+        video = f"{source}=s={size}:r={fps}" if "=" not in source else f"{source}:s={size}:r={fps}"
+        args = ["-f", "lavfi", "-t", str(duration), "-i", video]
         if audio:
             args += ["-f", "lavfi", "-i", f"sine=f={tone_hz}:sample_rate=48000:d={duration}"]
         args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", str(int(fps))]

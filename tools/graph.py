@@ -10,29 +10,16 @@ live on the graph too, so input indices and pad labels cannot drift apart.
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
 
+from shotsmith.media.ffmpeg import escape_filter_value
+
 Value = Union[str, int, float, bool, Path]
 
-_OPTION_SPECIALS = re.compile(r"([\\':])")
-_GRAPH_SPECIALS = re.compile(r"([\\'\[\],;])")
-_WHITESPACE = re.compile(r"(\s)")
-
-
-def escape_value(value: str) -> str:
-    """Escape one option value for a filter inside a filter graph.
-
-    ffmpeg tokenises the value twice (graph level: ``[],;``, then option level:
-    ``:``), each level taking ``\\x`` as a literal ``x`` and trimming unescaped
-    leading/trailing whitespace. We escape for the option level, then escape the
-    result for the graph level. Whitespace is escaped too, so values that start
-    or end with a space or newline survive the trimming.
-    """
-    option_level = _WHITESPACE.sub(r"\\\1", _OPTION_SPECIALS.sub(r"\\\1", value))
-    return _WHITESPACE.sub(r"\\\1", _GRAPH_SPECIALS.sub(r"\\\1", option_level))
+#: One escaper for the whole project lives in the core; the graph uses it for every option value.
+escape_value = escape_filter_value
 
 
 def unescape_value(escaped: str) -> str:

@@ -724,12 +724,8 @@ def _check_output(output: Path, sources: Iterable[Path], protected: Iterable[Pat
 
 
 def timeline_sources(timeline: Timeline, resolve: Callable[[str], Path]) -> list[Path]:
-    refs = [*(c.source for c in timeline.clips), *(a.source for a in timeline.audio),
-            *(o.source for o in timeline.overlays)]
-    if timeline.caption_settings.srt:
-        refs.append(timeline.caption_settings.srt)
     paths = []
-    for ref in refs:
+    for ref in timeline.source_refs():
         try:
             paths.append(Path(resolve(ref)))
         except ShotsmithError:

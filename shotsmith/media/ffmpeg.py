@@ -115,16 +115,19 @@ def run_ffmpeg(args: Sequence[str], **kwargs) -> None:
 
 _OPTION_SPECIALS = re.compile(r"([\\':])")
 _GRAPH_SPECIALS = re.compile(r"([\\'\[\],;])")
+_WHITESPACE = re.compile(r"(\s)")
 
 
 def escape_filter_value(value: str) -> str:
     """Escape ``value`` for one option of one filter inside a filter graph.
 
-    ffmpeg parses a graph twice: the graph level splits filters on ``[],;`` and
-    the option level splits ``key=value`` pairs on ``:``. Each level treats a
-    backslash as "take the next character literally", so the value is escaped
-    for the option level and the result again for the graph level (the rule
-    the ffmpeg-filters manual gives in "Notes on filtergraph escaping").
+    ffmpeg tokenises a graph twice: the graph level splits filters on ``[],;``
+    and the option level splits ``key=value`` pairs on ``:``. Each level takes
+    ``\\x`` as a literal ``x`` and trims unescaped leading/trailing whitespace,
+    so the value is escaped for the option level and the result again for the
+    graph level (the ffmpeg-filters manual, "Notes on filtergraph escaping"),
+    whitespace included so that a value starting or ending with a space or a
+    newline survives.
     """
-    option_level = _OPTION_SPECIALS.sub(r"\\\1", value)
-    return _GRAPH_SPECIALS.sub(r"\\\1", option_level)
+    option_level = _WHITESPACE.sub(r"\\\1", _OPTION_SPECIALS.sub(r"\\\1", value))
+    return _WHITESPACE.sub(r"\\\1", _GRAPH_SPECIALS.sub(r"\\\1", option_level))

@@ -95,3 +95,16 @@ def test_atomic_output_removes_temp_on_failure_and_keeps_old_file(tmp_path):
             raise RuntimeError("ffmpeg died")
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def test_source_paths_cover_every_kind_of_layer(tmp_path):
+    from shotsmith.timeline import AudioTrack, ClipRef, Overlay
+
+    store = ProjectStore.create(tmp_path / "p")
+    timeline = store.project.timeline
+    timeline.clips.append(ClipRef(source="clips/a.mp4", out_s=1))
+    timeline.audio.append(AudioTrack(source="assets/music.wav"))
+    timeline.overlays.append(Overlay(source="assets/logo.png"))
+    timeline.caption_settings.srt = "assets/subs.srt"
+    names = {p.name for p in store.source_paths()}
+    assert {"a.mp4", "music.wav", "logo.png", "subs.srt"} <= names
