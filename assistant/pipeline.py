@@ -28,7 +28,7 @@ from shotsmith.brief import ShotPlan
 from shotsmith.errors import BackendError, InvalidInputError, PathSafetyError
 from shotsmith.formats import RESOLUTIONS, frame_size
 from shotsmith.store import ProjectStore
-from shotsmith.timeline import ClipRef, OutputSettings, Timeline
+from shotsmith.timeline import ClipRef, Timeline
 from shotsmith.tools.render import render_timeline
 
 OUTPUT_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv"}

@@ -14,14 +14,11 @@ import asyncio
 import hashlib
 import tempfile
 import threading
-from functools import lru_cache
 from pathlib import Path
-
-from PIL import ImageFont
 
 import shotsmith
 from shotsmith.backends.base import Backend, Capabilities, CostEstimate, GenerationRequest, GenerationResult, ProgressCallback, ProgressEvent
-from shotsmith.fonts import font_path
+from shotsmith.fonts import font_path, wrap_text
 from shotsmith.formats import CameraMove, frame_size
 from shotsmith.media.ffmpeg import escape_filter_value, run_ffmpeg
 from shotsmith.media.probe import probe, require_video
@@ -53,34 +50,6 @@ def palette_for(style: str, prompt: str = "") -> tuple[str, str, str]:
             if any(w in text for w in words):
                 return colours
     return DEFAULT_PALETTE
-
-
-@lru_cache(maxsize=16)
-def _font(size: int, bold: bool) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(font_path(bold)), size)
-
-
-def wrap_text(text: str, *, size: int, max_width: int, max_lines: int, bold: bool = False) -> str:
-    """Greedy word wrap measured with the real font, ending in an ellipsis when cut."""
-    font = _font(size, bold)
-    lines: list[str] = []
-    current = ""
-    for word in text.split():
-        candidate = f"{current} {word}".strip()
-        if font.getlength(candidate) <= max_width or not current:
-            current = candidate
-        else:
-            lines.append(current)
-            current = word
-    if current:
-        lines.append(current)
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        last = lines[-1]
-        while last and font.getlength(last + " …") > max_width:
-            last = last.rsplit(" ", 1)[0] if " " in last else last[:-1]
-        lines[-1] = last + " …"
-    return "\n".join(lines)
 
 
 def camera_filter(move: CameraMove, width: int, height: int, frames: int, fps: int) -> str:

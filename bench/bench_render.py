@@ -45,7 +45,8 @@ from shotsmith.formats import Transition, TransitionKind
 from shotsmith.media.ffmpeg import FFmpegRun, run_ffmpeg
 from shotsmith.media.probe import probe
 from shotsmith.timeline import AudioTrack, ClipRef, OutputSettings, Timeline, Title
-from shotsmith.tools.render import encoder_args, render_timeline
+from shotsmith.tools.encoding import encoder_args
+from shotsmith.tools.render import render_timeline
 
 CLIPS = 10
 OVERLAP = 0.5

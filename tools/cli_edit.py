@@ -60,7 +60,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Render an edit plan or a project's timeline with one ffmpeg pass."""
         from shotsmith.tools.presets import PRESETS, apply_preset
-        from shotsmith.tools.render import compile_timeline, preview_settings, render_timeline, settings_for_output
+        from shotsmith.tools.encoding import preview_settings, settings_for_output
+        from shotsmith.tools.render import compile_timeline, render_timeline
 
         timeline, resolve, protected, _store = _load(source)
         settings = timeline.output

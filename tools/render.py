@@ -27,14 +27,16 @@ from pydantic import BaseModel, Field
 
 from shotsmith.atomic import atomic_output
 from shotsmith.errors import InvalidInputError, MediaError, PathSafetyError, ShotsmithError
-from shotsmith.fonts import FONTS_DIR, font_path
+from shotsmith.fonts import FONTS_DIR
 from shotsmith.formats import CameraMove, TransitionKind
 from shotsmith.media.ffmpeg import run_ffmpeg
 from shotsmith.media.probe import MediaInfo, probe
 from shotsmith.timeline import ClipRef, OutputSettings, Overlay, Timeline, Title
-from shotsmith.tools.colors import ffmpeg_color, key_color
+from shotsmith.tools.colors import key_color
+from shotsmith.tools.encoding import encoder_args, preview_settings, settings_for_output
 from shotsmith.tools.graph import F, Filter, FilterGraph
 from shotsmith.tools.spec import ToolContext, edit_tool
+from shotsmith.tools.title_filters import drawtext_filter, write_title_text
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 SAMPLE_RATE = 48000
@@ -52,100 +54,6 @@ class RenderResult(BaseModel):
 
 # ---------------------------------------------------------------------------------------------
 # encoder settings per container
-
-@dataclass(frozen=True)
-class Codecs:
-    video: str
-    audio: str | None  # None: no audio stream (GIF, WebP)
-    suffix: str
-
-
-CONTAINER_CODECS: dict[str, Codecs] = {
-    "mp4": Codecs("libx264", "aac", ".mp4"),
-    "mkv": Codecs("libx264", "aac", ".mkv"),
-    "mov": Codecs("prores_ks", "pcm_s16le", ".mov"),
-    "webm": Codecs("libvpx-vp9", "libopus", ".webm"),
-    "gif": Codecs("gif", None, ".gif"),
-    "webp": Codecs("libwebp_anim", None, ".webp"),
-}
-VIDEO_CODECS_FOR = {
-    "mp4": {"libx264", "libx265"}, "mkv": {"libx264", "libx265", "libvpx-vp9"}, "mov": {"prores_ks", "libx264", "libx265"},
-    "webm": {"libvpx-vp9"}, "gif": {"gif"}, "webp": {"libwebp_anim"},
-}
-AUDIO_CODECS_FOR = {"mp4": {"aac"}, "mkv": {"aac", "libopus"}, "mov": {"pcm_s16le", "aac"}, "webm": {"libopus"},
-                    "gif": set(), "webp": set()}
-SUFFIX_CONTAINER = {".mp4": "mp4", ".m4v": "mp4", ".mkv": "mkv", ".mov": "mov", ".webm": "webm", ".gif": "gif", ".webp": "webp"}
-
-
-def settings_for_output(settings: OutputSettings, output: Path) -> OutputSettings:
-    """The settings to use for ``output``: its suffix picks the container; codecs follow if they must."""
-    container = SUFFIX_CONTAINER.get(output.suffix.lower())
-    if container is None:
-        raise InvalidInputError(f"output {output.name!r} has an unknown file type",
-                                hint="use .mp4, .mov, .webm, .mkv, .gif or .webp")
-    update: dict = {"container": container}
-    defaults = CONTAINER_CODECS[container]
-    if settings.video_codec not in VIDEO_CODECS_FOR[container]:
-        update["video_codec"] = defaults.video
-    if defaults.audio is not None and settings.audio_codec not in AUDIO_CODECS_FOR[container]:
-        update["audio_codec"] = defaults.audio
-    if container in ("gif", "webp"):
-        update["pixel_format"] = "rgb24" if container == "gif" else "yuva420p"
-    elif update.get("video_codec") == "prores_ks" or (settings.video_codec == "prores_ks" and container == "mov"):
-        update["pixel_format"] = "yuv422p10le"
-    elif settings.pixel_format not in ("yuv420p", "yuv422p10le", "yuv420p10le"):
-        update["pixel_format"] = "yuv420p"
-    return settings.model_copy(update=update)
-
-
-def preview_settings(settings: OutputSettings) -> OutputSettings:
-    """A fast low-resolution version of ``settings`` (short side 360 px, fastest encoder settings)."""
-    short = min(settings.width, settings.height)
-    factor = min(1.0, 360 / short)
-    width = max(16, int(round(settings.width * factor / 2)) * 2)
-    height = max(16, int(round(settings.height * factor / 2)) * 2)
-    update = {"width": width, "height": height, "preset": "ultrafast", "crf": max(settings.crf, 28),
-              "video_bitrate": None}
-    if settings.container not in ("gif", "webp"):
-        update.update({"container": "mp4", "video_codec": "libx264", "audio_codec": "aac", "pixel_format": "yuv420p"})
-    return settings.model_copy(update=update)
-
-
-def encoder_args(settings: OutputSettings) -> list[str]:
-    s = settings
-    args: list[str] = []
-    codec = s.video_codec
-    if codec in ("libx264", "libx265"):
-        args += ["-c:v", codec, "-preset", s.preset, "-pix_fmt", s.pixel_format]
-        args += ["-b:v", s.video_bitrate] if s.video_bitrate else ["-crf", str(min(s.crf, 51))]
-        args += ["-g", str(max(1, round(s.fps * 2)))]
-        if codec == "libx265":
-            args += ["-tag:v", "hvc1", "-x265-params", "log-level=error"]
-    elif codec == "libvpx-vp9":
-        args += ["-c:v", codec, "-pix_fmt", s.pixel_format, "-deadline", "good", "-cpu-used", "5", "-row-mt", "1"]
-        args += ["-b:v", s.video_bitrate] if s.video_bitrate else ["-crf", str(s.crf), "-b:v", "0"]
-    elif codec == "prores_ks":
-        args += ["-c:v", codec, "-profile:v", "3", "-pix_fmt", "yuv422p10le", "-vendor", "apl0"]
-    elif codec == "gif":
-        args += ["-c:v", "gif", "-loop", "0"]
-    elif codec == "libwebp_anim":
-        args += ["-c:v", "libwebp_anim", "-quality", str(max(0, min(100, 100 - s.crf))), "-loop", "0",
-                 "-pix_fmt", "yuva420p"]
-    else:
-        raise InvalidInputError(f"unsupported video codec {codec!r}",
-                                hint="use libx264, libx265, libvpx-vp9, prores_ks, gif or libwebp_anim")
-    audio = CONTAINER_CODECS[s.container].audio
-    if audio is None:
-        args += ["-an"]
-    else:
-        acodec = s.audio_codec
-        args += ["-c:a", acodec, "-ar", str(s.sample_rate), "-ac", "2"]
-        if acodec in ("aac", "libopus"):
-            args += ["-b:a", s.audio_bitrate]
-    if s.container in ("mp4", "mov"):
-        args += ["-movflags", "+faststart"]
-    return args
-
 
 # ---------------------------------------------------------------------------------------------
 # the compiler
@@ -493,10 +401,10 @@ class _Compiler:
         from shotsmith.tools.titles import validate_title
 
         validate_title(title, duration_s)
-        text_file = self.scratch / f"title{n}.txt"
-        text_file.write_text(title.text.replace("\r\n", "\n"), encoding="utf-8")
         if title.size and self.scale != 1:
             title = title.model_copy(update={"size": max(4, round(title.size * self.scale))})
+        text_file = self.scratch / f"title{n}.txt"
+        write_title_text(title, text_file, self.W, self.H)
         return self.g.chain(base, drawtext_filter(title, text_file, self.W, self.H, start, end), hint="title")
 
     def captions(self, base: str, duration_s: float) -> str:
@@ -506,12 +414,12 @@ class _Compiler:
         for n, cue in enumerate(sorted(self.t.captions, key=lambda c: c.start_s)):
             if cue.start_s >= duration_s:
                 continue
-            text_file = self.scratch / f"caption{n}.txt"
-            text_file.write_text(cue.text.replace("\r\n", "\n").strip("\n"), encoding="utf-8")
             style = Title.model_construct(**{**Title.model_construct(text="-").model_dump(), "text": cue.text,
                                              "position": "bottom", "size": size, "color": "white", "box": True,
                                              "box_color": "black@0.55", "fade_in_s": 0.0, "fade_out_s": 0.0,
                                              "bold": False})
+            text_file = self.scratch / f"caption{n}.txt"
+            write_title_text(style, text_file, self.W, self.H)
             end = min(cue.end_s, duration_s)
             base = self.g.chain(base, drawtext_filter(style, text_file, self.W, self.H, cue.start_s, end), hint="cap")
         if cs.srt:
@@ -644,63 +552,6 @@ def compile_timeline(timeline: Timeline, settings: OutputSettings | None = None,
         args += ["-map", f"[{audio}]"]
     args += ["-r", _fps_text(settings.fps), "-frames:v", str(frames), *encoder_args(settings), str(output)]
     return Compiled(args=args, graph=compiler.g, duration_s=frames / settings.fps, frames=frames, settings=settings)
-
-
-# ---------------------------------------------------------------------------------------------
-# titles
-
-def title_font_size(title: Title, height: int) -> int:
-    if title.size:
-        return title.size
-    return max(10, round(height / (9 if title.position == "center" else 14)))
-
-
-def title_position(title: Title, width: int, height: int) -> tuple[str, str]:
-    m = max(8, height // 20)
-    presets = {
-        "center": ("(w-text_w)/2", "(h-text_h)/2"),
-        "top": ("(w-text_w)/2", f"{m}"),
-        "bottom": ("(w-text_w)/2", f"h-text_h-{m}"),
-        "top_left": (f"{m}", f"{m}"),
-        "top_right": (f"w-text_w-{m}", f"{m}"),
-        "bottom_left": (f"{m}", f"h-text_h-{m}"),
-        "bottom_right": (f"w-text_w-{m}", f"h-text_h-{m}"),
-        "lower_third": (f"{max(m, width // 16)}", f"h*0.72"),
-    }
-    x, y = presets[title.position]
-    return title.x or x, title.y or y
-
-
-def title_alpha(start: float, end: float, fade_in: float, fade_out: float) -> str:
-    """Alpha expression: 0 -> 1 over ``fade_in`` after ``start``, 1 -> 0 over ``fade_out`` before ``end``."""
-    span = end - start
-    fade_in, fade_out = min(fade_in, span / 2), min(fade_out, span / 2)
-    terms = ["1"]
-    if fade_in > 0:
-        terms.append(f"(t-{start:g})/{fade_in:g}")
-    if fade_out > 0:
-        terms.append(f"({end:g}-t)/{fade_out:g}")
-    inner = terms[0]
-    for term in terms[1:]:
-        inner = f"min({inner},{term})"
-    return f"clip({inner},0,1)"
-
-
-def drawtext_filter(title: Title, text_file: Path, width: int, height: int, start: float, end: float) -> list[Filter]:
-    size = title_font_size(title, height)
-    x, y = title_position(title, width, height)
-    opts: dict = {
-        "fontfile": str(font_path(title.bold)), "textfile": str(text_file), "expansion": "none",
-        "fontsize": size, "fontcolor": ffmpeg_color(title.color, what="title colour"),
-        "x": x, "y": y, "line_spacing": max(2, size // 5),
-        "enable": f"between(t,{start:g},{end:g})",
-        "alpha": title_alpha(start, end, title.fade_in_s, title.fade_out_s),
-    }
-    if title.position in ("center", "top", "bottom"):
-        opts["text_align"] = "C"
-    if title.box:
-        opts.update(box=1, boxcolor=ffmpeg_color(title.box_color, what="title box colour"), boxborderw=max(4, size // 3))
-    return [F("drawtext", **opts)]
 
 
 # ---------------------------------------------------------------------------------------------

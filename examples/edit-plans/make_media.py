@@ -12,7 +12,7 @@ from pathlib import Path
 from shotsmith.media.ffmpeg import run_ffmpeg
 
 SRT = """1
-00:00:00,500 --> 00:00:02,500
+00:00:01,900 --> 00:00:02,900
 Every frame, one pass.
 
 2

@@ -105,7 +105,7 @@ def test_audio_tools_validate_and_save(make_clip, tmp_path):
     store.project.timeline = Timeline(clips=[ClipRef(source=store.relative(clip), out_s=1.0)], output=SMALL)
     store.save()
     music = tone(store.assets_dir, "m.m4a", 300, 2.0)
-    silent = make_clip("silent.mp4", duration=1.0, audio=False, folder=store.assets_dir)
+    make_clip("silent.mp4", duration=1.0, audio=False, folder=store.assets_dir)
     ctx = ToolContext(store=store)
     TOOLS["add_audio"](ctx, {"source": "assets/m.m4a", "volume": 0.5, "fade_out_s": 0.5})
     assert store.project.timeline.audio[0].source == "assets/m.m4a"

@@ -14,7 +14,8 @@ from shotsmith.media.ffmpeg import run_ffmpeg
 from shotsmith.store import ProjectStore
 from shotsmith.timeline import ClipRef, OutputSettings, Timeline, Title
 from shotsmith.tools.graph import F, escape_value, unescape_value
-from shotsmith.tools.render import render_timeline, title_alpha
+from shotsmith.tools.render import render_timeline
+from shotsmith.tools.title_filters import title_alpha
 from shotsmith.tools.spec import TOOLS, ToolContext
 from shotsmith.tools import catalogue
 
@@ -123,3 +124,28 @@ def test_any_title_text_renders(tmp_path, text):
                         output=OutputSettings(width=96, height=64, fps=10, preset="ultrafast"))
     result = render_timeline(timeline, tmp_path / "t.mp4")
     assert result.duration_s == pytest.approx(0.1, abs=0.02)
+
+
+def test_long_title_wraps_inside_a_narrow_frame(make_clip, tmp_path, frame_at):
+    """A title wider than a vertical frame wraps onto lines instead of running off both edges."""
+    from shotsmith.fonts import _font
+    from shotsmith.tools.title_filters import title_font_size, write_title_text
+
+    narrow = OutputSettings(width=240, height=426, fps=30, preset="ultrafast", crf=18)
+    title = Title(text="Made from one edit plan, every frame in one pass", position="bottom", box=True)
+    text_file = tmp_path / "t.txt"
+    write_title_text(title, text_file, narrow.width, narrow.height)
+    lines = text_file.read_text().splitlines()
+    font = _font(title_font_size(title, narrow.height), title.bold)
+    assert len(lines) > 1 and all(font.getlength(line) <= narrow.width for line in lines)
+
+    src = make_clip("n.mp4", duration=1.0, size="240x426", source="color=c=gray")
+    plain = Timeline(clips=[ClipRef(source=str(src), out_s=1.0)], output=narrow)
+    titled = plain.model_copy(update={"titles": [title.model_copy(update={"fade_in_s": 0, "fade_out_s": 0})]})
+    render_timeline(plain, tmp_path / "plain.mp4")
+    render_timeline(titled, tmp_path / "titled.mp4")
+    a = frame_at(tmp_path / "plain.mp4", 0.5).astype(int)
+    b = frame_at(tmp_path / "titled.mp4", 0.5).astype(int)
+    changed = np.abs(a - b).sum(axis=2) > 40
+    assert changed.any(), "the title is drawn"
+    assert not changed[:, :3].any() and not changed[:, -3:].any(), "no text or box touches the side edges"
