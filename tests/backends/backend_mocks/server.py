@@ -168,7 +168,10 @@ class MockProvider:
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # The stdlib's listen backlog is 5: the 6th simultaneous connect would wait for a SYN
+        # retry (about a second), which is the mock's limit, not the client's.
+        server_class = type("MockHTTPServer", (ThreadingHTTPServer,), {"request_queue_size": 128})
+        self._server = server_class(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
         return self
