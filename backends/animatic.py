@@ -19,7 +19,7 @@ from pathlib import Path
 import shotsmith
 from shotsmith.backends.base import Backend, Capabilities, CostEstimate, GenerationRequest, GenerationResult, ProgressCallback, ProgressEvent
 from shotsmith.fonts import font_path, wrap_text
-from shotsmith.formats import CameraMove, frame_size
+from shotsmith.formats import CameraMove, frame_size, zoompan_expressions
 from shotsmith.media.ffmpeg import escape_filter_value, run_ffmpeg
 from shotsmith.media.probe import probe, require_video
 
@@ -41,7 +41,6 @@ DEFAULT_PALETTE = ("0x264653", "0x2a9d8f", "0x8ab17d")
 #: How far the simulated camera travels: the background is rendered this much
 #: larger than the frame so a pan or tilt never shows its edge.
 OVERSCAN = 1.3
-ZOOM_AMOUNT = 0.28
 
 
 def palette_for(style: str, prompt: str = "") -> tuple[str, str, str]:
@@ -53,24 +52,13 @@ def palette_for(style: str, prompt: str = "") -> tuple[str, str, str]:
 
 
 def camera_filter(move: CameraMove, width: int, height: int, frames: int, fps: int) -> str:
-    """Filter that turns the oversized background into the framed, moving shot."""
-    n = max(frames - 1, 1)
-    bw, bh = int(width * OVERSCAN) // 2 * 2, int(height * OVERSCAN) // 2 * 2
-    progress = f"(n/{n})"
-    if move in (CameraMove.ZOOM_IN, CameraMove.ZOOM_OUT):
-        z = f"1+{ZOOM_AMOUNT}*on/{n}" if move is CameraMove.ZOOM_IN else f"{1 + ZOOM_AMOUNT}-{ZOOM_AMOUNT}*on/{n}"
-        return (f"zoompan=z='{z}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d=1:s={width}x{height}:fps={fps}")
-    x_mid, y_mid = (bw - width) // 2, (bh - height) // 2
-    x, y = str(x_mid), str(y_mid)
-    if move is CameraMove.PAN_RIGHT:
-        x = f"{bw - width}*{progress}"
-    elif move is CameraMove.PAN_LEFT:
-        x = f"{bw - width}*(1-{progress})"
-    elif move is CameraMove.TILT_UP:
-        y = f"{bh - height}*(1-{progress})"
-    elif move is CameraMove.TILT_DOWN:
-        y = f"{bh - height}*{progress}"
-    return f"crop=w={width}:h={height}:x='{x}':y='{y}'"
+    """Filter that turns the oversized background into the framed, moving shot.
+
+    The background is ``OVERSCAN`` times the frame, so a zoom of ``OVERSCAN``
+    frames it exactly; zooms travel between the whole background and that crop.
+    """
+    z, x, y = zoompan_expressions(move, frames, amount=OVERSCAN - 1)
+    return f"zoompan=z='{z}':x='{x}':y='{y}':d=1:s={width}x{height}:fps={fps}"
 
 
 class AnimaticBackend(Backend):

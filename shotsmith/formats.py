@@ -60,6 +60,36 @@ class CameraMove(StrEnum):
         }[self.value]
 
 
+def zoompan_expressions(move: CameraMove, frames: int, *, amount: float = 0.2,
+                        static_zoom: float | None = None) -> tuple[str, str, str]:
+    """``z``, ``x``, ``y`` expressions for ffmpeg's ``zoompan`` that fly a camera over a picture.
+
+    Zooms go between 1 and ``1 + amount`` over ``frames`` output frames; pans and
+    tilts hold the zoom at ``1 + amount`` and travel across the spare margin.
+    ``static_zoom`` is the zoom for a static shot (default: the same ``1 + amount``
+    centre crop). The renderer uses this for stills (Ken Burns), the animatic for
+    its previz cards, so a move looks the same wherever it is drawn.
+    """
+    n = max(frames - 1, 1)
+    progress = f"on/{n}"
+    z, x, y = f"{1 + amount:g}", "(iw-iw/zoom)/2", "(ih-ih/zoom)/2"
+    if move is CameraMove.ZOOM_IN:
+        z = f"1+{amount:g}*{progress}"
+    elif move is CameraMove.ZOOM_OUT:
+        z = f"{1 + amount:g}-{amount:g}*{progress}"
+    elif move is CameraMove.PAN_RIGHT:
+        x = f"(iw-iw/zoom)*{progress}"
+    elif move is CameraMove.PAN_LEFT:
+        x = f"(iw-iw/zoom)*(1-{progress})"
+    elif move is CameraMove.TILT_DOWN:
+        y = f"(ih-ih/zoom)*{progress}"
+    elif move is CameraMove.TILT_UP:
+        y = f"(ih-ih/zoom)*(1-{progress})"
+    elif static_zoom is not None:
+        z = f"{static_zoom:g}"
+    return z, x, y
+
+
 class TransitionKind(StrEnum):
     """Transitions between two clips; all but ``cut`` map onto ffmpeg ``xfade``."""
 

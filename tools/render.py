@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 from shotsmith.atomic import atomic_output
 from shotsmith.errors import InvalidInputError, MediaError, PathSafetyError, ShotsmithError
 from shotsmith.fonts import FONTS_DIR
-from shotsmith.formats import CameraMove, TransitionKind
+from shotsmith.formats import CameraMove, TransitionKind, zoompan_expressions
 from shotsmith.media.ffmpeg import run_ffmpeg
 from shotsmith.media.probe import MediaInfo, probe
 from shotsmith.timeline import ClipRef, OutputSettings, Overlay, Timeline, Title
@@ -113,24 +113,7 @@ def fit_filters(graph: FilterGraph, label: str, fit: str, width: int, height: in
 
 
 def ken_burns(move: CameraMove, frames: int, width: int, height: int, fps: float) -> Filter:
-    n = max(frames - 1, 1)
-    zoom = 0.2
-    p = f"on/{n}"
-    z, x, y = f"{1 + zoom}", "(iw-iw/zoom)/2", "(ih-ih/zoom)/2"
-    if move is CameraMove.ZOOM_IN:
-        z = f"1+{zoom}*{p}"
-    elif move is CameraMove.ZOOM_OUT:
-        z = f"{1 + zoom}-{zoom}*{p}"
-    elif move is CameraMove.PAN_RIGHT:
-        x = f"(iw-iw/zoom)*{p}"
-    elif move is CameraMove.PAN_LEFT:
-        x = f"(iw-iw/zoom)*(1-{p})"
-    elif move is CameraMove.TILT_DOWN:
-        y = f"(ih-ih/zoom)*{p}"
-    elif move is CameraMove.TILT_UP:
-        y = f"(ih-ih/zoom)*(1-{p})"
-    elif move is CameraMove.STATIC:
-        z = "1"
+    z, x, y = zoompan_expressions(move, frames, amount=0.2, static_zoom=1.0)
     # one spare frame: zoompan may emit one short, trim cuts the spare one off
     return F("zoompan", z=z, x=x, y=y, d=frames + 1, s=f"{width}x{height}", fps=_fps_text(fps))
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from shotsmith.backends.base import (Backend, Capabilities, CostEstimate, GenerationMode, GenerationRequest,
                                      GenerationResult, ProgressCallback, ProgressEvent)
 from shotsmith.errors import InvalidInputError
-from shotsmith.formats import CameraMove, frame_size
+from shotsmith.formats import CameraMove, frame_size, zoompan_expressions
 from shotsmith.media.ffmpeg import run_ffmpeg
 from shotsmith.media.probe import probe, require_video
 
@@ -26,18 +26,8 @@ def palette(prompt: str, seed: int | None) -> tuple[str, str, str]:
 
 
 def ken_burns(move: CameraMove, width: int, height: int, frames: int, fps: int) -> str:
-    """zoompan expression for a camera move over a still scaled to 2x the frame."""
-    n = max(frames - 1, 1)
-    zoom = {CameraMove.ZOOM_IN: f"1+0.25*on/{n}", CameraMove.ZOOM_OUT: f"1.25-0.25*on/{n}"}.get(move, "1.15")
-    x, y = "iw/2-(iw/zoom/2)", "ih/2-(ih/zoom/2)"
-    if move is CameraMove.PAN_RIGHT:
-        x = f"(iw-iw/zoom)*on/{n}"
-    elif move is CameraMove.PAN_LEFT:
-        x = f"(iw-iw/zoom)*(1-on/{n})"
-    elif move is CameraMove.TILT_DOWN:
-        y = f"(ih-ih/zoom)*on/{n}"
-    elif move is CameraMove.TILT_UP:
-        y = f"(ih-ih/zoom)*(1-on/{n})"
+    """zoompan over a still scaled to 2x the frame, using shotsmith's own camera-move expressions."""
+    zoom, x, y = zoompan_expressions(move, frames, amount=0.25, static_zoom=1.15)
     return (f"scale={width * 2}:{height * 2}:force_original_aspect_ratio=increase,crop={width * 2}:{height * 2},"
             f"zoompan=z='{zoom}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps}")
 
