@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 
 from shotsmith.atomic import atomic_write_text
 from shotsmith.errors import InvalidInputError, MediaError
-from shotsmith.media.probe import MediaInfo, probe
+from shotsmith.media.probe import MediaInfo, open_video, probe
 from shotsmith.tools.spec import ToolContext, edit_tool
 from shotsmith.tools.timecode import format_hms, format_smpte, parse_frame
 from shotsmith.tools.trim import TimeInput, resolve_output, resolve_source
@@ -187,14 +187,7 @@ class _Failure:
 
 
 def _decode(path: Path, *, threads: bool, rough: bool) -> Iterator[tuple[int, Fraction, av.VideoFrame]]:
-    try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except av.error.FFmpegError as exc:
-        raise MediaError(f"{path}: cannot be opened ({exc.strerror or exc})") from exc
-    with container:
-        if not container.streams.video:
-            raise MediaError(f"{path}: has no video stream; this needs video")
-        stream = container.streams.video[0]
+    with open_video(path) as (container, stream):
         if threads:
             stream.thread_type = "AUTO"
         if rough:

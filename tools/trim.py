@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 from shotsmith.atomic import atomic_output
 from shotsmith.errors import InvalidInputError, MediaError, PathSafetyError
 from shotsmith.media.ffmpeg import run_ffmpeg
-from shotsmith.media.probe import MediaInfo, probe
+from shotsmith.media.probe import MediaInfo, open_video, probe
 from shotsmith.tools.spec import ToolContext, edit_tool
 from shotsmith.tools.timecode import TimeUnit, check_range, format_hms, frame_number, parse_time
 
@@ -121,14 +121,7 @@ class FrameTable:
 
 
 def read_frame_table(path: Path) -> FrameTable:
-    try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except av.error.FFmpegError as exc:
-        raise MediaError(f"{path}: cannot be opened ({exc.strerror or exc})") from exc
-    with container:
-        if not container.streams.video:
-            raise MediaError(f"{path}: has no video stream; this needs video")
-        stream = container.streams.video[0]
+    with open_video(path) as (container, stream):
         origin = Fraction(container.start_time or 0, av.time_base)
         tb = stream.time_base
         decode_order: list[int] = []

@@ -21,8 +21,11 @@ checks them against the packets themselves:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 from pydantic import BaseModel
@@ -115,6 +118,20 @@ def _open(path: Path):
         return av.open(str(path), metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise MediaError(f"{path}: {_sniff(path)}") from exc
+
+
+@contextmanager
+def open_video(path: str | Path) -> Iterator[tuple[Any, Any]]:
+    """Open ``path`` to read its first video stream: ``(container, stream)``.
+
+    The one place tools open video for decoding, so a file that cannot be read,
+    or has no picture, fails with the same clear MediaError everywhere.
+    """
+    path = Path(path)
+    with _open(path) as container:
+        if not container.streams.video:
+            raise MediaError(f"{path}: has no video stream; this needs video")
+        yield container, container.streams.video[0]
 
 
 def probe(path: str | Path, *, need_video: bool = False) -> MediaInfo:
