@@ -122,6 +122,8 @@ def approval_needed(studio: Studio):
         args = request.tool_call.get("args") or {}
         try:
             estimate = studio.estimate(args.get("shots"), args.get("backend"))
+            if estimate.shots:
+                studio.ensure_ready(args.get("backend"))  # not ready: the tool itself says why, nothing to approve
             if studio.max_cost is not None and studio.ledger.spent + estimate.amount > studio.max_cost:
                 return False  # the tool itself refuses: asking would be pointless
             return studio.needs_approval(estimate, args.get("backend"))

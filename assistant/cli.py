@@ -155,7 +155,9 @@ def check_spending(options: RunOptions, *, yes: bool, max_cost: float | None) ->
     from shotsmith.assistant.studio import BudgetExceededError
     from shotsmith.backends.registry import get_backend
 
-    caps = get_backend(options.backend).capabilities()
+    backend = get_backend(options.backend)
+    backend.check_ready()  # no key or model: say so before estimating, asking or planning
+    caps = backend.capabilities()
     if not caps.needs_approval and max_cost is None:
         return None
     estimate = run_brief(options, plan_only=True).cost

@@ -143,6 +143,8 @@ class OfflineSession(ChatSession):
 
     def _produce(self, *, preview: bool) -> None:
         estimate = self.studio.estimate()
+        if estimate.shots:
+            self.studio.ensure_ready()
         self.studio.check_budget(estimate)
         if self.studio.needs_approval(estimate) and not self.studio.auto_approve:
             self._pending = ("preview" if preview else "final", {})

@@ -154,6 +154,9 @@ def run_brief(options: RunOptions, *, on_event: Callable[[AgentEvent], None] | N
     if options.resolution not in RESOLUTIONS:
         raise InvalidInputError(f"unknown resolution {options.resolution!r}", hint=f"choose one of {', '.join(RESOLUTIONS)}")
     output = check_output_path(options.output)
+    backend = get_backend(options.backend)
+    if not plan_only:
+        backend.check_ready()  # a missing key or model fails now, before planning and before a project exists
 
     result = plan_brief(options.brief, duration_s=options.duration_s, aspect_ratio=options.aspect_ratio,
                         shot_count=options.shot_count, fps=options.fps)
@@ -162,7 +165,6 @@ def run_brief(options: RunOptions, *, on_event: Callable[[AgentEvent], None] | N
     emit(PlanUpdated(result.plan.model_dump(mode="json")))
     timings["plan"] = time.perf_counter() - started
 
-    backend = get_backend(options.backend)
     project_dir = (options.project_dir or default_project_dir(output)).expanduser()
     store = ProjectStore.open_or_create(project_dir)
     if output in store.source_paths():

@@ -210,9 +210,15 @@ class Studio:
         with self._work:
             return self._generate(shots, backend, approved=approved)
 
+    def ensure_ready(self, backend: str | None = None) -> None:
+        """Fail now if the backend cannot run (missing key or model), before anyone is asked to approve."""
+        self.backend(backend).check_ready()
+
     def _generate(self, shots: list[int] | None, backend: str | None, *, approved: bool) -> dict:
         be = self.backend(backend)
         estimate = self.estimate(shots, backend)
+        if estimate.shots:
+            be.check_ready()
         self.ledger.estimates.append({"amount": estimate.amount, "unit": estimate.unit, "shots": estimate.shots,
                                       "backend": be.name})
         self.check_budget(estimate)

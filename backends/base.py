@@ -134,6 +134,15 @@ class Backend(ABC):
                        cancel: threading.Event) -> GenerationResult:
         """Write the clip to ``dest`` (a temporary path the engine renames) and describe it."""
 
+    def check_ready(self) -> None:
+        """Raise a ShotsmithError when the backend cannot run now (no key, no model configured).
+
+        Called before planning a scripted run and before asking anyone to approve
+        spending, so a missing key is reported first, not after the plan and the
+        approval. Listing backends and estimating costs never call it.
+        """
+        return None
+
     def cache_identity(self) -> dict:
         """Settings outside the request that change the pixels (steps, guidance, a weights revision).
 

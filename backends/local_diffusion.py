@@ -284,6 +284,9 @@ class DiffusersBackend(Backend):
                             detail=f"about {plan.num_frames} frames at {plan.width}x{plan.height}, {steps}, "
                                    "on this machine's GPU (or CPU); no money is charged")
 
+    def check_ready(self) -> None:
+        self.model_id()
+
     def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
         """The base checks, after making sure there is a model to run (the first place a missing one shows)."""
         self.model_id(request)

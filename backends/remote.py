@@ -140,6 +140,9 @@ class RemoteBackend(Backend):
         """Raise AuthError when a needed key is missing (used by the CLI and before a run)."""
         self.api_key()
 
+    def check_ready(self) -> None:
+        self.check_keys()
+
     def secrets(self) -> list[str]:
         """Every secret string that must be scrubbed from messages."""
         try:

@@ -54,6 +54,17 @@ class GpuBackend(AnimaticBackend):
         return super().capabilities().model_copy(update={"long_running": True, "max_concurrency": 1})
 
 
+class KeyedBackend(PricedBackend):
+    name = "keyed-test"
+    description = "Test backend: priced like priced-test, but its API key is never set."
+    model = "keyed-test-v1"
+
+    def check_ready(self) -> None:
+        from shotsmith.errors import BackendError
+
+        raise BackendError("no API key for keyed-test", hint="set KEYED_TEST_KEY")
+
+
 class _Plugin:
     @staticmethod
     @shotsmith.hookimpl
@@ -61,6 +72,7 @@ class _Plugin:
         register(PricedBackend)
         register(SlowBackend)
         register(GpuBackend)
+        register(KeyedBackend)
 
 
 def register() -> None:

@@ -149,3 +149,12 @@ def test_every_command_has_help():
             proc = _run_cli(*path, "--help")
             assert proc.returncode == 0, f"{' '.join(path)} --help failed: {proc.stderr}"
             assert "Usage" in proc.stdout
+
+
+def test_missing_backend_key_fails_before_anything_is_planned_or_created(tmp_path):
+    out = tmp_path / "b.mp4"
+    proc = _run_cli("run", "a 10 second ad for a bike shop", "-o", str(out), "--backend", "runway", "--yes",
+                    env={"RUNWAYML_API_SECRET": ""})
+    _assert_clean_failure(proc, "no API key for runway")
+    assert "Shot plan" not in proc.stdout
+    assert not (tmp_path / "b.shotsmith").exists() and not out.exists()

@@ -113,3 +113,27 @@ def test_footage_from_a_registered_input_outside_the_project(tmp_path, make_clip
     assert session.last_error is not None and "outside the project" in session.last_error.message
     assert any("outside the project" in getattr(e, "text", "") for e in events)
     assert session.studio.plan.shots[0].source == str(outside.resolve())
+
+
+def test_a_backend_without_its_key_is_reported_before_any_approval(tmp_path, test_backends):
+    from shotsmith.assistant.events import Notice
+
+    session = ChatSession.open(tmp_path / "p", backend="keyed-test", resolution="360p", fps=24)
+    collect(session.send("A 4 second teaser for a bakery, 2 shots"))
+    events = collect(session.send("generate"))
+    assert not any(isinstance(e, ApprovalRequested) for e in events)
+    assert any(isinstance(e, Notice) and "no API key for keyed-test" in e.text for e in events)
+    assert not session.pending_approval
+    assert not list((tmp_path / "p" / "clips").glob("*.mp4"))
+
+
+def test_agent_does_not_ask_approval_for_a_backend_that_cannot_run(tmp_path, test_backends):
+    from types import SimpleNamespace
+
+    from shotsmith.assistant.agent import approval_needed
+
+    call = SimpleNamespace(tool_call={"name": "generate_shots", "args": {}})
+    for backend, expected in (("priced-test", True), ("keyed-test", False)):
+        session = ChatSession.open(tmp_path / backend, backend=backend, resolution="360p", fps=24)
+        collect(session.send("A 4 second teaser for a bakery, 2 shots"))
+        assert approval_needed(session.studio)(call) is expected, backend
