@@ -26,7 +26,7 @@ import shotsmith
 from shotsmith.backends.base import Capabilities, CostEstimate, GenerationMode, GenerationRequest
 from shotsmith.backends.errors import ModerationError, RemoteError
 from shotsmith.backends.http import ApiClient, parse_retry_after
-from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, image_data_uri, json_body
+from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, error_body, image_data_uri, json_body
 
 
 def _is_moderation(body: object) -> bool:
@@ -57,11 +57,8 @@ class FalQueueBackend(RemoteBackend):
 
     def classify(self, response: httpx.Response) -> RemoteError:
         status = response.status_code
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        detail = body.get("detail") if isinstance(body, dict) else None
+        body = error_body(response)
+        detail = body.get("detail")
         summary = detail if isinstance(detail, str) else (json.dumps(detail)[:300] if detail else f"HTTP {status}")
         if status == 422 and _is_moderation(body):
             return ModerationError(f"{self.name} refused the shot on content grounds: {summary}", status=status,

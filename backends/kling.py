@@ -28,7 +28,7 @@ import shotsmith
 from shotsmith.backends.base import Capabilities, CostEstimate, GenerationMode, GenerationRequest
 from shotsmith.backends.errors import AuthError, ModerationError, RemoteError
 from shotsmith.backends.http import ApiClient, parse_retry_after
-from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, image_base64, json_body
+from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, error_body, image_base64, json_body
 from shotsmith.config import secret
 from shotsmith.formats import CameraMove
 
@@ -134,12 +134,9 @@ class KlingBackend(RemoteBackend):
     # -- errors ----------------------------------------------------------------------
     def classify(self, response: httpx.Response) -> RemoteError:
         status = response.status_code
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        code = body.get("code") if isinstance(body, dict) else None
-        message = body.get("message", "") if isinstance(body, dict) else ""
+        body = error_body(response)
+        code = body.get("code")
+        message = body.get("message", "")
         text = f"kling: {message or 'HTTP ' + str(status)} (code {code}, HTTP {status})"
         if code == 1004:  # token expired: sign a new one and try again
             self._token = None

@@ -21,7 +21,7 @@ import shotsmith
 from shotsmith.backends.base import Capabilities, CostEstimate, GenerationMode, GenerationRequest
 from shotsmith.backends.errors import ModerationError, RemoteError
 from shotsmith.backends.http import ApiClient
-from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, image_data_uri, json_body
+from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, error_body, image_data_uri, json_body
 
 MODERATION_WORDS = ("moderation", "content policy", "safety", "prohibited", "not allowed")
 RESOLUTIONS = {"540p": "540p", "720p": "720p", "1080p": "1080p", "2160p": "4k"}
@@ -61,11 +61,8 @@ class LumaBackend(RemoteBackend):
 
     def classify(self, response: httpx.Response) -> RemoteError:
         error = super().classify(response)
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        detail = str(body.get("detail") or "") if isinstance(body, dict) else ""
+        body = error_body(response)
+        detail = str(body.get("detail") or "")
         if response.status_code == 400 and _moderated(detail):
             return ModerationError(f"luma refused the shot on content grounds: {detail}", status=400)
         if detail and response.status_code not in (401, 403):

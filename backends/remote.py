@@ -231,6 +231,19 @@ def image_base64(path: str | Path, *, max_bytes: int | None = None) -> tuple[str
     return base64.b64encode(data).decode("ascii"), mime
 
 
+def error_body(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object of an error response, or ``{}`` when a proxy sent HTML or nothing.
+
+    Lenient where :func:`json_body` is strict: an error must still be classified
+    by its status code when its body is unreadable.
+    """
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def json_body(response: httpx.Response) -> dict[str, Any]:
     """The response's JSON object, or a retryable error when a proxy sent something else."""
     try:

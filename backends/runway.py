@@ -20,7 +20,7 @@ import shotsmith
 from shotsmith.backends.base import Capabilities, CostEstimate, GenerationMode, GenerationRequest
 from shotsmith.backends.errors import ModerationError, RemoteError
 from shotsmith.backends.http import ApiClient
-from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, image_data_uri, json_body
+from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, error_body, image_data_uri, json_body
 
 API_VERSION = "2024-11-06"
 
@@ -70,11 +70,8 @@ class RunwayBackend(RemoteBackend):
 
     def classify(self, response: httpx.Response) -> RemoteError:
         error = super().classify(response)
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        detail = body.get("error") if isinstance(body, dict) else None
+        body = error_body(response)
+        detail = body.get("error")
         if detail and not isinstance(error, ModerationError) and response.status_code not in (401, 403):
             error.message = f"runway: {detail} (HTTP {response.status_code})"
         return error

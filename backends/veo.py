@@ -24,7 +24,7 @@ import shotsmith
 from shotsmith.backends.base import Capabilities, CostEstimate, GenerationMode, GenerationRequest
 from shotsmith.backends.errors import AuthError, ModerationError, RemoteError
 from shotsmith.backends.http import ApiClient, parse_retry_after
-from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, image_base64, json_body
+from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, error_body, image_base64, json_body
 
 MODELS: dict[str, dict] = {
     "veo-2.0-generate-001": {"durations": [5, 6, 7, 8], "resolutions": ["720p"]},
@@ -76,11 +76,8 @@ class VeoBackend(RemoteBackend):
 
     def classify(self, response: httpx.Response) -> RemoteError:
         status = response.status_code
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        error = body.get("error") if isinstance(body, dict) else None
+        body = error_body(response)
+        error = body.get("error")
         error = error if isinstance(error, dict) else {"message": error} if error else {}
         message = str(error.get("message") or f"HTTP {status}")
         if status in (401, 403) or error.get("status") in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
