@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "backends"))
+sys.path.insert(0, str(ROOT))  # run as a script: the repository root holds the tests package
 
-from backend_mocks.runway import RunwayMock  # noqa: E402
+from tests.backends.backend_mocks.runway import RunwayMock  # noqa: E402
 
 from shotsmith.backends.base import GenerationRequest  # noqa: E402
 from shotsmith.backends.engine import generate_shots  # noqa: E402

@@ -71,11 +71,15 @@ def load_settings(path: Path | None = None) -> Settings:
 
 def secret(*names: str, settings: Settings | None = None) -> SecretStr | None:
     """The first of ``names`` set in the environment, else in the config's [secrets]."""
+    from shotsmith.scrub import register_secret
+
     for name in names:
         if os.environ.get(name):
+            register_secret(os.environ[name])
             return SecretStr(os.environ[name])
     settings = settings or load_settings()
     for name in names:
         if name in settings.secrets:
+            register_secret(settings.secrets[name].get_secret_value())
             return settings.secrets[name]
     return None

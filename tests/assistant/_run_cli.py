@@ -1,13 +1,11 @@
-"""Run the shotsmith CLI in a subprocess with the test backends registered (priced-test, slow-test)."""
+"""Run the shotsmith CLI in a subprocess with the test backends registered (priced-test, slow-test).
+
+Started as ``python -m tests.assistant._run_cli`` from the repository root."""
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from _test_backends import register  # noqa: E402
-
-from shotsmith.cli import main  # noqa: E402
+from shotsmith.cli import main
+from tests.assistant._test_backends import register
 
 register()
 sys.exit(main(sys.argv[1:]))

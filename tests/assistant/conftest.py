@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from _assistant_helpers import FAKE_KEY  # noqa: E402
-from _fake_openai import FakeOpenAI  # noqa: E402
-from _test_backends import register  # noqa: E402
+from tests.assistant._assistant_helpers import FAKE_KEY  # noqa: E402
+from tests.assistant._fake_openai import FakeOpenAI  # noqa: E402
+from tests.assistant._test_backends import register  # noqa: E402
 
 
 @pytest.fixture

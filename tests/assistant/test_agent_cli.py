@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from _fake_openai import call, say
-from _assistant_helpers import FAKE_KEY
+from tests.assistant._fake_openai import call, say
+from tests.assistant._assistant_helpers import FAKE_KEY
 from shotsmith.media.probe import probe
 
-RUNNER = [sys.executable, str(Path(__file__).parent / "_run_cli.py")]
+RUNNER = [sys.executable, "-m", "tests.assistant._run_cli"]
+REPO = Path(__file__).resolve().parents[2]
 BRIEF = "A 3 second teaser for a bike shop, 3 shots"
 SHOTS = [{"subject": "a cyclist", "action": "racing downhill", "camera": "pan_right", "duration_s": 1},
          {"subject": "a mechanic", "action": "tightening a wheel", "camera": "zoom_in", "duration_s": 1},
@@ -30,7 +31,8 @@ SHOTS = [{"subject": "a cyclist", "action": "racing downhill", "camera": "pan_ri
 
 
 def env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "SHOTSMITH_LOAD_PLUGINS": "", **extra}
+    return {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "SHOTSMITH_LOAD_PLUGINS": "",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])), **extra}
 
 
 def run_args(fake_llm, out: Path, *more: str) -> list[str]:

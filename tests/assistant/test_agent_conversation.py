@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from _fake_openai import Reply, call, last_tool_result, say
-from _assistant_helpers import FAKE_KEY, collect
+from tests.assistant._fake_openai import Reply, call, last_tool_result, say
+from tests.assistant._assistant_helpers import FAKE_KEY, collect
 from shotsmith.assistant.events import (ApprovalRequested, AssistantText, Notice, OutputWritten, PlanUpdated,
                                         ToolCallFinished, ToolCallStarted)
 from shotsmith.assistant.protocol import ChatSessionLike

@@ -60,7 +60,7 @@ def test_rubric_fails_a_plan_that_ignores_the_brief():
 
 
 def test_eval_harness_drives_a_configured_model(fake_llm):
-    from _fake_openai import call, say
+    from tests.assistant._fake_openai import call, say
 
     run = _load("run")
     case = {"id": "vertical", "kind": "social", "brief": "A 6 second TikTok for a bakery, 2 shots",

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from _fake_openai import Reply, call, last_tool_result, say
-from _assistant_helpers import collect
+from tests.assistant._fake_openai import Reply, call, last_tool_result, say
+from tests.assistant._assistant_helpers import collect
 from shotsmith.assistant.events import Notice, ToolCallFinished
 from shotsmith.assistant.session import ChatSession
 

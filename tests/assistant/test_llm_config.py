@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from _assistant_helpers import FAKE_KEY
+from tests.assistant._assistant_helpers import FAKE_KEY
 from shotsmith.assistant.llm import build_chat_model, parse_llm, resolve_llm
 from shotsmith.errors import InvalidInputError
 

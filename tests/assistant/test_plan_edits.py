@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from _assistant_helpers import collect
+from tests.assistant._assistant_helpers import collect
 from shotsmith.assistant.events import ApprovalRequested, OutputWritten
 from shotsmith.assistant.intents import parse_intent
 from shotsmith.assistant.plan_ops import ShotDraft, check_against_brief, edit_shot, plan_from_drafts, reorder, swap

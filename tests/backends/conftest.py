@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+from tests.backends.backend_mocks.server import MockProvider  # noqa: E402
 
-from backend_mocks.server import MockProvider  # noqa: E402
-
-from backend_support import FAST_RETRY  # noqa: E402,F401  (re-exported for fixtures below)
+from tests.backends.backend_support import FAST_RETRY  # noqa: E402,F401  (re-exported for fixtures below)
 from shotsmith.media.ffmpeg import run_ffmpeg  # noqa: E402
 from shotsmith.store import ProjectStore  # noqa: E402
 

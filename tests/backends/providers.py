@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend_mocks.fal import FAL_KEY, FalMock
-from backend_mocks.kling import ACCESS_KEY, SECRET_KEY, KlingMock
-from backend_mocks.luma import LumaMock
-from backend_mocks.runway import RunwayMock
-from backend_mocks.veo import GEMINI_KEY, VeoMock
+from tests.backends.backend_mocks.fal import FAL_KEY, FalMock
+from tests.backends.backend_mocks.kling import ACCESS_KEY, SECRET_KEY, KlingMock
+from tests.backends.backend_mocks.luma import LumaMock
+from tests.backends.backend_mocks.runway import RunwayMock
+from tests.backends.backend_mocks.veo import GEMINI_KEY, VeoMock
 
 from shotsmith.backends.fal import PikaBackend
 from shotsmith.backends.kling import KlingBackend

@@ -13,8 +13,8 @@ import threading
 import time
 
 import pytest
-from backend_support import FAST_RETRY
-from providers import PROVIDERS
+from tests.backends.backend_support import FAST_RETRY
+from tests.backends.providers import PROVIDERS
 
 from shotsmith.backends.base import GenerationMode, GenerationRequest
 from shotsmith.backends.engine import generate_shots

@@ -70,8 +70,8 @@ class TestRunwayConformanceAgainstMock(BackendConformance):
 
     @pytest.fixture
     def backend(self, serve, mock_clip, monkeypatch):
-        from backend_mocks.runway import RunwayMock
-        from backend_support import FAST_RETRY
+        from tests.backends.backend_mocks.runway import RunwayMock
+        from tests.backends.backend_support import FAST_RETRY
 
         from shotsmith.backends.runway import RunwayBackend
 

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from backend_mocks.kling import ACCESS_KEY, SECRET_KEY, KlingMock
-from backend_mocks.runway import RunwayMock
-from backend_support import FAST_RETRY
+from tests.backends.backend_mocks.kling import ACCESS_KEY, SECRET_KEY, KlingMock
+from tests.backends.backend_mocks.runway import RunwayMock
+from tests.backends.backend_support import FAST_RETRY
 
 from shotsmith.backends.animatic import AnimaticBackend
 from shotsmith.backends.base import GenerationMode, GenerationRequest

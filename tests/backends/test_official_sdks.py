@@ -12,10 +12,10 @@ import asyncio
 import time
 
 import pytest
-from backend_mocks.fal import FAL_KEY, FalMock
-from backend_mocks.luma import LumaMock
-from backend_mocks.runway import RunwayMock
-from backend_mocks.veo import GEMINI_KEY, VeoMock
+from tests.backends.backend_mocks.fal import FAL_KEY, FalMock
+from tests.backends.backend_mocks.luma import LumaMock
+from tests.backends.backend_mocks.runway import RunwayMock
+from tests.backends.backend_mocks.veo import GEMINI_KEY, VeoMock
 
 
 def _until(check, timeout=5.0):

@@ -8,9 +8,9 @@ import time
 
 import jwt
 import pytest
-from backend_mocks.kling import ACCESS_KEY, SECRET_KEY, KlingMock
-from backend_mocks.veo import GEMINI_KEY, VeoMock
-from backend_support import FAST_RETRY
+from tests.backends.backend_mocks.kling import ACCESS_KEY, SECRET_KEY, KlingMock
+from tests.backends.backend_mocks.veo import GEMINI_KEY, VeoMock
+from tests.backends.backend_support import FAST_RETRY
 
 from shotsmith.backends.base import GenerationMode, GenerationRequest
 from shotsmith.backends.engine import generate_shots

@@ -9,7 +9,7 @@ modules import the fixtures they use from here instead.
 from __future__ import annotations
 
 import pytest
-from _tui_fake_session import ScriptedSession
+from tests.tui._tui_fake_session import ScriptedSession
 from textual.widgets import Input
 
 #: The terminal size the tests and snapshots use (what the tmux check used too).

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from _tui_fake_session import (BRIEF, WAIT_FOR_CANCEL, approval_turn, coffee_plan, generation_turn, plan_turn,
+from tests.tui._tui_fake_session import (BRIEF, WAIT_FOR_CANCEL, approval_turn, coffee_plan, generation_turn, plan_turn,
                                rejected_turn)
-from _tui_pilot import SIZE, make_app, scripted, settle, type_and_send  # noqa: F401 (fixtures)
+from tests.tui._tui_pilot import SIZE, make_app, scripted, settle, type_and_send  # noqa: F401 (fixtures)
 from textual.widgets import DataTable, Input, Static
 
 from shotsmith.assistant.events import AssistantText, Notice, ToolCallStarted

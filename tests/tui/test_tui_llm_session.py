@@ -12,11 +12,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "assistant"))
-
-from _fake_openai import FakeOpenAI, Reply, call, say  # noqa: E402
-from _test_backends import register  # noqa: E402
-from _tui_pilot import SIZE, send, wait_for_workers  # noqa: E402
+from tests.assistant._fake_openai import FakeOpenAI, Reply, call, say  # noqa: E402
+from tests.assistant._test_backends import register  # noqa: E402
+from tests.tui._tui_pilot import SIZE, send, wait_for_workers  # noqa: E402
 from textual.widgets import DataTable, Static  # noqa: E402
 
 from shotsmith.assistant.session import ChatSession  # noqa: E402

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import av
 import pytest
-from _tui_pilot import SIZE, send
+from tests.tui._tui_pilot import SIZE, send
 from textual.widgets import DataTable
 
 from shotsmith.assistant.session import ChatSession

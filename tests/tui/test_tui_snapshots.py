@@ -6,8 +6,8 @@ and look at the SVGs in ``__snapshots__`` before committing them.
 
 from __future__ import annotations
 
-from _tui_fake_session import BRIEF, ScriptedSession, approval_turn, generation_turn, plan_turn
-from _tui_pilot import SIZE, send, wait_for_workers
+from tests.tui._tui_fake_session import BRIEF, ScriptedSession, approval_turn, generation_turn, plan_turn
+from tests.tui._tui_pilot import SIZE, send, wait_for_workers
 from textual.widgets import Input
 
 from shotsmith.tui.app import ShotsmithApp

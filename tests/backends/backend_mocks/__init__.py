@@ -8,4 +8,4 @@ small MP4 from signed-looking URLs, and can inject the faults a real API shows:
 refusals, expired download URLs and truncated downloads.
 """
 
-from backend_mocks.server import DROP, Faults, MockProvider, Req, Resp  # noqa: F401
+from tests.backends.backend_mocks.server import DROP, Faults, MockProvider, Req, Resp  # noqa: F401

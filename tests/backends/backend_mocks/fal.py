@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from backend_mocks.server import MockProvider, Req, Resp
+from tests.backends.backend_mocks.server import MockProvider, Req, Resp
 
 FAL_KEY = "fal-key-id-1234:fal-secret-SECRET-5678"
 MODELS = {"fal-ai/pika/v2.2/text-to-video", "fal-ai/pika/v2.2/image-to-video"}

@@ -7,7 +7,7 @@ import time
 
 import jwt
 
-from backend_mocks.server import MockProvider, Req, Resp
+from tests.backends.backend_mocks.server import MockProvider, Req, Resp
 
 ACCESS_KEY = "ak-test-ACCESS-4242"
 SECRET_KEY = "sk-test-KLINGSECRET-0123456789abcdef0123"

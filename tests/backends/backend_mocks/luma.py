@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from backend_mocks.server import MockProvider, Req, Resp
+from tests.backends.backend_mocks.server import MockProvider, Req, Resp
 
 PREFIX = "/dream-machine/v1"
 

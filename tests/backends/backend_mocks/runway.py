@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from backend_mocks.server import MockProvider, Req, Resp
+from tests.backends.backend_mocks.server import MockProvider, Req, Resp
 
 RATIOS = {"1280:720", "720:1280", "960:960", "1104:832", "832:1104", "1584:672"}
 

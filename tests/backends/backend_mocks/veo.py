@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from backend_mocks.server import MockProvider, Req, Resp
+from tests.backends.backend_mocks.server import MockProvider, Req, Resp
 
 GEMINI_KEY = "AIza-test-SECRET-gemini-0001"
 
