@@ -29,11 +29,21 @@ class GenerationMode(StrEnum):
     VIDEO_TO_VIDEO = "video-to-video"
 
 
+#: What one unit of each provider currency is worth in US dollars (Runway: 1 credit = 0.01 USD,
+#: its published rate). Spending limits and approvals are kept in USD; the provider's unit is shown beside.
+USD_PER_UNIT: dict[str, float] = {"USD": 1.0, "credits": 0.01}
+
+
 class CostEstimate(BaseModel):
     amount: float = Field(ge=0)
     unit: Literal["USD", "credits"] = "USD"
     source: str = Field(description="Where the price comes from (a pricing page and its date, or 'local compute').")
     detail: str = ""
+
+    @property
+    def usd(self) -> float:
+        """The amount in US dollars (the unit every limit and approval is kept in)."""
+        return round(self.amount * USD_PER_UNIT[self.unit], 6)
 
 
 class Capabilities(BaseModel):
