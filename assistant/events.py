@@ -9,7 +9,12 @@ depends on LangChain types.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from shotsmith.brief import ShotPlan
+
+if TYPE_CHECKING:
+    from shotsmith.assistant.production.spending import Estimate
 
 
 @dataclass(frozen=True)
@@ -50,25 +55,33 @@ class ToolCallFinished:
 
 @dataclass(frozen=True)
 class PlanUpdated:
-    """The shot plan changed; ``plan`` is ``ShotPlan.model_dump(mode="json")``."""
+    """The shot plan changed; ``plan`` is the new plan itself."""
 
-    plan: dict[str, Any]
+    plan: ShotPlan
 
 
 @dataclass(frozen=True)
 class ApprovalRequested:
-    """The agent wants to spend money or long GPU time and waits for a yes or no.
+    """The assistant wants to spend money or long GPU time and waits for a yes or no.
 
     The turn ends after this event; the front end answers with
-    ``ChatSession.respond(approved)``, which resumes the same turn.
+    ``session.respond(approved)``, which resumes the same turn. ``estimate`` is
+    what will be sent and what it costs (None when it could not be computed:
+    answering yes then still spends nothing unless generation can price it).
     """
 
     request_id: str
     action: str
     description: str
-    estimate_amount: float
-    estimate_unit: str
-    shots: list[int] = field(default_factory=list)
+    estimate: "Estimate | None" = None
+
+    @property
+    def estimate_usd(self) -> float:
+        return self.estimate.usd if self.estimate else 0.0
+
+    @property
+    def shots(self) -> list[int]:
+        return self.estimate.shots if self.estimate else []
 
 
 @dataclass(frozen=True)

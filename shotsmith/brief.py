@@ -1,10 +1,27 @@
-"""What the user asked for, and the shot plan made from it."""
+"""What the user asked for, and the shot plan made from it.
+
+The plan is the one edit model of a generated project: a :class:`Shot` says
+both what to generate (prompt, camera, style) and how it sits in the cut
+(duration on screen, speed, trim, fit, volume, transition). The timeline's
+clips are derived from the plan by :mod:`shotsmith.cut`, never edited beside
+it, so an edit made anywhere survives every later render and re-plan.
+"""
 
 from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from shotsmith.formats import AspectRatio, CameraMove, Transition
+
+#: Speed limits, shared with the timeline (atempo keeps pitch within these).
+MIN_SPEED = 0.25
+MAX_SPEED = 4.0
+#: Fit modes, shared with the timeline (see shotsmith.timeline.FitMode).
+ShotFit = Literal["contain", "cover", "blur", "stretch"]
 
 
 class Brief(BaseModel):
@@ -37,10 +54,46 @@ class Shot(BaseModel):
     setting: str = ""
     lighting: str = ""
     source: str | None = Field(default=None, description="Project-relative footage or image to use instead of generating.")
+    source_length_s: float | None = Field(default=None, gt=0, description="Length of the footage in ``source``.")
+    # -- how the shot sits in the cut -------------------------------------------------------
+    speed: float = Field(default=1.0, ge=MIN_SPEED, le=MAX_SPEED,
+                         description="Playback speed: 0.5 shows the same footage at half speed, twice as long.")
+    in_s: float = Field(default=0.0, ge=0, description="Where in its clip (generated or footage) the shot starts.")
+    volume: float = Field(default=1.0, ge=0, le=4, description="Gain on the shot's own sound.")
+    mute: bool = False
+    fit: ShotFit | None = Field(default=None, description="How the clip fills the frame; None: the output's default.")
+    motion: CameraMove | None = Field(default=None, description="Ken Burns move when the source is a still image.")
+    # -- the generated clip bound to the shot (set by the production service) --------------
+    clip: str | None = Field(default=None, description="Project-relative path of the generated clip for this shot.")
+    clip_signature: str | None = Field(default=None, description="generation_signature() the clip was made for.")
+    clip_length_s: float | None = Field(default=None, gt=0, description="Length of ``clip`` in seconds.")
 
     @property
     def handle_s(self) -> float:
         return self.transition_to_next.overlap_s
+
+    def media_span_s(self, *, last: bool) -> float:
+        """Seconds of media the shot reads from its clip: its time on screen plus the outgoing
+        transition's handle (none after the last shot), at its speed."""
+        return round((self.duration_s + (0.0 if last else self.handle_s)) * self.speed, 6)
+
+    def generation_signature(self) -> str:
+        """A hash of what the generated picture depends on (not its length or place in the cut).
+
+        A bound clip stays valid while this is unchanged: re-timing, reordering,
+        speed, trim and transitions reuse it; a new prompt, camera, style or
+        aspect ratio does not.
+        """
+        payload = {"prompt": self.prompt, "camera": self.camera.value, "style": self.style,
+                   "aspect_ratio": self.aspect_ratio}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
+
+    @property
+    def bound_clip(self) -> str | None:
+        """The generated clip, when it was made for this shot as it is now."""
+        if self.clip and self.clip_signature == self.generation_signature():
+            return self.clip
+        return None
 
 
 class ShotPlan(BaseModel):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from shotsmith.brief import Brief, ShotPlan
+from shotsmith.formats import RESOLUTIONS, AspectRatio, frame_size
 from shotsmith.timeline import Timeline
 
 SCHEMA_VERSION = 1
@@ -42,6 +43,72 @@ class GenerationRecord(BaseModel):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class ProductionSettings(BaseModel):
+    """How the project's shots are generated and its cut is sized; a run's options update it."""
+
+    backend: str = "animatic"
+    resolution: str = "720p"
+    fps: int = Field(default=30, ge=1, le=120)
+    seed: int | None = Field(default=None, description="Base seed; shot N uses seed + N on backends that take one.")
+    output_aspect: AspectRatio | None = Field(default=None, description="The cut's aspect when reframed (crop, pad "
+                                              "or blur) instead of generated anew; None: the plan's aspect ratio.")
+
+    @field_validator("resolution")
+    @classmethod
+    def _known_resolution(cls, value: str) -> str:
+        if value not in RESOLUTIONS:
+            raise ValueError(f"unknown resolution {value!r}; choose one of {', '.join(RESOLUTIONS)}")
+        return value
+
+
+class Approval(BaseModel):
+    """A yes (or no) to spend, bound to exactly what was shown: backend, shots, requests and amount.
+
+    The job engine's spend guard lets a create through only when its request's
+    cache key is in ``cache_keys`` and the charges against this approval stay
+    within ``usd``.
+    """
+
+    id: str
+    backend: str
+    shots: list[int]
+    cache_keys: list[str]
+    amount: float = Field(ge=0, description="In the provider's unit.")
+    unit: str = "USD"
+    usd: float = Field(ge=0)
+    approved: bool
+    by: Literal["user", "--yes"]
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Charge(BaseModel):
+    """Money committed by one create sent to a provider (recorded before it is sent)."""
+
+    cache_key: str
+    backend: str
+    shot_index: int | None = None
+    amount: float = Field(ge=0)
+    unit: str = "USD"
+    usd: float = Field(ge=0)
+    approval_id: str | None = None
+    status: Literal["committed", "released"] = "committed"
+    at: datetime = Field(default_factory=utcnow)
+
+
+class SpendingLedger(BaseModel):
+    """Every approval and charge of the project, kept in project.json so limits hold across restarts."""
+
+    approvals: list[Approval] = Field(default_factory=list)
+    charges: list[Charge] = Field(default_factory=list)
+
+    @property
+    def spent_usd(self) -> float:
+        return round(sum(c.usd for c in self.charges if c.status == "committed"), 6)
+
+    def charged_against(self, approval_id: str) -> float:
+        return round(sum(c.usd for c in self.charges if c.status == "committed" and c.approval_id == approval_id), 6)
+
+
 class Project(BaseModel):
     schema_version: int = SCHEMA_VERSION
     name: str = "untitled"
@@ -52,3 +119,24 @@ class Project(BaseModel):
     timeline: Timeline = Field(default_factory=Timeline)
     generations: dict[str, GenerationRecord] = Field(default_factory=dict)
     inputs: list[str] = Field(default_factory=list, description="Absolute paths of files the user gave as inputs; readable, never written.")
+    production: ProductionSettings = Field(default_factory=ProductionSettings)
+    spending: SpendingLedger = Field(default_factory=SpendingLedger)
+
+    def sync_cut(self):
+        """Derive the timeline's clips from the plan (a planned project's one edit model).
+
+        Returns the :class:`~shotsmith.cut.Cut`; shots without media yet are
+        left out of the clips (rendering refuses until they exist). The output
+        frame follows the plan's aspect ratio (or the reframed one) at the
+        production resolution and frame rate, so it cannot drift from the plan either.
+        """
+        from shotsmith.cut import derive_cut
+
+        if self.plan is None:
+            return None
+        cut = derive_cut(self.plan)
+        width, height = frame_size(self.production.output_aspect or self.plan.aspect_ratio, self.production.resolution)
+        output = self.timeline.output.model_copy(update={"width": width, "height": height,
+                                                         "fps": self.production.fps})
+        self.timeline = self.timeline.model_copy(update={"clips": cut.clips, "output": output})
+        return cut

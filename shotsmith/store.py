@@ -73,6 +73,7 @@ class ProjectStore:
 
     def save(self) -> None:
         with self._lock:
+            self.project.sync_cut()  # a planned project's clips always follow its plan
             self.project.updated_at = utcnow()
             atomic_write_text(self.root / PROJECT_FILE, self.project.model_dump_json(indent=2) + "\n")
 

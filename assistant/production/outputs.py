@@ -1,0 +1,68 @@
+"""Where renders may go: inside the project, or the one file the user named with ``-o``.
+
+Checked before any work starts, so a run whose output cannot be written fails
+in a second with one line instead of after minutes of generation, and never
+lands on a source file of the project.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from shotsmith.errors import InvalidInputError, PathSafetyError
+from shotsmith.store import ProjectStore
+
+OUTPUT_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm")
+
+
+def default_project_dir(output: Path) -> Path:
+    """``out/ad.mp4`` keeps its project in ``out/ad.shotsmith``."""
+    return output.with_name(output.stem + ".shotsmith")
+
+
+def check_output_path(output: Path) -> Path:
+    """Fail early, before any work, on an output that cannot be written; returns it resolved."""
+    output = Path(output).expanduser()
+    if output.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise InvalidInputError(f"output {output} must end in one of {', '.join(OUTPUT_SUFFIXES)}")
+    if output.is_dir():
+        raise InvalidInputError(f"output {output} is a folder; give a file name such as {output / 'video.mp4'}")
+    existing = output.parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InvalidInputError(f"cannot write {output}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK):
+        raise InvalidInputError(f"cannot write {output}: {existing} is not writable")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot create the output folder {output.parent}: {exc.strerror or exc}") from exc
+    return output.resolve()
+
+
+def resolve_output(store: ProjectStore, output: str | Path | None, *, preview: bool,
+                   allowed: tuple[Path, ...] = ()) -> Path:
+    """The file a render writes: ``output`` when allowed, else ``renders/final.mp4`` or ``renders/preview.mp4``.
+
+    With no ``output`` a final render goes to the ``-o`` file of the run when
+    there is one. Anything else must be inside the project, and never a file
+    the project reads.
+    """
+    if not output:
+        if not preview and allowed:
+            output = allowed[0]
+        else:
+            return store.renders_dir / ("preview.mp4" if preview else "final.mp4")
+    raw = Path(output).expanduser()
+    candidate = (raw if raw.is_absolute() else store.root / raw).resolve()
+    if candidate not in allowed:
+        candidate = store.resolve(str(output), allow_inputs=False)
+    if candidate.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise InvalidInputError(f"output {str(output)!r} must end in one of {', '.join(OUTPUT_SUFFIXES)}")
+    if candidate in {p.resolve() for p in store.source_paths()}:
+        raise PathSafetyError(f"refusing to overwrite {str(output)!r}: it is a source file of the project",
+                              hint="choose a new file name under renders/")
+    candidate.parent.mkdir(parents=True, exist_ok=True)
+    return candidate

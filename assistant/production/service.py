@@ -1,0 +1,500 @@
+"""``ProductionService``: what every entry point does to a project, in one place.
+
+Plan (offline planner or a model's shot list), edit (through
+:mod:`shotsmith.plan_edits`, the one edit model), estimate and approve
+(:mod:`.spending`), generate (the job engine, with the spend guard at the
+side effect), bind each clip to its shot, and render the cut derived from the
+plan. Each step saves the project, so a crash loses no finished work.
+
+Unchanged shots are never regenerated: a shot keeps its bound clip while its
+picture-defining fields are unchanged, and otherwise a clip is found by its
+request's cache key or reused from any finished generation of the same prompt,
+look and shape that is long enough. Reordering, re-timing, speed, trims and
+transitions therefore cost nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shotsmith.assistant.events import (AgentEvent, GenerationProgress, Notice, OutputWritten, PlanUpdated,
+                                        RenderProgress)
+from shotsmith.assistant.planner import OFFLINE_PLANNER, parse_shot_count, plan_brief
+from shotsmith.assistant.production.drafting import ShotDraft, check_against_brief, mentioned_media, plan_from_drafts
+from shotsmith.assistant.production.outputs import resolve_output
+from shotsmith.assistant.production.spending import Estimate, ShotCost, SpendingPolicy, usd
+from shotsmith.backends.base import Backend, GenerationRequest, ProgressEvent
+from shotsmith.backends.engine import ShotOutcome, cache_key, generate_shots
+from shotsmith.backends.registry import get_backend
+from shotsmith.brief import Brief, Shot, ShotPlan
+from shotsmith.errors import BackendError, InvalidInputError, PathSafetyError
+from shotsmith.formats import RESOLUTIONS
+from shotsmith.plan_edits import use_footage, validated_plan
+from shotsmith.store import ProjectStore
+
+Emit = Callable[[AgentEvent], None]
+#: How long a still image may be shown (it has no length of its own).
+STILL_LENGTH_S = 3600.0
+
+
+@dataclass
+class ServiceOptions:
+    """What a run or session asks of the service; None keeps the project's setting."""
+
+    backend: str | None = None
+    resolution: str | None = None
+    fps: int | None = None
+    seed: int | None = None
+    max_cost_usd: float | None = None
+    auto_approve: bool = False
+    resubmit: bool = False
+    #: Output files outside the project that the user named on the command line (-o).
+    outputs: tuple[Path, ...] = ()
+
+
+@dataclass
+class GenerateResult:
+    backend: str
+    generated: list[int] = field(default_factory=list)
+    cached: list[int] = field(default_factory=list)
+    footage: list[int] = field(default_factory=list)
+    usd: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {"backend": self.backend, "generated": self.generated, "cached": self.cached, "footage": self.footage,
+                "spent_usd": round(self.usd, 4)}
+
+
+@dataclass
+class Rendered:
+    path: str
+    duration_s: float
+    size_bytes: int
+    width: int
+    height: int
+    preview: bool = False
+
+    def summary(self) -> dict:
+        return {"path": self.path, "duration_s": round(self.duration_s, 3), "size_bytes": self.size_bytes,
+                "width": self.width, "height": self.height, "preview": self.preview}
+
+
+@dataclass
+class Activity:
+    """What this service did in this process: the run report's raw material."""
+
+    estimates: list[dict] = field(default_factory=list)
+    generated: list[int] = field(default_factory=list)
+    cached: list[int] = field(default_factory=list)
+    outputs: list[Rendered] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    def time(self, key: str, seconds: float) -> None:
+        self.timings_s[key] = round(self.timings_s.get(key, 0.0) + seconds, 3)
+
+
+class ProductionService:
+    """Plans, generates, assembles and renders one project; every front end drives one of these."""
+
+    def __init__(self, store: ProjectStore, options: ServiceOptions | None = None, *, emit: Emit | None = None,
+                 cancel: threading.Event | None = None) -> None:
+        options = options or ServiceOptions()
+        self.store = store
+        self.emit: Emit = emit or (lambda event: None)
+        self.cancel = cancel or threading.Event()
+        self._apply_settings(options)
+        self.spending = SpendingPolicy(store, max_cost_usd=options.max_cost_usd, auto_approve=options.auto_approve)
+        self.resubmit = options.resubmit
+        self.allowed_outputs = tuple(Path(p).expanduser().resolve() for p in options.outputs)
+        self.activity = Activity()
+        # A model may ask for two generations in one reply and the tool node runs them in parallel:
+        # one at a time keeps the spending checks and the project's records consistent.
+        self._work = threading.RLock()
+
+    @classmethod
+    def open(cls, project_dir: Path | str, options: ServiceOptions | None = None, *, inputs: tuple[Path, ...] = (),
+             emit: Emit | None = None, cancel: threading.Event | None = None) -> "ProductionService":
+        """Open (or create) the project folder; an unknown backend or resolution fails before anything is created."""
+        options = options or ServiceOptions()
+        if options.backend:
+            get_backend(options.backend)
+        if options.resolution and options.resolution not in RESOLUTIONS:
+            raise InvalidInputError(f"unknown resolution {options.resolution!r}",
+                                    hint=f"choose one of {', '.join(RESOLUTIONS)}")
+        for path in inputs:
+            if not Path(path).expanduser().is_file():
+                raise InvalidInputError(f"input file {path} does not exist")
+        store = ProjectStore.open_or_create(Path(project_dir).expanduser())
+        for path in inputs:
+            store.add_input(Path(path))
+        return cls(store, options, emit=emit, cancel=cancel)
+
+    def _apply_settings(self, options: ServiceOptions) -> None:
+        production = self.store.project.production
+        updates = {k: v for k, v in {"backend": options.backend, "resolution": options.resolution, "fps": options.fps,
+                                     "seed": options.seed}.items() if v is not None}
+        if updates.get("backend"):
+            get_backend(updates["backend"])
+        if updates:
+            self.store.project.production = production.model_validate({**production.model_dump(), **updates})
+        self.store.save()
+
+    # -- settings ------------------------------------------------------------------------
+    @property
+    def backend_name(self) -> str:
+        return self.store.project.production.backend
+
+    def backend(self, name: str | None = None) -> Backend:
+        return get_backend(name or self.backend_name)
+
+    @property
+    def resolution(self) -> str:
+        return self.store.project.production.resolution
+
+    @property
+    def fps(self) -> int:
+        return self.store.project.production.fps
+
+    # -- the plan ------------------------------------------------------------------------
+    @property
+    def plan(self) -> ShotPlan:
+        if self.store.project.plan is None:
+            raise InvalidInputError("there is no shot plan yet", hint="plan the shots from the brief first")
+        return self.store.project.plan
+
+    @property
+    def has_plan(self) -> bool:
+        return self.store.project.plan is not None
+
+    def set_plan(self, plan: ShotPlan, brief: Brief | None = None) -> ShotPlan:
+        """Accept a whole new plan (or an edited one); bound clips of unchanged shots stay valid."""
+        with self._work:
+            for shot in plan.shots:
+                if shot.source:
+                    self.store.resolve(shot.source)  # footage must stay inside the project or be an input
+            plan = validated_plan(self._carry_bindings(plan))
+            if brief is not None:
+                self.store.project.brief = brief
+            self.store.project.plan = plan
+            self.store.save()
+            self.emit(PlanUpdated(plan))
+            return plan
+
+    def plan_brief(self, text: str, *, duration_s: float | None = None, aspect_ratio: str | None = None,
+                   shot_count: int | None = None, title: str | None = None, drafts: list[ShotDraft] | None = None,
+                   planner: str = OFFLINE_PLANNER) -> tuple[ShotPlan, list[str]]:
+        """Plan from the brief: the model's own shot list (checked against the brief) or the offline planner's.
+
+        Returns the plan and the notices the user should see (assumptions, caps,
+        backend snapping). Files of the user's that the brief names become shots.
+        """
+        read = plan_brief(text, duration_s=duration_s, aspect_ratio=aspect_ratio, shot_count=shot_count, fps=self.fps)
+        fixed_count = shot_count is not None or parse_shot_count(text) is not None
+        brief = read.brief.model_copy(update={"shot_count": read.brief.shot_count if fixed_count else None})
+        media = mentioned_media(text, self.media_files())
+        if drafts:
+            for draft in drafts:
+                if draft.source:
+                    draft.source = self.store.relative(self.find_media(draft.source))
+            plan = plan_from_drafts(drafts, aspect_ratio=brief.aspect_ratio, planner=planner, fps=self.fps, title=title)
+            problems = check_against_brief(plan, brief)
+            used = {s.source for s in plan.shots if s.source}
+            problems += [f"the brief names the user's file {m}; use it as a shot (set that shot's source)"
+                         for m in media if m not in used]
+            if problems:
+                raise InvalidInputError("the plan does not fit the brief: " + "; ".join(problems),
+                                        hint="fix the shot list and plan again")
+            plan = ShotPlan.model_validate({**plan.model_dump(), "shots": [
+                {**s.model_dump(), **self._footage_fields(s.source)} if s.source else s.model_dump()
+                for s in plan.shots]})
+        else:
+            drafted_by = read.plan.planner if planner == read.plan.planner else f"{planner} (draft by the {read.plan.planner})"
+            plan = read.plan.model_copy(update={"title": title, "planner": drafted_by})
+            for i, name in enumerate(media[:len(plan.shots)]):
+                path = self.find_media(name)
+                length, image = self._media_length(path)
+                plan = use_footage(plan, self.store.relative(path), length_s=length, index=i + 1, image=image)
+        notices = list(read.notices[1:])
+        plan = self.set_plan(plan, Brief(text=brief.text, duration_s=brief.duration_s, aspect_ratio=brief.aspect_ratio,
+                                         shot_count=brief.shot_count, notices=notices))
+        return plan, notices + self.backend_notes()
+
+    def backend_notes(self, backend: str | None = None) -> list[str]:
+        """What the backend will change about the plan (durations snapped, seeds ignored…), said up front."""
+        be = self.backend(backend)
+        plan = self.plan
+        notes: list[str] = []
+        for shot in plan.shots:
+            if not shot.source:
+                notes += be.prepare(self.request_for(shot, plan))[1]
+        return notes
+
+    def _media_length(self, path: Path) -> tuple[float, bool]:
+        from shotsmith.media.probe import probe
+        from shotsmith.tools.editing import is_image
+
+        info = probe(path, need_video=True)
+        image = is_image(path, info)
+        return (STILL_LENGTH_S if image else info.duration_s), image
+
+    def _footage_fields(self, source: str) -> dict:
+        length, image = self._media_length(self.store.resolve(source))
+        return {"source_length_s": length, **({"motion": "zoom_in"} if image else {})}
+
+    def add_footage(self, name: str, *, position: str = "replace", index: int = 1, duration_s: float | None = None,
+                    in_s: float = 0.0) -> ShotPlan:
+        """Use one of the user's files as a shot (replace shot ``index``, or insert before it)."""
+        path = self.find_media(name)
+        length, image = self._media_length(path)
+        return self.edit(lambda plan: use_footage(plan, self.store.relative(path), length_s=length, position=position,
+                                                  index=index, duration_s=duration_s, in_s=in_s, image=image))
+
+    def edit(self, change: Callable[[ShotPlan], ShotPlan]) -> ShotPlan:
+        """Apply one :mod:`shotsmith.plan_edits` function to the plan and keep the result."""
+        return self.set_plan(change(self.plan))
+
+    def _carry_bindings(self, plan: ShotPlan) -> ShotPlan:
+        """A re-plan keeps the clips of shots it did not change (matched by what they show)."""
+        if self.store.project.plan is None:
+            return plan
+        bound = {s.generation_signature(): s for s in self.store.project.plan.shots if s.bound_clip}
+        shots = []
+        for shot in plan.shots:
+            old = bound.get(shot.generation_signature())
+            if shot.bound_clip is None and not shot.source and old is not None:
+                shot = shot.model_copy(update={"clip": old.clip, "clip_signature": old.clip_signature,
+                                               "clip_length_s": old.clip_length_s})
+            shots.append(shot)
+        return plan.model_copy(update={"shots": shots})
+
+    # -- requests and clips ----------------------------------------------------------------
+    def request_for(self, shot: Shot, plan: ShotPlan | None = None) -> GenerationRequest:
+        """One request per shot: its media span (time on screen plus handle, at its speed, after its trim)."""
+        plan = plan or self.plan
+        last = shot.index == plan.shots[-1].index
+        seed = self.store.project.production.seed
+        return GenerationRequest(prompt=shot.prompt, duration_s=round(shot.in_s + shot.media_span_s(last=last), 3),
+                                 aspect_ratio=plan.aspect_ratio, resolution=self.resolution, fps=self.fps,
+                                 camera=shot.camera, style=shot.style, shot_index=shot.index,
+                                 seed=None if seed is None else seed + shot.index)
+
+    def _needed_s(self, shot: Shot) -> float:
+        """The least clip length that can show the shot (its transition may shrink, the shot may not)."""
+        return shot.in_s + shot.duration_s * shot.speed
+
+    def _usable_bound(self, shot: Shot) -> bool:
+        clip = shot.bound_clip
+        return bool(clip and shot.clip_length_s and shot.clip_length_s + 0.02 >= self._needed_s(shot)
+                    and (self.store.root / clip).is_file())
+
+    def _reusable_clip(self, backend: Backend, shot: Shot, plan: ShotPlan) -> Path | None:
+        """A finished clip for this shot's request, or one of the same picture generated at another length."""
+        ready, _ = backend.prepare(self.request_for(shot, plan))
+        key = cache_key(backend, ready)
+        generations = self.store.project.generations
+        record = generations.get(key)
+        if record and record.status == "succeeded" and record.clip and (self.store.root / record.clip).is_file():
+            return self.store.root / record.clip
+        wanted = ready.model_dump(mode="json", exclude={"shot_index", "duration_s", "seed"})
+        floor = min(self._needed_s(shot), ready.duration_s)
+        candidates: list[tuple[float, Path]] = []
+        for record in generations.values():
+            if record.status != "succeeded" or not record.clip or record.backend != backend.name:
+                continue
+            other = dict(record.request)
+            length = float(other.pop("duration_s", 0.0))
+            other.pop("shot_index", None), other.pop("seed", None)
+            if other == wanted and length + 1e-6 >= floor and (self.store.root / record.clip).is_file():
+                candidates.append((length, self.store.root / record.clip))
+        if not candidates:
+            return None
+        long_enough = [c for c in candidates if c[0] + 1e-6 >= ready.duration_s]
+        return (min(long_enough) if long_enough else max(candidates))[1]
+
+    def _select(self, shots: list[int] | None) -> list[Shot]:
+        plan = self.plan
+        if not shots:
+            return list(plan.shots)
+        known = {s.index: s for s in plan.shots}
+        missing = sorted({i for i in shots if i not in known})
+        if missing:
+            raise InvalidInputError(f"no shot {', '.join(map(str, missing))}; the plan has shots 1-{len(plan.shots)}")
+        return [known[i] for i in sorted(set(shots))]
+
+    # -- estimate ------------------------------------------------------------------------
+    def estimate(self, shots: list[int] | None = None, backend: str | None = None) -> Estimate:
+        """What generating would send and cost; raises when it cannot be computed (callers refuse or ask)."""
+        be = self.backend(backend)
+        plan = self.plan
+        caps = be.capabilities()
+        estimate = Estimate(backend=be.name, needs_approval=caps.needs_approval)
+        for shot in self._select(shots):
+            if shot.source:
+                estimate.footage.append(shot.index)
+                continue
+            if self._usable_bound(shot) or self._reusable_clip(be, shot, plan) is not None:
+                estimate.cached.append(shot.index)
+                continue
+            ready, _ = be.prepare(self.request_for(shot, plan))
+            cost = be.estimate_cost(ready)
+            estimate.unit, estimate.source = cost.unit, cost.source
+            estimate.to_generate.append(ShotCost(shot_index=shot.index, cache_key=cache_key(be, ready),
+                                                 amount=cost.amount, unit=cost.unit, usd=usd(cost.amount, cost.unit)))
+        self.activity.estimates.append(estimate.summary())
+        return estimate
+
+    # -- generate ------------------------------------------------------------------------
+    def generate(self, shots: list[int] | None = None, backend: str | None = None) -> GenerateResult:
+        """Generate the selected shots that have no clip yet, under an approval that covers them."""
+        with self._work:
+            return self._generate(shots, backend)
+
+    def _generate(self, shots: list[int] | None, backend: str | None) -> GenerateResult:
+        be = self.backend(backend)
+        estimate = self.estimate(shots, be.name)
+        result = GenerateResult(backend=be.name, footage=list(estimate.footage))
+        outcomes: list[ShotOutcome] = []
+        if estimate.to_generate:
+            be.check_ready()  # a missing key or model: say so before anything is sent
+            self.spending.check_budget(estimate)
+            approval = self.spending.approval_for(estimate)
+            plan = self.plan
+            chosen = [s for s in self._select(estimate.shots)]
+            requests = [self.request_for(s, plan) for s in chosen]
+            t0 = time.perf_counter()
+
+            def forward(event: ProgressEvent) -> None:
+                self.emit(GenerationProgress(event.shot_index, event.state, event.percent, event.message))
+
+            outcomes = asyncio.run(self._run_engine(be, requests, forward, self.spending.guard(approval)))
+            self.activity.time("generate", time.perf_counter() - t0)
+        for outcome in outcomes:
+            for warning in outcome.warnings:
+                result.warnings.append(warning)
+                self.emit(Notice(warning, level="warning"))
+        done = [o for o in outcomes if o.ok and not o.cached]
+        result.generated = [o.shot_index for o in done if o.shot_index is not None]
+        result.usd = round(sum(usd(be.estimate_cost(o.request).amount, be.estimate_cost(o.request).unit)
+                               for o in done), 6)
+        self._bind_clips(be, shots)
+        result.cached = sorted(set(estimate.cached) | {o.shot_index for o in outcomes if o.cached and o.shot_index})
+        for index in estimate.cached:
+            self.emit(GenerationProgress(index, "cached", 100.0))
+        self.activity.generated += result.generated
+        self.activity.cached += result.cached
+        failed = [o for o in outcomes if not o.ok]
+        if failed:
+            detail = "; ".join(f"shot {o.shot_index}: {o.error}" for o in failed)
+            raise BackendError(f"{len(failed)} of {len(outcomes)} shots failed ({detail})",
+                               hint="finished shots are kept; see each shot's reason above")
+        return result
+
+    async def _run_engine(self, be: Backend, requests: list[GenerationRequest], forward, guard) -> list[ShotOutcome]:
+        params = inspect.signature(generate_shots).parameters
+        extra = {}
+        if "spend_guard" in params:
+            extra["spend_guard"] = guard
+        else:  # pragma: no cover - until the engine takes the guard itself
+            for request in requests:
+                ready, _ = be.prepare(request)
+                if self.store.project.generations.get(cache_key(be, ready)) is None:
+                    guard.authorize(be, ready, cache_key(be, ready))
+        if "resubmit" in params:
+            extra["resubmit"] = self.resubmit
+        return await generate_shots(self.store, be, requests, on_progress=forward, cancel=self.cancel, **extra)
+
+    def _bind_clips(self, be: Backend, shots: list[int] | None) -> None:
+        """Bind each selected shot to its finished clip (so the cut can show it) and save."""
+        from shotsmith.media.probe import probe
+
+        plan = self.plan
+        updated = []
+        for shot in plan.shots:
+            if shot.source or (shots and shot.index not in shots) or self._usable_bound(shot):
+                updated.append(shot)
+                continue
+            path = self._reusable_clip(be, shot, plan)
+            if path is None:
+                updated.append(shot)
+                continue
+            updated.append(shot.model_copy(update={"clip": self.store.relative(path),
+                                                   "clip_signature": shot.generation_signature(),
+                                                   "clip_length_s": round(probe(path).duration_s, 6)}))
+        new = plan.model_copy(update={"shots": updated})
+        self.store.project.plan = new
+        self.store.save()
+        self.emit(PlanUpdated(new))
+
+    # -- render --------------------------------------------------------------------------
+    def render(self, output: str | Path | None = None, *, preview: bool = False) -> Rendered:
+        with self._work:
+            return self._render(output, preview=preview)
+
+    def _render(self, output: str | Path | None, *, preview: bool) -> Rendered:
+        from shotsmith.tools.render import render_timeline
+
+        target = resolve_output(self.store, output, preview=preview, allowed=self.allowed_outputs)
+        cut = self.store.project.sync_cut()
+        if cut is not None:
+            cut.require_complete()
+            for warning in cut.warnings:
+                self.emit(Notice(warning, level="warning"))
+                self.activity.notices.append(warning)
+        timeline = self.store.project.timeline
+        if not timeline.clips:
+            raise InvalidInputError("the cut has no clips yet", hint="plan and generate the shots first")
+        self.store.save()
+        total = timeline.duration_s
+        t0 = time.perf_counter()
+        rendered = render_timeline(timeline, target, resolve=self.store.resolve, protected=self.store.source_paths(),
+                                   on_progress=lambda s: self.emit(RenderProgress(s, total)), cancel=self.cancel,
+                                   preview=preview)
+        self.activity.time("render_preview" if preview else "render", time.perf_counter() - t0)
+        result = Rendered(path=rendered.path, duration_s=rendered.duration_s, size_bytes=rendered.size_bytes,
+                          width=rendered.width, height=rendered.height, preview=preview)
+        self.activity.outputs.append(result)
+        self.emit(OutputWritten(rendered.path, rendered.duration_s, rendered.size_bytes))
+        return result
+
+    def produce(self, output: str | Path | None = None, *, preview: bool = False) -> tuple[GenerateResult, Rendered]:
+        """Generate what is missing, then render: the end of every brief-to-video path."""
+        generated = self.generate()
+        if self.cancel.is_set():
+            from shotsmith.errors import CancelledError
+
+            raise CancelledError("cancelled; finished shots are kept")
+        return generated, self.render(output, preview=preview)
+
+    # -- the user's media ----------------------------------------------------------------
+    def media_files(self) -> list[str]:
+        """Files the assistant may use: the project's assets/ and the user's registered inputs."""
+        found = [self.store.relative(p) for p in sorted(self.store.assets_dir.rglob("*")) if p.is_file()]
+        return found + [p for p in self.store.project.inputs if p not in found]
+
+    def find_media(self, name: str) -> Path:
+        """Resolve a name the user said ("beach.mp4") to an allowed file, refusing anything else."""
+        try:
+            path = self.store.resolve(name)
+            if path.is_file():
+                return path
+        except PathSafetyError:
+            if "/" in name or "\\" in name or name.startswith(".."):
+                raise
+        matches = [m for m in self.media_files() if Path(m).name == Path(name).name]
+        if len(matches) == 1:
+            return self.store.resolve(matches[0])
+        if not matches:
+            shown = self.media_files()
+            raise InvalidInputError(f"no media file named {name!r} in the project",
+                                    hint=f"available: {', '.join(shown[:20]) or 'none'}"
+                                         f"{' …' if len(shown) > 20 else ''}; copy the file into the project's "
+                                         "assets/ or pass it as an input")
+        raise InvalidInputError(f"{name!r} is ambiguous: {', '.join(matches)}")

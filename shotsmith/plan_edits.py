@@ -1,0 +1,202 @@
+"""Edits of a shot plan: the one way a planned project's cut changes.
+
+Every front end lands here: the agent's tools, the offline chat, the editing
+tools of :mod:`shotsmith.tools` (which act on "clip N" of a planned project as
+shot N), edit-plan and OTIO imports. Each function returns a new validated
+plan and checks that the derived cut can show it, so an edit is either
+refused with one clear line or kept for good.
+
+Which shots need generating again follows from the shots alone: a shot keeps
+its bound clip while :meth:`~shotsmith.brief.Shot.generation_signature` is
+unchanged (see :mod:`shotsmith.cut`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from shotsmith.brief import Shot, ShotPlan
+from shotsmith.cut import derive_cut
+from shotsmith.errors import InvalidInputError
+from shotsmith.formats import AspectRatio, CameraMove, Transition, TransitionKind
+from shotsmith.timeline import Timeline
+
+#: Fields of a shot an edit may set directly.
+SHOT_FIELDS = ("prompt", "duration_s", "camera", "style", "subject", "action", "setting", "lighting", "speed", "in_s",
+               "volume", "mute", "fit", "motion")
+#: Fields the prompt is composed from; changing one without a new prompt recomposes it.
+PROMPT_PARTS = ("camera", "style", "subject", "action", "setting", "lighting")
+
+
+def compose_prompt(subject: str, action: str, setting: str = "", camera: CameraMove = CameraMove.STATIC,
+                   style: str = "", lighting: str = "") -> str:
+    """The survey's prompt order: subject and action, setting, camera movement, lighting, style/mood."""
+    head = f"{subject} {action}".strip()
+    return ", ".join(p for p in (head, setting, CameraMove(camera).phrase, lighting, style) if p and p.strip())
+
+
+def validated_plan(data: dict[str, Any] | ShotPlan) -> ShotPlan:
+    """A plan re-validated as a whole and checked against the cut it derives; one clear error otherwise."""
+    try:
+        plan = ShotPlan.model_validate(data.model_dump() if isinstance(data, ShotPlan) else data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise InvalidInputError(f"that edit gives an invalid plan: {first['msg']}" + (f" ({where})" if where else "")
+                                ) from None
+    derive_cut(plan).check()
+    return plan
+
+
+def find_shot(plan: ShotPlan, index: int) -> Shot:
+    for shot in plan.shots:
+        if shot.index == index:
+            return shot
+    raise InvalidInputError(f"there is no shot {index}; the plan has shots 1-{len(plan.shots)}")
+
+
+def _renumbered(plan: ShotPlan, shots: list[Shot]) -> ShotPlan:
+    if not shots:
+        raise InvalidInputError("that would leave no shots", hint="keep at least one shot")
+    renumbered = [s.model_copy(update={"index": i + 1, "aspect_ratio": plan.aspect_ratio}) for i, s in enumerate(shots)]
+    return validated_plan({**plan.model_dump(), "shots": [s.model_dump() for s in renumbered]})
+
+
+def edit_shot(plan: ShotPlan, index: int, *, transition: Transition | None = None, move_to: int | None = None,
+              **changes: Any) -> ShotPlan:
+    """Change one shot; every other shot stays exactly as it was (and keeps its clip).
+
+    ``speed`` alone keeps the footage span: half speed shows the same frames for
+    twice as long (the clip is reused, nothing is regenerated). Changing a
+    prompt part without a new ``prompt`` recomposes the prompt from the parts.
+    """
+    unknown = sorted(set(changes) - set(SHOT_FIELDS))
+    if unknown:
+        raise InvalidInputError(f"unknown shot field(s): {', '.join(unknown)}", hint=f"fields: {', '.join(SHOT_FIELDS)}")
+    shot = find_shot(plan, index)
+    updates = {k: v for k, v in changes.items() if v is not None}
+    if "camera" in updates:
+        updates["camera"] = CameraMove(updates["camera"])
+    if "prompt" in updates:
+        if not str(updates["prompt"]).strip():
+            raise InvalidInputError("a shot prompt cannot be empty")
+        updates["prompt"] = str(updates["prompt"]).strip()
+    elif any(k in updates for k in PROMPT_PARTS) and not shot.source:
+        merged = shot.model_copy(update=updates)
+        updates["prompt"] = compose_prompt(merged.subject or shot.prompt, merged.action, merged.setting, merged.camera,
+                                           merged.style, merged.lighting)
+    if "speed" in updates and "duration_s" not in updates:
+        updates["duration_s"] = round(shot.duration_s * shot.speed / float(updates["speed"]), 3)
+    if transition is not None:
+        updates["transition_to_next"] = (Transition.cut() if transition.kind is TransitionKind.CUT else transition)
+        if index == plan.shots[-1].index and transition.overlap_s:
+            raise InvalidInputError(f"shot {index} is the last shot; a transition joins a shot to the next one")
+    try:
+        edited = Shot.model_validate({**shot.model_dump(), **updates})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ()))
+        raise InvalidInputError(f"shot {index}: {field}: {first['msg']}") from None
+    shots = [edited if s.index == index else s for s in plan.shots]
+    new = validated_plan({**plan.model_dump(), "shots": [s.model_dump() for s in shots]})
+    if move_to is not None and move_to != index:
+        order = [s.index for s in new.shots if s.index != index]
+        if not 1 <= move_to <= len(new.shots):
+            raise InvalidInputError(f"cannot move shot {index} to position {move_to}; positions are 1-{len(new.shots)}")
+        order.insert(move_to - 1, index)
+        new = reorder(new, order)
+    return new
+
+
+def reorder(plan: ShotPlan, order: list[int], *, remove: list[int] | None = None) -> ShotPlan:
+    """Put the shots in ``order`` (current numbers), dropping ``remove``; cut points keep their transitions."""
+    indices = [s.index for s in plan.shots]
+    drop = set(remove or [])
+    unknown = sorted(i for i in set(order) | drop if i not in indices)
+    if unknown:
+        raise InvalidInputError(f"no shot {', '.join(map(str, unknown))}; the plan has shots 1-{len(indices)}")
+    if len(set(order)) != len(order):
+        raise InvalidInputError(f"the new order {order} names a shot twice")
+    kept_all = [i for i in indices if i not in drop]
+    if sorted(i for i in order if i not in drop) != kept_all:
+        raise InvalidInputError(f"the new order {order} must list every shot that stays ({kept_all}) exactly once")
+    by_index = {s.index: s for s in plan.shots}
+    kept = [i for i in order if i not in drop]
+    cuts = [s.transition_to_next for s in plan.shots]
+    shots = [by_index[i].model_copy(update={"transition_to_next": cuts[pos] if pos < len(kept) - 1 else Transition.cut()})
+             for pos, i in enumerate(kept)]
+    return _renumbered(plan, shots)
+
+
+def swap(plan: ShotPlan, a: int, b: int) -> ShotPlan:
+    order = [s.index for s in plan.shots]
+    find_shot(plan, a), find_shot(plan, b)
+    ia, ib = order.index(a), order.index(b)
+    order[ia], order[ib] = order[ib], order[ia]
+    return reorder(plan, order)
+
+
+def set_aspect_ratio(plan: ShotPlan, aspect_ratio: AspectRatio) -> ShotPlan:
+    """Generate every shot at another aspect ratio (generated shots are made again; footage is refitted)."""
+    return _renumbered(plan.model_copy(update={"aspect_ratio": aspect_ratio}), list(plan.shots))
+
+
+def use_footage(plan: ShotPlan, source: str, *, length_s: float, position: str = "replace", index: int = 1,
+                duration_s: float | None = None, in_s: float = 0.0, description: str = "",
+                image: bool = False) -> ShotPlan:
+    """Place user footage: ``replace`` shot ``index`` with it, or ``insert`` it before shot ``index``.
+
+    ``source`` is the project-relative (or registered input) path the caller
+    checked; ``length_s`` its length (for a still image, the longest it may be shown).
+    """
+    label = description or f"user footage {source.rsplit('/', 1)[-1]}"
+    if in_s >= length_s:
+        raise InvalidInputError(f"{source} is {length_s:.2f} s long; it cannot start at {in_s:g} s")
+    fields = {"source": source, "source_length_s": length_s, "prompt": f"{label} (footage: {source})",
+              "subject": label, "action": "as filmed", "in_s": in_s, "clip": None, "clip_signature": None,
+              "clip_length_s": None}
+    if image:
+        fields["motion"] = CameraMove.ZOOM_IN
+    if position == "replace":
+        shot = find_shot(plan, index)
+        room = (length_s - in_s) / shot.speed
+        fields["duration_s"] = round(duration_s or min(shot.duration_s, room), 3)
+        shots = [s.model_copy(update=fields) if s.index == index else s for s in plan.shots]
+    elif position == "insert":
+        if not 1 <= index <= len(plan.shots) + 1:
+            raise InvalidInputError(f"cannot insert at position {index}; positions are 1-{len(plan.shots) + 1}")
+        new = Shot(index=index, aspect_ratio=plan.aspect_ratio,
+                   **{**fields, "duration_s": round(duration_s or min(length_s - in_s, 3.0), 3)})
+        shots = list(plan.shots)
+        shots.insert(index - 1, new)
+    else:
+        raise InvalidInputError(f"unknown position {position!r}; use replace or insert")
+    return _renumbered(plan, shots)
+
+
+def plan_from_timeline(timeline: Timeline, plan: ShotPlan, lengths: dict[str, float]) -> ShotPlan:
+    """A planned project adopting an imported cut (edit plan, OTIO, EDL): every clip becomes a footage shot.
+
+    The import lands in the plan, the project's one edit model, so the next
+    save derives exactly the imported clips instead of dropping them.
+    ``lengths`` gives each source's media length.
+    """
+    if not timeline.clips:
+        raise InvalidInputError("the imported cut has no clips")
+    shots = []
+    for i, clip in enumerate(timeline.clips):
+        last = i == len(timeline.clips) - 1
+        overlap = 0.0 if last else clip.transition_to_next.overlap_s
+        duration = round(clip.length_s - overlap, 6)
+        if duration <= 0:
+            raise InvalidInputError(f"imported clip {i + 1} is shorter than its transition")
+        name = clip.source.rsplit("/", 1)[-1]
+        shots.append(Shot(index=i + 1, prompt=f"imported clip {name} (footage: {clip.source})", duration_s=duration,
+                          aspect_ratio=plan.aspect_ratio, source=clip.source,
+                          source_length_s=lengths.get(clip.source) or clip.out_s, in_s=clip.in_s,
+                          speed=clip.speed, volume=clip.volume, mute=clip.mute, fit=clip.fit, motion=clip.motion,
+                          transition_to_next=Transition.cut() if last else clip.transition_to_next,
+                          subject=f"imported clip {name}", action="as cut"))
+    return validated_plan({**plan.model_dump(), "shots": [s.model_dump() for s in shots]})
