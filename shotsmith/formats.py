@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 AspectRatio = Literal["16:9", "9:16", "1:1", "4:5"]
 ASPECT_RATIOS: tuple[str, ...] = ("16:9", "9:16", "1:1", "4:5")
@@ -110,6 +110,8 @@ class TransitionKind(StrEnum):
 
 class Transition(BaseModel):
     """The transition from one clip into the next; ``duration_s`` overlaps the two."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelled key in a plan is an error, not a silent cut
 
     kind: TransitionKind = TransitionKind.CUT
     duration_s: float = Field(default=0.0, ge=0.0, le=5.0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shotsmith.formats import CameraMove, Transition
 
@@ -26,7 +26,14 @@ MIN_SPEED = 0.25
 MAX_SPEED = 4.0
 
 
-class ClipRef(BaseModel):
+class _Strict(BaseModel):
+    """A part of the edit that users write by hand (edit plans, project files, OTIO metadata):
+    an unknown key is an error, so a misspelled ``speeed`` is never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ClipRef(_Strict):
     """A span [in_s, out_s) of a media file placed on the timeline."""
 
     source: str = Field(min_length=1, description="Project-relative path, or an absolute path to a user's input file.")
@@ -58,7 +65,7 @@ class ClipRef(BaseModel):
         return (self.out_s - self.in_s) / self.speed
 
 
-class Title(BaseModel):
+class Title(_Strict):
     """Text burned over the picture between ``start_s`` and ``end_s`` (timeline time)."""
 
     text: str = Field(min_length=1, max_length=500)
@@ -76,7 +83,7 @@ class Title(BaseModel):
     bold: bool = True
 
 
-class AudioTrack(BaseModel):
+class AudioTrack(_Strict):
     """A music bed or voice-over laid under the picture."""
 
     source: str
@@ -97,7 +104,7 @@ class AudioTrack(BaseModel):
         return self
 
 
-class ChromaKey(BaseModel):
+class ChromaKey(_Strict):
     """Make one colour of a layer transparent (green/blue screen)."""
 
     color: str = Field(default="0x00FF00", description="green, blue, a colour name or 0xRRGGBB.")
@@ -105,7 +112,7 @@ class ChromaKey(BaseModel):
     blend: float = Field(default=0.05, ge=0, le=1)
 
 
-class Overlay(BaseModel):
+class Overlay(_Strict):
     """A clip or image laid over the picture (picture-in-picture, logo, keyed layer)."""
 
     source: str = Field(min_length=1)
@@ -127,7 +134,7 @@ class Overlay(BaseModel):
         return self
 
 
-class Caption(BaseModel):
+class Caption(_Strict):
     """One subtitle cue, in timeline time."""
 
     start_s: float = Field(ge=0)
@@ -141,7 +148,7 @@ class Caption(BaseModel):
         return self
 
 
-class CaptionSettings(BaseModel):
+class CaptionSettings(_Strict):
     """How captions are burned in (they are always exportable as a sidecar SRT)."""
 
     burn: bool = True
@@ -149,7 +156,7 @@ class CaptionSettings(BaseModel):
     srt: str | None = Field(default=None, description="An SRT file to burn in, in addition to the cues.")
 
 
-class OutputSettings(BaseModel):
+class OutputSettings(_Strict):
     """How the cut is encoded."""
 
     width: int = Field(default=1280, ge=16, le=7680)
@@ -177,7 +184,7 @@ class OutputSettings(BaseModel):
         return self
 
 
-class Timeline(BaseModel):
+class Timeline(_Strict):
     clips: list[ClipRef] = Field(default_factory=list)
     titles: list[Title] = Field(default_factory=list)
     audio: list[AudioTrack] = Field(default_factory=list)

@@ -10,8 +10,11 @@ See docs/edit-plans.md.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
+import types
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,7 @@ from pydantic import BaseModel, Field, ValidationError
 from shotsmith.atomic import atomic_write_text
 from shotsmith.errors import InvalidInputError
 from shotsmith.formats import TransitionKind
-from shotsmith.timeline import OutputSettings, Timeline
+from shotsmith.timeline import ClipRef, OutputSettings, Timeline
 from shotsmith.tools.editing import require_store
 from shotsmith.tools.spec import ToolContext, edit_tool
 
@@ -32,6 +35,9 @@ TIME_FIELDS = {
     "clips": ("in_s", "out_s", "duration_s"), "titles": ("start_s", "end_s"), "audio": ("start_s", "in_s", "out_s"),
     "overlays": ("start_s", "end_s", "in_s"), "captions": ("start_s", "end_s"),
 }
+#: Keys a plan may use besides a model's own fields (the conveniences read in plan_to_timeline).
+PLAN_ALIASES: dict[type[BaseModel], tuple[str, ...]] = {ClipRef: ("transition", "duration_s")}
+TRANSITION_KEYS = ("kind", "duration_s", "duration")
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -93,6 +99,9 @@ def save_plan(timeline: Timeline, path: Path, *, resolve: Callable[[str], Path] 
 
 def _parse_transition(value: Any, where: str) -> dict[str, Any]:
     if isinstance(value, dict):
+        for key in value:
+            if key not in TRANSITION_KEYS:
+                raise InvalidInputError(f"{where}: transition: {unknown_key_message(str(key), TRANSITION_KEYS)}")
         kind = value.get("kind", "cut")
         duration = value.get("duration_s", value.get("duration", 0.5 if kind != "cut" else 0.0))
     elif isinstance(value, str):
@@ -131,7 +140,7 @@ def plan_to_timeline(plan: Any, *, name: str = "edit plan") -> Timeline:
         raise InvalidInputError(f"{name}: plan version {version!r} is not supported (this shotsmith reads {PLAN_VERSION})")
     unknown = sorted(set(plan) - set(SECTIONS))
     if unknown:
-        raise InvalidInputError(f"{name}: unknown section(s) {', '.join(unknown)}", hint=f"known: {', '.join(SECTIONS)}")
+        raise InvalidInputError(f"{name}: {unknown_key_message(unknown[0], SECTIONS, what='section')}")
     output_data = plan.get("output") or {}
     if not isinstance(output_data, dict):
         raise InvalidInputError(f"{name}: output should be a mapping")
@@ -144,14 +153,14 @@ def plan_to_timeline(plan: Any, *, name: str = "edit plan") -> Timeline:
             settings = apply_preset(settings, str(preset))
         settings = OutputSettings.model_validate({**settings.model_dump(), **output_data})
     except ValidationError as exc:
-        raise _explain(exc, f"{name}: output") from None
+        raise explain_validation(exc, f"{name}: output", OutputSettings) from None
     plan["output"] = settings.model_dump()
     for section, fields in TIME_FIELDS.items():
         items = plan.get(section) or []
         if not isinstance(items, list):
             raise InvalidInputError(f"{name}: {section} should be a list")
         for n, item in enumerate(items, start=1):
-            where = f"{name}: {section[:-1] if section.endswith('s') else section} {n}"
+            where = f"{name}: {section} {n}"
             if not isinstance(item, dict):
                 raise InvalidInputError(f"{where} should be a mapping")
             _times(item, fields, settings.fps, where)
@@ -166,15 +175,66 @@ def plan_to_timeline(plan: Any, *, name: str = "edit plan") -> Timeline:
     try:
         return Timeline.model_validate(plan)
     except ValidationError as exc:
-        raise _explain(exc, name) from None
+        raise explain_validation(exc, name, Timeline, PLAN_ALIASES) from None
 
 
-def _explain(exc: ValidationError, name: str) -> InvalidInputError:
-    first = exc.errors()[0]
-    loc = first.get("loc", ())
-    where = " ".join(f"{p + 1}" if isinstance(p, int) else str(p) for p in loc)
-    more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
-    return InvalidInputError(f"{name}: {where}: {first['msg']}{more}")
+def unknown_key_message(key: str, valid: typing.Iterable[str], *, what: str = "key") -> str:
+    """``unknown key 'speeed' (did you mean 'speed'?)``, or the valid keys when none is close."""
+    valid = sorted(set(valid))
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    if close:
+        return f"unknown {what} {key!r} (did you mean {close[0]!r}?)"
+    return f"unknown {what} {key!r} (valid: {', '.join(valid)})"
+
+
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model (or list element / Optional type) inside a field annotation."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _model_of(args[0]) if len(args) == 1 else None
+    return annotation
+
+
+def _model_at(root: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The model class that holds the last element of ``loc`` (a pydantic error location)."""
+    current: Any = root
+    for part in loc[:-1]:
+        current = _model_of(current)
+        if isinstance(part, int):
+            args = typing.get_args(current)
+            current = args[0] if typing.get_origin(current) is list and args else None
+        elif isinstance(current, type) and issubclass(current, BaseModel) and part in current.model_fields:
+            current = current.model_fields[part].annotation
+        else:
+            return None
+    current = _model_of(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def place(loc: typing.Sequence[Any]) -> str:
+    """A pydantic location as users count: ``clips 2 out_s`` (list items from 1)."""
+    return " ".join(f"{p + 1}" if isinstance(p, int) else str(p) for p in loc)
+
+
+def explain_validation(exc: ValidationError, name: str, root: type[BaseModel] | None = None,
+                       aliases: dict[type[BaseModel], tuple[str, ...]] | None = None) -> InvalidInputError:
+    """One clear line for a pydantic error: the place, and for an unknown key the closest valid one.
+
+    An unknown key is reported first (it is usually why a required field looks missing)."""
+    errors = exc.errors()
+    extra = [e for e in errors if e.get("type") == "extra_forbidden"]
+    first = extra[0] if extra else errors[0]
+    loc = tuple(first.get("loc", ()))
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    if extra and loc:
+        model = _model_at(root, loc) if root is not None else None
+        valid = [*model.model_fields, *(aliases or {}).get(model, ())] if model is not None else []
+        where = place(loc[:-1])
+        message = unknown_key_message(str(loc[-1]), valid) if valid else f"unknown key {loc[-1]!r}"
+        return InvalidInputError(f"{name}: {where + ': ' if where else ''}{message}{more}")
+    where = place(loc)
+    return InvalidInputError(f"{name}: {where + ': ' if where else ''}{first['msg']}{more}")
 
 
 def load_plan(path: Path) -> tuple[Timeline, Callable[[str], Path]]:

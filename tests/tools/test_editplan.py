@@ -164,3 +164,67 @@ def test_the_example_plans_are_valid(tmp_path):
         copy.write_text(plan.read_text())
         assert main(["check-plan", str(copy)]) == 0, plan.name
     assert main(["render", str(tmp_path / "basic.yaml"), "-o", str(tmp_path / "basic.mp4"), "--preview"]) == 0
+
+
+@pytest.mark.parametrize("section,index,bad,good", [
+    ("clips", 2, "trasition", "transition"),
+    ("clips", 1, "speeed", "speed"),
+    ("output", None, "widht", "width"),
+    ("audio", 1, "volumne", "volume"),
+    ("clips", 2, "duraton_s", "duration_s"),
+    ("titles", 1, "fade_in", "fade_in_s"),
+    ("overlays", 1, "opactiy", "opacity"),
+])
+def test_misspelled_keys_are_errors_that_name_the_place_and_the_right_key(make_clip, tmp_path, capsys,
+                                                                          section, index, bad, good):
+    """A typo used to render with exit 0 and the edit silently dropped; now: one line, exit 2, nothing written."""
+    a = make_clip("a.mp4", duration=1.0)
+    music = make_clip("m.mp4", duration=1.0)
+    plan = {"version": 1, "output": {"width": 320, "height": 240},
+            "clips": [{"source": str(a), "out_s": 1.0}, {"source": str(a), "in_s": 0.2, "out_s": 1.0}],
+            "audio": [{"source": str(music), "role": "music"}],
+            "titles": [{"text": "hi"}], "overlays": [{"source": str(a), "scale": 0.3}]}
+    value = "dissolve 0.5" if bad == "trasition" else 0.5
+    target = plan[section] if index is None else plan[section][index - 1]
+    target[bad] = value
+    if bad == "duraton_s":
+        del target["out_s"]
+    path = tmp_path / "edit.yaml"
+    path.write_text(dump_plan(plan))
+    out = tmp_path / "out.mp4"
+    assert main(["render", str(path), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    place = section if index is None else f"{section} {index}"
+    assert f"edit.yaml: {place}: unknown key '{bad}' (did you mean '{good}'?)" in lines[0]
+    assert not out.exists() and not list(tmp_path.glob(".out*"))
+
+
+def test_misspelled_transition_keys_and_sections_are_errors(tmp_path):
+    with pytest.raises(InvalidInputError, match=r"clips 1: transition: unknown key 'duraton_s' \(did you mean 'duration_s'"):
+        plan_to_timeline(yaml.safe_load("clips: [{source: a.mp4, out_s: 1, transition: {kind: fade, duraton_s: 1}}]"))
+    with pytest.raises(InvalidInputError, match=r"unknown section 'caption' \(did you mean 'captions'\?\)"):
+        plan_to_timeline(yaml.safe_load("clips: [{source: a.mp4, out_s: 1}]\ncaption: []"))
+    with pytest.raises(InvalidInputError, match=r"overlays 1 chroma_key: unknown key 'colour' \(did you mean 'color'"):
+        plan_to_timeline(yaml.safe_load("clips: [{source: a.mp4, out_s: 1}]\noverlays: [{source: a.png, chroma_key: {colour: blue}}]"))
+
+
+def test_a_project_file_with_an_unknown_timeline_key_is_refused_but_old_ones_load(make_clip, tmp_path):
+    """project.json files only ever held known keys: they load; a hand-edited typo is refused."""
+    import json
+
+    from shotsmith.errors import ShotsmithError
+
+    store = ProjectStore.create(tmp_path / "proj")
+    clip = make_clip("a.mp4", duration=1.0, folder=store.clips_dir)
+    store.project.timeline = rich_timeline(tmp_path)
+    store.project.timeline.clips[0].source = store.relative(clip)
+    store.save()
+    assert ProjectStore.open(store.root).project.timeline == store.project.timeline
+    path = store.root / "project.json"
+    data = json.loads(path.read_text())
+    data["timeline"]["clips"][0]["speeed"] = 2
+    path.write_text(json.dumps(data))
+    with pytest.raises(ShotsmithError, match="not a valid project"):
+        ProjectStore.open(store.root)
