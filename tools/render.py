@@ -89,6 +89,17 @@ def atempo_chain(speed: float) -> list[Filter]:
     return filters
 
 
+def xfade_name(kind: TransitionKind) -> str:
+    """ffmpeg ``xfade`` transition for one of ours.
+
+    ``dissolve`` is what an NLE means by it, a cross-dissolve (a linear mix of the two
+    pictures): xfade's own ``dissolve`` is a random pixel dither, so it maps to ``fade``.
+    """
+    if kind in (TransitionKind.CUT, TransitionKind.DISSOLVE):
+        return "fade"
+    return kind.value
+
+
 def fit_filters(graph: FilterGraph, label: str, fit: str, width: int, height: int, background: str,
                 src_size: tuple[int, int] | None) -> str:
     """Fit the stream ``label`` into width x height; returns the new label."""
@@ -298,8 +309,7 @@ class _Compiler:
             tails.append(got.get("t"))
         for i in range(len(placed)):
             if i > 0 and overlaps[i - 1]:
-                kind = placed[i - 1].clip.transition_to_next.kind
-                name = kind.value if kind is not TransitionKind.CUT else "fade"
+                name = xfade_name(placed[i - 1].clip.transition_to_next.kind)
                 pieces.append(self.g.chain([tails[i - 1], heads[i]],
                                            [F("xfade", transition=name, duration=round(overlaps[i - 1] / self.fps, 6),
                                               offset=0)], hint="xf"))

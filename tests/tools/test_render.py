@@ -208,3 +208,18 @@ def test_audio_only_file_as_a_clip_is_refused(tmp_path):
     run_ffmpeg(["-f", "lavfi", "-i", "sine=d=1", "-c:a", "aac", str(song)])
     with pytest.raises(MediaError, match="no picture"):
         render_timeline(Timeline(clips=[ClipRef(source=str(song), out_s=1.0)], output=SMALL), tmp_path / "o.mp4")
+
+
+def test_dissolve_is_a_true_cross_dissolve_not_a_dither(make_clip, tmp_path, frame_at):
+    """Mid-way through a dissolve every pixel is a mix of both pictures (xfade's own 'dissolve' is a
+    random dither: each pixel wholly one source or the other)."""
+    a = make_clip("a.mp4", duration=1.5, source="color=c=red", audio=False)
+    b = make_clip("b.mp4", duration=1.5, source="color=c=blue", audio=False)
+    timeline = Timeline(clips=[ClipRef(source=str(a), out_s=1.5, transition_to_next=tr("dissolve", 1.0)),
+                               ClipRef(source=str(b), out_s=1.5)], output=SMALL)
+    result = render_timeline(timeline, tmp_path / "d.mp4")
+    mid = frame_at(Path(result.path), 1.0).astype(float)  # the dissolve runs 0.5 s .. 1.5 s
+    red, blue = mid[..., 0], mid[..., 2]
+    assert 70 < red.mean() < 190 and 70 < blue.mean() < 190, (red.mean(), blue.mean())
+    assert red.std() < 8 and blue.std() < 8, (red.std(), blue.std())  # a dither would be ~127
+    assert np.percentile(red, 1) > 40 and np.percentile(blue, 1) > 40  # no pixel left wholly one source
