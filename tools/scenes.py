@@ -28,7 +28,7 @@ from typing import Literal
 import av
 import cv2
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shotsmith.atomic import atomic_write_text
 from shotsmith.errors import InvalidInputError, MediaError
@@ -57,6 +57,8 @@ class DetectionOptions(BaseModel):
 
 
 class Scene(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # read back from hand-editable JSON: a typo is an error
+
     index: int = Field(description="1-based scene number.")
     start_frame: int
     end_frame: int = Field(description="First frame after the scene (exclusive).")
@@ -76,6 +78,8 @@ class Scene(BaseModel):
 
 
 class SceneList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     source: str
     fps: float
     frames: int
@@ -291,8 +295,23 @@ def scenes(ctx: ToolContext, args: ScenesArgs) -> SceneList:
 
 
 def load_scene_list(path: Path) -> SceneList:
-    """Read a scene list written by :meth:`SceneList.to_json`."""
+    """Read a scene list written by :meth:`SceneList.to_json`; a wrong one is one line naming the first problem."""
+    from pydantic import ValidationError
+
+    from shotsmith.tools.editplan import explain_validation
+
+    name = Path(path).name
+    advice = "write one with `shotsmith scenes VIDEO --json FILE`"
     try:
-        return SceneList.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
-    except (OSError, ValueError) as exc:
-        raise InvalidInputError(f"{path}: not a scene list JSON ({exc})") from exc
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"cannot read the scene list {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    except ValueError as exc:
+        raise InvalidInputError(f"{name} is not valid JSON ({str(exc).splitlines()[0]}); {advice}") from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{name}: a scene list is a JSON object with source, fps, frames and scenes; {advice}")
+    try:
+        return SceneList.model_validate(data)
+    except ValidationError as exc:
+        problem = explain_validation(exc, f"{name}: not a scene list", SceneList)
+        raise InvalidInputError(f"{problem.message}; {advice}") from None

@@ -113,3 +113,24 @@ def test_export_and_import_otio(capsys, tmp_path, make_clip):
     assert code == 2 and "cannot tell the format" in err
     code, _, err = run(capsys, "export-otio", str(store.root), "-o", str(a))
     assert code == 2 and "overwrite" in err
+
+
+@pytest.mark.parametrize("command", ["split", "contact-sheet"])
+def test_a_wrong_hand_written_scenes_json_is_one_line(capsys, tmp_path, make_clip, command):
+    """It used to print a 97-line pydantic dump; now one line saying what is wrong and how to get a good one."""
+    video = make_clip("v.mp4", duration=1.0, size="160x120", audio=False)
+    minimal = tmp_path / "scenes.json"
+    minimal.write_text(json.dumps({"scenes": [{"start_s": 0, "end_s": 0.5}, {"start_s": 0.5, "end_s": 1.0}]}))
+    target = ["-o", str(tmp_path / "out")] if command == "split" else ["-o", str(tmp_path / "sheet.png")]
+    code, _, err = run(capsys, command, str(video), *target, "--scenes-json", str(minimal))
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1, err
+    assert "scenes.json: not a scene list" in lines[0] and "shotsmith scenes VIDEO --json" in lines[0]
+    minimal.write_text(json.dumps([1, 2]))
+    code, _, err = run(capsys, command, str(video), *target, "--scenes-json", str(minimal))
+    assert code == 2 and len([x for x in err.splitlines() if x.strip()]) == 1, err
+    minimal.write_text("{nope")
+    code, _, err = run(capsys, command, str(video), *target, "--scenes-json", str(minimal))
+    assert code == 2 and "not valid JSON" in err and len([x for x in err.splitlines() if x.strip()]) == 1, err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert not (tmp_path / "sheet.png").exists()
