@@ -1,7 +1,7 @@
 """Reading the common conversational edits without a language model.
 
 The offline session understands a small, fixed vocabulary ("make shot 2
-slower", "swap the last two", "vertical for Reels", "use my clip beach.mp4 as
+slower" (speed), "make shot 2 longer" (duration), "swap the last two", "vertical for Reels", "use my clip beach.mp4 as
 the opener", "shot 3: a dog running on a beach", "generate", "render") and
 says so when it does not understand; it never guesses at anything else.
 """
@@ -81,9 +81,15 @@ def parse_intent(text: str, *, shot_count: int) -> Intent | None:
 
     index = _find_shot(t, shot_count)
     if index is not None:
-        if re.search(r"\b(slower|longer|linger|more time|stretch)\b", low):
+        # Slower/faster change the playback speed (the same footage, shown longer or shorter: free);
+        # longer/shorter change the time on screen (a longer shot may need a new clip).
+        if re.search(r"\b(slower|slow(?:-|\s)?mo(?:tion)?|slow (?:it|that) down)\b", low):
+            return Intent("speed", {"index": index, "factor": 1 / 1.5})
+        if re.search(r"\b(faster|quicker|speed (?:it|that) up)\b", low):
+            return Intent("speed", {"index": index, "factor": 1.5})
+        if re.search(r"\b(longer|linger|more time|stretch)\b", low):
             return Intent("duration", {"index": index, "factor": 1.5})
-        if re.search(r"\b(faster|shorter|quicker|snappier|less time|tighten)\b", low):
+        if re.search(r"\b(shorter|snappier|less time|tighten)\b", low):
             return Intent("duration", {"index": index, "factor": 1 / 1.5})
         match = re.search(r"(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", low)
         if match and re.search(r"\b(make|set|last|lasts|should be)\b", low):

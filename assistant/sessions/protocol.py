@@ -1,16 +1,21 @@
-"""The interface every front end (CLI chat, TUI, scripted runs) uses to talk to the assistant.
+"""The interface every front end (CLI chat, TUI, scripted runs, the Python API) uses to talk to the assistant.
 
 Two implementations stand behind it: the LLM agent and the offline planner.
-``answering`` tells the user which one it is.
+``answering`` tells the user which one it is; both drive the same
+:class:`~shotsmith.assistant.production.ProductionService`.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from shotsmith.assistant.events import AgentEvent
 from shotsmith.store import ProjectStore
+
+if TYPE_CHECKING:
+    from shotsmith.assistant.production import ProductionService
+    from shotsmith.errors import ShotsmithError
 
 
 @runtime_checkable
@@ -18,9 +23,17 @@ class ChatSessionLike(Protocol):
     #: Who answers: "offline planner" or the model's name, e.g. "openai:gpt-4.1-mini".
     answering: str
     store: ProjectStore
+    service: "ProductionService"
+    #: The error that ended the last turn, if one did.
+    last_error: "ShotsmithError | None"
 
     def send(self, text: str) -> AsyncIterator[AgentEvent]:
         """Run one user turn; yields events. A turn that needs approval ends with ApprovalRequested."""
+        ...
+
+    def run_brief(self, brief: str, *, produce: bool = True) -> AsyncIterator[AgentEvent]:
+        """A scripted turn: plan ``brief`` and, with ``produce``, generate and render it without questions
+        other than spending approval."""
         ...
 
     def respond(self, approved: bool) -> AsyncIterator[AgentEvent]:
@@ -38,4 +51,12 @@ class ChatSessionLike(Protocol):
 
     def history(self) -> list[tuple[str, str]]:
         """(role, text) pairs of the conversation so far, restored from the project after a restart."""
+        ...
+
+    def who_text(self) -> str:
+        """One line saying who answers (shown first)."""
+        ...
+
+    def close(self) -> None:
+        """Release files held open."""
         ...

@@ -1,0 +1,1 @@
+"""The LLM agent: a LangChain ``create_agent`` over the production service."""
