@@ -402,19 +402,33 @@ class _Compiler:
 
     def captions(self, base: str, duration_s: float) -> str:
         """Burn captions: the timeline's cues with drawtext (text taken literally), SRT files with libass."""
+        from shotsmith.tools.subtitles import check_captions_fit, stack_offsets
+
         cs = self.t.caption_settings
         size = round(cs.size * self.scale) if cs.size else max(10, round(self.H / 18))
-        for n, cue in enumerate(sorted(self.t.captions, key=lambda c: c.start_s)):
-            if cue.start_s >= duration_s:
-                continue
+        cues = sorted(self.t.captions, key=lambda c: c.start_s)
+        check_captions_fit(cues, duration_s)
+        margin = max(8, self.H // 20)
+        styles, files, extents = [], [], []
+        for n, cue in enumerate(cues):
             style = Title.model_construct(**{**Title.model_construct(text="-").model_dump(), "text": cue.text,
                                              "position": "bottom", "size": size, "color": "white", "box": True,
                                              "box_color": "black@0.55", "fade_in_s": 0.0, "fade_out_s": 0.0,
                                              "bold": False})
             text_file = self.scratch / f"caption{n}.txt"
             write_title_text(style, text_file, self.W, self.H)
-            end = min(cue.end_s, duration_s)
-            base = self.g.chain(base, drawtext_filter(style, text_file, self.W, self.H, cue.start_s, end), hint="cap")
+            lines = max(1, len(text_file.read_text(encoding="utf-8").split("\n")))
+            # the boxed block's height: DejaVu's line box is ~1.17 em, drawtext's spacing and box border
+            # as in drawtext_filter, plus a small gap between stacked cues
+            block = lines * round(size * 1.17) + (lines - 1) * max(2, size // 5) + 2 * max(4, size // 3) + max(2, size // 4)
+            styles.append(style)
+            files.append(text_file)
+            extents.append((cue.start_s, min(cue.end_s, duration_s), block))
+        # cues on screen at the same time are stacked upwards instead of drawn over each other
+        for style, text_file, (start, end, _), offset in zip(styles, files, extents, stack_offsets(extents)):
+            if offset:
+                style = style.model_copy(update={"y": f"h-text_h-{margin + offset}"})
+            base = self.g.chain(base, drawtext_filter(style, text_file, self.W, self.H, start, end), hint="cap")
         if cs.srt:
             path = self.source(cs.srt, "subtitle file")
             # libass sizes fonts against PlayResY (288 by default); scale so `size` is in output pixels

@@ -64,6 +64,36 @@ def parse_srt(text: str, *, name: str = "subtitles") -> list[Caption]:
     return captions
 
 
+def stack_offsets(cues: list[tuple[float, float, int]]) -> list[int]:
+    """Heights above the caption line for cues ``(start_s, end_s, height_px)`` that never collide.
+
+    Cues are placed in start order; each takes the lowest height at which it overlaps
+    (in pixels) none of the cues already placed that are on screen at the same time,
+    so a cue that overlaps another in time is drawn above it, not over it.
+    """
+    placed: list[tuple[float, float, int, int]] = []
+    offsets = [0] * len(cues)
+    for i in sorted(range(len(cues)), key=lambda k: (cues[k][0], k)):
+        start, end, height = cues[i]
+        busy = sorted((o, o + h) for s, e, o, h in placed if s < end and start < e)
+        offset = 0
+        for low, high in busy:
+            if offset + height <= low:
+                break
+            offset = max(offset, high)
+        offsets[i] = offset
+        placed.append((start, end, offset, height))
+    return offsets
+
+
+def check_captions_fit(captions: list[Caption], duration_s: float) -> None:
+    """Refuse a cue that starts at or after the end of the timeline (it would never be shown)."""
+    for n, cue in enumerate(captions, start=1):
+        if cue.start_s >= duration_s:
+            raise InvalidInputError(f"caption {n} ({cue.text[:30]!r}) starts at {cue.start_s:g}s, after the end of "
+                                    f"the timeline ({duration_s:g}s)", hint="move it earlier or lengthen the cut")
+
+
 class CaptionCue(BaseModel):
     start_s: float = Field(ge=0)
     end_s: float = Field(gt=0)
@@ -97,6 +127,8 @@ def add_captions(ctx: ToolContext, args: AddCaptionsArgs) -> EditResult:
     if not new:
         raise InvalidInputError("no captions given", hint="pass an srt file or some cues")
     timeline = store.project.timeline.model_copy(deep=True)
+    if timeline.clips:
+        check_captions_fit(sorted(new, key=lambda c: c.start_s), timeline.duration_s)
     timeline.captions = (new if args.replace else [*timeline.captions, *new])
     timeline.captions.sort(key=lambda c: c.start_s)
     timeline.caption_settings.burn = args.burn

@@ -116,3 +116,52 @@ def test_braces_in_captions_are_shown_not_taken_as_styles(make_clip, tmp_path, f
     frame = frame_at(Path(render_timeline(timeline, tmp_path / "o.mp4").path), 0.5).astype(int)
     bright = np.abs(frame - 0x40).max(axis=2) > 60
     assert bright[150:].mean() > 0.005 and bright[:100].mean() == 0  # shown, and still at the bottom
+
+
+def test_stack_offsets_never_overlap_cues_on_screen_together():
+    from shotsmith.tools.subtitles import stack_offsets
+
+    assert stack_offsets([(0, 1, 20), (1, 2, 20)]) == [0, 0]  # one after the other: same line
+    assert stack_offsets([(0, 2, 20), (0.5, 1, 30), (0.7, 3, 10)]) == [0, 20, 50]
+    assert stack_offsets([(0, 1, 20), (0.2, 3, 20), (1.5, 2, 20)]) == [0, 20, 0]  # the line below is free again
+    cues = [(i * 0.3, i * 0.3 + 1.0, 10 + (i * 7) % 13) for i in range(12)]
+    offsets = stack_offsets(cues)
+    for i, (s1, e1, h1) in enumerate(cues):
+        for j, (s2, e2, h2) in enumerate(cues):
+            if i < j and s1 < e2 and s2 < e1:
+                assert offsets[i] + h1 <= offsets[j] or offsets[j] + h2 <= offsets[i]
+
+
+def test_overlapping_captions_are_stacked_not_drawn_over_each_other(make_clip, tmp_path, frame_at):
+    clip = make_clip("grey.mp4", duration=2.0, source="color=c=0x909090", audio=False)
+    timeline = Timeline(clips=[ClipRef(source=str(clip), out_s=2.0)], output=SMALL,
+                        captions=[Caption(start_s=0.0, end_s=1.4, text="first cue"),
+                                  Caption(start_s=0.7, end_s=2.0, text="second cue")])
+    out = Path(render_timeline(timeline, tmp_path / "out.mp4").path)
+
+    def boxed_rows(t):
+        frame = frame_at(out, t).astype(int)
+        return set(np.nonzero((frame.max(axis=2) < 0x60).any(axis=1))[0])  # rows crossing a caption box
+
+    one, both, later = boxed_rows(0.3), boxed_rows(1.0), boxed_rows(1.7)
+    assert len(one) > 10
+    assert one <= both and len(both) >= 1.8 * len(one)  # a second box, above the first, not on it
+    assert later and max(later) < min(one)  # the second cue keeps its place above the first
+
+
+def test_a_caption_after_the_end_of_the_timeline_is_refused(make_clip, tmp_path):
+    store = ProjectStore.create(tmp_path / "p")
+    clip = make_clip("a.mp4", duration=1.0, folder=store.clips_dir)
+    store.project.timeline = Timeline(clips=[ClipRef(source=store.relative(clip), out_s=1.0)], output=SMALL)
+    store.save()
+    ctx = ToolContext(store=store)
+    with pytest.raises(InvalidInputError, match=r"caption 1 \('too late'\) starts at 5s, after the end of the timeline \(1s\)"):
+        TOOLS["add_captions"](ctx, {"cues": [{"start_s": 5, "end_s": 6, "text": "too late"}]})
+    (store.assets_dir / "late.srt").write_text("1\n00:00:00,100 --> 00:00:00,500\nok\n\n2\n00:00:02,000 --> 00:00:03,000\nlate\n")
+    with pytest.raises(InvalidInputError, match="caption 2 .* after the end"):
+        TOOLS["add_captions"](ctx, {"srt": "assets/late.srt"})
+    assert store.project.timeline.captions == []  # nothing half-added
+    plan = store.project.timeline.model_copy(update={"captions": [Caption(start_s=1.5, end_s=2, text="late")]})
+    with pytest.raises(InvalidInputError, match="after the end of the timeline"):
+        render_timeline(plan, tmp_path / "late.mp4", resolve=store.resolve)
+    assert not (tmp_path / "late.mp4").exists()
