@@ -26,13 +26,15 @@ def open_session(project_dir: Path | str, *, options: ServiceOptions | None = No
     resolution, a negative --max-cost, a missing input, an unusable model
     spec) fails before any folder is created.
     """
-    from shotsmith.assistant.agent.llm import resolve_llm
-
     settings = settings or load_settings()
     options = options or ServiceOptions()
     if options.max_cost_usd is not None and options.max_cost_usd < 0:
         raise InvalidInputError(f"--max-cost {options.max_cost_usd:g} is negative")
-    config = None if offline else resolve_llm(llm, llm_base_url, settings=settings, timeout_s=timeout_s,
+    config = None
+    if not offline:
+        from shotsmith.assistant.agent.llm import resolve_llm
+
+        config = resolve_llm(llm, llm_base_url, settings=settings, timeout_s=timeout_s,
                                               max_retries=max_retries, retry_initial_delay_s=retry_initial_delay_s)
     if not Path(project_dir, "project.json").exists():
         options.backend = options.backend or settings.backend

@@ -7,7 +7,9 @@ from pydantic import BaseModel, Field
 from shotsmith.errors import InvalidInputError
 from shotsmith.formats import CameraMove, Transition, TransitionKind
 from shotsmith.timeline import ClipRef, FitMode
-from shotsmith.tools.editing import EditResult, clip_number, commit, is_image, media, require_store, validated
+from shotsmith import plan_edits
+from shotsmith.tools.editing import (EditResult, clip_number, commit, commit_plan, is_image, media, planned,
+                                     require_store, validated)
 from shotsmith.tools.render import place_clips
 from shotsmith.tools.spec import ToolContext, edit_tool
 
@@ -43,6 +45,17 @@ def add_clip(ctx: ToolContext, args: AddClipArgs) -> EditResult:
             raise InvalidInputError(f"out point {end:g}s is past the end of {args.source} ({info.duration_s:g}s)")
     if end <= args.in_s:
         raise InvalidInputError(f"out point {end:g}s must be after the in point {args.in_s:g}s")
+    if planned(store):
+        plan = store.project.plan
+        at = len(plan.shots) + 1 if args.position is None else min(args.position, len(plan.shots) + 1)
+        plan = plan_edits.use_footage(plan, ref, length_s=3600.0 if image else info.duration_s, position="insert",
+                                      index=at, duration_s=end - args.in_s, in_s=args.in_s, image=image)
+        if args.mute:
+            plan = plan_edits.edit_shot(plan, at, mute=True)
+        if args.transition is not TransitionKind.CUT and at <= len(plan.shots) - 1:
+            plan = plan_edits.edit_shot(plan, at, transition=Transition(kind=args.transition,
+                                                                        duration_s=args.transition_s))
+        return commit_plan(store, plan, f"added shot {at} ({ref}, {end - args.in_s:g}s)")
     timeline = store.project.timeline.model_copy(deep=True)
     clip = ClipRef(source=ref, in_s=args.in_s, out_s=end, mute=args.mute,
                    transition_to_next=Transition(kind=args.transition, duration_s=args.transition_s))
@@ -60,6 +73,13 @@ class ArrangeArgs(BaseModel):
 @edit_tool("arrange", "Reorder clips (give the new order) and/or remove clips by number.", ArrangeArgs)
 def arrange(ctx: ToolContext, args: ArrangeArgs) -> EditResult:
     store = require_store(ctx)
+    if planned(store):
+        shots = [s.index for s in store.project.plan.shots]
+        order = args.order if args.order is not None else shots
+        dropped = set(args.remove) | (set(shots) - set(order))
+        plan = plan_edits.reorder(store.project.plan, [i for i in order if i not in dropped] +
+                                  sorted(dropped), remove=sorted(dropped))
+        return commit_plan(store, plan, f"shots now in order {[i for i in order if i not in dropped]}")
     timeline = store.project.timeline.model_copy(deep=True)
     n = len(timeline.clips)
     for number in [*(args.order or []), *args.remove]:
@@ -85,6 +105,12 @@ class SetTransitionArgs(BaseModel):
                              "from one clip into the next.", SetTransitionArgs)
 def set_transition(ctx: ToolContext, args: SetTransitionArgs) -> EditResult:
     store = require_store(ctx)
+    if planned(store):
+        if args.kind is not TransitionKind.CUT and args.duration_s <= 0:
+            raise InvalidInputError("a transition other than a cut needs a duration above 0")
+        transition = Transition(kind=args.kind, duration_s=args.duration_s if args.kind is not TransitionKind.CUT else 0.0)
+        plan = plan_edits.edit_shot(store.project.plan, args.clip, transition=transition)
+        return commit_plan(store, plan, f"{args.kind.value} ({args.duration_s:g}s) from shot {args.clip} to {args.clip + 1}")
     timeline = store.project.timeline.model_copy(deep=True)
     i = clip_number(timeline, args.clip)
     if i == len(timeline.clips) - 1:
@@ -109,6 +135,18 @@ class SetClipArgs(BaseModel):
 @edit_tool("set_clip", "Change a clip's in/out points, mute or volume of its own sound, fit mode or motion.", SetClipArgs)
 def set_clip(ctx: ToolContext, args: SetClipArgs) -> EditResult:
     store = require_store(ctx)
+    if planned(store):
+        shot = plan_edits.find_shot(store.project.plan, args.clip)
+        changes = {k: v for k, v in args.model_dump(exclude={"clip", "in_s", "out_s"}).items() if v is not None}
+        if args.in_s is not None:
+            changes["in_s"] = args.in_s
+        if args.out_s is not None:
+            start = args.in_s if args.in_s is not None else shot.in_s
+            if args.out_s <= start:
+                raise InvalidInputError(f"out point {args.out_s:g}s must be after the in point {start:g}s")
+            changes["duration_s"] = round((args.out_s - start) / shot.speed, 6)
+        plan = plan_edits.edit_shot(store.project.plan, args.clip, **changes)
+        return commit_plan(store, plan, f"shot {args.clip} updated ({', '.join(changes) or 'nothing changed'})")
     timeline = store.project.timeline.model_copy(deep=True)
     i = clip_number(timeline, args.clip)
     clip = timeline.clips[i]

@@ -67,6 +67,23 @@ def validated(model: type[BaseModel], data: dict, what: str):
         raise InvalidInputError(f"{what}: {first['msg']}" + (f" ({where})" if where else "")) from None
 
 
+def planned(store: ProjectStore) -> bool:
+    """A project made from a brief: its clips are derived from the shot plan, so clip edits land in the plan.
+
+    In such a project clip N is shot N, and the clip tools below edit that
+    shot through :mod:`shotsmith.plan_edits`; editing the derived clips
+    directly would be undone by the next save.
+    """
+    return store.project.plan is not None
+
+
+def commit_plan(store: ProjectStore, plan, message: str) -> EditResult:
+    """Keep an edited plan (already validated against its cut) and save; the clips follow on save."""
+    store.project.plan = plan
+    store.save()
+    return EditResult.of(store.project.timeline, message)
+
+
 def commit(store: ProjectStore, timeline: Timeline, message: str) -> EditResult:
     """Validate the edited timeline as a whole, store it and save the project."""
     checked = validated(Timeline, timeline.model_dump(), "the edited timeline")

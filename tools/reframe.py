@@ -10,7 +10,8 @@ from shotsmith.errors import InvalidInputError
 from shotsmith.formats import RESOLUTIONS, AspectRatio, frame_size
 from shotsmith.timeline import MAX_SPEED, MIN_SPEED
 from shotsmith.tools.arrange import check_sequence
-from shotsmith.tools.editing import EditResult, clip_number, commit, require_store
+from shotsmith import plan_edits
+from shotsmith.tools.editing import EditResult, clip_number, commit, commit_plan, planned, require_store
 from shotsmith.tools.spec import ToolContext, edit_tool
 
 MODES = {"crop": "cover", "pad": "contain", "blur": "blur"}
@@ -27,6 +28,21 @@ class ReframeArgs(BaseModel):
            ReframeArgs)
 def reframe(ctx: ToolContext, args: ReframeArgs) -> EditResult:
     store = require_store(ctx)
+    if planned(store):
+        # The shots stay as generated; the cut is framed to the new shape (see Project.sync_cut).
+        project = store.project
+        if args.resolution is not None and args.resolution not in RESOLUTIONS:
+            raise InvalidInputError(f"resolution {args.resolution!r} is not one of {', '.join(RESOLUTIONS)}")
+        project.production = project.production.model_copy(update={
+            "output_aspect": None if args.aspect_ratio == project.plan.aspect_ratio else args.aspect_ratio,
+            **({"resolution": args.resolution} if args.resolution else {})})
+        project.timeline = project.timeline.model_copy(update={
+            "output": project.timeline.output.model_copy(update={"fit": MODES[args.mode]})})
+        plan = project.plan.model_copy(update={"shots": [s.model_copy(update={"fit": None}) for s in project.plan.shots]})
+        result = commit_plan(store, plan, "")
+        out = store.project.timeline.output
+        return result.model_copy(update={"message": f"reframed to {args.aspect_ratio} ({out.width}x{out.height}) "
+                                                    f"by {args.mode}"})
     timeline = store.project.timeline.model_copy(deep=True)
     out = timeline.output
     resolution = args.resolution or f"{min(out.width, out.height)}p"
@@ -53,6 +69,12 @@ class SetSpeedArgs(BaseModel):
 @edit_tool("set_speed", "Speed a clip up or slow it down (0.25x to 4x); its sound keeps its pitch.", SetSpeedArgs)
 def set_speed(ctx: ToolContext, args: SetSpeedArgs) -> EditResult:
     store = require_store(ctx)
+    if planned(store):
+        plan = store.project.plan
+        for index in ([args.clip] if args.clip is not None else [s.index for s in plan.shots]):
+            plan = plan_edits.edit_shot(plan, index, speed=args.speed)
+        which = f"shot {args.clip}" if args.clip is not None else "every shot"
+        return commit_plan(store, plan, f"{which} at {args.speed:g}x")
     timeline = store.project.timeline.model_copy(deep=True)
     indices = [clip_number(timeline, args.clip)] if args.clip is not None else range(len(timeline.clips))
     for i in indices:
