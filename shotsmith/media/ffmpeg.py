@@ -9,17 +9,23 @@ of ffmpeg's stderr instead of returning an exit code.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import functools
 import logging
 import os
-import shutil
-import subprocess
 import re
+import shutil
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from shotsmith import interrupts
 from shotsmith.errors import CancelledError, FFmpegError
 
 log = logging.getLogger(__name__)
@@ -49,8 +55,130 @@ def ffmpeg_exe() -> str:
         raise FFmpegError(f"ffmpeg was not found: {exc}", hint="install ffmpeg or set SHOTSMITH_FFMPEG") from exc
 
 
+#: Seconds a child gets to exit after SIGTERM before it is killed.
+STOP_GRACE_S = 2.0
+
+_live: set[subprocess.Popen] = set()
+_live_lock = threading.RLock()  # re-entrant: the cancel hook runs in a signal handler
+
+
+def _die_with_parent_fn() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGKILL when its parent dies (Linux ``prctl``), else None.
+
+    ``prctl`` is resolved here, before the fork, so the child only makes the call.
+    Linux sends the signal when the *thread* that forked exits; ``FFmpegRun`` waits
+    for its child in the thread that started it, so that is the same moment.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+        return None
+    pr_set_pdeathsig = 1
+    parent = os.getpid()
+    kill = int(signal.SIGKILL)
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, kill, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+def spawn(argv: Sequence[str], **kwargs) -> subprocess.Popen:
+    """Start a child that shotsmith owns: its own process group (a terminal's Ctrl-C reaches shotsmith,
+    which stops the child in order), killed if shotsmith dies (Linux), no stdin, and registered so
+    :func:`stop_children` and the cancel hook can reach it. Unregister with :func:`release`."""
+    options: dict = {"stdin": subprocess.DEVNULL}
+    if os.name == "posix":
+        options["process_group"] = 0
+        preexec = _die_with_parent_fn()
+        if preexec is not None:
+            options["preexec_fn"] = preexec
+    options.update(kwargs)
+    proc = subprocess.Popen(list(argv), **options)
+    with _live_lock:
+        _live.add(proc)
+    return proc
+
+
+def release(proc: subprocess.Popen) -> None:
+    with _live_lock:
+        _live.discard(proc)
+
+
+def live_children() -> list[subprocess.Popen]:
+    """The children started with :func:`spawn` that have not been released."""
+    with _live_lock:
+        return [p for p in _live if p.poll() is None]
+
+
+def stop_process(proc: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
+    """Terminate ``proc``, kill it if it is still there after ``grace_s``, reap it, and release it."""
+    with interrupts.deferred():
+        try:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+                try:
+                    proc.wait(timeout=grace_s)
+                except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+                    proc.wait()
+        finally:
+            release(proc)
+
+
+def stop_children(grace_s: float = STOP_GRACE_S) -> int:
+    """Stop every live child (terminate all, one shared grace, then kill the rest); return how many were running."""
+    with _live_lock:
+        procs = list(_live)
+    running = [p for p in procs if p.poll() is None]
+    with interrupts.deferred():
+        for proc in running:
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+        deadline = time.monotonic() + grace_s
+        for proc in running:
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                proc.wait()
+    for proc in procs:
+        release(proc)
+    return len(running)
+
+
+def _signal_children() -> None:
+    """Cancel hook (runs inside the signal handler): SIGTERM to every live child, without waiting."""
+    with _live_lock:
+        procs = list(_live)
+    for proc in procs:
+        if proc.returncode is None:
+            with contextlib.suppress(OSError):
+                proc.send_signal(signal.SIGTERM)
+
+
+interrupts.add_cancel_hook(_signal_children)
+atexit.register(stop_children, 0.5)
+
+
 class FFmpegRun:
-    """One ffmpeg process. Counted so benchmarks can assert how many encodes ran."""
+    """One ffmpeg process. Counted so benchmarks can assert how many encodes ran.
+
+    The child is started with :func:`spawn`. Any exception while it runs (Ctrl-C,
+    SIGTERM through :mod:`shotsmith.interrupts`) stops it before the exception goes
+    on; a cancelled run (``cancel`` set, or a process-wide cancellation, see
+    :func:`shotsmith.interrupts.cancel_event`) raises :class:`CancelledError`.
+    """
 
     #: Number of ffmpeg processes started in this Python process (read by bench/ and tests).
     started = 0
@@ -65,15 +193,19 @@ class FFmpegRun:
         self.cancel = cancel
         self.what = what
 
+    def _cancelled(self) -> bool:
+        return (self.cancel is not None and self.cancel.is_set()) or interrupts.cancel_requested()
+
     def run(self) -> None:
         exe = ffmpeg_exe()
         argv = [exe, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats", *self.args]
         log.debug("running %s", argv)
+        interrupts.raise_if_cancelled(self.what)
         with FFmpegRun._count_lock:
             FFmpegRun.started += 1
         try:
-            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                    encoding="utf-8", errors="replace")
+            proc = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         encoding="utf-8", errors="replace")
         except OSError as exc:
             raise FFmpegError(f"could not start ffmpeg ({exe}): {exc.strerror or exc}") from exc
         stderr_tail: deque[str] = deque(maxlen=30)
@@ -82,8 +214,7 @@ class FFmpegRun:
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
-                if self.cancel is not None and self.cancel.is_set():
-                    proc.kill()
+                if self._cancelled():
                     break
                 key, _, value = line.strip().partition("=")
                 if key == "out_time_us" and self.on_progress and value.lstrip("-").isdigit():
@@ -91,14 +222,17 @@ class FFmpegRun:
                     if self.duration_s:
                         seconds = min(seconds, self.duration_s)
                     self.on_progress(seconds)
-            proc.wait()
+            if self._cancelled():
+                stop_process(proc)
+            else:
+                proc.wait()
         except BaseException:
-            proc.kill()
-            proc.wait()
+            stop_process(proc)
             raise
         finally:
+            release(proc)
             reader.join(timeout=5)
-        if self.cancel is not None and self.cancel.is_set():
+        if self._cancelled():
             raise CancelledError(f"{self.what} was cancelled")
         if proc.returncode != 0:
             tail = "".join(stderr_tail).strip()
