@@ -83,11 +83,15 @@ def run_command(
     target = check_output_path(output)
     options = ServiceOptions(backend=backend, resolution=resolution, fps=fps, seed=seed, max_cost_usd=max_cost,
                              auto_approve=yes, resubmit=resubmit, outputs=(target,))
-    if not plan_only and backend:
+    project_dir = project or default_project_dir(target)
+    if not plan_only and not (Path(project_dir) / "project.json").exists():
+        # A new project has nothing cached: a missing key or model fails now, before planning or any folder.
+        # (An existing project checks only when something must really be sent: a cached rerun needs no key.)
         from shotsmith.backends.registry import get_backend
+        from shotsmith.config import load_settings
 
-        get_backend(backend)  # an unknown name fails before a project folder exists
-    session = open_session(project or default_project_dir(target), options=options, llm=llm,
+        get_backend(backend or load_settings().backend).check_ready()
+    session = open_session(project_dir, options=options, llm=llm,
                            llm_base_url=llm_base_url, inputs=tuple(inputs))
     printer = EventPrinter(progress_bars=not plan_only)
     console.print(Text.assemble(("•", "cyan"), " ", session.who_text(), f" · project {session.store.root}"),

@@ -196,6 +196,7 @@ class ProductionService:
         Returns the plan and the notices the user should see (assumptions, caps,
         backend snapping). Files of the user's that the brief names become shots.
         """
+        t0 = time.perf_counter()
         read = plan_brief(text, duration_s=duration_s, aspect_ratio=aspect_ratio, shot_count=shot_count, fps=self.fps)
         fixed_count = shot_count is not None or parse_shot_count(text) is not None
         brief = read.brief.model_copy(update={"shot_count": read.brief.shot_count if fixed_count else None})
@@ -223,6 +224,7 @@ class ProductionService:
                 length, image = self._media_length(path)
                 plan = use_footage(plan, self.store.relative(path), length_s=length, index=i + 1, image=image)
         notices = list(read.notices[1:])
+        self.activity.time("plan", time.perf_counter() - t0)
         plan = self.set_plan(plan, Brief(text=brief.text, duration_s=brief.duration_s, aspect_ratio=brief.aspect_ratio,
                                          shot_count=brief.shot_count, notices=notices))
         return plan, notices + self.backend_notes()

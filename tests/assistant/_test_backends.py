@@ -65,6 +65,20 @@ class KeyedBackend(PricedBackend):
         raise BackendError("no API key for keyed-test", hint="set KEYED_TEST_KEY")
 
 
+class EnvKeyBackend(PricedBackend):
+    """Priced, and ready only when ``ENVKEY_TEST_KEY`` is set (like a cloud backend's API key)."""
+
+    name = "envkey-test"
+    description = "Test backend: priced like priced-test, ready only when ENVKEY_TEST_KEY is set."
+    model = "envkey-test-v1"
+
+    def check_ready(self) -> None:
+        from shotsmith.errors import BackendError
+
+        if not os.environ.get("ENVKEY_TEST_KEY"):
+            raise BackendError("no API key for envkey-test", hint="set ENVKEY_TEST_KEY")
+
+
 class _Plugin:
     @staticmethod
     @shotsmith.hookimpl
@@ -73,6 +87,7 @@ class _Plugin:
         register(SlowBackend)
         register(GpuBackend)
         register(KeyedBackend)
+        register(EnvKeyBackend)
 
 
 def register() -> None:
