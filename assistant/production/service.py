@@ -16,7 +16,6 @@ transitions therefore cost nothing.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import threading
 import time
 from collections.abc import Callable
@@ -28,12 +27,12 @@ from shotsmith.assistant.events import (AgentEvent, GenerationProgress, Notice, 
 from shotsmith.assistant.planner import OFFLINE_PLANNER, parse_shot_count, plan_brief
 from shotsmith.assistant.production.drafting import ShotDraft, check_against_brief, mentioned_media, plan_from_drafts
 from shotsmith.assistant.production.outputs import resolve_output
-from shotsmith.assistant.production.spending import Estimate, ShotCost, SpendingPolicy, usd
+from shotsmith.assistant.production.spending import Estimate, ShotCost, SpendingPolicy, SpendingRefusedError, usd
 from shotsmith.backends.base import Backend, GenerationRequest, ProgressEvent
-from shotsmith.backends.engine import ShotOutcome, cache_key, generate_shots
+from shotsmith.backends.engine import ShotOutcome, cache_key, failed_shots_error, generate_shots
 from shotsmith.backends.registry import get_backend
 from shotsmith.brief import Brief, Shot, ShotPlan
-from shotsmith.errors import BackendError, InvalidInputError, PathSafetyError
+from shotsmith.errors import InvalidInputError, PathSafetyError, ShotsmithError
 from shotsmith.formats import RESOLUTIONS
 from shotsmith.plan_edits import use_footage, validated_plan
 from shotsmith.store import ProjectStore
@@ -361,7 +360,13 @@ class ProductionService:
 
     def _generate(self, shots: list[int] | None, backend: str | None) -> GenerateResult:
         be = self.backend(backend)
-        estimate = self.estimate(shots, be.name)
+        try:
+            estimate = self.estimate(shots, be.name)
+        except ShotsmithError:
+            raise
+        except Exception as exc:  # deciding what it costs failed: refuse, never go
+            raise SpendingRefusedError(f"could not estimate what generating costs ({type(exc).__name__}: {exc}); "
+                                       "nothing was sent") from exc
         result = GenerateResult(backend=be.name, footage=list(estimate.footage))
         outcomes: list[ShotOutcome] = []
         if estimate.to_generate:
@@ -392,26 +397,14 @@ class ProductionService:
             self.emit(GenerationProgress(index, "cached", 100.0))
         self.activity.generated += result.generated
         self.activity.cached += result.cached
-        failed = [o for o in outcomes if not o.ok]
-        if failed:
-            detail = "; ".join(f"shot {o.shot_index}: {o.error}" for o in failed)
-            raise BackendError(f"{len(failed)} of {len(outcomes)} shots failed ({detail})",
-                               hint="finished shots are kept; see each shot's reason above")
+        error = failed_shots_error(outcomes)  # each shot keeps its own cause and hint
+        if error is not None:
+            raise error
         return result
 
     async def _run_engine(self, be: Backend, requests: list[GenerationRequest], forward, guard) -> list[ShotOutcome]:
-        params = inspect.signature(generate_shots).parameters
-        extra = {}
-        if "spend_guard" in params:
-            extra["spend_guard"] = guard
-        else:  # pragma: no cover - until the engine takes the guard itself
-            for request in requests:
-                ready, _ = be.prepare(request)
-                if self.store.project.generations.get(cache_key(be, ready)) is None:
-                    guard.authorize(be, ready, cache_key(be, ready))
-        if "resubmit" in params:
-            extra["resubmit"] = self.resubmit
-        return await generate_shots(self.store, be, requests, on_progress=forward, cancel=self.cancel, **extra)
+        return await generate_shots(self.store, be, requests, on_progress=forward, cancel=self.cancel,
+                                    spend_guard=guard, resubmit=self.resubmit)
 
     def _bind_clips(self, be: Backend, shots: list[int] | None) -> None:
         """Bind each selected shot to its finished clip (so the cut can show it) and save."""
