@@ -55,6 +55,8 @@ class Capabilities(BaseModel):
     resolutions: list[str] = Field(default_factory=lambda: ["720p"])
     fps: list[int] = Field(default_factory=lambda: [24])
     max_prompt_chars: int = 2000
+    #: How the provider counts ``max_prompt_chars``: Unicode characters, or UTF-16 code units (an emoji = 2).
+    prompt_length_unit: Literal["characters", "utf16"] = "characters"
     supports_seed: bool = False
     supports_negative_prompt: bool = False
     supports_camera_control: bool = False
@@ -62,6 +64,7 @@ class Capabilities(BaseModel):
     costs_money: bool = False
     local: bool = True
     long_running: bool = Field(default=False, description="A shot takes minutes of local GPU time (diffusion models).")
+    generates_audio: bool = Field(default=False, description="The clips come with a generated audio track.")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Capabilities":
@@ -77,6 +80,12 @@ class Capabilities(BaseModel):
     def needs_approval(self) -> bool:
         """Generating costs money, runs on someone else's servers, or ties up a GPU for long: ask first."""
         return self.costs_money or not self.local or self.long_running
+
+    def prompt_length(self, text: str) -> int:
+        """``text``'s length as the provider counts it (see ``prompt_length_unit``)."""
+        if self.prompt_length_unit == "utf16":
+            return len(text.encode("utf-16-le")) // 2
+        return len(text)
 
     def snap_duration(self, seconds: float) -> float:
         if self.durations_s:
@@ -186,8 +195,11 @@ class Backend(ABC):
             nearest = min(caps.fps, key=lambda f: abs(f - request.fps))
             updates["fps"] = nearest
             warnings.append(f"{label}{request.fps} fps is not available on {self.name}; using {nearest}")
-        if len(request.prompt) > caps.max_prompt_chars:
-            raise InvalidInputError(f"{label}prompt is {len(request.prompt)} characters; {self.name} accepts {caps.max_prompt_chars}")
+        length = caps.prompt_length(request.prompt)
+        if length > caps.max_prompt_chars:
+            unit = "UTF-16 units (an emoji counts 2)" if caps.prompt_length_unit == "utf16" else "characters"
+            raise InvalidInputError(f"{label}prompt is {length} {unit}; {self.name} accepts {caps.max_prompt_chars}",
+                                    hint="shorten the prompt")
         if request.seed is not None and not caps.supports_seed:
             updates["seed"] = None
             warnings.append(f"{label}{self.name} does not take a seed; it is ignored")

@@ -77,11 +77,13 @@ def describe_backend(console: Console, name: str) -> None:
         ("seed", "yes" if caps.supports_seed else "no"),
         ("negative prompt", "yes" if caps.supports_negative_prompt else "no"),
         ("camera control", "yes" if caps.supports_camera_control else "no"),
+        ("audio", "generated with the video" if caps.generates_audio else "none (silent clips)"),
         ("concurrency", str(caps.max_concurrency)),
     ]
     if isinstance(backend, RemoteBackend):
         rows += [("base URL", backend.base_url), ("key", key_status(backend)),
                  ("key variables", ", ".join(backend.key_names())), ("poll interval", f"{backend.poll_interval_s:g} s")]
+        rows += list(backend.bounds().items())
     example = _example_request(backend)
     estimate = backend.estimate_cost(example)
     rows += [("example cost", f"{estimate.amount:g} {estimate.unit} for {example.duration_s:g} s at "

@@ -15,10 +15,22 @@ concurrency limit:
 Every clip is decoded end to end before it is renamed into ``clips/`` and
 recorded (the project is saved atomically after each step, so a crash loses no
 finished shot). A failed shot (a moderation refusal, a failed task) is reported
-in its :class:`ShotOutcome` and the others carry on. Cancelling (the
-``cancel`` event, or cancelling the asyncio task on Ctrl-C) cancels remote
-tasks where the API allows and leaves every record in a state a rerun
-understands.
+in its :class:`ShotOutcome` with its own cause and hint, and the others carry
+on. Cancelling (the ``cancel`` event, or cancelling the asyncio task on Ctrl-C)
+cancels remote tasks where the API allows and leaves every record in a state a
+rerun understands.
+
+Money rules:
+
+* **A remote task is never abandoned**: once a task id is recorded, only the
+  provider's final answer (failed, refused) ends it; every other failure keeps
+  the record resumable and the rerun polls it instead of creating a new one.
+* **A create whose answer was lost** is remembered (a token and the time are
+  saved *before* every create is sent): a rerun adopts the task if the adapter
+  can find it, and otherwise refuses to create again unless ``resubmit=True``.
+* **Spending fails closed at the side effect**: an optional :class:`SpendGuard`
+  is asked immediately before each new create (and before a local backend's
+  ``generate()``); when it refuses, nothing more is submitted.
 """
 
 from __future__ import annotations
@@ -30,15 +42,16 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from shotsmith.atomic import atomic_output
 from shotsmith.backends.base import Backend, GenerationRequest, GenerationResult, ProgressCallback, ProgressEvent
 from shotsmith.backends.download import verify_clip
+from shotsmith.backends.errors import AmbiguousCreateError, ModerationError, RemoteError
 from shotsmith.backends.http import ApiClient
 from shotsmith.backends.jobs import RemoteCancelledError, run_remote_job
 from shotsmith.backends.remote import RemoteBackend, RemoteTask
-from shotsmith.backends.errors import DownloadError
-from shotsmith.errors import CancelledError, MediaError, ShotsmithError
+from shotsmith.errors import BackendError, CancelledError, ShotsmithError
 from shotsmith.project import GenerationRecord, utcnow
 from shotsmith.store import ProjectStore
 
@@ -46,6 +59,38 @@ log = logging.getLogger(__name__)
 
 #: Record states meaning "a remote task may exist and is worth polling again".
 RESUMABLE = ("submitted", "running", "downloading")
+#: remote_data keys saved before a create is sent; removed once the task id is known or nothing was created.
+CREATE_TOKEN = "create_token"
+CREATE_SENT_AT = "create_sent_at"
+
+__all__ = ["RESUMABLE", "ShotOutcome", "SpendGuard", "cache_key", "failed_shots_error", "generate_shots"]
+
+
+@runtime_checkable
+class SpendGuard(Protocol):
+    """Consulted where money is actually committed (see :func:`generate_shots`)."""
+
+    def authorize(self, backend: Backend, request: GenerationRequest, cache_key: str) -> None:
+        """Called immediately before the engine sends a NEW create to a remote backend, or starts a local
+        backend's generate() — never for cache hits and never when resuming an existing remote task id.
+        Raises a ShotsmithError to refuse; then that request is not sent and generate_shots stops submitting
+        anything further (it raises that error after already-running shots settle or are cancelled)."""
+
+    def settle(self, cache_key: str, *, created: bool) -> None:
+        """Called once after each authorized create attempt: created=False only when the provider definitely
+        did not create the task (a 4xx on create, a connection refused before sending); True when it did or may have."""
+
+
+class _SpendRefused(Exception):
+    """Internal: the guard refused this shot's create (carries the guard's error)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _NotSubmitted(Exception):
+    """Internal: an earlier refusal stopped this shot before anything was sent."""
 
 
 def _file_digest(path: str) -> str | None:
@@ -79,6 +124,14 @@ class ShotOutcome:
     cached: bool = False
     resumed: bool = False
     error: str | None = None
+    #: What the user can do about this shot's error (the env var to set, the cap to raise, …).
+    hint: str | None = None
+    #: True when running again could succeed without changing anything.
+    retryable: bool = False
+    #: True when a remote task exists and a rerun resumes it (no new charge).
+    resumable: bool = False
+    #: True when the create's answer was lost: the task may exist; a rerun does not create it again.
+    uncertain: bool = False
     #: True when the provider refused the shot on content grounds (rephrase, don't retry).
     moderated: bool = False
     warnings: list[str] = field(default_factory=list)
@@ -86,6 +139,28 @@ class ShotOutcome:
     @property
     def ok(self) -> bool:
         return self.clip is not None
+
+    def describe(self) -> str:
+        """``shot N: cause (hint)`` for a failed shot."""
+        label = f"shot {self.shot_index}" if self.shot_index is not None else "clip"
+        return f"{label}: {self.error}{f' ({self.hint})' if self.hint else ''}"
+
+
+def failed_shots_error(outcomes: list[ShotOutcome]) -> BackendError | None:
+    """One error for every failed shot, each with its own cause and hint; ``None`` when none failed.
+
+    Only when every failure is retryable (a rerun could succeed as is) does the
+    overall hint say "run again".
+    """
+    failed = [o for o in outcomes if not o.ok]
+    if not failed:
+        return None
+    detail = "; ".join(o.describe() for o in failed)
+    if all(o.retryable for o in failed):
+        hint = "finished shots are kept; run again to retry only the failed ones"
+    else:
+        hint = "finished shots are kept; each failed shot says what to do"
+    return BackendError(f"{len(failed)} of {len(outcomes)} shots failed to generate: {detail}", hint=hint)
 
 
 def _emit(on_progress: ProgressCallback | None, event: ProgressEvent) -> None:
@@ -102,13 +177,21 @@ def _cached_clip(store: ProjectStore, key: str) -> Path | None:
 
 async def generate_shots(store: ProjectStore, backend: Backend, requests: list[GenerationRequest], *,
                          on_progress: ProgressCallback | None = None,
-                         cancel: threading.Event | None = None) -> list[ShotOutcome]:
+                         cancel: threading.Event | None = None,
+                         spend_guard: SpendGuard | None = None,
+                         resubmit: bool = False) -> list[ShotOutcome]:
     """Generate every request (or take it from the cache); one outcome per request, in order.
 
     Raises :class:`CancelledError` when cancelled (finished shots are kept), an
     ``AuthError`` when a remote backend has no key and something must be sent,
     and :class:`~shotsmith.errors.InvalidInputError` when a request cannot be
     made valid for this backend. Per-shot failures land in the outcomes.
+
+    ``spend_guard.authorize`` runs immediately before each new create (or local
+    ``generate()``); when it raises, that request is not sent, nothing further
+    is submitted, and its error is raised once the shots already running have
+    settled. ``resubmit=True`` allows a new create for a shot whose earlier
+    create may have been received (its answer was lost): that pays again.
     """
     cancel = cancel or threading.Event()
     prepared: list[ShotOutcome] = []
@@ -119,6 +202,7 @@ async def generate_shots(store: ProjectStore, backend: Backend, requests: list[G
     api: ApiClient | None = backend.client() if isinstance(backend, RemoteBackend) and todo else None
     limit = asyncio.Semaphore(backend.capabilities().max_concurrency)
     inflight: dict[str, asyncio.Future] = {}
+    refused: list[BaseException] = []
 
     async def one(outcome: ShotOutcome) -> None:
         clip = _cached_clip(store, outcome.cache_key)
@@ -137,7 +221,7 @@ async def generate_shots(store: ProjectStore, backend: Backend, requests: list[G
             async with limit:
                 if cancel.is_set():
                     raise CancelledError("generation was cancelled")
-                await _generate_one(store, backend, api, outcome, on_progress, cancel)
+                await _generate_one(store, backend, api, outcome, on_progress, cancel, spend_guard, refused, resubmit)
             inflight[outcome.cache_key].set_result(None)
         except BaseException as exc:
             inflight[outcome.cache_key].set_exception(exc)
@@ -155,42 +239,97 @@ async def generate_shots(store: ProjectStore, backend: Backend, requests: list[G
             cancelled = cancelled or result
             _emit(on_progress, ProgressEvent(shot_index=outcome.shot_index, state="cancelled"))
             continue
+        if isinstance(result, _SpendRefused | _NotSubmitted):
+            outcome.error = "not submitted: spending was refused"
+            continue
         if isinstance(result, BaseException):
             if not isinstance(result, Exception):
                 raise result
-            outcome.error = result.message if isinstance(result, ShotsmithError) else f"{type(result).__name__}: {result}"
-            outcome.moderated = type(result).__name__ == "ModerationError"
+            _record_failure(outcome, result)
             _emit(on_progress, ProgressEvent(shot_index=outcome.shot_index, state="failed", message=outcome.error))
+    if refused:
+        raise refused[0]
     if cancelled is not None:
         raise CancelledError("generation was cancelled; finished shots are kept") from cancelled
     return prepared
 
 
+def _record_failure(outcome: ShotOutcome, exc: Exception) -> None:
+    if isinstance(exc, ShotsmithError):
+        outcome.error, outcome.hint = exc.message, exc.hint
+    else:
+        outcome.error = f"{type(exc).__name__}: {exc}"
+    outcome.moderated = isinstance(exc, ModerationError) or type(exc).__name__ == "ModerationError"
+    outcome.uncertain = isinstance(exc, AmbiguousCreateError)
+    outcome.retryable = bool(getattr(exc, "retryable", False))
+    outcome.resumable = bool(getattr(exc, "_shotsmith_resumable", False))
+
+
 async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | None, outcome: ShotOutcome,
-                        on_progress: ProgressCallback | None, cancel: threading.Event) -> None:
+                        on_progress: ProgressCallback | None, cancel: threading.Event,
+                        guard: SpendGuard | None, refused: list[BaseException], resubmit: bool) -> None:
     request = outcome.request
+    key = outcome.cache_key
     label = f"shot{request.shot_index:02d}" if request.shot_index is not None else "clip"
-    final = store.clips_dir / f"{backend.name}-{label}-{outcome.cache_key[:10]}.mp4"
-    previous = store.project.generations.get(outcome.cache_key)
+    final = store.clips_dir / f"{backend.name}-{label}-{key[:10]}.mp4"
+    previous = store.project.generations.get(key)
+    snapshot = previous.model_copy(deep=True) if previous is not None else None
+    remote = isinstance(backend, RemoteBackend)
     task: RemoteTask | None = None
-    if (isinstance(backend, RemoteBackend) and previous is not None and previous.remote_task_id
-            and previous.status in RESUMABLE):
+    uncertain: tuple[str, float] | None = None
+    if remote and previous is not None and previous.remote_task_id and previous.status in RESUMABLE:
         task = RemoteTask(previous.remote_task_id, dict(previous.remote_data))
         record = previous
         record.status, record.error, record.updated_at = "running", None, utcnow()
         outcome.resumed = True
         log.info("%s: resuming task %s for %s", backend.name, task.id, label)
+    elif (remote and previous is not None and previous.status != "succeeded" and not previous.remote_task_id
+          and previous.remote_data.get(CREATE_TOKEN)):
+        # An earlier create's answer was lost (or the run died while it was in flight).
+        record = previous
+        try:
+            sent_at = float(previous.remote_data.get(CREATE_SENT_AT) or 0)
+        except ValueError:
+            sent_at = 0.0
+        uncertain = (previous.remote_data[CREATE_TOKEN], sent_at)
+        record.status, record.updated_at = "running", utcnow()
     else:
-        record = GenerationRecord(cache_key=outcome.cache_key, backend=backend.name,
+        record = GenerationRecord(cache_key=key, backend=backend.name,
                                   model=request.model or backend.model, shot_index=request.shot_index,
                                   request=request.model_dump(mode="json"), status="running",
                                   cost=backend.estimate_cost(request).model_dump())
-        store.project.generations[outcome.cache_key] = record
+        store.project.generations[key] = record
     store.save()
 
-    def submitted(remote: RemoteTask) -> None:
+    def authorize() -> None:
+        if refused:
+            raise _NotSubmitted()
+        if guard is None:
+            return
+        try:
+            guard.authorize(backend, request, key)
+        except BaseException as exc:
+            refused.append(exc)
+            raise _SpendRefused(exc) from exc
+
+    def before_create(token: str, sent_at: float) -> None:
+        authorize()
+        # Saved before the create is sent: a run killed while it is in flight knows a task may exist.
+        record.remote_task_id = None
+        record.remote_data = {CREATE_TOKEN: token, CREATE_SENT_AT: f"{sent_at:.3f}"}
+        record.status, record.updated_at = "running", utcnow()
+        store.save()
+
+    def settle(created: bool) -> None:
+        if not created and not record.remote_task_id:
+            record.remote_data = {}  # nothing exists at the provider: a rerun may create freely
+            store.save()
+        if guard is not None:
+            guard.settle(key, created=created)
+
+    def submitted(remote_task: RemoteTask) -> None:
         # The line that makes a killed run resumable: saved before the first poll.
-        record.remote_task_id, record.remote_data = remote.id, dict(remote.data)
+        record.remote_task_id, record.remote_data = remote_task.id, dict(remote_task.data)
         record.status, record.updated_at = "submitted", utcnow()
         store.save()
 
@@ -200,17 +339,32 @@ async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | 
 
     try:
         with atomic_output(final) as tmp:
-            if isinstance(backend, RemoteBackend):
+            if remote:
                 assert api is not None
                 result = await run_remote_job(backend, api, request, tmp, on_progress=on_progress, cancel=cancel,
-                                              task=task, on_submitted=submitted, on_downloading=downloading)
+                                              task=task, on_submitted=submitted, on_downloading=downloading,
+                                              before_create=before_create, settle=settle, uncertain=uncertain,
+                                              resubmit=resubmit)
             else:
+                authorize()
                 _emit(on_progress, ProgressEvent(shot_index=request.shot_index, state="running", percent=0))
-                result = await backend.generate(request, tmp, on_progress=on_progress or (lambda e: None),
-                                                cancel=cancel)
+                try:
+                    result = await backend.generate(request, tmp, on_progress=on_progress or (lambda e: None),
+                                                    cancel=cancel)
+                finally:
+                    if guard is not None:
+                        guard.settle(key, created=True)
                 verify_clip(tmp)
+    except (_SpendRefused, _NotSubmitted):
+        # Nothing was sent for this shot: put its record back as it was.
+        if snapshot is None:
+            store.project.generations.pop(key, None)
+        else:
+            store.project.generations[key] = snapshot
+        store.save()
+        raise
     except RemoteCancelledError as exc:
-        # Confirmed remote cancel: a rerun submits afresh. Unconfirmed: keep the task resumable.
+        # Confirmed remote cancel: a rerun creates afresh. Unconfirmed: keep the task resumable.
         if exc.remote_cancelled or not record.remote_task_id:
             record.status = "cancelled"
         record.error, record.updated_at = exc.message, utcnow()
@@ -218,15 +372,19 @@ async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | 
         raise
     except (CancelledError, asyncio.CancelledError) as exc:
         if not record.remote_task_id:
-            record.status = "cancelled"
+            record.status = "cancelled"  # a create in flight keeps its token: the rerun checks for it
         record.error = "cancelled" if isinstance(exc, asyncio.CancelledError) else exc.message
         record.updated_at = utcnow()
         store.save()
         raise
     except Exception as exc:
-        # A task that finished but whose download failed was paid for: keep it resumable so a
-        # rerun fetches it again instead of submitting a second time.
-        if not (record.status == "downloading" and isinstance(exc, DownloadError | MediaError)):
+        terminal = isinstance(exc, RemoteError) and exc.terminal
+        if record.remote_task_id and not terminal:
+            # The task exists and the provider has not ended it: never abandon it. A rerun resumes it.
+            if record.status not in RESUMABLE:
+                record.status = "running"
+            exc._shotsmith_resumable = True  # type: ignore[attr-defined]
+        else:
             record.status = "failed"
         record.error = exc.message if isinstance(exc, ShotsmithError) else f"{type(exc).__name__}: {exc}"
         record.updated_at = utcnow()
@@ -235,7 +393,7 @@ async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | 
     except BaseException:
         # KeyboardInterrupt, SystemExit and the like: the process is going away. A task that
         # was submitted stays resumable; one that was not is simply not started.
-        if not record.remote_task_id:
+        if not record.remote_task_id and not record.remote_data.get(CREATE_TOKEN):
             record.status = "cancelled"
         record.error, record.updated_at = "interrupted", utcnow()
         store.save()

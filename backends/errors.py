@@ -3,8 +3,10 @@
 A :class:`RemoteError` says whether trying again could help (``retryable``):
 connection trouble, timeouts, 429 and 5xx can; a request the provider calls
 wrong (400, 401, 404) or refuses on moderation grounds (:class:`ModerationError`)
-cannot, and retrying it would only cost money. Messages are for the user and are
-built without headers, so a key never appears in one.
+cannot, and retrying it would only cost money. ``terminal`` marks the provider's
+own final answer about a task (it failed, it was refused): only such an answer
+ends a task that exists; every other failure leaves it resumable. Messages are
+for the user and are built without headers, so a key never appears in one.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ class RemoteError(BackendError):
         self.status = status
         self.code = code
         self.retry_after_s = retry_after_s
+        #: The provider's final word on a task (failed, refused): the task is over, a rerun creates anew.
+        self.terminal = False
 
 
 class ModerationError(RemoteError):
@@ -34,6 +38,26 @@ class ModerationError(RemoteError):
 
 class AuthError(RemoteError):
     """The key is missing or refused: never retried, and the message names the variable, not the value."""
+
+
+class NetworkError(RemoteError):
+    """The API host could not be reached at all (DNS failure, connection refused): nothing was sent."""
+
+
+class TimeoutExceededError(RemoteError):
+    """A bounded wait ran out (one request, a poll loop, a download, a whole task)."""
+
+
+class AmbiguousCreateError(RemoteError):
+    """A create was sent and its answer lost (timeout, dropped connection, 504): it may exist and be billed.
+
+    Never retried by the client: retrying could pay twice. The engine stops that
+    shot and remembers it, so a rerun does not create again unless asked to
+    (``resubmit``).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message, retryable=False, status=status)
 
 
 class DownloadError(RemoteError):

@@ -1,10 +1,26 @@
-"""Drive one remote task from submit to a verified clip on disk.
+"""Drive one remote task from create to a verified clip on disk, with every wait bounded.
 
 Kept apart from the engine so a remote backend can also run on its own
 (``RemoteBackend.generate``, the conformance suite) without a project. The
 engine passes ``on_submitted`` to persist the task id *before* the first poll,
 and ``task`` to resume polling a task a killed run left behind instead of
-submitting (and paying for) it again.
+creating (and paying for) it again.
+
+The rules this module keeps:
+
+* **A task that exists is never abandoned.** Only the provider's own final
+  answer (the task failed, the content was refused; ``RemoteError.terminal``)
+  ends it. A status outage, the task deadline, a hung poll, an interrupted
+  download or a Ctrl-C the API cannot act on all raise an error that says the
+  task is kept, and the engine leaves its record resumable.
+* **Every wait has a total bound**: a create by its attempts, the poll loop by
+  the task deadline (``timeout_s``; its retries count against it and are not
+  nested inside the HTTP client's), a download by ``download_timeout_s`` and a
+  minimum rate.
+* **A create is sent at most once** unless nothing was received (the connection
+  never opened, a 429/5xx answer) or the adapter can find what it created
+  (:meth:`RemoteBackend.find_created`). Otherwise the shot stops with
+  :class:`AmbiguousCreateError`.
 """
 
 from __future__ import annotations
@@ -13,15 +29,17 @@ import asyncio
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from shotsmith.backends.base import GenerationRequest, GenerationResult, ProgressCallback, ProgressEvent
 from shotsmith.backends.download import download_clip, verify_clip
-from shotsmith.backends.errors import DownloadError, ExpiredUrlError, RemoteError
-from shotsmith.backends.http import ApiClient
-from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask
-from shotsmith.errors import BackendError, CancelledError, MediaError
+from shotsmith.backends.errors import (AmbiguousCreateError, DownloadError, ExpiredUrlError, RemoteError,
+                                       TimeoutExceededError)
+from shotsmith.backends.http import ApiClient, call_scope
+from shotsmith.backends.remote import _CREATE_TOKEN, RemoteBackend, RemoteStatus, RemoteTask
+from shotsmith.errors import CancelledError, MediaError
 from shotsmith.media.probe import probe
 
 log = logging.getLogger(__name__)
@@ -29,6 +47,15 @@ log = logging.getLogger(__name__)
 #: How often the cancel flag is looked at while waiting between polls.
 CANCEL_CHECK_S = 0.05
 DOWNLOAD_ATTEMPTS = 4
+#: A cancel request gets this long (bounded like everything else).
+CANCEL_TIMEOUT_S = 15.0
+
+AMBIGUOUS_HINT = ("it may have been created; check the provider's dashboard; `--resubmit` pays again "
+                  "(a rerun without it does not create this shot again)")
+
+
+def kept(task_id: str) -> str:
+    return f"task {task_id} is kept; a rerun resumes it without paying again"
 
 
 class RemoteCancelledError(CancelledError):
@@ -39,8 +66,14 @@ class RemoteCancelledError(CancelledError):
         self.remote_cancelled = remote_cancelled
 
 
-class RemoteTaskCancelledError(BackendError):
+class RemoteTaskCancelledError(RemoteError):
     """The provider reports the task cancelled (by us on an earlier Ctrl-C, or by someone else)."""
+
+
+#: ``before_create(token, sent_at)``: called right before a new create is sent (may raise to refuse).
+BeforeCreate = Callable[[str, float], None]
+#: ``settle(created)``: called once after each create attempt that ``before_create`` allowed.
+Settle = Callable[[bool], None]
 
 
 async def _wait(seconds: float, cancel: threading.Event) -> None:
@@ -54,7 +87,8 @@ async def _wait(seconds: float, cancel: threading.Event) -> None:
 
 async def _cancel_remote(backend: RemoteBackend, api: ApiClient, task: RemoteTask) -> bool:
     try:
-        return await asyncio.wait_for(backend.cancel(api, task), timeout=15)
+        with call_scope(deadline=time.monotonic() + CANCEL_TIMEOUT_S, retry=False, what=f"cancelling task {task.id}"):
+            return await asyncio.wait_for(backend.cancel(api, task), timeout=CANCEL_TIMEOUT_S)
     except (RemoteError, TimeoutError, asyncio.TimeoutError) as exc:
         log.warning("%s: could not cancel task %s: %s", backend.name, task.id, getattr(exc, "message", exc))
         return False
@@ -64,15 +98,28 @@ async def run_remote_job(backend: RemoteBackend, api: ApiClient, request: Genera
                          on_progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
                          task: RemoteTask | None = None,
                          on_submitted: Callable[[RemoteTask], Awaitable[None] | None] | None = None,
-                         on_downloading: Callable[[], None] | None = None) -> GenerationResult:
+                         on_downloading: Callable[[], None] | None = None,
+                         before_create: BeforeCreate | None = None, settle: Settle | None = None,
+                         uncertain: tuple[str, float] | None = None, resubmit: bool = False) -> GenerationResult:
+    """Create (or resume, or recover) one task, poll it to the end, download and verify the clip.
+
+    ``uncertain`` = (token, sent_at) of an earlier create whose answer was lost:
+    the task is looked for (adapters that can), or the shot stops unless
+    ``resubmit`` allows a new create.
+    """
     cancel = cancel or threading.Event()
     emit = on_progress or (lambda e: None)
     shot = request.shot_index
     resuming = task is not None
     finished = False  # once the provider reports success, never cancel: it is paid for and resumable
+    if task is None and uncertain is not None:
+        task = await _recover(backend, api, request, uncertain, resubmit)
+        if task is not None:
+            resuming = True
+            await _notify(on_submitted, task)
     while True:
         if task is None:
-            task = await _submit(backend, api, request, cancel, on_submitted)
+            task = await _submit(backend, api, request, cancel, on_submitted, before_create, settle)
             emit(ProgressEvent(shot_index=shot, state="submitted", message=f"task {task.id}"))
         else:
             emit(ProgressEvent(shot_index=shot, state="submitted", message=f"resuming task {task.id}"))
@@ -88,8 +135,8 @@ async def run_remote_job(backend: RemoteBackend, api: ApiClient, request: Genera
             if not resuming:
                 raise
             # The task a previous run left behind was cancelled (its Ctrl-C reached the provider):
-            # nothing was delivered or charged for it, so this run submits the shot afresh.
-            log.info("%s: resumed task %s had been cancelled; submitting again", backend.name, task.id)
+            # nothing was delivered or charged for it, so this run creates the shot afresh.
+            log.info("%s: resumed task %s had been cancelled; creating it again", backend.name, task.id)
             task, resuming = None, False
         except asyncio.CancelledError:
             if not finished:
@@ -102,16 +149,111 @@ async def run_remote_job(backend: RemoteBackend, api: ApiClient, request: Genera
                             remote_task_id=task.id, cost=backend.estimate_cost(request))
 
 
-async def _submit(backend: RemoteBackend, api: ApiClient, request: GenerationRequest, cancel: threading.Event,
-                  on_submitted: Callable[[RemoteTask], Awaitable[None] | None] | None) -> RemoteTask:
-    if cancel.is_set():
-        raise CancelledError("generation was cancelled before it was submitted")
-    task = await backend.submit(api, request)
+async def _notify(on_submitted, task: RemoteTask) -> None:
     if on_submitted is not None:
         maybe = on_submitted(task)
         if asyncio.iscoroutine(maybe):
             await maybe
+
+
+def _ambiguous(backend: RemoteBackend, cause: RemoteError | None) -> AmbiguousCreateError:
+    detail = cause.message if cause is not None else f"{backend.name}: an earlier create's answer was lost"
+    error = AmbiguousCreateError(detail, status=getattr(cause, "status", None))
+    error.hint = AMBIGUOUS_HINT
+    return error
+
+
+async def _find(backend: RemoteBackend, api: ApiClient, request: GenerationRequest, token: str,
+                sent_at: float) -> RemoteTask | None:
+    deadline = time.monotonic() + backend.request_timeout_s * backend.retry.max_attempts
+    with call_scope(deadline=deadline, what="looking for the task an earlier create made"):
+        return await backend.find_created(api, request, token, sent_at)
+
+
+async def _recover(backend: RemoteBackend, api: ApiClient, request: GenerationRequest,
+                   uncertain: tuple[str, float], resubmit: bool) -> RemoteTask | None:
+    """An earlier create's answer was lost: adopt its task if it can be found, else create only if allowed."""
+    token, sent_at = uncertain
+    if backend.can_find_created:
+        try:
+            found = await _find(backend, api, request, token, sent_at)
+        except RemoteError as exc:
+            if not resubmit:
+                error = _ambiguous(backend, None)
+                error.message += f" and looking for it failed ({exc.message})"
+                raise error from exc
+            found = None
+        if found is not None:
+            log.info("%s: adopted task %s that an earlier create made", backend.name, found.id)
+        return found
+    if resubmit:
+        return None
+    raise _ambiguous(backend, None)
+
+
+async def _submit(backend: RemoteBackend, api: ApiClient, request: GenerationRequest, cancel: threading.Event,
+                  on_submitted, before_create: BeforeCreate | None, settle: Settle | None) -> RemoteTask:
+    if cancel.is_set():
+        raise CancelledError("generation was cancelled before it was submitted")
+    token = uuid.uuid4().hex
+    sent_at = time.time()
+    if before_create is not None:
+        before_create(token, sent_at)  # the spend guard may refuse here: nothing has been sent
+    created = True
+    try:
+        task = await _create(backend, api, request, token, sent_at)
+        if task is None:
+            created = False
+            raise RemoteError(f"{backend.name}: the create was not accepted", retryable=True)
+    except AmbiguousCreateError:
+        raise
+    except RemoteError:
+        created = False  # the provider answered, or nothing was sent: no task exists
+        raise
+    finally:
+        if settle is not None:
+            settle(created)
+    await _notify(on_submitted, task)
     return task
+
+
+async def _create(backend: RemoteBackend, api: ApiClient, request: GenerationRequest, token: str,
+                  sent_at: float) -> RemoteTask | None:
+    attempts = backend.retry.max_attempts if backend.can_find_created else 1
+    for attempt in range(1, attempts + 1):
+        deadline = time.monotonic() + backend.request_timeout_s * backend.retry.max_attempts \
+            + backend.retry.max_delay_s * backend.retry.max_attempts
+        marker = _CREATE_TOKEN.set(token)
+        try:
+            with call_scope(deadline=deadline, create=True, what="creating the task") as scope:
+                try:
+                    return await backend.submit(api, request)
+                except AmbiguousCreateError:
+                    raise
+                except RemoteError as exc:
+                    if scope.state.get("accepted"):  # answered 2xx, then the answer was unreadable
+                        raise AmbiguousCreateError(f"{backend.name}: the create was accepted but its answer could "
+                                                   f"not be read ({exc.message}); the task may have been created") from exc
+                    raise
+        except AmbiguousCreateError as exc:
+            if not backend.can_find_created:
+                raise _ambiguous(backend, exc) from exc
+            try:
+                found = await _find(backend, api, request, token, sent_at)
+            except RemoteError as lookup:
+                error = _ambiguous(backend, exc)
+                error.message += f"; looking for it failed ({lookup.message})"
+                raise error from exc
+            if found is not None:
+                log.info("%s: the create's answer was lost; adopted task %s", backend.name, found.id)
+                return found
+            # The provider shows nothing under our id: the create never arrived; sending it again is safe.
+            if attempt == attempts:
+                raise _ambiguous(backend, exc) from exc
+            log.info("%s: the create never arrived; sending it again (%d/%d)", backend.name, attempt + 1, attempts)
+        finally:
+            _CREATE_TOKEN.reset(marker)
+    return None
 
 
 async def _poll_until_done(backend: RemoteBackend, api: ApiClient, task: RemoteTask, request: GenerationRequest,
@@ -124,46 +266,75 @@ async def _poll_until_done(backend: RemoteBackend, api: ApiClient, task: RemoteT
     while True:
         if cancel.is_set():
             done = await _cancel_remote(backend, api, task)
-            raise RemoteCancelledError(f"generation was cancelled{'' if done else ' locally (the provider task may still finish; a rerun resumes it)'}",
-                                       remote_cancelled=done)
+            raise RemoteCancelledError(
+                "generation was cancelled" if done else
+                f"generation was cancelled here, but {backend.name} could not cancel task {task.id}: it may still "
+                f"finish and be charged; {kept(task.id)}", remote_cancelled=done)
+        if time.monotonic() >= deadline:
+            raise _task_timeout(backend, task)
         try:
-            status = await backend.poll(api, task)
+            with call_scope(deadline=deadline, retry=False, what=f"polling task {task.id}"):
+                status = await backend.poll(api, task)
             failures = 0
         except RemoteError as exc:
-            failures += 1
-            if not exc.retryable or failures >= backend.retry.max_attempts:
+            if isinstance(exc, TimeoutExceededError) and time.monotonic() >= deadline:
+                raise _task_timeout(backend, task) from exc
+            if not exc.retryable:
+                exc.message = f"{exc.message}; {kept(task.id)}"
+                exc.args = (exc.message,)
                 raise
+            failures += 1
+            wait = backend.retry.delay(failures, exc.retry_after_s)
+            if failures >= backend.retry.max_attempts or time.monotonic() + wait >= deadline:
+                error = RemoteError(f"{backend.name}: could not read the status of task {task.id} "
+                                    f"({failures} tries: {exc.message}); {kept(task.id)}", retryable=True,
+                                    status=exc.status, hint=exc.hint or "run again later to resume polling it")
+                raise error from exc
             log.info("%s: polling task %s failed (%s); trying again", backend.name, task.id, exc.message)
-            await _wait(backend.retry.delay(failures, exc.retry_after_s), cancel)
+            await _wait(wait, cancel)
             continue
         if status.state == "succeeded":
             if not status.video_url:
-                raise BackendError(f"{backend.name}: task {task.id} finished without a video")
+                error = RemoteError(f"{backend.name}: task {task.id} finished without a video")
+                error.terminal = True
+                raise error
             return status
         if status.state == "failed":
-            raise status.error or BackendError(f"{backend.name}: task {task.id} failed{': ' + status.message if status.message else ''}")
+            error = status.error or RemoteError(f"{backend.name}: task {task.id} failed"
+                                                f"{': ' + status.message if status.message else ''}")
+            error.terminal = True
+            raise error
         if status.state == "cancelled":
-            raise RemoteTaskCancelledError(f"{backend.name}: task {task.id} was cancelled on the provider's side")
+            error = RemoteTaskCancelledError(f"{backend.name}: task {task.id} was cancelled on the provider's side")
+            error.terminal = True
+            raise error
         if status.state != last_state or status.percent != last_percent:
             # A task waiting in the provider's queue is "submitted": progress states only move forward.
             state = "running" if status.state == "running" else "submitted"
             emit(ProgressEvent(shot_index=shot, state=state, percent=status.percent, message=status.message))
             last_state, last_percent = status.state, status.percent
-        if time.monotonic() > deadline:
-            raise BackendError(f"{backend.name}: task {task.id} did not finish within {backend.timeout_s:.0f}s",
-                               hint="a rerun resumes polling it")
-        await _wait(backend.poll_interval_s, cancel)
+        await _wait(min(backend.poll_interval_s, max(deadline - time.monotonic(), 0.0)), cancel)
+
+
+def _task_timeout(backend: RemoteBackend, task: RemoteTask) -> TimeoutExceededError:
+    return TimeoutExceededError(f"{backend.name}: task {task.id} did not finish within {backend.timeout_s:g}s; "
+                                f"it may still be running at the provider; {kept(task.id)}", retryable=True,
+                                hint="run again later to resume it, or raise timeout_s for this backend")
 
 
 async def _download(backend: RemoteBackend, api: ApiClient, task: RemoteTask, status: RemoteStatus, dest: Path,
                     cancel: threading.Event) -> None:
     url = status.video_url
     assert url is not None
+    deadline = time.monotonic() + backend.download_timeout_s
+    window = backend.download_window_s
     for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
         try:
-            await download_clip(api, url, dest, headers=backend.download_headers(url),
-                                max_bytes=int(backend.max_download_mb * 1e6),
-                                content_types=backend.download_content_types, cancel=cancel)
+            with call_scope(deadline=deadline, what=f"downloading task {task.id}"):
+                await download_clip(api, url, dest, auth_for=backend.download_headers,
+                                    max_bytes=int(backend.max_download_mb * 1e6),
+                                    content_types=backend.download_content_types, cancel=cancel, deadline=deadline,
+                                    min_rate_bps=backend.min_download_kbs * 1000, rate_window_s=window)
             verify_clip(dest)
             return
         except MediaError as exc:
@@ -171,13 +342,18 @@ async def _download(backend: RemoteBackend, api: ApiClient, task: RemoteTask, st
                                                  retryable=True)
         except DownloadError as exc:
             error = exc
-        if not error.retryable or attempt == DOWNLOAD_ATTEMPTS:
+        error.hint = error.hint or f"{kept(task.id)}"
+        if not error.retryable or attempt == DOWNLOAD_ATTEMPTS or time.monotonic() >= deadline:
+            error.message = f"{error.message} ({kept(task.id)})"
+            error.args = (error.message,)
             raise error
         log.info("%s: %s; attempt %d of %d", backend.name, error.message, attempt + 1, DOWNLOAD_ATTEMPTS)
         if isinstance(error, ExpiredUrlError):
-            fresh = await backend.poll(api, task)  # signed URLs expire; the task hands out a fresh one
+            # Signed URLs expire; the task hands out a fresh one.
+            with call_scope(deadline=deadline, what=f"refreshing the download URL of task {task.id}"):
+                fresh = await backend.poll(api, task)
             url = fresh.video_url or url
         else:
-            await _wait(backend.retry.delay(attempt), cancel)
+            await _wait(min(backend.retry.delay(attempt), max(deadline - time.monotonic(), 0.0)), cancel)
         if cancel.is_set():
             raise CancelledError("download was cancelled")

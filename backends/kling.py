@@ -13,6 +13,20 @@ China), so ``base_url`` is an option; ``auth_mode = "api_key"`` sends a single
 ``KLING_API_KEY`` as the bearer token for accounts issued one (unconfirmed
 upstream, hence optional). Kling has no cancel endpoint: a cancelled shot's
 task stays recorded so a rerun resumes it rather than paying twice.
+
+Creates carry ``external_task_id`` (a unique id the engine saved before
+sending), and the single-task GET accepts it in place of ``task_id``: when a
+create's answer is lost, :meth:`KlingBackend.find_created` looks the task up
+by it and the engine adopts it, or sends the create again when Kling shows
+nothing under that id.
+
+Models (Kling's API reference): text-to-video is offered by ``kling-v1``,
+``kling-v1-6``, ``kling-v2-master``, ``kling-v2-1-master``,
+``kling-v2-5-turbo`` and ``kling-v2-6``; image-to-video also by ``kling-v1-5``
+and ``kling-v2-1``. Camera control is honoured only by ``kling-v1``
+(text-to-video, std, 5 s) and ``kling-v1-5`` (image-to-video, pro, 5 s); for
+other models a camera move is dropped with a warning instead of being sent
+to be ignored.
 """
 
 from __future__ import annotations
@@ -28,7 +42,8 @@ import shotsmith
 from shotsmith.backends.base import Capabilities, CostEstimate, GenerationMode, GenerationRequest
 from shotsmith.backends.errors import AuthError, ModerationError, RemoteError
 from shotsmith.backends.http import ApiClient, parse_retry_after
-from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, error_body, image_base64, json_body
+from shotsmith.backends.remote import (RemoteBackend, RemoteStatus, RemoteTask, create_token, error_body, image_base64,
+                                       json_body)
 from shotsmith.config import secret
 from shotsmith.formats import CameraMove
 
@@ -37,12 +52,18 @@ TOKEN_LIFETIME_S = 1800
 CAMERA = {CameraMove.ZOOM_IN: ("zoom", 5), CameraMove.ZOOM_OUT: ("zoom", -5), CameraMove.PAN_LEFT: ("pan", -5),
           CameraMove.PAN_RIGHT: ("pan", 5), CameraMove.TILT_UP: ("tilt", 5), CameraMove.TILT_DOWN: ("tilt", -5)}
 RETRYABLE_CODES = {1302, 1303, 5000, 5001, 5002}
+TEXT_TO_VIDEO_MODELS = {"kling-v1", "kling-v1-6", "kling-v2-master", "kling-v2-1-master", "kling-v2-5-turbo",
+                        "kling-v2-6"}
+IMAGE_TO_VIDEO_MODELS = TEXT_TO_VIDEO_MODELS | {"kling-v1-5", "kling-v2-1"}
+#: model -> (kind, mode, duration) where camera_control is honoured (Kling's capability map).
+CAMERA_CONTROL = {"kling-v1": ("text2video", "std", "5"), "kling-v1-5": ("image2video", "pro", "5")}
 
 
 class KlingBackend(RemoteBackend):
     name = "kling"
     description = "Kling AI video (JWT from KLING_ACCESS_KEY + KLING_SECRET_KEY); 720p std or 1080p pro mode."
-    model = "kling-v2-1"
+    model = "kling-v2-5-turbo"
+    can_find_created = True
     key_env = ("KLING_ACCESS_KEY",)
     default_base_url = "https://api-singapore.klingai.com"
     default_poll_interval_s = 5.0
@@ -61,11 +82,31 @@ class KlingBackend(RemoteBackend):
         return ("auth_mode",)
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(modes=[GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO], durations_s=[5.0, 10.0],
+        model = self.model or ""
+        modes = [m for m, names in ((GenerationMode.TEXT_TO_VIDEO, TEXT_TO_VIDEO_MODELS),
+                                    (GenerationMode.IMAGE_TO_VIDEO, IMAGE_TO_VIDEO_MODELS)) if model in names]
+        return Capabilities(modes=modes or [GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO],
+                            durations_s=[5.0, 10.0],
                             min_duration_s=5, max_duration_s=10, aspect_ratios=["16:9", "9:16", "1:1"],
                             resolutions=["720p", "1080p"], fps=[24, 30], max_prompt_chars=2500, supports_seed=False,
-                            supports_negative_prompt=True, supports_camera_control=True,
+                            supports_negative_prompt=True, supports_camera_control=model in CAMERA_CONTROL,
                             max_concurrency=self.concurrency, costs_money=True, local=False)
+
+    def camera_honoured(self, request: GenerationRequest) -> bool:
+        """Whether Kling honours camera_control for this request's model, kind, mode and duration."""
+        where = CAMERA_CONTROL.get(request.model or self.model or "")
+        kind = "image2video" if request.mode is GenerationMode.IMAGE_TO_VIDEO else "text2video"
+        return where == (kind, self._mode(request), str(int(round(request.duration_s))))
+
+    def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
+        ready, warnings = super().prepare(request)
+        if ready.camera in CAMERA and not self.camera_honoured(ready):
+            label = f"shot {ready.shot_index}: " if ready.shot_index is not None else ""
+            model = ready.model or self.model
+            warnings.append(f"{label}kling {model} does not honour camera control here (only kling-v1 text-to-video "
+                            f"std 5 s and kling-v1-5 image-to-video pro 5 s do); the camera move is left to the prompt")
+            ready = ready.model_copy(update={"camera": CameraMove.STATIC})
+        return ready, warnings
 
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
         mode = self._mode(request)
@@ -173,7 +214,10 @@ class KlingBackend(RemoteBackend):
             body["negative_prompt"] = request.negative_prompt
         if (request.model or self.model or "").startswith("kling-v1"):
             body["cfg_scale"] = 0.5
-        if request.camera in CAMERA:
+        token = create_token()
+        if token:
+            body["external_task_id"] = token
+        if request.camera in CAMERA and self.camera_honoured(request):
             axis, value = CAMERA[request.camera]
             config = {k: 0 for k in ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")}
             config[axis] = value
@@ -186,6 +230,18 @@ class KlingBackend(RemoteBackend):
     async def submit(self, api: ApiClient, request: GenerationRequest) -> RemoteTask:
         kind, body = self.body(request)
         data = self._data(await api.request("POST", self.url(f"/v1/videos/{kind}"), json=body))
+        return RemoteTask(str(data["task_id"]), {"kind": kind})
+
+    async def find_created(self, api: ApiClient, request: GenerationRequest, token: str,
+                           sent_at: float) -> RemoteTask | None:
+        """The task created with ``external_task_id = token``, or None when Kling has none."""
+        kind = "image2video" if request.mode is GenerationMode.IMAGE_TO_VIDEO else "text2video"
+        try:
+            data = self._data(await api.request("GET", self.url(f"/v1/videos/{kind}/{token}")))
+        except RemoteError as exc:
+            if exc.status == 404 or exc.code == "1203":
+                return None
+            raise
         return RemoteTask(str(data["task_id"]), {"kind": kind})
 
     async def poll(self, api: ApiClient, task: RemoteTask) -> RemoteStatus:

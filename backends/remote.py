@@ -8,12 +8,19 @@ task id between the first two, so an adapter only describes the protocol:
 :meth:`RemoteBackend.cancel`, plus how the provider's errors map onto
 :class:`~shotsmith.backends.errors.RemoteError`.
 
-One window cannot be closed from the client side: a submit whose connection
-drops after the provider accepted it but before the answer arrived is retried
-(the issue asks for retries on dropped connections), and none of these APIs
-documents an idempotency key for create calls, so that rare case can create a
-second task. Everything after the answer is safe: the id is saved before the
-first poll.
+A create is sent at most once unless the adapter makes a repeat safe. A
+create whose answer is lost after it was sent (a timeout, a dropped
+connection) may have been accepted and billed, so the engine never repeats it
+blindly: an adapter that can find the task it created (Kling's
+``external_task_id``; an API that lists tasks) implements
+:meth:`RemoteBackend.find_created`, and the engine adopts what it finds; for the
+others the shot stops with "may have been created" and the record remembers
+it, so a rerun does not create again unless the user asks (``resubmit``).
+
+Every wait is bounded by options (documented in ``backends info``):
+``request_timeout_s`` (one HTTP exchange), ``timeout_s`` (a task, from submit
+to finished), ``download_timeout_s`` and ``min_download_kbs`` (a download, all
+attempts together, and the slowest rate accepted), ``retry.max_attempts``.
 
 Keys are read when a backend is *used* (``api_key()``), never when it is
 constructed, so ``shotsmith backends list`` works with no key set. They are held
@@ -23,6 +30,7 @@ as ``SecretStr`` and only unwrapped inside the auth header callback.
 from __future__ import annotations
 
 import base64
+import contextvars
 import mimetypes
 import threading
 from dataclasses import dataclass, field
@@ -40,6 +48,18 @@ from shotsmith.config import Settings, load_settings, secret
 from shotsmith.errors import InvalidInputError
 
 RemoteState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+_CREATE_TOKEN: contextvars.ContextVar[str | None] = contextvars.ContextVar("shotsmith_create_token", default=None)
+
+
+def create_token() -> str | None:
+    """The unique id of the create being sent now (set by the job engine around ``submit``).
+
+    It is saved in the project before the create goes out, so an adapter whose
+    API accepts a client-chosen id (Kling's ``external_task_id``) can send it and
+    later find the task by it when the create's answer was lost.
+    """
+    return _CREATE_TOKEN.get()
 
 
 @dataclass
@@ -66,8 +86,10 @@ class RemoteBackend(Backend):
     Options (constructor keywords, or ``[backends.NAME]`` in the config file):
     ``base_url``, ``model``, ``api_key`` (tests only; prefer the env variable),
     ``concurrency``, ``poll_interval_s``, ``timeout_s`` (whole task),
-    ``max_download_mb``, ``prices`` (overrides of :attr:`default_prices`),
-    ``retry`` (a :class:`RetryPolicy`, or a dict of its fields).
+    ``request_timeout_s`` (one HTTP exchange), ``download_timeout_s`` and
+    ``min_download_kbs`` (a download), ``max_download_mb``, ``prices``
+    (overrides of :attr:`default_prices`), ``retry`` (a :class:`RetryPolicy`,
+    or a dict of its fields).
     """
 
     #: Environment variables (or config ``[secrets]`` names) holding the key, first wins.
@@ -81,20 +103,35 @@ class RemoteBackend(Backend):
     max_download_mb: float = 500.0
     #: Content types accepted for the downloaded clip (CDNs often say octet-stream).
     download_content_types: ClassVar[tuple[str, ...]] = ("video/", "application/octet-stream", "binary/octet-stream")
+    #: Default bounds (seconds, kB/s); each is an option of the same name.
+    default_timeout_s: ClassVar[float] = 1800.0
+    default_request_timeout_s: ClassVar[float] = 60.0
+    default_download_timeout_s: ClassVar[float] = 600.0
+    default_min_download_kbs: ClassVar[float] = 32.0
+    #: The window over which the minimum download rate is measured.
+    download_window_s: ClassVar[float] = 15.0
+    #: True when the adapter can find a task whose create answer was lost (see :meth:`find_created`).
+    can_find_created: ClassVar[bool] = False
 
     def __init__(self, *, base_url: str | None = None, model: str | None = None, api_key: str | SecretStr | None = None,
                  concurrency: int | None = None, poll_interval_s: float | None = None, timeout_s: float | None = None,
                  max_download_mb: float | None = None, prices: dict[str, float] | None = None,
                  retry: RetryPolicy | dict | None = None, settings: Settings | None = None,
+                 request_timeout_s: float | None = None, download_timeout_s: float | None = None,
+                 min_download_kbs: float | None = None,
                  transport: httpx.AsyncBaseTransport | None = None, **extra: Any) -> None:
         self._settings = settings
         options = dict(self._config_options())
         options.update({k: v for k, v in dict(base_url=base_url, model=model, concurrency=concurrency,
                                                   poll_interval_s=poll_interval_s, timeout_s=timeout_s,
                                                   max_download_mb=max_download_mb, prices=prices, retry=retry,
+                                                  request_timeout_s=request_timeout_s,
+                                                  download_timeout_s=download_timeout_s,
+                                                  min_download_kbs=min_download_kbs,
                                                   **extra).items() if v is not None})
         known = {"base_url", "model", "concurrency", "poll_interval_s", "timeout_s", "max_download_mb", "prices",
-                 "retry", *self.extra_options()}
+                 "retry", "request_timeout_s", "download_timeout_s", "min_download_kbs", "download_window_s",
+                 *self.extra_options()}
         unknown = sorted(set(options) - known)
         if unknown:
             raise InvalidInputError(f"backend {self.name}: unknown option(s) {', '.join(unknown)}",
@@ -105,7 +142,13 @@ class RemoteBackend(Backend):
             self.model = str(options["model"])
         self.concurrency = int(options.get("concurrency") or self.default_concurrency)
         self.poll_interval_s = float(options.get("poll_interval_s") or self.default_poll_interval_s)
-        self.timeout_s = float(options.get("timeout_s") or 1800.0)
+        self.timeout_s = float(options.get("timeout_s") or self.default_timeout_s)
+        self.request_timeout_s = float(options.get("request_timeout_s") or self.default_request_timeout_s)
+        self.download_timeout_s = float(options.get("download_timeout_s") or self.default_download_timeout_s)
+        min_kbs = options.get("min_download_kbs")
+        self.min_download_kbs = float(self.default_min_download_kbs if min_kbs is None else min_kbs)
+        if options.get("download_window_s"):
+            self.download_window_s = float(options["download_window_s"])
         self.max_download_mb = float(options.get("max_download_mb") or type(self).max_download_mb)
         self.prices = {**self.default_prices, **{k: float(v) for k, v in (options.get("prices") or {}).items()}}
         raw_retry = options.get("retry")
@@ -169,7 +212,22 @@ class RemoteBackend(Backend):
         self.api_key()  # fail before anything is sent when no key is configured
         return ApiClient(self.name, auth=self.auth_headers, classify=self.classify, secrets=self.secrets,
                          headers={"Accept": "application/json", "User-Agent": "shotsmith", **self.default_headers()},
-                         retry=self.retry, transport=self._transport)
+                         retry=self.retry, timeout_s=self.request_timeout_s, base_url=self.base_url,
+                         transport=self._transport)
+
+    def bounds(self) -> dict[str, str]:
+        """Every wait's limit, in words, for ``backends info`` and the docs."""
+        retry = self.retry
+        return {
+            "request timeout": f"{self.request_timeout_s:g} s per HTTP exchange (connect, send, whole answer)",
+            "retries": f"{retry.max_attempts} attempts per call, backoff {retry.base_delay_s:g}-{retry.max_delay_s:g} s "
+                       f"(Retry-After believed up to {retry.max_retry_after_s:g} s); a create is never repeated "
+                       "once it may have been received",
+            "task timeout": f"{self.timeout_s:g} s from submit to finished (polls and their retries included); "
+                            "the task is then kept and a rerun resumes it",
+            "download": f"{self.download_timeout_s:g} s in total, at least {self.min_download_kbs:g} kB/s over every "
+                        f"{self.download_window_s:g} s, at most {self.max_download_mb:g} MB",
+        }
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
@@ -194,6 +252,18 @@ class RemoteBackend(Backend):
     async def cancel(self, api: ApiClient, task: RemoteTask) -> bool:
         """Cancel the remote task if the API allows; return whether it was cancelled."""
         return False
+
+    async def find_created(self, api: ApiClient, request: GenerationRequest, token: str,
+                           sent_at: float) -> RemoteTask | None:
+        """Find the task a create whose answer was lost made, if any (only when :attr:`can_find_created`).
+
+        ``token`` is the unique id the engine saved before the create (an adapter
+        whose API takes a client-chosen id sends :func:`create_token` in it),
+        ``sent_at`` the wall-clock time (``time.time()``) it was sent. Return the
+        task to adopt, or ``None`` when the provider shows that nothing was created.
+        Raise a :class:`RemoteError` when it cannot tell.
+        """
+        raise NotImplementedError
 
     # -- Backend -------------------------------------------------------------------------
     async def generate(self, request: GenerationRequest, dest: Path, *, on_progress: ProgressCallback,

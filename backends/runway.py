@@ -8,6 +8,13 @@ or two: fetch the task again for fresh ones), FAILED (``failure``,
 ``failureCode``; ``SAFETY.*`` is moderation) or CANCELLED;
 ``DELETE /v1/tasks/{id}`` cancels. Runway asks clients to poll no more often
 than every 5 seconds.
+
+Per the API reference: ``promptText`` is limited to 1000 UTF-16 code units
+(an emoji outside the Basic Multilingual Plane counts twice), so the local
+check counts the same way; ``seed`` exists on the Gen-4 models but not on
+``veo3.1``, so it is only sent where the model has one. Runway has no way to
+list tasks or to make a create idempotent: a create whose answer is lost stops
+the shot (see :mod:`shotsmith.backends.jobs`).
 """
 
 from __future__ import annotations
@@ -27,11 +34,12 @@ API_VERSION = "2024-11-06"
 #: Per model: modes, durations, our aspect ratio -> Runway's pixel ratio string.
 MODELS: dict[str, dict] = {
     "gen4.5": {"modes": [GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO],
-               "durations": [2, 3, 4, 5, 6, 7, 8, 9, 10], "ratios": {"16:9": "1280:720", "9:16": "720:1280"}},
+               "durations": [2, 3, 4, 5, 6, 7, 8, 9, 10], "ratios": {"16:9": "1280:720", "9:16": "720:1280"},
+               "seed": True},
     "gen4_turbo": {"modes": [GenerationMode.IMAGE_TO_VIDEO], "durations": [5, 10],
-                   "ratios": {"16:9": "1280:720", "9:16": "720:1280", "1:1": "960:960"}},
+                   "ratios": {"16:9": "1280:720", "9:16": "720:1280", "1:1": "960:960"}, "seed": True},
     "veo3.1": {"modes": [GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO], "durations": [4, 6, 8],
-               "ratios": {"16:9": "1280:720", "9:16": "720:1280"}},
+               "ratios": {"16:9": "1280:720", "9:16": "720:1280"}, "seed": False},
 }
 
 
@@ -55,7 +63,7 @@ class RunwayBackend(RemoteBackend):
         return Capabilities(modes=spec["modes"], durations_s=[float(d) for d in spec["durations"]],
                             min_duration_s=min(spec["durations"]), max_duration_s=max(spec["durations"]),
                             aspect_ratios=list(spec["ratios"]), resolutions=["720p"], fps=[24], max_prompt_chars=1000,
-                            supports_seed=True, supports_negative_prompt=False, supports_camera_control=False,
+                            prompt_length_unit="utf16", supports_seed=bool(spec.get("seed")), supports_negative_prompt=False, supports_camera_control=False,
                             max_concurrency=self.concurrency, costs_money=True, local=False)
 
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
@@ -82,7 +90,7 @@ class RunwayBackend(RemoteBackend):
         spec = MODELS.get(model, MODELS["gen4.5"])
         body: dict = {"model": model, "promptText": request.prompt, "ratio": spec["ratios"][request.aspect_ratio],
                       "duration": int(round(request.duration_s))}
-        if request.seed is not None:
+        if request.seed is not None and spec.get("seed"):
             body["seed"] = request.seed
         if request.mode is GenerationMode.IMAGE_TO_VIDEO:
             assert request.image

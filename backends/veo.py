@@ -12,6 +12,10 @@ safety refusal shows as ``raiMediaFilteredCount`` / ``raiMediaFilteredReasons``
 with no sample. The video URI is on the API host and needs the key, so (and
 only then) the download carries it. Seeds are Vertex-only and the Gemini API
 offers no documented cancel, so a cancelled shot stays resumable.
+
+The default model is Veo 3.1 (``veo-3.1-generate-preview``, the Gemini API's
+current Veo); Veo 3.x returns clips with generated audio (on the Gemini API it
+cannot be switched off), which the capabilities declare; Veo 2 is silent.
 """
 
 from __future__ import annotations
@@ -27,19 +31,20 @@ from shotsmith.backends.http import ApiClient, parse_retry_after
 from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, error_body, image_base64, json_body
 
 MODELS: dict[str, dict] = {
-    "veo-2.0-generate-001": {"durations": [5, 6, 7, 8], "resolutions": ["720p"]},
-    "veo-3.0-generate-001": {"durations": [4, 6, 8], "resolutions": ["720p", "1080p"]},
-    "veo-3.0-fast-generate-001": {"durations": [4, 6, 8], "resolutions": ["720p", "1080p"]},
-    "veo-3.1-generate-preview": {"durations": [4, 6, 8], "resolutions": ["720p", "1080p"]},
-    "veo-3.1-fast-generate-preview": {"durations": [4, 6, 8], "resolutions": ["720p", "1080p"]},
+    "veo-2.0-generate-001": {"durations": [5, 6, 7, 8], "resolutions": ["720p"], "audio": False},
+    "veo-3.0-generate-001": {"durations": [4, 6, 8], "resolutions": ["720p", "1080p"], "audio": True},
+    "veo-3.0-fast-generate-001": {"durations": [4, 6, 8], "resolutions": ["720p", "1080p"], "audio": True},
+    "veo-3.1-generate-preview": {"durations": [4, 6, 8], "resolutions": ["720p", "1080p"], "audio": True},
+    "veo-3.1-fast-generate-preview": {"durations": [4, 6, 8], "resolutions": ["720p", "1080p"], "audio": True},
 }
+DEFAULT_MODEL = "veo-3.1-generate-preview"
 MODERATION_WORDS = ("safety", "violat", "responsible ai", "sensitive", "usage guidelines", "blocked")
 
 
 class VeoBackend(RemoteBackend):
     name = "veo"
     description = "Google Veo through the Gemini API (key: GEMINI_API_KEY); replaces the retired Sora API."
-    model = "veo-2.0-generate-001"
+    model = DEFAULT_MODEL
     key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
     default_base_url = "https://generativelanguage.googleapis.com/v1beta"
     default_poll_interval_s = 10.0
@@ -51,7 +56,7 @@ class VeoBackend(RemoteBackend):
     pricing_source = "Gemini API pricing (ai.google.dev/gemini-api/docs/pricing), USD per second as of 2026-11"
 
     def _spec(self) -> dict:
-        return MODELS.get(self.model or "", MODELS["veo-3.0-generate-001"])
+        return MODELS.get(self.model or "", MODELS[DEFAULT_MODEL])
 
     def capabilities(self) -> Capabilities:
         spec = self._spec()
@@ -60,6 +65,7 @@ class VeoBackend(RemoteBackend):
                             max_duration_s=max(spec["durations"]), aspect_ratios=["16:9", "9:16"],
                             resolutions=spec["resolutions"], fps=[24], max_prompt_chars=4000, supports_seed=False,
                             supports_negative_prompt=True, supports_camera_control=False,
+                            generates_audio=bool(spec.get("audio")),
                             max_concurrency=self.concurrency, costs_money=True, local=False)
 
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:

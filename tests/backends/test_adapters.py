@@ -93,7 +93,7 @@ def test_retries_429_honouring_retry_after(setup, store):
     assert mock.submits == 1
 
 
-@pytest.mark.parametrize("fault", ["submit_500", "submit_drop", "poll_500", "poll_429", "poll_drop"])
+@pytest.mark.parametrize("fault", ["submit_500", "poll_500", "poll_429", "poll_drop"])
 def test_transient_faults_are_retried(setup, store, fault):
     mock, make_backend = setup
     setattr(mock.faults, fault, 2)
@@ -250,3 +250,120 @@ def test_secrets_never_leak(setup, store, provider, caplog, capsys):
                       repr(make_backend().__dict__), *capsys.readouterr()])
     for value in provider.secrets(mock):
         assert value not in text
+
+
+# -- creates are sent at most once unless the provider makes a repeat safe ----------------------------------
+
+@pytest.mark.parametrize("fault", ["submit_drop", "submit_accept_drop"])
+def test_lost_create_answer_never_pays_twice(setup, store, provider, fault):
+    """A create whose connection drops after sending: Kling finds its task by external_task_id (or sends
+    again when none exists); the others stop the shot, and a rerun does not create again without resubmit."""
+    mock, make_backend = setup
+    setattr(mock.faults, fault, 1)
+    outcomes = run(store, make_backend(), [shot(1)])
+    created = mock.submits
+    assert created <= 1
+    if make_backend().can_find_created:
+        assert outcomes[0].ok, outcomes[0].error
+        assert created == 1, "the recovered create paid twice"
+        return
+    assert not outcomes[0].ok and outcomes[0].uncertain
+    assert "may have been created" in outcomes[0].error + (outcomes[0].hint or "")
+    assert "dashboard" in outcomes[0].hint and "--resubmit" in outcomes[0].hint
+    posts = [r for r in mock.log if r.method == "POST"]
+    assert len(posts) == 1, "an ambiguous create was sent again"
+    again = run(ProjectStore.open(store.root), make_backend(), [shot(1)])
+    assert not again[0].ok and again[0].uncertain
+    assert len([r for r in mock.log if r.method == "POST"]) == 1, "a rerun created the uncertain shot again"
+    paid = run(ProjectStore.open(store.root), make_backend(), [shot(1)], resubmit=True)
+    assert paid[0].ok, paid[0].error
+    assert mock.submits == created + 1
+
+
+def test_hung_create_is_not_repeated(setup, store, provider):
+    mock, make_backend = setup
+    mock.faults.submit_hang_s = 5.0  # the provider takes the create, the answer never comes in time
+    outcomes = run(store, make_backend(request_timeout_s=0.3), [shot(1), shot(2, "a red kite over dunes")])
+    assert not any(o.ok for o in outcomes) or make_backend().can_find_created
+    posts = [r for r in mock.log if r.method == "POST"]
+    assert len(posts) == 2, f"{len(posts)} creates for 2 shots against a hung server"
+    for outcome in outcomes:
+        if not outcome.ok:
+            assert outcome.uncertain and "may have been created" in outcome.error
+
+
+# -- a remote task is never abandoned ------------------------------------------------------------------------
+
+def test_status_outage_keeps_the_task_and_the_rerun_resumes_it(setup, store):
+    mock, make_backend = setup
+    mock.faults.poll_500 = 1000
+    outcomes = run(store, make_backend(), [shot(1)])
+    assert not outcomes[0].ok and outcomes[0].resumable and outcomes[0].retryable
+    assert "kept" in outcomes[0].error and "resumes" in outcomes[0].error
+    record = store.project.generations[outcomes[0].cache_key]
+    assert record.remote_task_id and record.status in ("submitted", "running")
+    mock.faults.poll_500 = 0
+    again = run(ProjectStore.open(store.root), make_backend(), [shot(1)])
+    assert again[0].ok and again[0].resumed, again[0].error
+    assert mock.submits == 1, "the rerun paid for the shot again"
+
+
+def test_task_deadline_keeps_the_task_and_the_rerun_resumes_it(setup, store):
+    mock, make_backend = setup
+    mock.latency = 0.6
+    started = time.monotonic()
+    outcomes = run(store, make_backend(timeout_s=0.2), [shot(1)])
+    assert time.monotonic() - started < 3
+    assert not outcomes[0].ok and outcomes[0].resumable
+    assert "did not finish within" in outcomes[0].error and "kept" in outcomes[0].error
+    time.sleep(0.5)
+    again = run(ProjectStore.open(store.root), make_backend(), [shot(1)])
+    assert again[0].ok and again[0].resumed, again[0].error
+    assert mock.submits == 1
+
+
+def test_hung_status_endpoint_ends_within_the_task_deadline(setup, store):
+    mock, make_backend = setup
+    mock.faults.poll_hang_s = 5.0
+    started = time.monotonic()
+    outcomes = run(store, make_backend(timeout_s=0.6, request_timeout_s=0.2), [shot(1)])
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.5, f"a hung status API took {elapsed:.1f}s with timeout_s=0.6"
+    assert not outcomes[0].ok and outcomes[0].resumable
+    assert store.project.generations[outcomes[0].cache_key].remote_task_id
+    assert mock.submits == 1
+
+
+def test_dripping_download_dies_on_the_rate_floor(setup, store):
+    mock, make_backend = setup
+    mock.faults.download_drip_s = 0.05  # 20 bytes/s
+    started = time.monotonic()
+    outcomes = run(store, make_backend(min_download_kbs=1, download_window_s=0.2, download_timeout_s=1.0), [shot(1)])
+    assert time.monotonic() - started < 3
+    assert not outcomes[0].ok and outcomes[0].resumable
+    assert "stalled" in outcomes[0].error or "did not finish in time" in outcomes[0].error
+    assert not list(store.clips_dir.glob("*")), "a partial clip was left behind"
+    mock.faults.download_drip_s = 0
+    again = run(ProjectStore.open(store.root), make_backend(), [shot(1)])
+    assert again[0].ok and again[0].resumed and mock.submits == 1
+
+
+# -- credentials go only to the API host ---------------------------------------------------------------------
+
+def test_redirect_to_another_host_drops_every_credential(setup, store, provider, serve, mock_clip):
+    from tests.backends.backend_mocks.server import Bouncer
+
+    mock, make_backend = setup
+    foreign = serve(Bouncer, mock_clip)
+    mock.faults.foreign = foreign.url
+    mock.faults.redirect_poll = 1
+    mock.faults.redirect_download = 1
+    outcomes = run(store, make_backend(), [shot(1)])
+    assert outcomes[0].ok, outcomes[0].error
+    assert len(foreign.log) >= 2, "the redirects never reached the other host"
+    secrets = provider.secrets(mock)
+    for req in foreign.log:
+        for name in ("authorization", "x-goog-api-key", "x-api-key", "key", "cookie"):
+            assert name not in req.headers, f"{name} followed a redirect to another host"
+        seen = json.dumps(req.headers) + json.dumps(req.query)
+        assert not any(value in seen for value in secrets)

@@ -122,7 +122,7 @@ def test_google_genai_sdk_reads_our_operations(serve, mock_clip):
             return await backend.submit(api, GenerationRequest(prompt=prompt, duration_s=5))
 
     name = asyncio.run(submit("a lighthouse at dawn")).id
-    assert name.startswith("models/veo-2.0-generate-001/operations/")
+    assert name.startswith("models/veo-3.1-generate-preview/operations/")
     done = _until(lambda: (op := client.operations.get(types.GenerateVideosOperation(name=name))).done and op)
     assert done.response.generated_videos[0].video.uri.startswith(mock.url)
     refused_name = asyncio.run(submit("FORBIDDEN")).id

@@ -49,9 +49,14 @@ def test_kling_fields_and_camera(start_image):
     kind, body = backend.body(req(resolution="1080p", negative_prompt="blur", camera=CameraMove.PAN_LEFT))
     assert kind == "text2video"
     assert body["duration"] == "5" and body["mode"] == "pro" and body["aspect_ratio"] == "16:9"
-    assert body["negative_prompt"] == "blur" and body["model_name"] == "kling-v2-1"
+    assert body["negative_prompt"] == "blur" and body["model_name"] == "kling-v2-5-turbo"
+    assert "camera_control" not in body, "camera control sent to a model that ignores it"
+    # kling-v1 honours simple camera control in text-to-video, std mode, 5 s
+    kind, body = KlingBackend(model="kling-v1").body(req(camera=CameraMove.PAN_LEFT))
     assert body["camera_control"]["type"] == "simple"
     assert [k for k, v in body["camera_control"]["config"].items() if v] == ["pan"]
+    _, body = KlingBackend(model="kling-v1").body(req(camera=CameraMove.PAN_LEFT, resolution="1080p"))
+    assert "camera_control" not in body  # pro mode: not honoured
     kind, body = backend.body(req(mode=GenerationMode.IMAGE_TO_VIDEO, image=str(start_image)))
     assert kind == "image2video" and not body["image"].startswith("data:")
     assert base64.b64decode(body["image"]) == start_image.read_bytes()
@@ -113,7 +118,10 @@ def test_luma_fields(start_image):
 
 def test_veo_fields(start_image):
     body = VeoBackend().body(req(negative_prompt="blur", mode=GenerationMode.IMAGE_TO_VIDEO, image=str(start_image)))
-    assert body["parameters"] == {"sampleCount": 1, "durationSeconds": 5, "aspectRatio": "16:9", "negativePrompt": "blur"}
+    assert body["parameters"] == {"sampleCount": 1, "durationSeconds": 5, "aspectRatio": "16:9", "resolution": "720p",
+                                  "negativePrompt": "blur"}
+    assert VeoBackend(model="veo-2.0-generate-001").body(req())["parameters"] == {
+        "sampleCount": 1, "durationSeconds": 5, "aspectRatio": "16:9"}
     image = body["instances"][0]["image"]
     assert image["mimeType"] == "image/png" and base64.b64decode(image["bytesBase64Encoded"]) == start_image.read_bytes()
     assert VeoBackend(model="veo-3.0-generate-001").body(req(resolution="1080p", duration_s=8))["parameters"]["resolution"] == "1080p"
@@ -194,3 +202,85 @@ def test_no_key_needed_to_construct_or_describe():
         assert isinstance(backend, RemoteBackend)
         backend.capabilities()
         assert backend.secrets() == []
+
+
+# -- adapter defaults against the real services (issue 9, item 6) ------------------------------------------
+
+def test_kling_default_model_does_text_to_video_at_the_mock(serve, mock_clip, store, monkeypatch):
+    monkeypatch.setenv("KLING_ACCESS_KEY", ACCESS_KEY)
+    monkeypatch.setenv("KLING_SECRET_KEY", SECRET_KEY)
+    mock = serve(KlingMock, mock_clip)
+    backend = KlingBackend(base_url=mock.url, poll_interval_s=0.01, retry=FAST_RETRY)
+    assert GenerationMode.TEXT_TO_VIDEO in backend.capabilities().modes
+    outcomes = asyncio.run(generate_shots(store, backend, [req(camera=CameraMove.ZOOM_IN)]))
+    assert outcomes[0].ok, outcomes[0].error
+    assert any("camera" in w for w in outcomes[0].warnings), "the dropped camera move was not reported"
+    (create,) = [r for r in mock.log if r.method == "POST"]
+    assert create.body["model_name"] == "kling-v2-5-turbo" and "camera_control" not in create.body
+    # The old default has no text-to-video: the mock refuses it as Kling does, and the adapter says so up front.
+    old = KlingBackend(model="kling-v2-1", base_url=mock.url, poll_interval_s=0.01, retry=FAST_RETRY)
+    assert old.capabilities().modes == [GenerationMode.IMAGE_TO_VIDEO]
+    with pytest.raises(InvalidInputError):
+        old.prepare(req())
+
+
+def test_kling_camera_control_reaches_a_model_that_honours_it(serve, mock_clip, store, monkeypatch):
+    monkeypatch.setenv("KLING_ACCESS_KEY", ACCESS_KEY)
+    monkeypatch.setenv("KLING_SECRET_KEY", SECRET_KEY)
+    mock = serve(KlingMock, mock_clip)
+    backend = KlingBackend(model="kling-v1", base_url=mock.url, poll_interval_s=0.01, retry=FAST_RETRY)
+    assert backend.capabilities().supports_camera_control
+    outcomes = asyncio.run(generate_shots(store, backend, [req(camera=CameraMove.TILT_UP)]))
+    assert outcomes[0].ok and not outcomes[0].warnings, (outcomes[0].error, outcomes[0].warnings)
+    (create,) = [r for r in mock.log if r.method == "POST"]
+    assert create.body["camera_control"]["config"]["tilt"] == 5
+
+
+def test_runway_sends_no_seed_to_veo31(serve, mock_clip, store, monkeypatch):
+    from tests.backends.backend_mocks.runway import RunwayMock
+
+    monkeypatch.setenv("RUNWAYML_API_SECRET", "sk-test-SECRET-0123456789")
+    assert "seed" not in RunwayBackend().body(req(seed=7, model="veo3.1", duration_s=6))[1]
+    assert RunwayBackend().body(req(seed=7))[1]["seed"] == 7  # gen4.5 has one
+    mock = serve(RunwayMock, mock_clip)
+    backend = RunwayBackend(model="veo3.1", base_url=mock.url, poll_interval_s=0.01, retry=FAST_RETRY)
+    assert not backend.capabilities().supports_seed
+    outcomes = asyncio.run(generate_shots(store, backend, [req(seed=7, duration_s=6)]))
+    assert outcomes[0].ok, outcomes[0].error
+    assert any("seed" in w for w in outcomes[0].warnings)
+    (create,) = [r for r in mock.log if r.method == "POST"]
+    assert create.body["model"] == "veo3.1" and "seed" not in create.body
+
+
+def test_runway_prompt_limit_counts_utf16_units_like_the_api(serve, mock_clip, store, monkeypatch):
+    from tests.backends.backend_mocks.runway import RunwayMock
+
+    monkeypatch.setenv("RUNWAYML_API_SECRET", "sk-test-SECRET-0123456789")
+    mock = serve(RunwayMock, mock_clip)
+    backend = RunwayBackend(base_url=mock.url, poll_interval_s=0.01, retry=FAST_RETRY)
+    too_long = "\U0001F3AC" * 700  # 700 characters, 1400 UTF-16 units: the API answers 400
+    with pytest.raises(InvalidInputError) as info:
+        backend.prepare(req(prompt=too_long))
+    assert "1400" in info.value.message
+    assert mock.log == []
+    fits = "\U0001F3AC" * 500  # exactly 1000 units
+    outcomes = asyncio.run(generate_shots(store, backend, [req(prompt=fits)]))
+    assert outcomes[0].ok, outcomes[0].error
+    # The mock itself counts like the API: the 700-emoji prompt it refuses.
+    from shotsmith.backends.errors import RemoteError
+
+    async def raw_create():
+        async with backend.client() as api:
+            await backend.submit(api, req(prompt=too_long))
+
+    with pytest.raises(RemoteError) as refused:
+        asyncio.run(raw_create())
+    assert refused.value.status == 400
+
+
+def test_veo_default_model_and_audio():
+    backend = VeoBackend()
+    assert backend.model == "veo-3.1-generate-preview"
+    assert backend.capabilities().generates_audio
+    assert not VeoBackend(model="veo-2.0-generate-001").capabilities().generates_audio
+    assert not RunwayBackend().capabilities().generates_audio

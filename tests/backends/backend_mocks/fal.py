@@ -44,7 +44,7 @@ class FalMock(MockProvider):
             task.cancelled = True
             self.cancels += 1
             return Resp(202, {"status": "CANCELLATION_REQUESTED"})
-        fault = self.poll_fault()
+        fault = self.poll_fault(req)
         if fault is not None:
             return fault
         phase, _ = self.phase(task)

@@ -57,19 +57,24 @@ class KlingMock(MockProvider):
                 return Resp(400, self.envelope(1201, problem))
             if "FORBIDDEN" in body.get("prompt", ""):
                 return Resp(400, self.envelope(1301, "Trigger the content security policy of the platform"))
+            external = body.get("external_task_id")
+            if external and any(t.body.get("external_task_id") == external for t in list(self.tasks.values())):
+                return Resp(400, self.envelope(1201, "external_task_id already exists"))
             task = self.new_task(create.group(1), body, body.get("prompt", ""))
             return Resp(200, self.envelope(0, "SUCCEED", {"task_id": task.id, "task_status": "submitted",
                                                           "created_at": 1, "updated_at": 1}))
         poll = re.fullmatch(r"/v1/videos/(text2video|image2video)/([\w-]+)", req.path)
         if poll and req.method == "GET":
-            task = self.tasks.get(poll.group(2))
+            task = self.tasks.get(poll.group(2)) or next(
+                (t for t in list(self.tasks.values()) if t.body.get("external_task_id") == poll.group(2)), None)
             if task is None or task.kind != poll.group(1):
                 return Resp(404, self.envelope(1203, "task not found"))
-            fault = self.poll_fault()
+            fault = self.poll_fault(req)
             if fault is not None:
                 return fault
             phase, _ = self.phase(task)
-            data = {"task_id": task.id, "task_status": {"queued": "submitted", "running": "processing",
+            data = {"task_id": task.id, "task_info": {"external_task_id": task.body.get("external_task_id", "")},
+                    "task_status": {"queued": "submitted", "running": "processing",
                                                         "done": "succeed", "failed": "failed"}[phase],
                     "task_status_msg": "Generation failed: internal error" if phase == "failed" else "",
                     "created_at": 1, "updated_at": 2}
@@ -84,6 +89,10 @@ class KlingMock(MockProvider):
                    "camera_control", "callback_url", "external_task_id", "image", "image_tail"}
         if set(body) - allowed:
             return f"unknown fields {sorted(set(body) - allowed)}"
+        t2v = {"kling-v1", "kling-v1-6", "kling-v2-master", "kling-v2-1-master", "kling-v2-5-turbo", "kling-v2-6"}
+        i2v = t2v | {"kling-v1-5", "kling-v2-1"}
+        if body.get("model_name", "kling-v1") not in (t2v if kind == "text2video" else i2v):
+            return f"model_name {body.get('model_name')} does not support {kind}"
         if body.get("duration") not in ("5", "10"):
             return "duration must be the string 5 or 10"
         if body.get("mode") not in ("std", "pro"):

@@ -40,7 +40,7 @@ class LumaMock(MockProvider):
                 task.cancelled = True
                 self.cancels += 1
                 return Resp(204)
-            fault = self.poll_fault()
+            fault = self.poll_fault(req)
             if fault is not None:
                 return fault
             return Resp(200, self._generation(task))

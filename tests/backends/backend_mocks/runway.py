@@ -37,7 +37,7 @@ class RunwayMock(MockProvider):
                 task.cancelled = True
                 self.cancels += 1
                 return Resp(204)
-            fault = self.poll_fault()
+            fault = self.poll_fault(req)
             if fault is not None:
                 return fault
             return Resp(200, self._task_json(task))
@@ -62,8 +62,10 @@ class RunwayMock(MockProvider):
             image = body.get("promptImage")
             if not (isinstance(image, str) and (image.startswith("data:image/") or image.startswith("https://"))):
                 return "promptImage must be an HTTPS URL or a data URI."
-        if len(body.get("promptText", "")) > 1000:
+        if len(body.get("promptText", "").encode("utf-16-le")) // 2 > 1000:  # Runway counts UTF-16 code units
             return "promptText is too long."
+        if "seed" in body and str(body.get("model", "")).startswith("veo"):
+            return "Unrecognized key 'seed' for model veo3.1."
         return None
 
     def _task_json(self, task) -> dict:

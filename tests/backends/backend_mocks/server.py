@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 DROP = object()  # returned by a handler: close the connection without answering
 
@@ -35,6 +35,7 @@ class Resp:
     content_type: str = "application/json"
     truncate_to: int | None = None  # send only this many bytes of ``raw`` (Content-Length stays full)
     declare_length: bool = True
+    drip_s: float = 0.0  # write the payload one byte at a time, this many seconds apart
 
 
 @dataclass
@@ -53,6 +54,13 @@ class Faults:
     truncate_download_silent: int = 0   # no Content-Length, half the file: only decoding notices
     download_html: int = 0              # a CDN error page served as 200 text/html
     random_rate: float = 0.0            # probability of a 500 or 429 on any API call (bench)
+    submit_accept_drop: int = 0         # create the task, then close the connection without answering
+    submit_hang_s: float = 0.0          # create the task, then answer only after this long (a hung create)
+    poll_hang_s: float = 0.0            # every status call answers only after this long (a hung status API)
+    download_drip_s: float = 0.0        # serve the clip one byte every this many seconds
+    redirect_poll: int = 0              # answer this many status calls with a 307 through ``foreign``
+    redirect_download: int = 0          # answer this many downloads with a 302 through ``foreign``
+    foreign: str = ""                   # base URL of another host (a Bouncer) the redirects go through
 
     def take(self, name: str) -> bool:
         value = getattr(self, name)
@@ -100,6 +108,9 @@ class MockProvider:
         self.signature = 0  # download URLs carry ?sig=N; only the newest is valid after an expiry
         self.expired_sigs: set[int] = set()
         self._server: ThreadingHTTPServer | None = None
+        self._local = threading.local()
+        #: Set on stop(): hung handlers (hang, drip faults) end early.
+        self.stopped = threading.Event()
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> "MockProvider":
@@ -133,6 +144,9 @@ class MockProvider:
                                     headers={"Retry-After": mock.faults.retry_after})
                     else:
                         resp = mock.handle(req)
+                        if getattr(mock._local, "drop", False):  # the task was created, the answer is lost
+                            mock._local.drop = False
+                            resp = DROP
                 if resp is DROP:
                     self.close_connection = True
                     return
@@ -161,8 +175,15 @@ class MockProvider:
                 self.end_headers()
                 data = payload if resp.truncate_to is None else payload[:resp.truncate_to]
                 try:
-                    self.wfile.write(data)
-                    self.wfile.flush()
+                    if resp.drip_s:
+                        for i in range(len(data)):
+                            self.wfile.write(data[i:i + 1])
+                            self.wfile.flush()
+                            if mock.stopped.wait(resp.drip_s):
+                                break
+                    else:
+                        self.wfile.write(data)
+                        self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
@@ -177,6 +198,7 @@ class MockProvider:
         return self
 
     def stop(self) -> None:
+        self.stopped.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -195,6 +217,10 @@ class MockProvider:
         with self.lock:
             self.tasks[task.id] = task
             self.submits += 1
+        if self.faults.take("submit_accept_drop"):
+            self._local.drop = True
+        if self.faults.submit_hang_s:
+            self.stopped.wait(self.faults.submit_hang_s)
         return task
 
     def phase(self, task: Task) -> tuple[str, float]:
@@ -221,9 +247,13 @@ class MockProvider:
             return Resp(500, {"error": "Internal error"})
         return None
 
-    def poll_fault(self) -> Resp | object | None:
+    def poll_fault(self, req: Req | None = None) -> Resp | object | None:
         with self.lock:
             self.polls += 1
+        if self.faults.poll_hang_s:
+            self.stopped.wait(self.faults.poll_hang_s)
+        if req is not None and self.faults.foreign and self.faults.take("redirect_poll"):
+            return self.redirect_via_foreign(req)
         if self.faults.take("poll_drop"):
             return DROP
         if self.faults.take("poll_429"):
@@ -262,7 +292,15 @@ class MockProvider:
                     self._rendered[shape] = out.read_bytes()
             return self._rendered[shape]
 
+    def redirect_via_foreign(self, req: Req, status: int = 307) -> Resp:
+        """A redirect to the same path on another host, which sends the client back here."""
+        query = "&".join(f"{k}={v}" for k, v in req.query.items())
+        back = f"{self.url}{req.path}{'?' + query if query else ''}"
+        return Resp(status, raw=b"", headers={"Location": f"{self.faults.foreign}/bounce?to={quote(back, safe='')}"})
+
     def serve_file(self, req: Req) -> Resp:
+        if self.faults.foreign and self.faults.take("redirect_download"):
+            return self.redirect_via_foreign(req, 302)
         with self.lock:
             self.downloads += 1
         clip_bytes = self.clip_for(req.path.rsplit("/", 1)[-1].removesuffix(".mp4"))
@@ -274,6 +312,8 @@ class MockProvider:
                         content_type="application/xml")
         if self.faults.take("download_html"):
             return Resp(200, raw=b"<html>Service unavailable</html>", content_type="text/html")
+        if self.faults.download_drip_s:
+            return Resp(200, raw=clip_bytes, content_type="video/mp4", drip_s=self.faults.download_drip_s)
         if self.faults.take("truncate_download"):
             return Resp(200, raw=clip_bytes, content_type="video/mp4", truncate_to=len(clip_bytes) // 2)
         if self.faults.take("truncate_download_silent"):
@@ -286,3 +326,18 @@ class MockProvider:
 
     def headers_seen(self) -> list[dict[str, str]]:
         return [r.headers for r in self.log]
+
+
+class Bouncer(MockProvider):
+    """Another host: records what reaches it (headers, query) and redirects back to ``?to=``."""
+
+    name = "bouncer"
+
+    def handle(self, req: Req):
+        target = req.query.get("to")
+        if not target:
+            return Resp(404, {"error": "nothing here"})
+        return Resp(307, raw=b"", headers={"Location": target})
+
+    def serve_file(self, req: Req) -> Resp:
+        return self.handle(req)

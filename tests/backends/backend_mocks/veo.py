@@ -38,7 +38,7 @@ class VeoMock(MockProvider):
             task = self.tasks.get(poll.group(2))
             if task is None:
                 return self._error(404, "NOT_FOUND", "operation not found")
-            fault = self.poll_fault()
+            fault = self.poll_fault(req)
             if fault is not None:
                 return fault
             name = req.path[len(poll.group(1)) + 2:]
