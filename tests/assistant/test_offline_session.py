@@ -1,17 +1,28 @@
-"""Conversation edits change only what they name, and unchanged shots are not regenerated."""
+"""The offline session and the plan edits it shares with every front end.
+
+Conversation edits change only what they name; unchanged shots are not
+regenerated (nor paid for); spending is asked before it happens.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.assistant._assistant_helpers import collect
-from shotsmith.assistant.events import ApprovalRequested, OutputWritten
-from shotsmith.assistant.intents import parse_intent
-from shotsmith.assistant.plan_ops import ShotDraft, check_against_brief, edit_shot, plan_from_drafts, reorder, swap
-from shotsmith.assistant.session import ChatSession
+from shotsmith.assistant import ServiceOptions, open_session
+from shotsmith.assistant.events import ApprovalRequested, Notice, OutputWritten
+from shotsmith.assistant.production.drafting import ShotDraft, check_against_brief, plan_from_drafts
+from shotsmith.assistant.sessions.intents import parse_intent
+from shotsmith.assistant.sessions.offline import OfflineSession
 from shotsmith.brief import Brief
 from shotsmith.errors import InvalidInputError
 from shotsmith.media.probe import probe
+from shotsmith.plan_edits import edit_shot, reorder, swap
+
+
+def offline(folder, inputs=(), **options):
+    return open_session(folder, options=ServiceOptions(resolution="360p", fps=24, **options), inputs=inputs,
+                        offline=True)
 
 
 def plan(n: int = 4):
@@ -36,8 +47,10 @@ def test_swap_and_reorder_keep_transitions_at_their_cut_points():
     assert [s.index for s in after.shots] == [1, 2, 3, 4]
     assert after.shots[-1].transition_to_next.kind == "cut"
     assert after.shots[2].transition_to_next.kind == "fade"
-    with pytest.raises(InvalidInputError, match="exactly once"):
+    with pytest.raises(InvalidInputError, match="names a shot twice"):
         reorder(before, [1, 2, 2, 3])
+    with pytest.raises(InvalidInputError, match="exactly once"):
+        reorder(before, [1, 2, 3])
 
 
 def test_plan_checked_against_the_brief():
@@ -53,8 +66,10 @@ def test_plan_checked_against_the_brief():
 
 
 @pytest.mark.parametrize("text, kind, args", [
-    ("make shot 2 slower", "duration", {"index": 2, "factor": 1.5}),
-    ("Shot 3 a bit faster please", "duration", {"index": 3, "factor": 1 / 1.5}),
+    ("make shot 2 slower", "speed", {"index": 2, "factor": 1 / 1.5}),
+    ("Shot 3 a bit faster please", "speed", {"index": 3, "factor": 1.5}),
+    ("make shot 2 longer", "duration", {"index": 2, "factor": 1.5}),
+    ("shot 1 shorter", "duration", {"index": 1, "factor": 1 / 1.5}),
     ("swap the last two", "swap", {"a": 3, "b": 4}),
     ("swap 1 and 3", "swap", {"a": 1, "b": 3}),
     ("vertical for Reels", "aspect", {"aspect_ratio": "9:16"}),
@@ -75,65 +90,79 @@ def test_offline_intents(text, kind, args):
 def test_offline_conversation_reuses_unchanged_shots_and_uses_footage(tmp_path, make_clip, test_backends):
     project = tmp_path / "p"
     beach = make_clip("beach.mp4", duration=3, size="640x360", folder=project / "assets")
-    session = ChatSession.open(project, backend="priced-test", resolution="360p", fps=24)
+    session = offline(project, backend="priced-test")
+    assert isinstance(session, OfflineSession)
     collect(session.send("A 6 second ad for a surf school, 3 shots: a surfer waxing a board, "
                          "a wave breaking, students cheering"))
-    assert len(session.studio.plan.shots) == 3
+    assert len(session.service.plan.shots) == 3
     asked = collect(session.send("generate"))
     assert isinstance(asked[-1], ApprovalRequested) and asked[-1].shots == [1, 2, 3]
+    assert "USD" in asked[-1].description
     done = collect(session.respond(True))
     assert any(isinstance(e, OutputWritten) for e in done)
-    assert session.studio.ledger.generated == [1, 2, 3]
+    assert session.service.activity.generated == [1, 2, 3]
+    [approval] = session.store.project.spending.approvals
+    assert approval.approved and approval.by == "user" and approval.shots == [1, 2, 3]
 
     collect(session.send("swap the last two"))
     swapped = collect(session.send("generate"))
-    # Reordering costs nothing: no approval, no generation, same clips on a new timeline.
+    # Reordering costs nothing: no approval, no generation, same clips in a new order.
     assert not any(isinstance(e, ApprovalRequested) for e in swapped)
-    assert session.studio.ledger.generated == [1, 2, 3]
+    assert session.service.activity.generated == [1, 2, 3]
+
+    collect(session.send("make shot 2 slower"))
+    slowed = collect(session.send("generate"))
+    assert not any(isinstance(e, ApprovalRequested) for e in slowed)  # same footage, played slower: free
+    assert probe(project / "renders" / "final.mp4").duration_s == pytest.approx(7.0, abs=0.2)
 
     collect(session.send("use my clip beach.mp4 as the opener"))
-    assert session.studio.plan.shots[0].source == "assets/beach.mp4"
+    assert session.service.plan.shots[0].source == "assets/beach.mp4"
     collect(session.send("generate"))
-    assert session.studio.ledger.generated == [1, 2, 3]
+    assert session.service.activity.generated == [1, 2, 3]
     timeline = session.store.project.timeline
     assert timeline.clips[0].source == "assets/beach.mp4"
-    assert probe(project / "renders" / "final.mp4").duration_s == pytest.approx(6.0, abs=0.2)
     assert beach.exists()
+
+
+def test_a_no_spends_nothing_and_is_recorded(tmp_path, test_backends):
+    session = offline(tmp_path / "p", backend="priced-test")
+    collect(session.send("A 4 second teaser for a bakery, 2 shots"))
+    collect(session.send("generate"))
+    assert session.pending_approval
+    events = collect(session.send("no"))
+    assert not session.pending_approval
+    assert "nothing was spent" in " ".join(getattr(e, "text", "") for e in events)
+    assert session.store.project.generations == {}
+    assert session.store.project.spending.approvals[-1].approved is False
+
+
+def test_history_survives_a_restart(tmp_path):
+    session = offline(tmp_path / "p")
+    collect(session.send("A 4 second teaser for a bakery, 2 shots"))
+    again = offline(tmp_path / "p")
+    roles = [role for role, _ in again.history()]
+    assert roles[:2] == ["user", "assistant"]
 
 
 def test_footage_from_a_registered_input_outside_the_project(tmp_path, make_clip):
     outside = make_clip("beach.mp4", duration=2, size="320x180", folder=tmp_path / "camera")
     stranger = make_clip("other.mp4", duration=2, size="320x180", folder=tmp_path / "elsewhere")
-    session = ChatSession.open(tmp_path / "p", resolution="360p", fps=24, inputs=(outside,))
+    session = offline(tmp_path / "p", inputs=(outside,))
     collect(session.send("A 4 second ad for a surf shop, 2 shots: a surfer, a wave"))
     collect(session.send("use my clip beach.mp4 as the opener"))
     assert session.last_error is None
-    assert session.studio.plan.shots[0].source == str(outside.resolve())
+    assert session.service.plan.shots[0].source == str(outside.resolve())
     events = collect(session.send(f"use my clip {stranger} as the opener"))
     assert session.last_error is not None and "outside the project" in session.last_error.message
     assert any("outside the project" in getattr(e, "text", "") for e in events)
-    assert session.studio.plan.shots[0].source == str(outside.resolve())
+    assert session.service.plan.shots[0].source == str(outside.resolve())
 
 
 def test_a_backend_without_its_key_is_reported_before_any_approval(tmp_path, test_backends):
-    from shotsmith.assistant.events import Notice
-
-    session = ChatSession.open(tmp_path / "p", backend="keyed-test", resolution="360p", fps=24)
+    session = offline(tmp_path / "p", backend="keyed-test")
     collect(session.send("A 4 second teaser for a bakery, 2 shots"))
     events = collect(session.send("generate"))
     assert not any(isinstance(e, ApprovalRequested) for e in events)
     assert any(isinstance(e, Notice) and "no API key for keyed-test" in e.text for e in events)
     assert not session.pending_approval
     assert not list((tmp_path / "p" / "clips").glob("*.mp4"))
-
-
-def test_agent_does_not_ask_approval_for_a_backend_that_cannot_run(tmp_path, test_backends):
-    from types import SimpleNamespace
-
-    from shotsmith.assistant.agent import approval_needed
-
-    call = SimpleNamespace(tool_call={"name": "generate_shots", "args": {}})
-    for backend, expected in (("priced-test", True), ("keyed-test", False)):
-        session = ChatSession.open(tmp_path / backend, backend=backend, resolution="360p", fps=24)
-        collect(session.send("A 4 second teaser for a bakery, 2 shots"))
-        assert approval_needed(session.studio)(call) is expected, backend
