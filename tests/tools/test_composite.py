@@ -96,3 +96,62 @@ def test_compositing_tools_validate_and_save(make_clip, tmp_path):
     assert store.project.timeline.clips[0].motion is CameraMove.PAN_RIGHT
     result = TOOLS["render"](ctx, {"output": "renders/c.mp4", "preview": True})
     assert result.duration_s == pytest.approx(2.0, abs=0.05)
+
+
+def _texture(path: Path, size: tuple[int, int] = (480, 360), seed: int = 7) -> Path:
+    """A still with detail at every scale (smoothed noise), so motion between frames can be measured."""
+    from PIL import Image, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    Image.fromarray(noise).filter(ImageFilter.GaussianBlur(2.5)).save(path)
+    return path
+
+
+def _frames(path: Path) -> list[np.ndarray]:
+    import av
+
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="gray").astype(np.float64) for f in container.decode(video=0)]
+
+
+def _steps(frames: list[np.ndarray]) -> np.ndarray:
+    """Per-frame camera motion (x, y) in pixels, sub-pixel, by phase correlation of consecutive frames."""
+    import cv2
+
+    h, w = frames[0].shape
+    window = cv2.createHanningWindow((w, h), cv2.CV_64F)
+    steps = [cv2.phaseCorrelate(a, b, window)[0] for a, b in zip(frames, frames[1:])]
+    return np.array(steps)
+
+
+@pytest.mark.parametrize("move,axis,sign", [(CameraMove.PAN_RIGHT, 0, -1), (CameraMove.TILT_UP, 1, 1)])
+def test_ken_burns_pans_move_by_even_sub_pixel_steps(tmp_path, move, axis, sign):
+    """zoompan crops at whole (chroma-aligned) pixels: a 1.08 px/frame pan went 0, 1.2, 1.2, 0... px (judder).
+    Every step must now be the same, to a tenth of a pixel."""
+    still = _texture(tmp_path / "tex.png")
+    fine = OutputSettings(width=320, height=240, fps=30, preset="ultrafast", crf=12)
+    timeline = Timeline(clips=[ClipRef(source=str(still), out_s=2.0, motion=move)], output=fine)
+    frames = _frames(Path(render_timeline(timeline, tmp_path / "pan.mp4").path))
+    assert len(frames) == 60
+    steps = _steps(frames)[:, axis] * sign
+    # the still fills 1.2x the frame; the pan crosses the spare 0.2 (64 px across, 48 px down) in 59 steps
+    expected = (64 if axis == 0 else 48) / 59
+    assert np.median(steps) == pytest.approx(expected, abs=0.05)
+    assert np.abs(steps - expected).max() < 0.2, np.round(steps, 2)
+    assert np.abs(_steps(frames)[:, 1 - axis]).max() < 0.1  # and no wobble across the move
+
+
+def test_ken_burns_starts_and_ends_where_the_move_says(tmp_path, frame_at):
+    """The first frame of a pan shows the left edge of the still (at the move's zoom), the last the right edge."""
+    still = _texture(tmp_path / "tex.png", size=(384, 288))  # exactly the 1.2x canvas: no rescale before the move
+    fine = OutputSettings(width=320, height=240, fps=30, preset="ultrafast", crf=12)
+    timeline = Timeline(clips=[ClipRef(source=str(still), out_s=1.0, motion=CameraMove.PAN_RIGHT)], output=fine)
+    out = Path(render_timeline(timeline, tmp_path / "pan.mp4").path)
+    from PIL import Image
+
+    src = np.asarray(Image.open(still).convert("RGB")).astype(int)
+    first, last = frame_at(out, 0.0).astype(int), frame_at(out, 0.99).astype(int)
+    left, right = src[24:264, 0:320], src[24:264, 64:384]
+    assert np.abs(first - left).mean() < 4 and np.abs(last - right).mean() < 4
+    assert np.abs(first - right).mean() > 3 * np.abs(first - left).mean()  # and the two ends differ
