@@ -215,3 +215,171 @@ def test_ctrl_c_during_download_keeps_the_paid_task(runway, store, monkeypatch):
     monkeypatch.setattr(jobs, "_download", real_download)
     outcomes = asyncio.run(generate_shots(ProjectStore.open(store.root), backend, [req(1)]))
     assert outcomes[0].ok and outcomes[0].resumed and runway.submits == 1
+
+
+# -- the spend guard: spending fails closed where the money is committed --------------------------------------
+
+class RecordingGuard:
+    def __init__(self, refuse_after: int | None = None) -> None:
+        self.refuse_after = refuse_after
+        self.authorized: list[str] = []
+        self.settled: list[tuple[str, bool]] = []
+
+    def authorize(self, backend, request, cache_key):
+        from shotsmith.errors import BackendError
+
+        if self.refuse_after is not None and len(self.authorized) >= self.refuse_after:
+            raise BackendError("spending cap reached", hint="raise --max-cost")
+        self.authorized.append(cache_key)
+
+    def settle(self, cache_key, *, created):
+        self.settled.append((cache_key, created))
+
+
+def test_spend_guard_that_refuses_sends_no_create(runway, store):
+    from shotsmith.backends.engine import SpendGuard
+    from shotsmith.errors import BackendError
+
+    guard = RecordingGuard(refuse_after=0)
+    assert isinstance(guard, SpendGuard)
+    with pytest.raises(BackendError, match="spending cap reached"):
+        asyncio.run(generate_shots(store, runway_backend(runway), [req(1), req(2), req(3)], spend_guard=guard))
+    assert runway.submits == 0 and not [r for r in runway.log if r.method == "POST"]
+    assert guard.settled == []
+    assert store.project.generations == {}, "a refused shot left a record behind"
+
+
+def test_spend_guard_refusal_stops_further_submits_after_running_shots_settle(runway, store):
+    from shotsmith.errors import BackendError
+
+    guard = RecordingGuard(refuse_after=1)
+    with pytest.raises(BackendError, match="spending cap reached"):
+        asyncio.run(generate_shots(store, runway_backend(runway, concurrency=1), [req(1), req(2), req(3)],
+                                   spend_guard=guard))
+    assert runway.submits == 1 and len(guard.authorized) == 1
+    assert guard.settled == [(guard.authorized[0], True)]
+    (record,) = store.project.generations.values()
+    assert record.status == "succeeded", "the shot already running was not allowed to finish"
+
+
+def test_spend_guard_is_not_asked_for_cached_or_resumed_shots(runway, store):
+    guard = RecordingGuard()
+    first = asyncio.run(generate_shots(store, runway_backend(runway), [req(1)], spend_guard=guard))
+    assert first[0].ok and len(guard.authorized) == 1 and guard.settled == [(first[0].cache_key, True)]
+    refuse_all = RecordingGuard(refuse_after=0)
+    cached = asyncio.run(generate_shots(store, runway_backend(runway), [req(1)], spend_guard=refuse_all))
+    assert cached[0].cached and refuse_all.authorized == [] and refuse_all.settled == []
+    # A task left running by a killed run is resumed, not created: the guard is not asked.
+    runway.latency = 0.3
+
+    class Kill(BaseException):
+        pass
+
+    def killer(event):
+        if event.state == "submitted":
+            raise Kill()
+
+    with pytest.raises(Kill):
+        asyncio.run(generate_shots(store, runway_backend(runway), [req(2)], on_progress=killer, spend_guard=guard))
+    resumed = asyncio.run(generate_shots(ProjectStore.open(store.root), runway_backend(runway), [req(2)],
+                                         spend_guard=refuse_all))
+    assert resumed[0].ok and resumed[0].resumed, resumed[0].error
+    assert refuse_all.authorized == [] and refuse_all.settled == []
+    assert runway.submits == 2
+
+
+def test_spend_guard_settles_not_created_on_a_400_create(runway, store):
+    guard = RecordingGuard()
+    backend = runway_backend(runway)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(backend, "body", lambda request: ("/v1/text_to_video", {"model": "gen4.5", "ratio": "1:1"}))
+        outcomes = asyncio.run(generate_shots(store, backend, [req(1)], spend_guard=guard))
+    assert not outcomes[0].ok and "400" not in (outcomes[0].hint or "")
+    assert guard.settled == [(outcomes[0].cache_key, False)]
+    record = store.project.generations[outcomes[0].cache_key]
+    assert record.status == "failed" and not record.remote_data, "a refused create was remembered as uncertain"
+
+
+def test_spend_guard_settles_created_on_a_lost_create_answer(runway, store):
+    guard = RecordingGuard()
+    runway.faults.submit_accept_drop = 1
+    outcomes = asyncio.run(generate_shots(store, runway_backend(runway), [req(1)], spend_guard=guard))
+    assert outcomes[0].uncertain
+    assert guard.settled == [(outcomes[0].cache_key, True)]
+
+
+def test_spend_guard_for_a_local_backend(store):
+    from shotsmith.errors import BackendError
+
+    shots = [GenerationRequest(prompt="warm coffee", duration_s=1, resolution="360p", fps=24, shot_index=1)]
+    with pytest.raises(BackendError):
+        asyncio.run(generate_shots(store, AnimaticBackend(), shots, spend_guard=RecordingGuard(refuse_after=0)))
+    assert not list(store.clips_dir.glob("*.mp4"))
+    guard = RecordingGuard()
+    outcomes = asyncio.run(generate_shots(store, AnimaticBackend(), shots, spend_guard=guard))
+    assert outcomes[0].ok and len(guard.authorized) == 1 and guard.settled == [(outcomes[0].cache_key, True)]
+
+
+# -- errors keep their own cause and hint ---------------------------------------------------------------------
+
+def test_combined_error_keeps_each_shots_hint(runway, store, monkeypatch, mock_clip):
+    from shotsmith.backends.engine import failed_shots_error
+
+    monkeypatch.setenv("RUNWAYML_API_SECRET", "sk-wrong-key-000000000")
+    bad_key = asyncio.run(generate_shots(store, runway_backend(runway), [req(1)]))
+    assert bad_key[0].hint and "RUNWAYML_API_SECRET" in bad_key[0].hint and not bad_key[0].retryable
+    monkeypatch.setenv("RUNWAYML_API_SECRET", "sk-test-SECRET-0123456789")
+    too_big = asyncio.run(generate_shots(store, runway_backend(runway, max_download_mb=mock_clip.stat().st_size / 2e6),
+                                         [req(2)]))
+    assert "max_download_mb" in too_big[0].hint and "cap" in too_big[0].error
+    runway.faults.download_html = 1
+    html = asyncio.run(generate_shots(store, runway_backend(runway), [req(3)]))
+    assert "text/html" in html[0].error and "without paying" in html[0].hint
+    error = failed_shots_error([*bad_key, *too_big, *html])
+    assert error is not None
+    for needle in ("RUNWAYML_API_SECRET", "max_download_mb", "text/html"):
+        assert needle in error.message
+    assert "run again" not in (error.hint or ""), "a bad key is not fixed by running again"
+    assert failed_shots_error([o for o in [*bad_key, *too_big] if o.ok]) is None
+
+
+def test_combined_error_says_run_again_only_when_every_cause_is_retryable(runway, store):
+    from shotsmith.backends.engine import failed_shots_error
+
+    runway.faults.poll_500 = 1000
+    outcomes = asyncio.run(generate_shots(store, runway_backend(runway), [req(1)]))
+    assert outcomes[0].retryable and outcomes[0].resumable
+    assert "run again" in failed_shots_error(outcomes).hint
+
+
+def test_dns_failure_fails_fast_and_is_not_about_prompts(store, monkeypatch):
+    import httpx
+
+    monkeypatch.setenv("RUNWAYML_API_SECRET", "sk-test-SECRET-0123456789")
+    calls = []
+
+    def handler(request):
+        calls.append(request.url)
+        raise httpx.ConnectError("[Errno -2] Name or service not known")
+
+    backend = RunwayBackend(base_url="https://api.dev.runwayml.invalid", transport=httpx.MockTransport(handler),
+                            poll_interval_s=0.01, retry=FAST_RETRY)
+    outcomes = asyncio.run(generate_shots(store, backend, [req(1)]))
+    assert len(calls) == 1, "a DNS failure was retried"
+    assert "resolve" in outcomes[0].error and "network" in outcomes[0].hint
+    assert "rephrase" not in (outcomes[0].hint or "") and not outcomes[0].moderated
+    assert store.project.generations[outcomes[0].cache_key].remote_data == {}, "nothing was sent: no uncertainty"
+
+
+def test_ctrl_c_on_an_uncancellable_api_says_the_task_may_still_be_charged(serve, mock_clip, store, monkeypatch):
+    monkeypatch.setenv("KLING_ACCESS_KEY", ACCESS_KEY)
+    monkeypatch.setenv("KLING_SECRET_KEY", SECRET_KEY)
+    mock = serve(KlingMock, mock_clip, latency=0.5)
+    backend = KlingBackend(base_url=mock.url, poll_interval_s=0.01, retry=FAST_RETRY)
+    cancel = threading.Event()
+    with pytest.raises(CancelledError):
+        asyncio.run(generate_shots(store, backend, [req(1)], cancel=cancel,
+                                   on_progress=lambda e: e.state == "submitted" and cancel.set()))
+    (record,) = store.project.generations.values()
+    assert "could not cancel" in record.error and "may still finish and be charged" in record.error
+    assert "rerun resumes" in record.error

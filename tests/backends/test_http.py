@@ -99,3 +99,173 @@ def test_error_messages_are_redacted():
     with pytest.raises(RemoteError) as info:
         asyncio.run(go())
     assert key not in str(info.value) and "***" in info.value.message
+
+
+# -- redirects: credentials go only to the configured API host ------------------------------------------------
+
+def test_redirect_to_another_host_drops_auth_headers_and_query_keys():
+    key = "AIza-live-VERYSECRET-5678"
+    seen: list[httpx.Request] = []
+
+    def handler(request):
+        seen.append(request)
+        if request.url.host == "api.example.com" and request.url.path == "/v1/op":
+            return httpx.Response(302, headers={"Location": f"https://cdn.example.net/file?key={key}&alt=media&sig=1"})
+        if request.url.host == "cdn.example.net":
+            return httpx.Response(307, headers={"Location": "https://api.example.com/v1/back"})
+        return httpx.Response(200, json={"ok": True})
+
+    async def go():
+        async with ApiClient("testprov", transport=httpx.MockTransport(handler), base_url="https://api.example.com/v1",
+                             auth=lambda: {"x-goog-api-key": key, "Authorization": f"Bearer {key}"},
+                             secrets=lambda: [key], retry=RetryPolicy(max_attempts=1)) as api:
+            return await api.request("GET", "https://api.example.com/v1/op",
+                                     headers={"X-API-Key": key, "Key": key, "X-Trace": "t1"})
+
+    assert asyncio.run(go()).status_code == 200
+    first, foreign, back = seen
+    assert first.headers["x-goog-api-key"] == key
+    assert foreign.url.host == "cdn.example.net"
+    for name in ("authorization", "x-goog-api-key", "x-api-key", "key"):
+        assert name not in foreign.headers
+    assert key not in str(foreign.url) and "alt=media" in str(foreign.url) and "sig=1" in str(foreign.url)
+    assert foreign.headers["x-trace"] == "t1"
+    assert back.url.host == "api.example.com" and back.headers["x-goog-api-key"] == key
+
+
+def test_redirect_loop_is_bounded():
+    def handler(request):
+        return httpx.Response(302, headers={"Location": "https://api.example.com/again"})
+
+    async def go():
+        async with ApiClient("testprov", transport=httpx.MockTransport(handler), retry=RetryPolicy(max_attempts=1)) as api:
+            await api.request("GET", "https://api.example.com/start")
+
+    with pytest.raises(RemoteError, match="redirects"):
+        asyncio.run(go())
+
+
+# -- creates: at most once unless nothing was received ----------------------------------------------------------
+
+@pytest.mark.parametrize("failure", [httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("closed"),
+                                     httpx.ReadError("reset")])
+def test_create_whose_answer_is_lost_is_not_retried(failure):
+    from shotsmith.backends.errors import AmbiguousCreateError
+    from shotsmith.backends.http import call_scope
+
+    calls = []
+
+    def handler(request):
+        calls.append(request.method)
+        raise failure
+
+    async def go():
+        async with _client(handler) as api:
+            with call_scope(create=True):
+                await api.request("POST", "http://x/create", json={})
+
+    with pytest.raises(AmbiguousCreateError, match="may have been created"):
+        asyncio.run(go())
+    assert calls == ["POST"]
+
+
+def test_create_that_was_never_received_is_retried():
+    from shotsmith.backends.http import call_scope
+
+    calls = []
+
+    def handler(request):
+        calls.append(1)
+        if len(calls) == 1:
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+        if len(calls) == 2:
+            return httpx.Response(503, json={"error": "busy"})
+        return httpx.Response(200, json={"id": "t1"})
+
+    async def go():
+        async with _client(handler) as api:
+            with call_scope(create=True):
+                return await api.request("POST", "http://x/create", json={})
+
+    assert asyncio.run(go()).json() == {"id": "t1"} and len(calls) == 3
+
+
+def test_504_on_a_create_is_ambiguous_but_a_504_on_a_poll_is_retried():
+    from shotsmith.backends.errors import AmbiguousCreateError
+    from shotsmith.backends.http import call_scope
+
+    calls = []
+
+    def handler(request):
+        calls.append(request.method)
+        return httpx.Response(504 if len(calls) < 3 else 200, json={})
+
+    async def go(create):
+        async with _client(handler) as api:
+            with call_scope(create=create):
+                return await api.request("POST" if create else "GET", "http://x/y")
+
+    with pytest.raises(AmbiguousCreateError):
+        asyncio.run(go(True))
+    assert calls == ["POST"]
+    calls.clear()
+    assert asyncio.run(go(False)).status_code == 200 and len(calls) == 3
+
+
+# -- every wait bounded -----------------------------------------------------------------------------------------
+
+def test_one_exchange_is_bounded_in_total_not_per_read():
+    """A server that keeps sending a byte now and then never trips a read timeout; the total bound ends it."""
+    from shotsmith.backends.errors import TimeoutExceededError
+
+    class Drip(httpx.AsyncByteStream):
+        async def __aiter__(self):
+            while True:
+                yield b" "
+                await asyncio.sleep(0.02)
+
+    def handler(request):
+        return httpx.Response(200, headers={"content-type": "application/json"}, stream=Drip())
+
+    async def go():
+        async with ApiClient("testprov", transport=httpx.MockTransport(handler), timeout_s=0.2,
+                             retry=RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.01)) as api:
+            await api.request("GET", "http://x/status")
+
+    started = time.monotonic()
+    with pytest.raises(TimeoutExceededError):
+        asyncio.run(go())
+    assert time.monotonic() - started < 1.5
+
+
+def test_retries_are_counted_against_the_callers_deadline():
+    from shotsmith.backends.http import call_scope
+
+    calls = []
+
+    def handler(request):
+        calls.append(1)
+        return httpx.Response(503, json={}, headers={"Retry-After": "5"})
+
+    async def go():
+        async with ApiClient("testprov", transport=httpx.MockTransport(handler),
+                             retry=RetryPolicy(max_attempts=8, base_delay_s=0.01, max_delay_s=0.01)) as api:
+            with call_scope(deadline=time.monotonic() + 0.5):
+                await api.request("GET", "http://x/status")
+
+    started = time.monotonic()
+    with pytest.raises(RemoteError) as info:
+        asyncio.run(go())
+    assert time.monotonic() - started < 0.4, "a Retry-After past the deadline was waited for"
+    assert len(calls) == 1 and "503" in info.value.message
+
+
+def test_redact_is_the_core_scrubber_and_registers_the_adapters_secrets():
+    from shotsmith.scrub import scrub
+
+    token = "eyJhbGciOiJIUzI1NiJ9.adapter-signed-token"
+    api = ApiClient("testprov", secrets=lambda: [token])
+    assert token not in api.redact(f"failed with {token} and Bearer abcdefghijklmnop")
+    assert "abcdefghijklmnop" not in api.redact("Bearer abcdefghijklmnop")
+    assert token not in scrub(f"elsewhere: {token}"), "the adapter's secret was not registered with the core scrubber"
+    asyncio.run(api.aclose())
