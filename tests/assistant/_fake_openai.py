@@ -4,9 +4,11 @@ Tests queue :class:`Reply` objects; each POST to ``/v1/chat/completions`` takes
 the next one and answers it as the real API would: a JSON completion, or, when
 the client asks for ``stream: true`` (ChatOpenAI with streaming does), SSE
 chunks with the content and tool-call arguments split across several deltas.
-A reply can also be an HTTP error (429, 500), a delay longer than the client's
-timeout, raw (broken) tool-call JSON, or a callable that builds the reply from
-the request. Every request body is kept in ``requests`` for assertions.
+A reply can also be an HTTP error (429, 500, a 401 quoting the key back), a
+delay longer than the client's timeout, raw (broken) tool-call JSON, a stream
+cut off before its ``finish_reason``, or a callable that builds the reply from
+the request. Every request body is kept in ``requests`` for assertions
+(:func:`tool_surface` measures the tools one request offered).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class Reply:
     status: int = 200
     delay_s: float = 0.0
     error_message: str = "scripted failure"
+    #: False: the stream stops after the content/arguments, with no finish_reason and no [DONE].
+    finish: bool = True
 
 
 def call(name: str, args: dict | str | None = None) -> Reply:
@@ -164,6 +168,9 @@ class FakeOpenAI:
                     half = max(1, len(args) // 2)
                     for i in range(0, len(args), half):
                         send({"tool_calls": [{"index": index, "function": {"arguments": args[i:i + half]}}]})
+                if not reply.finish:  # the connection just ends, as a dropped proxy would
+                    self.close_connection = True
+                    return
                 send({}, "tool_calls" if calls else "stop")
                 if (body.get("stream_options") or {}).get("include_usage"):
                     usage = {**base, "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 5,
@@ -179,6 +186,16 @@ class FakeOpenAI:
 def tool_results(request: dict) -> list[dict]:
     """The tool messages in a request, newest last (what the agent sent back to the model)."""
     return [m for m in request.get("messages", []) if m.get("role") == "tool"]
+
+
+def tool_surface(request: dict) -> tuple[int, int]:
+    """(tools offered, characters of their JSON in compact form) for one recorded request."""
+    tools = request.get("tools") or []
+    return len(tools), len(json.dumps(tools, separators=(",", ":")))
+
+
+def tool_names(request: dict) -> list[str]:
+    return [t["function"]["name"] for t in request.get("tools") or []]
 
 
 def last_tool_result(request: dict) -> str:
