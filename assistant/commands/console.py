@@ -24,16 +24,20 @@ _LEVEL_STYLE = {"warning": "yellow", "error": "red", "info": "cyan"}
 
 
 def plan_table(plan: ShotPlan) -> Table:
+    """The plan as a table; a speed column appears only when some shot is not at 1x."""
     table = Table(title=f"Shot plan · {plan.aspect_ratio} · {plan.total_duration_s:.1f} s · {plan.planner}",
                   title_justify="left", expand=False)
-    for name, justify in (("#", "right"), ("dur", "right"), ("speed", "right"), ("camera", "left"),
-                          ("→ next", "left"), ("prompt", "left")):
+    show_speed = any(s.speed != 1 for s in plan.shots)
+    columns = [("#", "right"), ("dur", "right"), *([("speed", "right")] if show_speed else []), ("camera", "left"),
+               ("→ next", "left"), ("prompt", "left")]
+    for name, justify in columns:
         table.add_column(name, justify=justify, overflow="fold", max_width=90 if name == "prompt" else None)
     for shot in plan.shots:
         trans = shot.transition_to_next
         nxt = "cut" if trans.kind.value == "cut" else f"{trans.kind.value} {trans.duration_s:g}s"
-        table.add_row(str(shot.index), f"{shot.duration_s:.2f}s", f"{shot.speed:g}x", shot.camera.value, nxt,
-                      Text(shot.prompt))
+        cells = [str(shot.index), f"{shot.duration_s:.2f}s", *([f"{shot.speed:g}x"] if show_speed else []),
+                 shot.camera.value, nxt, Text(shot.prompt)]
+        table.add_row(*cells)
     return table
 
 
@@ -45,8 +49,10 @@ def line(marker: str, style: str, text: str) -> Text:
 class EventPrinter:
     """Prints session events; with ``progress_bars`` shots and the render get live bars."""
 
-    def __init__(self, *, progress_bars: bool = False, stream_text: bool = True) -> None:
+    def __init__(self, *, progress_bars: bool = False, stream_text: bool = True, announce_outputs: bool = True) -> None:
         self.progress_bars = progress_bars and console.is_terminal
+        #: ``run`` ends with its own summary line, so it does not announce each written file.
+        self.announce_outputs = announce_outputs
         self.stream_text = stream_text
         self._streaming = False
         self._render_pct = -1
@@ -82,8 +88,9 @@ class EventPrinter:
                 self._render(done, total)
             case OutputWritten(path=path, duration_s=duration, size_bytes=size):
                 self._finish_render()
-                console.print(Text.assemble(("✓", "bold green"), " wrote ", (path, "bold"),
-                                            f" · {duration:.2f} s · {size / 1e6:.1f} MB"), soft_wrap=True)
+                if self.announce_outputs:
+                        console.print(Text.assemble(("✓", "bold green"), " wrote ", (path, "bold"),
+                                                f" · {duration:.2f} s · {size / 1e6:.1f} MB"), soft_wrap=True)
             case ApprovalRequested(description=description):
                 self.stop()
                 console.print(line("approval needed:", "bold yellow", description), soft_wrap=True)

@@ -93,7 +93,7 @@ def run_command(
         get_backend(backend or load_settings().backend).check_ready()
     session = open_session(project_dir, options=options, llm=llm,
                            llm_base_url=llm_base_url, inputs=tuple(inputs))
-    printer = EventPrinter(progress_bars=not plan_only)
+    printer = EventPrinter(progress_bars=not plan_only, announce_outputs=False)
     console.print(Text.assemble(("•", "cyan"), " ", session.who_text(), f" · project {session.store.root}"),
                   soft_wrap=True)
     try:

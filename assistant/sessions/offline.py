@@ -95,19 +95,19 @@ class OfflineSession(SessionBase):
         if not brief.strip():
             raise InvalidInputError("the brief is empty", hint='describe the video, e.g. "a 15 second ad for a bakery"')
         self._remember("user", brief)
-        self._plan(brief)
+        self._plan(brief, invite=not produce)
         if produce:
             self.check_cancel()
             self._produce(preview=False)
 
-    def _plan(self, text: str) -> None:
+    def _plan(self, text: str, *, invite: bool = True) -> None:
         plan, notices = self.service.plan_brief(text, planner=OFFLINE_PLANNER)
         for notice in notices:
             self.emit(Notice(notice, level="warning" if any(w in notice for w in _WARNING_WORDS) else "info"))
             self.service.activity.notices.append(notice)
         estimate = self.service.estimate()
         self.reply(f"Planned {len(plan.shots)} shots, {plan.total_duration_s:g} s at {plan.aspect_ratio}. "
-                   f"{estimate.text}. Say 'generate' to make the video, or ask for changes.")
+                   f"{estimate.text}." + (" Say 'generate' to make the video, or ask for changes." if invite else ""))
 
     def _act(self, intent: Intent) -> None:
         service = self.service
