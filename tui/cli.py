@@ -1,7 +1,10 @@
 """The ``shotsmith tui`` command (entry point group ``shotsmith.commands``).
 
 Textual and the session are imported inside the command, so registering it
-costs nothing for the other commands.
+costs nothing for the other commands. The session comes from
+:func:`~shotsmith.assistant.session_factory.open_session`, like ``chat`` and
+``run``: the same checks (model, backend, resolution, inputs) fail as one line
+before the screen takes over and before any folder is created.
 """
 
 from __future__ import annotations
@@ -17,22 +20,22 @@ def tui_command(
     llm: str | None = typer.Option(None, "--llm", help="provider:model, e.g. openai:gpt-4.1-mini or ollama:llama3.1."),
     llm_base_url: str | None = typer.Option(None, "--llm-base-url", help="OpenAI-compatible server URL (Ollama, vLLM…)."),
     backend: str | None = typer.Option(None, "--backend", "-b", help="Generation backend (default from config: animatic)."),
+    resolution: str | None = typer.Option(None, "--resolution", "-r", help="Short side of the frame, e.g. 720p."),
+    max_cost: float | None = typer.Option(None, "--max-cost", help="Never let this project's spending pass this many USD."),
+    inputs: list[Path] = typer.Option([], "--input", "-i", help="A file of yours the assistant may use (repeatable)."),
 ) -> None:
     """Chat with the assistant in a full-screen terminal UI."""
-    from shotsmith.assistant.session import ChatSession
-    from shotsmith.config import load_settings
+    from shotsmith.assistant.production import ServiceOptions
+    from shotsmith.assistant.session_factory import open_session
     from shotsmith.tui.app import ShotsmithApp
 
-    # ChatSession.open checks the model and backend settings first, then opens the project with
-    # ProjectStore.open_or_create; any failure is one ShotsmithError line before the screen takes over.
-    session = ChatSession.open(project.expanduser(), llm=llm, llm_base_url=llm_base_url,
-                               backend=backend or load_settings().backend)
+    # No --yes here: the approval dialog is how this UI spends.
+    options = ServiceOptions(backend=backend, resolution=resolution, max_cost_usd=max_cost)
+    session = open_session(project, options=options, llm=llm, llm_base_url=llm_base_url, inputs=tuple(inputs))
     try:
         ShotsmithApp(session).run()
     finally:
-        close = getattr(session, "close", None)
-        if callable(close):
-            close()
+        session.close()
 
 
 def register_commands(app: typer.Typer) -> None:

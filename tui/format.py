@@ -1,9 +1,14 @@
-"""Small text helpers the widgets share (sizes, durations, tool arguments, estimates)."""
+"""Small text helpers the widgets share (sizes, tool arguments, estimates, speeds).
+
+Kept apart from the widgets so that they can be tested without running an app.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from shotsmith.assistant.production.spending import Estimate, money
 
 
 def human_size(size_bytes: int) -> str:
@@ -33,6 +38,22 @@ def compact_args(args: dict[str, Any], width: int = 60) -> str:
     return short(", ".join(parts), width)
 
 
-def estimate_text(amount: float, unit: str) -> str:
-    """``0.5, "USD"`` → ``"0.50 USD"``; GPU time and other units keep their own name."""
-    return f"{amount:.2f} {unit}" if unit.upper() in ("USD", "EUR", "GBP", "CREDITS") else f"{amount:g} {unit}"
+def estimate_text(estimate: Estimate | None) -> str:
+    """What generating costs, as the approval dialog states it.
+
+    USD first with the provider's unit beside (``0.75 USD (75 credits)``), so
+    the amount reads the same for every backend; a backend that costs no money
+    but long GPU time says so instead of showing ``0.00 USD``.
+    """
+    if estimate is None:
+        return "unavailable: the cost could not be estimated"
+    if not estimate.to_generate:
+        return "nothing to generate: every shot is cached or uses footage"
+    if estimate.usd or estimate.unit != "USD":
+        return money(estimate.usd, estimate.amount, estimate.unit)
+    return "no money, but long GPU time" if estimate.needs_approval else "free (local)"
+
+
+def speed_text(speed: float) -> str:
+    """``0.5`` → ``"0.5x"``, ``2/3`` → ``"0.67x"``; normal speed is ``""`` so that only changed shots stand out."""
+    return "" if speed == 1 else f"{round(speed, 2):g}x"

@@ -1,12 +1,21 @@
 """A scripted :class:`ChatSessionLike` for driving the TUI without a model, backend or ffmpeg.
 
-Each call of ``send`` or ``respond`` plays the next turn of the script: a list
-of items, each an event (yielded), an exception (raised, as a failing session
-would), :data:`WAIT_FOR_CANCEL` (blocks until ``cancel()``, then raises
-``CancelledError`` as the real session does) or an ``asyncio.Event`` (blocks
-until the test sets it, to look at the screen in the middle of a turn). It
-records what the UI asked of it, so tests can assert on ``sent``,
-``responses`` and ``cancelled``.
+Each call of ``send``, ``respond`` or ``run_brief`` plays the next turn of the
+script: a list of items, each
+
+* an event (yielded);
+* a :class:`ShotsmithError` (the turn ends the way a real session ends a failed
+  turn: an error notice, or a warning one for ``CancelledError``, and
+  ``last_error`` set);
+* ``Raise(exc)`` (``exc`` is raised, as a broken third-party session would);
+* :data:`WAIT_FOR_CANCEL` (blocks until ``cancel()``, then ends cancelled as
+  the real session does);
+* an ``asyncio.Event`` (blocks until the test sets it, to look at the screen in
+  the middle of a turn).
+
+It records what the UI asked of it, so tests can assert on ``sent``,
+``responses`` and ``cancel_calls``. ``store`` and ``service`` hold only what
+the UI reads of them (root, saved plan, spending ledger, backend name).
 """
 
 from __future__ import annotations
@@ -21,8 +30,9 @@ from typing import Any
 from shotsmith.assistant.events import (AgentEvent, ApprovalRequested, AssistantText, GenerationProgress, Notice,
                                         OutputWritten, PlanUpdated, RenderProgress, ToolCallFinished,
                                         ToolCallStarted)
+from shotsmith.assistant.production.spending import Estimate, ShotCost
 from shotsmith.brief import Shot, ShotPlan
-from shotsmith.errors import CancelledError
+from shotsmith.errors import CancelledError, ShotsmithError
 from shotsmith.formats import CameraMove
 
 WAIT_FOR_CANCEL = object()
@@ -33,19 +43,33 @@ PROJECT_ROOT = Path("/projects/coffee-ad")
 BRIEF = "A 9 second vertical ad for my coffee shop: morning light, latte art, warm grade"
 
 
-def coffee_plan() -> dict[str, Any]:
-    """The plan a planner would make for :data:`BRIEF`, dumped the way ``PlanUpdated`` carries it."""
+@dataclass(frozen=True)
+class Raise:
+    """A script item: raise ``error`` out of the event stream instead of reporting it."""
+
+    error: BaseException
+
+
+def coffee_plan(*, speed: float = 1.0) -> ShotPlan:
+    """The plan a planner would make for :data:`BRIEF`; ``speed`` is shot 2's playback speed."""
     shots = [
         Shot(index=1, prompt="Wide shot of a sunlit coffee shop at opening time, steam rising from the espresso "
                              "machine, slow push-in, morning light, warm cinematic grade",
              duration_s=3, camera=CameraMove.ZOOM_IN, aspect_ratio="9:16"),
         Shot(index=2, prompt="Close-up of a barista pouring latte art into a white cup, slow pan right, "
                              "soft window light, warm grade", duration_s=3, camera=CameraMove.PAN_RIGHT,
-             aspect_ratio="9:16"),
+             aspect_ratio="9:16", speed=speed),
         Shot(index=3, prompt="Medium shot of a happy customer taking the first sip by the window, static camera, "
                              "golden morning light", duration_s=3, camera=CameraMove.STATIC, aspect_ratio="9:16"),
     ]
-    return ShotPlan(shots=shots, aspect_ratio="9:16", planner="scripted-model").model_dump(mode="json")
+    return ShotPlan(shots=shots, aspect_ratio="9:16", planner="scripted-model")
+
+
+def runway_estimate(shots: tuple[int, ...] = (1, 2, 3), cached: tuple[int, ...] = ()) -> Estimate:
+    """What three 3-second Runway shots cost: 25 credits (0.25 USD) each."""
+    return Estimate(backend="runway", unit="credits", needs_approval=True, cached=list(cached),
+                    to_generate=[ShotCost(shot_index=i, cache_key=f"key-{i}", amount=25, unit="credits", usd=0.25)
+                                 for i in shots])
 
 
 def plan_turn() -> list[Any]:
@@ -62,17 +86,19 @@ def plan_turn() -> list[Any]:
     ]
 
 
-def approval_turn() -> list[Any]:
-    """The second turn stops to ask before spending."""
-    return [
-        AssistantText("Generating costs money, so I need your approval first."),
-        ApprovalRequested("req-1", "generate_shots", "Generate 3 shots with runway (gen4_turbo)", 0.75, "USD",
-                          [1, 2, 3]),
-    ]
+def approval_turn(estimate: Estimate | None = None, *, unpriced: bool = False) -> list[Any]:
+    """The second turn stops to ask before spending (``unpriced``: the cost could not be estimated)."""
+    if unpriced:
+        request = ApprovalRequested("req-1", "generate_shots",
+                                    "Generate shots (the cost could not be estimated: runway did not answer)")
+    else:
+        estimate = estimate or runway_estimate()
+        request = ApprovalRequested("req-1", "generate_shots", f"Generate: {estimate.text}", estimate)
+    return [AssistantText("Generating costs money, so I need your approval first."), request]
 
 
-def generation_turn() -> list[Any]:
-    """After a yes: per-shot progress, render progress, the output file."""
+def generation_turn(spent_usd: float | None = 0.75) -> list[Any]:
+    """After a yes: per-shot progress, render progress, the output file; ``spent_usd`` lands in the ledger."""
     events: list[Any] = []
     for index in (1, 2, 3):
         events += [GenerationProgress(index, "queued"), GenerationProgress(index, "running", 50.0),
@@ -80,6 +106,8 @@ def generation_turn() -> list[Any]:
     events += [RenderProgress(3.0, 9.0), RenderProgress(9.0, 9.0),
                OutputWritten(str(PROJECT_ROOT / "renders" / "final.mp4"), 9.0, 2_345_678),
                AssistantText("Done: renders/final.mp4 is ready.")]
+    if spent_usd is not None:
+        events.append(("spend", spent_usd))
     return events
 
 
@@ -89,19 +117,23 @@ def rejected_turn() -> list[Any]:
 
 @dataclass
 class ScriptedSession:
-    """Plays ``turns`` in order; ``history`` is what a restored project would return."""
+    """Plays ``turns`` in order; ``past`` is what a restored project's history returns."""
 
     turns: list[list[Any]] = field(default_factory=list)
     answering: str = "scripted-model"
     past: list[tuple[str, str]] = field(default_factory=list)
-    plan: dict[str, Any] | None = None
+    plan: ShotPlan | None = None
+    backend: str = "runway"
     sent: list[str] = field(default_factory=list)
     responses: list[bool] = field(default_factory=list)
     cancel_calls: int = 0
+    closed: bool = False
 
     def __post_init__(self) -> None:
-        saved = ShotPlan.model_validate(self.plan) if self.plan else None
-        self.store = SimpleNamespace(root=PROJECT_ROOT, project=SimpleNamespace(plan=saved))
+        ledger = SimpleNamespace(spent_usd=0.0)
+        self.store = SimpleNamespace(root=PROJECT_ROOT, project=SimpleNamespace(plan=self.plan, spending=ledger))
+        self.service = SimpleNamespace(backend_name=self.backend, store=self.store)
+        self.last_error: ShotsmithError | None = None
         self._pending = False
         self._cancel = asyncio.Event()
 
@@ -112,6 +144,10 @@ class ScriptedSession:
 
     def send(self, text: str) -> AsyncIterator[AgentEvent]:
         self.sent.append(text)
+        return self._play()
+
+    def run_brief(self, brief: str, *, produce: bool = True) -> AsyncIterator[AgentEvent]:
+        self.sent.append(brief)
         return self._play()
 
     def respond(self, approved: bool) -> AsyncIterator[AgentEvent]:
@@ -126,21 +162,38 @@ class ScriptedSession:
     def history(self) -> list[tuple[str, str]]:
         return list(self.past)
 
+    def who_text(self) -> str:
+        return f"Answering: {self.answering}"
+
+    def close(self) -> None:
+        self.closed = True
+
     # -- playing a turn ----------------------------------------------------------------
     async def _play(self) -> AsyncIterator[AgentEvent]:
         if not self.turns:
             raise AssertionError("the UI started a turn the script does not have")
         self._cancel.clear()
+        self.last_error = None
         for item in self.turns.pop(0):
             await asyncio.sleep(0)  # a real session yields between events too
             if item is WAIT_FOR_CANCEL:
                 await self._cancel.wait()
-                raise CancelledError("cancelled; finished shots are kept")
+                item = CancelledError("cancelled; finished shots are kept")
             if isinstance(item, asyncio.Event):
                 await item.wait()
                 continue
-            if isinstance(item, BaseException):
-                raise item
+            if isinstance(item, Raise):
+                raise item.error
+            if isinstance(item, ShotsmithError):
+                self.last_error = item
+                level = "warning" if isinstance(item, CancelledError) else "error"
+                yield Notice(item.message + (f" ({item.hint})" if item.hint else ""), level=level)
+                return
+            if isinstance(item, tuple) and item[0] == "spend":
+                self.store.project.spending.spent_usd += item[1]
+                continue
             if isinstance(item, ApprovalRequested):
                 self._pending = True
+            if isinstance(item, PlanUpdated):
+                self.store.project.plan = item.plan
             yield item

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.tui._tui_fake_session import (BRIEF, WAIT_FOR_CANCEL, approval_turn, coffee_plan, generation_turn, plan_turn,
-                               rejected_turn)
+from tests.tui._tui_fake_session import (BRIEF, WAIT_FOR_CANCEL, Raise, ScriptedSession, approval_turn, coffee_plan,
+                                         generation_turn, plan_turn, rejected_turn, runway_estimate)
 from tests.tui._tui_pilot import SIZE, make_app, scripted, settle, type_and_send  # noqa: F401 (fixtures)
 from textual.widgets import DataTable, Input, Static
 
-from shotsmith.assistant.events import AssistantText, Notice, ToolCallStarted
-from shotsmith.errors import BackendError
+from shotsmith.assistant.events import AssistantText, GenerationProgress, Notice, PlanUpdated, ToolCallStarted
+from shotsmith.assistant.sessions.protocol import ChatSessionLike
+from shotsmith.errors import BackendError, ShotsmithError
 from shotsmith.tui.screens import ApprovalScreen, ChatScreen
 from shotsmith.tui.widgets import ChatLog, PlanTable, ProgressPanel, StatusLine
 
 
 def log_texts(app) -> list[str]:
-    return [str(entry.content) for entry in app.screen.query_one(ChatLog).entries]
+    return [str(entry.content) for entry in app.get_screen("chat").query_one(ChatLog).entries]
 
 
 def entries_with(app, css_class: str) -> list[str]:
-    return [str(entry.content) for entry in app.screen.query_one(ChatLog).entries if entry.has_class(css_class)]
+    return [str(entry.content) for entry in app.get_screen("chat").query_one(ChatLog).entries
+            if entry.has_class(css_class)]
 
 
 async def test_brief_shows_streamed_text_and_plan_rows(scripted, make_app, settle):
@@ -80,7 +82,9 @@ async def test_approval_dialog_y_approves_and_generation_is_shown(scripted, make
         await settle(pilot)
 
         assert isinstance(app.screen, ApprovalScreen)
-        assert str(app.screen.query_one("#approval-estimate", Static).content) == "Estimate: 0.75 USD"
+        assert str(app.screen.query_one("#approval-estimate", Static).content) == "Estimate: 0.75 USD (75 credits)"
+        assert str(app.screen.query_one("#approval-shots", Static).content) == "Shots: 1, 2, 3 with runway"
+        assert not app.screen.query("#approval-unpriced")
         assert session.responses == []
         await pilot.press("y")
         await settle(pilot)
@@ -93,6 +97,9 @@ async def test_approval_dialog_y_approves_and_generation_is_shown(scripted, make
         assert entries_with(app, "output") == ["✓ Wrote /projects/coffee-ad/renders/final.mp4\n  9.0 s · 2.3 MB"]
         assert str(app.screen.query_one("#render-label", Static).content) == "render: done"
         assert "you approved the spending" in "\n".join(log_texts(app))
+        # The status line reads the project's ledger after the turn.
+        assert app.screen.query_one(StatusLine).spent_usd == 0.75
+        assert "spent 0.75 USD" in str(app.screen.query_one(StatusLine).render())
 
 
 async def test_approval_dialog_n_rejects(scripted, make_app, settle):
@@ -135,12 +142,13 @@ async def test_session_error_is_a_clean_line_and_the_app_keeps_running(scripted,
         await settle(pilot)
 
         errors = entries_with(app, "error")
-        assert errors == ["error: runway refused the request: quota exhausted\n"
-                          "hint: top up credits or use --backend animatic"]
+        assert errors == ["error: runway refused the request: quota exhausted "
+                          "(top up credits or use --backend animatic)"]
         assert "Traceback" not in "\n".join(log_texts(app))
         # The tool call that never finished is not left looking as if it still runs.
         assert entries_with(app, "-failed") and not entries_with(app, "-running")
-        assert any("quota exhausted" in str(n.message) for n in app._notifications)
+        toasts = [(n.title, n.message) for n in app._notifications]
+        assert ("Error", "runway refused the request: quota exhausted\ntop up credits or use --backend animatic") in toasts
         assert app.is_running and isinstance(app.screen, ChatScreen)
         assert app.screen.query_one(StatusLine).state == "ready"
 
@@ -149,13 +157,25 @@ async def test_session_error_is_a_clean_line_and_the_app_keeps_running(scripted,
         assert app.screen.query_one("#plan-rows", DataTable).row_count == 3
 
 
+async def test_a_session_that_raises_is_reported_like_one_that_does_not(scripted, make_app, settle):
+    failure = BackendError("runway refused the request: quota exhausted", hint="top up credits")
+    session = scripted([Raise(failure)])
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "generate")
+        await settle(pilot)
+        assert entries_with(app, "error") == ["error: runway refused the request: quota exhausted (top up credits)"]
+        assert app.is_running and not app.screen.busy
+
+
 async def test_unexpected_exception_is_reported_not_crashed(scripted, make_app, settle):
-    session = scripted([RuntimeError("boom")], [AssistantText("still here")])
+    session = scripted([Raise(RuntimeError("boom"))], [AssistantText("still here")])
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
         await type_and_send(pilot, "hi")
         await settle(pilot)
-        assert entries_with(app, "error")[0].startswith("error: unexpected RuntimeError: boom")
+        assert entries_with(app, "error") == ["error: unexpected RuntimeError: boom "
+                                              "(this is a bug in shotsmith; the log has the details)"]
         await type_and_send(pilot, "again")
         await settle(pilot)
         assert entries_with(app, "assistant")[-1] == "assistant\nstill here"
@@ -172,7 +192,9 @@ async def test_escape_cancels_a_running_turn(scripted, make_app, settle):
         await settle(pilot)
         assert session.cancel_calls == 1
         # The session's CancelledError is a warning, not an error.
-        assert entries_with(app, "-warning")[-1] == "cancelled; finished shots are kept"
+        assert entries_with(app, "-warning")[-1] == "! cancelled; finished shots are kept"
+        assert not entries_with(app, "error")
+        assert [n.title for n in app._notifications] == ["Cancelled"]
         assert not app.screen.busy
 
 
@@ -221,14 +243,18 @@ async def test_history_and_saved_plan_are_restored_at_start(scripted, make_app, 
         assert session.sent == []
 
 
-async def test_empty_input_sends_nothing(scripted, make_app, settle):
+async def test_empty_input_sends_nothing_and_says_so_in_one_line(scripted, make_app, settle):
     session = scripted()
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
+        before = log_texts(app)
         await type_and_send(pilot, "   ")
         await settle(pilot)
         assert session.sent == []
-        assert not entries_with(app, "user")
+        assert log_texts(app) == before  # nothing added to the conversation
+        messages = [n.message for n in app._notifications]
+        assert len(messages) == 1 and messages[0].startswith("The message is empty") and "\n" not in messages[0]
+        assert app.is_running and not app.screen.busy
 
 
 async def test_narrow_terminal_keeps_the_plan_table_inside_its_box(scripted, make_app):
@@ -257,3 +283,113 @@ async def test_an_approval_restored_from_the_project_is_answered_by_typing(scrip
         await settle(pilot)
         assert session.responses == [True] and session.sent == []
         assert app.screen.query_one(ProgressPanel).output is not None
+
+
+async def test_unpriced_approval_says_so_and_a_yes_is_refused_by_the_service(scripted, make_app, settle):
+    refused = ShotsmithError("generating needs approval: the cost is unknown; nothing was spent")
+    session = scripted(approval_turn(unpriced=True), [refused])
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "generate")
+        await settle(pilot)
+        assert isinstance(app.screen, ApprovalScreen)
+        estimate = app.screen.query_one("#approval-estimate", Static)
+        assert str(estimate.content) == "Estimate: unavailable: the cost could not be estimated"
+        assert estimate.has_class("-unavailable")
+        assert "cannot spend anything unpriced" in str(app.screen.query_one("#approval-unpriced", Static).content)
+        assert not app.screen.query("#approval-shots")
+        await pilot.press("y")
+        await settle(pilot)
+        assert session.responses == [True]
+        assert entries_with(app, "error") == ["error: generating needs approval: the cost is unknown; nothing was spent"]
+        assert app.screen.query_one(ProgressPanel).output is None
+
+
+async def test_approval_names_cached_shots_as_free(scripted, make_app, settle):
+    session = scripted(approval_turn(runway_estimate(shots=(2,), cached=(1, 3))), rejected_turn())
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "generate")
+        await settle(pilot)
+        assert str(app.screen.query_one("#approval-estimate", Static).content) == "Estimate: 0.25 USD (25 credits)"
+        assert str(app.screen.query_one("#approval-shots", Static).content) == "Shots: 2 with runway (2 cached, free)"
+        assert "approval needed: Generate: 1 shot(s) to generate with runway (2)" in entries_with(app, "-warning")[0]
+        await pilot.press("n")
+        await settle(pilot)
+
+
+async def test_plan_table_shows_speed_only_where_it_is_not_1x(scripted, make_app, settle):
+    session = scripted(plan_turn(), [PlanUpdated(coffee_plan(speed=0.5)), AssistantText("Shot 2 is slower.")])
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, BRIEF)
+        await settle(pilot)
+        table = app.screen.query_one("#plan-rows", DataTable)
+        assert [str(c.label) for c in table.columns.values()] == ["#", "dur", "camera", "prompt"]
+
+        await type_and_send(pilot, "make shot 2 slower")
+        await settle(pilot)
+        assert [str(c.label) for c in table.columns.values()] == ["#", "dur", "speed", "camera", "prompt"]
+        assert [table.get_row_at(i)[2] for i in range(3)] == ["", "0.5x", ""]
+        await pilot.click("#plan-rows")
+        await pilot.press("down")
+        await pilot.pause()
+        detail = str(app.screen.query_one("#plan-detail", Static).content)
+        assert detail.startswith("2. Close-up of a barista") and detail.endswith("\nplays at 0.5x")
+    app = make_app(scripted(plan=coffee_plan(speed=2.0)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#plan-rows", DataTable)
+        # On a narrow terminal the camera goes, the edit the user asked for stays.
+        assert [str(c.label) for c in table.columns.values()] == ["#", "dur", "speed", "prompt"]
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+
+
+async def test_a_plan_resent_with_clips_bound_keeps_progress_and_a_changed_shot_waits(scripted, make_app, settle):
+    plan = coffee_plan()
+    bound = plan.model_copy(update={"shots": [s.model_copy(update={"clip": f"clips/{s.index}.mp4",
+                                                                    "clip_signature": s.generation_signature(),
+                                                                    "clip_length_s": 3.0}) for s in plan.shots]})
+    shots = list(bound.shots)
+    shots[2] = shots[2].model_copy(update={"prompt": "Medium shot of a customer laughing"})
+    changed = bound.model_copy(update={"shots": shots})
+    session = scripted(plan_turn(), generation_turn()[:9] + [PlanUpdated(bound)], [PlanUpdated(changed)])
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, BRIEF)
+        await settle(pilot)
+        progress = app.screen.query_one(ProgressPanel)
+        assert {i: s for i, (s, _, _) in progress.states.items()} == {1: "waiting", 2: "waiting", 3: "waiting"}
+        await type_and_send(pilot, "generate")
+        await settle(pilot)
+        assert {i: s for i, (s, _, _) in progress.states.items()} == {1: "done", 2: "done", 3: "done"}
+        await type_and_send(pilot, "shot 3: a customer laughing")
+        await settle(pilot)
+        assert {i: s for i, (s, _, _) in progress.states.items()} == {1: "done", 2: "done", 3: "waiting"}
+
+
+async def test_a_restored_plan_with_clips_shows_them_done(make_app):
+    plan = coffee_plan()
+    first = plan.shots[0]
+    bound = plan.model_copy(update={"shots": [first.model_copy(update={
+        "clip": "clips/1.mp4", "clip_signature": first.generation_signature(), "clip_length_s": 3.0})]
+        + plan.shots[1:]})
+    app = make_app(ScriptedSession(plan=bound))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        progress = app.screen.query_one(ProgressPanel)
+        assert {i: s for i, (s, _, _) in progress.states.items()} == {1: "done", 2: "waiting", 3: "waiting"}
+
+
+async def test_an_unknown_event_is_shown_not_dropped(scripted, make_app, settle):
+    app = make_app(scripted(["something new", GenerationProgress(None, "running", 10.0)]))
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "hi")
+        await settle(pilot)
+        assert "• str: something new" in log_texts(app)
+        assert app.screen.query_one(ProgressPanel).states[None] == ("running", 10.0, "")
+
+
+def test_the_scripted_session_keeps_the_protocol():
+    # If the protocol grows, the fake must grow with it, or these tests drive a UI for another interface.
+    assert isinstance(ScriptedSession(), ChatSessionLike)

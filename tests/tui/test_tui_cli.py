@@ -1,4 +1,4 @@
-"""The ``shotsmith tui`` command: it opens (or creates) the project and the real session, then the app."""
+"""The ``shotsmith tui`` command: it opens (or creates) the project and its session through ``open_session``, then the app."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from shotsmith.assistant.sessions.offline import OfflineSession
 from shotsmith.cli import main
 from shotsmith.tui.app import ShotsmithApp
 
@@ -34,8 +35,30 @@ def test_tui_creates_the_project_and_opens_the_offline_session(tmp_path, capture
     session = captured_app["session"]
     assert session.answering == "offline planner"
     assert session.store.root == project.resolve()
-    assert session.studio.backend_name == "animatic"
+    assert isinstance(session, OfflineSession)
+    assert session.service.backend_name == "animatic"
     assert captured_app["closed"] == [True]  # the checkpoint/history files are released on exit
+
+
+def test_tui_passes_its_options_to_the_service_and_continues_a_project(tmp_path, captured_app):
+    project = tmp_path / "coffee"
+    assert main(["tui", "--project", str(project), "--backend", "animatic", "--resolution", "360p",
+                 "--max-cost", "2.5"]) == 0
+    service = captured_app["session"].service
+    assert (service.backend_name, service.resolution, service.spending.max_cost_usd) == ("animatic", "360p", 2.5)
+    assert not service.spending.auto_approve  # the dialog asks; the TUI has no --yes
+    # Reopened without options, the project keeps what it was given.
+    assert main(["tui", "--project", str(project)]) == 0
+    service = captured_app["session"].service
+    assert (service.backend_name, service.resolution, service.spending.max_cost_usd) == ("animatic", "360p", None)
+
+
+def test_an_unknown_backend_is_one_clean_error_and_creates_nothing(tmp_path, captured_app, capsys):
+    project = tmp_path / "coffee"
+    code = main(["tui", "--project", str(project), "--backend", "no-such-backend"])
+    err = capsys.readouterr().err
+    assert code != 0 and "no-such-backend" in err and "Traceback" not in err
+    assert not project.exists() and "session" not in captured_app
 
 
 def test_tui_on_a_file_is_one_clean_error_line(tmp_path, captured_app, capsys):

@@ -1,41 +1,22 @@
-"""The pure parts of the TUI: event → message mapping and text helpers."""
+"""The pure parts of the TUI: the message that carries events, text helpers, the shot detail line."""
 
 from __future__ import annotations
 
 import pytest
+from tests.tui._tui_fake_session import coffee_plan, runway_estimate
 
-from shotsmith.assistant.events import (ApprovalRequested, AssistantText, GenerationProgress, Notice, OutputWritten,
-                                        PlanUpdated, RenderProgress, ToolCallFinished, ToolCallStarted)
-from shotsmith.tui import messages as m
-from shotsmith.tui.format import compact_args, estimate_text, human_size, short
-
-
-@pytest.mark.parametrize(("event", "kind", "fields"), [
-    (AssistantText("hi", delta=True), m.AssistantSaid, {"text": "hi", "delta": True}),
-    (Notice("careful", "warning"), m.NoticePosted, {"text": "careful", "level": "warning"}),
-    (ToolCallStarted("c1", "plan_shots", {"brief": "x"}), m.ToolStarted, {"call_id": "c1", "args": {"brief": "x"}}),
-    (ToolCallFinished("c1", "plan_shots", False, "bad"), m.ToolFinished, {"ok": False, "summary": "bad"}),
-    (PlanUpdated({"shots": []}), m.PlanChanged, {"plan": {"shots": []}}),
-    (GenerationProgress(2, "running", 40.0, "half"), m.ShotProgressed, {"shot_index": 2, "percent": 40.0}),
-    (RenderProgress(1.5, 6.0), m.RenderProgressed, {"seconds_done": 1.5, "seconds_total": 6.0}),
-    (OutputWritten("/p/out.mp4", 6.0, 1000), m.OutputReady, {"path": "/p/out.mp4", "size_bytes": 1000}),
-])
-def test_every_event_becomes_its_message(event, kind, fields):
-    message = m.message_for(event)
-    assert type(message) is kind
-    for name, value in fields.items():
-        assert getattr(message, name) == value
+from shotsmith.assistant.events import PlanUpdated
+from shotsmith.assistant.production.spending import Estimate, ShotCost
+from shotsmith.formats import Transition
+from shotsmith.tui.format import compact_args, estimate_text, human_size, short, speed_text
+from shotsmith.tui.messages import SessionEvent
+from shotsmith.tui.widgets.plan_table import shot_detail
 
 
-def test_approval_message_carries_the_whole_request():
-    request = ApprovalRequested("r1", "generate_shots", "Generate 2 shots", 1.2, "credits", [1, 2])
-    message = m.message_for(request)
-    assert isinstance(message, m.ApprovalNeeded) and message.request is request
-
-
-def test_an_unknown_event_is_shown_not_dropped():
-    message = m.message_for("something new")  # type: ignore[arg-type]
-    assert isinstance(message, m.NoticePosted) and "something new" in message.text
+def test_the_message_carries_the_event_itself():
+    event = PlanUpdated(coffee_plan())
+    message = SessionEvent(event, turn=3)
+    assert message.event is event and message.turn == 3
 
 
 @pytest.mark.parametrize(("size", "text"), [(512, "512 B"), (1536, "1.5 kB"), (2_345_678, "2.3 MB"),
@@ -56,7 +37,26 @@ def test_compact_args_is_one_short_line():
     assert compact_args({"index": 2, "shots": [1, 3]}) == "index=2, shots=[1, 3]"
 
 
-def test_estimate_text():
-    assert estimate_text(0.75, "USD") == "0.75 USD"
-    assert estimate_text(12.0, "credits") == "12.00 credits"
-    assert estimate_text(90, "gpu-seconds") == "90 gpu-seconds"
+def test_estimate_text_is_usd_with_the_provider_unit_beside():
+    assert estimate_text(runway_estimate()) == "0.75 USD (75 credits)"
+    usd = Estimate(backend="fal", needs_approval=True,
+                   to_generate=[ShotCost(shot_index=1, cache_key="k", amount=0.4, unit="USD", usd=0.4)])
+    assert estimate_text(usd) == "0.40 USD"
+    gpu = Estimate(backend="local-gpu", needs_approval=True,
+                   to_generate=[ShotCost(shot_index=1, cache_key="k", amount=0, unit="USD", usd=0)])
+    assert estimate_text(gpu) == "no money, but long GPU time"
+    assert estimate_text(Estimate(backend="runway", cached=[1, 2])).startswith("nothing to generate")
+    assert estimate_text(None) == "unavailable: the cost could not be estimated"
+
+
+def test_speed_text_marks_only_changed_speeds():
+    assert [speed_text(s) for s in (1.0, 0.5, 2.0, 1.25, 2 / 3)] == ["", "0.5x", "2x", "1.25x", "0.67x"]
+
+
+def test_shot_detail_names_what_differs_from_a_plain_shot():
+    plain = coffee_plan().shots[0]
+    assert shot_detail(plain) == f"1. {plain.prompt}"
+    edited = plain.model_copy(update={"speed": 0.5, "in_s": 1.5, "source": "footage/beach.mp4",
+                                      "transition_to_next": Transition(kind="dissolve", duration_s=0.5)})
+    assert shot_detail(edited).splitlines()[1] == ("plays at 0.5x · starts 1.5 s into its clip · "
+                                                   "footage: footage/beach.mp4 · dissolve 0.5 s to the next")

@@ -1,9 +1,13 @@
 """The dialog that asks before the assistant spends money or long GPU time.
 
 Spending must never happen by accident, so the dialog is modal, states the
-estimate (amount and unit) and the shots it covers, and needs an explicit
-Approve (y) or Reject (n); Escape rejects. It only returns the answer: the
-chat screen passes it to ``session.respond``.
+estimate in USD with the provider's unit beside (``0.75 USD (75 credits)``),
+the backend and the shots it covers, and needs an explicit Approve (y) or
+Reject (n); Escape rejects and Reject has the focus. When the cost could not
+be estimated the dialog says so plainly: a yes then still spends nothing the
+production service cannot price, because its spend guard refuses any request
+that no approval covers. The dialog only returns the answer; the chat screen
+passes it to ``session.respond``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from textual.widgets import Button, Static
 from shotsmith.assistant.events import ApprovalRequested
 from shotsmith.tui.format import estimate_text
 
+UNPRICED = ("Approving cannot spend anything unpriced: generation refuses every request that this answer "
+            "does not cover. Reject and try again, or switch to the free animatic backend.")
+
 
 class ApprovalScreen(ModalScreen[bool]):
     BINDINGS = [
@@ -33,16 +40,20 @@ class ApprovalScreen(ModalScreen[bool]):
         self.request = request
 
     def compose(self) -> ComposeResult:
-        request = self.request
+        estimate = self.request.estimate
         with Vertical(id="approval-box") as box:
             box.border_title = "Approve spending?"
-            yield Static(Text.assemble(("Estimate: ", "bold"), estimate_text(request.estimate_amount,
-                                                                             request.estimate_unit)),
-                         id="approval-estimate")
-            yield Static(request.description, id="approval-description", markup=False)
-            if request.shots:
-                yield Static(f"Shots: {', '.join(map(str, request.shots))}", id="approval-shots", markup=False)
-            yield Static(f"Action: {request.action}", id="approval-action", markup=False)
+            yield Static(Text.assemble(("Estimate: ", "bold"), estimate_text(estimate)), id="approval-estimate",
+                         classes="-unavailable" if estimate is None else "")
+            yield Static(self.request.description, id="approval-description", markup=False)
+            if estimate is None:
+                yield Static(UNPRICED, id="approval-unpriced", markup=False)
+            else:
+                shots = f"Shots: {', '.join(map(str, estimate.shots))} with {estimate.backend}"
+                if estimate.cached:
+                    shots += f" ({len(estimate.cached)} cached, free)"
+                yield Static(shots, id="approval-shots", markup=False)
+            yield Static(f"Action: {self.request.action}", id="approval-action", markup=False)
             with Horizontal(id="approval-buttons"):
                 yield Button("Approve \\[y]", id="approve", variant="success")
                 yield Button("Reject \\[n]", id="reject", variant="error")

@@ -1,13 +1,20 @@
 """The main screen: conversation on the left, shot plan and progress on the right.
 
 All session work runs in one ``@work`` worker per turn, which only posts
-messages (:mod:`shotsmith.tui.messages`); the handlers here are the only code
-that changes widgets. A worker that fails is reported by the app's single
-worker-failure handler, which sends :class:`ErrorReported` back here.
+messages (:mod:`shotsmith.tui.messages`): every assistant event, unchanged, in
+a :class:`SessionEvent`, and a :class:`TurnEnded` when the turn stops. The one
+handler :meth:`ChatScreen.on_session_event` ``match``es the event and is the
+only code that changes widgets for it, so a slow turn never blocks the UI and
+a new event kind needs one ``case``.
+
+Sessions report a failed turn themselves (an error :class:`Notice` and
+``last_error``); a session that raises instead (a third-party one, or a bug)
+is turned into the same notice here, so nothing a turn does can crash the app.
 """
 
 from __future__ import annotations
 
+import logging
 from contextlib import suppress
 
 from textual import on, work
@@ -19,19 +26,31 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 from textual.worker import Worker
 
-from shotsmith.assistant.protocol import ChatSessionLike
-from shotsmith.tui.format import estimate_text, human_size
-from shotsmith.tui.messages import (ApprovalNeeded, AssistantSaid, ErrorReported, NoticePosted, OutputReady,
-                                    PlanChanged, RenderProgressed, ShotProgressed, ToolFinished, ToolStarted,
-                                    TurnEnded, message_for)
+from shotsmith.assistant.events import (ApprovalRequested, AssistantText, GenerationProgress, Notice, OutputWritten,
+                                        PlanUpdated, RenderProgress, ToolCallFinished, ToolCallStarted)
+from shotsmith.assistant.sessions.protocol import ChatSessionLike
+from shotsmith.brief import ShotPlan
+from shotsmith.errors import CancelledError, ShotsmithError
+from shotsmith.scrub import scrub
+from shotsmith.tui.format import human_size
+from shotsmith.tui.messages import SessionEvent, TurnEnded
 from shotsmith.tui.screens.approval import ApprovalScreen
 from shotsmith.tui.widgets import ChatLog, PlanTable, ProgressPanel, StatusLine
 
+log = logging.getLogger(__name__)
+
 PLACEHOLDER = "Describe your video, or ask for a change (Enter sends)"
+EMPTY = 'The message is empty: describe the video, e.g. "a 15 second ad for a bakery".'
 YES = {"y", "yes", "approve", "approved", "ok", "go"}
 NO = {"n", "no", "reject", "rejected", "cancel", "stop"}
 WELCOME = ('Describe the video you want, e.g. "a 20 second vertical ad for my coffee shop: morning light, '
            'latte art, warm grade". The plan appears on the right; nothing that costs money runs without your yes.')
+
+
+def notice_for(error: ShotsmithError) -> Notice:
+    """The notice a session gives for the error that ended its turn (cancelled is a warning)."""
+    level = "warning" if isinstance(error, CancelledError) else "error"
+    return Notice(error.message + (f" ({error.hint})" if error.hint else ""), level=level)
 
 
 class ChatScreen(Screen[None]):
@@ -64,20 +83,21 @@ class ChatScreen(Screen[None]):
         status = self.query_one(StatusLine)
         status.answering = self.session.answering
         status.project = str(self.session.store.root)
-        log = self.query_one(ChatLog)
+        self._refresh_status()
+        chat = self.query_one(ChatLog)
         history = self.session.history()
         for role, text in history:
-            log.add_message(role, text, restored=True)
+            chat.add_message(role, text, restored=True)
         if history:
-            log.add_notice(f"restored {len(history)} earlier message(s) of this project")
+            chat.add_notice(f"restored {len(history)} earlier message(s) of this project")
         else:
-            log.add_notice(WELCOME)
+            chat.add_notice(WELCOME)
         plan = self.session.store.project.plan
         if plan is not None:
-            self._show_plan(plan.model_dump(mode="json"))
+            self._show_plan(plan)
         if self.session.pending_approval:
             # Restored from the project (the agent's checkpoint): its estimate was shown last time.
-            log.add_notice("an approval from the last session is still waiting: type yes or no", "warning")
+            chat.add_notice("an approval from the last session is still waiting: type yes or no", "warning")
         self.query_one("#prompt", Input).focus()
 
     # -- starting turns ----------------------------------------------------------------
@@ -85,6 +105,7 @@ class ChatScreen(Screen[None]):
     def _submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
         if not text:
+            self.notify(EMPTY, severity="warning", timeout=4)
             return
         if self.busy:
             self.notify("The assistant is still working: wait, or press Esc to cancel.", severity="warning")
@@ -104,22 +125,28 @@ class ChatScreen(Screen[None]):
         self._worker = self._run_turn(self._turn_no, text, approved, self._worker)
         return self._worker
 
-    @work(group="turn", exit_on_error=False)
+    @work(group="turn")
     async def _run_turn(self, turn: int, text: str | None, approved: bool | None, previous: Worker | None) -> None:
         # An approval can be answered before the turn that asked has quite finished: let it finish first.
         if previous is not None and not previous.is_finished:
             with suppress(Exception):
                 await previous.wait()
+        error: ShotsmithError | None = None
         try:
             stream = self.session.send(text or "") if approved is None else self.session.respond(approved)
             async for event in stream:
-                self.post_message(message_for(event))
+                self.post_message(SessionEvent(event, turn))
+            error = self.session.last_error
+        except ShotsmithError as exc:
+            error = exc
+            self.post_message(SessionEvent(notice_for(exc), turn))
+        except Exception as exc:  # a session that broke its promise not to raise: one line, details in the log
+            log.warning("turn %d failed", turn, exc_info=exc)
+            error = ShotsmithError(scrub(f"unexpected {type(exc).__name__}: {exc}"),
+                                   hint="this is a bug in shotsmith; the log has the details")
+            self.post_message(SessionEvent(notice_for(error), turn))
         finally:
-            self.post_message(TurnEnded(turn))
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # Worker.StateChanged does not bubble; the app holds the one handler that reports failures.
-        self.app.post_message(Worker.StateChanged(event.worker, event.state))
+            self.post_message(TurnEnded(turn, error))
 
     # -- cancelling --------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -136,39 +163,36 @@ class ChatScreen(Screen[None]):
         self.query_one(StatusLine).state = "working… (Esc cancels)" if busy else "ready"
         self.refresh_bindings()
 
-    # -- session events ----------------------------------------------------------------
-    def on_assistant_said(self, message: AssistantSaid) -> None:
-        self.query_one(ChatLog).add_assistant_text(message.text, delta=message.delta)
-
-    def on_notice_posted(self, message: NoticePosted) -> None:
-        self.query_one(ChatLog).add_notice(message.text, message.level)
-
-    def on_tool_started(self, message: ToolStarted) -> None:
-        self.query_one(ChatLog).tool_started(message.call_id, message.name, message.args)
-
-    def on_tool_finished(self, message: ToolFinished) -> None:
-        self.query_one(ChatLog).tool_finished(message.call_id, message.name, message.ok, message.summary)
-
-    def on_plan_changed(self, message: PlanChanged) -> None:
-        self._show_plan(message.plan)
-
-    def on_shot_progressed(self, message: ShotProgressed) -> None:
-        self.query_one(ProgressPanel).shot(message.shot_index, message.state, message.percent, message.message)
-
-    def on_render_progressed(self, message: RenderProgressed) -> None:
-        self.query_one(ProgressPanel).render_progress(message.seconds_done, message.seconds_total)
-
-    def on_output_ready(self, message: OutputReady) -> None:
-        self.query_one(ProgressPanel).output_written(message.path, message.duration_s, message.size_bytes)
-        self.query_one(ChatLog).add_output(message.path, message.duration_s, message.size_bytes)
-        self.notify(f"{message.path} · {message.duration_s:.1f} s · {human_size(message.size_bytes)}",
-                    title="Video written")
-
-    def on_approval_needed(self, message: ApprovalNeeded) -> None:
-        request = message.request
-        amount = estimate_text(request.estimate_amount, request.estimate_unit)
-        self.query_one(ChatLog).add_notice(f"approval needed: {request.description} (≈ {amount})", "warning")
-        self.app.push_screen(ApprovalScreen(request), callback=self._approval_answered)
+    # -- what the session reports --------------------------------------------------------
+    def on_session_event(self, message: SessionEvent) -> None:
+        chat = self.query_one(ChatLog)
+        progress = self.query_one(ProgressPanel)
+        match message.event:
+            case AssistantText(text=text, delta=delta):
+                chat.add_assistant_text(text, delta=delta)
+            case Notice(text=text, level="error"):
+                chat.add_error(text)
+            case Notice(text=text, level=level):
+                chat.add_notice(text, level)
+            case ToolCallStarted(call_id=call_id, name=name, args=args):
+                chat.tool_started(call_id, name, args)
+            case ToolCallFinished(call_id=call_id, name=name, ok=ok, summary=summary):
+                chat.tool_finished(call_id, name, ok, summary)
+            case PlanUpdated(plan=plan):
+                self._show_plan(plan)
+            case ApprovalRequested(description=description) as request:
+                chat.add_notice(f"approval needed: {description}", "warning")
+                self.app.push_screen(ApprovalScreen(request), callback=self._approval_answered)
+            case GenerationProgress(shot_index=index, state=state, percent=percent, message=text):
+                progress.shot(index, state, percent, text)
+            case RenderProgress(seconds_done=done, seconds_total=total):
+                progress.render_progress(done, total)
+            case OutputWritten(path=path, duration_s=duration, size_bytes=size):
+                progress.output_written(path, duration, size)
+                chat.add_output(path, duration, size)
+                self.notify(f"{path} · {duration:.1f} s · {human_size(size)}", title="Video written")
+            case other:  # an event kind this UI does not know yet: show it rather than drop it
+                chat.add_notice(f"{type(other).__name__}: {other}")
 
     def _approval_answered(self, approved: bool | None) -> None:
         approved = bool(approved)
@@ -176,14 +200,22 @@ class ChatScreen(Screen[None]):
         self.start_turn(approved=approved)
 
     def on_turn_ended(self, message: TurnEnded) -> None:
+        self._refresh_status()
+        error = message.error
+        if error is not None:
+            cancelled = isinstance(error, CancelledError)
+            self.notify(error.message + (f"\n{error.hint}" if error.hint else ""),
+                        title="Cancelled" if cancelled else "Error", severity="warning" if cancelled else "error")
         if message.turn == self._turn_no:
             self.busy = False
             self.query_one(ChatLog).end_turn()
 
-    def on_error_reported(self, message: ErrorReported) -> None:
-        self.query_one(ChatLog).add_error(message.message, message.hint, level=message.level)
-
     # -- helpers -----------------------------------------------------------------------
-    def _show_plan(self, plan: dict) -> None:
+    def _show_plan(self, plan: ShotPlan) -> None:
         self.query_one(PlanTable).show_plan(plan)
-        self.query_one(ProgressPanel).reset([int(shot["index"]) for shot in plan["shots"]])
+        self.query_one(ProgressPanel).show_plan(plan)
+
+    def _refresh_status(self) -> None:
+        status = self.query_one(StatusLine)
+        status.backend = self.session.service.backend_name
+        status.spent_usd = self.session.store.project.spending.spent_usd

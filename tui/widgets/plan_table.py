@@ -1,8 +1,11 @@
-"""The shot plan as a table (#, duration, camera, prompt) plus the full prompt of the selected row.
+"""The shot plan as a table (#, duration, speed, camera, prompt) plus the whole of the selected shot.
 
 A prompt is a sentence or two; wrapping it in the table would make five shots
-fill the screen, so the table cuts prompts to the column's width and the line
-under it shows the highlighted shot's whole prompt.
+fill the screen, so the table cuts prompts to the column's width and the lines
+under it show the highlighted shot's whole prompt and how it sits in the cut.
+The speed column appears only when some shot is not at 1x, and then shows
+only the changed shots: an edit the user asked for must be visible, normal
+speed is noise. On a narrow terminal the camera column goes first.
 """
 
 from __future__ import annotations
@@ -13,19 +16,38 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from shotsmith.tui.format import short
+from shotsmith.brief import Shot, ShotPlan
+from shotsmith.tui.format import short, speed_text
 
-FIXED_COLUMNS = (("#", 2), ("dur", 5), ("camera", 9))
+#: (label, width) of the columns before the prompt, in order.
+COLUMNS = (("#", 2), ("dur", 5), ("speed", 5), ("camera", 9))
 #: Below this many cells for the prompt, the camera column gives its room to the prompt.
 MIN_PROMPT = 16
 
 
+def shot_detail(shot: Shot) -> str:
+    """The highlighted shot in full: its prompt, then what differs from a plain generated shot."""
+    extras = []
+    if shot.speed != 1:
+        extras.append(f"plays at {shot.speed:g}x")
+    if shot.in_s:
+        extras.append(f"starts {shot.in_s:g} s into its clip")
+    if shot.source:
+        extras.append(f"footage: {shot.source}")
+    elif shot.bound_clip:
+        extras.append(f"clip: {shot.bound_clip}")
+    if shot.transition_to_next.kind.value != "cut":
+        extras.append(f"{shot.transition_to_next.kind.value} {shot.transition_to_next.duration_s:g} s to the next")
+    text = f"{shot.index}. {shot.prompt}"
+    return text + ("\n" + " · ".join(extras) if extras else "")
+
+
 class PlanTable(Vertical):
-    """Holds the last plan the session reported; ``shots`` is its list of shot dicts."""
+    """Holds the last plan the session reported (``plan``)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.plan: dict[str, Any] | None = None
+        self.plan: ShotPlan | None = None
 
     def compose(self) -> ComposeResult:
         table: DataTable = DataTable(id="plan-rows", cursor_type="row", zebra_stripes=True)
@@ -37,13 +59,13 @@ class PlanTable(Vertical):
         self._fill()
 
     @property
-    def shots(self) -> list[dict[str, Any]]:
-        return list(self.plan["shots"]) if self.plan else []
+    def shots(self) -> list[Shot]:
+        return list(self.plan.shots) if self.plan else []
 
-    def show_plan(self, plan: dict[str, Any]) -> None:
+    def show_plan(self, plan: ShotPlan) -> None:
         self.plan = plan
-        total = sum(float(s["duration_s"]) for s in plan["shots"])
-        self.border_title = f"Shot plan · {plan.get('aspect_ratio', '?')} · {total:.1f} s · {len(plan['shots'])} shots"
+        self.border_title = (f"Shot plan · {plan.aspect_ratio} · {plan.total_duration_s:.1f} s · "
+                             f"{len(plan.shots)} shots")
         self._fill()
 
     def on_resize(self) -> None:
@@ -53,13 +75,14 @@ class PlanTable(Vertical):
         event.stop()
         shots = self.shots
         if 0 <= event.cursor_row < len(shots):
-            shot = shots[event.cursor_row]
-            self.query_one("#plan-detail", Static).update(f"{shot['index']}. {shot['prompt']}")
+            self.query_one("#plan-detail", Static).update(shot_detail(shots[event.cursor_row]))
 
     def _columns(self) -> tuple[list[tuple[str, int]], int]:
-        """The fixed columns that fit, and the prompt column's width (each column has 1 cell of padding a side)."""
+        """The columns that fit, and the prompt column's width (each column has 1 cell of padding a side)."""
         room = self.content_region.width - 3  # the prompt's padding and the scrollbar
-        columns = list(FIXED_COLUMNS)
+        columns = list(COLUMNS)
+        if all(shot.speed == 1 for shot in self.shots):
+            columns = [c for c in columns if c[0] != "speed"]
         if room - sum(width + 2 for _, width in columns) < MIN_PROMPT:
             columns = [c for c in columns if c[0] != "camera"]
         return columns, max(8, room - sum(width + 2 for _, width in columns))
@@ -75,11 +98,11 @@ class PlanTable(Vertical):
             table.add_column(label, width=column_width, key=label)
         table.add_column("prompt", width=width, key="prompt")
         for shot in self.shots:
-            cells = {"#": str(shot["index"]), "dur": f"{float(shot['duration_s']):.1f}s",
-                     "camera": str(shot.get("camera", ""))}
-            table.add_row(*(cells[label] for label, _ in columns), short(shot["prompt"], width),
-                          key=str(shot["index"]))
+            cells = {"#": str(shot.index), "dur": f"{shot.duration_s:.1f}s", "speed": speed_text(shot.speed),
+                     "camera": shot.camera.value}
+            table.add_row(*(cells[label] for label, _ in columns), short(shot.prompt, width), key=str(shot.index))
         if not self.shots:
             self.query_one("#plan-detail", Static).update("No plan yet: describe the video you want.")
         elif 0 <= cursor < len(self.shots):
             table.move_cursor(row=cursor)
+            self.query_one("#plan-detail", Static).update(shot_detail(self.shots[cursor]))

@@ -2,7 +2,10 @@
 
 Shot states come from the backends' job engine (queued, submitted, running,
 downloading, done, cached, failed, cancelled); each gets a mark so the panel
-reads at a glance which shots are finished.
+reads at a glance which shots are finished. A new plan keeps the state of
+every shot whose picture it does not change (the service re-sends the plan
+after binding the finished clips, and a re-timed or sped-up shot keeps its
+clip); a shot with a new prompt, camera or style waits again.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ProgressBar, Static
 
+from shotsmith.brief import ShotPlan
 from shotsmith.tui.format import human_size
 
 MARKS = {"queued": ("·", ""), "submitted": ("↑", ""), "running": ("▶", "bold"), "downloading": ("↓", "bold"),
          "done": ("✓", "green"), "cached": ("✓", "green"), "failed": ("✗", "red"), "cancelled": ("–", "yellow"),
-         "waiting": ("·", "dim")}
+         "waiting": ("·", "dim"), "footage": ("▣", "")}
 
 
 class ProgressPanel(Vertical):
@@ -27,6 +31,10 @@ class ProgressPanel(Vertical):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.states: dict[int | None, tuple[str, float | None, str]] = {}
+        #: shot index → the generation signature its state belongs to.
+        self._signatures: dict[int, str] = {}
+        #: The last plan's cut without its clip bindings: when it changes, the last render is out of date.
+        self._cut: list[dict] | None = None
         self.output: tuple[str, float, int] | None = None
 
     def compose(self) -> ComposeResult:
@@ -39,12 +47,34 @@ class ProgressPanel(Vertical):
         self.border_title = "Progress"
         self._show_states()
 
-    def reset(self, shot_indices: list[int]) -> None:
-        """A new plan: every shot waits again; the render bar is cleared."""
-        self.states = {index: ("waiting", None, "") for index in shot_indices}
+    def show_plan(self, plan: ShotPlan) -> None:
+        """A new plan: shots whose picture changed (or that are new) wait; the others keep their state.
+
+        A shot that arrives with a usable clip bound to it is ``done`` and one
+        that uses the user's footage is ``footage``, so a restored project shows
+        what is already there. The render bar is cleared when the cut changed
+        (not when the plan only came back with its clips bound).
+        """
+        states: dict[int | None, tuple[str, float | None, str]] = {}
+        signatures: dict[int, str] = {}
+        for shot in plan.shots:
+            signature = shot.generation_signature()
+            signatures[shot.index] = signature
+            if shot.source:
+                states[shot.index] = ("footage", None, "")
+            elif (self._signatures.get(shot.index) == signature and shot.index in self.states
+                  and not (shot.bound_clip and self.states[shot.index][0] == "waiting")):
+                states[shot.index] = self.states[shot.index]
+            else:
+                states[shot.index] = ("done", None, "") if shot.bound_clip else ("waiting", None, "")
+        self.states, self._signatures = states, signatures
         self._show_states()
-        self.query_one("#render-bar", ProgressBar).update(total=100, progress=0)
-        self.query_one("#render-label", Static).update("render: not started")
+        cut = [shot.model_dump(exclude={"clip", "clip_signature", "clip_length_s"}) for shot in plan.shots]
+        if cut != self._cut:
+            self._cut = cut
+            self.query_one("#render-bar", ProgressBar).update(total=100, progress=0)
+            self.query_one("#render-label", Static).update(
+                "render: not started" if self.output is None else "render: the plan changed since the last video")
 
     def shot(self, index: int | None, state: str, percent: float | None, message: str) -> None:
         self.states[index] = (state, percent, message)

@@ -1,8 +1,11 @@
-"""One line at the top: whether a turn is running, who answers, and which project.
+"""One line at the top: whether a turn is running, who answers, the backend, what was spent, the project.
 
 Users must always know whether a language model or the offline planner is
-answering (it changes what they can ask) and where files are written. The
-project path comes last so a narrow terminal cuts it, not the rest.
+answering (it changes what they can ask), which backend generates (it decides
+whether anything costs money), how much this project has spent so far (from
+the ledger in ``project.json``, so it holds across restarts) and where files
+are written. The project path comes last so a narrow terminal cuts it, not the
+rest.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from textual.widgets import Static
 
 class StatusLine(Static):
     answering: reactive[str] = reactive("")
+    backend: reactive[str] = reactive("")
+    spent_usd: reactive[float] = reactive(0.0)
     project: reactive[str] = reactive("")
     state: reactive[str] = reactive("ready")
 
@@ -22,6 +27,10 @@ class StatusLine(Static):
         line.append(f" {self.state} ", style="bold reverse" if self.state != "ready" else "bold")
         line.append(" answering: ")
         line.append(self.answering or "?", style="bold")
+        if self.backend:
+            line.append(" · backend: ")
+            line.append(self.backend, style="bold")
+        line.append(f" · spent {self.spent_usd:.2f} USD")
         line.append(" · project: ")
         line.append(self.project)
         return line
