@@ -227,3 +227,28 @@ def test_ffmpeg_dies_with_a_killed_shotsmith(long_clip, tmp_path):
         if proc.poll() is None:
             proc.kill()
     _wait_for(lambda: not any(_alive(pid) for pid in children), what="the orphaned ffmpeg to die", timeout=5)
+
+
+@needs_proc
+@pytest.mark.slow
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_generation_is_cancelled_the_same_way(tmp_path, sig, code):
+    """`run` with the offline animatic backend: its ffmpeg children run in the job engine's worker threads."""
+    out = tmp_path / "ad.mp4"
+    proc = subprocess.Popen([str(SHOTSMITH), "run", "A 60 second ad for a coffee shop: morning light, latte art",
+                             "-o", str(out), "--backend", "animatic"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        children = _wait_for(lambda: _ffmpeg_children(proc.pid), what="the first generated shot", timeout=60)
+        time.sleep(0.3)
+        assert proc.poll() is None
+        proc.send_signal(sig)
+        _, err_text = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == code, err_text
+    assert err_text.strip().splitlines()[-1] == "cancelled" and "Traceback" not in err_text, err_text
+    assert not any(_alive(pid) for pid in children)
+    assert [p for p in tmp_path.rglob("*") if ".part" in p.name] == [] and not out.exists()
