@@ -9,10 +9,20 @@ failed (``failure_reason``); ``DELETE /generations/{id}`` removes (and so
 stops) a generation. Luma documents keyframe images as URLs; a project asset
 is sent as a data URI, which is unconfirmed upstream, so host the image and
 pass its URL if Luma refuses it.
+
+Luma has no idempotency key, but it lists generations (``GET /generations``
+with ``limit``/``offset``, each with the ``request`` it was created from and
+``created_at``): when a create's answer is lost, :meth:`LumaBackend.find_created`
+looks for a generation made from exactly our request since we sent it and the
+engine adopts it. "Nothing was created" is only concluded once the create is
+older than :data:`FIND_GRACE_S` and the listing covers that time; before that
+the shot stops as "may have been created" and a later rerun looks again.
 """
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from typing import ClassVar
 
 import httpx
@@ -25,6 +35,12 @@ from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, e
 
 MODERATION_WORDS = ("moderation", "content policy", "safety", "prohibited", "not allowed")
 RESOLUTIONS = {"540p": "540p", "720p": "720p", "1080p": "1080p", "2160p": "4k"}
+#: A lost create is only declared "not created" once it is this old (clock skew and queueing included).
+FIND_GRACE_S = 120.0
+LIST_PAGE = 100
+LIST_PAGES = 3
+#: Fields of the request echo compared to find the generation a lost create made.
+MATCH_FIELDS = ("model", "prompt", "aspect_ratio", "duration", "resolution", "loop")
 
 
 def _moderated(text: str) -> bool:
@@ -43,6 +59,8 @@ class LumaBackend(RemoteBackend):
     #: USD per 5 s at 720p by model; other resolutions scale by pixel count.
     default_prices: ClassVar[dict[str, float]] = {"ray-2": 0.71, "ray-flash-2": 0.24, "ray-1-6": 0.50}
     pricing_source = "Luma API pricing (lumalabs.ai/api/pricing), USD per 5 s at 720p as of 2026-11"
+    can_find_created = True
+    find_grace_s: float = FIND_GRACE_S
 
     def capabilities(self) -> Capabilities:
         return Capabilities(modes=[GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO], durations_s=[5.0, 9.0],
@@ -82,6 +100,36 @@ class LumaBackend(RemoteBackend):
         data = json_body(await api.request("POST", self.url("/generations/video"), json=self.body(request)))
         return RemoteTask(str(data["id"]))
 
+    async def find_created(self, api: ApiClient, request: GenerationRequest, token: str,
+                           sent_at: float) -> RemoteTask | None:
+        wanted = self.body(request)
+        since = sent_at - self.find_grace_s  # allow for clock skew between us and Luma
+        matches: list[str] = []
+        covered = False
+        for page in range(LIST_PAGES):
+            data = json_body(await api.request("GET", self.url("/generations"),
+                                               params={"limit": LIST_PAGE, "offset": page * LIST_PAGE}))
+            generations = data.get("generations") or []
+            for item in generations:
+                created = _timestamp(item.get("created_at"))
+                if created is not None and created < since:
+                    covered = True
+                    continue
+                echo = item.get("request") or {}
+                if all(echo.get(k) == wanted.get(k) for k in MATCH_FIELDS) and \
+                        bool((echo.get("keyframes") or {}).get("frame0")) == bool(wanted.get("keyframes")):
+                    matches.append(str(item["id"]))
+            if not data.get("has_more") or not generations:
+                covered = True
+                break
+        if len(matches) == 1:
+            return RemoteTask(matches[0])
+        if len(matches) > 1:
+            raise RemoteError(f"luma: {len(matches)} generations match the lost create; cannot tell which is ours")
+        if covered and time.time() - sent_at >= self.find_grace_s:
+            return None
+        raise RemoteError("luma: the lost create is not listed (yet); it may still appear", retryable=True)
+
     async def poll(self, api: ApiClient, task: RemoteTask) -> RemoteStatus:
         data = json_body(await api.request("GET", self.url(f"/generations/{task.id}")))
         state = data.get("state")
@@ -101,6 +149,15 @@ class LumaBackend(RemoteBackend):
     async def cancel(self, api: ApiClient, task: RemoteTask) -> bool:
         await api.request("DELETE", self.url(f"/generations/{task.id}"))
         return True
+
+
+def _timestamp(value: object) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 @shotsmith.hookimpl

@@ -31,6 +31,12 @@ class LumaMock(MockProvider):
                 return Resp(400, {"detail": "Prompt not allowed because it failed moderation"})
             task = self.new_task("video", body, body.get("prompt", ""))
             return Resp(201, self._generation(task))
+        if req.method == "GET" and path == "/generations":
+            limit, offset = int(req.query.get("limit", 10)), int(req.query.get("offset", 0))
+            newest = sorted(list(self.tasks.values()), key=lambda t: t.created_wall, reverse=True)
+            page = newest[offset:offset + limit]
+            return Resp(200, {"generations": [self._generation(t) for t in page], "count": len(page),
+                              "has_more": offset + limit < len(newest), "limit": limit, "offset": offset})
         match = re.fullmatch(r"/generations/([\w-]+)", path)
         if match:
             task = self.tasks.get(match.group(1))
@@ -69,6 +75,6 @@ class LumaMock(MockProvider):
                  "moderated": "failed", "cancelled": "failed"}[phase]
         return {"id": task.id, "generation_type": "video", "state": state,
                 "failure_reason": "Internal server error" if phase == "failed" else None,
-                "created_at": datetime.now(UTC).isoformat(), "model": task.body.get("model"),
+                "created_at": datetime.fromtimestamp(task.created_wall, UTC).isoformat(), "model": task.body.get("model"),
                 "assets": {"video": self.file_url(task)} if phase == "done" else None,
                 "request": {"generation_type": "video", **task.body}}

@@ -76,6 +76,7 @@ class Task:
     kind: str
     body: dict
     created: float = field(default_factory=time.monotonic)
+    created_wall: float = field(default_factory=time.time)
     cancelled: bool = False
     fail: bool = False
     moderated: bool = False
