@@ -61,6 +61,34 @@ def _reason(path: Path, cause: OSError | None) -> str:
     return cause.strerror or str(cause)
 
 
+def check_writable(path: Path, *, folder: bool = False) -> None:
+    """Raise :class:`WriteError` now if ``path`` plainly cannot be written, before a long job starts.
+
+    ``path`` is a file to write, or with ``folder=True`` a folder to write files
+    into. Looks at the nearest existing folder on the way (the rest is created by
+    the write): a file there, or a folder this process may not write into, is
+    refused. The write itself still reports anything this cannot foresee.
+    """
+    path = Path(path)
+    if path.is_dir() and not folder:
+        raise WriteError(path, IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path)))
+    for ancestor in ([path] if folder else []) + list(path.parents):
+        try:
+            if not ancestor.exists():
+                continue
+        except OSError:
+            continue
+        if not ancestor.is_dir():
+            raise WriteError(path, NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(ancestor)))
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            code = errno.EACCES
+            with contextlib.suppress(OSError):
+                if os.statvfs(ancestor).f_flag & getattr(os, "ST_RDONLY", 1):
+                    code = errno.EROFS
+            raise WriteError(path, PermissionError(code, os.strerror(code), str(ancestor)))
+        return
+
+
 _umask_lock = threading.Lock()
 
 

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from pydantic import BaseModel, ValidationError
 
+from shotsmith.atomic import check_writable
 from shotsmith.errors import InvalidInputError, PathSafetyError
 from shotsmith.tools.spec import ToolContext
 
@@ -115,6 +116,9 @@ def register(app: typer.Typer) -> None:
                                           "min_scene_len": min_scene_len, "downscale": downscale,
                                           "csv_output": str(csv_out) if csv_out else None,
                                   "json_output": str(json_out) if json_out else None})
+        for path in (csv_out, json_out):
+            if path:
+                check_writable(path)  # before the detection, not after it
         with _progress("scenes", _duration(file)) as ctx:
             found = scenes(ctx, args)
         table = Table(title=f"{len(found.scenes)} scene(s) in {file.name} · {found.detector} {found.threshold:g}", title_justify="left")
@@ -145,6 +149,8 @@ def register(app: typer.Typer) -> None:
         args = _args(SplitArgs, {"source": str(file), "output_dir": str(output_dir), "detector": detector,
                                          "threshold": threshold, "min_scene_len": min_scene_len, "mode": mode, "crf": crf,
                                          "scenes_json": str(scenes_json) if scenes_json else None})
+        if not output_dir.is_file():  # the tool itself explains a file given as the folder
+            check_writable(output_dir, folder=True)
         result = split(ToolContext(), args)
         for item in result.clips:
             console.print(f"{Path(item.clip.output).name}  {item.scene.start_timecode}-{item.scene.end_timecode}  "
@@ -166,6 +172,8 @@ def register(app: typer.Typer) -> None:
 
         args = _args(TrimArgs, {"source": str(file), "output": str(output), "start": _time(start), "end": _time(end),
                                         "unit": "frames" if frames else "seconds", "mode": mode, "crf": crf})
+        if not output.is_dir():  # the tool itself explains a folder given as the output
+            check_writable(output)
         with _progress("trim", _duration(file)) as ctx:
             result = trim(ctx, args)
         console.print(f"{result.output}: frames {result.start_frame}-{result.end_frame - 1} ({result.frames}), "
@@ -189,6 +197,7 @@ def register(app: typer.Typer) -> None:
                                                 "thumb_width": thumb_width, "detector": detector, "threshold": threshold,
                                                 "min_scene_len": min_scene_len,
                                                 "scenes_json": str(scenes_json) if scenes_json else None})
+        check_writable(output)
         result = contact_sheet(ToolContext(), args)
         console.print(f"{result.output}: {result.scenes} scene(s), {result.width}x{result.height}")
 
@@ -207,6 +216,7 @@ def register(app: typer.Typer) -> None:
         args = _args(ExportOtioArgs, {"output": str(target), "format": fmt})
         if target in store.source_paths():
             raise PathSafetyError(f"output {output} would overwrite a source file of the project")
+        check_writable(target)
         result = export_timeline(store, target, args.format)
         console.print(f"{result.output}: {result.format}, {result.clips} clip(s), {result.transitions} transition(s)")
         for note in result.notes:

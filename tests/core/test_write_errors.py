@@ -117,3 +117,22 @@ def test_a_read_only_folder_is_one_line_for_every_writer(make_clip):
             if path.is_dir():
                 path.chmod(0o755)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_an_unwritable_output_is_refused_before_the_long_job(tmp_path, make_clip, capsys, monkeypatch):
+    """Scene detection on a long video is not run for nothing: the output path is checked first."""
+    import shotsmith.tools.scenes as scenes_tool
+
+    def detection_must_not_run(*_a, **_k):
+        raise AssertionError("scene detection ran although its output cannot be written")
+
+    monkeypatch.setattr(scenes_tool, "detect_scenes", detection_must_not_run)
+    clip = make_clip("a.mp4", duration=1.0, size="160x120", fps=25)
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    for argv in (["scenes", str(clip), "--json", str(blocker / "s.json")],
+                 ["split", str(clip), "-o", str(blocker / "clips")],
+                 ["contact-sheet", str(clip), "-o", str(blocker / "deeper" / "s.png")]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("error: cannot write ") and "is a file, not a folder" in err and "Traceback" not in err
