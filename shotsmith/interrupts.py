@@ -23,12 +23,16 @@ with :func:`exit_code_for`: 130 for Ctrl-C, 143 for SIGTERM. Worker threads see
 
 Cleanup that must not be cut short by a second Ctrl-C runs inside :func:`deferred`;
 once the CLI has caught the cancellation it calls :func:`settle`, after which more
-signals only repeat the hooks.
+signals only repeat the hooks. A third signal ends the process at once
+(``os._exit``), for a cleanup that hangs. Code that catches a cancellation and
+carries on (a chat turn cancelled, the session kept) calls :func:`reset`, or the
+next ffmpeg run would see the old cancellation and refuse to start.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -88,6 +92,7 @@ class _State:
         self.settled = False     # the cancellation is being handled: later signals do not raise
         self.deferring = 0       # depth of deferred() in the main thread
         self.pending: int | None = None
+        self.count = 0           # signals received since the last reset()
 
 
 _state = _State()
@@ -146,8 +151,19 @@ def _exception_for(signum: int) -> BaseException:
     return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
 
 
+#: After this many signals in one cancellation, the process exits at once (cleanup or not).
+FORCE_AFTER = 3
+
+
 def _handler(signum: int, _frame) -> None:
+    _state.count += 1
     request_cancel(signum)
+    if _state.count >= FORCE_AFTER:
+        # The user insists (a cleanup hangs on a dead server): leave now. Children started
+        # with ffmpeg.spawn() die with us on Linux; a partial file may be left.
+        with contextlib.suppress(OSError):
+            os.write(2, b"cancelled (forced)\n")
+        os._exit(128 + (_state.signum or signum))
     if _state.settled:
         return
     if _state.deferring:
@@ -201,6 +217,7 @@ def reset() -> None:
         _state.signum = None
         _state.settled = False
         _state.pending = None
+        _state.count = 0
 
 
 def settle() -> None:

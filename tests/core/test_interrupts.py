@@ -111,6 +111,37 @@ def test_sigterm_stops_ffmpeg_running_in_a_worker_thread(tmp_path):
     assert all(not _alive(pid) for pid in children) and ffmpeg.live_children() == []
 
 
+def test_a_third_signal_ends_a_hung_cleanup_at_once(tmp_path):
+    """The first signal starts the cleanup; if that hangs (a dead server), the third one leaves immediately."""
+    code = ("import time, sys\n"
+            "from shotsmith import interrupts\n"
+            "with interrupts.cancellation():\n"
+            "    try:\n"
+            "        print('ready', flush=True)\n"
+            "        time.sleep(60)\n"
+            "    except KeyboardInterrupt:\n"
+            "        interrupts.settle()\n"
+            "        print('cleaning up', flush=True)\n"
+            "        time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.stdout.readline().strip() == "cleaning up"
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        assert proc.poll() is None  # the second signal does not cut the cleanup short
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143 and time.monotonic() - started < 5  # the first signal decides the code
+    assert err.strip() == "cancelled (forced)"
+
+
 # -- the real CLI, in a subprocess -------------------------------------------------------------
 
 @pytest.fixture(scope="module")
