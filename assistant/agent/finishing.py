@@ -26,8 +26,10 @@ if TYPE_CHECKING:
     from shotsmith.assistant.production import ProductionService
 
 #: Catalogue tools that edit what the plan owns; offering them would give the model two tools for one job.
-PLAN_DUPLICATES = frozenset({"add_clip", "arrange", "set_clip", "set_speed", "set_transition", "reframe", "render",
-                             "mute_clip_audio", "add_still", "probe"})
+#: (The catalogue's ``render`` is replaced by the service's, which renders the cut derived from the plan.)
+PLAN_DUPLICATES = frozenset({"add_clip", "arrange", "set_clip", "set_speed", "set_transition", "reframe",
+                             "mute_clip_audio", "add_still", "probe", "import_footage", "render_final",
+                             "render_preview", "set_aspect_ratio", "reorder_shots"})
 #: The catalogue modules the finish tools call into.
 _MODULES = ("titles", "audio", "subtitles", "composite", "presets", "interchange", "editplan")
 Preset = Literal["web", "social", "hevc", "webm", "prores", "gif", "webp", "preview"]
@@ -104,20 +106,25 @@ class FinishTools:
         result = TOOLS[name](ctx, args)
         return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
 
+    def _media(self, name: str) -> str:
+        """A file name the user said ("music.mp3") as the project path the catalogue reads."""
+        return self.service.store.relative(self.service.find_media(name))
+
     def add_title(self, args: TitleArgs) -> Any:
         return self._call("add_title", args.model_dump())
 
     def add_audio(self, args: AudioArgs) -> Any:
         data = args.model_dump()
-        return self._call("add_audio", {**data, "source": data.pop("file")})
+        return self._call("add_audio", {**data, "source": self._media(data.pop("file"))})
 
     def add_captions(self, args: CaptionArgs) -> Any:
-        return self._call("add_captions", {"cues": [c.model_dump() for c in args.cues], "srt": args.srt_file,
+        srt = self._media(args.srt_file) if args.srt_file else None
+        return self._call("add_captions", {"cues": [c.model_dump() for c in args.cues], "srt": srt,
                                            "burn": args.burn})
 
     def add_overlay(self, args: OverlayArgs) -> Any:
         data = args.model_dump()
-        return self._call("add_overlay", {**data, "source": data.pop("file")})
+        return self._call("add_overlay", {**data, "source": self._media(data.pop("file"))})
 
     def remove_layer(self, args: RemoveArgs) -> Any:
         if args.kind == "title":
