@@ -46,7 +46,7 @@ def estimate_text(estimate: Estimate | None) -> str:
     but long GPU time says so instead of showing ``0.00 USD``.
     """
     if estimate is None:
-        return "unavailable: the cost could not be estimated"
+        return "unavailable"
     if not estimate.to_generate:
         return "nothing to generate: every shot is cached or uses footage"
     if estimate.usd or estimate.unit != "USD":

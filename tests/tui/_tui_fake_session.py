@@ -68,6 +68,7 @@ def coffee_plan(*, speed: float = 1.0) -> ShotPlan:
 def runway_estimate(shots: tuple[int, ...] = (1, 2, 3), cached: tuple[int, ...] = ()) -> Estimate:
     """What three 3-second Runway shots cost: 25 credits (0.25 USD) each."""
     return Estimate(backend="runway", unit="credits", needs_approval=True, cached=list(cached),
+                    source="Runway price list, gen4_turbo",
                     to_generate=[ShotCost(shot_index=i, cache_key=f"key-{i}", amount=25, unit="credits", usd=0.25)
                                  for i in shots])
 
@@ -197,3 +198,14 @@ class ScriptedSession:
             if isinstance(item, PlanUpdated):
                 self.store.project.plan = item.plan
             yield item
+
+
+@dataclass
+class ResumableSession(ScriptedSession):
+    """A scripted session that, like the agent's, can ``resume()``: ask a restored approval again."""
+
+    resumed: int = 0
+
+    def resume(self) -> AsyncIterator[AgentEvent]:
+        self.resumed += 1
+        return self._play()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.tui._tui_fake_session import (BRIEF, WAIT_FOR_CANCEL, Raise, ScriptedSession, approval_turn, coffee_plan,
-                                         generation_turn, plan_turn, rejected_turn, runway_estimate)
+from tests.tui._tui_fake_session import (BRIEF, WAIT_FOR_CANCEL, Raise, ResumableSession, ScriptedSession,
+                                         approval_turn, coffee_plan, generation_turn, plan_turn, rejected_turn,
+                                         runway_estimate)
 from tests.tui._tui_pilot import SIZE, make_app, scripted, settle, type_and_send  # noqa: F401 (fixtures)
 from textual.widgets import DataTable, Input, Static
 
@@ -84,6 +85,7 @@ async def test_approval_dialog_y_approves_and_generation_is_shown(scripted, make
         assert isinstance(app.screen, ApprovalScreen)
         assert str(app.screen.query_one("#approval-estimate", Static).content) == "Estimate: 0.75 USD (75 credits)"
         assert str(app.screen.query_one("#approval-shots", Static).content) == "Shots: 1, 2, 3 with runway"
+        assert str(app.screen.query_one("#approval-source", Static).content) == "Price from: Runway price list, gen4_turbo"
         assert not app.screen.query("#approval-unpriced")
         assert session.responses == []
         await pilot.press("y")
@@ -285,6 +287,21 @@ async def test_an_approval_restored_from_the_project_is_answered_by_typing(scrip
         assert app.screen.query_one(ProgressPanel).output is not None
 
 
+async def test_a_session_that_can_resume_asks_a_restored_approval_again_in_the_dialog(make_app, settle):
+    session = ResumableSession(turns=[approval_turn()[1:], generation_turn()], plan=coffee_plan())
+    session._pending = True
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert session.resumed == 1 and session.sent == []
+        assert isinstance(app.screen, ApprovalScreen)
+        assert str(app.screen.query_one("#approval-estimate", Static).content) == "Estimate: 0.75 USD (75 credits)"
+        await pilot.press("y")
+        await settle(pilot)
+        assert session.responses == [True]
+        assert app.screen.query_one(ProgressPanel).output is not None
+
+
 async def test_unpriced_approval_says_so_and_a_yes_is_refused_by_the_service(scripted, make_app, settle):
     refused = ShotsmithError("generating needs approval: the cost is unknown; nothing was spent")
     session = scripted(approval_turn(unpriced=True), [refused])
@@ -294,8 +311,9 @@ async def test_unpriced_approval_says_so_and_a_yes_is_refused_by_the_service(scr
         await settle(pilot)
         assert isinstance(app.screen, ApprovalScreen)
         estimate = app.screen.query_one("#approval-estimate", Static)
-        assert str(estimate.content) == "Estimate: unavailable: the cost could not be estimated"
+        assert str(estimate.content) == "Estimate: unavailable"
         assert estimate.has_class("-unavailable")
+        assert str(app.screen.query_one("#approval-description", Static).content).endswith("runway did not answer)")
         assert "cannot spend anything unpriced" in str(app.screen.query_one("#approval-unpriced", Static).content)
         assert not app.screen.query("#approval-shots")
         await pilot.press("y")

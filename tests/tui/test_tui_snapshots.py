@@ -1,4 +1,4 @@
-"""Snapshot tests (pytest-textual-snapshot): the main screen after a scripted turn, and the approval dialog.
+"""Snapshot tests (pytest-textual-snapshot): the main screen after scripted turns, and the approval dialog.
 
 Update after an intended change of the layout with ``pytest tests/tui --snapshot-update``
 and look at the SVGs in ``__snapshots__`` before committing them.
@@ -6,10 +6,12 @@ and look at the SVGs in ``__snapshots__`` before committing them.
 
 from __future__ import annotations
 
-from tests.tui._tui_fake_session import BRIEF, ScriptedSession, approval_turn, generation_turn, plan_turn
+from tests.tui._tui_fake_session import (BRIEF, ScriptedSession, approval_turn, coffee_plan, generation_turn,
+                                         plan_turn)
 from tests.tui._tui_pilot import SIZE, send, wait_for_workers
 from textual.widgets import Input
 
+from shotsmith.assistant.events import AssistantText, PlanUpdated
 from shotsmith.tui.app import ShotsmithApp
 
 
@@ -19,12 +21,18 @@ def _steady(pilot) -> None:
     pilot.app.get_screen("chat").query_one("#prompt", Input).cursor_blink = False
 
 
+def slower_turn() -> list:
+    return [PlanUpdated(coffee_plan(speed=0.5)), AssistantText("Shot 2 now plays at half speed.")]
+
+
 def test_main_screen_after_a_turn(snap_compare):
-    app = ShotsmithApp(ScriptedSession(turns=[plan_turn(), approval_turn(), generation_turn()]))
+    """Plan with one shot at 0.5x (the speed column), generated, rendered, 0.75 USD spent."""
+    app = ShotsmithApp(ScriptedSession(turns=[plan_turn(), slower_turn(), approval_turn(), generation_turn()]))
 
     async def run_before(pilot) -> None:
         _steady(pilot)
         await send(pilot, BRIEF)
+        await send(pilot, "make shot 2 slower")
         await send(pilot, "generate")
         await pilot.press("y")
         await wait_for_workers(pilot)
@@ -45,3 +53,30 @@ def test_approval_dialog(snap_compare):
         await pilot.pause()
 
     assert snap_compare(app, run_before=run_before, terminal_size=SIZE)
+
+
+def test_approval_dialog_without_an_estimate(snap_compare):
+    app = ShotsmithApp(ScriptedSession(turns=[plan_turn(), approval_turn(unpriced=True)]))
+
+    async def run_before(pilot) -> None:
+        _steady(pilot)
+        await send(pilot, BRIEF)
+        await send(pilot, "generate")
+        _steady(pilot)
+        await pilot.pause()
+
+    assert snap_compare(app, run_before=run_before, terminal_size=SIZE)
+
+
+def test_narrow_terminal(snap_compare):
+    """80x24: the camera column gives way, the speed column stays, nothing spills out of its box."""
+    app = ShotsmithApp(ScriptedSession(turns=[plan_turn(), slower_turn()]))
+
+    async def run_before(pilot) -> None:
+        _steady(pilot)
+        await send(pilot, BRIEF)
+        await send(pilot, "make shot 2 slower")
+        _steady(pilot)
+        await pilot.pause()
+
+    assert snap_compare(app, run_before=run_before, terminal_size=(80, 24))

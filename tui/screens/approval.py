@@ -1,8 +1,8 @@
 """The dialog that asks before the assistant spends money or long GPU time.
 
 Spending must never happen by accident, so the dialog is modal, states the
-estimate in USD with the provider's unit beside (``0.75 USD (75 credits)``),
-the backend and the shots it covers, and needs an explicit Approve (y) or
+estimate in USD with the provider's unit beside (``0.75 USD (75 credits)``)
+and where the price comes from, the backend and the shots it covers, and needs an explicit Approve (y) or
 Reject (n); Escape rejects and Reject has the focus. When the cost could not
 be estimated the dialog says so plainly: a yes then still spends nothing the
 production service cannot price, because its spend guard refuses any request
@@ -45,10 +45,13 @@ class ApprovalScreen(ModalScreen[bool]):
             box.border_title = "Approve spending?"
             yield Static(Text.assemble(("Estimate: ", "bold"), estimate_text(estimate)), id="approval-estimate",
                          classes="-unavailable" if estimate is None else "")
-            yield Static(self.request.description, id="approval-description", markup=False)
             if estimate is None:
+                # The session's description says why the cost is unknown.
+                yield Static(self.request.description, id="approval-description", markup=False)
                 yield Static(UNPRICED, id="approval-unpriced", markup=False)
             else:
+                if estimate.source:
+                    yield Static(f"Price from: {estimate.source}", id="approval-source", markup=False)
                 shots = f"Shots: {', '.join(map(str, estimate.shots))} with {estimate.backend}"
                 if estimate.cached:
                     shots += f" ({len(estimate.cached)} cached, free)"

@@ -15,7 +15,9 @@ is turned into the same notice here, so nothing a turn does can crash the app.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
+from functools import partial
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,7 +28,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 from textual.worker import Worker
 
-from shotsmith.assistant.events import (ApprovalRequested, AssistantText, GenerationProgress, Notice, OutputWritten,
+from shotsmith.assistant.events import (AgentEvent, ApprovalRequested, AssistantText, GenerationProgress, Notice, OutputWritten,
                                         PlanUpdated, RenderProgress, ToolCallFinished, ToolCallStarted)
 from shotsmith.assistant.sessions.protocol import ChatSessionLike
 from shotsmith.brief import ShotPlan
@@ -96,8 +98,13 @@ class ChatScreen(Screen[None]):
         if plan is not None:
             self._show_plan(plan)
         if self.session.pending_approval:
-            # Restored from the project (the agent's checkpoint): its estimate was shown last time.
-            chat.add_notice("an approval from the last session is still waiting: type yes or no", "warning")
+            # Left waiting by the last session (the agent keeps it in its checkpoint). A session that can
+            # resume asks again, with a fresh estimate, in the dialog; otherwise the user answers by typing.
+            if callable(getattr(self.session, "resume", None)):
+                chat.add_notice("an approval from the last session is still waiting; asking again")
+                self.start_turn(resume=True)
+            else:
+                chat.add_notice("an approval from the last session is still waiting: type yes or no", "warning")
         self.query_one("#prompt", Input).focus()
 
     # -- starting turns ----------------------------------------------------------------
@@ -118,23 +125,30 @@ class ChatScreen(Screen[None]):
         else:
             self.start_turn(text=text)
 
-    def start_turn(self, *, text: str | None = None, approved: bool | None = None) -> Worker:
-        """Send ``text``, or answer the pending approval with ``approved``, in a new worker."""
+    def start_turn(self, *, text: str | None = None, approved: bool | None = None, resume: bool = False) -> Worker:
+        """Send ``text``, answer the pending approval with ``approved``, or ``resume`` (ask that approval again)."""
         self._turn_no += 1
         self.busy = True
-        self._worker = self._run_turn(self._turn_no, text, approved, self._worker)
+        open_stream: Callable[[], AsyncIterator[AgentEvent]]
+        if resume:
+            open_stream = self.session.resume  # type: ignore[attr-defined]  # only sessions that can resume
+        elif approved is not None:
+            open_stream = partial(self.session.respond, approved)
+        else:
+            open_stream = partial(self.session.send, text or "")
+        self._worker = self._run_turn(self._turn_no, open_stream, self._worker)
         return self._worker
 
     @work(group="turn")
-    async def _run_turn(self, turn: int, text: str | None, approved: bool | None, previous: Worker | None) -> None:
+    async def _run_turn(self, turn: int, open_stream: Callable[[], AsyncIterator[AgentEvent]],
+                        previous: Worker | None) -> None:
         # An approval can be answered before the turn that asked has quite finished: let it finish first.
         if previous is not None and not previous.is_finished:
             with suppress(Exception):
                 await previous.wait()
         error: ShotsmithError | None = None
         try:
-            stream = self.session.send(text or "") if approved is None else self.session.respond(approved)
-            async for event in stream:
+            async for event in open_stream():
                 self.post_message(SessionEvent(event, turn))
             error = self.session.last_error
         except ShotsmithError as exc:
