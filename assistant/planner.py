@@ -1,18 +1,27 @@
 """The offline planner: a deterministic brief-to-shot-plan reader, no LLM.
 
 It is the fallback whenever no language model is configured, and it says so.
-It reads what the brief fixes (total duration, aspect ratio, shot count), splits
-the rest into beats, and writes one prompt per shot carrying the elements that
-video models respond to (subject, action, setting, camera movement,
-style/mood, lighting), so its plans are also a fair starting point for a
-real backend.
+It reads what the brief fixes (total duration, aspect ratio, shot count), then
+separates what the video is *about* (its subjects and their actions, the
+setting) from how it should look and be shot (style, camera, lighting and
+framing words, read by ``vocabulary``), so "gritty, handheld" becomes a style
+and a camera phrase rather than a subject. Each shot's prompt carries the
+elements video models respond to: subject, action, setting, camera movement,
+lighting, style.
+
+When a brief asks for more shots than it names beats (a long or capped brief),
+the beats are covered again with varied shot sizes, action moments, setting
+details and camera moves, chosen so that no two shots repeat: a 60-shot plan of
+one subject is 60 different shots, not 60 copies of one prompt.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 
+from shotsmith.assistant.vocabulary import PLATFORM, Reading, content_words, read_phrase, strip_cues
 from shotsmith.brief import Brief, Shot, ShotPlan
 from shotsmith.errors import InvalidInputError
 from shotsmith.formats import CameraMove, Transition, TransitionKind
@@ -22,13 +31,14 @@ MIN_TOTAL_S = 2.0
 MAX_TOTAL_S = 600.0
 DEFAULT_TOTAL_S = 15.0
 MIN_SHOT_S = 1.0
+MAX_SHOTS = 60
 
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
     "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "forty-five": 45,
     "fifty": 50, "sixty": 60, "ninety": 90, "a": 1, "an": 1, "single": 1,
 }
-_NUM = r"(\d+(?:\.\d+)?|" + "|".join(sorted((w for w in _NUMBER_WORDS if w not in {"a", "an", "single"}), key=len, reverse=True)) + r")"
+_NUM = r"(?<![\w.])(\d+(?:\.\d+)?|" + "|".join(sorted((w for w in _NUMBER_WORDS if w not in {"a", "an", "single"}), key=len, reverse=True)) + r")"
 _SECONDS = re.compile(_NUM + r"[\s-]*(?:s|sec|secs|second|seconds)\b", re.I)
 _MINUTES = re.compile(r"(?:" + _NUM + r"|\ba|\ban|\bhalf an?)[\s-]*(?:min|mins|minute|minutes)\b", re.I)
 _HOURS = re.compile(r"(?:" + _NUM + r"|\ban?)[\s-]*(?:h|hr|hrs|hour|hours)\b", re.I)
@@ -41,31 +51,74 @@ _ASPECTS: list[tuple[str, str]] = [
     (r"\b1\s*[:x/]\s*1\b|\bsquare\b", "1:1"),
     (r"\b16\s*[:x/]\s*9\b|\blandscape\b|\bwidescreen\b|\byoutube\b", "16:9"),
 ]
+# Phrases that only say how long the video runs: "2 minutes long", "in total".
+_LENGTH_WORDS = re.compile(r"\b(?:in total|total|runtime|run time|length|duration|max(?:imum)?)\b", re.I)
+# The user's own files ("use my clip beach.mp4 as the opener") are placed by the caller, not read for cues.
+_FOOTAGE = re.compile(r"(?:\b(?:use|using|with|from|plus)\s+)?(?:\b(?:my|our|the|this)\s+)?(?:own\s+)?"
+                      r"(?:[\w-]+\s+){0,2}?[\w/-]+\.(?:mp4|mov|m4v|mkv|webm|avi|jpe?g|png|webp|gif)\b"
+                      r"(?:\s+as\s+(?:the\s+)?\w+)?", re.I)
+_SPLIT = re.compile(r"[;!?\n()\[\]\u2026/|\"\u201c\u201d]+|\.(?!\w)|,\s*|\s[-\u2013\u2014]+\s|\band then\b|\bthen\b", re.I)
+_LEADING = re.compile(r"^\s*(?:and|with|plus|also|finally|ending on|ends on|end on|starting with|opening on|opens on"
+                      r"|closing on|closes on|followed by)\s+", re.I)
 
-_STYLE_WORDS = ("cinematic", "grade", "graded", "grading", "film look", "filmic", "look", "style", "aesthetic", "vintage",
-                "retro", "noir", "pastel", "neon", "moody", "minimal", "minimalist", "vibrant", "warm", "cool", "dreamy",
-                "documentary", "35mm", "16mm", "anamorphic", "lut", "palette", "tone", "mood", "colour", "color",
-                "black and white", "monochrome", "glossy", "gritty", "whimsical", "playful", "elegant", "epic")
-_LIGHT_WORDS = ("light", "lighting", "lit", "sunlight", "sunlit", "golden hour", "sunrise", "sunset", "dawn", "dusk",
-                "glow", "candle", "backlit", "shadows", "morning", "night", "evening", "overcast", "daylight", "neon")
-_CAMERA_HINTS: list[tuple[str, CameraMove]] = [
-    (r"push[\s-]?in|zoom(?:s|ing)? in|dolly in|close in", CameraMove.ZOOM_IN),
-    (r"pull[\s-]?(?:back|out)|zoom(?:s|ing)? out|dolly out|reveal", CameraMove.ZOOM_OUT),
-    (r"pan(?:s|ning)? left", CameraMove.PAN_LEFT),
-    (r"pan(?:s|ning)?(?: right)?|tracking|track(?:s)? (?:along|alongside)|truck", CameraMove.PAN_RIGHT),
-    (r"tilt(?:s|ing)? up|crane up|rising", CameraMove.TILT_UP),
-    (r"tilt(?:s|ing)? down|crane down|descending", CameraMove.TILT_DOWN),
-    (r"static|locked[\s-]off|tripod|still frame", CameraMove.STATIC),
-]
-_CAMERA_PATTERN = [CameraMove.ZOOM_IN, CameraMove.PAN_RIGHT, CameraMove.STATIC, CameraMove.PAN_LEFT,
-                   CameraMove.TILT_UP, CameraMove.ZOOM_IN, CameraMove.PAN_LEFT, CameraMove.TILT_DOWN]
-_FRAMINGS = ["Medium shot", "Close-up", "Wide shot", "Detail shot", "Over-the-shoulder shot", "Low-angle shot"]
+# -- coverage: what changes from shot to shot when beats are covered more than once --------
+# Repeats of one beat step through lists of framings (8), action moments (11), setting
+# details (9), compositions (13) and camera moves (7) by the same index. The lengths are
+# pairwise coprime and nearly every pair multiplies past MAX_SHOTS, so two shots of one beat
+# share at most two of the five, and still differ in two when the brief fixes the framing
+# and the camera move.
+_FRAMINGS = ["Medium shot", "Close-up", "Wide shot", "Insert shot", "Over-the-shoulder shot", "Low-angle shot",
+             "Extreme close-up", "High-angle shot"]
+_WIDE_FRAMINGS = ["Wide shot", "Extreme wide shot", "High-angle wide shot", "Bird's-eye view", "Sweeping wide view",
+                  "Wide shot from above", "Extreme wide view", "Top-down wide view"]
+_CLOSE_FRAMINGS = ["Close-up", "Extreme close-up", "Insert shot", "Macro close-up", "Tight detail shot",
+                   "Close-up from a low angle", "Close-up from above", "Extreme macro detail"]
+_AERIAL = {"aerial drone shot", "FPV drone flythrough"}
+_FRAMING_FAMILIES = {**{f: _CLOSE_FRAMINGS for f in ("Close-up", "Extreme close-up", "Medium close-up", "Insert shot")},
+                     **{f: _WIDE_FRAMINGS for f in ("Wide shot", "Extreme wide shot", "Wide establishing shot")}}
 _FALLBACK_ACTIONS = ["moving naturally through the frame", "in candid, natural motion", "revealed in fine detail",
-                     "with subtle, lifelike movement"]
+                     "with subtle, lifelike movement", "entering the frame from one side",
+                     "caught in a quiet, still moment", "seen from a distance, small in the frame",
+                     "filling the frame, every texture sharp", "with movement passing in the foreground",
+                     "catching the light as it shifts", "at the centre of the action"]
+_MOMENTS = ["as the moment begins", "in mid-motion", "as the moment comes to an end", "seen from a new angle",
+            "in a quieter beat", "with energy building", "caught between movements", "in fine, tactile detail",
+            "with movement in the foreground", "as the light shifts", "at the peak of the action"]
+_SETTING_DETAILS = ["{where}", "in a quiet corner of {place}", "at the edge of {place}", "in the heart of {place}",
+                    "near the entrance to {place}", "with {place} in the background", "deep inside {place}",
+                    "just outside {place}", "among the small details of {place}"]
+_BACKDROPS = ["against a softly blurred background", "with layers of depth behind", "framed by foreground detail",
+              "with open space around the subject", "against a clean, simple backdrop",
+              "with the surroundings in soft focus", "with texture and detail in the background",
+              "with gentle movement in the background", "silhouetted against a bright background"]
+# A repeat that still reads like an earlier shot (difflib ratio) tries the next variants.
+_MAX_SIMILARITY = 0.88
+_RETRIES = 12
+# Where the camera stands, for repeats only (13).
+_COMPOSITIONS = ["at eye level", "from a three-quarter angle", "seen in profile", "head-on, centred in the frame",
+                 "seen from behind", "from slightly above", "from slightly below", "with negative space on the left",
+                 "with negative space on the right", "with strong leading lines", "off-centre on the left third",
+                 "off-centre on the right third", "with a slow rack of focus"]
+_CAMERA_CYCLE = [CameraMove.ZOOM_IN, CameraMove.PAN_RIGHT, CameraMove.STATIC, CameraMove.PAN_LEFT,
+                 CameraMove.TILT_UP, CameraMove.ZOOM_OUT, CameraMove.TILT_DOWN]
+# A moving camera ("handheld camera") and a locked-off one contradict each other.
+_MOVING_CAMERA = {"handheld camera", "FPV drone flythrough", "smooth gimbal movement", "aerial drone shot",
+                  "orbiting camera", "whip pan"}
 _NOT_VERBS = {"morning", "evening", "lighting", "building", "ceiling", "something", "nothing", "clothing", "wedding",
               "king", "ring", "thing", "spring", "string", "wing", "swing", "everything", "anything", "ending",
               "opening", "during", "amazing", "stunning", "sing", "bring", "setting", "packaging", "branding",
-              "clothing", "grading", "sibling", "dumpling", "pudding", "icing", "frosting", "filling"}
+              "grading", "sibling", "dumpling", "pudding", "icing", "frosting", "filling", "interesting",
+              "awning", "earring", "seasoning", "living", "dining", "stuffing", "topping", "toppings", "offering", "railing"}
+# What a video is "for" that is not a place to put its shots in.
+_NOT_PLACES = {"song", "track", "single", "album", "band", "artist", "app", "brand", "product", "company", "startup",
+               "launch", "campaign", "drop", "listing", "channel", "podcast", "charity", "client", "service", "website",
+               "site", "game", "course", "label", "newsletter", "collection", "release", "fundraiser", "cause"}
+_BEFORE_NOUNS = {"a", "an", "the", "in", "on", "at", "of", "with", "into", "onto", "my", "our", "your", "his", "her",
+                 "their", "its", "some", "this", "that", "these", "those", "through", "from", "by"}
+_S_VERBS = {"walks", "runs", "pours", "smiles", "laughs", "drinks", "opens", "turns", "looks", "dances", "jumps",
+            "flies", "rides", "drives", "holds", "sips", "enters", "leaves", "sings", "plays", "cooks", "eats",
+            "climbs", "swims", "falls", "rises", "spins", "waves", "reaches", "lifts", "throws", "catches", "kicks",
+            "writes", "reads", "waits", "sits", "stands", "stirs", "cuts", "slices", "bakes", "paints", "glides"}
 
 
 @dataclass(frozen=True)
@@ -153,43 +206,51 @@ def detect_genre(text: str) -> Genre:
 
 
 def _strip_specs(text: str) -> str:
-    """Remove the duration/aspect/shot-count phrases so they don't become beats."""
-    for pattern in (_HOURS, _MINUTES, _SECONDS, _SHOTS):
-        text = pattern.sub(" ", text)
+    """Remove the duration/aspect/shot-count/platform phrases and the user's files so they don't become beats.
+
+    The user's files are placed by the caller (first named file, first shot), so
+    a phrase naming one is not a beat to generate.
+    """
+    text = _FOOTAGE.sub(" ", text)
+    for pattern in (_HOURS, _MINUTES, _SECONDS):  # "2 minutes long", "an hour-long film"
+        text = re.sub(pattern.pattern + r"(?:[\s-]+long\b)?", " ", text, flags=re.I)
+    text = _SHOTS.sub(" ", text)
+    # "a TikTok for a bakery", "a reel for a gym": the platform word also names the video.
+    text = re.sub(r"\b(?:tik\s?toks?|reels?|shorts|stor(?:y|ies))\b", " video ", text, flags=re.I)
     for pattern, _ in _ASPECTS:
         text = re.sub(pattern, " ", text, flags=re.I)
-    return re.sub(r"\s+", " ", text).strip(" ,.;:-")
+    text = PLATFORM.sub(" ", text)
+    text = _LENGTH_WORDS.sub(" ", text)
+    text = re.sub(r"#(\w)", r"\1", text)  # hashtags read as words
+    return re.sub(r"[ \t]+", " ", text).strip(" ,.;:-")
 
 
-def _segments(text: str) -> tuple[str, list[str]]:
-    """Split a brief into its head clause and a list of beats."""
-    head, _, tail = text.partition(":")
-    if not tail.strip():
-        parts = [p for p in re.split(r"[.;\n]+|,\s*|\bthen\b|\band then\b", text) if p.strip()]
-        head, rest = (parts[0], parts[1:]) if parts else (text, [])
-    else:
-        rest = [p for p in re.split(r"[.;\n]+|,\s*|\bthen\b", tail) if p.strip()]
-    beats = []
-    for part in rest:
-        part = re.sub(r"^\s*(?:and|with|plus|also|finally|ending on|ends on|end on)\s+", "", part.strip(), flags=re.I)
+def _split(text: str) -> list[str]:
+    parts = []
+    for part in _SPLIT.split(text):
+        part = _LEADING.sub("", (part or "").strip()).strip(" .,:-")
         if part:
-            beats.append(part.strip(" ."))
-    return head.strip(" ."), beats
+            parts.append(part)
+    return parts
 
 
-def _has_word(text: str, words: tuple[str, ...]) -> bool:
-    lowered = text.lower()
-    return any(re.search(rf"\b{re.escape(w)}\b", lowered) for w in words)
+def _has_verb(words: list[str]) -> bool:
+    return _verb_index(words) is not None
 
 
 def _verb_index(words: list[str]) -> int | None:
+    """Where the action starts: the first -ing word (or common -s verb) after the subject.
+
+    An -ing word right after an article or preposition describes a noun ("a
+    glowing booth", "the living room"), so it does not start the action.
+    """
     for i, word in enumerate(words):
         bare = word.lower().strip(",.")
-        if i > 0 and bare.endswith("ing") and len(bare) > 4 and bare not in _NOT_VERBS:
+        if (i > 0 and bare.endswith("ing") and len(bare) > 4 and bare not in _NOT_VERBS
+                and words[i - 1].lower() not in _BEFORE_NOUNS):
             return i
     for i, word in enumerate(words):
-        if i > 0 and word.lower() in {"walks", "runs", "pours", "smiles", "laughs", "drinks", "opens", "turns", "looks",
-                                      "dances", "jumps", "flies", "rides", "drives", "holds", "sips", "enters", "leaves"}:
+        if i > 0 and word.lower().strip(",.") in _S_VERBS:
             return i
     return None
 
@@ -202,32 +263,108 @@ def _subject_action(beat: str) -> tuple[str, str]:
     return " ".join(words[:idx]), " ".join(words[idx:])
 
 
-def _setting_from(text: str) -> tuple[str, str]:
-    """The place a brief names and the phrase that puts a shot there: ("a rooftop", "on a rooftop")."""
-    match = re.search(r"\b(for|in|at|inside|on)\s+(?:a|an|the|my|our|your|their)\s+([\w' -]+)", text, re.I)
-    if not match:
-        return "", ""
-    place = re.split(r"\b(?:with|that|which|where|who|featuring|showing|and|in|at|on)\b", match.group(2))[0].strip()
-    if not place:
-        return "", ""
-    preposition = "in" if match.group(1).lower() == "for" else match.group(1).lower()
-    return f"a {place}", f"{preposition} a {place}"
+def _setting_from(text: str, *, prepositions: str = "for|in|at|inside|on") -> tuple[str, str]:
+    """The place a brief names and the phrase that puts a shot there: ("a rooftop", "on a rooftop").
+
+    A named place without an article counts when it is capitalised: "in Bangkok".
+    """
+    for match in re.finditer(rf"\b({prepositions})\s+(?:a|an|the|my|our|your|their)\s+([\w' -]+)", text, re.I):
+        place = re.split(r"\b(?:with|that|which|where|who|featuring|showing|and|in|at|on)\b", match.group(2))[0].strip()
+        if not place or not content_words(place):
+            continue
+        if match.group(1).lower() == "for" and place.split()[-1].lower() in _NOT_PLACES:
+            continue  # "for a synthwave song" names what the video is for, not where it happens
+        article = "an" if place[0].lower() in "aeiou" else "a"
+        preposition = "in" if match.group(1).lower() == "for" else match.group(1).lower()
+        return f"{article} {place}", f"{preposition} {article} {place}"
+    named = re.search(r"\b(in|at|inside|around|across)\s+([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)", text)
+    if named and content_words(named.group(2)):
+        return named.group(2), f"{named.group(1)} {named.group(2)}"
+    return "", ""
 
 
-_GENRE_NOUNS = r"(?:ad|advert|advertisement|commercial|promo|spot|explainer|tutorial|trailer|teaser|music[\s-]video|video|film|clip|story|reel|short)"
+@dataclass
+class _Reading:
+    """A whole brief, read: its beats and the cues that apply to every shot."""
+
+    topic: str = ""
+    setting: str = ""
+    where: str = ""
+    beats: list[tuple[str, Reading]] = field(default_factory=list)
+    moves: list[CameraMove] = field(default_factory=list)
+    camera: list[str] = field(default_factory=list)
+    framing: str | None = None
+    style: list[str] = field(default_factory=list)
+    lighting: list[str] = field(default_factory=list)
+
+    def take_cues(self, reading: Reading) -> None:
+        """Cues from the clause naming the video, or from a phrase of nothing but cues, apply to every shot."""
+        _extend(self.moves, reading.moves)
+        _extend(self.camera, reading.camera)
+        _extend(self.style, reading.style)
+        _extend(self.lighting, reading.lighting)
+        self.framing = self.framing or reading.framing
 
 
-def _topic_from(head: str) -> str:
-    """What a head clause is about: "An explainer about how solar panels work" -> "how solar panels work"."""
-    topic = re.sub(rf"^\s*(?:an?|the|my|our)?\s*(?:[\w-]+\s+)?{_GENRE_NOUNS}\s+(?:for|about|of|on|showing)?\s*", "", head, flags=re.I)
-    return topic.strip(" ,") or head
+def _extend(into: list, items: list) -> None:
+    seen = {str(i).lower() for i in into}
+    for item in items:
+        if str(item).lower() not in seen:
+            into.append(item)
+            seen.add(str(item).lower())
 
 
-def _camera_for(beat: str) -> CameraMove | None:
-    for pattern, move in _CAMERA_HINTS:
-        if re.search(rf"\b(?:{pattern})\b", beat, re.I):
-            return move
-    return None
+def _read_brief(text: str) -> _Reading:
+    """Find the clause that names the video (the head), the beats, and the brief-wide cues."""
+    head, sep, tail = text.partition(":")
+    parts = _split(tail) if sep and head.strip() and tail.strip() else _split(text)
+    head = head.strip() if sep and tail.strip() else ""
+    read = _Reading()
+    if not head:  # no colon: the head is the first phrase with content, if it names the video
+        for i, part in enumerate(parts):
+            reading = read_phrase(part, names_format=True)
+            if reading.text or reading.format_noun:
+                if reading.format_noun:
+                    head = parts.pop(i)
+                break
+    head_reading = read_phrase(head, names_format=True) if head else None
+    if head_reading is not None:
+        read.take_cues(head_reading)
+        read.topic = head_reading.text
+        read.setting, read.where = _setting_from(strip_cues(head))
+    for part in parts:
+        reading = read_phrase(part)
+        if reading.text:
+            read.beats.append((reading.text, reading))
+        else:
+            read.take_cues(reading)
+    if not read.setting and head_reading is None:
+        read.setting, read.where = _setting_from(strip_cues(text), prepositions="in|at|inside")
+    if read.topic and read.where and read.where.lower() in read.topic.lower():
+        rest = re.sub(re.escape(read.where), " ", read.topic, flags=re.I)
+        rest = " ".join(rest.split()).strip(" ,")
+        if content_words(rest):
+            read.topic = rest
+    if read.topic.startswith(("A ", "An ", "The ")):
+        read.topic = read.topic[0].lower() + read.topic[1:]
+    # The head's topic is a beat of its own when it shows something ("a film of a fisherman mending a net")
+    # or stands in a list of peers ("handheld street food vlog, Bangkok night market"), unless it is the place.
+    peers = not sep or not tail.strip()
+    if read.topic and read.topic.lower() != read.setting.lower() and (peers or _has_verb(read.topic.split())):
+        read.beats.insert(0, (read.topic, Reading(text=read.topic)))
+    return read
+
+
+def _merge(beats: list[tuple[str, Reading]]) -> tuple[str, Reading]:
+    """Neighbouring beats sharing one shot."""
+    merged = Reading(text=" and ".join(t for t, _ in beats))
+    for _, reading in beats:
+        _extend(merged.moves, reading.moves)
+        _extend(merged.camera, reading.camera)
+        _extend(merged.style, reading.style)
+        _extend(merged.lighting, reading.lighting)
+        merged.framing = merged.framing or reading.framing
+    return merged.text, merged
 
 
 # -- building the plan ---------------------------------------------------------------
@@ -236,6 +373,151 @@ def _durations(total: float, count: int) -> list[float]:
     values = [base] * count
     values[-1] = round(total - base * (count - 1), 2)
     return values
+
+
+@dataclass
+class _ShotText:
+    framing: str
+    subject: str
+    action: str
+    where: str
+    camera: CameraMove
+    camera_phrases: list[str]
+    lighting: str
+    style: str
+    setting: str = ""
+
+    @property
+    def variant(self) -> tuple[str, str, str, CameraMove]:
+        return self.framing, self.action, self.where, self.camera
+
+    @property
+    def prompt(self) -> str:
+        parts = [f"{self.framing} of {self.subject} {self.action}".strip(), self.where, self.camera.phrase,
+                 *self.camera_phrases, self.lighting, self.style]
+        return ", ".join(p for p in parts if p)
+
+
+def _stride(beats: int) -> int:
+    """The smallest step >= ``beats`` that shares no factor with the coverage list lengths (2, 3, 7, 11, 13)."""
+    step = max(1, beats)
+    while any(step % p == 0 for p in (2, 3, 7, 11, 13)):
+        step += 1
+    return step
+
+
+def _framings_for(camera_phrases: list[str]) -> list[str]:
+    """Shot sizes a camera allows: a drone sees wide, a macro lens sees close."""
+    if any(p in _AERIAL for p in camera_phrases):
+        return _WIDE_FRAMINGS
+    if "macro lens" in camera_phrases:
+        return _CLOSE_FRAMINGS
+    return _FRAMINGS
+
+
+def _cover(read: _Reading, count: int, genre: Genre) -> list[_ShotText]:
+    """One shot per beat, and when there are more shots than beats, varied coverage of the beats again.
+
+    Shot ``k`` of the cycle takes its framing, action moment, setting detail and
+    camera move from lists whose lengths are pairwise coprime, so repeats of a
+    beat never line up (see the note on ``_FRAMINGS``).
+    """
+    content = list(read.beats)
+    if not content:
+        subject = read.topic or read.setting or "the scene"
+        content = [(subject, Reading(text=subject))]
+    establish = bool(read.setting) and count >= 3 and len(content) < count
+    remaining = count - int(establish)
+    if len(content) > remaining:  # more beats than shots: neighbours share a shot so none is dropped
+        groups: list[list[tuple[str, Reading]]] = [[] for _ in range(remaining)]
+        for i, beat in enumerate(content):
+            groups[i * remaining // len(content)].append(beat)
+        content = [_merge(g) for g in groups]
+    moving = any(p in _MOVING_CAMERA for p in read.camera)
+    cycle = [m for m in _CAMERA_CYCLE if not (moving and m is CameraMove.STATIC)]
+    lighting_all = ", ".join(read.lighting) or "soft natural light"
+    place = read.setting
+
+    def style_for(reading: Reading) -> str:
+        styles: list[str] = list(read.style)
+        _extend(styles, reading.style)
+        return ", ".join(styles) or genre.style
+
+    shots: list[_ShotText] = []
+    if establish:
+        camera = read.moves[0] if read.moves else cycle[0]
+        shots.append(_ShotText("Wide establishing shot", place, "setting the scene", "", camera, list(read.camera),
+                               lighting_all, style_for(Reading(text="")), place))
+    beats = len(content)
+    stride = _stride(beats)
+
+    def shot_at(k: int, b: int, r: int, last: bool) -> _ShotText:
+        text, reading = content[b]
+        subject, action = _subject_action(text)
+        phrases = list(read.camera)
+        _extend(phrases, reading.camera)
+        framings = _framings_for(phrases)
+        asked = read.framing or reading.framing
+        if asked and r:  # repeats keep the size asked for, in its variants: close-ups stay close
+            framings = _FRAMING_FAMILIES.get(asked, [asked])
+        framing = asked if asked and not r else framings[k % len(framings)]
+        if action:
+            action = f"{action}, {_MOMENTS[k % len(_MOMENTS)]}" if r else action
+        else:
+            action = _FALLBACK_ACTIONS[k % len(_FALLBACK_ACTIONS)]
+        in_beat = bool(place) and re.sub(r"^an? ", "", place.lower()) in text.lower()
+        if place and not in_beat:
+            where = read.where if r == 0 else _SETTING_DETAILS[k % len(_SETTING_DETAILS)].format(where=read.where, place=place)
+        else:
+            where = "" if r == 0 else _BACKDROPS[k % len(_BACKDROPS)]
+        if r:
+            where = ", ".join(p for p in (where, _COMPOSITIONS[k % len(_COMPOSITIONS)]) if p)
+        if reading.moves:
+            camera = reading.moves[r % len(reading.moves)]
+        elif read.moves:
+            camera = read.moves[k % len(read.moves)]
+        elif last and count > 2 and shots[-1].camera is not CameraMove.ZOOM_OUT:
+            camera = CameraMove.ZOOM_OUT  # the film ends by pulling back
+        else:
+            camera = cycle[k % len(cycle)]
+        lighting = ", ".join(reading.lighting) or lighting_all
+        return _ShotText(framing, subject, action, where, camera, phrases, lighting, style_for(reading), place)
+
+    earlier: list[list[_ShotText]] = [[] for _ in range(beats)]  # the shots of each beat so far
+    for i in range(remaining):
+        b, r = i % beats, i // beats
+        k = r * stride + b + int(establish)  # repeats of a beat step by `stride`, coprime to every list length
+        last = len(shots) == count - 1
+        shot = shot_at(k, b, r, last)
+        if r:  # a repeat: if a long shared style still makes it read like an earlier shot, try the next variants
+            best = _closest(shot, earlier[b])
+            for j in range(1, _RETRIES + 1):
+                if best < _MAX_SIMILARITY:
+                    break
+                other = shot_at(k + j, b, r, last)
+                similarity = _closest(other, earlier[b])
+                if similarity < best:
+                    shot, best = other, similarity
+        shots.append(shot)
+        earlier[b].append(shot)
+    return shots
+
+
+def _closest(shot: _ShotText, earlier: list[_ShotText]) -> float:
+    """The highest difflib similarity of ``shot``'s prompt to an earlier shot of the same beat.
+
+    Only shots that share two or more of framing, action, placement and camera
+    move can read alike, so only those are compared (difflib is slow).
+    """
+    best = 0.0
+    prompt = shot.prompt.lower()
+    for other in earlier:
+        if sum(a == b for a, b in zip(shot.variant, other.variant)) < 2:
+            continue
+        matcher = difflib.SequenceMatcher(None, prompt, other.prompt.lower())
+        if matcher.real_quick_ratio() > best and matcher.quick_ratio() > best:
+            best = max(best, matcher.ratio())
+    return best
 
 
 def plan_brief(text: str, *, duration_s: float | None = None, aspect_ratio: str | None = None,
@@ -264,60 +546,23 @@ def plan_brief(text: str, *, duration_s: float | None = None, aspect_ratio: str 
     genre = detect_genre(text)
     count = shot_count if shot_count is not None else parse_shot_count(text)
     if count is None:
-        count = max(1, min(60, round(total / genre.shot_s)))
+        count = max(1, min(MAX_SHOTS, round(total / genre.shot_s)))
     if total / count < MIN_SHOT_S:
         fitted = max(1, int(total // MIN_SHOT_S))
         notices.append(f"{count} shots do not fit in {total:g} s at {MIN_SHOT_S:g} s each; planning {fitted}.")
         count = fitted
-    count = max(1, min(60, count))
+    count = max(1, min(MAX_SHOTS, count))
 
-    head, beats = _segments(_strip_specs(text))
-    beats = [b for b in beats if len(re.findall(r"[a-z]{3,}", b.lower())) >= 1 and b.lower() not in {"in", "and", "with"}]
-    setting, where_phrase = _setting_from(head)
-    if not setting:
-        setting, where_phrase = _setting_from(text)
-    style_parts = [b for b in beats if _has_word(b, _STYLE_WORDS) and _verb_index(b.split()) is None]
-    light_parts = [b for b in beats if b not in style_parts and _has_word(b, _LIGHT_WORDS)
-                   and len(b.split()) <= 5 and _verb_index(b.split()) is None]
-    content = [b for b in beats if b not in style_parts and b not in light_parts]
-    style = ", ".join(style_parts) or genre.style
-    lighting = ", ".join(light_parts) or "soft natural light"
-    if not content:
-        content = [_topic_from(head) if head else setting or text]
-
-    # The first shot establishes the place when the brief names one and there is room.
-    beats_for_shots: list[tuple[str, str]] = []  # (framing, beat)
-    if setting and count >= 3 and len(content) < count:
-        beats_for_shots.append(("Wide establishing shot", setting))
-    remaining = count - len(beats_for_shots)
-    if len(content) > remaining:
-        # More beats than shots: group neighbouring beats so none is dropped.
-        groups: list[list[str]] = [[] for _ in range(remaining)]
-        for i, beat in enumerate(content):
-            groups[i * remaining // len(content)].append(beat)
-        content = [" and ".join(g) for g in groups]
-    for i in range(remaining):
-        beat = content[i % len(content)]
-        repeat = i // len(content)
-        framing = _FRAMINGS[(i + repeat) % len(_FRAMINGS)] if repeat or len(content) < remaining else _FRAMINGS[i % 2]
-        beats_for_shots.append((framing, beat))
-
+    covered = _cover(_read_brief(_strip_specs(text)), count, genre)
     durations = _durations(total, count)
     transition_s = round(min(0.5, min(durations) * 0.25), 2)
     shots: list[Shot] = []
-    for i, ((framing, beat), seconds) in enumerate(zip(beats_for_shots, durations, strict=True)):
-        subject, action = _subject_action(beat)
-        if framing == "Wide establishing shot":
-            subject, action = beat, "setting the scene"
-        action = action or _FALLBACK_ACTIONS[i % len(_FALLBACK_ACTIONS)]
-        camera = _camera_for(beat) or (CameraMove.ZOOM_OUT if i == count - 1 and count > 2 else _CAMERA_PATTERN[i % len(_CAMERA_PATTERN)])
-        where = where_phrase if setting and setting.lower().removeprefix("a ") not in beat.lower() else ""
-        prompt = ", ".join(p for p in (f"{framing} of {subject} {action}".strip(), where, camera.phrase, lighting, style) if p)
+    for i, (shot, seconds) in enumerate(zip(covered, durations, strict=True)):
         kind = genre.transition if i < count - 1 else TransitionKind.CUT
         transition = Transition(kind=kind, duration_s=transition_s if kind is not TransitionKind.CUT else 0.0)
-        shots.append(Shot(index=i + 1, prompt=prompt, duration_s=seconds, camera=camera, style=style,
-                          aspect_ratio=ratio, transition_to_next=transition, subject=subject, action=action,
-                          setting=setting, lighting=lighting))
+        shots.append(Shot(index=i + 1, prompt=shot.prompt, duration_s=seconds, camera=shot.camera, style=shot.style,
+                          aspect_ratio=ratio, transition_to_next=transition, subject=shot.subject, action=shot.action,
+                          setting=shot.setting, lighting=shot.lighting))
 
     brief = Brief(text=text, duration_s=total, aspect_ratio=ratio, shot_count=count, notices=notices)
     plan = ShotPlan(shots=shots, aspect_ratio=ratio, fps=fps, planner=OFFLINE_PLANNER)
