@@ -151,19 +151,17 @@ def _click_error(exc: Exception) -> int | None:
 
 # -- the entry point ----------------------------------------------------------------------
 
-def _stop_children() -> None:
+def _run(argv: list[str] | None) -> int:
     from shotsmith.media import ffmpeg
 
-    ffmpeg.stop_children()
-
-
-def _run(argv: list[str] | None) -> int:
+    already_running = set(ffmpeg.live_children())  # main() called in a process that has its own jobs
     try:
         try:
             app = build_app()
             result = app(args=argv, prog_name="shotsmith", standalone_mode=False)
         finally:
-            _stop_children()  # whatever happened, no ffmpeg outlives the command
+            # Whatever happened, no ffmpeg this command started outlives it.
+            ffmpeg.stop_children(only=lambda proc: proc not in already_running)
         code = result if isinstance(result, int) and not isinstance(result, bool) else 0
     except (KeyboardInterrupt, CancelledError) as exc:
         return _cancelled(exc)

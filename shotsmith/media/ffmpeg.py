@@ -135,10 +135,14 @@ def stop_process(proc: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
             release(proc)
 
 
-def stop_children(grace_s: float = STOP_GRACE_S) -> int:
-    """Stop every live child (terminate all, one shared grace, then kill the rest); return how many were running."""
+def stop_children(grace_s: float = STOP_GRACE_S, *,
+                  only: Callable[[subprocess.Popen], bool] | None = None) -> int:
+    """Stop every live child (terminate all, one shared grace, then kill the rest); return how many were running.
+
+    ``only`` limits it to the children it accepts.
+    """
     with _live_lock:
-        procs = list(_live)
+        procs = [p for p in _live if only is None or only(p)]
     running = [p for p in procs if p.poll() is None]
     with interrupts.deferred():
         for proc in running:
