@@ -173,3 +173,8 @@ def test_the_gate_itself(tmp_path, test_backends):
     service.spending.auto_approve = False
     service.spending.max_cost_usd = 0.01
     assert not asks({}), "over the budget: the tool refuses with the reason (exit 3 in a scripted run)"
+
+    keyless = ProductionService.open(tmp_path / "k", ServiceOptions(backend="keyed-test", resolution="360p"))
+    keyless.plan_brief(BRIEF)
+    assert not spending_gate(keyless)(SimpleNamespace(tool_call={"name": "generate_shots", "args": {}})), \
+        "a backend that cannot run is reported by the tool, before any approval is asked"

@@ -1,4 +1,4 @@
-"""Which model answers: flags, environment, config file; and the key staying secret."""
+"""Which model answers: flags, environment, config file; the key staying secret; timeouts bounded."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import logging
 
 import pytest
 
-from tests.assistant._assistant_helpers import FAKE_KEY
-from shotsmith.assistant.llm import build_chat_model, parse_llm, resolve_llm
+from shotsmith.assistant.agent.llm import GIVE_UP_AFTER_S, build_chat_model, parse_llm, resolve_llm
 from shotsmith.errors import InvalidInputError
+from shotsmith.scrub import scrub
+from tests.assistant._assistant_helpers import FAKE_KEY
 
 
 def test_parse_provider_and_model():
@@ -37,7 +38,7 @@ def test_flags_win_over_environment_and_config(monkeypatch, tmp_path):
     assert got.label == "openai:from-flag" and got.base_url == "http://flag/v1"
 
 
-def test_key_from_environment_or_config_secrets_and_never_printed(monkeypatch, tmp_path, caplog):
+def test_key_from_environment_or_config_secrets_never_printed_and_scrubbed(monkeypatch, tmp_path, caplog):
     config = tmp_path / "config.toml"
     config.write_text(f'[secrets]\nOPENAI_API_KEY = "{FAKE_KEY}"\n')
     monkeypatch.setenv("SHOTSMITH_CONFIG", str(config))
@@ -48,6 +49,8 @@ def test_key_from_environment_or_config_secrets_and_never_printed(monkeypatch, t
     for text in (repr(got), str(got), got.label, repr(model)):
         assert FAKE_KEY not in text
     assert FAKE_KEY not in caplog.text
+    # Registered with the one scrubber, so a gateway quoting it back is hidden too.
+    assert FAKE_KEY not in scrub(f"401: the key {FAKE_KEY} is wrong")
 
 
 def test_hosted_openai_without_a_key_is_a_clear_error():
@@ -62,19 +65,19 @@ def test_local_server_needs_no_key():
     assert build_chat_model(got).openai_api_base == "http://127.0.0.1:11434/v1"
 
 
-def test_bad_settings_fail_before_any_project_folder_exists(tmp_path):
-    from shotsmith.assistant.session import ChatSession
-
-    with pytest.raises(InvalidInputError, match="unknown backend"):
-        ChatSession.open(tmp_path / "a", backend="no-such-backend")
-    with pytest.raises(InvalidInputError, match="needs an API key"):
-        ChatSession.open(tmp_path / "b", llm="openai:gpt-4.1-mini")
-    with pytest.raises(InvalidInputError, match="unknown resolution"):
-        ChatSession.open(tmp_path / "c", resolution="999p")
-    assert not any((tmp_path / name).exists() for name in "abc")
-
-
-def test_credentials_in_a_base_url_are_not_shown():
-    got = resolve_llm("vllm:m", "https://user:hunter2@gpu.example:8443/v1?token=hunter2")
+def test_credentials_in_a_base_url_are_not_shown_and_are_scrubbed():
+    got = resolve_llm("vllm:m", "https://user:hunter2secret@gpu.example:8443/v1?token=tok-98765")
     assert got.shown_url == "https://gpu.example:8443/v1"
-    assert "hunter2" not in repr(got)
+    assert "hunter2secret" not in repr(got)
+    assert "hunter2secret" not in scrub("failed: hunter2secret") and "tok-98765" not in scrub("q tok-98765")
+
+
+def test_timeouts_are_bounded_and_settings_checked():
+    got = resolve_llm("ollama:m", "http://127.0.0.1:1/v1", timeout_s=600)
+    assert got.timeout_s <= GIVE_UP_AFTER_S < 90
+    assert build_chat_model(got).request_timeout == got.timeout_s
+    assert build_chat_model(got).max_retries == 0  # retries are the agent's, with a notice each
+    with pytest.raises(InvalidInputError):
+        resolve_llm("ollama:m", "http://127.0.0.1:1/v1", timeout_s=0)
+    with pytest.raises(InvalidInputError):
+        resolve_llm("ollama:m", "http://127.0.0.1:1/v1", max_retries=-1)
