@@ -93,8 +93,8 @@ async def _receive(api: ApiClient, response: httpx.Response, dest: Path, *, max_
     expected = int(declared) if declared and declared.isdigit() else None
     too_big_hint = (f"raise max_download_mb for this backend if the clip is expected to be that large; {KEPT}")
     if expected is not None and expected > max_bytes:
-        raise DownloadError(f"{api.provider}: the clip is {expected / 1e6:.0f} MB, over the "
-                            f"{max_bytes / 1e6:.0f} MB cap", retryable=False, hint=too_big_hint)
+        raise DownloadError(f"{api.provider}: the clip is {expected / 1e6:.3g} MB, over the "
+                            f"{max_bytes / 1e6:.3g} MB cap", retryable=False, hint=too_big_hint)
 
     # A reader task feeds a queue, so waiting for the next chunk can time out without breaking the stream.
     queue: asyncio.Queue = asyncio.Queue(maxsize=8)
@@ -138,7 +138,7 @@ async def _receive(api: ApiClient, response: httpx.Response, dest: Path, *, max_
                     total += len(item)
                     window_bytes += len(item)
                     if total > max_bytes:
-                        raise DownloadError(f"{api.provider}: the clip exceeds the {max_bytes / 1e6:.0f} MB cap",
+                        raise DownloadError(f"{api.provider}: the clip exceeds the {max_bytes / 1e6:.3g} MB cap",
                                             retryable=False, hint=too_big_hint)
                     handle.write(item)
                 now = time.monotonic()

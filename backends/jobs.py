@@ -261,6 +261,8 @@ async def _poll_until_done(backend: RemoteBackend, api: ApiClient, task: RemoteT
     deadline = time.monotonic() + backend.timeout_s
     shot = request.shot_index
     failures = 0
+    last_ok = time.monotonic()
+    last_error: RemoteError | None = None
     last_state = None
     last_percent = None
     while True:
@@ -271,24 +273,27 @@ async def _poll_until_done(backend: RemoteBackend, api: ApiClient, task: RemoteT
                 f"generation was cancelled here, but {backend.name} could not cancel task {task.id}: it may still "
                 f"finish and be charged; {kept(task.id)}", remote_cancelled=done)
         if time.monotonic() >= deadline:
-            raise _task_timeout(backend, task)
+            raise _task_timeout(backend, task, last_error)
         try:
             with call_scope(deadline=deadline, retry=False, what=f"polling task {task.id}"):
                 status = await backend.poll(api, task)
-            failures = 0
+            failures, last_ok, last_error = 0, time.monotonic(), None
         except RemoteError as exc:
+            last_error = exc
             if isinstance(exc, TimeoutExceededError) and time.monotonic() >= deadline:
-                raise _task_timeout(backend, task) from exc
+                raise _task_timeout(backend, task, exc) from exc
             if not exc.retryable:
                 exc.message = f"{exc.message}; {kept(task.id)}"
                 exc.args = (exc.message,)
                 raise
             failures += 1
-            wait = backend.retry.delay(failures, exc.retry_after_s)
-            if failures >= backend.retry.max_attempts or time.monotonic() + wait >= deadline:
-                error = RemoteError(f"{backend.name}: could not read the status of task {task.id} "
-                                    f"({failures} tries: {exc.message}); {kept(task.id)}", retryable=True,
-                                    status=exc.status, hint=exc.hint or "run again later to resume polling it")
+            wait = backend.retry.delay(min(failures, 16), exc.retry_after_s)
+            now = time.monotonic()
+            if now + wait - last_ok >= backend.poll_outage_s or now + wait >= deadline:
+                error = RemoteError(f"{backend.name}: could not read the status of task {task.id} for "
+                                    f"{now - last_ok:.3g}s ({failures} tries; last: {exc.message}); {kept(task.id)}",
+                                    retryable=True, status=exc.status,
+                                    hint=exc.hint or "run again later to resume polling it")
                 raise error from exc
             log.info("%s: polling task %s failed (%s); trying again", backend.name, task.id, exc.message)
             await _wait(wait, cancel)
@@ -316,8 +321,9 @@ async def _poll_until_done(backend: RemoteBackend, api: ApiClient, task: RemoteT
         await _wait(min(backend.poll_interval_s, max(deadline - time.monotonic(), 0.0)), cancel)
 
 
-def _task_timeout(backend: RemoteBackend, task: RemoteTask) -> TimeoutExceededError:
-    return TimeoutExceededError(f"{backend.name}: task {task.id} did not finish within {backend.timeout_s:g}s; "
+def _task_timeout(backend: RemoteBackend, task: RemoteTask, last_error: RemoteError | None = None) -> TimeoutExceededError:
+    why = f" (the last status call failed: {last_error.message})" if last_error is not None else ""
+    return TimeoutExceededError(f"{backend.name}: task {task.id} did not finish within {backend.timeout_s:g}s{why}; "
                                 f"it may still be running at the provider; {kept(task.id)}", retryable=True,
                                 hint="run again later to resume it, or raise timeout_s for this backend")
 
@@ -342,10 +348,9 @@ async def _download(backend: RemoteBackend, api: ApiClient, task: RemoteTask, st
                                                  retryable=True)
         except DownloadError as exc:
             error = exc
-        error.hint = error.hint or f"{kept(task.id)}"
-        if not error.retryable or attempt == DOWNLOAD_ATTEMPTS or time.monotonic() >= deadline:
-            error.message = f"{error.message} ({kept(task.id)})"
-            error.args = (error.message,)
+        error.hint = error.hint or kept(task.id)
+        # No time left for another attempt to show its rate: report this attempt's own cause.
+        if not error.retryable or attempt == DOWNLOAD_ATTEMPTS or deadline - time.monotonic() < window:
             raise error
         log.info("%s: %s; attempt %d of %d", backend.name, error.message, attempt + 1, DOWNLOAD_ATTEMPTS)
         if isinstance(error, ExpiredUrlError):

@@ -19,7 +19,7 @@ it, so a rerun does not create again unless the user asks (``resubmit``).
 
 Every wait is bounded by options (documented in ``backends info``):
 ``request_timeout_s`` (one HTTP exchange), ``timeout_s`` (a task, from submit
-to finished), ``download_timeout_s`` and ``min_download_kbs`` (a download, all
+to finished), ``poll_outage_s`` (a failing status API), ``download_timeout_s`` and ``min_download_kbs`` (a download, all
 attempts together, and the slowest rate accepted), ``retry.max_attempts``.
 
 Keys are read when a backend is *used* (``api_key()``), never when it is
@@ -86,7 +86,8 @@ class RemoteBackend(Backend):
     Options (constructor keywords, or ``[backends.NAME]`` in the config file):
     ``base_url``, ``model``, ``api_key`` (tests only; prefer the env variable),
     ``concurrency``, ``poll_interval_s``, ``timeout_s`` (whole task),
-    ``request_timeout_s`` (one HTTP exchange), ``download_timeout_s`` and
+    ``request_timeout_s`` (one HTTP exchange), ``poll_outage_s`` (failing
+    status calls tolerated), ``download_timeout_s`` and
     ``min_download_kbs`` (a download), ``max_download_mb``, ``prices``
     (overrides of :attr:`default_prices`), ``retry`` (a :class:`RetryPolicy`,
     or a dict of its fields).
@@ -106,6 +107,8 @@ class RemoteBackend(Backend):
     #: Default bounds (seconds, kB/s); each is an option of the same name.
     default_timeout_s: ClassVar[float] = 1800.0
     default_request_timeout_s: ClassVar[float] = 60.0
+    #: How long the status API may keep failing (retried with backoff) before the run gives up on it.
+    default_poll_outage_s: ClassVar[float] = 300.0
     default_download_timeout_s: ClassVar[float] = 600.0
     default_min_download_kbs: ClassVar[float] = 32.0
     #: The window over which the minimum download rate is measured.
@@ -131,6 +134,7 @@ class RemoteBackend(Backend):
                                                   **extra).items() if v is not None})
         known = {"base_url", "model", "concurrency", "poll_interval_s", "timeout_s", "max_download_mb", "prices",
                  "retry", "request_timeout_s", "download_timeout_s", "min_download_kbs", "download_window_s",
+                 "poll_outage_s",
                  *self.extra_options()}
         unknown = sorted(set(options) - known)
         if unknown:
@@ -144,6 +148,7 @@ class RemoteBackend(Backend):
         self.poll_interval_s = float(options.get("poll_interval_s") or self.default_poll_interval_s)
         self.timeout_s = float(options.get("timeout_s") or self.default_timeout_s)
         self.request_timeout_s = float(options.get("request_timeout_s") or self.default_request_timeout_s)
+        self.poll_outage_s = float(options.get("poll_outage_s") or self.default_poll_outage_s)
         self.download_timeout_s = float(options.get("download_timeout_s") or self.default_download_timeout_s)
         min_kbs = options.get("min_download_kbs")
         self.min_download_kbs = float(self.default_min_download_kbs if min_kbs is None else min_kbs)
@@ -225,6 +230,8 @@ class RemoteBackend(Backend):
                        "once it may have been received",
             "task timeout": f"{self.timeout_s:g} s from submit to finished (polls and their retries included); "
                             "the task is then kept and a rerun resumes it",
+            "status outage": f"{self.poll_outage_s:g} s of failing status calls (retried with backoff) before the "
+                             "run stops polling; the task is kept and a rerun resumes it",
             "download": f"{self.download_timeout_s:g} s in total, at least {self.min_download_kbs:g} kB/s over every "
                         f"{self.download_window_s:g} s, at most {self.max_download_mb:g} MB",
         }

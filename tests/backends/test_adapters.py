@@ -314,7 +314,9 @@ def test_hung_create_is_not_repeated(setup, store, provider):
 def test_status_outage_keeps_the_task_and_the_rerun_resumes_it(setup, store):
     mock, make_backend = setup
     mock.faults.poll_500 = 1000
-    outcomes = run(store, make_backend(), [shot(1)])
+    started = time.monotonic()
+    outcomes = run(store, make_backend(poll_outage_s=0.3), [shot(1)])
+    assert time.monotonic() - started < 2.5, "a status outage outlived poll_outage_s"
     assert not outcomes[0].ok and outcomes[0].resumable and outcomes[0].retryable
     assert "kept" in outcomes[0].error and "resumes" in outcomes[0].error
     record = store.project.generations[outcomes[0].cache_key]

@@ -347,7 +347,7 @@ def test_combined_error_says_run_again_only_when_every_cause_is_retryable(runway
     from shotsmith.backends.engine import failed_shots_error
 
     runway.faults.poll_500 = 1000
-    outcomes = asyncio.run(generate_shots(store, runway_backend(runway), [req(1)]))
+    outcomes = asyncio.run(generate_shots(store, runway_backend(runway, poll_outage_s=0.3), [req(1)]))
     assert outcomes[0].retryable and outcomes[0].resumable
     assert "run again" in failed_shots_error(outcomes).hint
 
