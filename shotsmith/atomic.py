@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,12 +133,59 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+#: A temporary file left by a dead process is removed once it is this old (seconds without a write).
+STALE_AFTER_S = 120.0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, it is someone else's
+        return True
+    return True
+
+
+def remove_stale_temps(path: Path, *, prefix: str, suffix: str) -> list[Path]:
+    """Remove the temporary siblings of ``path`` that a killed process left (``kill -9``, a power cut).
+
+    Temporary names carry the writer's pid (``.NAME.<pid>-xxxx.part.mp4``); one is stale
+    when that process is gone *and* the file has not been written for
+    :data:`STALE_AFTER_S` (the pid may be another machine's or container's). POSIX only.
+    """
+    if os.name != "posix":
+        return []
+    pattern = re.compile(re.escape(prefix) + r"(\d+)-[A-Za-z0-9_]+" + re.escape(suffix) + r"\Z")
+    removed = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return []
+    now = time.time()
+    for entry in entries:
+        match = pattern.match(entry.name)
+        if not match or int(match.group(1)) == os.getpid():
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False) or now - entry.stat().st_mtime < STALE_AFTER_S:
+                continue
+            if _pid_alive(int(match.group(1))):
+                continue
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
 def _make_temp(path: Path, *, prefix: str, suffix: str) -> tuple[int, str]:
     try:
         if path.is_dir():
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         path.parent.mkdir(parents=True, exist_ok=True)
-        return tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
+        remove_stale_temps(path, prefix=prefix, suffix=suffix)
+        return tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}-", suffix=suffix, dir=path.parent)
     except OSError as exc:
         raise WriteError(path, exc) from exc
 
@@ -172,7 +221,8 @@ def atomic_output(path: Path) -> Iterator[Path]:
     On a clean exit the temporary file gets its final mode and is renamed onto
     ``path``; on any error (Ctrl-C and SIGTERM included, see
     :mod:`shotsmith.interrupts`) it is removed and ``path`` is left exactly as it
-    was. An OS error on the temporary file or the rename becomes a
+    was. One left by a killed process is removed by the next write of ``path``
+    (:func:`remove_stale_temps`). An OS error on the temporary file or the rename becomes a
     :class:`WriteError` naming ``path``.
     """
     path = Path(path)

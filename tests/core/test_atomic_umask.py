@@ -82,3 +82,33 @@ def test_cli_outputs_honour_the_umask(tmp_path, make_clip, mask):
     assert [r["code"] for r in results] == [0, 0, 0], results
     for name in ("t.mp4", "s.json", "sheet.png"):
         assert _mode(tmp_path / name) == 0o666 & ~mask, name
+
+
+# -- what a killed writer leaves behind ---------------------------------------------------------
+
+def _dead_pid() -> int:
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    done.wait()
+    return done.pid
+
+
+@pytest.mark.skipif(os.name != "posix", reason="temporary names carry a POSIX pid")
+def test_the_next_write_removes_what_a_killed_writer_left(tmp_path):
+    import shotsmith.atomic as atomic
+
+    dead, alive = _dead_pid(), os.getppid()
+    old = {f".out.{dead}-abc123xy.part.mp4": "stale", f".out.{alive}-abc123xy.part.mp4": "a live writer's",
+           f".other.{dead}-abc123xy.part.mp4": "another target's", f".out.json.{dead}-abc12345.tmp": "stale"}
+    for name in old:
+        (tmp_path / name).write_text("x")
+        os.utime(tmp_path / name, (1_000_000, 1_000_000))
+    fresh = tmp_path / f".out.{dead}-fresh123.part.mp4"  # written to a moment ago: maybe another machine's pid
+    fresh.write_text("x")
+    with atomic_output(tmp_path / "out.mp4") as tmp:
+        assert tmp.name.startswith(f".out.{os.getpid()}-") and tmp.name.endswith(".part.mp4")
+        tmp.write_bytes(b"new")
+    atomic_write_text(tmp_path / "out.json", "{}")
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(["out.mp4", "out.json", fresh.name, f".out.{alive}-abc123xy.part.mp4",
+                           f".other.{dead}-abc123xy.part.mp4"])
+    assert atomic.STALE_AFTER_S >= 60

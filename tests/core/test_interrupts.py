@@ -283,3 +283,24 @@ def test_generation_is_cancelled_the_same_way(tmp_path, sig, code):
     assert err_text.strip().splitlines()[-1] == "cancelled" and "Traceback" not in err_text, err_text
     assert not any(_alive(pid) for pid in children)
     assert [p for p in tmp_path.rglob("*") if ".part" in p.name] == [] and not out.exists()
+
+
+@needs_proc
+def test_the_part_file_of_a_killed_render_goes_with_the_next_write(long_clip, tmp_path):
+    from shotsmith.atomic import atomic_output
+
+    out = tmp_path / "out.mp4"
+    proc = subprocess.Popen([str(SHOTSMITH), *JOBS["render"](long_clip, out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: _parts(tmp_path), what="the partial output file")
+        proc.kill()
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    (left,) = _parts(tmp_path)  # nothing can clean up after SIGKILL ...
+    os.utime(tmp_path / left, (time.time() - 3600, time.time() - 3600))
+    with atomic_output(out) as tmp:  # ... but the next write of the same output does
+        tmp.write_bytes(b"x")
+    assert _parts(tmp_path) == [] and out.read_bytes() == b"x"
