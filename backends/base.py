@@ -132,6 +132,7 @@ class GenerationResult(BaseModel):
     remote_task_id: str | None = None
     cost: CostEstimate | None = None
     warnings: list[str] = Field(default_factory=list)
+    has_audio: bool | None = Field(default=None, description="The clip carries an audio track (None: not checked).")
 
 
 class Backend(ABC):

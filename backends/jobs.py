@@ -146,7 +146,7 @@ async def run_remote_job(backend: RemoteBackend, api: ApiClient, request: Genera
     video = info.video
     assert video is not None
     return GenerationResult(path=str(dest), duration_s=info.duration_s, width=video.width, height=video.height,
-                            remote_task_id=task.id, cost=backend.estimate_cost(request))
+                            remote_task_id=task.id, cost=backend.estimate_cost(request), has_audio=info.has_audio)
 
 
 async def _notify(on_submitted, task: RemoteTask) -> None:

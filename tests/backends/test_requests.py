@@ -284,3 +284,20 @@ def test_veo_default_model_and_audio():
     assert backend.capabilities().generates_audio
     assert not VeoBackend(model="veo-2.0-generate-001").capabilities().generates_audio
     assert not RunwayBackend().capabilities().generates_audio
+
+
+def test_veo_default_model_returns_the_audio_it_declares(serve, store, tmp_path, monkeypatch):
+    from shotsmith.media.ffmpeg import run_ffmpeg
+
+    clip = tmp_path / "with-audio.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=160x90:r=24:d=1", "-f", "lavfi", "-i", "sine=frequency=440:duration=1",
+                "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+                "-movflags", "+faststart", str(clip)])
+    monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
+    mock = serve(VeoMock, clip, key=GEMINI_KEY)
+    backend = VeoBackend(base_url=mock.url + "/v1beta", poll_interval_s=0.01, retry=FAST_RETRY)
+    outcomes = asyncio.run(generate_shots(store, backend, [req(duration_s=8)]))
+    assert outcomes[0].ok, outcomes[0].error
+    (create,) = [r for r in mock.log if r.method == "POST"]
+    assert create.path == "/v1beta/models/veo-3.1-generate-preview:predictLongRunning"
+    assert backend.capabilities().generates_audio and outcomes[0].result.has_audio
