@@ -229,18 +229,19 @@ def register(app: typer.Typer) -> None:
     def import_otio_cmd(
         file: Path = typer.Argument(..., help=".otio (or .edl/.xml with an adapter) whose media files are local."),
         project_dir: Path = typer.Option(..., "--project", "-p", help="Project folder (created if missing)."),
+        rate: float | None = typer.Option(None, "--rate", help="EDL only: its frame rate (default: the project's)."),
     ) -> None:
         """Replace the project's clips and audio with an OTIO timeline's; every media file must exist."""
-        from shotsmith.store import ProjectStore
-        from shotsmith.tools.interchange import ImportOtioArgs, import_otio
+        from shotsmith.tools.interchange import ImportOtioArgs, import_otio, project_for_import
 
         if not file.is_file():
             raise InvalidInputError(f"{file}: no such file")
-        store = ProjectStore.open_or_create(project_dir)
-        path = file.resolve()
-        if not store.is_inside(path):
-            store.add_input(path)
-        result = import_otio(ToolContext(store=store), ImportOtioArgs(path=str(path)))
+        args = _args(ImportOtioArgs, {"path": str(file.resolve()), "rate": rate})
+        with project_for_import(project_dir) as store:  # a failed import leaves no new project behind
+            path = file.resolve()
+            if not store.is_inside(path):
+                store.add_input(path)
+            result = import_otio(ToolContext(store=store), args)
         console.print(f"imported {result.clips} clip(s) and {result.audio_tracks} audio track(s), "
                       f"{result.duration_s:.2f}s, into {store.root}")
         for note in result.notes:

@@ -134,3 +134,39 @@ def test_a_wrong_hand_written_scenes_json_is_one_line(capsys, tmp_path, make_cli
     assert code == 2 and "not valid JSON" in err and len([x for x in err.splitlines() if x.strip()]) == 1, err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
     assert not (tmp_path / "sheet.png").exists()
+
+
+def test_a_failed_import_otio_leaves_no_new_project_behind(capsys, tmp_path, make_clip):
+    bad = make_clip("bad.mp4", duration=0.5, size="160x120", audio=False)
+    for target in (tmp_path / "pj", tmp_path / "deep" / "er" / "pj"):
+        code, _, err = run(capsys, "import-otio", str(bad), "--project", str(target))
+        assert code == 2 and "bad.mp4 is not a timeline OTIO can read" in err
+        assert len([line for line in err.splitlines() if line.strip()]) == 1, err
+        assert not target.exists() and not (tmp_path / "deep").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("mine")
+    assert run(capsys, "import-otio", str(bad), "--project", str(empty))[0] == 2
+    assert sorted(p.name for p in empty.iterdir()) == ["notes.txt"]  # the user's folder as it was
+    store = ProjectStore.create(tmp_path / "existing")
+    before = (store.root / "project.json").read_bytes()
+    assert run(capsys, "import-otio", str(bad), "--project", str(store.root))[0] == 2
+    assert (store.root / "project.json").read_bytes() == before
+
+
+def test_import_otio_takes_an_edl_rate(capsys, tmp_path, make_clip):
+    from shotsmith.timeline import OutputSettings
+
+    store = ProjectStore.create(tmp_path / "src")
+    make_clip("pal.mp4", duration=3, fps=25, size="160x120", folder=store.assets_dir)
+    store.project.timeline.output = OutputSettings(width=160, height=120, fps=25)
+    store.project.timeline.clips = [ClipRef(source="assets/pal.mp4", in_s=0.52, out_s=2.0)]
+    store.save()
+    edl = tmp_path / "cut.edl"
+    assert run(capsys, "export-otio", str(store.root), "-o", str(edl))[0] == 0
+    code, out, err = run(capsys, "import-otio", str(edl), "--project", str(tmp_path / "dst"), "--rate", "25")
+    assert code == 0, err
+    clip = ProjectStore.open(tmp_path / "dst").project.timeline.clips[0]
+    assert (clip.in_s, clip.out_s) == (pytest.approx(0.52), pytest.approx(2.0))
+    code, _, err = run(capsys, "import-otio", str(edl), "--project", str(tmp_path / "dst2"), "--rate", "0")
+    assert code == 2 and "--rate" in err and not (tmp_path / "dst2").exists()

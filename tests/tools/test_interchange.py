@@ -193,3 +193,154 @@ def test_edl_round_trip_to_the_frame(project, tmp_path):
         assert Path(new.source).resolve() == project.resolve(old.source)
     dissolve = other.project.timeline.clips[0].transition_to_next
     assert dissolve.kind == TransitionKind.DISSOLVE and abs(dissolve.duration_s - 0.5) <= 2 * frame
+
+
+# -- mixed rates, speed, EDL rates -------------------------------------------------
+
+def _mixed_project(tmp_path, make_clip, fps: float = 30) -> ProjectStore:
+    """A cut of 29.97 and 25 fps media with a dissolve, a 2x clip entered by that dissolve and a 0.5x clip."""
+    from shotsmith.timeline import OutputSettings
+
+    store = ProjectStore.create(tmp_path / f"mixed{fps:g}")
+    make_clip("ntsc.mp4", duration=4, fps=30000 / 1001, size="160x120", folder=store.assets_dir)
+    make_clip("pal.mp4", duration=4, fps=25, size="160x120", source="testsrc", folder=store.assets_dir)
+    tl = store.project.timeline
+    tl.output = OutputSettings(width=160, height=120, fps=fps)
+    tl.clips = [
+        ClipRef(source="assets/ntsc.mp4", in_s=0.5, out_s=2.5, transition_to_next=Transition(kind=TransitionKind.DISSOLVE, duration_s=0.5)),
+        ClipRef(source="assets/pal.mp4", in_s=0.4, out_s=2.4, speed=2.0),
+        ClipRef(source="assets/pal.mp4", in_s=1.0, out_s=1.6, speed=0.5,
+                transition_to_next=Transition(kind=TransitionKind.DISSOLVE, duration_s=0.4)),
+        ClipRef(source="assets/ntsc.mp4", in_s=1.0, out_s=2.0),
+    ]
+    store.save()
+    return store
+
+
+def _reimport(store: ProjectStore, exported: Path, tmp_path: Path, **kw) -> ProjectStore:
+    other = ProjectStore.create(tmp_path / f"back_{exported.suffix[1:]}_{len(list(tmp_path.iterdir()))}")
+    other.add_input(exported)
+    import_otio(ToolContext(store=other), ImportOtioArgs(path=str(exported), **kw))
+    return other
+
+
+def _assert_same_cut(before, after, tolerance: float, frame: float = 1e-6) -> None:
+    """Same clips, speeds and in/out points (within ``tolerance``); cut points and transitions within
+    ``frame`` (a format that counts frames places them on whole frames, as the renderer does)."""
+    for n, (old, new) in enumerate(zip(before.clips, after.clips, strict=True), start=1):
+        assert new.speed == pytest.approx(old.speed), f"clip {n} speed"
+        assert abs(new.in_s - old.in_s) <= tolerance, f"clip {n} in {new.in_s} != {old.in_s}"
+        assert abs(new.out_s - old.out_s) <= max(tolerance, frame) * old.speed + 1e-6, f"clip {n} out {new.out_s} != {old.out_s}"
+        assert new.transition_to_next.kind == old.transition_to_next.kind
+        assert abs(new.transition_to_next.overlap_s - old.transition_to_next.overlap_s) <= frame + 1e-6
+    assert abs(after.duration_s - before.duration_s) <= frame + 1e-6
+
+
+def test_otio_speed_clips_last_their_track_time(tmp_path, make_clip):
+    """OTIO reads a clip's source range as track time (the media read is that times the speed)."""
+    store = _mixed_project(tmp_path, make_clip)
+    result = export_otio(ToolContext(store=store), ExportOtioArgs(output="renders/cut.otio"))
+    video = otio.adapters.read_from_file(result.output).video_tracks()[0]
+    assert video.duration().to_seconds() == pytest.approx(store.project.timeline.duration_s)
+    fast = list(video.find_clips())[1]
+    assert fast.effects[0].time_scalar == 2.0
+    assert fast.source_range.start_time.rate == 25  # each clip keeps its media's rate in .otio
+    # 2 s of media at 2x is 1 s on the track, less the 0.25 s the dissolve takes before the cut
+    assert fast.source_range.duration.to_seconds() == pytest.approx(0.75)
+    assert fast.source_range.start_time.to_seconds() == pytest.approx(0.4 + 0.25 * 2)
+    back = _reimport(store, Path(result.output), tmp_path)
+    _assert_same_cut(store.project.timeline, back.project.timeline, 1e-6)
+
+
+@pytest.mark.skipif(not available_formats()["edl"], reason="otio-cmx3600-adapter not installed")
+@pytest.mark.parametrize("fps", [30, 29.97, 25])
+def test_mixed_rate_edl_is_one_rate_and_reads_back_to_the_frame(tmp_path, make_clip, fps):
+    store = _mixed_project(tmp_path, make_clip, fps)
+    result = export_otio(ToolContext(store=store), ExportOtioArgs(output="renders/cut.edl"))
+    text = Path(result.output).read_text()
+    stamps = [line.split()[-4:] for line in text.splitlines() if line[:3].isdigit()]
+    separators = {tc[8] for tcs in stamps for tc in tcs}
+    assert separators == ({";"} if fps == 29.97 else {":"})  # one rate for source and record alike
+    assert max(int(tc[9:]) for tcs in stamps for tc in tcs) < round(fps)
+    assert "M2   pal.mp4\t\t60.0" in text or "M2   pal.mp4\t\t59.94" in text or "M2   pal.mp4\t\t50.0" in text
+    exact = 30000 / 1001 if fps == 29.97 else fps
+    reread = otio.adapters.read_from_file(result.output, rate=exact)  # OTIO's own reader accepts it
+    clips = list(reread.video_tracks()[0].find_clips())
+    assert [c.effects[0].time_scalar if c.effects else 1 for c in clips] == [1, 2, 0.5, 1]
+    back = _reimport(store, Path(result.output), tmp_path, rate=fps)
+    _assert_same_cut(store.project.timeline, back.project.timeline, 0.5 / fps + 1e-6, 1 / fps)
+
+
+@pytest.mark.skipif(not available_formats()["fcpxml"], reason="otio-fcp-adapter not installed")
+def test_mixed_rate_fcp_xml_reads_back_to_the_frame_with_its_speeds(tmp_path, make_clip):
+    import xml.etree.ElementTree as ET
+
+    store = _mixed_project(tmp_path, make_clip)
+    result = export_otio(ToolContext(store=store), ExportOtioArgs(output="renders/cut.xml"))
+    root = ET.parse(result.output).getroot()
+    files = {f.findtext("name"): f.findtext("rate/timebase") for f in root.iter("file") if f.find("rate") is not None}
+    assert files == {"ntsc.mp4": "30", "pal.mp4": "25"}  # each file keeps its own rate
+    speeds = [p.findtext("value") for p in root.iter("parameter") if p.findtext("parameterid") == "speed"]
+    assert speeds == ["200", "50"]
+    reread = otio.adapters.read_from_file(result.output)
+    video = reread.video_tracks()[0]
+    assert video.duration().to_seconds() == pytest.approx(store.project.timeline.duration_s, abs=0.5 / 30)
+    back = _reimport(store, Path(result.output), tmp_path)
+    _assert_same_cut(store.project.timeline, back.project.timeline, 0.5 / 30 + 1e-6, 1 / 30)
+
+
+@pytest.mark.skipif(not available_formats()["edl"], reason="otio-cmx3600-adapter not installed")
+def test_edl_import_reads_at_the_rate_given(tmp_path, make_clip):
+    """An EDL says no rate: a 25 fps one read at a 30 fps project's rate landed frames early. --rate fixes it;
+    impossible frame numbers and drop-frame timecode are recognised."""
+    from shotsmith.timeline import OutputSettings
+
+    store = ProjectStore.create(tmp_path / "pal")
+    make_clip("pal.mp4", duration=4, fps=25, size="160x120", folder=store.assets_dir)
+    store.project.timeline.output = OutputSettings(width=160, height=120, fps=25)
+    store.project.timeline.clips = [ClipRef(source="assets/pal.mp4", in_s=0.52, out_s=2.0),
+                                    ClipRef(source="assets/pal.mp4", in_s=2.4, out_s=3.6)]
+    store.save()
+    edl = Path(export_otio(ToolContext(store=store), ExportOtioArgs(output="renders/cut.edl")).output)
+    at_25 = _reimport(store, edl, tmp_path, rate=25)  # into a 30 fps project
+    assert at_25.project.timeline.output.fps == 30
+    _assert_same_cut(store.project.timeline, at_25.project.timeline, 1e-6)
+    other = ProjectStore.create(tmp_path / "guess")
+    other.add_input(edl)
+    with pytest.raises(InvalidInputError, match="read at 30 fps its source and record lengths disagree") as caught:
+        import_otio(ToolContext(store=other), ImportOtioArgs(path=str(edl)))
+    assert "--rate" in caught.value.hint and other.project.timeline.clips == []
+
+    store.project.timeline.output = OutputSettings(width=160, height=120, fps=30)
+    store.project.timeline.clips[0].in_s = 0.9  # frame 27 of 30
+    store.save()
+    edl30 = Path(export_otio(ToolContext(store=store), ExportOtioArgs(output="renders/cut30.edl")).output)
+    other.add_input(edl30)
+    with pytest.raises(InvalidInputError, match="counts frames up to 27, so it was not made at 25 fps"):
+        import_otio(ToolContext(store=other), ImportOtioArgs(path=str(edl30), rate=25))
+
+    store.project.timeline.output = OutputSettings(width=160, height=120, fps=29.97)
+    store.save()
+    df = Path(export_otio(ToolContext(store=store), ExportOtioArgs(output="renders/df.edl")).output)
+    assert ";" in df.read_text()
+    other.add_input(df)
+    result = import_otio(ToolContext(store=other), ImportOtioArgs(path=str(df)))
+    assert any("29.97 fps (drop-frame" in n for n in result.notes)
+    _assert_same_cut(store.project.timeline, other.project.timeline, 0.5 / 29.97 + 1e-6, 1 / 29.97)
+    with pytest.raises(InvalidInputError, match="drop-frame"):
+        import_otio(ToolContext(store=other), ImportOtioArgs(path=str(df), rate=25))
+
+
+def test_otio_metadata_with_a_misspelled_key_is_named(project, tmp_path):
+    result = export_otio(ToolContext(store=project), ExportOtioArgs(output="renders/cut.otio"))
+    tl = otio.adapters.read_from_file(result.output)
+    clip = list(tl.video_tracks()[0].find_clips())[1]
+    clip.metadata["shotsmith"]["volumne"] = 0.2
+    otio.adapters.write_to_file(tl, str(project.root / "typo.otio"))
+    with pytest.raises(InvalidInputError, match=r"unknown key 'volumne' \(did you mean 'volume'\?\)"):
+        import_otio(ToolContext(store=project), ImportOtioArgs(path="typo.otio"))
+    tl.metadata["shotsmith"]["titles"][0]["postion"] = "top"
+    del clip.metadata["shotsmith"]["volumne"]
+    otio.adapters.write_to_file(tl, str(project.root / "typo.otio"))
+    with pytest.raises(InvalidInputError, match=r"titles 1: unknown key 'postion' \(did you mean 'position'\?\)"):
+        import_otio(ToolContext(store=project), ImportOtioArgs(path="typo.otio"))
