@@ -73,7 +73,7 @@ _WIDE_FRAMINGS = ["Wide shot", "Extreme wide shot", "High-angle wide shot", "Bir
                   "Wide shot from above", "Extreme wide view", "Top-down wide view"]
 _CLOSE_FRAMINGS = ["Close-up", "Extreme close-up", "Insert shot", "Macro close-up", "Tight detail shot",
                    "Close-up from a low angle", "Close-up from above", "Extreme macro detail"]
-_AERIAL = {"aerial drone shot", "FPV drone flythrough"}
+_AERIAL = {"aerial drone shot", "FPV drone flythrough", "aerial flyover"}
 _FRAMING_FAMILIES = {**{f: _CLOSE_FRAMINGS for f in ("Close-up", "Extreme close-up", "Medium close-up", "Insert shot")},
                      **{f: _WIDE_FRAMINGS for f in ("Wide shot", "Extreme wide shot", "Wide establishing shot")}}
 _FALLBACK_ACTIONS = ["moving naturally through the frame", "in candid, natural motion", "revealed in fine detail",
@@ -102,7 +102,7 @@ _COMPOSITIONS = ["at eye level", "from a three-quarter angle", "seen in profile"
 _CAMERA_CYCLE = [CameraMove.ZOOM_IN, CameraMove.PAN_RIGHT, CameraMove.STATIC, CameraMove.PAN_LEFT,
                  CameraMove.TILT_UP, CameraMove.ZOOM_OUT, CameraMove.TILT_DOWN]
 # A moving camera ("handheld camera") and a locked-off one contradict each other.
-_MOVING_CAMERA = {"handheld camera", "FPV drone flythrough", "smooth gimbal movement", "aerial drone shot",
+_MOVING_CAMERA = {"handheld camera", "FPV drone flythrough", "aerial flyover", "smooth gimbal movement", "aerial drone shot",
                   "orbiting camera", "whip pan"}
 _NOT_VERBS = {"morning", "evening", "lighting", "building", "ceiling", "something", "nothing", "clothing", "wedding",
               "king", "ring", "thing", "spring", "string", "wing", "swing", "everything", "anything", "ending",
@@ -335,7 +335,7 @@ def _read_brief(text: str) -> _Reading:
     for part in parts:
         reading = read_phrase(part)
         if reading.text:
-            read.beats.append((reading.text, reading))
+            read.beats.append((_unshout(reading.text), reading))
         else:
             read.take_cues(reading)
     if not read.setting and head_reading is None:
@@ -345,6 +345,7 @@ def _read_brief(text: str) -> _Reading:
         rest = " ".join(rest.split()).strip(" ,")
         if content_words(rest):
             read.topic = rest
+    read.topic = _unshout(read.topic)
     if read.topic.startswith(("A ", "An ", "The ")):
         read.topic = read.topic[0].lower() + read.topic[1:]
     # The head's topic is a beat of its own when it shows something ("a film of a fisherman mending a net")
@@ -353,6 +354,12 @@ def _read_brief(text: str) -> _Reading:
     if read.topic and read.topic.lower() != read.setting.lower() and (peers or _has_verb(read.topic.split())):
         read.beats.insert(0, (read.topic, Reading(text=read.topic)))
     return read
+
+
+def _unshout(text: str) -> str:
+    """A phrase typed in capitals ("COFFEE SHOP") reads as ordinary words; "an SUV" keeps its capitals."""
+    letters = [c for c in text if c.isalpha()]
+    return text.lower() if len(letters) > 3 and all(c.isupper() for c in letters) else text
 
 
 def _merge(beats: list[tuple[str, Reading]]) -> tuple[str, Reading]:

@@ -72,6 +72,8 @@ _CAMERA: list[Term] = [
                     r"|orbits?|sweeps?|passes?|pull|push|reveal|tracking|tracks?|rising|ascends?))"
                     r"|(?:shot[\s-])?(?:by|from|on|via)[\s-](?:a[\s-])?drone", phrase="aerial drone shot",
           shot_noun=True, noun=True),
+    _term("camera", r"(?:(?:drone|aerial)[\s-]+)?(?:fly[\s-]?overs?|fly[\s-]?throughs?|flybys?)", phrase="aerial flyover",
+          shot_noun=True, noun=True),
     _term("camera", r"aerials?|bird'?s?[\s-]eye(?:[\s-]view)?", phrase="aerial drone shot", shot_noun=True, noun=True),
     _term("camera", r"(?:in[\s-])?slow[\s-]?mo(?:tion)?|slo[\s-]?mo", phrase="slow motion", shot_noun=True, noun=True),
     _term("camera", r"time[\s-]?lapses?", phrase="time-lapse", shot_noun=True, noun=True),
@@ -84,7 +86,7 @@ _CAMERA: list[Term] = [
     _term("camera", r"wide[\s-]angle(?:[\s-]lens)?", phrase="wide-angle lens", shot_noun=True, noun=True),
     _term("camera", r"shallow[\s-](?:depth[\s-]of[\s-]field|focus|dof)|bokeh", phrase="shallow depth of field", noun=True),
     _term("camera", r"rack[\s-]focus(?:es|ing)?", phrase="rack focus", shot_noun=True, noun=True),
-    _term("camera", r"top[\s-]down|flat[\s-]?lay|overhead(?=[\s-]+(?:shots?|views?|angles?|cam))",
+    _term("camera", r"(?:overhead[\s-]+)?top[\s-]down|flat[\s-]?lay|overhead(?=[\s-]+(?:shots?|views?|angles?|cam))",
           phrase="overhead top-down angle", shot_noun=True, noun=True),
     _term("camera", r"(?:dutch|canted)[\s-]angle", phrase="dutch angle", shot_noun=True, noun=True),
     _term("camera", r"(?:orbit(?:ing)?|arc|360)(?=[\s-]+(?:shots?|camera|cam|move))", phrase="orbiting camera",
@@ -318,8 +320,7 @@ def _read_cues_only(looks: str, reading: Reading) -> None:
         return
     lighting = (is_lighting_phrase(rest) or bool(reading.lighting)
                 or (bool(kept & _WEAK_LIGHTING) and not reading.style and not kept & _STYLE_HEADS))
-    if rest.isupper():  # a shouted "GRITTY" is still just gritty
-        rest = rest.lower()
+    rest = re.sub(r"\b[A-Z]{2,}\b", lambda m: m.group(0).lower(), rest)  # a shouted "GRITTY" is still just gritty
     reading.style, reading.lighting = ([], [rest]) if lighting else ([rest], [])
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+import itertools
+import re
+
 import pytest
 
 from shotsmith.assistant.planner import MAX_TOTAL_S, MIN_TOTAL_S, OFFLINE_PLANNER, plan_brief
@@ -96,3 +100,122 @@ def test_explicit_arguments_override_the_text():
 
 def test_planning_is_deterministic():
     assert plan_brief(COFFEE).plan == plan_brief(COFFEE).plan
+
+
+# -- style and camera words are cues, never subjects ------------------------------------------
+# The test's own list of words that say how a video looks or is shot (not the planner's vocabulary).
+LOOK_WORDS = {"gritty", "handheld", "hand-held", "cinematic", "moody", "dreamy", "pastel", "grade", "drone", "aerial",
+              "slow-motion", "slow", "motion", "static", "tripod", "locked-off", "macro", "time-lapse", "close-ups",
+              "close-up", "shot", "shots", "vlog", "grainy", "16mm", "noir"}
+
+
+def _subject_words(shot) -> set[str]:
+    return set(re.findall(r"[a-z0-9'-]+", shot.subject.lower()))
+
+
+@pytest.mark.parametrize("text", [
+    "A gritty, handheld street food vlog in Bangkok, 20 seconds",
+    "Drone shot of a coastline at sunset, 8 seconds, aerial, slow-motion",
+    "moody, cinematic slow-motion close-ups of rain on a window",
+    "a 12 second time-lapse of clouds over a valley, static, dreamy pastel grade",
+    "STATIC TRIPOD SHOT OF A LAKE!!! Dreamy / grainy 16mm -- 10s",
+    "a 20 second film, 4 shots: handheld, a fisherman casting a net, aerial, noir",
+])
+def test_style_and_camera_words_never_become_subjects(text):
+    plan = plan_brief(text).plan
+    for shot in plan.shots:
+        words = _subject_words(shot)
+        assert not words & LOOK_WORDS, f"shot {shot.index} subject {shot.subject!r}"
+        assert words - {"a", "an", "the", "of"}, f"shot {shot.index} has no subject"
+        assert not shot.prompt.lower().startswith(tuple(f"medium shot of {w}" for w in LOOK_WORDS))
+
+
+def test_the_brief_subject_survives_its_style_words():
+    plan = plan_brief("A gritty, handheld street food vlog in Bangkok, 20 seconds").plan
+    assert any("street food" in s.subject for s in plan.shots)
+    assert all("Bangkok" in s.prompt for s in plan.shots)
+    assert all("gritty" in s.style for s in plan.shots)
+
+
+def test_camera_words_become_moves_or_prompt_phrases():
+    handheld = plan_brief("A gritty, handheld street food vlog in Bangkok, 20 seconds").plan
+    assert all("handheld camera" in s.prompt for s in handheld.shots)
+    assert CameraMove.STATIC not in {s.camera for s in handheld.shots}, "a handheld camera is not locked off"
+    aerial = plan_brief("Drone shot of a coastline at sunset, 8 seconds, aerial, slow-motion").plan
+    assert all("aerial" in s.prompt and "slow motion" in s.prompt and "sunset" in s.lighting for s in aerial.shots)
+    locked = plan_brief("a static, locked-off 9 second film of a pond, 3 shots").plan
+    assert [s.camera for s in locked.shots] == [CameraMove.STATIC] * 3
+    pushed = plan_brief("a 6 second ad, 2 shots: push-in on a ring, pull-back from a bride").plan
+    assert [s.camera for s in pushed.shots] == [CameraMove.ZOOM_IN, CameraMove.ZOOM_OUT]
+    assert [s.subject for s in pushed.shots] == ["a ring", "a bride"]
+
+
+def test_a_framing_word_sets_the_shot_size_not_the_subject():
+    plan = plan_brief("a 6 second ad, 2 shots: an extreme close-up of a watch face, a wide shot of a harbour").plan
+    assert [s.prompt.split(" of ")[0] for s in plan.shots] == ["Extreme close-up", "Wide shot"]
+    assert [s.subject for s in plan.shots] == ["a watch face", "a harbour"]
+
+
+def test_a_time_of_day_is_lighting_not_subject():
+    plan = plan_brief("a 6 second ad, 2 shots: a runner lacing up at dawn, a skyline at night").plan
+    assert [s.subject for s in plan.shots] == ["a runner", "a skyline"]
+    assert "dawn" in plan.shots[0].lighting and "night" in plan.shots[1].lighting
+
+
+def test_the_users_own_clip_is_not_a_prompt():
+    plan = plan_brief("A 15 second ad for a surf school. Use my clip beach.mp4 as the opener, "
+                      "then students paddling out").plan
+    assert not any("mp4" in s.prompt or "my clip" in s.prompt.lower() for s in plan.shots)
+    assert any("students" in s.subject for s in plan.shots)
+
+
+def test_durations_are_read_at_word_edges():
+    # "tones" holds "one s": it is not one more second.
+    assert plan_brief("a 10 second film of a forest, warm tones").brief.duration_s == 10
+
+
+@pytest.mark.parametrize(("text", "ratio", "seconds"), [
+    ("GRITTY, HANDHELD street-food VLOG!!! Bangkok night market -- 20s, vertical", "9:16", 20),
+    ("coffee shop promo... cinematic / HANDHELD; latte art (15s) SQUARE", "1:1", 15),
+])
+def test_shouted_and_punctuated_briefs(text, ratio, seconds):
+    plan = plan_brief(text).plan
+    assert (plan.aspect_ratio, plan.total_duration_s) == (ratio, seconds)
+    for shot in plan.shots:
+        assert not _subject_words(shot) & LOOK_WORDS, shot.subject
+        assert "handheld camera" in shot.prompt
+
+
+# -- a capped long brief gets varied shots ------------------------------------------------------
+NEAR_TWIN = 0.9
+
+
+def _max_similarity(prompts: list[str]) -> float:
+    return max(difflib.SequenceMatcher(None, a.lower(), b.lower()).ratio() for a, b in itertools.combinations(prompts, 2))
+
+
+@pytest.mark.parametrize(("text", "notice"), [
+    ("a 10 minute documentary about a lighthouse keeper", None),
+    ("A 2 hour handheld vlog of a chef cooking ramen in a tiny Tokyo kitchen, gritty, warm tones", "capped"),
+    ("A 20 minute travel film in 60 shots: Lisbon trams, custard tarts, the river at sunset", "capped"),
+    ("static close-ups of a ticking watch, 60 shots, 3 minutes, moody, cinematic, teal and orange grade, 35mm grain", None),
+])
+def test_a_long_brief_gets_varied_shots(text, notice):
+    result = plan_brief(text)
+    plan = result.plan
+    if notice:
+        assert any(notice in n for n in result.notices)
+    assert len(plan.shots) == 60
+    assert abs(plan.total_duration_s - result.brief.duration_s) < 0.1
+    prompts = [s.prompt for s in plan.shots]
+    assert len(set(prompts)) == len(prompts), "no two prompts identical"
+    assert _max_similarity(prompts) < NEAR_TWIN, "no two prompts near-identical"
+    assert len({p.split(" of ")[0] for p in prompts}) >= 4, "shot sizes vary"
+    assert len({s.action for s in plan.shots}) >= 8, "action beats vary"
+    if "static" not in text:
+        assert len({s.camera for s in plan.shots}) >= 4, "camera moves vary"
+
+
+def test_a_long_plan_is_deterministic():
+    text = "A 2 hour handheld vlog of a chef cooking ramen in a tiny Tokyo kitchen, gritty, warm tones"
+    assert plan_brief(text).plan == plan_brief(text).plan
