@@ -371,7 +371,7 @@ async def test_a_plan_resent_with_clips_bound_keeps_progress_and_a_changed_shot_
     shots = list(bound.shots)
     shots[2] = shots[2].model_copy(update={"prompt": "Medium shot of a customer laughing"})
     changed = bound.model_copy(update={"shots": shots})
-    session = scripted(plan_turn(), generation_turn()[:9] + [PlanUpdated(bound)], [PlanUpdated(changed)])
+    session = scripted(plan_turn(), generation_turn() + [PlanUpdated(bound)], [PlanUpdated(changed)])
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
         await type_and_send(pilot, BRIEF)
@@ -381,9 +381,13 @@ async def test_a_plan_resent_with_clips_bound_keeps_progress_and_a_changed_shot_
         await type_and_send(pilot, "generate")
         await settle(pilot)
         assert {i: s for i, (s, _, _) in progress.states.items()} == {1: "done", 2: "done", 3: "done"}
+        label = app.screen.query_one("#render-label", Static)
+        assert str(label.content) == "render: done"  # binding the clips did not change the cut
         await type_and_send(pilot, "shot 3: a customer laughing")
         await settle(pilot)
         assert {i: s for i, (s, _, _) in progress.states.items()} == {1: "done", 2: "done", 3: "waiting"}
+        assert str(label.content) == "render: out of date"
+        assert progress.output is not None  # the last video is still named
 
 
 async def test_a_restored_plan_with_clips_shows_them_done(make_app):

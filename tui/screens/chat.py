@@ -42,7 +42,7 @@ from shotsmith.tui.widgets import ChatLog, PlanTable, ProgressPanel, StatusLine
 log = logging.getLogger(__name__)
 
 PLACEHOLDER = "Describe your video, or ask for a change (Enter sends)"
-EMPTY = 'The message is empty: describe the video, e.g. "a 15 second ad for a bakery".'
+EMPTY = "The message is empty: describe your video first."
 YES = {"y", "yes", "approve", "approved", "ok", "go"}
 NO = {"n", "no", "reject", "rejected", "cancel", "stop"}
 WELCOME = ('Describe the video you want, e.g. "a 20 second vertical ad for my coffee shop: morning light, '

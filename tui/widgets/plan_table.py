@@ -35,7 +35,7 @@ def shot_detail(shot: Shot) -> str:
     if shot.source:
         extras.append(f"footage: {shot.source}")
     elif shot.bound_clip:
-        extras.append(f"clip: {shot.bound_clip}")
+        extras.append("clip ready")
     if shot.transition_to_next.kind.value != "cut":
         extras.append(f"{shot.transition_to_next.kind.value} {shot.transition_to_next.duration_s:g} s to the next")
     text = f"{shot.index}. {shot.prompt}"

@@ -24,6 +24,9 @@ MARKS = {"queued": ("·", ""), "submitted": ("↑", ""), "running": ("▶", "bol
          "done": ("✓", "green"), "cached": ("✓", "green"), "failed": ("✗", "red"), "cancelled": ("–", "yellow"),
          "waiting": ("·", "dim"), "footage": ("▣", "")}
 
+#: The project keeps no record of earlier renders, so the panel only speaks for this session.
+NO_RENDER = "render: none in this session"
+
 
 class ProgressPanel(Vertical):
     """``states`` maps a shot index to (state, percent, message)."""
@@ -39,7 +42,7 @@ class ProgressPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="shot-states")
-        yield Static("render: not started", id="render-label", markup=False)
+        yield Static(NO_RENDER, id="render-label", markup=False)
         yield ProgressBar(total=100, show_eta=False, id="render-bar")
         yield Static("", id="output-line", markup=False)
 
@@ -74,7 +77,7 @@ class ProgressPanel(Vertical):
             self._cut = cut
             self.query_one("#render-bar", ProgressBar).update(total=100, progress=0)
             self.query_one("#render-label", Static).update(
-                "render: not started" if self.output is None else "render: the plan changed since the last video")
+                NO_RENDER if self.output is None else "render: out of date")
 
     def shot(self, index: int | None, state: str, percent: float | None, message: str) -> None:
         self.states[index] = (state, percent, message)
