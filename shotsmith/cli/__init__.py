@@ -27,8 +27,10 @@ name, so the handling does not depend on which one is installed.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import logging
+import os
 import re
 import sys
 import traceback
@@ -170,9 +172,12 @@ def _run(argv: list[str] | None) -> int:
         _hint(exc.hint)
         return exc.exit_code
     except BrokenPipeError:
-        # `shotsmith probe x | head`: the reader went away; nothing to report.
-        sys.stderr.close()
-        return 141
+        # `shotsmith backends list | head -1`: the reader went away; nothing to report. Point stdout at
+        # /dev/null so the interpreter's final flush does not fail again (the Python docs' recipe).
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 1  # as typer itself does for a broken pipe inside a command
     except Exception as exc:
         code_or_none = _click_error(exc)
         if code_or_none is not None:
