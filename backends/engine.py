@@ -63,7 +63,17 @@ RESUMABLE = ("submitted", "running", "downloading")
 CREATE_TOKEN = "create_token"
 CREATE_SENT_AT = "create_sent_at"
 
-__all__ = ["RESUMABLE", "ShotOutcome", "SpendGuard", "cache_key", "failed_shots_error", "generate_shots"]
+__all__ = ["RESUMABLE", "ShotOutcome", "SpendGuard", "cache_key", "create_uncertain", "failed_shots_error",
+           "generate_shots"]
+
+
+def create_uncertain(record: GenerationRecord) -> bool:
+    """True when this shot's last create may have reached the provider but its task id is unknown.
+
+    A rerun adopts the task where the adapter can find it; otherwise it does not
+    create the shot again unless ``generate_shots(..., resubmit=True)``.
+    """
+    return record.status != "succeeded" and not record.remote_task_id and bool(record.remote_data.get(CREATE_TOKEN))
 
 
 @runtime_checkable
@@ -283,8 +293,7 @@ async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | 
         record.status, record.error, record.updated_at = "running", None, utcnow()
         outcome.resumed = True
         log.info("%s: resuming task %s for %s", backend.name, task.id, label)
-    elif (remote and previous is not None and previous.status != "succeeded" and not previous.remote_task_id
-          and previous.remote_data.get(CREATE_TOKEN)):
+    elif remote and previous is not None and create_uncertain(previous):
         # An earlier create's answer was lost (or the run died while it was in flight).
         record = previous
         try:

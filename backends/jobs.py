@@ -220,9 +220,9 @@ async def _submit(backend: RemoteBackend, api: ApiClient, request: GenerationReq
 async def _create(backend: RemoteBackend, api: ApiClient, request: GenerationRequest, token: str,
                   sent_at: float) -> RemoteTask | None:
     attempts = backend.retry.max_attempts if backend.can_find_created else 1
+    # One budget for the whole create, repeats after "never arrived" included.
+    deadline = time.monotonic() + (backend.request_timeout_s + backend.retry.max_delay_s) * backend.retry.max_attempts
     for attempt in range(1, attempts + 1):
-        deadline = time.monotonic() + backend.request_timeout_s * backend.retry.max_attempts \
-            + backend.retry.max_delay_s * backend.retry.max_attempts
         marker = _CREATE_TOKEN.set(token)
         try:
             with call_scope(deadline=deadline, create=True, what="creating the task") as scope:

@@ -301,11 +301,18 @@ def test_spend_guard_settles_not_created_on_a_400_create(runway, store):
 
 
 def test_spend_guard_settles_created_on_a_lost_create_answer(runway, store):
+    from shotsmith.backends.engine import create_uncertain
+
     guard = RecordingGuard()
     runway.faults.submit_accept_drop = 1
     outcomes = asyncio.run(generate_shots(store, runway_backend(runway), [req(1)], spend_guard=guard))
     assert outcomes[0].uncertain
     assert guard.settled == [(outcomes[0].cache_key, True)]
+    assert create_uncertain(store.project.generations[outcomes[0].cache_key])
+    # resubmit pays again, and asks the guard first
+    again = asyncio.run(generate_shots(ProjectStore.open(store.root), runway_backend(runway), [req(1)],
+                                       spend_guard=guard, resubmit=True))
+    assert again[0].ok and runway.submits == 2 and len(guard.authorized) == 2
 
 
 def test_spend_guard_for_a_local_backend(store):
