@@ -48,7 +48,9 @@ def build_tools(service: "ProductionService", *, planner_label: str,
 
 def build_agent(model: Any, service: "ProductionService", config: LLMConfig, *, checkpointer: Any,
                 step_limit: int = STEP_LIMIT, notify: Callable[[str], None] | None = None,
-                on_approvals: Callable[[list[str]], None] | None = None):
+                on_approvals: Callable[[list[str]], None] | None = None, phases: PhaseTools | None = None):
+    """The compiled agent graph; ``phases`` (optional) is the PhaseTools instance to use, so the caller can
+    read what each model call was offered."""
     tools = build_tools(service, planner_label=config.label, on_approvals=on_approvals)
     middleware = [
         HumanInTheLoopMiddleware(
@@ -59,7 +61,7 @@ def build_agent(model: Any, service: "ProductionService", config: LLMConfig, *, 
         ToolErrorMiddleware(tool_error_message),
         ModelCallLimitMiddleware(run_limit=step_limit, exit_behavior="end"),
         ScrubModelErrors(config.shown_url),
-        PhaseTools(service),
+        phases or PhaseTools(service),
         ContextGuard(notify=notify),
         ModelRetry(max_retries=config.max_retries, initial_delay_s=config.retry_initial_delay_s,
                    timeout_s=config.timeout_s, give_up_after_s=config.give_up_after_s, notify=notify),

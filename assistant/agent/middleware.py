@@ -32,7 +32,7 @@ from langchain.agents.middleware import AgentMiddleware, AgentState, after_model
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import ValidationError
 
-from shotsmith.assistant.agent.schemas import RESULT_LIMIT, cap
+from shotsmith.assistant.agent.schemas import RESULT_LIMIT, cap, surface_chars
 from shotsmith.assistant.agent.tools import GENERATE_TOOL, ShotsArgs
 from shotsmith.assistant.production.spending import BudgetExceededError, Estimate, SpendingRefusedError
 from shotsmith.cut import derive_cut
@@ -130,17 +130,28 @@ def project_phase(service: "ProductionService") -> Phase:
 
 
 class PhaseTools(AgentMiddleware):
-    """Offer only the tools of the project's current phase, as strict schemas."""
+    """Offer only the tools of the project's current phase, as strict schemas.
+
+    ``offered`` keeps (phase, tools, characters of tool JSON) for every model
+    call, so a run can report the surface a model was really shown.
+    """
 
     def __init__(self, service: "ProductionService", *, strict: bool = True) -> None:
         super().__init__()
         self.service = service
         self.strict = strict
+        self.offered: list[tuple[Phase, int, int]] = []
+        self._chars: dict[str, int] = {}
 
     def select(self, tools: list["BaseTool | dict"]) -> list["BaseTool | dict"]:
-        wanted = PHASE_TOOLS[project_phase(self.service)]
+        phase = project_phase(self.service)
         by_name = {getattr(t, "name", None): t for t in tools}
-        return [by_name[name] for name in wanted if name in by_name]
+        chosen = [by_name[name] for name in PHASE_TOOLS[phase] if name in by_name]
+        for tool in chosen:
+            if tool.name not in self._chars:
+                self._chars[tool.name] = surface_chars([tool])
+        self.offered.append((phase, len(chosen), sum(self._chars[t.name] for t in chosen)))
+        return chosen
 
     def wrap_model_call(self, request, handler):
         settings = {**request.model_settings, **({"strict": True} if self.strict else {})}

@@ -27,7 +27,7 @@ from langgraph.types import Command
 
 from shotsmith.assistant.agent.build import STEP_LIMIT, build_agent
 from shotsmith.assistant.agent.llm import LLMConfig, build_chat_model
-from shotsmith.assistant.agent.middleware import ModelServerError, describe_model_error, estimate_for
+from shotsmith.assistant.agent.middleware import ModelServerError, PhaseTools, describe_model_error, estimate_for
 from shotsmith.assistant.events import AssistantText, Notice
 from shotsmith.assistant.production import ProductionService
 from shotsmith.assistant.sessions.base import STATE_DIR, SessionBase
@@ -85,14 +85,20 @@ class AgentSession(SessionBase):
         except (OSError, sqlite3.Error) as exc:
             raise ProjectError(f"cannot open the conversation store in {folder}: {exc}") from exc
         self.checkpointer = SqliteSaver(self._conn)
+        self._phases = PhaseTools(service)
         self.agent = build_agent(model or build_chat_model(config), service, config, checkpointer=self.checkpointer,
                                  step_limit=self.step_limit, notify=self._notify,
-                                 on_approvals=self.approval_ids.extend)
+                                 on_approvals=self.approval_ids.extend, phases=self._phases)
         self._graph_config = {"configurable": {"thread_id": THREAD_ID}, "recursion_limit": self.step_limit * 12 + 20}
 
     def who_text(self) -> str:
         where = f" at {self.config.shown_url}" if self.config.base_url else ""
         return f"Answering: {self.config.label}{where} (LLM agent)"
+
+    @property
+    def tool_surface(self) -> list[dict[str, Any]]:
+        """Per model call of this session: the phase, how many tools it offered and their JSON size."""
+        return [{"phase": phase, "tools": count, "chars": chars} for phase, count, chars in self._phases.offered]
 
     def _notify(self, text: str) -> None:
         self.emit(Notice(scrub(text), level="warning"))
