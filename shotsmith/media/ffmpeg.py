@@ -101,9 +101,10 @@ def spawn(argv: Sequence[str], **kwargs) -> subprocess.Popen:
         if preexec is not None:
             options["preexec_fn"] = preexec
     options.update(kwargs)
-    proc = subprocess.Popen(list(argv), **options)
-    with _live_lock:
-        _live.add(proc)
+    with interrupts.deferred():  # a Ctrl-C between the start and the registration would orphan the child
+        proc = subprocess.Popen(list(argv), **options)
+        with _live_lock:
+            _live.add(proc)
     return proc
 
 
