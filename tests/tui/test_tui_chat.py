@@ -159,6 +159,17 @@ async def test_session_error_is_a_clean_line_and_the_app_keeps_running(scripted,
         assert app.screen.query_one("#plan-rows", DataTable).row_count == 3
 
 
+async def test_error_toasts_show_brackets_as_typed(scripted, make_app, settle):
+    failure = BackendError("no API key for runway", hint="set RUNWAYML_API_SECRET, or under [secrets] in the config file")
+    app = make_app(scripted([failure]))
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "generate")
+        await settle(pilot)
+        (toast,) = list(app._notifications)
+        assert toast.title == "Error" and "[secrets]" in toast.message and not toast.markup
+        assert entries_with(app, "error")[0].endswith("under [secrets] in the config file)")
+
+
 async def test_a_session_that_raises_is_reported_like_one_that_does_not(scripted, make_app, settle):
     failure = BackendError("runway refused the request: quota exhausted", hint="top up credits")
     session = scripted([Raise(failure)])

@@ -204,7 +204,7 @@ class ChatScreen(Screen[None]):
             case OutputWritten(path=path, duration_s=duration, size_bytes=size):
                 progress.output_written(path, duration, size)
                 chat.add_output(path, duration, size)
-                self.notify(f"{path} · {duration:.1f} s · {human_size(size)}", title="Video written")
+                self.notify(f"{path} · {duration:.1f} s · {human_size(size)}", title="Video written", markup=False)
             case other:  # an event kind this UI does not know yet: show it rather than drop it
                 chat.add_notice(f"{type(other).__name__}: {other}")
 
@@ -218,7 +218,8 @@ class ChatScreen(Screen[None]):
         error = message.error
         if error is not None:
             cancelled = isinstance(error, CancelledError)
-            self.notify(error.message + (f"\n{error.hint}" if error.hint else ""),
+            # markup=False: hints name config sections like [secrets], which markup would eat.
+            self.notify(error.message + (f"\n{error.hint}" if error.hint else ""), markup=False,
                         title="Cancelled" if cancelled else "Error", severity="warning" if cancelled else "error")
         if message.turn == self._turn_no:
             self.busy = False
