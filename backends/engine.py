@@ -251,6 +251,7 @@ async def generate_shots(store: ProjectStore, backend: Backend, requests: list[G
             continue
         if isinstance(result, _SpendRefused | _NotSubmitted):
             outcome.error = "not submitted: spending was refused"
+            _emit(on_progress, ProgressEvent(shot_index=outcome.shot_index, state="cancelled", message=outcome.error))
             continue
         if isinstance(result, BaseException):
             if not isinstance(result, Exception):
