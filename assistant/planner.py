@@ -52,7 +52,7 @@ _ASPECTS: list[tuple[str, str]] = [
     (r"\b16\s*[:x/]\s*9\b|\blandscape\b|\bwidescreen\b|\byoutube\b", "16:9"),
 ]
 # Phrases that only say how long the video runs: "2 minutes long", "in total".
-_LENGTH_WORDS = re.compile(r"\b(?:in total|total|runtime|run time|length|duration|max(?:imum)?)\b", re.I)
+_LENGTH_WORDS = re.compile(r"\b(?:in total|runtime|run time)\b", re.I)
 # The user's own files ("use my clip beach.mp4 as the opener") are placed by the caller, not read for cues.
 _FOOTAGE = re.compile(r"(?:\b(?:use|using|with|from|plus)\s+)?(?:\b(?:my|our|the|this)\s+)?(?:own\s+)?"
                       r"(?:[\w-]+\s+){0,2}?[\w/-]+\.(?:mp4|mov|m4v|mkv|webm|avi|jpe?g|png|webp|gif)\b"
@@ -60,6 +60,10 @@ _FOOTAGE = re.compile(r"(?:\b(?:use|using|with|from|plus)\s+)?(?:\b(?:my|our|the
 _SPLIT = re.compile(r"[;!?\n()\[\]\u2026/|\"\u201c\u201d]+|\.(?!\w)|,\s*|\s[-\u2013\u2014]+\s|\band then\b|\bthen\b", re.I)
 _LEADING = re.compile(r"^\s*(?:and|with|plus|also|finally|ending on|ends on|end on|starting with|opening on|opens on"
                       r"|closing on|closes on|followed by)\s+", re.I)
+# How people ask, which is not what they ask for: "make me a moody thing about...".
+_REQUEST = re.compile(r"^\s*(?:(?:please|pls|hey|hi)[\s,]+)?(?:(?:can|could|would) you\s+|i(?:'d| would) like\s+|"
+                      r"i (?:want|need)\s+|we (?:want|need)\s+)?(?:(?:please\s+)?(?:make|create|generate|produce|"
+                      r"build|cut|edit|give)(?:\s+(?:me|us))?\s+)?", re.I)
 
 # -- coverage: what changes from shot to shot when beats are covered more than once --------
 # Repeats of one beat step through lists of framings (8), action moments (11), setting
@@ -228,7 +232,7 @@ def _strip_specs(text: str) -> str:
 def _split(text: str) -> list[str]:
     parts = []
     for part in _SPLIT.split(text):
-        part = _LEADING.sub("", (part or "").strip()).strip(" .,:-")
+        part = _unshout(_LEADING.sub("", (part or "").strip()).strip(" .,:-"))
         if part:
             parts.append(part)
     return parts
@@ -335,7 +339,7 @@ def _read_brief(text: str) -> _Reading:
     for part in parts:
         reading = read_phrase(part)
         if reading.text:
-            read.beats.append((_unshout(reading.text), reading))
+            read.beats.append((_lower_article(_unshout(reading.text)), reading))
         else:
             read.take_cues(reading)
     if not read.setting and head_reading is None:
@@ -345,13 +349,13 @@ def _read_brief(text: str) -> _Reading:
         rest = " ".join(rest.split()).strip(" ,")
         if content_words(rest):
             read.topic = rest
-    read.topic = _unshout(read.topic)
-    if read.topic.startswith(("A ", "An ", "The ")):
-        read.topic = read.topic[0].lower() + read.topic[1:]
+    read.topic = _lower_article(_unshout(read.topic))
     # The head's topic is a beat of its own when it shows something ("a film of a fisherman mending a net")
     # or stands in a list of peers ("handheld street food vlog, Bangkok night market"), unless it is the place.
     peers = not sep or not tail.strip()
-    if read.topic and read.topic.lower() != read.setting.lower() and (peers or _has_verb(read.topic.split())):
+    place = re.sub(r"^an? ", "", read.setting.lower())
+    about_place = bool(place) and place in read.topic.lower()  # "a hotel in Paris" is the establishing shot
+    if read.topic and (_has_verb(read.topic.split()) or (peers and not about_place)):
         read.beats.insert(0, (read.topic, Reading(text=read.topic)))
     return read
 
@@ -360,6 +364,11 @@ def _unshout(text: str) -> str:
     """A phrase typed in capitals ("COFFEE SHOP") reads as ordinary words; "an SUV" keeps its capitals."""
     letters = [c for c in text if c.isalpha()]
     return text.lower() if len(letters) > 3 and all(c.isupper() for c in letters) else text
+
+
+def _lower_article(text: str) -> str:
+    """ "A couple walking" (a sentence start) reads "a couple walking" inside a prompt."""
+    return text[0].lower() + text[1:] if text.startswith(("A ", "An ", "The ")) else text
 
 
 def _merge(beats: list[tuple[str, Reading]]) -> tuple[str, Reading]:
@@ -560,7 +569,7 @@ def plan_brief(text: str, *, duration_s: float | None = None, aspect_ratio: str 
         count = fitted
     count = max(1, min(MAX_SHOTS, count))
 
-    covered = _cover(_read_brief(_strip_specs(text)), count, genre)
+    covered = _cover(_read_brief(_REQUEST.sub("", _strip_specs(text))), count, genre)
     durations = _durations(total, count)
     transition_s = round(min(0.5, min(durations) * 0.25), 2)
     shots: list[Shot] = []

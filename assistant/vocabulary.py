@@ -67,7 +67,8 @@ _CAMERA: list[Term] = [
           move=CameraMove.STATIC, shot_noun=True, noun=True),
     _term("camera", r"hand[\s-]?held|shaky[\s-]?cam(?:era)?|run[\s-]and[\s-]gun", phrase="handheld camera",
           shot_noun=True, noun=True),
-    _term("camera", r"fpv(?:[\s-]drone)?", phrase="FPV drone flythrough", shot_noun=True, noun=True),
+    _term("camera", r"fpv(?:[\s-]drone)?(?:[\s-]fly[\s-]?(?:throughs?|overs?))?", phrase="FPV drone flythrough",
+          shot_noun=True, noun=True),
     _term("camera", r"drone(?=[\s-]+(?:shots?|footage|views?|cam|camera|video|film|clip|reel|flyovers?|fly[\s-]?(?:over|through)s?"
                     r"|orbits?|sweeps?|passes?|pull|push|reveal|tracking|tracks?|rising|ascends?))"
                     r"|(?:shot[\s-])?(?:by|from|on|via)[\s-](?:a[\s-])?drone", phrase="aerial drone shot",
@@ -86,12 +87,17 @@ _CAMERA: list[Term] = [
     _term("camera", r"wide[\s-]angle(?:[\s-]lens)?", phrase="wide-angle lens", shot_noun=True, noun=True),
     _term("camera", r"shallow[\s-](?:depth[\s-]of[\s-]field|focus|dof)|bokeh", phrase="shallow depth of field", noun=True),
     _term("camera", r"rack[\s-]focus(?:es|ing)?", phrase="rack focus", shot_noun=True, noun=True),
-    _term("camera", r"(?:overhead[\s-]+)?top[\s-]down|flat[\s-]?lay|overhead(?=[\s-]+(?:shots?|views?|angles?|cam))",
+    _term("camera", r"(?:overhead[\s-]+)?(?:top[\s-]down|flat[\s-]?lay)|overhead(?=[\s-]+(?:shots?|views?|angles?|cam))",
           phrase="overhead top-down angle", shot_noun=True, noun=True),
     _term("camera", r"(?:dutch|canted)[\s-]angle", phrase="dutch angle", shot_noun=True, noun=True),
-    _term("camera", r"(?:orbit(?:ing)?|arc|360)(?=[\s-]+(?:shots?|camera|cam|move))", phrase="orbiting camera",
+    _term("camera", r"(?:360[\s-]*(?:degrees?[\s-]+)?)?(?:orbit(?:ing)?|arc|360)(?=[\s-]+(?:shots?|camera|cam|move))",
+          phrase="orbiting camera",
           shot_noun=True, noun=True),
     _term("camera", r"whip[\s-]pans?", phrase="whip pan", shot_noun=True, noun=True),
+    _term("camera", r"underwater(?:[\s-](?:shots?|footage|camera|housing))?", phrase="underwater camera", noun=True),
+    # Editing words name the cut, not what is in it: "whip pan transitions between street musicians".
+    _term("camera", r"(?:(?:match|jump|smash|quick|fast|hard)[\s-]cuts?|cross[\s-]?fades?)(?:[\s-]transitions?)?"
+                    r"(?:[\s-](?:between|from|to))?|transitions?(?:[\s-](?:between|from|to))?", noun=True),
 ]
 
 # -- framing: how much of the subject the shot shows ------------------------------------
@@ -145,7 +151,7 @@ _FORMAT: list[Term] = [
     _term("format", r"music[\s-]video|lyric[\s-]video|short[\s-]film|sizzle[\s-]reel|highlights?(?:[\s-]reel)?"
                     r"|advert(?:isement)?|ad|commercial|promo|spot|explainer|tutorial|demo|walkthrough|trailer|teaser"
                     r"|video|film|movie|clip|reel|vlog|documentary|doc|montage|recap|loop|post|animation|sequence"
-                    r"|edit|sting|bumper|intro|outro|showcase|testimonial|footage|b-roll", noun=True),
+                    r"|edit|sting|bumper|intro|outro|showcase|testimonial|footage|b-roll|tour|thing|something|piece|content", noun=True),
 ]
 # Platforms say where the video goes (and so its aspect), never what it shows.
 PLATFORM = re.compile(_START + r"(?:instagram|insta|ig|facebook|fb|linkedin|snapchat|pinterest|twitter|youtube|tiktok"
@@ -174,7 +180,8 @@ _LIGHTING_HEADS = frozenset("light lighting lit glow backlight backlighting shad
 FILLER = frozenset(
     "a an the and or with in on of very really super slightly lots lot some all plus throughout mostly mainly "
     "please make it its it's keep use using go for to be should that is are but also more overall bit little kind "
-    "sort shot shots footage camera lens work movement movements moves feel vibe vibes look style shot filmed".split())
+    "sort shot shots footage camera lens work movement movements moves feel vibe vibes look style shot filmed long "
+    "short quick brief total length duration approx approximately roughly".split())
 _ARTICLES = r"(?:a|an|the|some|lots[\s-]of|plenty[\s-]of|more)"
 _LEAD_PREPOSITIONS = r"(?:of|over|across|through|above|about|for|on|showing|featuring|from|into|along|alongside|around|to)"
 
@@ -215,16 +222,21 @@ def _lighting_phrase(words: str) -> str:
     return _TIMES_OF_DAY.get(bare, _TIMES_OF_DAY.get(bare.replace(" ", "-"), words.strip()))
 
 
-def _fix_articles(text: str) -> str:
-    """Articles left behind by a removed word: "an street" -> "a street", "a of" -> "of"."""
-    text = re.sub(r"\b(?:a|an|the)\s+(?=(?:a|an|the|of|with|in|on|at|and|or)\b|$)", "", text, flags=re.I)
+def _fix_articles(marked: str) -> str:
+    """Articles left behind by a removed word: "an [aerial] street" -> "a street", "a [static] of" -> "of".
+
+    Works on the marked phrase so that only articles next to a removed word
+    change: "an SUV" stays as the user wrote it.
+    """
+    marks = r"(?:\s*[\x01\x02])+\s*"
+    marked = re.sub(rf"\b(?:a|an|the)(?={marks}(?:(?:a|an|the|of|with|in|on|at|and|or)\b|$))", "", marked, flags=re.I)
 
     def article(m: re.Match[str]) -> str:
         word = m.group(2)
         want = "an" if word[0].lower() in "aeiou" and not word.lower().startswith(("uni", "use", "one", "eu")) else "a"
         return (want.capitalize() if m.group(1)[0].isupper() else want) + " " + word
 
-    return re.sub(r"\b(an?)\s+(\w+)", article, text, flags=re.I)
+    return re.sub(rf"\b(an?){marks}(\w+)", article, marked, flags=re.I)
 
 
 def _tidy(text: str) -> str:
@@ -288,7 +300,14 @@ def read_phrase(text: str, *, names_format: bool = False) -> Reading:
     if lead and _opens_with_cues(lead.group(0), names_format):
         reading.format_then_topic = reading.format_noun
         marked = marked[lead.end():]
-    reading.text = _tidy(_fix_articles(re.sub(r"\s*[\x01\x02]\s*", " ", marked)))
+    # "interior shot of the driver", "a view of the sea": the words before a shot noun frame the shot.
+    marked = re.sub(rf"^\s*(?:{_ARTICLES}\s+)?(?:[\w-]+\s+){{0,2}}(?:shots?|views?|angles?|footage|scenes?)\s+"
+                    r"(?:of|from|over|across|on)\s+", "", marked, flags=re.I)
+    reading.text = _tidy(re.sub(r"\s*[\x01\x02]\s*", " ", _fix_articles(marked)))
+    if reading.text and (is_style_phrase(reading.text) or is_lighting_phrase(reading.text)) \
+            and not re.search(r"\w{3,}ing\b", reading.text.split(" ", 1)[-1]):
+        looks = [text]  # "pixel-art aesthetic", "soft window light": a look, in the user's words
+        reading.text = ""
     if not content_words(reading.text):
         _read_cues_only(_tidy(" ".join(" ".join(looks).split())), reading)
         reading.text = ""
