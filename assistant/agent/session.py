@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 THREAD_ID = "main"
 CHECKPOINT_FILE = "agent.sqlite"
+#: The checkpoint at which the last turn ended with an error (so a new message does not replay it).
+FAILED_FILE = "agent_failed"
 RUN_INSTRUCTIONS = ("\n\n(This is a scripted run with nobody to answer questions: plan the shots, generate them, "
                     "then call render with preview false and no output argument to write the video, and stop.)")
 PLAN_ONLY_INSTRUCTIONS = ("\n\n(This is a scripted run with nobody to answer questions: plan the shots with "
@@ -85,6 +87,7 @@ class AgentSession(SessionBase):
         except (OSError, sqlite3.Error) as exc:
             raise ProjectError(f"cannot open the conversation store in {folder}: {exc}") from exc
         self.checkpointer = SqliteSaver(self._conn)
+        self._failed_marker = folder / FAILED_FILE
         self._phases = PhaseTools(service)
         self.agent = build_agent(model or build_chat_model(config), service, config, checkpointer=self.checkpointer,
                                  step_limit=self.step_limit, notify=self._notify,
@@ -116,9 +119,25 @@ class AgentSession(SessionBase):
 
     @property
     def unfinished(self) -> bool:
-        """A run was cut off mid-step (killed or crashed) and can be resumed."""
+        """A step is pending: the run was killed mid-step, or ended with an error; :meth:`resume` retries it."""
         snapshot = self._snapshot()
         return bool(snapshot.next) and not getattr(snapshot, "interrupts", ())
+
+    def _checkpoint_id(self) -> str:
+        return str(self._snapshot().config.get("configurable", {}).get("checkpoint_id", ""))
+
+    def _ended_with_error(self) -> bool:
+        """The pending step is the one that failed in the last turn (the user has seen why)."""
+        try:
+            return self._failed_marker.read_text(encoding="utf-8").strip() == self._checkpoint_id()
+        except OSError:
+            return False
+
+    def _mark_failed(self) -> None:
+        try:
+            self._failed_marker.write_text(self._checkpoint_id(), encoding="utf-8")
+        except OSError as exc:
+            log.warning("could not note the failed turn: %s", scrub(exc))
 
     def history(self) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
@@ -142,7 +161,7 @@ class AgentSession(SessionBase):
             raise ShotsmithError("say something: the message is empty")
         if self.pending_approval:
             raise ShotsmithError("an approval is pending; answer it first (yes or no)")
-        if self.unfinished:
+        if self.unfinished and not self._ended_with_error():  # killed mid-step: finish that step first
             self.emit(Notice("The last turn was cut off; finishing it first."))
             self._stream(None)
         self._stream({"messages": [HumanMessage(text)]})
@@ -215,16 +234,19 @@ class AgentSession(SessionBase):
                         continue
                     for message in _messages(update):
                         self._on_message(node, message, started)
-        except GraphRecursionError as exc:
+        except GraphRecursionError:
+            self._mark_failed()
             raise StepLimitError(f"stopped: the model took more than {self.step_limit} steps without finishing",
                                  hint="rephrase the request or try a stronger model") from None
         except ShotsmithError as exc:
             exc.message = scrub(exc.message)
             self._close_dangling_calls(exc.message)
+            self._mark_failed()
             raise
         except Exception as exc:
             import openai
 
+            self._mark_failed()
             if isinstance(exc, openai.APIError | ConnectionError | TimeoutError):
                 raise ModelServerError(f"the model server failed: {describe_model_error(exc)}",
                                        hint=f"check {self.config.shown_url or 'the API'} and try again; "

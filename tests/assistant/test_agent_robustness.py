@@ -66,10 +66,12 @@ def test_a_server_that_keeps_failing_ends_with_one_clear_error(tmp_path, fake_ll
     [message] = errors(events)
     assert "model server failed" in message and "Traceback" not in message
     assert session.last_error is not None and len(fake_llm.requests) == 3
-    # The conversation is intact and usable afterwards.
+    # The conversation is intact and usable afterwards; the failed call is not replayed.
     fake_llm.add(say("Working again."))
     collect(session.send("hi again"))
-    assert session.last_error is None and ("assistant", "Working again.") in session.history()
+    assert session.last_error is None and session.history()[-1] == ("assistant", "Working again.")
+    assert len(fake_llm.requests) == 4 and fake_llm.exhausted == 0
+    assert fake_llm.requests[-1]["messages"][-1]["content"] == "hi again"
 
 
 def test_a_dead_model_server_is_a_clear_error_quickly(tmp_path, fake_llm):
@@ -249,8 +251,7 @@ def test_prompt_injection_file_cannot_escape_the_project(tmp_path, fake_llm):
 
 def test_two_paid_generations_in_one_reply_share_one_budget(tmp_path, fake_llm, test_backends):
     fake_llm.add(call("plan_shots", PLAN),
-                 Reply(tool_calls=[("generate_shots", {"shots": [1]}), ("generate_shots", {"shots": [2]})]),
-                 say("Done."))
+                 Reply(tool_calls=[("generate_shots", {"shots": [1]}), ("generate_shots", {"shots": [2]})]))
     # Each shot costs about 0.2 USD: one fits under the cap, both do not.
     session = open_agent(tmp_path / "proj", fake_llm, backend="priced-test", auto_approve=True, max_cost_usd=0.3)
     events = collect(session.send(BRIEF))
@@ -260,10 +261,12 @@ def test_two_paid_generations_in_one_reply_share_one_budget(tmp_path, fake_llm, 
     assert len(ledger.charges) == 1 and ledger.spent_usd <= 0.3
     assert [a.by for a in ledger.approvals] == ["--yes"] and session.approval_ids == [ledger.approvals[0].id]
     assert any(isinstance(e, Notice) and e.level == "error" for e in events)
-    # The thread stays usable: the unanswered call was closed.
+    # The thread stays usable: the unanswered call was closed, and the failed step is not replayed.
     fake_llm.add(say("Over budget; shall I shorten the shots?"))
     collect(session.send("what now?"))
-    assert session.last_error is None
+    assert session.last_error is None and fake_llm.exhausted == 0 and fake_llm.remaining == 0
+    assert session.history()[-1] == ("assistant", "Over budget; shall I shorten the shots?")
+    assert len(fake_llm.requests) == 3
 
 
 def test_a_context_overflow_is_trimmed_and_sent_again(tmp_path, fake_llm):
@@ -295,4 +298,24 @@ def test_a_saved_conversation_that_overflowed_continues_after_restart(tmp_path, 
     assert again.last_error is None
     sent = json.dumps(fake_llm.requests[-1]["messages"])
     assert len(sent) < 60_000 and "and now?" in sent
+    again.close()
+
+
+def test_a_step_cut_off_by_a_kill_is_resumed(tmp_path, fake_llm):
+    """A killed process leaves a step pending (no error was shown): resume() finishes it after a restart."""
+    project = tmp_path / "proj"
+    fake_llm.add(*[Reply(status=500)] * 2)
+    session = open_agent(project, fake_llm, max_retries=1)
+    collect(session.send("plan a bakery ad"))
+    assert session.last_error is not None and session.unfinished
+    session.close()
+    (project / ".shotsmith" / "agent_failed").unlink()  # as if the process had died instead of failing
+
+    again = open_agent(project, fake_llm)
+    assert again.unfinished
+    fake_llm.add(say("Recovered."))
+    events = collect(again.resume())
+    assert again.last_error is None and not again.unfinished
+    assert any("Resuming" in e.text for e in events if isinstance(e, Notice))
+    assert again.history()[-2:] == [("user", "plan a bakery ad"), ("assistant", "Recovered.")]
     again.close()
