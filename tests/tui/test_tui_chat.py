@@ -327,6 +327,8 @@ async def test_unpriced_approval_says_so_and_a_yes_is_refused_by_the_service(scr
         assert str(app.screen.query_one("#approval-description", Static).content).endswith("runway did not answer)")
         assert "cannot spend anything unpriced" in str(app.screen.query_one("#approval-unpriced", Static).content)
         assert not app.screen.query("#approval-shots")
+        assert entries_with(app, "-warning") == ["! approval needed: Generate shots (the cost could not be estimated: "
+                                                 "runway did not answer)"]
         await pilot.press("y")
         await settle(pilot)
         assert session.responses == [True]
@@ -342,7 +344,7 @@ async def test_approval_names_cached_shots_as_free(scripted, make_app, settle):
         await settle(pilot)
         assert str(app.screen.query_one("#approval-estimate", Static).content) == "Estimate: 0.25 USD (25 credits)"
         assert str(app.screen.query_one("#approval-shots", Static).content) == "Shots: 2 with runway (2 cached, free)"
-        assert "approval needed: Generate: 1 shot(s) to generate with runway (2)" in entries_with(app, "-warning")[0]
+        assert entries_with(app, "-warning") == ["! approval needed: 0.25 USD (25 credits) for shot(s) 2 with runway"]
         await pilot.press("n")
         await settle(pilot)
 

@@ -34,7 +34,7 @@ from shotsmith.assistant.sessions.protocol import ChatSessionLike
 from shotsmith.brief import ShotPlan
 from shotsmith.errors import CancelledError, ShotsmithError
 from shotsmith.scrub import scrub
-from shotsmith.tui.format import human_size
+from shotsmith.tui.format import estimate_text, human_size
 from shotsmith.tui.messages import SessionEvent, TurnEnded
 from shotsmith.tui.screens.approval import ApprovalScreen
 from shotsmith.tui.widgets import ChatLog, PlanTable, ProgressPanel, StatusLine
@@ -194,8 +194,12 @@ class ChatScreen(Screen[None]):
                 chat.tool_finished(call_id, name, ok, summary)
             case PlanUpdated(plan=plan):
                 self._show_plan(plan)
-            case ApprovalRequested(description=description) as request:
+            case ApprovalRequested(estimate=None, description=description) as request:
                 chat.add_notice(f"approval needed: {description}", "warning")
+                self.app.push_screen(ApprovalScreen(request), callback=self._approval_answered)
+            case ApprovalRequested(estimate=estimate) as request:
+                chat.add_notice(f"approval needed: {estimate_text(estimate)} for shot(s) "
+                                f"{', '.join(map(str, estimate.shots))} with {estimate.backend}", "warning")
                 self.app.push_screen(ApprovalScreen(request), callback=self._approval_answered)
             case GenerationProgress(shot_index=index, state=state, percent=percent, message=text):
                 progress.shot(index, state, percent, text)
