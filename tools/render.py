@@ -9,6 +9,11 @@ are drawn on the joined picture, music and voice-over are mixed (with ducking
 and loudness normalisation) under the joined sound, and the encoder settings
 come from :class:`shotsmith.timeline.OutputSettings`.
 
+With a loudness target the mix is measured first (the same graph, sound only, to
+``-f null`` through ffmpeg's ``ebur128``), then the one render applies a single
+linear gain (and a true-peak limiter only where the gain needs it), so the result
+measures the target; ffmpeg's one-pass dynamic ``loudnorm`` missed it on real mixes.
+
 Clip boundaries are quantised to whole output frames from their exact timeline
 positions, so the rendered length equals ``Timeline.duration_s`` within half a
 frame however many clips there are.
@@ -213,8 +218,14 @@ def place_clips(timeline: Timeline) -> list[_Placed]:
 
 
 class _Compiler:
-    def __init__(self, timeline: Timeline, settings: OutputSettings, resolve: Callable[[str], Path], scratch: Path) -> None:
+    def __init__(self, timeline: Timeline, settings: OutputSettings, resolve: Callable[[str], Path], scratch: Path,
+                 *, loudness: "Loudness | None" = None, measure_to: Path | None = None) -> None:
         self.t = timeline
+        #: the measured loudness of the mix, to normalise it linearly (the second pass)
+        self.loudness = loudness
+        #: the first pass: build the sound only and write its EBU R128 measurement here
+        self.measure_to = measure_to
+        self.audio_only = measure_to is not None
         #: sizes given in pixels (title size, margins) were meant for the timeline's own frame height
         self.scale = settings.height / timeline.output.height if timeline.output.height else 1.0
         self.s = settings
@@ -243,7 +254,7 @@ class _Compiler:
         return self.infos[path]
 
     # -- clips -------------------------------------------------------------------------------
-    def clip_streams(self, p: _Placed, duration_s: float) -> tuple[str, str]:
+    def clip_streams(self, p: _Placed, duration_s: float) -> tuple[str | None, str]:
         clip = p.clip
         what = f"clip {p.index + 1} ({clip.source})"
         path = self.source(clip.source, what)
@@ -260,7 +271,12 @@ class _Compiler:
         frames = p.frames
         seconds = frames / self.fps
         fit = clip.fit or self.s.fit
-        if image:
+        if self.audio_only:  # the loudness measurement: the sound only, read exactly as the render reads it
+            if image or not info.has_audio or clip.mute or clip.volume <= 0:
+                return None, self.silence(seconds)
+            idx = self.g.add_input(path, "-ss", f"{clip.in_s:.6f}", "-t", f"{clip.source_length_s + 0.1:.6f}")
+            v, has_audio = None, True
+        elif image:
             idx = self.g.add_input(path)
             label = f"{idx}:v"
             if clip.motion and clip.motion is not CameraMove.STATIC:
@@ -305,13 +321,13 @@ class _Compiler:
                                  F("aformat", sample_fmts="fltp", sample_rates=SAMPLE_RATE, channel_layouts="stereo"),
                                  F("atrim", end_sample=round(seconds * SAMPLE_RATE))], hint="sil")
 
-    def join_clips(self, placed: list[_Placed]) -> tuple[str, str, int]:
+    def join_clips(self, placed: list[_Placed]) -> tuple[str | None, str, int]:
         streams = [self.clip_streams(p, 0) for p in placed]
         overlaps = [placed[i].end_frame - placed[i + 1].start_frame for i in range(len(placed) - 1)]
         overlaps = [max(0, o) for o in overlaps]
         total = placed[-1].end_frame - placed[0].start_frame
-        return self._join_video(placed, [v for v, _ in streams], overlaps), \
-            self._join_audio([a for _, a in streams], overlaps), total
+        video = None if self.audio_only else self._join_video(placed, [v for v, _ in streams], overlaps)
+        return video, self._join_audio([a for _, a in streams], overlaps), total
 
     def _join_video(self, placed: list[_Placed], videos: list[str], overlaps: list[int]) -> str:
         """Cut every clip into head | body | tail; xfade only tail+head, then concat all pieces.
@@ -527,13 +543,18 @@ class _Compiler:
             layers = [base, *duck_music, *voices, *music]
         mixed = layers[0] if len(layers) == 1 else self.g.chain(
             layers, [F("amix", inputs=len(layers), duration="first", normalize=0, dropout_transition=0)], hint="mix")
+        target = self.s.loudness_lufs
         tail: list[Filter] = []
-        if self.s.loudness_lufs is not None:
-            tail += [F("loudnorm", I=self.s.loudness_lufs, TP=-1.5, LRA=11),
-                     F("aresample", SAMPLE_RATE)]
+        if target is not None and self.loudness is not None:
+            tail += loudness_gain(self.loudness, target)
+        elif target is not None and self.measure_to is None:
+            # no measurement given (e.g. a printed command): ffmpeg's one-pass, dynamic loudnorm
+            tail += [F("loudnorm", I=target, TP=TRUE_PEAK_DB, LRA=11), F("aresample", SAMPLE_RATE)]
         tail += [F("aformat", sample_fmts="fltp", sample_rates=SAMPLE_RATE, channel_layouts="stereo"),
                  F("apad"), F("atrim", end_sample=round(duration_s * SAMPLE_RATE)), F("asetpts", "PTS-STARTPTS")]
-        if self.s.sample_rate != SAMPLE_RATE:
+        if self.measure_to is not None:
+            tail += [F("ebur128", metadata=1, peak="true"), F("ametadata", mode="print", file=str(self.measure_to))]
+        elif self.s.sample_rate != SAMPLE_RATE:
             tail.append(F("aresample", self.s.sample_rate))
         return self.g.chain(mixed, tail, hint="aout")
 
@@ -545,12 +566,14 @@ class _Compiler:
         return self.g.chain(padded, [F("amix", inputs=len(padded), duration="longest", normalize=0)], hint="m")
 
     # -- everything --------------------------------------------------------------------------
-    def compile(self) -> tuple[str, str | None, int]:
+    def compile(self) -> tuple[str | None, str | None, int]:
         if not self.t.clips:
             raise InvalidInputError("the timeline has no clips to render", hint="add clips first")
         placed = place_clips(self.t.model_copy(update={"output": self.t.output.model_copy(update={"fps": self.fps})}))
         v, a, frames = self.join_clips(placed)
         duration_s = frames / self.fps
+        if self.audio_only:
+            return None, self.mix_audio(a, duration_s), frames
         for n, ov in enumerate(self.t.overlays):
             v = self.overlay(v, ov, n, duration_s)
         for n, title in enumerate(self.t.titles):
@@ -577,10 +600,16 @@ class _Compiler:
 
 
 def compile_timeline(timeline: Timeline, settings: OutputSettings | None = None, *,
-                     resolve: Callable[[str], Path] | None = None, scratch: Path, output: str | Path = "out.mp4") -> Compiled:
-    """Build the single ffmpeg command that renders ``timeline`` to ``output``."""
+                     resolve: Callable[[str], Path] | None = None, scratch: Path, output: str | Path = "out.mp4",
+                     loudness: "Loudness | None" = None) -> Compiled:
+    """Build the single ffmpeg command that renders ``timeline`` to ``output``.
+
+    With a loudness target, ``loudness`` is the mix's measurement (:func:`measure_loudness`)
+    and the mix is brought to the target by one linear gain; without it the command
+    falls back on ffmpeg's one-pass (dynamic) ``loudnorm``, which misses on real mixes.
+    """
     settings = settings or timeline.output
-    compiler = _Compiler(timeline, settings, resolve or (lambda s: Path(s)), Path(scratch))
+    compiler = _Compiler(timeline, settings, resolve or (lambda s: Path(s)), Path(scratch), loudness=loudness)
     video, audio, frames = compiler.compile()
     graph_text = compiler.g.serialise()
     args = compiler.g.input_args()
@@ -595,6 +624,108 @@ def compile_timeline(timeline: Timeline, settings: OutputSettings | None = None,
         args += ["-map", f"[{audio}]"]
     args += ["-r", _fps_text(settings.fps), "-frames:v", str(frames), *encoder_args(settings), str(output)]
     return Compiled(args=args, graph=compiler.g, duration_s=frames / settings.fps, frames=frames, settings=settings)
+
+
+# ---------------------------------------------------------------------------------------------
+# loudness: measure the mix, then bring it to the target with one linear gain
+
+#: The true-peak ceiling (dBTP) a normalised mix is kept under (EBU R128 / streaming practice).
+TRUE_PEAK_DB = -1.5
+#: The limiter's ceiling sits this far under it: it sees sample peaks, the AAC encoder adds overshoot.
+LIMITER_MARGIN_DB = 1.0
+
+
+@dataclass(frozen=True)
+class Loudness:
+    """An EBU R128 measurement of the rendered mix (ffmpeg's ``ebur128``, the meter tests use)."""
+
+    integrated_lufs: float
+    true_peak_db: float
+    lra: float = 0.0
+
+
+def loudness_gain(measured: Loudness, target_lufs: float) -> list[Filter]:
+    """Filters that bring a mix measured at ``measured`` to ``target_lufs``: a linear gain, plus a
+    true-peak limiter only when the gain would push peaks over :data:`TRUE_PEAK_DB`."""
+    if measured.integrated_lufs < -69:  # silence (or next to it): nothing to normalise
+        return []
+    gain = target_lufs - measured.integrated_lufs
+    filters = [F("volume", f"{gain:.3f}dB")]
+    if measured.true_peak_db + gain > TRUE_PEAK_DB:
+        ceiling = 10 ** ((TRUE_PEAK_DB - LIMITER_MARGIN_DB) / 20)
+        filters.append(F("alimiter", limit=round(ceiling, 5), attack=5, release=50, level=0, latency=1))
+    return filters
+
+
+def _read_measurement(path: Path) -> Loudness:
+    """The last integrated loudness and the highest true peak that ``ebur128``/``ametadata`` printed."""
+    import math
+
+    integrated, lra, peak = None, 0.0, 0.0
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise MediaError(f"the loudness measurement wrote nothing ({exc.strerror or exc})") from exc
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        if key == "lavfi.r128.I":
+            integrated = number
+        elif key == "lavfi.r128.LRA":
+            lra = number
+        elif key == "lavfi.r128.true_peak":
+            peak = max(peak, number)
+    if integrated is None:
+        raise MediaError("the loudness measurement found no sound to measure")
+    return Loudness(integrated_lufs=integrated if math.isfinite(integrated) else -70.0,
+                    true_peak_db=20 * math.log10(peak) if peak > 0 else -120.0, lra=lra)
+
+
+def measure_loudness(timeline: Timeline, settings: OutputSettings, *, resolve: Callable[[str], Path] | None = None,
+                     scratch: Path, cancel: threading.Event | None = None,
+                     gain: Loudness | None = None) -> Loudness:
+    """Measure the mix exactly as the render makes it (same inputs, same graph, sound only, no encode).
+
+    With ``gain``, the mix is measured after the gain and limiter that measurement calls for."""
+    measured = Path(scratch) / "loudness.txt"
+    measured.unlink(missing_ok=True)
+    compiler = _Compiler(timeline, settings, resolve or (lambda s: Path(s)), Path(scratch), loudness=gain,
+                         measure_to=measured)
+    _, audio, frames = compiler.compile()
+    graph_text = compiler.g.serialise()
+    args = compiler.g.input_args()
+    if len(graph_text) > MAX_INLINE_GRAPH:
+        script = Path(scratch) / "measure-graph.txt"
+        script.write_text(graph_text, encoding="utf-8")
+        args += ["-/filter_complex", str(script)]
+    else:
+        args += ["-filter_complex", graph_text]
+    args += ["-map", f"[{audio}]", "-f", "null", "-"]
+    run_ffmpeg(args, duration_s=frames / settings.fps, cancel=cancel, what="measuring the loudness")
+    return _read_measurement(measured)
+
+
+def normalising_measurement(timeline: Timeline, settings: OutputSettings, *,
+                            resolve: Callable[[str], Path] | None = None, scratch: Path,
+                            cancel: threading.Event | None = None) -> Loudness | None:
+    """The measurement the render's gain is computed from, or None when there is no loudness target.
+
+    One sound-only pass measures the mix. When its peaks need the limiter, a second one
+    measures what the limiter leaves, and the gain is corrected by the difference, so
+    the result lands on the target rather than under it.
+    """
+    target = settings.loudness_lufs
+    if target is None or settings.container in ("gif", "webp"):
+        return None
+    first = measure_loudness(timeline, settings, resolve=resolve, scratch=scratch, cancel=cancel)
+    if first.integrated_lufs < -69 or first.true_peak_db + target - first.integrated_lufs <= TRUE_PEAK_DB:
+        return first
+    limited = measure_loudness(timeline, settings, resolve=resolve, scratch=scratch, cancel=cancel, gain=first)
+    shortfall = target - limited.integrated_lufs  # what the limiter took away
+    return Loudness(integrated_lufs=first.integrated_lufs - shortfall, true_peak_db=first.true_peak_db, lra=first.lra)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -641,9 +772,12 @@ def render_timeline(timeline: Timeline, output: Path, *, resolve: Callable[[str]
         settings = preview_settings(settings)
     target = _check_output(output, timeline_sources(timeline, resolve), protected)
     with tempfile.TemporaryDirectory(prefix="shotsmith-render-") as scratch:
+        # a loudness target: measure the mix first (sound only, no encode), then render once with the gain
+        loudness = normalising_measurement(timeline, settings, resolve=resolve, scratch=Path(scratch), cancel=cancel)
         try:
             with atomic_output(target) as tmp:
-                compiled = compile_timeline(timeline, settings, resolve=resolve, scratch=Path(scratch), output=tmp)
+                compiled = compile_timeline(timeline, settings, resolve=resolve, scratch=Path(scratch), output=tmp,
+                                            loudness=loudness)
                 run_ffmpeg(compiled.args, duration_s=compiled.duration_s, on_progress=on_progress, cancel=cancel,
                            what=f"rendering {target.name}")
         except PermissionError as exc:

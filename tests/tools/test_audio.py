@@ -96,7 +96,7 @@ def test_loudness_is_normalised_to_the_target(make_clip, tmp_path):
     quiet = loudness(Path(render_timeline(timeline.model_copy(update={"output": SMALL}), tmp_path / "q.mp4").path), tmp_path)
     loud = loudness(Path(render_timeline(timeline, tmp_path / "n.mp4").path), tmp_path)
     assert quiet < -25
-    assert loud == pytest.approx(-14.0, abs=1.5)
+    assert loud == pytest.approx(-14.0, abs=0.5)
 
 
 def test_audio_tools_validate_and_save(make_clip, tmp_path):
@@ -123,3 +123,70 @@ def test_audio_tools_validate_and_save(make_clip, tmp_path):
     assert ProjectStore.open(store.root).project.timeline.output.loudness_lufs == -14.0
     result = TOOLS["render"](ctx, {"output": "renders/a.mp4"})
     assert result.duration_s == pytest.approx(1.0, abs=0.05)
+
+
+def r128(path: Path, folder: Path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) of ``path``, by ffmpeg's ebur128 filter."""
+    meta = folder / "r128-peak.txt"
+    run_ffmpeg(["-i", str(path), "-map", "0:a", "-af", f"ebur128=metadata=1:peak=true,ametadata=mode=print:file={meta}",
+                "-f", "null", "-"])
+    lines = meta.read_text().splitlines()
+    integrated = [float(x.split("=", 1)[1]) for x in lines if x.startswith("lavfi.r128.I=")][-1]
+    peak = max(float(x.split("=", 1)[1]) for x in lines if x.startswith("lavfi.r128.true_peak="))
+    return integrated, 20 * np.log10(peak)
+
+
+def _real_mix(folder: Path) -> Path:
+    """A plan with what the one-pass loudnorm missed on: a quiet clip, a loud clip, music ducked under a voice-over."""
+    from shotsmith.tools.editplan import dump_plan
+
+    def av(name: str, video: str, audio: str, seconds: float) -> Path:
+        out = folder / name
+        run_ffmpeg(["-f", "lavfi", "-i", f"{video}=s=160x120:r=30", "-f", "lavfi", "-i", audio, "-t", str(seconds),
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(out)])
+        return out
+
+    av("quiet.mp4", "testsrc2", "sine=f=300:sample_rate=48000,volume=-30dB", 2.5)
+    av("loud.mp4", "testsrc", "anoisesrc=color=pink:amplitude=0.7:sample_rate=48000:seed=3", 2.5)
+    run_ffmpeg(["-f", "lavfi", "-i", "anoisesrc=color=brown:amplitude=0.3:sample_rate=48000:seed=5", "-t", "5",
+                "-c:a", "aac", str(folder / "music.m4a")])
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=f=220:sample_rate=48000", "-t", "2.5", "-af",
+                "volume='if(lt(mod(t,0.5),0.3),0.5,0)':eval=frame", "-c:a", "aac", str(folder / "vo.m4a")])
+    plan = folder / "mix.yaml"
+    plan.write_text(dump_plan({"version": 1, "output": {"width": 160, "height": 120, "preset": "ultrafast"},
+                               "clips": [{"source": "quiet.mp4", "out_s": 2.5}, {"source": "loud.mp4", "out_s": 2.5}],
+                               "audio": [{"source": "music.m4a", "volume": 0.8, "duck": True},
+                                         {"source": "vo.m4a", "role": "voiceover", "start_s": 1.5}]}))
+    return plan
+
+
+def test_a_real_mix_rendered_for_the_web_measures_its_target(tmp_path):
+    """-p web (-14 LUFS): ffmpeg's one-pass dynamic loudnorm left this mix at -13.3 LUFS with peaks at -0.3 dBTP
+    (over its own -1.5 ceiling). Measuring first and applying one linear gain (limited only where peaks
+    need it, the limiter's loss measured and made up) lands on the target: within 1 LU is the promise,
+    within 0.5 what it does here, true peaks under -1.5 dBTP."""
+    from shotsmith.cli import main
+
+    plan = _real_mix(tmp_path)
+    assert main(["render", str(plan), "-o", str(tmp_path / "plain.mp4")]) == 0
+    assert main(["render", str(plan), "-o", str(tmp_path / "web.mp4"), "-p", "web"]) == 0
+    plain, _ = r128(tmp_path / "plain.mp4", tmp_path)
+    web, peak = r128(tmp_path / "web.mp4", tmp_path)
+    assert plain < -18  # the mix as made is well under the target
+    assert web == pytest.approx(-14.0, abs=0.5), (plain, web, peak)
+    assert peak <= -1.5
+
+
+def test_loudness_target_below_the_mix_is_met_without_a_limiter(make_clip, tmp_path):
+    from shotsmith.tools.render import Loudness, loudness_gain
+
+    plan = _real_mix(tmp_path)
+    from shotsmith.tools.editplan import load_plan
+
+    timeline, resolve = load_plan(plan)
+    broadcast = timeline.output.model_copy(update={"loudness_lufs": -23.0})
+    out = Path(render_timeline(timeline, tmp_path / "ebu.mp4", resolve=resolve, settings=broadcast).path)
+    assert r128(out, tmp_path)[0] == pytest.approx(-23.0, abs=1.0)
+    assert [f.name for f in loudness_gain(Loudness(-20.0, -8.0), -23.0)] == ["volume"]
+    assert [f.name for f in loudness_gain(Loudness(-20.0, -3.0), -14.0)] == ["volume", "alimiter"]
+    assert loudness_gain(Loudness(-70.0, -120.0), -14.0) == []  # silence stays silence
