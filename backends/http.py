@@ -61,8 +61,10 @@ MAX_REDIRECTS = 5
 #: Header names that carry credentials; dropped on any hop to another host.
 AUTH_HEADERS = frozenset({"authorization", "proxy-authorization", "x-goog-api-key", "x-api-key", "api-key", "key",
                           "xi-api-key", "x-runway-api-key", "x-fal-key", "cookie"})
-#: Query parameter names that carry credentials; dropped on any hop to another host.
-AUTH_QUERY_KEYS = frozenset({"key", "api_key", "apikey", "api-key", "access_token", "token", "auth", "x-goog-api-key"})
+#: Query parameter names that carry API keys; dropped on any hop to another host (so is any parameter whose
+#: value is a registered secret). Signature parameters of signed CDN URLs (sig, token, X-Amz-*) are kept:
+#: they belong to the URL the provider handed out, not to our credentials.
+AUTH_QUERY_KEYS = frozenset({"key", "api_key", "apikey", "api-key", "x-goog-api-key"})
 DNS_MARKERS = ("name or service not known", "nodename nor servname", "temporary failure in name resolution",
                "getaddrinfo failed", "no address associated", "name resolution")
 
