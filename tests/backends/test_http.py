@@ -110,7 +110,8 @@ def test_redirect_to_another_host_drops_auth_headers_and_query_keys():
     def handler(request):
         seen.append(request)
         if request.url.host == "api.example.com" and request.url.path == "/v1/op":
-            return httpx.Response(302, headers={"Location": f"https://cdn.example.net/file?key={key}&alt=media&sig=1&access_token={key}"})
+            location = f"https://cdn.example.net/file?key={key}&alt=media&sig=1&access_token={key}"
+            return httpx.Response(302, headers={"Location": location})
         if request.url.host == "cdn.example.net":
             return httpx.Response(307, headers={"Location": "https://api.example.com/v1/back"})
         return httpx.Response(200, json={"ok": True})
