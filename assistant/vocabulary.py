@@ -151,7 +151,7 @@ _FORMAT: list[Term] = [
     _term("format", r"music[\s-]video|lyric[\s-]video|short[\s-]film|sizzle[\s-]reel|highlights?(?:[\s-]reel)?"
                     r"|advert(?:isement)?|ad|commercial|promo|spot|explainer|tutorial|demo|walkthrough|trailer|teaser"
                     r"|video|film|movie|clip|reel|vlog|documentary|doc|montage|recap|loop|post|animation|sequence"
-                    r"|edit|sting|bumper|intro|outro|showcase|testimonial|footage|b-roll|tour|thing|something|piece|content", noun=True),
+                    r"|edit|sting|bumper|intro|outro|showcase|testimonial|footage|b-roll|tour|thing|something|piece|content|series|episode", noun=True),
 ]
 # Platforms say where the video goes (and so its aspect), never what it shows.
 PLATFORM = re.compile(_START + r"(?:instagram|insta|ig|facebook|fb|linkedin|snapchat|pinterest|twitter|youtube|tiktok"
@@ -305,13 +305,22 @@ def read_phrase(text: str, *, names_format: bool = False) -> Reading:
                     r"(?:of|from|over|across|on)\s+", "", marked, flags=re.I)
     reading.text = _tidy(re.sub(r"\s*[\x01\x02]\s*", " ", _fix_articles(marked)))
     if reading.text and (is_style_phrase(reading.text) or is_lighting_phrase(reading.text)) \
-            and not re.search(r"\w{3,}ing\b", reading.text.split(" ", 1)[-1]):
+            and not _shows_action(reading.text):
         looks = [text]  # "pixel-art aesthetic", "soft window light": a look, in the user's words
         reading.text = ""
     if not content_words(reading.text):
         _read_cues_only(_tidy(" ".join(" ".join(looks).split())), reading)
         reading.text = ""
     return reading
+
+
+_ING_NOUNS = frozenset("morning evening lighting backlighting ceiling building ring spring string king thing nothing "
+                       "something everything wedding clothing setting ending opening".split())
+
+
+def _shows_action(text: str) -> bool:
+    """An -ing word after the first ("light spilling out") means the phrase shows something happen."""
+    return any(w.endswith("ing") and len(w) > 4 and w not in _ING_NOUNS for w in re.findall(r"[\w-]+", text.lower())[1:])
 
 
 def _opens_with_cues(lead: str, names_format: bool) -> bool:
@@ -344,9 +353,12 @@ def _read_cues_only(looks: str, reading: Reading) -> None:
 
 
 def is_lighting_phrase(text: str) -> bool:
-    """A short phrase that ends on a word for light: "morning light", "soft window light", "low-key lighting"."""
+    """A short phrase about light: "morning light", "soft window light", "diffused light through fog".
+
+    The word for light must follow another word: "light rain" is weather.
+    """
     words = re.findall(r"[\w'-]+", text.lower())
-    return 0 < len(words) <= 5 and words[-1] in _LIGHTING_HEADS
+    return 0 < len(words) <= 7 and any(w in _LIGHTING_HEADS for w in words[1:])
 
 
 def is_style_phrase(text: str) -> bool:
