@@ -73,7 +73,8 @@ def describe_backend(console: Console, name: str) -> None:
         ("aspect ratios", ", ".join(caps.aspect_ratios)),
         ("resolutions", ", ".join(caps.resolutions)),
         ("fps", ", ".join(map(str, caps.fps))),
-        ("max prompt", f"{caps.max_prompt_chars} characters"),
+        ("max prompt", f"{caps.max_prompt_chars} "
+                       f"{'UTF-16 units (an emoji counts 2)' if caps.prompt_length_unit == 'utf16' else 'characters'}"),
         ("seed", "yes" if caps.supports_seed else "no"),
         ("negative prompt", "yes" if caps.supports_negative_prompt else "no"),
         ("camera control", "yes" if caps.supports_camera_control else "no"),

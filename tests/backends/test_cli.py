@@ -32,7 +32,7 @@ def test_list_shows_every_builtin_with_key_status():
 def test_info_shows_capabilities_and_pricing_source():
     result = invoke("info", "runway", env={"RUNWAYML_API_SECRET": "sk-secret-never-print"})
     assert result.exit_code == 0, result.output
-    for text in ("gen4.5", "text-to-video", "1000 characters", "https://api.dev.runwayml.com", "credits",
+    for text in ("gen4.5", "text-to-video", "1000 UTF-16 units", "https://api.dev.runwayml.com", "credits",
                  "an estimate", "[backends.runway.prices]"):
         assert text in result.output, text
     assert "sk-secret-never-print" not in result.output
@@ -43,3 +43,13 @@ def test_info_unknown_backend_is_a_clean_error():
     result = invoke("info", "sora")
     assert result.exit_code != 0
     assert "unknown backend 'sora'" in str(result.exception)
+
+
+def test_info_documents_every_wait_bound():
+    result = invoke("info", "kling")
+    assert result.exit_code == 0, result.output
+    for text in ("request timeout", "60 s per HTTP exchange", "task timeout", "1800 s", "status outage", "300 s",
+                 "download", "600 s in total", "32 kB/s", "500 MB", "4 attempts", "never repeated"):
+        assert text in result.output, text
+    veo = invoke("info", "veo")
+    assert "veo-3.1-generate-preview" in veo.output and "generated with the video" in veo.output
