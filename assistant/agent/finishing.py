@@ -40,17 +40,17 @@ _DEFAULT_EXPORT = {"otio": "renders/cut.otio", "edl": "renders/cut.edl", "fcpxml
 
 class TitleArgs(StrictArgs):
     text: str = Field(min_length=1, max_length=500, description="The words.")
-    start_s: float = Field(ge=0, description="Appears at (s).")
+    start_s: float = Field(0.0, ge=0, description="Appears at (s).")
     end_s: float | None = Field(description="Ends at (s); null: the end.")
-    position: TitlePosition = Field(description="Where.")
+    position: TitlePosition = Field("center", description="Where.")
 
 
 class AudioArgs(StrictArgs):
     file: str = Field(min_length=1, description="User's audio file.")
-    role: Literal["music", "voiceover"] = Field(description="Music or voice-over.")
-    start_s: float = Field(ge=0, description="Starts at (s).")
-    volume: float = Field(ge=0, le=4, description="Gain (1 = as is).")
-    loop: bool = Field(description="Repeat to the end.")
+    role: Literal["music", "voiceover"] = Field("music", description="Music or voice-over.")
+    start_s: float = Field(0.0, ge=0, description="Starts at (s).")
+    volume: float = Field(1.0, ge=0, le=4, description="Gain (1 = as is).")
+    loop: bool = Field(False, description="Repeat to the end.")
 
 
 class CueArgs(StrictArgs):
@@ -60,16 +60,16 @@ class CueArgs(StrictArgs):
 
 
 class CaptionArgs(StrictArgs):
-    cues: list[CueArgs] = Field(description="Cues (may be empty with srt_file).")
+    cues: list[CueArgs] = Field(default_factory=list, description="Cues (may be empty with srt_file).")
     srt_file: str | None = Field(description="User's .srt file.")
-    burn: bool = Field(description="Burn into the picture.")
+    burn: bool = Field(True, description="Burn into the picture.")
 
 
 class OverlayArgs(StrictArgs):
     file: str = Field(min_length=1, description="User's image or video.")
-    position: OverlayPosition = Field(description="Where.")
-    scale: float = Field(gt=0, le=1, description="Width as a fraction of the frame.")
-    start_s: float = Field(ge=0, description="Appears at (s).")
+    position: OverlayPosition = Field("bottom_right", description="Where.")
+    scale: float = Field(0.3, gt=0, le=1, description="Width as a fraction of the frame.")
+    start_s: float = Field(0.0, ge=0, description="Appears at (s).")
     end_s: float | None = Field(description="Ends at (s); null: the end.")
 
 

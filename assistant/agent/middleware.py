@@ -36,7 +36,7 @@ from shotsmith.assistant.agent.schemas import RESULT_LIMIT, cap, surface_chars
 from shotsmith.assistant.agent.tools import GENERATE_TOOL, ShotsArgs
 from shotsmith.assistant.production.spending import BudgetExceededError, Estimate, SpendingRefusedError
 from shotsmith.cut import derive_cut
-from shotsmith.errors import CancelledError, ShotsmithError
+from shotsmith.errors import CancelledError, InvalidInputError, ShotsmithError
 from shotsmith.scrub import scrub
 
 if TYPE_CHECKING:
@@ -81,7 +81,11 @@ def spending_gate(service: "ProductionService") -> Callable[[Any], bool]:
     * free, local or already approved: no pause;
     * the backend cannot run (no key) or the budget is exceeded: no pause,
       the tool refuses with the reason;
-    * any error while estimating or deciding: pause (never run unasked).
+    * the call names no plan or an unknown shot (``InvalidInputError`` from the
+      estimate): no pause; ``service.generate`` starts with the very same
+      estimate, so it refuses with the same error before anything is sent, and
+      the model reads the correction instead of the user a pointless question;
+    * any other error while estimating or deciding: pause (never run unasked).
     """
 
     def when(request: Any) -> bool:
@@ -92,7 +96,10 @@ def spending_gate(service: "ProductionService") -> Callable[[Any], bool]:
         try:
             if service.spending.auto_approve:
                 return False
-            estimate = service.estimate(args.shots)
+            try:
+                estimate = service.estimate(args.shots)
+            except InvalidInputError:
+                return False
             if service.spending.decide(estimate) != "ask":
                 return False
             try:

@@ -35,8 +35,8 @@ class StrictArgs(BaseModel):
     """Base of every agent tool's arguments: unknown fields are refused (strict mode sends none).
 
     On the wire every field is required (strict mode); a model on a server
-    without strict mode may still leave out a nullable one, which then reads
-    as null rather than failing the call.
+    without strict mode may still leave one out: a nullable field then reads as
+    null, and a field with a default takes it, rather than failing the call.
     """
 
     model_config = ConfigDict(extra="forbid")

@@ -44,13 +44,13 @@ assert set(Resolution.__args__) <= set(RESOLUTIONS)  # type: ignore[attr-defined
 class DraftArgs(StrictArgs):
     subject: str = Field(description="Who or what is on screen.")
     action: str = Field(description="What happens.")
-    setting: str = Field(description="Where (may be empty).")
-    camera: CameraMove = Field(description="Camera move.")
-    style: str = Field(description="Style/mood/grade (may be empty).")
-    lighting: str = Field(description="Lighting (may be empty).")
+    setting: str = Field("", description="Where (may be empty).")
+    camera: CameraMove = Field(CameraMove.STATIC, description="Camera move.")
+    style: str = Field("", description="Style/mood/grade (may be empty).")
+    lighting: str = Field("", description="Lighting (may be empty).")
     duration_s: float = Field(gt=0, le=120, description="Seconds on screen.")
     source: str | None = Field(description="User's media file to show instead of generating.")
-    transition: TransitionKind = Field(description="Transition into the next shot.")
+    transition: TransitionKind = Field(TransitionKind.CUT, description="Transition into the next shot.")
 
 
 class PlanShotsArgs(StrictArgs):
@@ -92,7 +92,7 @@ class ArrangeArgs(StrictArgs):
 
 class FootageArgs(StrictArgs):
     file: str = Field(min_length=1, description="User's file, e.g. beach.mp4.")
-    position: Literal["replace", "insert"] = Field(description="Replace the shot or insert before it.")
+    position: Literal["replace", "insert"] = Field("replace", description="Replace the shot or insert before it.")
     shot: int = Field(ge=1, description="Shot number (1 = opener).")
     duration_s: float | None = Field(gt=0, le=120, description="Seconds to show.")
     in_s: float | None = Field(ge=0, description="Start this far into the file.")
@@ -111,7 +111,7 @@ class ShotsArgs(StrictArgs):
 
 
 class RenderArgs(StrictArgs):
-    preview: bool = Field(description="Quick low-res check instead of the final.")
+    preview: bool = Field(False, description="Quick low-res check instead of the final.")
     output: str | None = Field(description="File; null: the default.")
 
 

@@ -158,6 +158,8 @@ def test_the_gate_itself(tmp_path, test_backends):
     from shotsmith.assistant.production import ProductionService, ServiceOptions
 
     service = ProductionService.open(tmp_path / "p", ServiceOptions(backend="priced-test", resolution="360p"))
+    call = SimpleNamespace(tool_call={"name": "generate_shots", "args": {}})
+    assert not spending_gate(service)(call), "no plan yet: the tool says so, nothing can be sent"
     service.plan_brief(BRIEF)
     when = spending_gate(service)
 
@@ -165,7 +167,8 @@ def test_the_gate_itself(tmp_path, test_backends):
         return when(SimpleNamespace(tool_call={"name": "generate_shots", "args": args}))
 
     assert asks({}) and asks({"shots": None}) and asks({"shots": ["2"]}) and asks({"shots": [1, 1, 1]})
-    assert asks({"shots": [9]}), "an estimate that fails (no shot 9) asks; it never answers 'no approval needed'"
+    assert not asks({"shots": [9]}) and not asks({"shots": [-1]}), \
+        "no shot 9: generate() starts with the same estimate and refuses before anything is sent"
     assert not asks({"shots": "all"}), "arguments the tool refuses: the tool answers with the correction"
     assert not asks({"shots": [1], "surprise": True})
     service.spending.auto_approve = True
