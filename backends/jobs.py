@@ -234,7 +234,20 @@ async def _create(backend: RemoteBackend, api: ApiClient, request: GenerationReq
                     if scope.state.get("accepted"):  # answered 2xx, then the answer was unreadable
                         raise AmbiguousCreateError(f"{backend.name}: the create was accepted but its answer could "
                                                    f"not be read ({exc.message}); the task may have been created") from exc
-                    raise
+                    if attempt == 1:
+                        raise
+                    refused = exc
+            # A repeated create was refused: the first one may have arrived late (a duplicate id). Look again.
+            try:
+                found = await _find(backend, api, request, token, sent_at)
+            except RemoteError as lookup:
+                error = _ambiguous(backend, refused)
+                error.message += f"; an earlier attempt may have arrived and looking for it failed ({lookup.message})"
+                raise error from refused
+            if found is not None:
+                log.info("%s: the first create arrived late; adopted task %s", backend.name, found.id)
+                return found
+            raise refused
         except AmbiguousCreateError as exc:
             if not backend.can_find_created:
                 raise _ambiguous(backend, exc) from exc

@@ -386,3 +386,33 @@ def test_redirect_to_another_host_drops_every_credential(setup, store, provider,
             assert name not in req.headers, f"{name} followed a redirect to another host"
         seen = json.dumps(req.headers) + json.dumps(req.query)
         assert not any(value in seen for value in secrets)
+
+
+def test_kling_adopts_a_create_that_arrives_after_the_lookup(serve, mock_clip, store, monkeypatch):
+    """The first create is lost, the lookup finds nothing, the repeat is refused as a duplicate id because the
+    first arrived late: the task is adopted, not paid twice and not reported as failed."""
+    from tests.backends.backend_mocks.kling import ACCESS_KEY, SECRET_KEY, KlingMock
+    from tests.backends.backend_mocks.server import DROP
+
+    from shotsmith.backends.kling import KlingBackend
+
+    class LateKling(KlingMock):
+        held = None
+
+        def handle(self, req):
+            if req.method == "POST" and self.held is None:
+                self.held = req  # in flight somewhere: not created yet, the connection drops
+                return DROP
+            if req.method == "POST" and self.held is not False:
+                late, self.held = self.held, False
+                super().handle(late)  # the first create lands now, before the repeat
+            return super().handle(req)
+
+    monkeypatch.setenv("KLING_ACCESS_KEY", ACCESS_KEY)
+    monkeypatch.setenv("KLING_SECRET_KEY", SECRET_KEY)
+    mock = serve(LateKling, mock_clip)
+    backend = KlingBackend(base_url=mock.url, poll_interval_s=0.01, retry=FAST_RETRY)
+    outcomes = run(store, backend, [shot(1)])
+    assert outcomes[0].ok, outcomes[0].error
+    assert mock.submits == 1
+    assert [r.method for r in mock.log[:4]] == ["POST", "GET", "POST", "GET"]
