@@ -6,6 +6,7 @@ Kept apart from the widgets so that they can be tested without running an app.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from shotsmith.assistant.production.spending import Estimate, money
@@ -36,6 +37,30 @@ def compact_args(args: dict[str, Any], width: int = 60) -> str:
         shown = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
         parts.append(f"{key}={shown}")
     return short(", ".join(parts), width)
+
+
+_REASON = re.compile(r'"(?:error|message|reason)"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def tool_summary(summary: str) -> str:
+    """What to show after a tool's name in the chat: its text, or nothing for a JSON result.
+
+    The agent reports what the tool told the model, which for a successful
+    call is a JSON object (often cut off at 500 characters); the plan table and
+    the progress panel already show its effect, so the line keeps only an
+    error, message or reason it carries. Plain text (errors, other sessions'
+    summaries) is shown as it is.
+    """
+    text = summary.strip()
+    if not text.startswith("{"):
+        return text
+    found = _REASON.search(text)
+    if found is None:
+        return ""
+    try:
+        return str(json.loads(f'"{found.group(1)}"'))
+    except ValueError:
+        return found.group(1)
 
 
 def estimate_text(estimate: Estimate | None) -> str:

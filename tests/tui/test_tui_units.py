@@ -8,7 +8,7 @@ from tests.tui._tui_fake_session import coffee_plan, runway_estimate
 from shotsmith.assistant.events import PlanUpdated
 from shotsmith.assistant.production.spending import Estimate, ShotCost
 from shotsmith.formats import Transition
-from shotsmith.tui.format import compact_args, estimate_text, human_size, short, speed_text
+from shotsmith.tui.format import compact_args, estimate_text, human_size, short, speed_text, tool_summary
 from shotsmith.tui.messages import SessionEvent
 from shotsmith.tui.widgets.plan_table import shot_detail
 
@@ -60,3 +60,11 @@ def test_shot_detail_names_what_differs_from_a_plain_shot():
                                       "transition_to_next": Transition(kind="dissolve", duration_s=0.5)})
     assert shot_detail(edited).splitlines()[1] == ("plays at 0.5x · starts 1.5 s into its clip · "
                                                    "footage: footage/beach.mp4 · dissolve 0.5 s to the next")
+
+
+def test_tool_summary_keeps_text_and_drops_json_results():
+    assert tool_summary("3 shots, 9 s at 9:16") == "3 shots, 9 s at 9:16"
+    assert tool_summary("Error: shot 7 does not exist") == "Error: shot 7 does not exist"
+    # The agent's results are the JSON the model saw, often cut off: their effect is in the plan table.
+    assert tool_summary('{"ok":true,"plan":{"aspect_ratio":"16:9","total_s":4.0,"shots":[{"shot":1,"prom') == ""
+    assert tool_summary('{"ok": false, "error": "no clip for shot \\"2\\" yet"}') == 'no clip for shot "2" yet'

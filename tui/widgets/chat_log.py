@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from shotsmith.tui.format import compact_args, human_size, short
+from shotsmith.tui.format import compact_args, human_size, short, tool_summary
 
 ROLE_LABEL = {"user": "you", "assistant": "assistant"}
 
@@ -77,7 +77,8 @@ class ChatLog(VerticalScroll):
         self._add(entry)
 
     def tool_finished(self, call_id: str, name: str, ok: bool, summary: str) -> None:
-        text = f"{'✓' if ok else '✗'} {name}: {short(summary, 200)}"
+        said = tool_summary(summary)
+        text = f"{'✓' if ok else '✗'} {name}" + (f": {short(said, 200)}" if said else "")
         entry = self._tools.pop(call_id, None)
         if entry is None:
             entry = self._add(ChatEntry(text, classes="tool", markup=False))
