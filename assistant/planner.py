@@ -273,7 +273,8 @@ def _setting_from(text: str, *, prepositions: str = "for|in|at|inside|on") -> tu
     A named place without an article counts when it is capitalised: "in Bangkok".
     """
     for match in re.finditer(rf"\b({prepositions})\s+(?:a|an|the|my|our|your|their)\s+([\w' -]+)", text, re.I):
-        place = re.split(r"\b(?:with|that|which|where|who|featuring|showing|and|in|at|on)\b", match.group(2))[0].strip()
+        place = re.split(r"\b(?:with|that|which|where|who|featuring|showing|and|in|at|on|about|of|for|from|to|by|"
+                         r"during|while|as)\b", match.group(2))[0].strip()
         if not place or not content_words(place):
             continue
         if match.group(1).lower() == "for" and place.split()[-1].lower() in _NOT_PLACES:

@@ -171,7 +171,7 @@ _WEAK_LIGHTING = frozenset(
     "night dawn dusk sunrise sunset overcast backlight hard harsh diffused dappled ambient practical studio window "
     "foggy misty hazy haze fog mist silhouette silhouettes".split())
 _WEAK_CAMERA = {"drone": "aerial drone shot", "overhead": "overhead top-down angle", "orbit": "orbiting camera",
-                "orbiting": "orbiting camera", "zoom": "slow push-in", "tracking": "tracking camera"}
+                "orbiting": "orbiting camera", "zoom": "slow push-in"}
 # Nouns that make a phrase a style or lighting phrase: "warm vintage 16mm look", "soft window light".
 _STYLE_HEADS = frozenset("look looks grade grading graded style aesthetic palette tone tones vibe vibes feel feeling "
                          "mood treatment finish lut colours colors colour color stock energy pace".split())
@@ -197,11 +197,6 @@ class Reading:
     style: list[str] = field(default_factory=list)
     lighting: list[str] = field(default_factory=list)
     format_noun: bool = False  # the phrase named the video ("an ad", "a vlog")
-    format_then_topic: bool = False  # ... followed by "about"/"for"/"of": the topic comes after it
-
-    @property
-    def has_cues(self) -> bool:
-        return bool(self.moves or self.camera or self.framing or self.style or self.lighting)
 
 
 def _matches(text: str, terms: list[Term]) -> list[tuple[int, int, Term]]:
@@ -212,6 +207,18 @@ def _matches(text: str, terms: list[Term]) -> list[tuple[int, int, Term]]:
     for start, end, term in found:
         if not kept or start >= kept[-1][1]:
             kept.append((start, end, term))
+    return kept
+
+
+def _first_format_only(text: str, found: list[tuple[int, int, Term]]) -> list[tuple[int, int, Term]]:
+    """Only the words that name the video are format words: "a film about a sunny spot" keeps its spot."""
+    kept, named_end = [], None
+    for start, end, term in found:
+        if term.kind == "format":
+            if named_end is not None and text[named_end:start].strip():
+                continue
+            named_end = end
+        kept.append((start, end, term))
     return kept
 
 
@@ -269,7 +276,7 @@ def read_phrase(text: str, *, names_format: bool = False) -> Reading:
     pieces: list[str] = []  # the phrase with every term replaced by a marker
     looks: list[str] = []  # the phrase without its camera and framing words
     last = 0
-    for start, end, term in _matches(text, terms):
+    for start, end, term in _first_format_only(text, _matches(text, terms)):
         pieces.append(text[last:start])
         looks.append(text[last:start])
         words = text[start:end]
@@ -298,7 +305,6 @@ def read_phrase(text: str, *, names_format: bool = False) -> Reading:
     lead = re.match(rf"^\s*(?:{_ARTICLES}\s+)?(?:[^\x01\x02]*?\s)?(?:[\x01\x02]\s*)*\x01\s*{_LEAD_PREPOSITIONS}\s+",
                     marked, re.I)
     if lead and _opens_with_cues(lead.group(0), names_format):
-        reading.format_then_topic = reading.format_noun
         marked = marked[lead.end():]
     # "interior shot of the driver", "a view of the sea": the words before a shot noun frame the shot.
     marked = re.sub(rf"^\s*(?:{_ARTICLES}\s+)?(?:[\w-]+\s+){{0,2}}(?:shots?|views?|angles?|footage|scenes?)\s+"

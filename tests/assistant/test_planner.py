@@ -150,6 +150,14 @@ def test_camera_words_become_moves_or_prompt_phrases():
     assert [s.subject for s in pushed.shots] == ["a ring", "a bride"]
 
 
+def test_ordinary_descriptions_stay_in_the_subject():
+    # "dark", "drone" and "sunset" also describe things; only a phrase of nothing but such words is a cue.
+    plan = plan_brief("a 9 second film, 3 shots: a dark alley, a delivery drone flying over a farm, sunset over the ocean").plan
+    assert [s.subject for s in plan.shots] == ["a dark alley", "a delivery drone", "sunset over the ocean"]
+    assert plan.shots[1].action == "flying over a farm"
+    assert not any("aerial" in s.prompt for s in plan.shots)
+
+
 def test_a_framing_word_sets_the_shot_size_not_the_subject():
     plan = plan_brief("a 6 second ad, 2 shots: an extreme close-up of a watch face, a wide shot of a harbour").plan
     assert [s.prompt.split(" of ")[0] for s in plan.shots] == ["Extreme close-up", "Wide shot"]
