@@ -384,23 +384,34 @@ async def test_a_plan_resent_with_clips_bound_keeps_progress_and_a_changed_shot_
     shots = list(bound.shots)
     shots[2] = shots[2].model_copy(update={"prompt": "Medium shot of a customer laughing"})
     changed = bound.model_copy(update={"shots": shots})
-    session = scripted(plan_turn(), generation_turn() + [PlanUpdated(bound)], [PlanUpdated(changed)])
+    failed = [GenerationProgress(3, "failed", None, "quota exhausted")]
+    session = scripted(plan_turn(), generation_turn() + [PlanUpdated(bound)], failed,
+                       [PlanUpdated(coffee_plan(speed=0.5))], [PlanUpdated(changed)])
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
+        def states() -> dict:
+            return {i: s for i, (s, _, _) in app.screen.query_one(ProgressPanel).states.items()}
+
         await type_and_send(pilot, BRIEF)
         await settle(pilot)
-        progress = app.screen.query_one(ProgressPanel)
-        assert {i: s for i, (s, _, _) in progress.states.items()} == {1: "waiting", 2: "waiting", 3: "waiting"}
+        assert states() == {1: "waiting", 2: "waiting", 3: "waiting"}
         await type_and_send(pilot, "generate")
         await settle(pilot)
-        assert {i: s for i, (s, _, _) in progress.states.items()} == {1: "done", 2: "done", 3: "done"}
+        assert states() == {1: "done", 2: "done", 3: "done"}
         label = app.screen.query_one("#render-label", Static)
         assert str(label.content) == "render: done"  # binding the clips did not change the cut
+        await type_and_send(pilot, "generate shot 3 again")
+        await settle(pilot)
+        # A speed change keeps every shot's picture: the states stay (even without clips bound), the video is old.
+        await type_and_send(pilot, "make shot 2 slower")
+        await settle(pilot)
+        assert states() == {1: "done", 2: "done", 3: "failed"}
+        assert str(label.content) == "render: out of date"
+        assert app.screen.query_one(ProgressPanel).output is not None  # the last video is still named
+        # A new prompt for shot 3 makes it wait again.
         await type_and_send(pilot, "shot 3: a customer laughing")
         await settle(pilot)
-        assert {i: s for i, (s, _, _) in progress.states.items()} == {1: "done", 2: "done", 3: "waiting"}
-        assert str(label.content) == "render: out of date"
-        assert progress.output is not None  # the last video is still named
+        assert states() == {1: "done", 2: "done", 3: "waiting"}
 
 
 async def test_a_restored_plan_with_clips_shows_them_done(make_app):
