@@ -106,13 +106,14 @@ _COMPOSITIONS = ["at eye level", "from a three-quarter angle", "seen in profile"
 _CAMERA_CYCLE = [CameraMove.ZOOM_IN, CameraMove.PAN_RIGHT, CameraMove.STATIC, CameraMove.PAN_LEFT,
                  CameraMove.TILT_UP, CameraMove.ZOOM_OUT, CameraMove.TILT_DOWN]
 # A moving camera ("handheld camera") and a locked-off one contradict each other.
-_MOVING_CAMERA = {"handheld camera", "FPV drone flythrough", "aerial flyover", "smooth gimbal movement", "aerial drone shot",
-                  "orbiting camera", "whip pan"}
+_MOVING_CAMERA = {"handheld camera", "FPV drone flythrough", "aerial flyover", "smooth gimbal movement",
+                  "aerial drone shot", "orbiting camera", "whip pan"}
 _NOT_VERBS = {"morning", "evening", "lighting", "building", "ceiling", "something", "nothing", "clothing", "wedding",
               "king", "ring", "thing", "spring", "string", "wing", "swing", "everything", "anything", "ending",
               "opening", "during", "amazing", "stunning", "sing", "bring", "setting", "packaging", "branding",
               "grading", "sibling", "dumpling", "pudding", "icing", "frosting", "filling", "interesting",
-              "awning", "earring", "seasoning", "living", "dining", "stuffing", "topping", "toppings", "offering", "railing"}
+              "awning", "earring", "seasoning", "living", "dining", "stuffing", "topping", "toppings", "offering",
+              "railing"}
 # What a video is "for" that is not a place to put its shots in.
 _NOT_PLACES = {"song", "track", "single", "album", "band", "artist", "app", "brand", "product", "company", "startup",
                "launch", "campaign", "drop", "listing", "channel", "podcast", "charity", "client", "service", "website",
@@ -484,7 +485,8 @@ def _cover(read: _Reading, count: int, genre: Genre) -> list[_ShotText]:
             action = _FALLBACK_ACTIONS[k % len(_FALLBACK_ACTIONS)]
         in_beat = bool(place) and re.sub(r"^an? ", "", place.lower()) in text.lower()
         if place and not in_beat:
-            where = read.where if r == 0 else _SETTING_DETAILS[k % len(_SETTING_DETAILS)].format(where=read.where, place=place)
+            detail = _SETTING_DETAILS[k % len(_SETTING_DETAILS)]
+            where = read.where if r == 0 else detail.format(where=read.where, place=place)
         else:
             where = "" if r == 0 else _BACKDROPS[k % len(_BACKDROPS)]
         if r:

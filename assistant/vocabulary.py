@@ -69,8 +69,8 @@ _CAMERA: list[Term] = [
           shot_noun=True, noun=True),
     _term("camera", r"fpv(?:[\s-]drone)?(?:[\s-]fly[\s-]?(?:throughs?|overs?))?", phrase="FPV drone flythrough",
           shot_noun=True, noun=True),
-    _term("camera", r"drone(?=[\s-]+(?:shots?|footage|views?|cam|camera|video|film|clip|reel|flyovers?|fly[\s-]?(?:over|through)s?"
-                    r"|orbits?|sweeps?|passes?|pull|push|reveal|tracking|tracks?|rising|ascends?))"
+    _term("camera", r"drone(?=[\s-]+(?:shots?|footage|views?|cam|camera|video|film|clip|reel|flyovers?"
+                    r"|fly[\s-]?(?:over|through)s?|orbits?|sweeps?|passes?|pull|push|reveal|tracking|tracks?|rising|ascends?))"
                     r"|(?:shot[\s-])?(?:by|from|on|via)[\s-](?:a[\s-])?drone", phrase="aerial drone shot",
           shot_noun=True, noun=True),
     _term("camera", r"(?:(?:drone|aerial)[\s-]+)?(?:fly[\s-]?overs?|fly[\s-]?throughs?|flybys?)", phrase="aerial flyover",
@@ -151,7 +151,8 @@ _FORMAT: list[Term] = [
     _term("format", r"music[\s-]video|lyric[\s-]video|short[\s-]film|sizzle[\s-]reel|highlights?(?:[\s-]reel)?"
                     r"|advert(?:isement)?|ad|commercial|promo|spot|explainer|tutorial|demo|walkthrough|trailer|teaser"
                     r"|video|film|movie|clip|reel|vlog|documentary|doc|montage|recap|loop|post|animation|sequence"
-                    r"|edit|sting|bumper|intro|outro|showcase|testimonial|footage|b-roll|tour|thing|something|piece|content|series|episode", noun=True),
+                    r"|edit|sting|bumper|intro|outro|showcase|testimonial|footage|b-roll|tour|thing|something|piece|content"
+                    r"|series|episode", noun=True),
 ]
 # Platforms say where the video goes (and so its aspect), never what it shows.
 PLATFORM = re.compile(_START + r"(?:instagram|insta|ig|facebook|fb|linkedin|snapchat|pinterest|twitter|youtube|tiktok"
@@ -326,7 +327,8 @@ _ING_NOUNS = frozenset("morning evening lighting backlighting ceiling building r
 
 def _shows_action(text: str) -> bool:
     """An -ing word after the first ("light spilling out") means the phrase shows something happen."""
-    return any(w.endswith("ing") and len(w) > 4 and w not in _ING_NOUNS for w in re.findall(r"[\w-]+", text.lower())[1:])
+    words = re.findall(r"[\w-]+", text.lower())[1:]
+    return any(w.endswith("ing") and len(w) > 4 and w not in _ING_NOUNS for w in words)
 
 
 def _opens_with_cues(lead: str, names_format: bool) -> bool:

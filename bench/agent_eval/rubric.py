@@ -62,8 +62,8 @@ CUE_WORDS = (r"hand[\s-]?held|drone[\s-]shots?|aerials?|dolly|push[\s-]?ins?|pul
              r"|8mm|anamorphic|black[\s-]and[\s-]white|monochrome|desaturated|high[\s-]contrast|vibrant|punchy|epic"
              r"|aesthetic|vibe|colou?r[\s-]grade|grade|graded|film[\s-]grain|teal[\s-]and[\s-]orange")
 _ARTICLES = {"a", "an", "the", "some", "of", "and", "with", "in", "on", "shot", "shots", "footage", "style", "look"}
-_MEDIA_FILE = re.compile(r"(?:\b(?:my|our)\s+(?:[\w-]+\s+){0,3})?[\w/-]+\.(?:mp4|mov|m4v|mkv|webm|avi|jpe?g|png)\b", re.I)
-
+_MEDIA_FILE = re.compile(r"(?:\b(?:my|our)\s+(?:[\w-]+\s+){0,3})?[\w/-]+\.(?:mp4|mov|m4v|mkv|webm|avi|jpe?g|png)\b",
+                         re.I)
 
 
 @dataclass

@@ -152,7 +152,8 @@ def test_camera_words_become_moves_or_prompt_phrases():
 
 def test_ordinary_descriptions_stay_in_the_subject():
     # "dark", "drone" and "sunset" also describe things; only a phrase of nothing but such words is a cue.
-    plan = plan_brief("a 9 second film, 3 shots: a dark alley, a delivery drone flying over a farm, sunset over the ocean").plan
+    plan = plan_brief("a 9 second film, 3 shots: a dark alley, a delivery drone flying over a farm, "
+                      "sunset over the ocean").plan
     assert [s.subject for s in plan.shots] == ["a dark alley", "a delivery drone", "sunset over the ocean"]
     assert plan.shots[1].action == "flying over a farm"
     assert not any("aerial" in s.prompt for s in plan.shots)
@@ -203,7 +204,7 @@ def _near_twins(prompts: list[str]) -> list[tuple[str, str]]:
     twins = []
     for a, b in itertools.combinations([p.lower() for p in prompts], 2):
         matcher = difflib.SequenceMatcher(None, a, b)
-        if matcher.real_quick_ratio() >= NEAR_TWIN and matcher.quick_ratio() >= NEAR_TWIN and matcher.ratio() >= NEAR_TWIN:
+        if min(matcher.real_quick_ratio(), matcher.quick_ratio()) >= NEAR_TWIN and matcher.ratio() >= NEAR_TWIN:
             twins.append((a, b))
     return twins
 
