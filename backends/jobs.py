@@ -31,14 +31,15 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 from pathlib import Path
 
-from shotsmith.backends.base import GenerationRequest, GenerationResult, ProgressCallback, ProgressEvent
+from shotsmith.backends.base import CostEstimate, GenerationRequest, GenerationResult, ProgressCallback, ProgressEvent
 from shotsmith.backends.download import download_clip, verify_clip
 from shotsmith.backends.errors import (AmbiguousCreateError, DownloadError, ExpiredUrlError, RemoteError,
                                        TimeoutExceededError)
 from shotsmith.backends.http import ApiClient, call_scope
-from shotsmith.backends.remote import _CREATE_TOKEN, RemoteBackend, RemoteStatus, RemoteTask
+from shotsmith.backends.tasks import _CREATE_TOKEN, RemoteStatus, RemoteTask
 from shotsmith.errors import CancelledError, MediaError
 from shotsmith.media.probe import probe
 
@@ -56,6 +57,41 @@ AMBIGUOUS_HINT = ("it may have been created; check the provider's dashboard; `--
 
 def kept(task_id: str) -> str:
     return f"task {task_id} is kept; a rerun resumes it without paying again"
+
+
+class RemoteBackend(Protocol):
+    """What the job runner uses of :class:`shotsmith.backends.remote.RemoteBackend`.
+
+    Declared here because ``remote`` imports this module (its ``generate`` runs a
+    job), so this module must not import ``remote``.
+    """
+
+    name: str
+    options: dict[str, Any]
+    retry: Any
+    can_find_created: bool
+    request_timeout_s: float
+    timeout_s: float
+    poll_interval_s: float
+    poll_outage_s: float
+    download_timeout_s: float
+    download_window_s: float
+    min_download_kbs: float
+    max_download_mb: float
+    download_content_types: tuple[str, ...]
+
+    async def submit(self, api: ApiClient, request: GenerationRequest) -> RemoteTask: ...
+
+    async def poll(self, api: ApiClient, task: RemoteTask) -> RemoteStatus: ...
+
+    async def cancel(self, api: ApiClient, task: RemoteTask) -> bool: ...
+
+    async def find_created(self, api: ApiClient, request: GenerationRequest, token: str,
+                           sent_at: float) -> RemoteTask | None: ...
+
+    def download_headers(self, url: str) -> dict[str, str]: ...
+
+    def estimate_cost(self, request: GenerationRequest) -> CostEstimate: ...
 
 
 class RemoteCancelledError(CancelledError):

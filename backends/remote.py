@@ -30,12 +30,10 @@ as ``SecretStr`` and only unwrapped inside the auth header callback.
 from __future__ import annotations
 
 import base64
-import contextvars
 import mimetypes
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -44,40 +42,14 @@ from pydantic import SecretStr
 from shotsmith.backends.base import Backend, GenerationRequest, GenerationResult, ProgressCallback
 from shotsmith.backends.errors import AuthError, RemoteError
 from shotsmith.backends.http import ApiClient, RetryPolicy, default_classify
+from shotsmith.backends.jobs import run_remote_job
+from shotsmith.backends.tasks import RemoteState, RemoteStatus, RemoteTask, create_token
 from shotsmith.config import Settings, load_settings, secret
 from shotsmith.errors import InvalidInputError
 
-RemoteState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-
-_CREATE_TOKEN: contextvars.ContextVar[str | None] = contextvars.ContextVar("shotsmith_create_token", default=None)
-
-
-def create_token() -> str | None:
-    """The unique id of the create being sent now (set by the job engine around ``submit``).
-
-    It is saved in the project before the create goes out, so an adapter whose
-    API accepts a client-chosen id (Kling's ``external_task_id``) can send it and
-    later find the task by it when the create's answer was lost.
-    """
-    return _CREATE_TOKEN.get()
-
-
-@dataclass
-class RemoteTask:
-    """What the engine persists after a submit: the id plus anything needed to poll it again."""
-
-    id: str
-    data: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class RemoteStatus:
-    state: RemoteState
-    percent: float | None = None
-    video_url: str | None = None
-    #: For failed tasks: the error to report (a ModerationError for refusals).
-    error: RemoteError | None = None
-    message: str = ""
+# The task data types live in tasks.py (the job runner needs them without importing this module).
+__all__ = ["RemoteBackend", "RemoteState", "RemoteStatus", "RemoteTask", "create_token", "error_body", "image_base64",
+           "image_bytes", "image_data_uri", "json_body"]
 
 
 class RemoteBackend(Backend):
@@ -276,8 +248,6 @@ class RemoteBackend(Backend):
     async def generate(self, request: GenerationRequest, dest: Path, *, on_progress: ProgressCallback,
                        cancel: threading.Event) -> GenerationResult:
         """Run one job without a project (the engine normally drives remote backends itself)."""
-        from shotsmith.backends.jobs import run_remote_job
-
         async with self.client() as api:
             return await run_remote_job(self, api, request, Path(dest), on_progress=on_progress, cancel=cancel)
 
