@@ -84,7 +84,7 @@ def check_writable(path: Path, *, folder: bool = False) -> None:
             raise WriteError(path, NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(ancestor)))
         if not os.access(ancestor, os.W_OK | os.X_OK):
             code = errno.EACCES
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, AttributeError):  # no statvfs on Windows
                 if os.statvfs(ancestor).f_flag & getattr(os, "ST_RDONLY", 1):
                     code = errno.EROFS
             raise WriteError(path, PermissionError(code, os.strerror(code), str(ancestor)))
@@ -198,7 +198,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fchmod(handle.fileno(), _final_mode(path))
+            if hasattr(os, "fchmod"):  # POSIX; Windows has no mode bits worth setting
+                os.fchmod(handle.fileno(), _final_mode(path))
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
