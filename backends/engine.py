@@ -49,7 +49,7 @@ from shotsmith.backends.base import Backend, GenerationRequest, GenerationResult
 from shotsmith.backends.download import verify_clip
 from shotsmith.backends.errors import AmbiguousCreateError, ModerationError, RemoteError
 from shotsmith.backends.http import ApiClient
-from shotsmith.backends.jobs import RemoteCancelledError, run_remote_job
+from shotsmith.backends.jobs import AMBIGUOUS_HINT, RemoteCancelledError, run_remote_job
 from shotsmith.backends.remote import RemoteBackend, RemoteTask
 from shotsmith.errors import BackendError, CancelledError, ShotsmithError
 from shotsmith.project import GenerationRecord, utcnow
@@ -384,6 +384,8 @@ async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | 
         if not record.remote_task_id:
             record.status = "cancelled"  # a create in flight keeps its token: the rerun checks for it
         record.error = "cancelled" if isinstance(exc, asyncio.CancelledError) else exc.message
+        if create_uncertain(record):
+            record.error = f"{record.error} while its create was in flight; {AMBIGUOUS_HINT}"
         record.updated_at = utcnow()
         store.save()
         raise

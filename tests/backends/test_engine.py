@@ -390,3 +390,26 @@ def test_ctrl_c_on_an_uncancellable_api_says_the_task_may_still_be_charged(serve
     (record,) = store.project.generations.values()
     assert "could not cancel" in record.error and "may still finish and be charged" in record.error
     assert "rerun resumes" in record.error
+
+
+def test_ctrl_c_while_a_create_is_in_flight_is_remembered(runway, store):
+    """Interrupted while the create request is on the wire: the rerun must not silently pay again."""
+    from shotsmith.backends.engine import create_uncertain
+
+    runway.faults.submit_hang_s = 5.0
+    backend = runway_backend(runway)
+
+    async def scenario():
+        job = asyncio.create_task(generate_shots(store, backend, [req(1)]))
+        while runway.submits < 1:
+            await asyncio.sleep(0.01)
+        job.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await job
+
+    asyncio.run(scenario())
+    (record,) = store.project.generations.values()
+    assert create_uncertain(record) and "may have been created" in record.error
+    runway.faults.submit_hang_s = 0
+    again = asyncio.run(generate_shots(ProjectStore.open(store.root), backend, [req(1)]))
+    assert again[0].uncertain and runway.submits == 1
