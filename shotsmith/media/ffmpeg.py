@@ -62,6 +62,18 @@ _live: set[subprocess.Popen] = set()
 _live_lock = threading.RLock()  # re-entrant: the cancel hook runs in a signal handler
 
 
+@functools.cache
+def _prctl():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+        return None
+
+
 def _die_with_parent_fn() -> Callable[[], None] | None:
     """A ``preexec_fn`` that makes the child get SIGKILL when its parent dies (Linux ``prctl``), else None.
 
@@ -69,14 +81,8 @@ def _die_with_parent_fn() -> Callable[[], None] | None:
     Linux sends the signal when the *thread* that forked exits; ``FFmpegRun`` waits
     for its child in the thread that started it, so that is the same moment.
     """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+    prctl = _prctl()
+    if prctl is None:
         return None
     pr_set_pdeathsig = 1
     parent = os.getpid()
@@ -93,7 +99,10 @@ def _die_with_parent_fn() -> Callable[[], None] | None:
 def spawn(argv: Sequence[str], **kwargs) -> subprocess.Popen:
     """Start a child that shotsmith owns: its own process group (a terminal's Ctrl-C reaches shotsmith,
     which stops the child in order), killed if shotsmith dies (Linux), no stdin, and registered so
-    :func:`stop_children` and the cancel hook can reach it. Unregister with :func:`release`."""
+    :func:`stop_children` and the cancel hook can reach it. Unregister with :func:`release`.
+
+    Wait for the child in the thread that spawned it: Linux delivers the parent-death
+    signal when that *thread* ends."""
     options: dict = {"stdin": subprocess.DEVNULL}
     if os.name == "posix":
         options["process_group"] = 0
