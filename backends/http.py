@@ -284,6 +284,11 @@ class ApiClient:
             hop = self._hop_headers(current, url, extra, authenticated, auth_for)
             request = self.client.build_request(method, current, json=body, headers=hop,
                                                 params=params if current == url else None)
+            if not self._trusted(current, url):  # the client's own default headers too
+                secrets = self._register()
+                for name in [n for n, v in request.headers.items()
+                             if n.lower() in AUTH_HEADERS or any(s in v for s in secrets)]:
+                    del request.headers[name]
             response = await self.client.send(request, stream=stream, follow_redirects=False)
             location = response.headers.get("location")
             if response.status_code not in (301, 302, 303, 307, 308) or not location:

@@ -270,3 +270,24 @@ def test_redact_is_the_core_scrubber_and_registers_the_adapters_secrets():
     assert "abcdefghijklmnop" not in api.redact("Bearer abcdefghijklmnop")
     assert token not in scrub(f"elsewhere: {token}"), "the adapter's secret was not registered with the core scrubber"
     asyncio.run(api.aclose())
+
+
+def test_a_key_in_the_clients_default_headers_does_not_follow_a_redirect_either():
+    key = "plugin-key-in-default-headers-0001"
+    seen: list[httpx.Request] = []
+
+    def handler(request):
+        seen.append(request)
+        if request.url.host == "api.example.com":
+            return httpx.Response(307, headers={"Location": "https://elsewhere.example.org/x"})
+        return httpx.Response(200, json={})
+
+    async def go():
+        async with ApiClient("testprov", transport=httpx.MockTransport(handler), base_url="https://api.example.com",
+                             headers={"X-Api-Key": key, "X-Other": f"v={key}"}, secrets=lambda: [key],
+                             retry=RetryPolicy(max_attempts=1)) as api:
+            await api.request("GET", "https://api.example.com/v1/op")
+
+    asyncio.run(go())
+    assert seen[0].headers["x-api-key"] == key
+    assert "x-api-key" not in seen[1].headers and "x-other" not in seen[1].headers
