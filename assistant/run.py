@@ -55,9 +55,8 @@ def drive_brief(session: ChatSessionLike, brief: str, output: Path | None, *, pr
         return asyncio.run(go())
 
     try:
-        resume = getattr(session, "resume", None)
-        if resume is not None and (session.pending_approval or getattr(session, "unfinished", False)):
-            asked = drain(resume())
+        if session.pending_approval or session.unfinished:
+            asked = drain(session.resume())
         else:
             asked = drain(session.run_brief(brief, produce=produce))
         while asked is not None and session.last_error is None:

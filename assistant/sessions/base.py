@@ -63,6 +63,15 @@ class SessionBase:
     def respond(self, approved: bool) -> AsyncIterator[AgentEvent]:
         return self._drive(lambda: self._respond(approved))
 
+    def resume(self) -> AsyncIterator[AgentEvent]:
+        """Finish what a killed run left: a cut-off step, or an approval that was asked and never answered."""
+        return self._drive(self._resume)
+
+    @property
+    def unfinished(self) -> bool:
+        """A previous run was cut off mid-step and can be resumed with :meth:`resume`."""
+        return False
+
     def cancel(self) -> None:
         self._cancel.set()
 
@@ -84,6 +93,10 @@ class SessionBase:
 
     def _respond(self, approved: bool) -> None:
         raise NotImplementedError
+
+    def _resume(self) -> None:
+        self.who_notice()
+        self.emit(Notice("there is nothing to resume in this project"))
 
     # -- helpers for subclasses --------------------------------------------------------
     def emit(self, event: AgentEvent) -> None:

@@ -137,10 +137,10 @@ class OfflineSession(SessionBase):
             what = f"shot {a['index']} has a new prompt"
         elif intent.kind == "speed":
             shot = find_shot(service.plan, a["index"])
-            speed = round(min(4.0, max(0.25, shot.speed * a["factor"])), 3)
+            speed = round(min(4.0, max(0.25, shot.speed * a["factor"])), 2)
             service.edit(lambda p: edit_shot(p, a["index"], speed=speed))
             shot = find_shot(service.plan, a["index"])
-            what = f"shot {a['index']} plays at {speed:g}x ({shot.duration_s:g} s on screen)"
+            what = f"shot {a['index']} plays at {speed:g}x ({shot.duration_s:.2f} s on screen)"
         elif intent.kind == "duration":
             shot = find_shot(service.plan, a["index"])
             seconds = max(0.5, a.get("seconds") or round(shot.duration_s * a["factor"], 2))

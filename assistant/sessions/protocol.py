@@ -36,6 +36,15 @@ class ChatSessionLike(Protocol):
         other than spending approval."""
         ...
 
+    def resume(self) -> AsyncIterator[AgentEvent]:
+        """Finish what a killed run left: a cut-off step, or re-ask an approval that was never answered."""
+        ...
+
+    @property
+    def unfinished(self) -> bool:
+        """A previous run was cut off mid-step."""
+        ...
+
     def respond(self, approved: bool) -> AsyncIterator[AgentEvent]:
         """Answer the pending ApprovalRequested and continue the same turn."""
         ...
