@@ -48,7 +48,9 @@ _SHOTS = re.compile(r"(?:\b" + _NUM + r"|\bsingle|\bone)[\s-]+(?:shots?|scenes?|
 _ASPECTS: list[tuple[str, str]] = [
     (r"\b9\s*[:x/]\s*16\b|\bvertical\b|\bportrait\b|\btik\s?tok\b|\breels?\b|\bshorts\b|\bstor(?:y|ies)\b", "9:16"),
     (r"\b4\s*[:x/]\s*5\b", "4:5"),
-    (r"\b1\s*[:x/]\s*1\b|\bsquare\b", "1:1"),
+    # "an old man in a square" or "Times Square" is a place, not a format.
+    (r"\b1\s*[:x/]\s*1\b|(?<!\bin a )(?<!\bon a )(?<!\bat a )(?<!\bthe )(?<!\btown )(?<!\bcity )(?<!\bmarket )"
+     r"(?<!\bmain )(?<!\bvillage )(?<!\bpublic )(?<!\btimes )\bsquare\b", "1:1"),
     (r"\b16\s*[:x/]\s*9\b|\blandscape\b|\bwidescreen\b|\byoutube\b", "16:9"),
 ]
 # Phrases that only say how long the video runs: "2 minutes long", "in total".
@@ -570,6 +572,8 @@ def plan_brief(text: str, *, duration_s: float | None = None, aspect_ratio: str 
         fitted = max(1, int(total // MIN_SHOT_S))
         notices.append(f"{count} shots do not fit in {total:g} s at {MIN_SHOT_S:g} s each; planning {fitted}.")
         count = fitted
+    if count > MAX_SHOTS:
+        notices.append(f"{count} shots are more than shotsmith plans in one go; capped at {MAX_SHOTS}.")
     count = max(1, min(MAX_SHOTS, count))
 
     covered = _cover(_read_brief(_REQUEST.sub("", _strip_specs(text))), count, genre)

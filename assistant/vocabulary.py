@@ -94,6 +94,7 @@ _CAMERA: list[Term] = [
           phrase="orbiting camera",
           shot_noun=True, noun=True),
     _term("camera", r"whip[\s-]pans?", phrase="whip pan", shot_noun=True, noun=True),
+    _term("camera", r"go[\s-]?pro|action[\s-]cam(?:era)?", phrase="action camera", shot_noun=True, noun=True),
     _term("camera", r"underwater(?:[\s-](?:shots?|footage|camera|housing))?", phrase="underwater camera", noun=True),
     # Editing words name the cut, not what is in it: "whip pan transitions between street musicians".
     _term("camera", r"(?:(?:match|jump|smash|quick|fast|hard)[\s-]cuts?|cross[\s-]?fades?)(?:[\s-]transitions?)?"
@@ -143,7 +144,8 @@ _STYLE: list[Term] = [
                    r"|surreal|minimalist(?:ic)?|atmospheric|nostalgic|melancholic|melancholy|upbeat|energetic|punchy"
                    r"|vibrant|playful|elegant|luxurious|polished|glossy|sleek|dramatic|suspenseful|eerie|ominous|quirky"
                    r"|cyberpunk|vaporwave|teal[\s-](?:and|&)[\s-]orange|saturated|epic|high[\s-]energy|fast[\s-]paced"
-                   r"|slow[\s-]paced|glitch(?:y)?|retro[\s-]futuristic|stop[\s-]motion|claymation|painterly|technicolou?r"),
+                   r"|slow[\s-]paced|glitch(?:y)?|retro[\s-]futuristic|stop[\s-]motion|claymation|painterly|technicolou?r"
+                   r"|behind[\s-]the[\s-]scenes"),
 ]
 
 # -- format: what kind of video it is; these name the video, never what is in it ----------
@@ -152,7 +154,7 @@ _FORMAT: list[Term] = [
                     r"|advert(?:isement)?|ad|commercial|promo|spot|explainer|tutorial|demo|walkthrough|trailer|teaser"
                     r"|video|film|movie|clip|reel|vlog|documentary|doc|montage|recap|loop|post|animation|sequence"
                     r"|edit|sting|bumper|intro|outro|showcase|testimonial|footage|b-roll|tour|thing|something|piece|content"
-                    r"|series|episode", noun=True),
+                    r"|series|episode|short|(?:the[\s-])?making[\s-]of", noun=True),
 ]
 # Platforms say where the video goes (and so its aspect), never what it shows.
 PLATFORM = re.compile(_START + r"(?:instagram|insta|ig|facebook|fb|linkedin|snapchat|pinterest|twitter|youtube|tiktok"
@@ -166,7 +168,7 @@ _WEAK_STYLE = frozenset(
     "trendy chill relaxed lively dynamic smooth subtle rich deep airy earthy organic authentic candid funny cute sweet "
     "mysterious tense creepy spooky scary romantic magical festive corporate professional futuristic indie urban "
     "rustic industrial tropical wintry summery autumnal hopeful uplifting striking stunning beautiful gorgeous "
-    "sci-fi horror comedic dreamy muted grain film-grain".split())
+    "sci-fi horror comedic dreamy muted grain film-grain fantasy".split())
 _WEAK_LIGHTING = frozenset(
     "light lights lighting lit glow glowing sunlight daylight moonlight candlelight shadow shadows morning evening "
     "night dawn dusk sunrise sunset overcast backlight hard harsh diffused dappled ambient practical studio window "
@@ -184,7 +186,8 @@ FILLER = frozenset(
     "sort shot shots footage camera lens work movement movements moves feel vibe vibes look style shot filmed long "
     "short quick brief total length duration approx approximately roughly".split())
 _ARTICLES = r"(?:a|an|the|some|lots[\s-]of|plenty[\s-]of|more)"
-_LEAD_PREPOSITIONS = r"(?:of|over|across|through|above|about|for|on|showing|featuring|from|into|along|alongside|around|to)"
+_LEAD_PREPOSITIONS = (r"(?:of|over|across|through|above|about|for|on|showing|featuring|starring|with|from|into|along"
+                      r"|alongside|around|to)")
 
 
 @dataclass
@@ -303,9 +306,8 @@ def read_phrase(text: str, *, names_format: bool = False) -> Reading:
     marked = "".join(pieces)
     # A phrase that opens with a shot or video noun is about what follows its "of"/"about":
     # "a static close-up of a glass" -> "a glass", "a documentary about a keeper" -> "a keeper".
-    lead = re.match(rf"^\s*(?:{_ARTICLES}\s+)?(?:[^\x01\x02]*?\s)?(?:[\x01\x02]\s*)*\x01\s*{_LEAD_PREPOSITIONS}\s+",
-                    marked, re.I)
-    if lead and _opens_with_cues(lead.group(0), names_format):
+    lead = re.match(rf"^(.*?)\x01\s*{_LEAD_PREPOSITIONS}\s+", marked, re.I)
+    if lead and _opens_with_cues(lead.group(1), names_format):
         marked = marked[lead.end():]
     # "interior shot of the driver", "a view of the sea": the words before a shot noun frame the shot.
     marked = re.sub(rf"^\s*(?:{_ARTICLES}\s+)?(?:[\w-]+\s+){{0,2}}(?:shots?|views?|angles?|footage|scenes?)\s+"
@@ -337,8 +339,7 @@ def _opens_with_cues(lead: str, names_format: bool) -> bool:
     "product demo of a thermostat" drops "product" (the head clause names the
     video); in a beat, "interior close-up of the dashboard" keeps "interior of".
     """
-    before = re.split(r"[\x01\x02]", lead, maxsplit=1)[0]
-    words = [w for w in re.findall(r"[\w'-]+", before.lower()) if not re.fullmatch(_ARTICLES, w)]
+    words = [w for w in re.findall(r"[\w'-]+", lead.lower()) if not re.fullmatch(_ARTICLES, w)]
     return names_format or not words
 
 

@@ -231,6 +231,17 @@ def test_a_long_brief_gets_varied_shots(text, notice):
         assert len({s.camera for s in plan.shots}) >= 4, "camera moves vary"
 
 
+def test_more_shots_than_the_planner_makes_are_capped_and_said():
+    result = plan_brief("a 100 shot montage of city life, 5 minutes")
+    assert len(result.plan.shots) == 60
+    assert any("capped" in n and "100 shots" in n for n in result.notices)
+
+
+def test_a_square_you_can_stand_in_is_not_an_aspect_ratio():
+    assert plan_brief("a 30 second film of an old man feeding pigeons in a square").plan.aspect_ratio == "16:9"
+    assert plan_brief("a 10 second square video of pigeons").plan.aspect_ratio == "1:1"
+
+
 def test_a_long_plan_is_deterministic():
     text = "A 2 hour handheld vlog of a chef cooking ramen in a tiny Tokyo kitchen, gritty, warm tones"
     assert plan_brief(text).plan == plan_brief(text).plan
