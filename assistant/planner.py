@@ -49,8 +49,8 @@ _ASPECTS: list[tuple[str, str]] = [
     (r"\b9\s*[:x/]\s*16\b|\bvertical\b|\bportrait\b|\btik\s?tok\b|\breels?\b|\bshorts\b|\bstor(?:y|ies)\b", "9:16"),
     (r"\b4\s*[:x/]\s*5\b", "4:5"),
     # "an old man in a square" or "Times Square" is a place, not a format.
-    (r"\b1\s*[:x/]\s*1\b|(?<!\bin a )(?<!\bon a )(?<!\bat a )(?<!\bthe )(?<!\btown )(?<!\bcity )(?<!\bmarket )"
-     r"(?<!\bmain )(?<!\bvillage )(?<!\bpublic )(?<!\btimes )\bsquare\b", "1:1"),
+    (r"\b1\s*[:x/]\s*1\b|(?<!\bin a )(?<!\bin the )(?<!\bon a )(?<!\bon the )(?<!\bat a )(?<!\bat the )(?<!\bacross the )"
+     r"(?<!\btown )(?<!\bcity )(?<!\bmarket )(?<!\bmain )(?<!\bvillage )(?<!\bpublic )(?<!\btimes )\bsquare\b", "1:1"),
     (r"\b16\s*[:x/]\s*9\b|\blandscape\b|\bwidescreen\b|\byoutube\b", "16:9"),
 ]
 # Phrases that only say how long the video runs: "2 minutes long", "in total".
