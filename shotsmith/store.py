@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from shotsmith.atomic import atomic_write_text
-from shotsmith.errors import PathSafetyError, ProjectError
+from shotsmith.errors import InvalidInputError, PathSafetyError, ProjectError
 from shotsmith.project import SCHEMA_VERSION, Project, utcnow
 
 PROJECT_FILE = "project.json"
@@ -36,7 +36,12 @@ class ProjectStore:
         if (root / PROJECT_FILE).exists():
             raise ProjectError(f"{root} already holds a project", hint="open it instead, or pick another folder")
         if root.exists() and not root.is_dir():
-            raise ProjectError(f"{root} exists and is not a folder")
+            raise InvalidInputError(f"{root} exists and is not a folder", hint="pick another project folder")
+        existing = root
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            raise InvalidInputError(f"cannot create project folder {root}: {existing} is a file, not a folder")
         try:
             for sub in SUBFOLDERS:
                 (root / sub).mkdir(parents=True, exist_ok=True)
