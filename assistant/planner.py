@@ -233,6 +233,7 @@ def _strip_specs(text: str) -> str:
 
 
 def _split(text: str) -> list[str]:
+    """The phrases of a brief: split at punctuation (any the user typed, repeated or not) and "then"."""
     parts = []
     for part in _SPLIT.split(text):
         part = _unshout(_LEADING.sub("", (part or "").strip()).strip(" .,:-"))
@@ -315,6 +316,7 @@ class _Reading:
 
 
 def _extend(into: list, items: list) -> None:
+    """Append the items not already there (case-insensitively): "gritty" said twice is one style."""
     seen = {str(i).lower() for i in into}
     for item in items:
         if str(item).lower() not in seen:
@@ -397,6 +399,8 @@ def _durations(total: float, count: int) -> list[float]:
 
 @dataclass
 class _ShotText:
+    """The parts of one shot's prompt, kept apart so coverage can vary them and compare variants."""
+
     framing: str
     subject: str
     action: str
@@ -438,9 +442,12 @@ def _framings_for(camera_phrases: list[str]) -> list[str]:
 def _cover(read: _Reading, count: int, genre: Genre) -> list[_ShotText]:
     """One shot per beat, and when there are more shots than beats, varied coverage of the beats again.
 
-    Shot ``k`` of the cycle takes its framing, action moment, setting detail and
-    camera move from lists whose lengths are pairwise coprime, so repeats of a
-    beat never line up (see the note on ``_FRAMINGS``).
+    Shot ``k`` of the cycle takes its framing, action moment, setting detail,
+    composition and camera move from lists whose lengths are pairwise coprime,
+    so repeats of a beat never line up (see the note on ``_FRAMINGS``). What the
+    brief fixes (a camera move, a shot size, a long style) is shared by every
+    repeat and can still make two read alike, so a repeat too close to an
+    earlier shot of its beat tries the next variants.
     """
     content = list(read.beats)
     if not content:
@@ -527,8 +534,9 @@ def _cover(read: _Reading, count: int, genre: Genre) -> list[_ShotText]:
 def _closest(shot: _ShotText, earlier: list[_ShotText]) -> float:
     """The highest difflib similarity of ``shot``'s prompt to an earlier shot of the same beat.
 
-    Only shots that share two or more of framing, action, placement and camera
-    move can read alike, so only those are compared (difflib is slow).
+    Shots that differ in three or more of framing, action, placement and camera
+    move are far apart in practice, so only the others are compared (difflib is
+    slow, and a 60-shot plan has 1,770 pairs).
     """
     best = 0.0
     prompt = shot.prompt.lower()
