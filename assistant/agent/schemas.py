@@ -24,6 +24,8 @@ from typing import Any, get_args
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 
+from shotsmith.scrub import scrub
+
 #: The most characters of one tool result the model reads.
 RESULT_LIMIT = 4000
 #: JSON-schema keywords worth their bytes on every call. Ranges are left to the descriptions and to
@@ -172,4 +174,5 @@ class AgentTool(BaseTool):
         kwargs.pop("run_manager", None)
         parsed = self.args_schema.model_validate(kwargs)
         result = self._fn(parsed)
-        return cap(result if isinstance(result, str) else as_json(result))
+        # What a tool returns is shown to the model and checkpointed: scrubbed, then capped.
+        return cap(scrub(result if isinstance(result, str) else as_json(result)))

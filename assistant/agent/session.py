@@ -32,7 +32,7 @@ from shotsmith.assistant.events import AssistantText, Notice
 from shotsmith.assistant.production import ProductionService
 from shotsmith.assistant.sessions.base import STATE_DIR, SessionBase
 from shotsmith.errors import ProjectError, ShotsmithError
-from shotsmith.scrub import scrub
+from shotsmith.scrub import scrub, scrub_data
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class AgentSession(SessionBase):
         self._phases = PhaseTools(service)
         self.agent = build_agent(model or build_chat_model(config), service, config, checkpointer=self.checkpointer,
                                  step_limit=self.step_limit, notify=self._notify,
-                                 on_approvals=self.approval_ids.extend, phases=self._phases)
+                                 on_approvals=self._note_approvals, phases=self._phases)
         self._graph_config = {"configurable": {"thread_id": THREAD_ID}, "recursion_limit": self.step_limit * 12 + 20}
 
     def who_text(self) -> str:
@@ -102,6 +102,12 @@ class AgentSession(SessionBase):
     def tool_surface(self) -> list[dict[str, Any]]:
         """Per model call of this session: the phase, how many tools it offered and their JSON size."""
         return [{"phase": phase, "tools": count, "chars": chars} for phase, count, chars in self._phases.offered]
+
+    def _note_approvals(self, ids: list[str]) -> None:
+        """Approvals the service recorded during a tool call (--yes); two parallel calls may report one twice."""
+        for approval_id in ids:
+            if approval_id not in self.approval_ids:
+                self.approval_ids.append(approval_id)
 
     def _notify(self, text: str) -> None:
         self.emit(Notice(scrub(text), level="warning"))
@@ -264,7 +270,7 @@ class AgentSession(SessionBase):
             for call in message.tool_calls:
                 if call.get("id") and call["id"] not in started:
                     started.add(call["id"])
-                    self.record_tool_start(call["id"], call["name"], call.get("args") or {})
+                    self.record_tool_start(call["id"], call["name"], scrub_data(call.get("args") or {}))
         elif isinstance(message, ToolMessage):
             self.record_tool_end(message.tool_call_id, message.name or "", message.status != "error",
                                  _text(message.content))

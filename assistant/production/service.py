@@ -35,6 +35,7 @@ from shotsmith.brief import Brief, Shot, ShotPlan
 from shotsmith.errors import InvalidInputError, PathSafetyError, ShotsmithError
 from shotsmith.formats import RESOLUTIONS
 from shotsmith.plan_edits import use_footage, validated_plan
+from shotsmith.scrub import scrub
 from shotsmith.store import ProjectStore
 
 Emit = Callable[[AgentEvent], None]
@@ -378,8 +379,8 @@ class ProductionService:
             requests = [self.request_for(s, plan) for s in chosen]
             t0 = time.perf_counter()
 
-            def forward(event: ProgressEvent) -> None:
-                self.emit(GenerationProgress(event.shot_index, event.state, event.percent, event.message))
+            def forward(event: ProgressEvent) -> None:  # a provider's error text may quote a key: scrubbed
+                self.emit(GenerationProgress(event.shot_index, event.state, event.percent, scrub(event.message)))
 
             outcomes = asyncio.run(self._run_engine(be, requests, forward, self.spending.guard(approval)))
             self.activity.time("generate", time.perf_counter() - t0)

@@ -319,3 +319,31 @@ def test_a_step_cut_off_by_a_kill_is_resumed(tmp_path, fake_llm):
     assert any("Resuming" in e.text for e in events if isinstance(e, Notice))
     assert again.history()[-2:] == [("user", "plan a bakery ad"), ("assistant", "Recovered.")]
     again.close()
+
+
+def test_a_backend_error_quoting_a_key_is_scrubbed_before_the_model_or_the_checkpoint(tmp_path, fake_llm,
+                                                                                        test_backends, monkeypatch):
+    from shotsmith.errors import BackendError
+    from tests.assistant._test_backends import PricedBackend
+
+    secret = "rk-live-0123456789abcdef"  # a provider key shape the patterns do not know: registered
+    from shotsmith.scrub import register_secret
+
+    register_secret(secret)
+
+    async def leaky(self, request, dest, **kwargs):
+        raise BackendError(f"401 Unauthorized: key {secret} was rejected")
+
+    monkeypatch.setattr(PricedBackend, "generate", leaky)
+    project = tmp_path / "proj"
+    fake_llm.add(call("plan_shots", PLAN), call("generate_shots", {"shots": [1]}), say("The backend refused."))
+    session = open_agent(project, fake_llm, backend="priced-test", auto_approve=True)
+    events = collect(session.send(BRIEF))
+    result = last_tool_result(fake_llm.requests[-1])
+    assert result.startswith("Error from generate_shots") and "***" in result and secret not in result
+    leaked = [e for e in events if secret in repr(e)]
+    assert not leaked, leaked[:1]
+    assert secret not in repr(session.tool_calls)
+    session.close()
+    checkpoint = project / ".shotsmith" / "agent.sqlite"
+    assert checkpoint.is_file() and secret.encode() not in checkpoint.read_bytes()
