@@ -90,9 +90,9 @@ def test_ctrl_c_cancels_remote_tasks_and_keeps_finished_shots(runway, store):
 
     async def scenario():
         job = asyncio.create_task(generate_shots(store, backend, [req(1), req(2)]))
-        while runway.submits < 2:
+        # Both creates answered and their task ids saved (the polls have begun).
+        while sum(1 for r in store.project.generations.values() if r.remote_task_id) < 2 or runway.polls < 2:
             await asyncio.sleep(0.01)
-        await asyncio.sleep(0.05)
         job.cancel()  # what asyncio.run does on KeyboardInterrupt
         with pytest.raises(asyncio.CancelledError):
             await job
