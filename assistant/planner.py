@@ -46,7 +46,7 @@ _HOURS = re.compile(r"(?:" + _NUM + r"|\ban?)[\s-]*(?:h|hr|hrs|hour|hours)\b", r
 _SHOTS = re.compile(r"(?:\b" + _NUM + r"|\bsingle|\bone)[\s-]+(?:shots?|scenes?|cuts?|clips?)\b", re.I)
 
 _ASPECTS: list[tuple[str, str]] = [
-    (r"\b9\s*[:x/]\s*16\b|\bvertical\b|\bportrait\b|\btik\s?tok\b|\breels?\b|\bshorts\b|\bstor(?:y|ies)\b", "9:16"),
+    (r"\b9\s*[:x/]\s*16\b|\bvertical\b|\bportrait\b(?!\s+of\b)|\btik\s?tok\b|\breels?\b|\bshorts\b|\bstor(?:y|ies)\b", "9:16"),
     (r"\b4\s*[:x/]\s*5\b", "4:5"),
     # "an old man in a square" or "Times Square" is a place, not a format.
     (r"\b1\s*[:x/]\s*1\b|(?<!\bin a )(?<!\bin the )(?<!\bon a )(?<!\bon the )(?<!\bat a )(?<!\bat the )(?<!\bacross the )"

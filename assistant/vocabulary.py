@@ -55,6 +55,7 @@ _CAMERA: list[Term] = [
     _term("camera", r"(?:slow[\s-])?pull(?:s|ing)?[\s-]?(?:back|out)s?|zoom(?:s|ing)?[\s-]out"
                     r"|dolly(?:ing)?[\s-](?:out|back)|(?:slow[\s-])?reveal", move=CameraMove.ZOOM_OUT,
           shot_noun=True, noun=True),
+    _term("camera", r"dolly[\s-]zooms?|vertigo[\s-](?:shot|effect)", phrase="dolly zoom", shot_noun=True, noun=True),
     _term("camera", r"dolly", move=CameraMove.ZOOM_IN, shot_noun=True, noun=True),
     _term("camera", r"pan(?:s|ning)?[\s-](?:to[\s-](?:the[\s-])?)?left|truck(?:s|ing)?[\s-]left",
           move=CameraMove.PAN_LEFT, shot_noun=True, noun=True),
@@ -95,6 +96,11 @@ _CAMERA: list[Term] = [
           shot_noun=True, noun=True),
     _term("camera", r"whip[\s-]pans?", phrase="whip pan", shot_noun=True, noun=True),
     _term("camera", r"go[\s-]?pro|action[\s-]cam(?:era)?", phrase="action camera", shot_noun=True, noun=True),
+    _term("camera", r"(?:shot[\s-])?on[\s-](?:an?[\s-])?(?:iphone|phone|smartphone|android|mobile)(?:[\s-]camera)?",
+          phrase="smartphone camera", noun=True),
+    _term("camera", r"long[\s-]takes?|oners?|(?:one|single)[\s-]takes?|continuous[\s-](?:shot|take)s?",
+          phrase="one continuous take", noun=True),
+    _term("camera", r"split[\s-]screens?", phrase="split screen", noun=True),
     _term("camera", r"underwater(?:[\s-](?:shots?|footage|camera|housing))?", phrase="underwater camera", noun=True),
     # Editing words name the cut, not what is in it: "whip pan transitions between street musicians".
     _term("camera", r"(?:(?:match|jump|smash|quick|fast|hard)[\s-]cuts?|cross[\s-]?fades?)(?:[\s-]transitions?)?"
@@ -145,7 +151,8 @@ _STYLE: list[Term] = [
                    r"|vibrant|playful|elegant|luxurious|polished|glossy|sleek|dramatic|suspenseful|eerie|ominous|quirky"
                    r"|cyberpunk|vaporwave|teal[\s-](?:and|&)[\s-]orange|saturated|epic|high[\s-]energy|fast[\s-]paced"
                    r"|slow[\s-]paced|glitch(?:y)?|retro[\s-]futuristic|stop[\s-]motion|claymation|painterly|technicolou?r"
-                   r"|behind[\s-]the[\s-]scenes"),
+                   r"|behind[\s-]the[\s-]scenes|[2468][\s-]?k|uhd|hdr|\d+[\s-]?fps|ultra[\s-]?(?:realistic|hd|detailed)"
+                   r"|hyper[\s-]?detailed|highly[\s-]detailed|high[\s-]resolution|hi[\s-]?res"),
 ]
 
 # -- format: what kind of video it is; these name the video, never what is in it ----------
@@ -186,8 +193,8 @@ FILLER = frozenset(
     "sort shot shots footage camera lens work movement movements moves feel vibe vibes look style shot filmed long "
     "short quick brief total length duration approx approximately roughly".split())
 _ARTICLES = r"(?:a|an|the|some|lots[\s-]of|plenty[\s-]of|more)"
-_LEAD_PREPOSITIONS = (r"(?:of|over|across|through|above|about|for|on|showing|featuring|starring|with|from|into|along"
-                      r"|alongside|around|to)")
+_LEAD_PREPOSITIONS = (r"(?:of|over|across|through|above|about|for|on|showing|featuring|starring|following|with|from"
+                      r"|into|along|alongside|around|to)")
 
 
 @dataclass
@@ -310,8 +317,8 @@ def read_phrase(text: str, *, names_format: bool = False) -> Reading:
     if lead and _opens_with_cues(lead.group(1), names_format):
         marked = marked[lead.end():]
     # "interior shot of the driver", "a view of the sea": the words before a shot noun frame the shot.
-    marked = re.sub(rf"^\s*(?:{_ARTICLES}\s+)?(?:[\w-]+\s+){{0,2}}(?:shots?|views?|angles?|footage|scenes?)\s+"
-                    r"(?:of|from|over|across|on)\s+", "", marked, flags=re.I)
+    marked = re.sub(rf"^\s*(?:{_ARTICLES}\s+)?(?:[\x01\x02]\s+)*(?:[\w-]+\s+)?(?:[\x01\x02]\s+)*(?:shots?|views?|angles?"
+                    r"|footage|scenes?|portraits?)\s+(?:of|from|over|across|on)\s+", "", marked, flags=re.I)
     reading.text = _tidy(re.sub(r"\s*[\x01\x02]\s*", " ", _fix_articles(marked)))
     if reading.text and (is_style_phrase(reading.text) or is_lighting_phrase(reading.text)) \
             and not _shows_action(reading.text):
