@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import itertools
 import re
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -245,3 +248,31 @@ def test_a_square_you_can_stand_in_is_not_an_aspect_ratio():
 def test_a_long_plan_is_deterministic():
     text = "A 2 hour handheld vlog of a chef cooking ramen in a tiny Tokyo kitchen, gritty, warm tones"
     assert plan_brief(text).plan == plan_brief(text).plan
+
+
+# -- the agent eval sees both faults ------------------------------------------------------------
+def _rubric():
+    path = Path(__file__).resolve().parents[2] / "bench" / "agent_eval" / "rubric.py"
+    spec = importlib.util.spec_from_file_location("agent_eval_rubric_for_planner", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_eval_rubric_catches_both_faults():
+    from shotsmith.backends.registry import get_backend
+    from shotsmith.brief import Shot, ShotPlan
+
+    rubric = _rubric()
+    case = {"id": "x", "brief": "A gritty, handheld street food vlog in Bangkok, 20 seconds",
+            "expect": {"duration_s": 20, "aspect_ratio": "16:9"}}
+    old_style = ShotPlan(shots=[Shot(index=i + 1, duration_s=5, subject=subject, action="in candid, natural motion",
+                                     prompt=f"{framing} of {subject} in candid, natural motion, soft natural light")
+                                for i, (framing, subject) in enumerate([("Medium shot", "handheld"), ("Close-up", "gritty"),
+                                                                       ("Medium shot", "handheld street food"),
+                                                                       ("Wide shot", "handheld street food")])])
+    score = rubric.score_plan(case, old_style, get_backend("animatic"))
+    assert score.checks["clean_subjects"] == 0 and score.checks["variety"] < 1
+    ours = rubric.score_plan(case, plan_brief(case["brief"]).plan, get_backend("animatic"))
+    assert ours.checks["clean_subjects"] == ours.checks["camera_words"] == ours.checks["variety"] == 1, ours.notes
