@@ -156,8 +156,10 @@ class PhaseTools(AgentMiddleware):
         chosen = [by_name[name] for name in PHASE_TOOLS[phase] if name in by_name]
         for tool in chosen:
             if tool.name not in self._chars:
-                self._chars[tool.name] = surface_chars([tool])
-        self.offered.append((phase, len(chosen), sum(self._chars[t.name] for t in chosen)))
+                self._chars[tool.name] = surface_chars([tool]) - 2  # one tool, without the array's brackets
+        # The array as sent: the tools, a comma between each, two brackets.
+        chars = sum(self._chars[t.name] for t in chosen) + max(0, len(chosen) - 1) + 2
+        self.offered.append((phase, len(chosen), chars))
         return chosen
 
     def wrap_model_call(self, request, handler):

@@ -138,8 +138,8 @@ def tool_json(tool: BaseTool) -> dict[str, Any]:
 
 
 def surface_chars(tools: list[BaseTool]) -> int:
-    """Characters of tool JSON one model call carries."""
-    return sum(len(json.dumps(tool_json(t), separators=(",", ":"))) for t in tools)
+    """Characters of the ``tools`` array one model call carries (compact JSON)."""
+    return len(json.dumps([tool_json(t) for t in tools], separators=(",", ":")))
 
 
 def cap(text: str, limit: int = RESULT_LIMIT) -> str:

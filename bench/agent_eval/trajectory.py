@@ -113,7 +113,7 @@ def _say(session, text: str, log: list) -> None:
 def run_trajectory(case: dict, *, llm: str | None, llm_base_url: str | None, root: Path,
                    max_cost_usd: float = MAX_COST_USD) -> Trajectory:
     from shotsmith.assistant import ServiceOptions, open_session
-    from shotsmith.assistant.events import ApprovalRequested, OutputWritten
+    from shotsmith.assistant.events import ApprovalRequested
 
     register_eval_backend()
     options = ServiceOptions(backend="eval-priced", resolution="360p", fps=24, max_cost_usd=max_cost_usd)

@@ -86,6 +86,7 @@ def test_every_call_of_a_whole_conversation_fits_the_surface_budget(tmp_path, fa
 
     sizes = [tool_surface(r) for r in fake_llm.requests]
     print("tool surface per call (tools, chars):", sizes)
+    assert [(c["tools"], c["chars"]) for c in session.tool_surface] == sizes  # what the session reports is sent
     assert all(n <= MAX_TOOLS for n, _ in sizes), sizes
     assert all(chars <= MAX_CHARS for _, chars in sizes), sizes
     offered = set()
