@@ -109,6 +109,19 @@ class SpendingLedger(BaseModel):
         return round(sum(c.usd for c in self.charges if c.status == "committed" and c.approval_id == approval_id), 6)
 
 
+class RenderRecord(BaseModel):
+    """One finished render, kept as ``renders/vNNN.mp4`` with the history entry it shows."""
+
+    version: int = Field(ge=1)
+    path: str = Field(description="Project-relative path of the kept version.")
+    output: str | None = Field(default=None, description="Where the run's -o copy went, if anywhere else.")
+    history_entry: int | None = Field(default=None, description="The project history entry the cut came from.")
+    duration_s: float
+    width: int
+    height: int
+    at: datetime = Field(default_factory=utcnow)
+
+
 class Project(BaseModel):
     schema_version: int = SCHEMA_VERSION
     name: str = "untitled"
@@ -121,6 +134,7 @@ class Project(BaseModel):
     inputs: list[str] = Field(default_factory=list, description="Absolute paths of files the user gave as inputs; readable, never written.")
     production: ProductionSettings = Field(default_factory=ProductionSettings)
     spending: SpendingLedger = Field(default_factory=SpendingLedger)
+    renders: list[RenderRecord] = Field(default_factory=list, description="Every final render, oldest first.")
 
     def sync_cut(self):
         """Derive the timeline's clips from the plan (a planned project's one edit model).

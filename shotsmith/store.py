@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from shotsmith.atomic import atomic_write_text
 from shotsmith.errors import InvalidInputError, PathSafetyError, ProjectError
+from shotsmith.history import History, HistoryEntry
 from shotsmith.project import SCHEMA_VERSION, Project, utcnow
 
 PROJECT_FILE = "project.json"
@@ -28,6 +29,7 @@ class ProjectStore:
         self.root = Path(root).resolve()
         self.project = project
         self._lock = threading.RLock()
+        self._history: History | None = None
 
     # -- lifecycle -----------------------------------------------------------------
     @classmethod
@@ -56,7 +58,8 @@ class ProjectStore:
         root = Path(root)
         path = root / PROJECT_FILE
         if not path.is_file():
-            raise ProjectError(f"no project at {root} (missing {PROJECT_FILE})")
+            raise InvalidInputError(f"no project at {root} (missing {PROJECT_FILE})",
+                                    hint="give the folder of an existing project, or start one with run or chat")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -77,10 +80,32 @@ class ProjectStore:
         return cls.open(root) if (Path(root) / PROJECT_FILE).exists() else cls.create(root, name=name)
 
     def save(self) -> None:
+        """Write project.json atomically, and record the change in the project's history."""
         with self._lock:
             self.project.sync_cut()  # a planned project's clips always follow its plan
             self.project.updated_at = utcnow()
             atomic_write_text(self.root / PROJECT_FILE, self.project.model_dump_json(indent=2) + "\n")
+            self.history.record(self.project)
+
+    # -- history -------------------------------------------------------------------
+    @property
+    def history(self) -> History:
+        if self._history is None:
+            self._history = History(self.root)
+        return self._history
+
+    def undo(self, steps: int = 1) -> HistoryEntry:
+        """Go back ``steps`` changes (plan, cut, settings); clips and money spent are never rolled back."""
+        return self._move(-steps)
+
+    def redo(self, steps: int = 1) -> HistoryEntry:
+        return self._move(steps)
+
+    def _move(self, steps: int) -> HistoryEntry:
+        with self._lock:
+            entry = self.history.move(self.project, steps)
+            self.save()
+            return entry
 
     # -- folders -------------------------------------------------------------------
     @property

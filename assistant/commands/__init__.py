@@ -1,4 +1,4 @@
-"""The assistant's commands: ``shotsmith run`` (scripted) and ``shotsmith chat`` (a conversation)."""
+"""The assistant's commands: ``run`` (scripted), ``chat`` (a conversation), ``history``/``undo``/``redo``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ import typer
 
 def register_commands(app: typer.Typer) -> None:
     from shotsmith.assistant.commands.chat import chat_command
+    from shotsmith.assistant.commands.history import history_command, redo_command, undo_command
     from shotsmith.assistant.commands.run import run_command
 
     app.command("run", no_args_is_help=True)(run_command)
     app.command("chat")(chat_command)
+    app.command("history")(history_command)
+    app.command("undo")(undo_command)
+    app.command("redo")(redo_command)

@@ -7,9 +7,13 @@ lands on a source file of the project.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
+from shotsmith.atomic import atomic_output
 from shotsmith.errors import InvalidInputError, PathSafetyError
 from shotsmith.store import ProjectStore
 
@@ -66,3 +70,25 @@ def resolve_output(store: ProjectStore, output: str | Path | None, *, preview: b
                               hint="choose a new file name under renders/")
     candidate.parent.mkdir(parents=True, exist_ok=True)
     return candidate
+
+
+def publish(kept: Path, target: Path) -> None:
+    """Give ``target`` the content of the kept version ``kept``, atomically (a hard link where possible)."""
+    if Path(target).resolve() == Path(kept).resolve():
+        return
+    target = Path(target)
+    try:  # same file system: a hard link renamed into place costs no disk and no time
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".link{target.suffix}", dir=target.parent)
+        os.close(fd)
+        os.unlink(tmp)
+        os.link(kept, tmp)
+        try:
+            os.replace(tmp, target)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        return
+    except OSError:
+        pass
+    with atomic_output(target) as tmp_path:
+        shutil.copyfile(kept, tmp_path)

@@ -26,7 +26,7 @@ from shotsmith.assistant.events import (AgentEvent, GenerationProgress, Notice, 
                                         RenderProgress)
 from shotsmith.assistant.planner import OFFLINE_PLANNER, parse_shot_count, plan_brief
 from shotsmith.assistant.production.drafting import ShotDraft, check_against_brief, mentioned_media, plan_from_drafts
-from shotsmith.assistant.production.outputs import resolve_output
+from shotsmith.assistant.production.outputs import publish, resolve_output
 from shotsmith.assistant.production.spending import Estimate, ShotCost, SpendingPolicy, SpendingRefusedError, usd
 from shotsmith.backends.base import Backend, GenerationRequest, ProgressEvent
 from shotsmith.backends.engine import ShotOutcome, cache_key, failed_shots_error, generate_shots
@@ -36,6 +36,7 @@ from shotsmith.errors import InvalidInputError, PathSafetyError, ShotsmithError
 from shotsmith.formats import RESOLUTIONS
 from shotsmith.plan_edits import use_footage, validated_plan
 from shotsmith.scrub import scrub
+from shotsmith.project import RenderRecord
 from shotsmith.store import ProjectStore
 
 Emit = Callable[[AgentEvent], None]
@@ -80,10 +81,11 @@ class Rendered:
     width: int
     height: int
     preview: bool = False
+    version: int | None = None
 
     def summary(self) -> dict:
         return {"path": self.path, "duration_s": round(self.duration_s, 3), "size_bytes": self.size_bytes,
-                "width": self.width, "height": self.height, "preview": self.preview}
+                "width": self.width, "height": self.height, "preview": self.preview, "version": self.version}
 
 
 @dataclass
@@ -450,12 +452,22 @@ class ProductionService:
         self.store.save()
         total = timeline.duration_s
         t0 = time.perf_counter()
-        rendered = render_timeline(timeline, target, resolve=self.store.resolve, protected=self.store.source_paths(),
+        # A final render is kept as renders/vNNN (never overwritten); the output asked for gets a copy.
+        version = max((r.version for r in self.store.project.renders), default=0) + 1
+        kept = target if preview else self.store.renders_dir / f"v{version:03d}{target.suffix}"
+        rendered = render_timeline(timeline, kept, resolve=self.store.resolve, protected=self.store.source_paths(),
                                    on_progress=lambda s: self.emit(RenderProgress(s, total)), cancel=self.cancel,
                                    preview=preview)
+        if not preview:
+            publish(kept, target)
+            self.store.project.renders.append(RenderRecord(
+                version=version, path=self.store.relative(kept), history_entry=self.store.history.index.head or None,
+                output=None if target.parent == self.store.renders_dir else str(target),
+                duration_s=rendered.duration_s, width=rendered.width, height=rendered.height))
+            self.store.save()
         self.activity.time("render_preview" if preview else "render", time.perf_counter() - t0)
-        result = Rendered(path=rendered.path, duration_s=rendered.duration_s, size_bytes=rendered.size_bytes,
-                          width=rendered.width, height=rendered.height, preview=preview)
+        result = Rendered(path=str(target), duration_s=rendered.duration_s, size_bytes=rendered.size_bytes,
+                          width=rendered.width, height=rendered.height, preview=preview, version=None if preview else version)
         self.activity.outputs.append(result)
         self.emit(OutputWritten(rendered.path, rendered.duration_s, rendered.size_bytes))
         return result

@@ -17,8 +17,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from shotsmith.assistant.events import (AgentEvent, ApprovalRequested, AssistantText, Notice, ToolCallFinished,
-                                        ToolCallStarted)
+from shotsmith.assistant.events import (AgentEvent, ApprovalRequested, AssistantText, Notice, PlanUpdated,
+                                        ToolCallFinished, ToolCallStarted)
 from shotsmith.assistant.production import ProductionService
 from shotsmith.assistant.production.spending import Estimate
 from shotsmith.errors import CancelledError, ShotsmithError
@@ -55,7 +55,7 @@ class SessionBase:
         raise NotImplementedError(f"{type(self).__name__} must say whether an approval is pending")
 
     def send(self, text: str) -> AsyncIterator[AgentEvent]:
-        return self._drive(lambda: self._send(text))
+        return self._drive(lambda: self._history_command(text) or self._send(text))
 
     def run_brief(self, brief: str, *, produce: bool = True) -> AsyncIterator[AgentEvent]:
         return self._drive(lambda: self._run_brief(brief, produce=produce))
@@ -97,6 +97,31 @@ class SessionBase:
     def _resume(self) -> None:
         self.who_notice()
         self.emit(Notice("there is nothing to resume in this project"))
+
+    def _history_command(self, text: str) -> bool:
+        """"undo" / "redo" (also "/undo", "undo 3") move in the project history, whoever answers.
+
+        They are answered here, not by the model or the planner, so they mean the
+        same thing in every session and cost no model call.
+        """
+        words = text.strip().lower().lstrip("/").split()
+        if len(words) not in (1, 2) or words[0] not in ("undo", "redo"):
+            return False
+        if len(words) == 2 and not words[1].isdigit():
+            return False
+        self.who_notice()
+        steps = int(words[1]) if len(words) == 2 else 1
+        entry = self.store.undo(steps) if words[0] == "undo" else self.store.redo(steps)
+        if self.store.project.plan is not None:
+            self.emit(PlanUpdated(self.store.project.plan))
+        verb = "Undone" if words[0] == "undo" else "Redone"
+        self.emit(AssistantText(f"{verb}: back at change {entry.number} ({entry.label}). Clips stay cached, so "
+                                "nothing needs paying for again."))
+        self.remember_exchange(text, f"{verb} to change {entry.number}")
+        return True
+
+    def remember_exchange(self, user: str, assistant: str) -> None:
+        """Keep a turn answered outside the conversation proper in the history, where the session keeps one."""
 
     # -- helpers for subclasses --------------------------------------------------------
     def emit(self, event: AgentEvent) -> None:

@@ -26,7 +26,8 @@ HISTORY_FILE = "offline_history.json"
 HELP = ("I am the offline planner and understand: a new brief; 'make shot 2 slower/faster' (speed); "
         "'make shot 2 longer/shorter' or 'shot 2 4 seconds' (duration); 'shot 3: <new prompt>'; 'shot 2 push in'; "
         "'swap the last two' / 'swap 1 and 3'; 'move shot 4 to 1'; 'vertical for Reels' / 'square'; "
-        "'use my clip beach.mp4 as the opener'; 'show plan'; 'estimate'; 'preview'; 'generate' (renders the video). "
+        "'use my clip beach.mp4 as the opener'; 'show plan'; 'estimate'; 'preview'; 'generate' (renders the video); "
+        "'undo' / 'redo'. "
         "Configure a model with --llm for free-form requests.")
 #: Notices from the planner that mean something was changed, not just assumed.
 _WARNING_WORDS = ("capped", "minimum", "longest", "shortest")
@@ -60,6 +61,10 @@ class OfflineSession(SessionBase):
 
     def history(self) -> list[tuple[str, str]]:
         return list(self._history)
+
+    def remember_exchange(self, user: str, assistant: str) -> None:
+        self._remember("user", user)
+        self._remember("assistant", assistant)
 
     @property
     def pending_approval(self) -> bool:

@@ -1,0 +1,201 @@
+"""Project history: every change to the plan, the cut or the production settings is a snapshot you can undo.
+
+``ProjectStore.save`` records the editable part of the project (brief, plan,
+timeline, production settings) whenever it differs from the current entry, so
+a change from any front end (a tool, the chat, the CLI, the TUI, an import)
+can be undone and redone — across restarts, since history lives in
+``PROJECT/.shotsmith/history/`` and is written atomically like the rest.
+
+What a snapshot leaves out is as deliberate as what it holds: generation
+records, the spending ledger and clip files are never rolled back, so undoing
+and redoing costs nothing (every clip stays cached) and money already spent
+stays on the books. A shot's bound clip is part of the snapshot but not of
+what counts as a change, so binding clips after generation amends the current
+entry instead of adding one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from shotsmith.atomic import atomic_write_text
+from shotsmith.errors import InvalidInputError, ProjectError
+
+if TYPE_CHECKING:
+    from shotsmith.project import Project
+
+HISTORY_DIR = ".shotsmith/history"
+INDEX_FILE = "index.json"
+#: The parts of a project a snapshot holds.
+EDITABLE = ("brief", "plan", "timeline", "production")
+#: Shot fields that follow generation, not an edit: they do not make a new entry.
+_BINDING_FIELDS = ("clip", "clip_signature", "clip_length_s")
+#: History entries kept; the oldest are dropped beyond this (their snapshots with them).
+MAX_ENTRIES = 500
+
+
+class HistoryEntry(BaseModel):
+    number: int = Field(ge=1)
+    at: datetime
+    label: str
+    digest: str
+
+
+class HistoryIndex(BaseModel):
+    head: int = 0
+    entries: list[HistoryEntry] = Field(default_factory=list)
+
+    def entry(self, number: int) -> HistoryEntry | None:
+        return next((e for e in self.entries if e.number == number), None)
+
+
+def editable_state(project: "Project") -> dict[str, Any]:
+    data = json.loads(project.model_dump_json(include=set(EDITABLE)))
+    return data
+
+
+def _digest(state: dict[str, Any]) -> str:
+    """What counts as a change: the editable state without the clips bound by generation."""
+    plan = state.get("plan")
+    if plan:
+        plan = {**plan, "shots": [{k: v for k, v in s.items() if k not in _BINDING_FIELDS} for s in plan["shots"]]}
+        state = {**state, "plan": plan}
+    timeline = state.get("timeline")
+    if timeline:  # derived from the plan in a planned project; its clips follow the bindings
+        state = {**state, "timeline": {**timeline, "clips": [] if plan else timeline.get("clips")}}
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def describe_change(before: dict[str, Any] | None, after: dict[str, Any]) -> str:
+    """A short label for what changed between two snapshots ("shot 2 edited", "titles changed")."""
+    if before is None:
+        return "project created" if not after.get("plan") else "plan made"
+    parts: list[str] = []
+    old_plan, new_plan = before.get("plan"), after.get("plan")
+    if old_plan != new_plan:
+        if not old_plan:
+            parts.append(f"plan made ({len(new_plan['shots'])} shots)")
+        elif not new_plan:
+            parts.append("plan removed")
+        else:
+            old_shots = {s["index"]: s for s in old_plan["shots"]}
+            new_shots = {s["index"]: s for s in new_plan["shots"]}
+            strip = lambda s: {k: v for k, v in s.items() if k not in _BINDING_FIELDS}  # noqa: E731
+            if len(old_shots) != len(new_shots):
+                parts.append(f"{len(old_shots)} → {len(new_shots)} shots")
+            elif [old_shots[i]["prompt"] for i in sorted(old_shots)] != [new_shots[i]["prompt"] for i in sorted(new_shots)] \
+                    and sorted(s["prompt"] for s in old_shots.values()) == sorted(s["prompt"] for s in new_shots.values()):
+                parts.append("shots reordered")
+            else:
+                changed = [i for i in sorted(new_shots) if i in old_shots and strip(old_shots[i]) != strip(new_shots[i])]
+                if changed:
+                    parts.append(f"shot{'s' if len(changed) > 1 else ''} {', '.join(map(str, changed))} edited")
+            if old_plan.get("aspect_ratio") != new_plan.get("aspect_ratio"):
+                parts.append(f"aspect {new_plan['aspect_ratio']}")
+    old_tl, new_tl = before.get("timeline") or {}, after.get("timeline") or {}
+    for key in ("titles", "audio", "overlays", "captions", "output", "caption_settings"):
+        if old_tl.get(key) != new_tl.get(key):
+            parts.append(f"{key.replace('_', ' ')} changed")
+    if not new_plan and old_tl.get("clips") != new_tl.get("clips"):
+        parts.append("clips changed")
+    if before.get("production") != after.get("production"):
+        parts.append("settings changed")
+    if before.get("brief") != after.get("brief") and not parts:
+        parts.append("brief changed")
+    return ", ".join(parts) or "changed"
+
+
+class History:
+    """The undo/redo log of one project folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.folder = Path(root) / HISTORY_DIR
+        self._index: HistoryIndex | None = None
+
+    # -- reading ---------------------------------------------------------------------------
+    @property
+    def index(self) -> HistoryIndex:
+        if self._index is None:
+            path = self.folder / INDEX_FILE
+            try:
+                self._index = HistoryIndex.model_validate_json(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                self._index = HistoryIndex()
+            except (OSError, ValueError, ValidationError) as exc:
+                raise ProjectError(f"the project's history {path} is unreadable: {exc}",
+                                   hint="move .shotsmith/history aside to start a new history") from exc
+        return self._index
+
+    def snapshot(self, number: int) -> dict[str, Any]:
+        path = self.folder / f"{number:05d}.json"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ProjectError(f"history entry {number} is unreadable ({path}): {exc}") from exc
+
+    # -- writing ---------------------------------------------------------------------------
+    def _write(self, number: int, state: dict[str, Any]) -> None:
+        atomic_write_text(self.folder / f"{number:05d}.json", json.dumps(state, ensure_ascii=False) + "\n")
+
+    def _save_index(self) -> None:
+        atomic_write_text(self.folder / INDEX_FILE, self.index.model_dump_json(indent=1) + "\n")
+
+    def record(self, project: "Project") -> HistoryEntry | None:
+        """Add an entry when the editable state changed since the head; amend the head when only bindings did."""
+        state = editable_state(project)
+        digest = _digest(state)
+        index = self.index
+        head = index.entry(index.head)
+        if head is not None and (head.digest == digest or (head.number == index.entries[0].number
+                                                            and not state.get("plan") and len(index.entries) == 1)):
+            # Same edit state with new clip bindings, or the settings of a project that has no plan
+            # yet: amend the current entry quietly instead of adding one.
+            head.digest = digest
+            self._write(head.number, state)
+            self._save_index()
+            return None
+        before = self.snapshot(head.number) if head is not None else None
+        number = (max((e.number for e in index.entries), default=0)) + 1
+        from shotsmith.project import utcnow
+
+        entry = HistoryEntry(number=number, at=utcnow(), label=describe_change(before, state), digest=digest)
+        self._write(number, state)
+        # A change after an undo drops what could have been redone (as every editor does).
+        dropped = [e for e in index.entries if e.number > index.head]
+        index.entries = [e for e in index.entries if e.number <= index.head] + [entry]
+        index.head = number
+        while len(index.entries) > MAX_ENTRIES:
+            dropped.append(index.entries.pop(0))
+        self._save_index()
+        for old in dropped:
+            (self.folder / f"{old.number:05d}.json").unlink(missing_ok=True)
+        return entry
+
+    def move(self, project: "Project", steps: int) -> HistoryEntry:
+        """Undo (``steps`` < 0) or redo (> 0): put the editable state of that entry into ``project``."""
+        index = self.index
+        numbers = [e.number for e in index.entries]
+        if not numbers or index.head not in numbers:
+            raise InvalidInputError("there is no history to move in yet")
+        position = numbers.index(index.head) + steps
+        if position < 0:
+            raise InvalidInputError("nothing to undo: this is the oldest change in the history")
+        if position >= len(numbers):
+            raise InvalidInputError("nothing to redo")
+        target = index.entries[position]
+        state = self.snapshot(target.number)
+        from shotsmith.project import Project
+
+        merged = {**json.loads(project.model_dump_json()), **{k: state.get(k) for k in EDITABLE if k in state}}
+        restored = Project.model_validate(merged)
+        for key in EDITABLE:
+            setattr(project, key, getattr(restored, key))
+        index.head = target.number
+        self._save_index()
+        return target
