@@ -337,9 +337,15 @@ class ScrubModelErrors(AgentMiddleware):
             exc.hint = scrub(exc.hint) if exc.hint else exc.hint
             raise
         except Exception as exc:
-            raise ModelServerError(f"the model server failed: {describe_model_error(exc)}",
-                                   hint=f"check {self.shown_url or 'the API'} and try again; the conversation "
-                                        "is saved") from None
+            import openai
+
+            if isinstance(exc, openai.APIError | ConnectionError | TimeoutError) or is_transient(exc):
+                raise ModelServerError(f"the model server failed: {describe_model_error(exc)}",
+                                       hint=f"check {self.shown_url or 'the API'} and try again; the "
+                                            "conversation is saved") from None
+            log.warning("model call failed: %s", describe_model_error(exc))
+            raise ShotsmithError(f"the assistant failed: {describe_model_error(exc)}",
+                                 hint="the conversation is saved; try again") from None
 
 
 # -- corrections ---------------------------------------------------------------------------
