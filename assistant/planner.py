@@ -447,7 +447,7 @@ def _cover(read: _Reading, count: int, genre: Genre) -> list[_ShotText]:
     so repeats of a beat never line up (see the note on ``_FRAMINGS``). What the
     brief fixes (a camera move, a shot size, a long style) is shared by every
     repeat and can still make two read alike, so a repeat too close to an
-    earlier shot of its beat tries the next variants.
+    earlier shot tries the next variants.
     """
     content = list(read.beats)
     if not content:
@@ -511,28 +511,28 @@ def _cover(read: _Reading, count: int, genre: Genre) -> list[_ShotText]:
         lighting = ", ".join(reading.lighting) or lighting_all
         return _ShotText(framing, subject, action, where, camera, phrases, lighting, style_for(reading), place)
 
-    earlier: list[list[_ShotText]] = [[] for _ in range(beats)]  # the shots of each beat so far
+    earlier: list[_ShotText] = []  # the shots so far, beats and repeats
     for i in range(remaining):
         b, r = i % beats, i // beats
         k = r * stride + b + int(establish)  # repeats of a beat step by `stride`, coprime to every list length
         last = len(shots) == count - 1
         shot = shot_at(k, b, r, last)
         if r:  # a repeat: if a long shared style still makes it read like an earlier shot, try the next variants
-            best = _closest(shot, earlier[b])
+            best = _closest(shot, earlier)
             for j in range(1, _RETRIES + 1):
                 if best < _MAX_SIMILARITY:
                     break
                 other = shot_at(k + j, b, r, last)
-                similarity = _closest(other, earlier[b])
+                similarity = _closest(other, earlier)
                 if similarity < best:
                     shot, best = other, similarity
         shots.append(shot)
-        earlier[b].append(shot)
+        earlier.append(shot)
     return shots
 
 
 def _closest(shot: _ShotText, earlier: list[_ShotText]) -> float:
-    """The highest difflib similarity of ``shot``'s prompt to an earlier shot of the same beat.
+    """The highest difflib similarity of ``shot``'s prompt to an earlier shot.
 
     Shots that differ in three or more of framing, action, placement and camera
     move are far apart in practice, so only the others are compared (difflib is

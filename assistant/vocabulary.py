@@ -175,7 +175,8 @@ _WEAK_STYLE = frozenset(
     "trendy chill relaxed lively dynamic smooth subtle rich deep airy earthy organic authentic candid funny cute sweet "
     "mysterious tense creepy spooky scary romantic magical festive corporate professional futuristic indie urban "
     "rustic industrial tropical wintry summery autumnal hopeful uplifting striking stunning beautiful gorgeous "
-    "sci-fi horror comedic dreamy muted grain film-grain fantasy".split())
+    "sci-fi horror comedic dreamy muted grain film-grain fantasy highlights vignette vignetting halation contrast "
+    "saturation hues tint bloom flare flares heavy strong slight thick".split())
 _WEAK_LIGHTING = frozenset(
     "light lights lighting lit glow glowing sunlight daylight moonlight candlelight shadow shadows morning evening "
     "night dawn dusk sunrise sunset overcast backlight hard harsh diffused dappled ambient practical studio window "
