@@ -62,6 +62,10 @@ _FOOTAGE = re.compile(r"(?:\b(?:use|using|with|from|plus)\s+)?(?:\b(?:my|our|the
 _SPLIT = re.compile(r"[;!?\n()\[\]\u2026/|\"\u201c\u201d]+|\.(?!\w)|,\s*|\s[-\u2013\u2014]+\s|\band then\b|\bthen\b", re.I)
 _LEADING = re.compile(r"^\s*(?:and|with|plus|also|finally|ending on|ends on|end on|starting with|opening on|opens on"
                       r"|closing on|closes on|followed by)\s+", re.I)
+# A phrase of one or two adverbs says how the phrase before it happens ("..., slowly").
+_ADVERBS = re.compile(r"(?:(?:very|really|so)\s+)?(?!(?:family|lily|belly|jelly|rally|holy|only|italy|july|ugly|"
+                      r"fly|sly|ally|bully|curly|early|daily|friendly|lovely|lonely|elderly|chilly|hilly|silly)\b)"
+                      r"[a-z]{2,}ly", re.I)
 # How people ask, which is not what they ask for: "make me a moody thing about...".
 _REQUEST = re.compile(r"^\s*(?:(?:please|pls|hey|hi)[\s,]+)?(?:(?:can|could|would) you\s+|i(?:'d| would) like\s+|"
                       r"i (?:want|need)\s+|we (?:want|need)\s+)?(?:(?:please\s+)?(?:make|create|generate|produce|"
@@ -343,6 +347,10 @@ def _read_brief(text: str) -> _Reading:
         read.topic = head_reading.text
         read.setting, read.where = _setting_from(strip_cues(head))
     for part in parts:
+        if read.beats and _ADVERBS.fullmatch(part.strip()):  # "a barista pouring, slowly": how, not what
+            text, reading = read.beats[-1]
+            read.beats[-1] = (f"{text} {part.strip().lower()}", reading)
+            continue
         reading = read_phrase(part)
         if reading.text:
             read.beats.append((_lower_article(_unshout(reading.text)), reading))
