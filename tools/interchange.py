@@ -726,30 +726,32 @@ def import_otio(ctx: ToolContext, args: ImportOtioArgs) -> ImportOtioResult:
 def project_for_import(project_dir: Path) -> Iterator[ProjectStore]:
     """Open the project an import goes into, or create it; if the import fails, leave no trace.
 
-    A project created for the import is removed again (with any folders made for it); an
-    existing project is left untouched (the import saves only when it succeeds).
+    A project created for the import is removed again: a new folder as a whole, in a
+    folder that was already there only what creating the project added. An existing
+    project is left untouched (the import saves only when it succeeds).
     """
-    from shotsmith.store import PROJECT_FILE, SUBFOLDERS
+    import shutil
+
+    from shotsmith.store import PROJECT_FILE
 
     root = Path(project_dir).expanduser()
     if (root / PROJECT_FILE).is_file():
         yield ProjectStore.open(root)
         return
-    top = root.absolute()  # the highest folder that does not exist yet: removed on failure
+    top = root.absolute()  # the highest folder that does not exist yet: removed as a whole on failure
     while not top.parent.exists() and top.parent != top:
         top = top.parent
-    made = [top] if not top.exists() else [root / sub for sub in SUBFOLDERS if not (root / sub).exists()]
+    existed = set(root.iterdir()) if root.is_dir() else None
     store = ProjectStore.create(root)
     try:
         yield store
     except BaseException:
-        import shutil
-
-        (root / PROJECT_FILE).unlink(missing_ok=True)
-        for folder in made:
-            if folder == top:
-                shutil.rmtree(folder, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    folder.rmdir()  # only if still empty
+        if existed is None:
+            shutil.rmtree(top, ignore_errors=True)
+        else:
+            for entry in set(root.iterdir()) - existed:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
         raise
