@@ -417,7 +417,6 @@ class _ShotText:
     camera_phrases: list[str]
     lighting: str
     style: str
-    setting: str = ""
 
     @property
     def variant(self) -> tuple[str, str, str, CameraMove]:
@@ -482,7 +481,7 @@ def _cover(read: _Reading, count: int, genre: Genre) -> list[_ShotText]:
     if establish:
         camera = read.moves[0] if read.moves else cycle[0]
         shots.append(_ShotText("Wide establishing shot", place, "setting the scene", "", camera, list(read.camera),
-                               lighting_all, style_for(Reading(text="")), place))
+                               lighting_all, style_for(Reading(text=""))))
     beats = len(content)
     stride = _stride(beats)
 
@@ -517,7 +516,7 @@ def _cover(read: _Reading, count: int, genre: Genre) -> list[_ShotText]:
         else:
             camera = cycle[k % len(cycle)]
         lighting = ", ".join(reading.lighting) or lighting_all
-        return _ShotText(framing, subject, action, where, camera, phrases, lighting, style_for(reading), place)
+        return _ShotText(framing, subject, action, where, camera, phrases, lighting, style_for(reading))
 
     earlier: list[_ShotText] = []  # the shots so far, beats and repeats
     for i in range(remaining):
@@ -599,9 +598,11 @@ def plan_brief(text: str, *, duration_s: float | None = None, aspect_ratio: str 
     for i, (shot, seconds) in enumerate(zip(covered, durations, strict=True)):
         kind = genre.transition if i < count - 1 else TransitionKind.CUT
         transition = Transition(kind=kind, duration_s=transition_s if kind is not TransitionKind.CUT else 0.0)
+        # The setting is the placement phrase of the prompt ("at the edge of a coffee shop"), as in a model's
+        # drafts, so an edit that recomposes the prompt from the parts keeps it.
         shots.append(Shot(index=i + 1, prompt=shot.prompt, duration_s=seconds, camera=shot.camera, style=shot.style,
                           aspect_ratio=ratio, transition_to_next=transition, subject=shot.subject, action=shot.action,
-                          setting=shot.setting, lighting=shot.lighting))
+                          setting=shot.where, lighting=shot.lighting))
 
     brief = Brief(text=text, duration_s=total, aspect_ratio=ratio, shot_count=count, notices=notices)
     plan = ShotPlan(shots=shots, aspect_ratio=ratio, fps=fps, planner=OFFLINE_PLANNER)

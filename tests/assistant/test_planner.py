@@ -69,6 +69,15 @@ def test_coffee_brief_carries_the_prompt_anatomy():
     assert any("offline planner" in n for n in result.notices)
 
 
+def test_a_shot_setting_is_the_placement_its_prompt_uses():
+    # A model's drafts say "in a small bakery"; an edit recomposing the prompt from the parts keeps the placement.
+    plan = plan_brief("a 40 second film for a coffee shop: a barista pouring latte art, happy customers").plan
+    placed = [s for s in plan.shots if s.setting]
+    assert len(placed) >= len(plan.shots) - 1
+    assert all(s.setting in s.prompt and "coffee shop" in s.setting for s in placed)
+    assert len({s.setting for s in placed}) > 3, "repeats are placed differently"
+
+
 def test_camera_words_in_the_brief_are_used():
     plan = plan_brief("a 9 second ad, 3 shots: drone pull-back over a vineyard, a tilt up a bottle, a static close-up of a glass").plan
     assert [s.camera for s in plan.shots] == [CameraMove.ZOOM_OUT, CameraMove.TILT_UP, CameraMove.STATIC]
