@@ -22,11 +22,55 @@ from shotsmith.errors import InvalidInputError
 from shotsmith.formats import ASPECT_RATIOS, AspectRatio, CameraMove
 
 
+class MediaKind(StrEnum):
+    """What a backend makes: video clips, still images (keyframes, storyboard panels) or speech."""
+
+    VIDEO = "video"
+    IMAGE = "image"
+    VOICE = "voice"
+
+
 class GenerationMode(StrEnum):
     TEXT_TO_VIDEO = "text-to-video"
     IMAGE_TO_VIDEO = "image-to-video"
     VIDEO_EXTEND = "video-extend"
     VIDEO_TO_VIDEO = "video-to-video"
+    #: A still from a prompt (a storyboard panel, a keyframe).
+    TEXT_TO_IMAGE = "text-to-image"
+    #: A still from a prompt plus reference images (a cast member's face, a product, a style).
+    REFERENCE_TO_IMAGE = "reference-to-image"
+    #: Speech from text (``prompt`` holds the words; ``voice`` picks the speaker).
+    TEXT_TO_SPEECH = "text-to-speech"
+
+    @property
+    def kind(self) -> MediaKind:
+        if self in (GenerationMode.TEXT_TO_IMAGE, GenerationMode.REFERENCE_TO_IMAGE):
+            return MediaKind.IMAGE
+        if self is GenerationMode.TEXT_TO_SPEECH:
+            return MediaKind.VOICE
+        return MediaKind.VIDEO
+
+
+class Reference(BaseModel):
+    """A reference image that keeps a cast member, product, place or look the same across shots.
+
+    ``tag`` is how the prompt names it where the provider supports that
+    (Runway: ``@Mara`` for tag ``Mara``); ``role`` tells providers with typed
+    references (Luma ``character_ref``/``style_ref``) where it goes.
+    """
+
+    path: str = Field(min_length=1, description="Absolute path of the image.")
+    tag: str | None = Field(default=None, description="Name the prompt uses for it (letters, digits, _; 3-16 chars).")
+    role: Literal["character", "product", "location", "style"] = "character"
+    weight: float | None = Field(default=None, ge=0, le=1)
+
+
+class WordTiming(BaseModel):
+    """When one spoken word starts and ends in a voice clip (for captions)."""
+
+    word: str
+    start_s: float = Field(ge=0)
+    end_s: float = Field(ge=0)
 
 
 #: What one unit of each provider currency is worth in US dollars (Runway: 1 credit = 0.01 USD,
@@ -65,6 +109,15 @@ class Capabilities(BaseModel):
     local: bool = True
     long_running: bool = Field(default=False, description="A shot takes minutes of local GPU time (diffusion models).")
     generates_audio: bool = Field(default=False, description="The clips come with a generated audio track.")
+    max_references: int = Field(default=0, ge=0, description="Reference images a request may carry.")
+    supports_end_image: bool = Field(default=False, description="Image-to-video can also take the last frame.")
+    voices: list[str] = Field(default_factory=list, description="Voice backends: the voices it offers (first = default).")
+    word_timings: bool = Field(default=False, description="Voice backends: results carry per-word timings.")
+
+    @property
+    def kinds(self) -> set[MediaKind]:
+        """The media this backend makes (a backend may make more than one kind)."""
+        return {mode.kind for mode in self.modes}
 
     @model_validator(mode="after")
     def _consistent(self) -> "Capabilities":
@@ -94,7 +147,13 @@ class Capabilities(BaseModel):
 
 
 class GenerationRequest(BaseModel):
-    """What to generate for one shot. ``duration_s`` includes the transition handle."""
+    """What to generate for one shot: a clip, a still or speech, by ``mode``.
+
+    For video ``duration_s`` includes the transition handle. For a still it is
+    ignored (images have no length); for speech it is the time the words
+    should fit in, as a hint. ``prompt`` is the picture's description, or for
+    speech the words to say.
+    """
 
     prompt: str = Field(min_length=1)
     negative_prompt: str | None = None
@@ -106,6 +165,11 @@ class GenerationRequest(BaseModel):
     seed: int | None = None
     camera: CameraMove = CameraMove.STATIC
     image: str | None = Field(default=None, description="Absolute path of the start image (image-to-video).")
+    end_image: str | None = Field(default=None, description="Absolute path of the last frame, where supported.")
+    references: list[Reference] = Field(default_factory=list, description="Cast, product, location or style images.")
+    voice: str | None = Field(default=None, description="Voice backends: the voice to speak with.")
+    language: str | None = Field(default=None, description="BCP 47 / ISO 639-1 language of the text, e.g. en.")
+    instructions: str | None = Field(default=None, description="Voice backends: how to speak (tone, pace), where supported.")
     style: str = ""
     shot_index: int | None = None
     model: str | None = None
@@ -132,6 +196,8 @@ class GenerationResult(BaseModel):
     remote_task_id: str | None = None
     cost: CostEstimate | None = None
     warnings: list[str] = Field(default_factory=list)
+    kind: MediaKind = MediaKind.VIDEO
+    word_timings: list[WordTiming] | None = Field(default=None, description="Voice: when each word is spoken.")
     has_audio: bool | None = Field(default=None, description="The clip carries an audio track (None: not checked).")
 
 
