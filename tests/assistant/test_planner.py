@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import itertools
+import json
 import re
 import sys
 from pathlib import Path
@@ -283,5 +284,15 @@ def test_the_eval_rubric_catches_both_faults():
                                                                        ("Wide shot", "handheld street food")])])
     score = rubric.score_plan(case, old_style, get_backend("animatic"))
     assert score.checks["clean_subjects"] == 0 and score.checks["variety"] < 1
-    ours = rubric.score_plan(case, plan_brief(case["brief"]).plan, get_backend("animatic"))
-    assert ours.checks["clean_subjects"] == ours.checks["camera_words"] == ours.checks["variety"] == 1, ours.notes
+
+
+def test_every_eval_brief_passes_the_word_and_variety_checks():
+    # The eval's mean score could hide one bad brief; these checks must hold on each.
+    from shotsmith.backends.registry import get_backend
+
+    rubric = _rubric()
+    cases = json.loads((Path(__file__).resolve().parents[2] / "bench" / "agent_eval" / "briefs.json").read_text())
+    for case in cases:
+        score = rubric.score_plan(case, plan_brief(case["brief"]).plan, get_backend("animatic"))
+        assert [score.checks[c] for c in ("clean_subjects", "camera_words", "variety")] == [1, 1, 1], \
+            (case["id"], score.notes)
