@@ -223,6 +223,8 @@ class ProductionTools:
         store = service.store
         if args.aspect_ratio is None and args.resolution is None:
             raise InvalidInputError("give an aspect ratio, a resolution, or both")
+        if args.method is not None and args.aspect_ratio is None:
+            raise InvalidInputError(f"method {args.method!r} needs the aspect ratio to reach")
         production = store.project.production
         if args.resolution is not None and args.resolution != production.resolution:
             production = production.model_copy(update={"resolution": args.resolution})
