@@ -84,6 +84,32 @@ def commit_plan(store: ProjectStore, plan, message: str) -> EditResult:
     return EditResult.of(store.project.timeline, message)
 
 
+def adopt_timeline(store: ProjectStore, timeline: Timeline, message: str) -> EditResult:
+    """Take a whole imported cut (edit plan, OTIO, EDL, FCP XML) into the project.
+
+    In a planned project the clips land in the plan as footage shots (the plan
+    is the one edit model; writing the clips alone would be undone by the next
+    save); titles, audio and the rest land on the timeline as they are.
+    """
+    checked = validated(Timeline, timeline.model_dump(), "the imported timeline")
+    if not planned(store):
+        return commit(store, checked, message)
+    from shotsmith.plan_edits import plan_from_timeline
+
+    lengths: dict[str, float] = {}
+    for clip in checked.clips:
+        path = store.resolve(clip.source)
+        info = probe(path)
+        lengths[clip.source] = STILL_LENGTH_S if is_image(path, info) else info.duration_s
+    plan = plan_from_timeline(checked, store.project.plan, lengths)
+    store.project.timeline = checked
+    return commit_plan(store, plan, message + " (as footage shots of the plan)")
+
+
+#: How long a still image may be shown: it has no length of its own.
+STILL_LENGTH_S = 3600.0
+
+
 def commit(store: ProjectStore, timeline: Timeline, message: str) -> EditResult:
     """Validate the edited timeline as a whole, store it and save the project."""
     checked = validated(Timeline, timeline.model_dump(), "the edited timeline")

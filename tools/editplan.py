@@ -293,7 +293,7 @@ class ImportPlanArgs(BaseModel):
 
 @edit_tool("import_edit_plan", "Replace the project's timeline with the one in a YAML/JSON edit plan file.", ImportPlanArgs)
 def import_edit_plan(ctx: ToolContext, args: ImportPlanArgs) -> PlanFileResult:
-    from shotsmith.tools.editing import commit
+    from shotsmith.tools.editing import adopt_timeline
 
     store = require_store(ctx)
     path = store.resolve(args.plan)
@@ -301,5 +301,5 @@ def import_edit_plan(ctx: ToolContext, args: ImportPlanArgs) -> PlanFileResult:
     for section in (timeline.clips, timeline.audio, timeline.overlays):
         for item in section:
             item.source = store.relative(store.resolve(str(resolve(item.source))))
-    result = commit(store, timeline, f"timeline replaced from {path.name}")
+    result = adopt_timeline(store, timeline, f"timeline replaced from {path.name}")
     return PlanFileResult(path=str(path), clips=result.clips, duration_s=result.duration_s)

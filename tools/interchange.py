@@ -716,8 +716,9 @@ def import_otio(ctx: ToolContext, args: ImportOtioArgs) -> ImportOtioResult:
     current = store.project.timeline
     keep = {k: getattr(current, k) for k in type(current).model_fields if k not in ("clips", "audio")
             and k not in timeline.model_fields_set}
-    store.project.timeline = timeline.model_copy(update=keep)
-    store.save()
+    from shotsmith.tools.editing import adopt_timeline
+
+    adopt_timeline(store, timeline.model_copy(update=keep), f"imported {path.name}")
     return ImportOtioResult(clips=len(timeline.clips), audio_tracks=len(timeline.audio),
                             duration_s=store.project.timeline.duration_s, notes=notes)
 

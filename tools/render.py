@@ -821,6 +821,9 @@ def require_store(ctx: ToolContext):
 @edit_tool("render", "Render the project's timeline to a video file (one ffmpeg pass).", RenderArgs)
 def render_tool(ctx: ToolContext, args: RenderArgs) -> RenderResult:
     store = require_store(ctx)
+    cut = store.project.sync_cut()  # a planned project renders the cut its plan derives, all of it
+    if cut is not None:
+        cut.require_complete()
     timeline = store.project.timeline
     settings = timeline.output
     if args.preset:

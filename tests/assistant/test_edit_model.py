@@ -157,3 +157,28 @@ def test_an_edit_that_cannot_render_is_refused_and_the_plan_is_unchanged(footage
     with pytest.raises(Exception, match="past the end"):
         tool("set_clip", footage_project, clip=1, in_s=10.0)
     assert footage_project.plan == before
+
+
+def test_an_imported_edit_plan_lands_in_the_plan_and_survives_later_edits(footage_project, tmp_path):
+    import yaml
+
+    tool("export_edit_plan", footage_project, output="cut.yaml")
+    document = yaml.safe_load((footage_project.store.root / "cut.yaml").read_text())
+    document["clips"] = list(reversed(document["clips"]))
+    document["clips"][0]["speed"] = 2.0
+    (footage_project.store.root / "cut.yaml").write_text(yaml.safe_dump(document))
+    tool("import_edit_plan", footage_project, plan="cut.yaml")
+    assert [s.source.rsplit("/", 1)[-1] for s in footage_project.plan.shots] == ["blue.mp4", "green.mp4", "red.mp4"]
+    footage_project.edit(lambda plan: edit_shot(plan, 3, volume=0.8))  # a later edit keeps the import
+    rendered = footage_project.render()
+    # blue at 2x (1 s, a cut), green 2.5 s fading 0.5 s into red 2.5 s: 5.5 s, as the imported cut says
+    assert rendered.duration_s == pytest.approx(5.5, abs=0.05)
+    assert shown_order(Path(rendered.path), [0.5, 2.0, 4.5]) == ["blue", "green", "red"]
+
+
+def test_the_editing_render_tool_refuses_a_cut_with_shots_missing(tmp_path):
+    service = ProductionService.open(tmp_path / "m", ServiceOptions(resolution="360p", fps=24))
+    service.plan_brief("a 4 second ad for a bakery, 2 shots")
+    with pytest.raises(Exception, match="no clip yet"):
+        tool("render", service, output="renders/partial.mp4")
+    assert not (service.store.root / "renders" / "partial.mp4").exists()
