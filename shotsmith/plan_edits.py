@@ -13,7 +13,7 @@ unchanged (see :mod:`shotsmith.cut`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
@@ -22,6 +22,9 @@ from shotsmith.cut import derive_cut
 from shotsmith.errors import InvalidInputError
 from shotsmith.formats import AspectRatio, CameraMove, Transition, TransitionKind
 from shotsmith.timeline import Timeline
+
+if TYPE_CHECKING:
+    from shotsmith.project import Project
 
 #: Fields of a shot an edit may set directly.
 SHOT_FIELDS = ("prompt", "duration_s", "camera", "style", "subject", "action", "setting", "lighting", "speed", "in_s",
@@ -200,3 +203,53 @@ def plan_from_timeline(timeline: Timeline, plan: ShotPlan, lengths: dict[str, fl
                           transition_to_next=Transition.cut() if last else clip.transition_to_next,
                           subject=f"imported clip {name}", action="as cut"))
     return validated_plan({**plan.model_dump(), "shots": [s.model_dump() for s in shots]})
+
+
+FormatMethod = Literal["regenerate", "crop", "pad", "blur"]
+#: How each reframing method fits the generated pictures into the new frame.
+REFRAME_FIT = {"crop": "cover", "pad": "contain", "blur": "blur"}
+
+
+def set_format(project: "Project", *, aspect_ratio: AspectRatio | None = None,
+               method: FormatMethod = "regenerate", resolution: str | None = None) -> str:
+    """Change a planned project's frame: the one place every front end does it (a tool, the chat, the agent).
+
+    ``regenerate`` makes every generated shot anew at the new aspect ratio
+    (footage is fitted); ``crop``/``pad``/``blur`` keep the clips and fit them
+    into the new frame for free. ``resolution`` (the short side) changes the
+    output size only. Returns a one-line description; the caller saves.
+    """
+    from shotsmith.formats import RESOLUTIONS
+
+    plan = project.plan
+    if plan is None:
+        raise InvalidInputError("there is no shot plan yet", hint="plan the shots first")
+    if aspect_ratio is None and resolution is None:
+        raise InvalidInputError("give an aspect ratio, a resolution, or both")
+    if resolution is not None and resolution not in RESOLUTIONS:
+        raise InvalidInputError(f"resolution {resolution!r} is not one of {', '.join(RESOLUTIONS)}")
+    production = project.production
+    if resolution is not None:
+        production = production.model_copy(update={"resolution": resolution})
+    said = []
+    if aspect_ratio is not None:
+        if method == "regenerate":
+            project.plan = set_aspect_ratio(plan, aspect_ratio)
+            production = production.model_copy(update={"output_aspect": None})
+            if project.brief is not None:
+                project.brief = project.brief.model_copy(update={"aspect_ratio": aspect_ratio})
+            said.append(f"shots to be generated at {aspect_ratio}")
+        elif method in REFRAME_FIT:
+            production = production.model_copy(
+                update={"output_aspect": None if aspect_ratio == plan.aspect_ratio else aspect_ratio})
+            timeline = project.timeline
+            project.timeline = timeline.model_copy(update={"output": timeline.output.model_copy(
+                update={"fit": REFRAME_FIT[method]})})
+            project.plan = plan.model_copy(update={"shots": [s.model_copy(update={"fit": None}) for s in plan.shots]})
+            said.append(f"reframed to {aspect_ratio} by {method}")
+        else:
+            raise InvalidInputError(f"unknown method {method!r}; use regenerate, crop, pad or blur")
+    project.production = production
+    if resolution is not None:
+        said.append(f"at {resolution}")
+    return " ".join(said)

@@ -14,7 +14,7 @@ from shotsmith import plan_edits
 from shotsmith.tools.editing import EditResult, clip_number, commit, commit_plan, planned, require_store
 from shotsmith.tools.spec import ToolContext, edit_tool
 
-MODES = {"crop": "cover", "pad": "contain", "blur": "blur"}
+MODES = plan_edits.REFRAME_FIT
 
 
 class ReframeArgs(BaseModel):
@@ -29,20 +29,12 @@ class ReframeArgs(BaseModel):
 def reframe(ctx: ToolContext, args: ReframeArgs) -> EditResult:
     store = require_store(ctx)
     if planned(store):
-        # The shots stay as generated; the cut is framed to the new shape (see Project.sync_cut).
-        project = store.project
-        if args.resolution is not None and args.resolution not in RESOLUTIONS:
-            raise InvalidInputError(f"resolution {args.resolution!r} is not one of {', '.join(RESOLUTIONS)}")
-        project.production = project.production.model_copy(update={
-            "output_aspect": None if args.aspect_ratio == project.plan.aspect_ratio else args.aspect_ratio,
-            **({"resolution": args.resolution} if args.resolution else {})})
-        project.timeline = project.timeline.model_copy(update={
-            "output": project.timeline.output.model_copy(update={"fit": MODES[args.mode]})})
-        plan = project.plan.model_copy(update={"shots": [s.model_copy(update={"fit": None}) for s in project.plan.shots]})
-        result = commit_plan(store, plan, "")
+        # The shots stay as generated; the derived cut is framed to the new shape.
+        said = plan_edits.set_format(store.project, aspect_ratio=args.aspect_ratio, method=args.mode,
+                                     resolution=args.resolution)
+        result = commit_plan(store, store.project.plan, said)
         out = store.project.timeline.output
-        return result.model_copy(update={"message": f"reframed to {args.aspect_ratio} ({out.width}x{out.height}) "
-                                                    f"by {args.mode}"})
+        return result.model_copy(update={"message": f"{said} ({out.width}x{out.height})"})
     timeline = store.project.timeline.model_copy(deep=True)
     out = timeline.output
     resolution = args.resolution or f"{min(out.width, out.height)}p"

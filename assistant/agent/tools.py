@@ -26,7 +26,7 @@ from shotsmith.brief import ShotFit, ShotPlan
 from shotsmith.cut import derive_cut
 from shotsmith.errors import InvalidInputError
 from shotsmith.formats import RESOLUTIONS, AspectRatio, CameraMove, Transition, TransitionKind
-from shotsmith.plan_edits import edit_shot, reorder, set_aspect_ratio
+from shotsmith.plan_edits import edit_shot, reorder
 
 if TYPE_CHECKING:
     from shotsmith.assistant.production import ProductionService
@@ -225,26 +225,10 @@ class ProductionTools:
             raise InvalidInputError("give an aspect ratio, a resolution, or both")
         if args.method is not None and args.aspect_ratio is None:
             raise InvalidInputError(f"method {args.method!r} needs the aspect ratio to reach")
+        said = service.set_format(aspect_ratio=args.aspect_ratio, method=args.method or "regenerate",
+                                  resolution=args.resolution)
         production = store.project.production
-        if args.resolution is not None and args.resolution != production.resolution:
-            production = production.model_copy(update={"resolution": args.resolution})
-        if args.aspect_ratio is not None:
-            method = args.method or "regenerate"
-            if method == "regenerate":
-                production = production.model_copy(update={"output_aspect": None})
-                store.project.production = production
-                service.edit(lambda p: set_aspect_ratio(p, args.aspect_ratio))
-                if store.project.brief is not None:
-                    store.project.brief = store.project.brief.model_copy(update={"aspect_ratio": args.aspect_ratio})
-            else:
-                production = production.model_copy(update={"output_aspect": args.aspect_ratio})
-                fit = {"crop": "cover", "pad": "contain", "blur": "blur"}[method]
-                timeline = store.project.timeline
-                store.project.timeline = timeline.model_copy(update={"output": timeline.output.model_copy(
-                    update={"fit": fit})})
-        store.project.production = production
-        store.save()
-        return {"ok": True, "aspect_ratio": production.output_aspect or service.plan.aspect_ratio,
+        return {"ok": True, "done": said, "aspect_ratio": production.output_aspect or service.plan.aspect_ratio,
                 "resolution": production.resolution, "estimate": self.estimate_text()}
 
     def _changed(self, plan: ShotPlan, focus: int | None = None) -> dict[str, Any]:

@@ -253,6 +253,18 @@ class ProductionService:
         length, image = self._media_length(self.store.resolve(source))
         return {"source_length_s": length, **({"motion": "zoom_in"} if image else {})}
 
+    def set_format(self, *, aspect_ratio: str | None = None, method: str = "regenerate",
+                   resolution: str | None = None) -> str:
+        """Change the frame (see :func:`shotsmith.plan_edits.set_format`); returns what was done."""
+        from shotsmith.plan_edits import set_format
+
+        with self._work:
+            said = set_format(self.store.project, aspect_ratio=aspect_ratio, method=method,  # type: ignore[arg-type]
+                              resolution=resolution)
+            self.store.save()
+            self.emit(PlanUpdated(self.plan))
+            return said
+
     def add_footage(self, name: str, *, position: str = "replace", index: int = 1, duration_s: float | None = None,
                     in_s: float = 0.0) -> ShotPlan:
         """Use one of the user's files as a shot (replace shot ``index``, or insert before it)."""

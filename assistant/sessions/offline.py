@@ -19,7 +19,7 @@ from shotsmith.assistant.sessions.intents import Intent, parse_intent
 from shotsmith.atomic import atomic_write_text
 from shotsmith.errors import InvalidInputError, ShotsmithError
 from shotsmith.formats import CameraMove
-from shotsmith.plan_edits import edit_shot, find_shot, set_aspect_ratio, swap
+from shotsmith.plan_edits import edit_shot, find_shot, swap
 from shotsmith.scrub import scrub
 
 HISTORY_FILE = "offline_history.json"
@@ -155,11 +155,7 @@ class OfflineSession(SessionBase):
             service.edit(lambda p: edit_shot(p, a["index"], camera=CameraMove(a["camera"])))
             what = f"shot {a['index']} camera: {a['camera']}"
         elif intent.kind == "aspect":
-            service.edit(lambda p: set_aspect_ratio(p, a["aspect_ratio"]))
-            brief = self.store.project.brief
-            if brief is not None:
-                self.store.project.brief = brief.model_copy(update={"aspect_ratio": a["aspect_ratio"]})
-                self.store.save()
+            service.set_format(aspect_ratio=a["aspect_ratio"], method="regenerate")
             what = f"the video is now {a['aspect_ratio']}"
         else:  # pragma: no cover - parse_intent returns only the kinds above
             return self.reply(HELP)
