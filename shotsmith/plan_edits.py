@@ -228,7 +228,7 @@ def set_format(project: "Project", *, aspect_ratio: AspectRatio | None = None,
         raise InvalidInputError("give an aspect ratio, a resolution, or both")
     if resolution is not None and resolution not in RESOLUTIONS:
         raise InvalidInputError(f"resolution {resolution!r} is not one of {', '.join(RESOLUTIONS)}")
-    production = project.production
+    production = project.production.model_copy(update={"output_size": None})  # aspect and resolution decide again
     if resolution is not None:
         production = production.model_copy(update={"resolution": resolution})
     said = []

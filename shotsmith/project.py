@@ -41,6 +41,10 @@ class GenerationRecord(BaseModel):
     cost: dict[str, Any] | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    kind: Literal["video", "image", "voice"] = Field(default="video", description="What the clip is: a video clip, "
+                                                     "a still or speech (records from before media kinds are video).")
+    word_timings: list[dict[str, Any]] | None = Field(default=None, description="Voice: when each word is spoken "
+                                                      "(word, start_s, end_s), kept so a cached clip keeps them.")
 
 
 class ProductionSettings(BaseModel):
@@ -52,6 +56,8 @@ class ProductionSettings(BaseModel):
     seed: int | None = Field(default=None, description="Base seed; shot N uses seed + N on backends that take one.")
     output_aspect: AspectRatio | None = Field(default=None, description="The cut's aspect when reframed (crop, pad "
                                               "or blur) instead of generated anew; None: the plan's aspect ratio.")
+    output_size: tuple[int, int] | None = Field(default=None, description="An explicit output size (an export "
+                                                "preset's, or the user's); None: from aspect ratio and resolution.")
 
     @field_validator("resolution")
     @classmethod
@@ -149,7 +155,8 @@ class Project(BaseModel):
         if self.plan is None:
             return None
         cut = derive_cut(self.plan)
-        width, height = frame_size(self.production.output_aspect or self.plan.aspect_ratio, self.production.resolution)
+        width, height = self.production.output_size or frame_size(self.production.output_aspect or self.plan.aspect_ratio,
+                                                                  self.production.resolution)
         output = self.timeline.output.model_copy(update={"width": width, "height": height,
                                                          "fps": self.production.fps})
         self.timeline = self.timeline.model_copy(update={"clips": cut.clips, "output": output})

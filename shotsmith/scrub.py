@@ -77,6 +77,15 @@ def scrub(text: object) -> str:
     return out
 
 
+def scrub_known(text: str) -> str:
+    """Replace only the registered secret values (no shape patterns): safe on whole documents such as
+    project.json, where a prompt may legitimately say "token" or "key=" and must stay as written."""
+    for value in _known():
+        if value in text:
+            text = text.replace(value, MASK)
+    return text
+
+
 def scrub_data(value: object) -> object:
     """Scrub every string inside nested dicts/lists (for reports and checkpoints written as JSON)."""
     if isinstance(value, str):

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from shotsmith.atomic import atomic_write_text
 from shotsmith.errors import InvalidInputError, PathSafetyError, ProjectError
 from shotsmith.history import History, HistoryEntry
+from shotsmith.scrub import scrub_known
 from shotsmith.project import SCHEMA_VERSION, Project, utcnow
 
 PROJECT_FILE = "project.json"
@@ -84,7 +85,8 @@ class ProjectStore:
         with self._lock:
             self.project.sync_cut()  # a planned project's clips always follow its plan
             self.project.updated_at = utcnow()
-            atomic_write_text(self.root / PROJECT_FILE, self.project.model_dump_json(indent=2) + "\n")
+            # A provider's error text may quote a key: none is ever written into the project.
+            atomic_write_text(self.root / PROJECT_FILE, scrub_known(self.project.model_dump_json(indent=2)) + "\n")
             self.history.record(self.project)
 
     # -- history -------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from shotsmith.errors import InvalidInputError
 from shotsmith.formats import ASPECT_RATIOS, RESOLUTIONS, frame_size
 from shotsmith.timeline import FitMode, OutputSettings
-from shotsmith.tools.editing import EditResult, commit, require_store, validated
+from shotsmith.tools.editing import EditResult, commit, commit_plan, planned, require_store, validated
 from shotsmith.tools.spec import ToolContext, edit_tool
 
 
@@ -114,7 +114,21 @@ def set_output(ctx: ToolContext, args: SetOutputArgs) -> EditResult:
             update[name] = value
     timeline.output = validated(OutputSettings, {**settings.model_dump(), **update}, "output settings")
     o = timeline.output
-    return commit(store, timeline, f"output {o.width}x{o.height} {o.fps:g} fps {o.video_codec} ({o.container})")
+    message = f"output {o.width}x{o.height} {o.fps:g} fps {o.video_codec} ({o.container})"
+    if planned(store):
+        # A planned project's frame follows its production settings (see Project.sync_cut): keep the
+        # new size and rate there, or the next save would put the old ones back.
+        if abs(o.fps - round(o.fps)) > 1e-6:
+            raise InvalidInputError(f"{o.fps:g} fps: a project made from a brief uses a whole frame rate",
+                                    hint="use 24, 25, 30, 50 or 60")
+        production = store.project.production
+        size = (o.width, o.height)
+        derived = frame_size(production.output_aspect or store.project.plan.aspect_ratio, production.resolution)
+        store.project.production = production.model_copy(update={"fps": int(round(o.fps)),
+                                                                 "output_size": None if size == derived else size})
+        store.project.timeline = timeline
+        return commit_plan(store, store.project.plan, message)
+    return commit(store, timeline, message)
 
 
 def _aspect_of(settings: OutputSettings) -> str:

@@ -145,6 +145,8 @@ class ProductionService:
                                      "seed": options.seed}.items() if v is not None}
         if updates.get("backend"):
             get_backend(updates["backend"])
+        if updates.get("resolution") and updates["resolution"] != production.resolution:
+            updates["output_size"] = None  # a new resolution asked for replaces an explicit size
         if updates:
             self.store.project.production = production.model_validate({**production.model_dump(), **updates})
         self.store.save()

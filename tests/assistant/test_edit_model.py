@@ -182,3 +182,11 @@ def test_the_editing_render_tool_refuses_a_cut_with_shots_missing(tmp_path):
     with pytest.raises(Exception, match="no clip yet"):
         tool("render", service, output="renders/partial.mp4")
     assert not (service.store.root / "renders" / "partial.mp4").exists()
+
+
+def test_an_export_preset_size_survives_later_edits(footage_project):
+    tool("set_output", footage_project, preset="preview", width=320, height=180, fps=12)
+    footage_project.edit(lambda plan: edit_shot(plan, 1, volume=0.5))
+    rendered = footage_project.render()
+    assert (rendered.width, rendered.height) == (320, 180)
+    assert footage_project.store.project.timeline.output.fps == 12

@@ -108,3 +108,17 @@ def test_source_paths_cover_every_kind_of_layer(tmp_path):
     timeline.caption_settings.srt = "assets/subs.srt"
     names = {p.name for p in store.source_paths()}
     assert {"a.mp4", "music.wav", "logo.png", "subs.srt"} <= names
+
+
+def test_a_registered_secret_never_reaches_project_json(tmp_path):
+    from shotsmith.project import GenerationRecord
+    from shotsmith.scrub import register_secret
+
+    secret = "sk-live-SHOULD-NOT-LEAK-77aa"
+    register_secret(secret)
+    store = ProjectStore.create(tmp_path / "p")
+    store.project.generations["k"] = GenerationRecord(cache_key="k", backend="runway",
+                                                      error=f"401: invalid key {secret} (check it)")
+    store.save()
+    text = (tmp_path / "p" / "project.json").read_text()
+    assert secret not in text and "invalid key ***" in text
