@@ -32,6 +32,14 @@ BUILTIN_PLUGINS = (
     "shotsmith.backends.luma",
     "shotsmith.backends.veo",
     "shotsmith.backends.local_diffusion",
+    "shotsmith.backends.runway_image",
+    "shotsmith.backends.luma_image",
+    "shotsmith.backends.flux_image",
+    "shotsmith.backends.gemini_image",
+    "shotsmith.backends.uploaders",
+    "shotsmith.backends.espeak",
+    "shotsmith.backends.openai_speech",
+    "shotsmith.backends.elevenlabs",
 )
 
 _lock = threading.Lock()
