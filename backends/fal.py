@@ -18,6 +18,9 @@ refusal is 422 with type ``content_policy_violation``.
 from __future__ import annotations
 
 import json
+import time
+from datetime import datetime
+from pathlib import Path
 from typing import ClassVar
 
 import httpx
@@ -26,7 +29,8 @@ import shotsmith
 from shotsmith.backends.base import Capabilities, CostEstimate, GenerationMode, GenerationRequest
 from shotsmith.backends.errors import ModerationError, RemoteError
 from shotsmith.backends.http import ApiClient, parse_retry_after
-from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, error_body, image_data_uri, json_body
+from shotsmith.backends.remote import (RemoteBackend, RemoteStatus, RemoteTask, error_body, image_bytes, image_data_uri,
+                                       json_body, side_request)
 
 
 def _is_moderation(body: object) -> bool:
@@ -50,7 +54,11 @@ class FalQueueBackend(RemoteBackend):
             self.image_model = str(self.options["image_model"])
 
     def extra_options(self) -> tuple[str, ...]:
-        return ("image_model",)
+        return ("image_model", "storage_url")
+
+    def secrets(self) -> list[str]:
+        token = getattr(self, "_storage_token", None)
+        return super().secrets() + ([token[0].split(" ", 1)[-1]] if token else [])
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Key {self.api_key().get_secret_value()}"}
@@ -122,8 +130,40 @@ class FalQueueBackend(RemoteBackend):
             if exc.retryable:
                 raise
             return RemoteStatus("failed", error=exc)
+        return self.finished(result)
+
+    def finished(self, result: dict) -> RemoteStatus:
+        """The status of a completed request from its result JSON (image models override it)."""
         video = result.get("video") or {}
         return RemoteStatus("succeeded", percent=100, video_url=video.get("url"))
+
+    # -- fal storage (reference images, keyframes) ------------------------------------------------------
+    def storage_url(self) -> str:
+        return str(self.options.get("storage_url") or "https://rest.fal.ai").rstrip("/")
+
+    async def upload_file(self, api: ApiClient, path: str) -> str:
+        """Put a local image on fal's CDN (what ``fal_client.upload_file`` does) and return its URL.
+
+        A storage token from ``POST {rest}/storage/auth/token?storage_type=fal-cdn-v3``
+        (FAL_KEY auth, cached until it expires), then the raw bytes to
+        ``{base_url}/files/upload`` with that token: the FAL_KEY goes only to the
+        REST host, the token only to the CDN host it was issued for.
+        """
+        data, mime = image_bytes(path)
+        token = getattr(self, "_storage_token", None)
+        if token is None or time.time() > token[2] - 60:
+            grant = json_body(await side_request(api, "POST", f"{self.storage_url()}/storage/auth/token",
+                                                 what="getting a fal storage token", json={},
+                                                 headers={**self.auth_headers(), "Accept": "application/json"},
+                                                 classify=self.classify, params={"storage_type": "fal-cdn-v3"}))
+            expires = _expiry(grant.get("expires_at"))
+            token = (f"{grant.get('token_type') or 'Bearer'} {grant['token']}", str(grant["base_url"]).rstrip("/"),
+                     expires)
+            self._storage_token = token
+        answer = json_body(await side_request(api, "POST", f"{token[1]}/files/upload", what=f"uploading {Path(path).name}",
+                                              content=data, headers={"Authorization": token[0], "Content-Type": mime,
+                                                                     "X-Fal-File-Name": Path(path).name}))
+        return str(answer["access_url"])
 
     async def cancel(self, api: ApiClient, task: RemoteTask) -> bool:
         try:
@@ -169,6 +209,14 @@ class PikaBackend(FalQueueBackend):
             args["image_url"] = image_data_uri(request.image, max_bytes=10_000_000)
             args.pop("aspect_ratio")  # image-to-video follows the image's own shape
         return args
+
+
+def _expiry(value: object) -> float:
+    """A storage token's expiry (ISO time) as a timestamp; ten minutes from now when unreadable."""
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return time.time() + 600
 
 
 @shotsmith.hookimpl

@@ -3,12 +3,16 @@
 Protocol: ``Authorization: Bearer LUMAAI_API_KEY``; ``POST /generations/video``
 with ``model`` (ray-2, ray-flash-2, ray-1-6), ``prompt``, ``aspect_ratio``,
 ``duration`` as "5s"/"9s", ``resolution`` and, for image-to-video,
-``keyframes.frame0 = {"type": "image", "url": ...}``; ``GET /generations/{id}``
-reports ``state`` queued, dreaming, completed (video at ``assets.video``) or
-failed (``failure_reason``); ``DELETE /generations/{id}`` removes (and so
-stops) a generation. Luma documents keyframe images as URLs; a project asset
-is sent as a data URI, which is unconfirmed upstream, so host the image and
-pass its URL if Luma refuses it.
+``keyframes.frame0 = {"type": "image", "url": ...}`` (and ``frame1`` for the
+last frame); ``GET /generations/{id}`` reports ``state`` queued, dreaming,
+completed (video at ``assets.video``) or failed (``failure_reason``);
+``DELETE /generations/{id}`` removes (and so stops) a generation.
+
+Luma takes images only as public URLs and has no upload endpoint, so a
+keyframe is put on the configured uploader (option ``uploader``, e.g. ``s3``;
+see :mod:`shotsmith.backends.uploaders`) right before the create. Without one
+:meth:`LumaBackend.prepare` refuses the request, so the refusal comes before
+approval and before anything is spent.
 
 Luma has no idempotency key, but it lists generations (``GET /generations``
 with ``limit``/``offset``, each with the ``request`` it was created from and
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import ClassVar
 
 import httpx
@@ -31,7 +36,9 @@ import shotsmith
 from shotsmith.backends.base import Capabilities, CostEstimate, GenerationMode, GenerationRequest
 from shotsmith.backends.errors import ModerationError, RemoteError
 from shotsmith.backends.http import ApiClient
-from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, error_body, image_data_uri, json_body
+from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, error_body, image_bytes, json_body
+from shotsmith.backends.uploaders import Uploader, guess_type, uploader_for
+from shotsmith.errors import InvalidInputError
 
 MODERATION_WORDS = ("moderation", "content policy", "safety", "prohibited", "not allowed")
 RESOLUTIONS = {"540p": "540p", "720p": "720p", "1080p": "1080p", "2160p": "4k"}
@@ -61,13 +68,66 @@ class LumaBackend(RemoteBackend):
     pricing_source = "Luma API pricing (lumalabs.ai/api/pricing), USD per 5 s at 720p as of 2026-11"
     can_find_created = True
     find_grace_s: float = FIND_GRACE_S
+    #: Where the finished generation's file is in ``assets``.
+    asset_key: str = "video"
+    create_path: str = "/generations/video"
+
+    def extra_options(self) -> tuple[str, ...]:
+        return ("uploader", "upload")
 
     def capabilities(self) -> Capabilities:
         return Capabilities(modes=[GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO], durations_s=[5.0, 9.0],
                             min_duration_s=5, max_duration_s=9, aspect_ratios=["16:9", "9:16", "1:1"],
                             resolutions=list(RESOLUTIONS), fps=[24], max_prompt_chars=5000, supports_seed=False,
-                            supports_negative_prompt=False, supports_camera_control=False,
+                            supports_negative_prompt=False, supports_camera_control=False, supports_end_image=True,
                             max_concurrency=self.concurrency, costs_money=True, local=False)
+
+    # -- images must be URLs ---------------------------------------------------------
+    def images(self, request: GenerationRequest) -> list[str]:
+        """Every local image this request sends (each becomes a URL through the uploader)."""
+        paths = [p for p in (request.image, request.end_image) if p]
+        return paths + [r.path for r in request.references]
+
+    def uploader(self) -> Uploader | None:
+        return uploader_for(self.options, self._settings)
+
+    def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
+        ready, warnings = super().prepare(request)
+        if ready.end_image and not ready.image:
+            raise InvalidInputError("luma: a last frame needs a first frame too", hint="give the shot a start image")
+        paths = self.images(ready)
+        if paths:
+            uploader = self.uploader()
+            if uploader is None:
+                raise InvalidInputError(
+                    f"{self.name} takes images only as public URLs and no uploader is configured",
+                    hint=f"set SHOTSMITH_S3_BUCKET (and keys) for the built-in s3 uploader, or uploader = \"NAME\" "
+                         f"under [backends.{self.name}]; nothing was sent or spent")
+            uploader.check_ready()
+            for path in paths:
+                image_bytes(path)
+        return ready, warnings
+
+    def secrets(self) -> list[str]:
+        values = super().secrets()
+        try:
+            uploader = self.uploader()
+        except Exception:  # noqa: BLE001 - an unknown uploader is reported by prepare
+            uploader = None
+        return values + (uploader.secrets() if uploader else [])
+
+    async def upload_images(self, request: GenerationRequest) -> dict[str, str]:
+        """Local path -> public URL for every image of the request (before the create, costing nothing)."""
+        paths = self.images(request)
+        if not paths:
+            return {}
+        uploader = self.uploader()
+        if uploader is None:
+            raise InvalidInputError(f"{self.name} needs an uploader for images")
+        urls: dict[str, str] = {}
+        for path in dict.fromkeys(paths):
+            urls[path] = await uploader.upload(Path(path), content_type=guess_type(path), timeout_s=self.request_timeout_s)
+        return urls
 
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
         model = request.model or self.model or "ray-2"
@@ -87,17 +147,22 @@ class LumaBackend(RemoteBackend):
             error.message = f"luma: {detail} (HTTP {response.status_code})"
         return error
 
-    def body(self, request: GenerationRequest) -> dict:
+    def body(self, request: GenerationRequest, urls: dict[str, str] | None = None) -> dict:
+        """The create body; ``urls`` maps each local image to its uploaded URL (placeholders when omitted)."""
+        url = (urls or {}).get
         body: dict = {"model": request.model or self.model, "prompt": request.prompt,
                       "aspect_ratio": request.aspect_ratio, "duration": f"{int(round(request.duration_s))}s",
                       "resolution": RESOLUTIONS[request.resolution], "loop": False}
         if request.mode is GenerationMode.IMAGE_TO_VIDEO:
             assert request.image
-            body["keyframes"] = {"frame0": {"type": "image", "url": image_data_uri(request.image, max_bytes=10_000_000)}}
+            body["keyframes"] = {"frame0": {"type": "image", "url": url(request.image, "upload:frame0")}}
+            if request.end_image:
+                body["keyframes"]["frame1"] = {"type": "image", "url": url(request.end_image, "upload:frame1")}
         return body
 
     async def submit(self, api: ApiClient, request: GenerationRequest) -> RemoteTask:
-        data = json_body(await api.request("POST", self.url("/generations/video"), json=self.body(request)))
+        urls = await self.upload_images(request)
+        data = json_body(await api.request("POST", self.url(self.create_path), json=self.body(request, urls)))
         return RemoteTask(str(data["id"]))
 
     async def find_created(self, api: ApiClient, request: GenerationRequest, token: str,
@@ -138,7 +203,7 @@ class LumaBackend(RemoteBackend):
         if state == "dreaming":
             return RemoteStatus("running")
         if state == "completed":
-            return RemoteStatus("succeeded", percent=100, video_url=(data.get("assets") or {}).get("video"))
+            return RemoteStatus("succeeded", percent=100, video_url=(data.get("assets") or {}).get(self.asset_key))
         if state == "failed":
             reason = data.get("failure_reason") or "the generation failed"
             if _moderated(reason):

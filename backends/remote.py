@@ -29,9 +29,12 @@ as ``SecretStr`` and only unwrapped inside the auth header callback.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import mimetypes
+import re
 import threading
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -41,15 +44,18 @@ from pydantic import SecretStr
 
 from shotsmith.backends.base import Backend, GenerationRequest, GenerationResult, ProgressCallback
 from shotsmith.backends.errors import AuthError, RemoteError
-from shotsmith.backends.http import ApiClient, RetryPolicy, default_classify
+from shotsmith.backends.http import ApiClient, RetryPolicy, current_scope, default_classify
 from shotsmith.backends.jobs import run_remote_job
 from shotsmith.backends.tasks import RemoteState, RemoteStatus, RemoteTask, create_token
 from shotsmith.config import Settings, load_settings, secret
 from shotsmith.errors import InvalidInputError
 
 # The task data types live in tasks.py (the job runner needs them without importing this module).
-__all__ = ["RemoteBackend", "RemoteState", "RemoteStatus", "RemoteTask", "create_token", "error_body", "image_base64",
-           "image_bytes", "image_data_uri", "json_body"]
+__all__ = ["IMAGE_CONTENT_TYPES", "RemoteBackend", "RemoteState", "RemoteStatus", "RemoteTask", "create_token", "error_body",
+           "image_base64", "image_bytes", "image_data_uri", "json_body", "reference_tags", "side_request"]
+
+#: Content types accepted for a downloaded still (CDNs often say octet-stream).
+IMAGE_CONTENT_TYPES: tuple[str, ...] = ("image/", "application/octet-stream", "binary/octet-stream")
 
 
 class RemoteBackend(Backend):
@@ -87,6 +93,9 @@ class RemoteBackend(Backend):
     download_window_s: ClassVar[float] = 15.0
     #: True when the adapter can find a task whose create answer was lost (see :meth:`find_created`).
     can_find_created: ClassVar[bool] = False
+    #: True for APIs that answer the create with the output itself (speech, some image APIs): the engine
+    #: then calls :meth:`submit_and_fetch` instead of submit, poll and download.
+    synchronous: ClassVar[bool] = False
 
     def __init__(self, *, base_url: str | None = None, model: str | None = None, api_key: str | SecretStr | None = None,
                  concurrency: int | None = None, poll_interval_s: float | None = None, timeout_s: float | None = None,
@@ -225,7 +234,21 @@ class RemoteBackend(Backend):
         raise NotImplementedError
 
     async def poll(self, api: ApiClient, task: RemoteTask) -> RemoteStatus:
-        """One status check; the engine sleeps ``poll_interval_s`` between calls."""
+        """One status check; the engine sleeps ``poll_interval_s`` between calls.
+
+        A finished task's ``video_url`` is where its output is fetched from,
+        whatever the kind (clip, image or audio).
+        """
+        raise NotImplementedError
+
+    async def submit_and_fetch(self, api: ApiClient, request: GenerationRequest, dest: Path) -> RemoteStatus:
+        """Synchronous APIs (:attr:`synchronous`): send the create, write its output to ``dest``.
+
+        Return ``RemoteStatus("succeeded", word_timings=...)``, or a failed status
+        with its error (a ModerationError for refusals). This is the call that
+        costs money; the engine runs it inside a create scope, so the request is
+        never repeated once it may have been received.
+        """
         raise NotImplementedError
 
     async def cancel(self, api: ApiClient, task: RemoteTask) -> bool:
@@ -300,3 +323,74 @@ def json_body(response: httpx.Response) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise RemoteError(f"unexpected JSON answer (HTTP {response.status_code})", retryable=True)
     return data
+
+
+async def side_request(api: ApiClient, method: str, url: str, *, what: str, headers: dict[str, str] | None = None,
+                       json: Any = None, content: bytes | None = None, data: dict | None = None,
+                       files: dict | None = None, params: dict | None = None, classify=None,
+                       attempts: int = 3) -> httpx.Response:
+    """A free call made while a create is being prepared: a storage token, an upload of a reference image.
+
+    Why not ``api.request``: inside the engine's create scope every non-GET
+    request counts as the (paid) create, so a dropped upload would read as "the
+    task may have been created" and a 2xx upload as "the create was accepted".
+    These calls cost nothing and repeating them is harmless, so they are sent
+    here, outside that bookkeeping: only the ``headers`` given (no API key is
+    added: an upload host is usually another host), never following a redirect,
+    each attempt bounded by the client's request timeout and the enclosing
+    deadline, retried on dropped connections, 429 and 5xx.
+    """
+    classify = classify or (lambda r: default_classify(r, api.provider))
+    deadline = current_scope().deadline
+    error: RemoteError | None = None
+    for attempt in range(1, attempts + 1):
+        budget = api.timeout_s if deadline is None else min(api.timeout_s, deadline - time.monotonic())
+        if budget <= 0:
+            break
+        request = api.client.build_request(method, url, headers=headers or {}, json=json, content=content,
+                                           data=data, files=files, params=params)
+        try:
+            response = await asyncio.wait_for(api.client.send(request, follow_redirects=False), budget)
+        except (TimeoutError, asyncio.TimeoutError, httpx.TransportError) as exc:
+            error = RemoteError(api.redact(f"{api.provider}: {what} failed ({type(exc).__name__})"), retryable=True)
+        else:
+            if response.status_code < 300:
+                return response
+            if response.status_code < 400:
+                raise RemoteError(f"{api.provider}: {what} answered HTTP {response.status_code} (redirects are not "
+                                  "followed with upload credentials)", status=response.status_code)
+            error = classify(response)
+            error.message = api.redact(f"{error.message} ({what})")
+            error.args = (error.message,)
+            if not error.retryable:
+                raise error
+        if attempt < attempts:
+            await asyncio.sleep(api.retry.delay(attempt, error.retry_after_s))
+    raise error or RemoteError(f"{api.provider}: {what} ran out of time", retryable=True)
+
+
+_TAG_CHARS = re.compile(r"[^A-Za-z0-9_]+")
+
+
+def reference_tags(names: list[str]) -> list[str]:
+    """Tags a prompt can cite as ``@Tag`` (Runway's rule: 3-16 of ``[A-Za-z0-9_]``, a letter first), unique.
+
+    ``names`` are each reference's tag, or its file name when it has none; a
+    name that is already valid is kept as it is, so ``@Mara`` in the prompt
+    still points at the reference tagged ``Mara``.
+    """
+    tags: list[str] = []
+    for name in names:
+        tag = _TAG_CHARS.sub("_", name).strip("_")
+        if not tag or not tag[0].isalpha():
+            tag = f"ref{tag}"
+        tag = tag[:16]
+        if len(tag) < 3:
+            tag = f"{tag}_ref"
+        base, n = tag, 1
+        while tag.lower() in (t.lower() for t in tags):
+            n += 1
+            suffix = str(n)
+            tag = base[:16 - len(suffix)] + suffix
+        tags.append(tag)
+    return tags

@@ -19,17 +19,19 @@ class LumaMock(MockProvider):
         if not req.path.startswith(PREFIX):
             return Resp(404, {"detail": "Not Found"})
         path = req.path[len(PREFIX):]
-        if req.method == "POST" and path == "/generations/video":
+        if req.method == "POST" and path in ("/generations/video", "/generations/image"):
             fault = self.submit_fault()
             if fault is not None:
                 return fault if not isinstance(fault, Resp) else Resp(fault.status, {"detail": "busy"}, fault.headers)
             body = req.body or {}
-            problem = self._validate(body)
+            kind = path.rsplit("/", 1)[-1]
+            problem = self._validate(body) if kind == "video" else self._validate_image(body)
+            problem = problem or self._urls_problem(body)
             if problem:
                 return Resp(400, {"detail": problem})
             if "FORBIDDEN" in body.get("prompt", ""):
                 return Resp(400, {"detail": "Prompt not allowed because it failed moderation"})
-            task = self.new_task("video", body, body.get("prompt", ""))
+            task = self.new_task(kind, body, body.get("prompt", ""))
             return Resp(201, self._generation(task))
         if req.method == "GET" and path == "/generations":
             limit, offset = int(req.query.get("limit", 10)), int(req.query.get("offset", 0))
@@ -64,17 +66,56 @@ class LumaMock(MockProvider):
             return "invalid duration or resolution"
         if body.get("aspect_ratio") not in ("1:1", "16:9", "9:16", "4:3", "3:4", "21:9", "9:21"):
             return "invalid aspect_ratio"
-        frame = (body.get("keyframes") or {}).get("frame0")
-        if frame is not None and (frame.get("type") != "image" or not frame.get("url")):
-            return "invalid keyframe"
+        keyframes = body.get("keyframes") or {}
+        if set(keyframes) - {"frame0", "frame1"}:
+            return "invalid keyframes"
+        for frame in keyframes.values():
+            if frame.get("type") != "image" or not frame.get("url"):
+                return "invalid keyframe"
+        return None
+
+    @staticmethod
+    def _validate_image(body: dict) -> str | None:
+        allowed = {"model", "prompt", "aspect_ratio", "format", "image_ref", "style_ref", "character_ref",
+                   "modify_image_ref", "callback_url", "sync", "sync_timeout", "generation_type"}
+        if set(body) - allowed:
+            return f"unexpected fields {sorted(set(body) - allowed)}"
+        if body.get("model") not in ("photon-1", "photon-flash-1"):
+            return "invalid model"
+        if body.get("aspect_ratio", "16:9") not in ("1:1", "16:9", "9:16", "4:3", "3:4", "21:9", "9:21"):
+            return "invalid aspect_ratio"
+        if body.get("format", "jpg") not in ("jpg", "png"):
+            return "invalid format"
+        if len(body.get("image_ref") or []) > 4 or len(body.get("style_ref") or []) > 1:
+            return "too many references"
+        character = body.get("character_ref")
+        if character is not None and (set(character) != {"identity0"} or
+                                      not 1 <= len(character["identity0"].get("images") or []) <= 4):
+            return "character_ref needs identity0 with 1-4 images"
+        for ref in (body.get("image_ref") or []) + (body.get("style_ref") or []):
+            if not 0 <= ref.get("weight", 0.85) <= 1 or not ref.get("url"):
+                return "invalid reference"
+        return None
+
+    def _urls_problem(self, body: dict) -> str | None:
+        """Luma fetches every image from a public URL: data URIs and unfetchable URLs are refused."""
+        urls = [f["url"] for f in (body.get("keyframes") or {}).values() if f.get("url")]
+        urls += [r.get("url") for r in (body.get("image_ref") or []) + (body.get("style_ref") or [])]
+        urls += ((body.get("character_ref") or {}).get("identity0") or {}).get("images") or []
+        for url in urls:
+            if not isinstance(url, str) or not url.startswith(("https://", f"{self.url}/store/")):
+                return f"image url must be a public URL, got {str(url)[:40]}"
+            if url.startswith(f"{self.url}/store/") and url[len(self.url) + 7:] not in self.store:
+                return f"could not fetch image {url}"
         return None
 
     def _generation(self, task) -> dict:
         phase, _ = self.phase(task)
         state = {"queued": "queued", "running": "dreaming", "done": "completed", "failed": "failed",
                  "moderated": "failed", "cancelled": "failed"}[phase]
-        return {"id": task.id, "generation_type": "video", "state": state,
+        return {"id": task.id, "generation_type": task.kind, "state": state,
                 "failure_reason": "Internal server error" if phase == "failed" else None,
                 "created_at": datetime.fromtimestamp(task.created_wall, UTC).isoformat(), "model": task.body.get("model"),
-                "assets": {"video": self.file_url(task)} if phase == "done" else None,
-                "request": {"generation_type": "video", **task.body}}
+                "assets": ({"image": self.file_url(task, "png")} if task.kind == "image" else
+                           {"video": self.file_url(task)}) if phase == "done" else None,
+                "request": {"generation_type": task.kind, **task.body}}

@@ -16,6 +16,20 @@ from urllib.parse import parse_qs, quote, urlsplit
 DROP = object()  # returned by a handler: close the connection without answering
 
 
+def png_bytes(width: int, height: int) -> bytes:
+    """A real PNG of that size (a gradient, so a truncated file cannot decode as the same picture)."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", (width, height))
+    image.putdata([((x * 255) // max(width - 1, 1), (y * 255) // max(height - 1, 1), 128)
+                   for y in range(height) for x in range(width)])
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
 @dataclass
 class Req:
     method: str
@@ -61,6 +75,7 @@ class Faults:
     redirect_poll: int = 0              # answer this many status calls with a 307 through ``foreign``
     redirect_download: int = 0          # answer this many downloads with a 302 through ``foreign``
     foreign: str = ""                   # base URL of another host (a Bouncer) the redirects go through
+    redirect_create: int = 0            # answer this many creates with a 307 through ``foreign`` (synchronous APIs)
 
     def take(self, name: str) -> bool:
         value = getattr(self, name)
@@ -91,6 +106,8 @@ class MockProvider:
     def __init__(self, clip: Path, *, key: str = "sk-test-SECRET-0123456789", latency: float = 0.05,
                  render: bool = False) -> None:
         self.clip_bytes = Path(clip).read_bytes()
+        #: The still image tasks of image models serve (a real PNG; ``image_shape`` renders to order).
+        self.image_bytes = png_bytes(96, 54)
         #: Render each task's clip at the size and length it asked for (conformance runs) instead
         #: of serving the one small clip.
         self.render = render
@@ -108,6 +125,8 @@ class MockProvider:
         self.injected = 0  # random faults served (bench)
         self.signature = 0  # download URLs carry ?sig=N; only the newest is valid after an expiry
         self.expired_sigs: set[int] = set()
+        #: Objects a test uploader PUT under /store/NAME (a stand-in public bucket), by name.
+        self.store: dict[str, bytes] = {}
         self._server: ThreadingHTTPServer | None = None
         self._local = threading.local()
         #: Set on stop(): hung handlers (hang, drip faults) end early.
@@ -137,6 +156,8 @@ class MockProvider:
                     mock.log.append(req)
                 if split.path.startswith("/files/"):
                     resp = mock.serve_file(req)
+                elif split.path.startswith("/store/"):
+                    resp = mock.serve_store(req)
                 else:
                     if mock.faults.random_rate and random.random() < mock.faults.random_rate:
                         with mock.lock:
@@ -263,12 +284,21 @@ class MockProvider:
             return Resp(502, {"error": "Bad gateway"})
         return None
 
-    def file_url(self, task: Task) -> str:
-        """A fresh signed-looking URL; each call mints a new signature."""
+    def file_url(self, task: Task, ext: str = "mp4") -> str:
+        """A fresh signed-looking URL; each call mints a new signature. ``ext`` png/jpg serves a still."""
         with self.lock:
             self.signature += 1
             sig = self.signature
-        return f"{self.url}/files/{task.id}.mp4?sig={sig}"
+        return f"{self.url}/files/{task.id}.{ext}?sig={sig}"
+
+    def image_shape(self, task: Task) -> tuple[int, int] | None:
+        """(width, height) an image task asked for; mocks of image models override it (with ``render``)."""
+        return None
+
+    def image_for(self, task_id: str) -> bytes:
+        task = self.tasks.get(task_id)
+        shape = self.image_shape(task) if (self.render and task is not None) else None
+        return png_bytes(*shape) if shape else self.image_bytes
 
     def task_shape(self, task: Task) -> tuple[int, int, float] | None:
         """(width, height, seconds) a task asked for; providers that support ``render`` override it."""
@@ -304,7 +334,10 @@ class MockProvider:
             return self.redirect_via_foreign(req, 302)
         with self.lock:
             self.downloads += 1
-        clip_bytes = self.clip_for(req.path.rsplit("/", 1)[-1].removesuffix(".mp4"))
+        name = req.path.rsplit("/", 1)[-1]
+        still = name.endswith((".png", ".jpg"))
+        clip_bytes = self.image_for(name.rsplit(".", 1)[0]) if still else self.clip_for(name.removesuffix(".mp4"))
+        ctype = ("image/jpeg" if name.endswith(".jpg") else "image/png") if still else "video/mp4"
         sig = int(req.query.get("sig", "0") or 0)
         if self.faults.take("expire_download"):
             self.expired_sigs.add(sig)
@@ -314,13 +347,24 @@ class MockProvider:
         if self.faults.take("download_html"):
             return Resp(200, raw=b"<html>Service unavailable</html>", content_type="text/html")
         if self.faults.download_drip_s:
-            return Resp(200, raw=clip_bytes, content_type="video/mp4", drip_s=self.faults.download_drip_s)
+            return Resp(200, raw=clip_bytes, content_type=ctype, drip_s=self.faults.download_drip_s)
         if self.faults.take("truncate_download"):
-            return Resp(200, raw=clip_bytes, content_type="video/mp4", truncate_to=len(clip_bytes) // 2)
+            return Resp(200, raw=clip_bytes, content_type=ctype, truncate_to=len(clip_bytes) // 2)
         if self.faults.take("truncate_download_silent"):
-            return Resp(200, raw=clip_bytes[: len(clip_bytes) // 2], content_type="video/mp4",
+            return Resp(200, raw=clip_bytes[: len(clip_bytes) // 2], content_type=ctype,
                         declare_length=False)
-        return Resp(200, raw=clip_bytes, content_type="video/mp4")
+        return Resp(200, raw=clip_bytes, content_type=ctype)
+
+    def serve_store(self, req: Req) -> Resp:
+        """A public bucket: PUT stores an object, GET serves it (no credentials either way)."""
+        name = req.path[len("/store/"):]
+        if req.method == "PUT":
+            with self.lock:
+                self.store[name] = req.raw
+            return Resp(200, raw=b"", content_type="text/plain")
+        if name not in self.store:
+            return Resp(404, raw=b"not found", content_type="text/plain")
+        return Resp(200, raw=self.store[name], content_type="image/png")
 
     def count_submits(self) -> int:
         return self.submits
