@@ -180,6 +180,8 @@ class PikaBackend(FalQueueBackend):
     description = "Pika 2.2 through fal.ai's queue (key: FAL_KEY); 720p/1080p, 5 or 10 s, seed and negative prompt."
     model = "fal-ai/pika/v2.2/text-to-video"
     image_model = "fal-ai/pika/v2.2/image-to-video"
+    #: First and last frame together: Pikaframes (2-5 keyframes, one transition between each pair).
+    frames_model = "fal-ai/pika/v2.2/pikaframes"
     #: USD per clip by resolution and duration.
     default_prices: ClassVar[dict[str, float]] = {"720p_5s": 0.20, "720p_10s": 0.40, "1080p_5s": 0.45, "1080p_10s": 0.90}
     pricing_source = "fal.ai model page for fal-ai/pika/v2.2 (fal.ai/models), USD per clip as of 2026-11"
@@ -188,8 +190,13 @@ class PikaBackend(FalQueueBackend):
         return Capabilities(modes=[GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO], durations_s=[5.0, 10.0],
                             min_duration_s=5, max_duration_s=10, aspect_ratios=["16:9", "9:16", "1:1", "4:5"],
                             resolutions=["720p", "1080p"], fps=[24], max_prompt_chars=2000, supports_seed=True,
-                            supports_negative_prompt=True, supports_camera_control=False,
+                            supports_negative_prompt=True, supports_camera_control=False, supports_end_image=True,
                             max_concurrency=self.concurrency, costs_money=True, local=False)
+
+    def model_path(self, request: GenerationRequest) -> str:
+        if request.mode is GenerationMode.IMAGE_TO_VIDEO and request.end_image:
+            return self.frames_model
+        return super().model_path(request)
 
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
         key = f"{request.resolution}_{int(round(request.duration_s))}s"
@@ -206,8 +213,15 @@ class PikaBackend(FalQueueBackend):
             args["negative_prompt"] = request.negative_prompt
         if request.mode is GenerationMode.IMAGE_TO_VIDEO:
             assert request.image
-            args["image_url"] = image_data_uri(request.image, max_bytes=10_000_000)
             args.pop("aspect_ratio")  # image-to-video follows the image's own shape
+            first = image_data_uri(request.image, max_bytes=10_000_000)
+            if request.end_image:
+                # Pikaframes: the two keyframes and one transition of the shot's length between them.
+                args.pop("duration")
+                args["image_urls"] = [first, image_data_uri(request.end_image, max_bytes=10_000_000)]
+                args["transitions"] = [{"duration": int(round(request.duration_s)), "prompt": request.prompt}]
+            else:
+                args["image_url"] = first
         return args
 
 

@@ -56,6 +56,8 @@ TEXT_TO_VIDEO_MODELS = {"kling-v1", "kling-v1-6", "kling-v2-master", "kling-v2-1
                         "kling-v2-6"}
 IMAGE_TO_VIDEO_MODELS = TEXT_TO_VIDEO_MODELS | {"kling-v1-5", "kling-v2-1"}
 #: model -> (kind, mode, duration) where camera_control is honoured (Kling's capability map).
+#: Models that take a last frame (``image_tail``), in pro mode; kling-v1 also in std at 5 s (copies of the docs).
+TAIL_MODELS = {"kling-v1", "kling-v1-5", "kling-v1-6", "kling-v2-1", "kling-v2-5-turbo", "kling-v2-6"}
 CAMERA_CONTROL = {"kling-v1": ("text2video", "std", "5"), "kling-v1-5": ("image2video", "pro", "5")}
 
 
@@ -90,6 +92,7 @@ class KlingBackend(RemoteBackend):
                             min_duration_s=5, max_duration_s=10, aspect_ratios=["16:9", "9:16", "1:1"],
                             resolutions=["720p", "1080p"], fps=[24, 30], max_prompt_chars=2500, supports_seed=False,
                             supports_negative_prompt=True, supports_camera_control=model in CAMERA_CONTROL,
+                            supports_end_image=model in TAIL_MODELS,
                             max_concurrency=self.concurrency, costs_money=True, local=False)
 
     def camera_honoured(self, request: GenerationRequest) -> bool:
@@ -100,6 +103,20 @@ class KlingBackend(RemoteBackend):
 
     def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
         ready, warnings = super().prepare(request)
+        label = f"shot {ready.shot_index}: " if ready.shot_index is not None else ""
+        model = ready.model or self.model or ""
+        if ready.end_image and ready.mode is GenerationMode.IMAGE_TO_VIDEO:
+            if model not in TAIL_MODELS:
+                warnings.append(f"{label}kling {model} takes no last frame; only the first frame is sent")
+                ready = ready.model_copy(update={"end_image": None})
+            else:
+                if ready.resolution != "1080p" and not (model == "kling-v1" and round(ready.duration_s) == 5):
+                    warnings.append(f"{label}kling takes a last frame in pro mode only; using 1080p (pro)")
+                    ready = ready.model_copy(update={"resolution": "1080p"})
+                if ready.camera in CAMERA:
+                    warnings.append(f"{label}kling cannot combine a last frame with camera control; "
+                                    "the camera move is left to the prompt")
+                    ready = ready.model_copy(update={"camera": CameraMove.STATIC})
         if ready.camera in CAMERA and not self.camera_honoured(ready):
             label = f"shot {ready.shot_index}: " if ready.shot_index is not None else ""
             model = ready.model or self.model
@@ -225,6 +242,9 @@ class KlingBackend(RemoteBackend):
         if kind == "image2video":
             assert request.image
             body["image"], _ = image_base64(request.image, max_bytes=10_000_000)
+            if request.end_image and (request.model or self.model) in TAIL_MODELS:
+                body["image_tail"], _ = image_base64(request.end_image, max_bytes=10_000_000)
+                body.pop("camera_control", None)  # exclusive with a tail frame
         return kind, body
 
     async def submit(self, api: ApiClient, request: GenerationRequest) -> RemoteTask:

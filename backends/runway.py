@@ -12,7 +12,10 @@ than every 5 seconds.
 Per the API reference: ``promptText`` is limited to 1000 UTF-16 code units
 (an emoji outside the Basic Multilingual Plane counts twice), so the local
 check counts the same way; ``seed`` exists on the Gen-4 models but not on
-``veo3.1``, so it is only sent where the model has one. Runway has no way to
+``veo3.1``, so it is only sent where the model has one. A last frame
+(``promptImage`` as ``[{uri, position: first}, {uri, position: last}]``) is
+only taken by ``veo3.1`` (runwayml 5.13.0); Gen-4.5 and Gen-4 Turbo take the
+first frame only. Runway has no way to
 list tasks or to make a create idempotent: a create whose answer is lost stops
 the shot (see :mod:`shotsmith.backends.jobs`).
 """
@@ -39,7 +42,7 @@ MODELS: dict[str, dict] = {
     "gen4_turbo": {"modes": [GenerationMode.IMAGE_TO_VIDEO], "durations": [5, 10],
                    "ratios": {"16:9": "1280:720", "9:16": "720:1280", "1:1": "960:960"}, "seed": True},
     "veo3.1": {"modes": [GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO], "durations": [4, 6, 8],
-               "ratios": {"16:9": "1280:720", "9:16": "720:1280"}, "seed": False},
+               "ratios": {"16:9": "1280:720", "9:16": "720:1280"}, "seed": False, "last_frame": True},
 }
 
 
@@ -64,6 +67,7 @@ class RunwayBackend(RemoteBackend):
                             min_duration_s=min(spec["durations"]), max_duration_s=max(spec["durations"]),
                             aspect_ratios=list(spec["ratios"]), resolutions=["720p"], fps=[24], max_prompt_chars=1000,
                             prompt_length_unit="utf16", supports_seed=bool(spec.get("seed")), supports_negative_prompt=False, supports_camera_control=False,
+                            supports_end_image=bool(spec.get("last_frame")),
                             max_concurrency=self.concurrency, costs_money=True, local=False)
 
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
@@ -94,7 +98,13 @@ class RunwayBackend(RemoteBackend):
             body["seed"] = request.seed
         if request.mode is GenerationMode.IMAGE_TO_VIDEO:
             assert request.image
-            body["promptImage"] = image_data_uri(request.image, max_bytes=5_000_000)
+            first = image_data_uri(request.image, max_bytes=5_000_000)
+            if request.end_image and spec.get("last_frame"):
+                # Only veo3.1 takes a last frame (position "last", after the first; never alone).
+                body["promptImage"] = [{"uri": first, "position": "first"},
+                                       {"uri": image_data_uri(request.end_image, max_bytes=5_000_000), "position": "last"}]
+            else:
+                body["promptImage"] = first
             return "/v1/image_to_video", body
         return "/v1/text_to_video", body
 

@@ -9,7 +9,9 @@ durationSeconds, aspectRatio, resolution, negativePrompt}`` returns a
 long-running operation ``{name}``; ``GET {name}`` until ``done``; the video is
 at ``response.generateVideoResponse.generatedSamples[0].video.uri`` and a
 safety refusal shows as ``raiMediaFilteredCount`` / ``raiMediaFilteredReasons``
-with no sample. The video URI is on the API host and needs the key, so (and
+with no sample. Veo 3.1 also takes ``instances[0].lastFrame`` (same shape as
+``image``) and up to three ``referenceImages`` of type ``ASSET`` (``STYLE`` is
+Vertex-only); other models get neither. The video URI is on the API host and needs the key, so (and
 only then) the download carries it. Seeds are Vertex-only and the Gemini API
 offers no documented cancel, so a cancelled shot stays resumable.
 
@@ -34,8 +36,10 @@ MODELS: dict[str, dict] = {
     "veo-2.0-generate-001": {"durations": [5, 6, 7, 8], "resolutions": ["720p"], "audio": False},
     "veo-3.0-generate-001": {"durations": [4, 6, 8], "resolutions": ["720p", "1080p"], "audio": True},
     "veo-3.0-fast-generate-001": {"durations": [4, 6, 8], "resolutions": ["720p", "1080p"], "audio": True},
-    "veo-3.1-generate-preview": {"durations": [4, 6, 8], "resolutions": ["720p", "1080p"], "audio": True},
-    "veo-3.1-fast-generate-preview": {"durations": [4, 6, 8], "resolutions": ["720p", "1080p"], "audio": True},
+    "veo-3.1-generate-preview": {"durations": [4, 6, 8], "resolutions": ["720p", "1080p"], "audio": True,
+                                 "last_frame": True, "references": 3},
+    "veo-3.1-fast-generate-preview": {"durations": [4, 6, 8], "resolutions": ["720p", "1080p"], "audio": True,
+                                      "last_frame": True, "references": 3},
 }
 DEFAULT_MODEL = "veo-3.1-generate-preview"
 MODERATION_WORDS = ("safety", "violat", "responsible ai", "sensitive", "usage guidelines", "blocked")
@@ -65,7 +69,8 @@ class VeoBackend(RemoteBackend):
                             max_duration_s=max(spec["durations"]), aspect_ratios=["16:9", "9:16"],
                             resolutions=spec["resolutions"], fps=[24], max_prompt_chars=4000, supports_seed=False,
                             supports_negative_prompt=True, supports_camera_control=False,
-                            generates_audio=bool(spec.get("audio")),
+                            generates_audio=bool(spec.get("audio")), supports_end_image=bool(spec.get("last_frame")),
+                            max_references=int(spec.get("references", 0)),
                             max_concurrency=self.concurrency, costs_money=True, local=False)
 
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
@@ -96,11 +101,19 @@ class VeoBackend(RemoteBackend):
                            code=error.get("status"), retry_after_s=parse_retry_after(response.headers))
 
     def body(self, request: GenerationRequest) -> dict:
+        spec = MODELS.get(request.model or self.model or "", self._spec())
         instance: dict = {"prompt": request.prompt}
         if request.mode is GenerationMode.IMAGE_TO_VIDEO:
             assert request.image
             data, mime = image_base64(request.image, max_bytes=20_000_000)
             instance["image"] = {"bytesBase64Encoded": data, "mimeType": mime}
+            if request.end_image and spec.get("last_frame"):
+                data, mime = image_base64(request.end_image, max_bytes=20_000_000)
+                instance["lastFrame"] = {"bytesBase64Encoded": data, "mimeType": mime}
+        if request.references and spec.get("references"):
+            instance["referenceImages"] = [
+                {"image": dict(zip(("bytesBase64Encoded", "mimeType"), image_base64(ref.path, max_bytes=20_000_000))),
+                 "referenceType": "ASSET"} for ref in request.references[:spec["references"]]]
         parameters: dict = {"sampleCount": 1, "durationSeconds": int(round(request.duration_s)),
                             "aspectRatio": request.aspect_ratio}
         if len(self._spec()["resolutions"]) > 1:

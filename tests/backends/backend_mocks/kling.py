@@ -103,6 +103,17 @@ class KlingMock(MockProvider):
             image = body.get("image", "")
             if not image or image.startswith("data:"):
                 return "image must be a URL or raw base64 without a data: prefix"
+            tail = body.get("image_tail")
+            if tail is not None:
+                if tail.startswith("data:"):
+                    return "image_tail must be a URL or raw base64 without a data: prefix"
+                tails = {"kling-v1", "kling-v1-5", "kling-v1-6", "kling-v2-1", "kling-v2-5-turbo", "kling-v2-6"}
+                if body.get("model_name") not in tails:
+                    return f"model_name {body.get('model_name')} does not support image_tail"
+                if body.get("mode") != "pro" and not (body.get("model_name") == "kling-v1" and body.get("duration") == "5"):
+                    return "image_tail needs pro mode"
+                if body.get("camera_control"):
+                    return "image_tail and camera_control are mutually exclusive"
         camera = body.get("camera_control")
         if camera:
             nonzero = [k for k, v in camera.get("config", {}).items() if v]

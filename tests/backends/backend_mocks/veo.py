@@ -70,6 +70,14 @@ class VeoMock(MockProvider):
         image = instances[0].get("image")
         if image is not None and (not image.get("bytesBase64Encoded") or not image.get("mimeType")):
             return "image needs bytesBase64Encoded and mimeType"
+        last = instances[0].get("lastFrame")
+        if last is not None and (image is None or not last.get("bytesBase64Encoded") or not last.get("mimeType")):
+            return "lastFrame needs image, and bytesBase64Encoded and mimeType"
+        refs = instances[0].get("referenceImages")
+        if refs is not None:
+            if len(refs) > 3 or any(r.get("referenceType") != "ASSET" or not (r.get("image") or {}).get("bytesBase64Encoded")
+                                    for r in refs):
+                return "referenceImages: at most 3, referenceType ASSET, image.bytesBase64Encoded"
         params = body.get("parameters") or {}
         allowed = {"sampleCount", "durationSeconds", "aspectRatio", "resolution", "personGeneration", "negativePrompt",
                    "enhancePrompt", "numberOfVideos"}
