@@ -11,8 +11,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from shotsmith.backends.base import Backend, GenerationRequest
+from shotsmith.backends.base import Backend, GenerationRequest, MediaKind
 from shotsmith.backends.errors import AuthError
 from shotsmith.backends.registry import backend_names, backend_sources, get_backend
 from shotsmith.backends.remote import RemoteBackend
@@ -43,18 +44,33 @@ def _example_request(backend: Backend) -> GenerationRequest:
                              resolution=caps.resolutions[0], fps=caps.fps[0], mode=caps.modes[0])
 
 
+def _summary(backend: Backend) -> Text:
+    """Description, then what it makes, in words that wrap (the table's only wrapping column)."""
+    caps = backend.capabilities()
+    parts = [", ".join(m.value for m in caps.modes)]
+    if MediaKind.VIDEO in caps.kinds:
+        parts.append(_durations(backend))
+    if caps.kinds & {MediaKind.VIDEO, MediaKind.IMAGE}:
+        parts.append(", ".join(caps.resolutions))
+    parts += [f"{caps.max_concurrency} at a time", f"key {key_status(backend)}"]
+    lines = [backend.description] if backend.description else []
+    return Text("\n").join([*map(Text, lines), Text(" · ".join(parts), style="dim")])
+
+
 def list_backends(console: Console) -> None:
+    """One row per backend. Only the summary column wraps, at spaces: names and headers never break
+    mid-word, so the table reads at 80 columns (``backends info NAME`` has the rest)."""
     sources = backend_sources()
     table = Table(title="Installed backends", title_justify="left")
-    for column in ("name", "kind", "modes", "durations", "resolutions", "concurrency", "key", "from"):
-        table.add_column(column, overflow="fold")
+    table.add_column("name", no_wrap=True, style="bold")
+    table.add_column("makes", no_wrap=True)
+    table.add_column("what it does", ratio=1, overflow="fold")
+    table.add_column("from", no_wrap=True)
     for name in backend_names():
         backend = get_backend(name)
         caps = backend.capabilities()
-        cells = [name, "local" if caps.local else "cloud", ", ".join(m.value for m in caps.modes),
-                 _durations(backend), ", ".join(caps.resolutions), str(caps.max_concurrency),
-                 key_status(backend), sources.get(name, "?")]
-        table.add_row(*map(escape, cells))
+        makes = ", ".join(sorted(caps.kinds)) + (" · local" if caps.local else " · cloud")
+        table.add_row(Text(name), Text(makes), _summary(backend), Text(sources.get(name, "?")))
     console.print(table)
 
 

@@ -89,3 +89,27 @@ def test_cli_error_for_an_unknown_backend_is_one_line_with_the_reasons(site, tmp
     assert result.returncode == 2
     assert "unknown backend 'lavfitest'" in result.stderr
     assert "not in SHOTSMITH_LOAD_PLUGINS" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_backends_list_fits_80_columns_without_breaking_a_name_or_header(site, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from shotsmith.backends.cli import list_backends
+
+    monkeypatch.setenv("SHOTSMITH_LOAD_PLUGINS", "lavfitest")
+    registry.reset()
+    out = io.StringIO()
+    list_backends(Console(file=out, width=80, color_system=None))
+    lines = out.getvalue().splitlines()
+    assert lines and max(len(line) for line in lines) <= 80
+    header = next(line for line in lines if "name" in line)
+    cells = [c.strip() for c in header.strip("┃").split("┃")]
+    assert cells == ["name", "makes", "what it does", "from"]
+    first_cells = {line.split("│")[1].strip() for line in lines if line.startswith("│")}
+    for name in registry.backend_names():
+        assert name in first_cells, f"{name} is broken across lines"
+    assert {"", *registry.backend_names()} >= first_cells  # continuation lines leave the name cell empty
+    sweep_row = next(line for line in lines if line.startswith("│ lavfitest "))
+    assert sweep_row.rstrip("│ ").endswith("lavfitest") and "video · local" in sweep_row
