@@ -134,12 +134,22 @@ class Overlay(_Strict):
         return self
 
 
+class CaptionWord(_Strict):
+    """One spoken word of a cue, in timeline time (from the voice backend's word timings)."""
+
+    word: str = Field(min_length=1, max_length=200)
+    start_s: float = Field(ge=0)
+    end_s: float = Field(gt=0)
+
+
 class Caption(_Strict):
-    """One subtitle cue, in timeline time."""
+    """One subtitle cue, in timeline time; ``words`` (optional) time each spoken word for highlighting."""
 
     start_s: float = Field(ge=0)
     end_s: float = Field(gt=0)
     text: str = Field(min_length=1, max_length=1000)
+    words: list[CaptionWord] = Field(default_factory=list,
+                                     description="Word times inside the cue (burned captions highlight the current word).")
 
     @model_validator(mode="after")
     def _range(self) -> "Caption":
@@ -148,12 +158,31 @@ class Caption(_Strict):
         return self
 
 
+#: How captions reach the viewer: burned into the picture, sidecar ``.srt``/``.vtt`` files next to the
+#: render, an embedded subtitle track (``mov_text`` in MP4/MOV), or not at all.
+CaptionStyle = Literal["burn", "srt", "track", "off"]
+
+
 class CaptionSettings(_Strict):
-    """How captions are burned in (they are always exportable as a sidecar SRT)."""
+    """How captions are shown (they are always exportable as a sidecar SRT with ``export_srt``)."""
 
     burn: bool = True
     size: int = Field(default=0, ge=0, le=200, description="Font size; 0 picks one from the frame height.")
     srt: str | None = Field(default=None, description="An SRT file to burn in, in addition to the cues.")
+    style: CaptionStyle | None = Field(default=None, description="burn, srt, track or off; None: burn when `burn` "
+                                                                  "is true, else none (older project files).")
+    highlight: str = Field(default="yellow", description="Colour of the word being spoken (burned cues with word times).")
+    highlight_mode: Literal["word", "fill"] = Field(
+        default="word", description="word: only the current word is highlighted; fill: karaoke, spoken words stay lit.")
+    language: str = Field(default="eng", pattern=r"^[a-z]{3}$",
+                          description="ISO 639-2 code of the embedded track's language.")
+
+    @property
+    def mode(self) -> CaptionStyle:
+        """The style in effect (``style``, or what ``burn`` said before styles existed)."""
+        if self.style is not None:
+            return self.style
+        return "burn" if self.burn else "off"
 
 
 class OutputSettings(_Strict):

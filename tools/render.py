@@ -56,6 +56,7 @@ class RenderResult(BaseModel):
     size_bytes: int
     width: int
     height: int
+    sidecars: list[str] = Field(default_factory=list, description="Caption files written beside it (style srt).")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -453,13 +454,21 @@ class _Compiler:
         return self.g.chain(base, drawtext_filter(title, text_file, self.W, self.H, start, end), hint="title")
 
     def captions(self, base: str, duration_s: float) -> str:
-        """Burn captions: the timeline's cues with drawtext (text taken literally), SRT files with libass."""
-        from shotsmith.tools.subtitles import check_captions_fit, stack_offsets
+        """Burn captions: cues with word times through libass (the spoken word highlighted), the other
+        cues with drawtext (text taken literally), SRT files with libass."""
+        from shotsmith.tools.karaoke import write_ass
+        from shotsmith.tools.subtitles import check_captions_fit, clip_captions, stack_offsets
 
         cs = self.t.caption_settings
         size = round(cs.size * self.scale) if cs.size else max(10, round(self.H / 18))
         cues = sorted(self.t.captions, key=lambda c: c.start_s)
         check_captions_fit(cues, duration_s)
+        spoken = clip_captions([c for c in cues if c.words], duration_s)
+        cues = [c for c in cues if not c.words]
+        if spoken:
+            script = write_ass(spoken, self.scratch / "captions.ass", width=self.W, height=self.H, size=size,
+                               highlight=cs.highlight, mode=cs.highlight_mode)
+            base = self.g.chain(base, [F("ass", filename=str(script), fontsdir=str(FONTS_DIR))], hint="ass")
         margin = max(8, self.H // 20)
         styles, files, extents = [], [], []
         for n, cue in enumerate(cues):
@@ -578,7 +587,7 @@ class _Compiler:
             v = self.overlay(v, ov, n, duration_s)
         for n, title in enumerate(self.t.titles):
             v = self.title(v, title, n, duration_s)
-        if (self.t.captions or self.t.caption_settings.srt) and self.t.caption_settings.burn:
+        if (self.t.captions or self.t.caption_settings.srt) and self.t.caption_settings.mode == "burn":
             v = self.captions(v, duration_s)
         container = self.s.container
         if container in ("gif", "webp"):
@@ -613,6 +622,9 @@ def compile_timeline(timeline: Timeline, settings: OutputSettings | None = None,
     video, audio, frames = compiler.compile()
     graph_text = compiler.g.serialise()
     args = compiler.g.input_args()
+    track_in, track_out = subtitle_track_args(timeline, settings, Path(scratch), len(compiler.g.inputs),
+                                              frames / settings.fps)
+    args += track_in
     if len(graph_text) > MAX_INLINE_GRAPH:
         script = Path(scratch) / "graph.txt"
         script.write_text(graph_text, encoding="utf-8")
@@ -622,8 +634,35 @@ def compile_timeline(timeline: Timeline, settings: OutputSettings | None = None,
     args += ["-map", f"[{video}]"]
     if audio is not None:
         args += ["-map", f"[{audio}]"]
+    args += track_out
     args += ["-r", _fps_text(settings.fps), "-frames:v", str(frames), *encoder_args(settings), str(output)]
     return Compiled(args=args, graph=compiler.g, duration_s=frames / settings.fps, frames=frames, settings=settings)
+
+
+#: The subtitle codec of an embedded caption track, per container (GIF and WebP have none).
+SUBTITLE_CODECS = {"mp4": "mov_text", "mov": "mov_text", "mkv": "srt", "webm": "webvtt"}
+
+
+def subtitle_track_args(timeline: Timeline, settings: OutputSettings, scratch: Path, input_index: int,
+                        duration_s: float) -> tuple[list[str], list[str]]:
+    """(input arguments, output arguments) that embed the captions as a subtitle track (style ``track``).
+
+    The cues are written as SRT into the scratch folder and read as one more
+    input after the graph's (its index is ``input_index``; the input must come
+    before any output option such as ``-map``). Nothing when the style is
+    another or the container has no subtitle codec.
+    """
+    from shotsmith.tools.subtitles import captions_to_srt, clip_captions
+
+    cs = timeline.caption_settings
+    codec = SUBTITLE_CODECS.get(settings.container)
+    cues = clip_captions(timeline.captions, duration_s) if cs.mode == "track" else []
+    if not cues or codec is None:
+        return [], []
+    track = scratch / "track.srt"
+    track.write_text(captions_to_srt(cues), encoding="utf-8")
+    return (["-f", "srt", "-i", str(track)],
+            ["-map", f"{input_index}:s", "-c:s", codec, "-metadata:s:s:0", f"language={cs.language}"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -787,7 +826,12 @@ def render_timeline(timeline: Timeline, output: Path, *, resolve: Callable[[str]
             if isinstance(exc, ShotsmithError):
                 raise
             raise ShotsmithError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    return _result(target, compiled)
+    result = _result(target, compiled)
+    if timeline.caption_settings.mode == "srt" and timeline.captions:
+        from shotsmith.tools.subtitles import write_sidecars
+
+        result.sidecars = [str(p) for p in write_sidecars(timeline.captions, target, compiled.duration_s)]
+    return result
 
 
 def _result(target: Path, compiled: Compiled) -> RenderResult:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from shotsmith.atomic import atomic_write_text
 from shotsmith.errors import InvalidInputError
-from shotsmith.timeline import Caption
+from shotsmith.timeline import Caption, CaptionWord
 from shotsmith.tools.editing import EditResult, commit, require_store
 from shotsmith.tools.spec import ToolContext, edit_tool
 
@@ -40,6 +40,82 @@ def captions_to_srt(captions: list[Caption]) -> str:
         text = "\n".join(line for line in cue.text.replace("\r\n", "\n").split("\n") if line.strip()) or " "
         blocks.append(f"{n}\n{srt_time(cue.start_s)} --> {srt_time(cue.end_s)}\n{text}\n")
     return "\n".join(blocks)
+
+
+def vtt_time(seconds: float) -> str:
+    return srt_time(seconds).replace(",", ".")
+
+
+def captions_to_vtt(captions: list[Caption]) -> str:
+    """WebVTT: the same cues as the SRT (browsers' <track> and most players read it)."""
+    blocks = ["WEBVTT\n"]
+    for cue in sorted(captions, key=lambda c: c.start_s):
+        text = "\n".join(line for line in cue.text.replace("\r\n", "\n").split("\n") if line.strip()) or " "
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("-->", "--&gt;")
+        blocks.append(f"{vtt_time(cue.start_s)} --> {vtt_time(cue.end_s)}\n{text}\n")
+    return "\n".join(blocks)
+
+
+def clip_captions(captions: list[Caption], duration_s: float) -> list[Caption]:
+    """The cues as shown in a render of ``duration_s``: those starting after it dropped, the rest ended by it."""
+    out = []
+    for cue in sorted(captions, key=lambda c: c.start_s):
+        if cue.start_s >= duration_s - 1e-3:
+            continue
+        end = min(cue.end_s, duration_s)
+        words = [w.model_copy(update={"end_s": min(w.end_s, end)}) for w in cue.words if w.start_s < end]
+        out.append(cue.model_copy(update={"end_s": end, "words": words}))
+    return out
+
+
+#: Cue shaping for captions from speech: short cues read at a glance on a phone.
+MAX_CUE_WORDS = 7
+MAX_CUE_CHARS = 32
+MAX_CUE_S = 3.5
+#: A silence this long between two words ends a cue.
+CUE_GAP_S = 0.6
+#: A cue stays up this long after its last word ends (unless the next cue starts sooner).
+CUE_HOLD_S = 0.3
+
+
+def captions_from_words(words, *, offset_s: float = 0.0, max_words: int = MAX_CUE_WORDS,
+                        max_chars: int = MAX_CUE_CHARS, max_cue_s: float = MAX_CUE_S,
+                        until_s: float | None = None) -> list[Caption]:
+    """Cues from spoken words (a voice backend's ``WordTiming`` list, or anything with word/start_s/end_s).
+
+    ``offset_s`` is where the voice clip starts on the timeline. A cue ends at a
+    sentence's end, a pause of :data:`CUE_GAP_S`, or when it reaches
+    ``max_words``/``max_chars``/``max_cue_s``; it starts at its first word's onset
+    and stays :data:`CUE_HOLD_S` after its last word, never past the next cue or
+    ``until_s`` (the end of the shot or the video). Each cue keeps its words'
+    times, so a burned cue can highlight the word being spoken.
+    """
+    items = [(str(w.word).strip(), float(w.start_s) + offset_s, float(w.end_s) + offset_s) for w in words]
+    items = [i for i in items if i[0]]
+    groups: list[list[tuple[str, float, float]]] = []
+    for item in items:
+        if groups:
+            current = groups[-1]
+            text = " ".join(w for w, _, _ in current + [item])
+            ends_sentence = current[-1][0][-1] in ".!?;:"
+            if (not ends_sentence and len(current) < max_words and len(text) <= max_chars
+                    and item[1] - current[-1][2] < CUE_GAP_S and item[2] - current[0][1] <= max_cue_s):
+                current.append(item)
+                continue
+        groups.append([item])
+    cues: list[Caption] = []
+    for n, group in enumerate(groups):
+        start = group[0][1]
+        end = group[-1][2] + CUE_HOLD_S
+        if n + 1 < len(groups):
+            end = min(end, groups[n + 1][0][1])
+        if until_s is not None:
+            end = min(end, until_s)
+        end = max(end, group[-1][2], start + 0.05)
+        cue_words = [CaptionWord(word=w, start_s=round(a, 3), end_s=round(max(b, a + 0.01), 3)) for w, a, b in group]
+        cues.append(Caption(start_s=round(start, 3), end_s=round(end, 3), text=" ".join(w for w, _, _ in group),
+                            words=cue_words))
+    return cues
 
 
 def parse_srt(text: str, *, name: str = "subtitles") -> list[Caption]:
@@ -150,6 +226,24 @@ def write_srt(captions: list[Caption], output: Path) -> int:
         raise InvalidInputError("the timeline has no captions to export", hint="add some with add_captions")
     atomic_write_text(output, captions_to_srt(captions))
     return len(captions)
+
+
+def write_vtt(captions: list[Caption], output: Path) -> int:
+    if not captions:
+        raise InvalidInputError("the timeline has no captions to export", hint="add some with add_captions")
+    atomic_write_text(output, captions_to_vtt(captions))
+    return len(captions)
+
+
+def write_sidecars(captions: list[Caption], video: Path, duration_s: float) -> list[Path]:
+    """``video.srt`` and ``video.vtt`` beside a render, with the cues clipped to its length."""
+    cues = clip_captions(captions, duration_s)
+    if not cues:
+        return []
+    paths = [video.with_suffix(".srt"), video.with_suffix(".vtt")]
+    write_srt(cues, paths[0])
+    write_vtt(cues, paths[1])
+    return paths
 
 
 @edit_tool("export_srt", "Write the timeline's captions as a sidecar .srt file.", ExportSrtArgs)
