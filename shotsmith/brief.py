@@ -63,6 +63,12 @@ class Shot(BaseModel):
     mute: bool = False
     fit: ShotFit | None = Field(default=None, description="How the clip fills the frame; None: the output's default.")
     motion: CameraMove | None = Field(default=None, description="Ken Burns move when the source is a still image.")
+    cast: list[str] = Field(default_factory=list, description="Cast members (by name) in the shot: their "
+                                                               "descriptions and reference images go with it.")
+    # -- the storyboard keyframe(s) made for the shot (set by the production service) ------
+    keyframe: str | None = Field(default=None, description="Project-relative path of the shot's first-frame still.")
+    end_keyframe: str | None = Field(default=None, description="The last-frame still, where the video backend uses one.")
+    keyframe_signature: str | None = Field(default=None, description="generation_signature() the keyframes were made for.")
     # -- the generated clip bound to the shot (set by the production service) --------------
     clip: str | None = Field(default=None, description="Project-relative path of the generated clip for this shot.")
     clip_signature: str | None = Field(default=None, description="generation_signature() the clip was made for.")
@@ -85,8 +91,15 @@ class Shot(BaseModel):
         aspect ratio does not.
         """
         payload = {"prompt": self.prompt, "camera": self.camera.value, "style": self.style,
-                   "aspect_ratio": self.aspect_ratio}
+                   "aspect_ratio": self.aspect_ratio, "cast": sorted(self.cast)}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
+
+    @property
+    def bound_keyframe(self) -> str | None:
+        """The first-frame still, when it was made for the shot as it is now."""
+        if self.keyframe and self.keyframe_signature == self.generation_signature():
+            return self.keyframe
+        return None
 
     @property
     def bound_clip(self) -> str | None:

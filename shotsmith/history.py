@@ -33,9 +33,9 @@ if TYPE_CHECKING:
 HISTORY_DIR = ".shotsmith/history"
 INDEX_FILE = "index.json"
 #: The parts of a project a snapshot holds.
-EDITABLE = ("brief", "plan", "timeline", "production")
+EDITABLE = ("brief", "plan", "timeline", "production", "cast", "look")
 #: Shot fields that follow generation, not an edit: they do not make a new entry.
-_BINDING_FIELDS = ("clip", "clip_signature", "clip_length_s")
+_BINDING_FIELDS = ("clip", "clip_signature", "clip_length_s", "keyframe", "end_keyframe", "keyframe_signature")
 #: History entries kept; the oldest are dropped beyond this (their snapshots with them).
 MAX_ENTRIES = 500
 
@@ -104,6 +104,8 @@ def describe_change(before: dict[str, Any] | None, after: dict[str, Any]) -> str
             parts.append(f"{key.replace('_', ' ')} changed")
     if not new_plan and old_tl.get("clips") != new_tl.get("clips"):
         parts.append("clips changed")
+    if before.get("cast") != after.get("cast") or before.get("look") != after.get("look"):
+        parts.append("cast changed")
     if before.get("production") != after.get("production"):
         parts.append("settings changed")
     if before.get("brief") != after.get("brief") and not parts:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from shotsmith.brief import Brief, ShotPlan
+from shotsmith.cast import CastMember, Look
 from shotsmith.formats import RESOLUTIONS, AspectRatio, frame_size
 from shotsmith.timeline import Timeline
 
@@ -58,6 +59,10 @@ class ProductionSettings(BaseModel):
                                               "or blur) instead of generated anew; None: the plan's aspect ratio.")
     output_size: tuple[int, int] | None = Field(default=None, description="An explicit output size (an export "
                                                 "preset's, or the user's); None: from aspect ratio and resolution.")
+    keyframes: Literal["auto", "off"] = Field(default="auto", description="auto: make a storyboard still per shot "
+                                              "first and animate it (image-to-video) when the video backend can.")
+    image_backend: str | None = Field(default=None, description="Backend for keyframes; None: the video provider's "
+                                      "own image model when it has one, else sketch.")
 
     @field_validator("resolution")
     @classmethod
@@ -141,6 +146,9 @@ class Project(BaseModel):
     production: ProductionSettings = Field(default_factory=ProductionSettings)
     spending: SpendingLedger = Field(default_factory=SpendingLedger)
     renders: list[RenderRecord] = Field(default_factory=list, description="Every final render, oldest first.")
+    cast: list[CastMember] = Field(default_factory=list, description="Characters, products and locations that must "
+                                                                     "look the same in every shot.")
+    look: Look = Field(default_factory=Look)
 
     def sync_cut(self):
         """Derive the timeline's clips from the plan (a planned project's one edit model).

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from shotsmith.assistant.production.spending import Estimate, money
@@ -76,9 +77,19 @@ def estimate_text(estimate: Estimate | None) -> str:
         return "nothing to generate: every shot is cached or uses footage"
     if estimate.usd or estimate.unit != "USD":
         return money(estimate.usd, estimate.amount, estimate.unit)
-    return "no money, but long GPU time" if estimate.needs_approval else "free (local)"
+    return "no money, but long GPU time" if estimate.asks else "free (local)"
 
 
 def speed_text(speed: float) -> str:
     """``0.5`` → ``"0.5x"``, ``2/3`` → ``"0.67x"``; normal speed is ``""`` so that only changed shots stand out."""
     return "" if speed == 1 else f"{round(speed, 2):g}x"
+
+
+def shown_path(path: str | Path, root: str | Path | None) -> str:
+    """``path`` relative to the project folder when it is inside it (``renders/v003.mp4``), else as given."""
+    if root is None:
+        return str(path)
+    try:
+        return str(Path(path).relative_to(Path(root)))
+    except ValueError:
+        return str(path)

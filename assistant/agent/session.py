@@ -216,8 +216,8 @@ class AgentSession(SessionBase):
             if approved and not estimate.to_generate:
                 answers[item.id] = {"type": "approve"}
                 continue
-            record = spending.record(estimate, approved=approved, by="user")
-            self.approval_ids.append(record.id)
+            records = spending.record(estimate, approved=approved, by="user")
+            self.approval_ids.extend(r.id for r in records)
             answers[item.id] = {"type": "approve"} if approved else {"type": "reject", "message": DECLINED}
         self._stream(Command(resume=answers))
 

@@ -26,9 +26,10 @@ from shotsmith.assistant.events import (AgentEvent, GenerationProgress, Notice, 
                                         RenderProgress)
 from shotsmith.assistant.planner import OFFLINE_PLANNER, parse_shot_count, plan_brief
 from shotsmith.assistant.production.drafting import ShotDraft, check_against_brief, mentioned_media, plan_from_drafts
+from shotsmith.assistant.production import storyboard
 from shotsmith.assistant.production.outputs import publish, resolve_output
 from shotsmith.assistant.production.spending import Estimate, ShotCost, SpendingPolicy, SpendingRefusedError, usd
-from shotsmith.backends.base import Backend, GenerationRequest, ProgressEvent
+from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest, ProgressEvent
 from shotsmith.backends.engine import ShotOutcome, cache_key, failed_shots_error, generate_shots
 from shotsmith.backends.registry import get_backend
 from shotsmith.brief import Brief, Shot, ShotPlan
@@ -55,6 +56,9 @@ class ServiceOptions:
     max_cost_usd: float | None = None
     auto_approve: bool = False
     resubmit: bool = False
+    #: "auto": a storyboard keyframe per shot first, animated image-to-video where the backend can; "off".
+    keyframes: str | None = None
+    image_backend: str | None = None
     #: Output files outside the project that the user named on the command line (-o).
     outputs: tuple[Path, ...] = ()
 
@@ -67,10 +71,17 @@ class GenerateResult:
     footage: list[int] = field(default_factory=list)
     usd: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    #: Shots whose storyboard keyframes were made in this call.
+    keyframes: list[int] = field(default_factory=list)
+    #: The next step needs a yes first (the shots, once their keyframes exist): nothing of it was sent.
+    awaiting: Estimate | None = None
 
     def summary(self) -> dict:
-        return {"backend": self.backend, "generated": self.generated, "cached": self.cached, "footage": self.footage,
-                "spent_usd": round(self.usd, 4)}
+        out = {"backend": self.backend, "generated": self.generated, "cached": self.cached, "footage": self.footage,
+               "keyframes": self.keyframes, "spent_usd": round(self.usd, 4)}
+        if self.awaiting is not None:
+            out["needs_approval_next"] = self.awaiting.text
+        return out
 
 
 @dataclass
@@ -142,9 +153,14 @@ class ProductionService:
     def _apply_settings(self, options: ServiceOptions) -> None:
         production = self.store.project.production
         updates = {k: v for k, v in {"backend": options.backend, "resolution": options.resolution, "fps": options.fps,
-                                     "seed": options.seed}.items() if v is not None}
+                                     "seed": options.seed, "keyframes": options.keyframes,
+                                     "image_backend": options.image_backend}.items() if v is not None}
         if updates.get("backend"):
             get_backend(updates["backend"])
+        if updates.get("image_backend"):
+            get_backend(updates["image_backend"])
+        if updates.get("keyframes") not in (None, "auto", "off"):
+            raise InvalidInputError(f"--keyframes {updates['keyframes']!r} is not auto or off")
         if updates.get("resolution") and updates["resolution"] != production.resolution:
             updates["output_size"] = None  # a new resolution asked for replaces an explicit size
         if updates:
@@ -240,7 +256,7 @@ class ProductionService:
         notes: list[str] = []
         for shot in plan.shots:
             if not shot.source:
-                notes += be.prepare(self.request_for(shot, plan))[1]
+                notes += be.prepare(self.request_for(shot, plan, be))[1]
         return notes
 
     def _media_length(self, path: Path) -> tuple[float, bool]:
@@ -294,15 +310,133 @@ class ProductionService:
         return plan.model_copy(update={"shots": shots})
 
     # -- requests and clips ----------------------------------------------------------------
-    def request_for(self, shot: Shot, plan: ShotPlan | None = None) -> GenerationRequest:
-        """One request per shot: its media span (time on screen plus handle, at its speed, after its trim)."""
+    def request_for(self, shot: Shot, plan: ShotPlan | None = None, backend: Backend | None = None) -> GenerationRequest:
+        """One request per shot: its media span (time on screen plus handle, at its speed, after its trim).
+
+        With keyframes on, a shot whose storyboard still exists is animated from it (image-to-video, and
+        its last frame where the backend takes one); cast members bring their descriptions and images.
+        """
         plan = plan or self.plan
+        backend = backend or self.backend()
+        project = self.store.project
         last = shot.index == plan.shots[-1].index
-        seed = self.store.project.production.seed
-        return GenerationRequest(prompt=shot.prompt, duration_s=round(shot.in_s + shot.media_span_s(last=last), 3),
-                                 aspect_ratio=plan.aspect_ratio, resolution=self.resolution, fps=self.fps,
-                                 camera=shot.camera, style=shot.style, shot_index=shot.index,
-                                 seed=None if seed is None else seed + shot.index)
+        seed = project.production.seed
+        caps = backend.capabilities()
+        request = GenerationRequest(prompt=storyboard.full_prompt(shot, project.cast, project.look),
+                                    duration_s=round(shot.in_s + shot.media_span_s(last=last), 3),
+                                    aspect_ratio=plan.aspect_ratio, resolution=self.resolution, fps=self.fps,
+                                    camera=shot.camera, style=shot.style, shot_index=shot.index,
+                                    seed=None if seed is None else seed + shot.index)
+        updates: dict = {}
+        if caps.max_references:
+            updates["references"] = storyboard.references(shot, project.cast, self.store.resolve)
+        keyframe = shot.bound_keyframe
+        if keyframe and storyboard.wants_keyframes(project.production.keyframes, backend):
+            updates.update(mode=GenerationMode.IMAGE_TO_VIDEO, image=str(self.store.root / keyframe))
+            if shot.end_keyframe and caps.supports_end_image:
+                updates["end_image"] = str(self.store.root / shot.end_keyframe)
+        return request.model_copy(update=updates) if updates else request
+
+    # -- keyframes -----------------------------------------------------------------------
+    def keyframes_on(self, backend: str | None = None) -> bool:
+        return storyboard.wants_keyframes(self.store.project.production.keyframes, self.backend(backend))
+
+    def image_backend(self, backend: str | None = None) -> Backend:
+        return storyboard.image_backend_for(self.backend(backend), self.store.project.production.image_backend)
+
+    def _keyframe_requests(self, shot: Shot, plan: ShotPlan, video: Backend) -> list[tuple[bool, GenerationRequest]]:
+        project = self.store.project
+        make = lambda end: storyboard.keyframe_request(  # noqa: E731
+            shot, plan, cast=project.cast, look=project.look, resolution=self.resolution, fps=self.fps,
+            seed=project.production.seed, resolve=self.store.resolve, end=end)
+        wanted = [(False, make(False))]
+        if video.capabilities().supports_end_image:
+            wanted.append((True, make(True)))
+        return wanted
+
+    def _needs_keyframe(self, shot: Shot, video: Backend) -> bool:
+        """A shot still to be generated whose storyboard still is missing (footage and made clips need none)."""
+        if shot.source or self._usable_bound(shot):
+            return False
+        if not shot.bound_keyframe or not (self.store.root / shot.bound_keyframe).is_file():
+            return True
+        return video.capabilities().supports_end_image and not (
+            shot.end_keyframe and (self.store.root / shot.end_keyframe).is_file())
+
+    def estimate_keyframes(self, shots: list[int] | None = None, backend: str | None = None,
+                           image_backend: str | None = None) -> Estimate:
+        """What the storyboard stills would cost on the image backend (cached ones are free)."""
+        video = self.backend(backend)
+        image = get_backend(image_backend) if image_backend else self.image_backend(video.name)
+        plan = self.plan
+        estimate = Estimate(backend=image.name, needs_approval=image.capabilities().needs_approval)
+        for shot in self._select(shots):
+            if shot.source:
+                estimate.footage.append(shot.index)
+                continue
+            if not self._needs_keyframe(shot, video):
+                estimate.cached.append(shot.index)
+                continue
+            for _, request in self._keyframe_requests(shot, plan, video):
+                ready, _ = image.prepare(request)
+                key = cache_key(image, ready)
+                record = self.store.project.generations.get(key)
+                if record and record.status == "succeeded" and record.clip and (self.store.root / record.clip).is_file():
+                    continue
+                cost = image.estimate_cost(ready)
+                estimate.unit, estimate.source = cost.unit, cost.source
+                estimate.to_generate.append(ShotCost(shot_index=shot.index, cache_key=key, amount=cost.amount,
+                                                     unit=cost.unit, usd=usd(cost.amount, cost.unit),
+                                                     backend=image.name, kind="image"))
+        return estimate
+
+    def generate_keyframes(self, shots: list[int] | None = None, backend: str | None = None,
+                           image_backend: str | None = None) -> GenerateResult:
+        """Make the storyboard stills (under an approval when the image backend needs one) and bind them."""
+        with self._work:
+            video = self.backend(backend)
+            image = get_backend(image_backend) if image_backend else self.image_backend(video.name)
+            estimate = self.estimate_keyframes(shots, video.name, image.name)
+            return self._run_keyframes(estimate, image, video, shots)
+
+    def _run_keyframes(self, estimate: Estimate, image: Backend, video: Backend, shots: list[int] | None
+                       ) -> GenerateResult:
+        result = GenerateResult(backend=image.name, footage=list(estimate.footage))
+        plan = self.plan
+        outcomes: list[ShotOutcome] = []
+        wanted = [(shot, end, request) for shot in self._select(shots) if self._needs_keyframe(shot, video)
+                  for end, request in self._keyframe_requests(shot, plan, video)]
+        if estimate.to_generate:
+            image.check_ready()
+            self.spending.check_budget(estimate)
+            approvals = self.spending.approval_for(estimate)
+            t0 = time.perf_counter()
+            outcomes = asyncio.run(self._run_engine(image, [r for _, _, r in wanted], self._forward,
+                                                    self.spending.guard(approvals)))
+            self.activity.time("keyframes", time.perf_counter() - t0)
+            error = failed_shots_error(outcomes)
+            if error is not None:
+                raise error
+        updates: dict[int, dict] = {}
+        for shot, end, request in wanted:
+            ready, _ = image.prepare(request)
+            record = self.store.project.generations.get(cache_key(image, ready))
+            if not (record and record.status == "succeeded" and record.clip):
+                continue
+            fields = updates.setdefault(shot.index, {"keyframe_signature": shot.generation_signature()})
+            fields["end_keyframe" if end else "keyframe"] = record.clip
+        if updates:
+            new = plan.model_copy(update={"shots": [s.model_copy(update=updates.get(s.index, {})) for s in plan.shots]})
+            self.store.project.plan = new
+            self.store.save()
+            self.emit(PlanUpdated(new))
+        result.keyframes = sorted(updates)
+        result.usd = round(sum(usd(image.estimate_cost(o.request).amount, image.estimate_cost(o.request).unit)
+                               for o in outcomes if o.ok and not o.cached), 6)
+        return result
+
+    def _forward(self, event: ProgressEvent) -> None:  # a provider's error text may quote a key: scrubbed
+        self.emit(GenerationProgress(event.shot_index, event.state, event.percent, scrub(event.message)))
 
     def _needed_s(self, shot: Shot) -> float:
         """The least clip length that can show the shot (its transition may shrink, the shot may not)."""
@@ -315,7 +449,7 @@ class ProductionService:
 
     def _reusable_clip(self, backend: Backend, shot: Shot, plan: ShotPlan) -> Path | None:
         """A finished clip for this shot's request, or one of the same picture generated at another length."""
-        ready, _ = backend.prepare(self.request_for(shot, plan))
+        ready, _ = backend.prepare(self.request_for(shot, plan, backend))
         key = cache_key(backend, ready)
         generations = self.store.project.generations
         record = generations.get(key)
@@ -349,8 +483,23 @@ class ProductionService:
 
     # -- estimate ------------------------------------------------------------------------
     def estimate(self, shots: list[int] | None = None, backend: str | None = None) -> Estimate:
-        """What generating would send and cost; raises when it cannot be computed (callers refuse or ask)."""
+        """What the next generation step would send and cost; raises when it cannot be computed.
+
+        With keyframes on and storyboard stills missing, the next step is the stills (on the image
+        backend); the shots are estimated once their stills exist, because each still is part of its
+        shot's request (and so of what an approval is bound to).
+        """
         be = self.backend(backend)
+        if self.keyframes_on(be.name) and any(self._needs_keyframe(s, be) for s in self._select(shots)):
+            estimate = self.estimate_keyframes(shots, be.name)
+            if estimate.to_generate:
+                self.activity.estimates.append(estimate.summary())
+                return estimate
+            # Every still exists in the cache: binding them is free; the shots come next.
+            self._run_keyframes(estimate, self.image_backend(be.name), be, shots)
+        return self._estimate_shots(shots, be)
+
+    def _estimate_shots(self, shots: list[int] | None, be: Backend) -> Estimate:
         plan = self.plan
         caps = be.capabilities()
         estimate = Estimate(backend=be.name, needs_approval=caps.needs_approval)
@@ -361,11 +510,12 @@ class ProductionService:
             if self._usable_bound(shot) or self._reusable_clip(be, shot, plan) is not None:
                 estimate.cached.append(shot.index)
                 continue
-            ready, _ = be.prepare(self.request_for(shot, plan))
+            ready, _ = be.prepare(self.request_for(shot, plan, be))
             cost = be.estimate_cost(ready)
             estimate.unit, estimate.source = cost.unit, cost.source
             estimate.to_generate.append(ShotCost(shot_index=shot.index, cache_key=cache_key(be, ready),
-                                                 amount=cost.amount, unit=cost.unit, usd=usd(cost.amount, cost.unit)))
+                                                 amount=cost.amount, unit=cost.unit, usd=usd(cost.amount, cost.unit),
+                                                 backend=be.name, kind="video"))
         self.activity.estimates.append(estimate.summary())
         return estimate
 
@@ -377,8 +527,24 @@ class ProductionService:
 
     def _generate(self, shots: list[int] | None, backend: str | None) -> GenerateResult:
         be = self.backend(backend)
+        keyframes: GenerateResult | None = None
+        if self.keyframes_on(be.name) and any(self._needs_keyframe(s, be) for s in self._select(shots)):
+            keyframes = self._run_keyframes(self.estimate_keyframes(shots, be.name), self.image_backend(be.name), be,
+                                            shots)
+            # The shots' own estimate (now bound to their stills) may need a yes of its own: ask before sending.
+            upcoming = self._estimate_shots(shots, be)
+            if upcoming.to_generate and self.spending.decide(upcoming) == "ask" and not self.spending.auto_approve:
+                self.activity.estimates.append(upcoming.summary())
+                return GenerateResult(backend=be.name, keyframes=keyframes.keyframes, usd=keyframes.usd,
+                                      footage=keyframes.footage, awaiting=upcoming)
+        result = self._generate_shots(shots, be)
+        if keyframes is not None:
+            result.keyframes, result.usd = keyframes.keyframes, round(result.usd + keyframes.usd, 6)
+        return result
+
+    def _generate_shots(self, shots: list[int] | None, be: Backend) -> GenerateResult:
         try:
-            estimate = self.estimate(shots, be.name)
+            estimate = self._estimate_shots(shots, be)
         except ShotsmithError:
             raise
         except Exception as exc:  # deciding what it costs failed: refuse, never go
@@ -389,16 +555,12 @@ class ProductionService:
         if estimate.to_generate:
             be.check_ready()  # a missing key or model: say so before anything is sent
             self.spending.check_budget(estimate)
-            approval = self.spending.approval_for(estimate)
+            approvals = self.spending.approval_for(estimate)
             plan = self.plan
             chosen = [s for s in self._select(estimate.shots)]
-            requests = [self.request_for(s, plan) for s in chosen]
+            requests = [self.request_for(s, plan, be) for s in chosen]
             t0 = time.perf_counter()
-
-            def forward(event: ProgressEvent) -> None:  # a provider's error text may quote a key: scrubbed
-                self.emit(GenerationProgress(event.shot_index, event.state, event.percent, scrub(event.message)))
-
-            outcomes = asyncio.run(self._run_engine(be, requests, forward, self.spending.guard(approval)))
+            outcomes = asyncio.run(self._run_engine(be, requests, self._forward, self.spending.guard(approvals)))
             self.activity.time("generate", time.perf_counter() - t0)
         for outcome in outcomes:
             for warning in outcome.warnings:
@@ -489,6 +651,12 @@ class ProductionService:
     def produce(self, output: str | Path | None = None, *, preview: bool = False) -> tuple[GenerateResult, Rendered]:
         """Generate what is missing, then render: the end of every brief-to-video path."""
         generated = self.generate()
+        if generated.awaiting is not None:
+            from shotsmith.assistant.production.spending import ApprovalRequiredError
+
+            raise ApprovalRequiredError(f"the storyboard is ready; generating the shots needs approval: "
+                                        f"{generated.awaiting.text}; nothing more was spent",
+                                        hint="answer yes when asked, or pass --yes")
         if self.cancel.is_set():
             from shotsmith.errors import CancelledError
 

@@ -67,10 +67,17 @@ class ShotCost(BaseModel):
     amount: float
     unit: str
     usd: float
+    backend: str = ""
+    kind: Literal["video", "image", "voice"] = "video"
 
 
 class Estimate(BaseModel):
-    """What generating would send and cost; cached, already-bound and footage shots cost nothing."""
+    """What generating would send and cost; cached, already-bound and footage shots cost nothing.
+
+    One estimate may span two backends — storyboard keyframes on an image
+    backend, then the shots on a video backend — and lists them separately;
+    an approval of it is recorded per backend.
+    """
 
     backend: str
     to_generate: list[ShotCost] = Field(default_factory=list)
@@ -79,6 +86,25 @@ class Estimate(BaseModel):
     unit: str = "USD"
     source: str = ""
     needs_approval: bool = False
+    #: Backends (beyond ``backend``) whose work needs approval: the image backend for keyframes.
+    approval_backends: list[str] = Field(default_factory=list)
+
+    def part(self, backend: str) -> "Estimate":
+        """The share of this estimate sent to one backend."""
+        return self.model_copy(update={"backend": backend,
+                                       "to_generate": [c for c in self.to_generate if (c.backend or self.backend) == backend]})
+
+    @property
+    def backends(self) -> list[str]:
+        seen: list[str] = []
+        for cost in self.to_generate:
+            name = cost.backend or self.backend
+            if name not in seen:
+                seen.append(name)
+        return seen
+
+    def needs_approval_on(self, backend: str) -> bool:
+        return backend in self.approval_backends or (backend == self.backend and self.needs_approval)
 
     @property
     def shots(self) -> list[int]:
@@ -100,18 +126,34 @@ class Estimate(BaseModel):
     def text(self) -> str:
         if not self.to_generate:
             return "nothing to generate: every shot is cached or uses footage"
-        if self.usd or self.unit != "USD":
-            cost = f"about {money(self.usd, self.amount, self.unit)}"
+        if len(self.backends) > 1:
+            return "; ".join(self.part(b)._text_one() for b in self.backends) + (
+                f"; {len(self.cached)} cached" if self.cached else "")
+        return self._text_one()
+
+    def _text_one(self) -> str:
+        unit = self.to_generate[0].unit if self.to_generate else self.unit
+        if self.usd or unit != "USD":
+            cost = f"about {money(self.usd, self.amount, unit)}"
         else:
-            cost = "no money, but long GPU time" if self.needs_approval else "free (local)"
-        return (f"{len(self.shots)} shot(s) to generate with {self.backend} ({', '.join(map(str, self.shots))}): "
+            cost = "no money, but long GPU time" if self.needs_approval_on(self.backend) else "free (local)"
+        kinds = {c.kind for c in self.to_generate}
+        what = "keyframe(s)" if kinds == {"image"} else "voice clip(s)" if kinds == {"voice"} else "shot(s)"
+        return (f"{len(self.shots)} {what} to generate with {self.backend} ({', '.join(map(str, self.shots))}): "
                 f"{cost}" + (f" ({self.source})" if self.source and self.usd else "")
                 + (f"; {len(self.cached)} cached" if self.cached else ""))
 
     def summary(self) -> dict:
         return {"backend": self.backend, "shots": self.shots, "cached": self.cached, "footage": self.footage,
-                "usd": self.usd, "amount": self.amount, "unit": self.unit, "needs_approval": self.needs_approval,
+                "usd": self.usd, "amount": self.amount, "unit": self.unit, "needs_approval": self.asks,
+                "parts": [{"backend": b, "usd": self.part(b).usd, "shots": self.part(b).shots,
+                           "kind": self.part(b).to_generate[0].kind} for b in self.backends],
                 "text": self.text}
+
+    @property
+    def asks(self) -> bool:
+        """Some of this work needs a yes (money, remote, or long GPU time)."""
+        return any(self.needs_approval_on(b) for b in self.backends)
 
 
 Decision = Literal["free", "covered", "ask"]
@@ -143,8 +185,7 @@ class SpendingPolicy:
                 "Nothing was generated.",
                 hint="raise --max-cost, use fewer or shorter shots, or the free animatic backend")
 
-    def covering(self, estimate: Estimate) -> Approval | None:
-        """A yes given for exactly these requests on this backend, with enough of its amount left."""
+    def _covering_one(self, estimate: Estimate) -> Approval | None:
         wanted = set(estimate.cache_keys)
         for approval in reversed(self.ledger.approvals):
             if not approval.approved or approval.backend != estimate.backend:
@@ -156,24 +197,43 @@ class SpendingPolicy:
                 return approval
         return None
 
+    def covering(self, estimate: Estimate) -> list[Approval] | None:
+        """Yeses given for exactly these requests on each backend that needs one, with enough left; else None."""
+        found = []
+        for backend in estimate.backends:
+            if not estimate.needs_approval_on(backend):
+                continue
+            approval = self._covering_one(estimate.part(backend))
+            if approval is None:
+                return None
+            found.append(approval)
+        return found
+
     def decide(self, estimate: Estimate) -> Decision:
-        if not estimate.to_generate or not estimate.needs_approval:
+        if not estimate.to_generate or not estimate.asks:
             return "free"
         return "covered" if self.covering(estimate) is not None else "ask"
 
-    def record(self, estimate: Estimate, *, approved: bool, by: Literal["user", "--yes"]) -> Approval:
-        """Keep the user's answer (or --yes) in the project, bound to the estimate's requests and amount."""
-        approval = Approval(id=uuid.uuid4().hex[:12], backend=estimate.backend, shots=estimate.shots,
-                            cache_keys=estimate.cache_keys, amount=estimate.amount, unit=estimate.unit,
-                            usd=estimate.usd, approved=approved, by=by)
-        self.ledger.approvals.append(approval)
+    def record(self, estimate: Estimate, *, approved: bool, by: Literal["user", "--yes"]) -> list[Approval]:
+        """Keep the user's answer (or --yes) in the project: one record per backend that needs one, each bound to
+        that backend's requests and amount."""
+        records = []
+        for backend in estimate.backends or [estimate.backend]:
+            if estimate.backends and not estimate.needs_approval_on(backend):
+                continue
+            part = estimate.part(backend)
+            records.append(Approval(id=uuid.uuid4().hex[:12], backend=backend, shots=part.shots,
+                                    cache_keys=part.cache_keys, amount=part.amount,
+                                    unit=part.to_generate[0].unit if part.to_generate else part.unit,
+                                    usd=part.usd, approved=approved, by=by))
+        self.ledger.approvals.extend(records)
         self.store.save()
-        return approval
+        return records
 
-    def approval_for(self, estimate: Estimate) -> Approval | None:
-        """The approval to generate under: an existing one, one recorded for --yes, or None (refuse)."""
-        if not estimate.needs_approval or not estimate.to_generate:
-            return None
+    def approval_for(self, estimate: Estimate) -> list[Approval]:
+        """The approvals to generate under: existing ones, ones recorded for --yes; refuses otherwise."""
+        if not estimate.asks or not estimate.to_generate:
+            return []
         covering = self.covering(estimate)
         if covering is not None:
             return covering
@@ -182,16 +242,16 @@ class SpendingPolicy:
         raise ApprovalRequiredError(f"generating needs approval: {estimate.text}; nothing was spent",
                                     hint="answer yes when asked, or pass --yes (with --max-cost to cap it)")
 
-    def guard(self, approval: Approval | None) -> "LedgerGuard":
-        return LedgerGuard(self, approval)
+    def guard(self, approvals: list[Approval]) -> "LedgerGuard":
+        return LedgerGuard(self, approvals)
 
 
 class LedgerGuard:
     """The job engine's spend guard: the last check before a create leaves, and the ledger entry for it."""
 
-    def __init__(self, policy: SpendingPolicy, approval: Approval | None) -> None:
+    def __init__(self, policy: SpendingPolicy, approvals: list[Approval]) -> None:
         self.policy = policy
-        self.approval = approval
+        self.approvals = approvals
 
     def authorize(self, backend: Backend, request: GenerationRequest, cache_key: str) -> None:
         try:
@@ -201,14 +261,15 @@ class LedgerGuard:
         except Exception as exc:  # deciding failed: refuse, never go
             raise SpendingRefusedError(f"{backend.name}: could not price shot {request.shot_index} "
                                        f"({type(exc).__name__}); nothing was sent") from exc
+        approval = next((a for a in self.approvals if a.approved and a.backend == backend.name
+                         and cache_key in a.cache_keys), None)
         if caps.needs_approval:
-            approval = self.approval
-            if approval is None or not approval.approved or approval.backend != backend.name:
-                raise SpendingRefusedError(f"shot {request.shot_index} on {backend.name} was not approved; "
-                                           "nothing was sent", hint="ask for approval first (or pass --yes)")
-            if cache_key not in approval.cache_keys:
+            if approval is None and any(a.backend == backend.name for a in self.approvals):
                 raise SpendingRefusedError(f"shot {request.shot_index} changed after it was approved; nothing was "
                                            "sent", hint="ask for approval of the new estimate")
+            if approval is None:
+                raise SpendingRefusedError(f"shot {request.shot_index} on {backend.name} was not approved; "
+                                           "nothing was sent", hint="ask for approval first (or pass --yes)")
             charged = self.policy.ledger.charged_against(approval.id)
             if charged + cost_usd > approval.usd + SLACK_USD:
                 raise SpendingRefusedError(f"shot {request.shot_index} would take spending past the approved "
@@ -221,7 +282,7 @@ class LedgerGuard:
         if cost_usd > 0 or caps.needs_approval:
             self.policy.ledger.charges.append(Charge(
                 cache_key=cache_key, backend=backend.name, shot_index=request.shot_index, amount=cost.amount,
-                unit=cost.unit, usd=cost_usd, approval_id=self.approval.id if self.approval else None))
+                unit=cost.unit, usd=cost_usd, approval_id=approval.id if approval else None))
             self.policy.store.save()  # on disk before the request leaves
 
     def settle(self, cache_key: str, *, created: bool) -> None:

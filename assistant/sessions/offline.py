@@ -17,6 +17,7 @@ from shotsmith.assistant.production.spending import Estimate
 from shotsmith.assistant.sessions.base import STATE_DIR, SessionBase
 from shotsmith.assistant.sessions.intents import Intent, parse_intent
 from shotsmith.atomic import atomic_write_text
+from shotsmith.backends.registry import get_backend
 from shotsmith.errors import InvalidInputError, ShotsmithError
 from shotsmith.formats import CameraMove
 from shotsmith.plan_edits import edit_shot, find_shot, swap
@@ -162,33 +163,45 @@ class OfflineSession(SessionBase):
         self.reply(f"Done: {what}. {service.estimate().text}. Say 'generate' to update the video.")
 
     def _produce(self, *, preview: bool) -> None:
-        service = self.service
-        try:
-            estimate = service.estimate()
-        except ShotsmithError as exc:
-            if service.spending.auto_approve or not service.backend().capabilities().needs_approval:
-                raise
-            # Deciding failed: ask (with the reason); a yes can still spend nothing without an estimate.
-            self._pending = (preview, None)
-            self._remember("assistant", f"Approval needed, but the cost could not be estimated: {exc.message}")
-            return self.ask_approval("offline-generate", "generate_shots", None, exc.message)
-        if estimate.to_generate:
-            service.backend().check_ready()
-            service.spending.check_budget(estimate)
-        if service.spending.decide(estimate) == "ask" and not service.spending.auto_approve:
-            self._pending = (preview, estimate)
-            self._remember("assistant", f"Approval needed: {estimate.text}")
-            return self.ask_approval("offline-generate", "generate_shots", estimate)
-        self._generate_and_render(preview)
+        """Storyboard stills (when the backend animates stills), then the shots, then the render.
 
-    def _generate_and_render(self, preview: bool) -> None:
-        before = {a.id for a in self.store.project.spending.approvals}
-        try:
-            generated, output = self.service.produce(preview=preview)
-        finally:
-            self.approval_ids += [a.id for a in self.store.project.spending.approvals if a.id not in before]
-        self.reply(f"Generated {len(generated.generated)} shot(s), {len(generated.cached)} from cache"
-                   f" (spent {generated.usd:.2f} USD). Wrote {output.path} "
+        Each step that spends is estimated and, unless it is free, covered or --yes, asked about
+        first; a yes continues here.
+        """
+        service = self.service
+        spent = 0.0
+        while True:
+            try:
+                estimate = service.estimate()
+            except ShotsmithError as exc:
+                if service.spending.auto_approve or not service.backend().capabilities().needs_approval:
+                    raise
+                # Deciding failed: ask (with the reason); a yes can still spend nothing without an estimate.
+                self._pending = (preview, None)
+                self._remember("assistant", f"Approval needed, but the cost could not be estimated: {exc.message}")
+                return self.ask_approval("offline-generate", "generate_shots", None, exc.message)
+            if estimate.to_generate:
+                get_backend(estimate.backend).check_ready()
+                service.spending.check_budget(estimate)
+            if service.spending.decide(estimate) == "ask" and not service.spending.auto_approve:
+                self._pending = (preview, estimate)
+                self._remember("assistant", f"Approval needed: {estimate.text}")
+                return self.ask_approval("offline-generate", "generate_shots", estimate)
+            before = {a.id for a in self.store.project.spending.approvals}
+            try:
+                result = service.generate()
+            finally:
+                self.approval_ids += [a.id for a in self.store.project.spending.approvals if a.id not in before]
+            spent += result.usd
+            if result.keyframes:
+                self.emit(Notice(f"storyboard: keyframes for shot(s) {', '.join(map(str, result.keyframes))} "
+                                 f"made with {service.image_backend().name}"))
+            if result.awaiting is None:
+                break
+        self.check_cancel()
+        output = service.render(preview=preview)
+        self.reply(f"Generated {len(result.generated)} shot(s), {len(result.cached)} from cache"
+                   f" (spent {spent:.2f} USD). Wrote {output.path} "
                    f"({output.duration_s:.1f} s, {output.width}x{output.height}).")
 
     def _respond(self, approved: bool) -> None:
@@ -197,8 +210,8 @@ class OfflineSession(SessionBase):
         preview, estimate = self._pending
         self._pending = None
         if estimate is not None:
-            approval = self.service.spending.record(estimate, approved=approved, by="user")
-            self.approval_ids.append(approval.id)
+            records = self.service.spending.record(estimate, approved=approved, by="user")
+            self.approval_ids.extend(r.id for r in records)
         if not approved:
             return self.reply("OK, nothing was generated and nothing was spent. Change the plan or say 'generate' again.")
-        self._generate_and_render(preview)
+        self._produce(preview=preview)

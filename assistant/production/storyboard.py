@@ -1,0 +1,131 @@
+"""Storyboard first: one keyframe still per shot, made before any video, then animated image-to-video.
+
+Shots generated independently from text have no reason to show the same
+person, product, place or light; shots animated from stills of one storyboard
+(with the cast's reference images behind every still) do. This module holds
+the pieces the production service uses for that step: which image backend
+makes the stills, the request for a shot's first (and last) frame, the cast
+references and look that go with it, and the contact sheet a person approves
+before video money is spent.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest, Reference
+from shotsmith.backends.registry import backend_classes, get_backend
+from shotsmith.brief import Shot, ShotPlan
+from shotsmith.cast import CastMember, Look
+from shotsmith.errors import InvalidInputError
+from shotsmith.fonts import font_path
+
+#: Each video provider's own image model (same account, same look); anything else falls back to sketch.
+PROVIDER_IMAGE_BACKEND = {"runway": "runway-image", "luma": "luma-image", "pika": "flux", "veo": "gemini-image"}
+OFFLINE_IMAGE_BACKEND = "sketch"
+#: Words added to an end-frame request so it shows where the shot arrives, not where it starts.
+END_FRAME_HINT = "the same scene at the very end of the shot, after the camera move"
+
+
+def wants_keyframes(mode: str, video: Backend) -> bool:
+    """Keyframes are made when asked (``auto``) and the video backend can animate a still."""
+    return mode == "auto" and GenerationMode.IMAGE_TO_VIDEO in video.capabilities().modes
+
+
+def image_backend_for(video: Backend, chosen: str | None) -> Backend:
+    """The backend that draws the keyframes: the user's choice, else the provider's own, else sketch."""
+    if chosen:
+        backend = get_backend(chosen)
+    else:
+        own = PROVIDER_IMAGE_BACKEND.get(video.name)
+        name = own if own in backend_classes() else OFFLINE_IMAGE_BACKEND
+        backend = get_backend(name)
+    kinds = {mode.kind.value for mode in backend.capabilities().modes}
+    if "image" not in kinds:
+        raise InvalidInputError(f"backend {backend.name} does not make images",
+                                hint="pick an image backend with --image-backend (see shotsmith backends list)")
+    return backend
+
+
+def shot_cast(shot: Shot, cast: list[CastMember]) -> list[CastMember]:
+    names = {n.lower() for n in shot.cast}
+    return [m for m in cast if m.name.lower() in names]
+
+
+def full_prompt(shot: Shot, cast: list[CastMember], look: Look) -> str:
+    """The shot's prompt with its cast described and the film's look, as every backend receives it."""
+    parts = [shot.prompt]
+    for member in shot_cast(shot, cast):
+        if member.description and member.description.lower() not in shot.prompt.lower():
+            parts.append(f"{member.name}: {member.description}")
+    phrase = look.phrase
+    if phrase and phrase.lower() not in shot.prompt.lower():
+        parts.append(phrase)
+    return "; ".join(parts)
+
+
+def references(shot: Shot, cast: list[CastMember], resolve) -> list[Reference]:
+    """The cast's reference images for a shot, tagged by name (``@Mara``) and typed by kind."""
+    refs: list[Reference] = []
+    roles = {"character": "character", "product": "product", "location": "location"}
+    for member in shot_cast(shot, cast):
+        for image in member.images:
+            refs.append(Reference(path=str(resolve(image)), tag=member.tag, role=roles[member.kind]))
+    return refs
+
+
+def keyframe_request(shot: Shot, plan: ShotPlan, *, cast: list[CastMember], look: Look, resolution: str, fps: int,
+                     seed: int | None, resolve, end: bool = False) -> GenerationRequest:
+    prompt = full_prompt(shot, cast, look)
+    if end:
+        prompt = f"{prompt}; {END_FRAME_HINT}"
+    refs = references(shot, cast, resolve)
+    return GenerationRequest(prompt=prompt, mode=GenerationMode.TEXT_TO_IMAGE, duration_s=max(shot.duration_s, 0.1),
+                             aspect_ratio=plan.aspect_ratio, resolution=resolution, fps=fps, camera=shot.camera,
+                             style=shot.style, shot_index=shot.index, references=refs,
+                             seed=None if seed is None else seed + shot.index + (1000 if end else 0))
+
+
+def contact_sheet(plan: ShotPlan, root: Path, output: Path, *, columns: int = 3, panel_width: int = 480) -> Path:
+    """A storyboard sheet: each panel with its shot number, duration, camera move and prompt beneath."""
+    shots = [s for s in plan.shots if s.bound_keyframe or s.source]
+    if not shots:
+        raise InvalidInputError("no shot has a keyframe yet", hint="make the storyboard first")
+    w_ratio, h_ratio = (int(p) for p in plan.aspect_ratio.split(":"))
+    panel_height = round(panel_width * h_ratio / w_ratio)
+    caption_height, margin = 96, 16
+    rows = -(-len(plan.shots) // columns)
+    cols = min(columns, len(plan.shots))
+    sheet = Image.new("RGB", (margin + cols * (panel_width + margin),
+                              margin + rows * (panel_height + caption_height + margin)), "white")
+    draw = ImageDraw.Draw(sheet)
+    from PIL import ImageFont
+
+    bold = ImageFont.truetype(str(font_path(True)), 18)
+    regular = ImageFont.truetype(str(font_path(False)), 14)
+    for position, shot in enumerate(plan.shots):
+        x = margin + (position % columns) * (panel_width + margin)
+        y = margin + (position // columns) * (panel_height + caption_height + margin)
+        still = shot.bound_keyframe
+        if still:
+            with Image.open(root / still) as image:
+                panel = image.convert("RGB").resize((panel_width, panel_height))
+            sheet.paste(panel, (x, y))
+        else:
+            draw.rectangle([x, y, x + panel_width, y + panel_height], fill="#dddddd")
+            draw.text((x + 12, y + 12), "footage" if shot.source else "no keyframe yet", fill="black", font=regular)
+        draw.rectangle([x, y, x + panel_width - 1, y + panel_height - 1], outline="black", width=2)
+        head = f"{shot.index}  ·  {shot.duration_s:g} s  ·  {shot.camera.value.replace('_', ' ')}"
+        draw.text((x, y + panel_height + 6), head, fill="black", font=bold)
+        text = textwrap.shorten(shot.prompt, width=180, placeholder=" …")
+        for i, line in enumerate(textwrap.wrap(text, width=max(20, panel_width // 8))[:3]):
+            draw.text((x, y + panel_height + 32 + i * 18), line, fill="#333333", font=regular)
+    from shotsmith.atomic import atomic_output
+
+    output = Path(output)
+    with atomic_output(output) as tmp:
+        sheet.save(tmp, format="PNG" if output.suffix.lower() == ".png" else None)
+    return output
