@@ -72,9 +72,17 @@ def test_happy_path_text_to_video(setup, store):
     assert states[0] == "queued" and states[-1] == "done" and "submitted" in states and "downloading" in states
 
 
-def test_image_to_video_sends_the_image(setup, store, start_image):
+def test_image_to_video_sends_the_image(setup, store, start_image, provider):
     mock, make_backend = setup
-    backend = make_backend()
+    if provider.name == "luma":  # Luma takes images only as URLs: through an uploader (tests/backends/test_uploaders.py)
+        from shotsmith.backends import registry
+        from tests.backends.test_uploaders import MockStorePlugin
+
+        if registry.plugin_manager().get_plugin("mock-store") is None:
+            registry.register_plugin(MockStorePlugin(), name="mock-store")
+        backend = make_backend(uploader="mock-store", upload={"url": mock.url})
+    else:
+        backend = make_backend()
     if GenerationMode.IMAGE_TO_VIDEO not in backend.capabilities().modes:
         pytest.skip("no image-to-video on this model")
     outcomes = run(store, backend, [shot(1, mode=GenerationMode.IMAGE_TO_VIDEO, image=str(start_image))])

@@ -111,9 +111,12 @@ def test_luma_fields(start_image):
     body = LumaBackend().body(req(resolution="2160p", duration_s=9))
     assert body == {"model": "ray-2", "prompt": "a lighthouse", "aspect_ratio": "16:9", "duration": "9s",
                     "resolution": "4k", "loop": False}
-    body = LumaBackend().body(req(mode=GenerationMode.IMAGE_TO_VIDEO, image=str(start_image)))
-    assert body["keyframes"]["frame0"]["type"] == "image"
-    assert body["keyframes"]["frame0"]["url"].startswith("data:image/png;base64,")
+    i2v = req(mode=GenerationMode.IMAGE_TO_VIDEO, image=str(start_image))
+    body = LumaBackend().body(i2v, {str(start_image): "https://bucket.example/start.png"})
+    assert body["keyframes"] == {"frame0": {"type": "image", "url": "https://bucket.example/start.png"}}
+    # Luma takes only URLs: without an uploader the request is refused before anything is sent.
+    with pytest.raises(InvalidInputError, match="uploader"):
+        LumaBackend().prepare(i2v)
 
 
 def test_veo_fields(start_image):

@@ -145,3 +145,15 @@ def test_luma_without_uploader_refuses_in_prepare(backend_name, start_image, mon
     plain = request.model_copy(update={"mode": GenerationMode.TEXT_TO_VIDEO if backend_name == "luma" else
                                        GenerationMode.TEXT_TO_IMAGE, "image": None, "references": []})
     backend.prepare(plain)
+
+
+def test_every_hook_is_in_the_plugin_guide():
+    import inspect
+
+    from shotsmith.backends import hookspecs
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "plugins.md").read_text(encoding="utf-8")
+    hooks = [n for n, obj in vars(hookspecs).items() if n.startswith("shotsmith_") and inspect.isfunction(obj)]
+    assert "shotsmith_register_uploaders" in hooks
+    for name in hooks:
+        assert name in guide, f"hook {name} is not documented in docs/plugins.md"
