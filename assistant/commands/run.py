@@ -73,6 +73,10 @@ def run_command(
     resubmit: bool = typer.Option(False, "--resubmit", help="Create again a remote task whose first create may have "
                                                             "gone through (pays again)."),
     inputs: list[Path] = typer.Option([], "--input", "-i", help="A file of yours the assistant may use, e.g. footage (repeatable)."),
+    keyframes: str | None = typer.Option(None, "--keyframes", help="auto: draw a storyboard still per shot first and "
+                                                                   "animate it where the backend can (default); off."),
+    image_backend: str | None = typer.Option(None, "--image-backend", help="Backend for the storyboard stills "
+                                                                           "(default: the provider's own, else sketch)."),
 ) -> None:
     """Plan, generate and assemble a video from a brief, non-interactively."""
     text = read_brief(brief)
@@ -82,7 +86,8 @@ def run_command(
         raise InvalidInputError(f"--max-cost {max_cost:g} is negative")
     target = check_output_path(output)
     options = ServiceOptions(backend=backend, resolution=resolution, fps=fps, seed=seed, max_cost_usd=max_cost,
-                             auto_approve=yes, resubmit=resubmit, outputs=(target,))
+                             auto_approve=yes, resubmit=resubmit, outputs=(target,), keyframes=keyframes,
+                             image_backend=image_backend)
     project_dir = project or default_project_dir(target)
     if not plan_only and not (Path(project_dir) / "project.json").exists():
         # A new project has nothing cached: a missing key or model fails now, before planning or any folder.

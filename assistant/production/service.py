@@ -27,6 +27,7 @@ from shotsmith.assistant.events import (AgentEvent, GenerationProgress, Notice, 
 from shotsmith.assistant.planner import OFFLINE_PLANNER, parse_shot_count, plan_brief
 from shotsmith.assistant.production.drafting import ShotDraft, check_against_brief, mentioned_media, plan_from_drafts
 from shotsmith.assistant.production import storyboard
+from shotsmith.assistant.production.casting import assign_cast
 from shotsmith.assistant.production.outputs import publish, resolve_output
 from shotsmith.assistant.production.spending import Estimate, ShotCost, SpendingPolicy, SpendingRefusedError, usd
 from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest, ProgressEvent
@@ -139,6 +140,10 @@ class ProductionService:
         options = options or ServiceOptions()
         if options.backend:
             get_backend(options.backend)
+        if options.image_backend:
+            get_backend(options.image_backend)
+        if options.keyframes not in (None, "auto", "off"):
+            raise InvalidInputError(f"--keyframes {options.keyframes!r} is not auto or off")
         if options.resolution and options.resolution not in RESOLUTIONS:
             raise InvalidInputError(f"unknown resolution {options.resolution!r}",
                                     hint=f"choose one of {', '.join(RESOLUTIONS)}")
@@ -244,6 +249,7 @@ class ProductionService:
                 length, image = self._media_length(path)
                 plan = use_footage(plan, self.store.relative(path), length_s=length, index=i + 1, image=image)
         notices = list(read.notices[1:])
+        plan = assign_cast(plan, text, self.store.project.cast)  # @mara in the brief puts Mara in her shots
         self.activity.time("plan", time.perf_counter() - t0)
         plan = self.set_plan(plan, Brief(text=brief.text, duration_s=brief.duration_s, aspect_ratio=brief.aspect_ratio,
                                          shot_count=brief.shot_count, notices=notices))

@@ -1,0 +1,101 @@
+"""Keeping the cast: adding members with their reference images, and putting them in the shots that name them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+from pydantic import ValidationError
+
+from shotsmith.brief import ShotPlan
+from shotsmith.cast import CastMember, find_member, members_in
+from shotsmith.errors import InvalidInputError
+from shotsmith.store import ProjectStore
+
+IMAGE_FORMATS = {"PNG", "JPEG", "WEBP"}
+CAST_DIR = "assets/cast"
+
+
+def _checked_image(path: Path) -> None:
+    if not path.is_file():
+        raise InvalidInputError(f"reference image {path} does not exist")
+    try:
+        with Image.open(path) as image:
+            image.verify()
+            kind = image.format
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InvalidInputError(f"{path} is not a readable image") from exc
+    if kind not in IMAGE_FORMATS:
+        raise InvalidInputError(f"{path} is a {kind} image; use PNG, JPEG or WebP")
+
+
+def add_member(store: ProjectStore, name: str, images: list[Path], *, description: str = "",
+               kind: str = "character") -> CastMember:
+    """Add (or extend) a member; images are checked, then copied into ``assets/cast/NAME/``."""
+    for image in images:
+        _checked_image(Path(image).expanduser())
+    try:
+        existing = find_member(store.project.cast, name)
+    except InvalidInputError:
+        existing = None
+    if kind not in ("character", "product", "location"):
+        raise InvalidInputError(f"cast kind {kind!r} is not character, product or location")
+    try:
+        member = existing or CastMember(name=name, kind=kind, description=description)
+    except ValidationError as exc:
+        raise InvalidInputError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+    folder = store.root / CAST_DIR / member.name
+    folder.mkdir(parents=True, exist_ok=True)
+    added = []
+    for image in images:
+        source = Path(image).expanduser().resolve()
+        target = folder / source.name
+        if target.resolve() != source:
+            n = 1
+            while target.exists():
+                target = folder / f"{source.stem}-{n}{source.suffix}"
+                n += 1
+            shutil.copyfile(source, target)
+        added.append(store.relative(target))
+    updated = member.model_copy(update={"images": [*member.images, *added],
+                                        "description": description or member.description,
+                                        "kind": kind if existing is None else member.kind})
+    store.project.cast = [m for m in store.project.cast if m.name != member.name] + [updated]
+    if store.project.plan is not None:
+        store.project.plan = assign_cast(store.project.plan, store.project.brief.text if store.project.brief else "",
+                                         store.project.cast)
+    store.save()
+    return updated
+
+
+def remove_member(store: ProjectStore, name: str) -> None:
+    member = find_member(store.project.cast, name)
+    store.project.cast = [m for m in store.project.cast if m.name != member.name]
+    if store.project.plan is not None:
+        plan = store.project.plan
+        store.project.plan = plan.model_copy(update={"shots": [
+            s.model_copy(update={"cast": [c for c in s.cast if c != member.name]}) for s in plan.shots]})
+    store.save()
+
+
+def assign_cast(plan: ShotPlan, brief: str, cast: list[CastMember]) -> ShotPlan:
+    """Put each member in the shots that name it; one the brief names but no shot does goes in every shot.
+
+    A member already placed by hand stays where it is.
+    """
+    if not cast:
+        return plan
+    in_brief = members_in(cast, brief)
+    named_somewhere = {m.name for s in plan.shots for m in members_in(cast, s.prompt)}
+    shots = []
+    for shot in plan.shots:
+        names = list(shot.cast)
+        for member in members_in(cast, shot.prompt):
+            if member.name not in names:
+                names.append(member.name)
+        for member in in_brief:
+            if member.name not in named_somewhere and member.name not in names and not shot.source:
+                names.append(member.name)
+        shots.append(shot.model_copy(update={"cast": names}) if names != shot.cast else shot)
+    return plan.model_copy(update={"shots": shots})
