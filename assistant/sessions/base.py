@@ -193,16 +193,18 @@ class SessionBase:
         self._emit = put
         thread = threading.Thread(target=target, name="shotsmith-turn", daemon=True)
         thread.start()
+        finished = False
         try:
             while True:
                 item = await queue.get()
                 if item is done:
+                    finished = True
                     break
                 yield item  # type: ignore[misc]
         finally:
-            if thread.is_alive():  # the caller stopped listening: stop the work too
+            if not finished:  # the caller stopped listening before the turn ended: stop the work too
                 self._cancel.set()
-                await asyncio.to_thread(thread.join)
+            await asyncio.to_thread(thread.join)
             self._emit = lambda event: None
             self._turn_lock.release()
 

@@ -9,11 +9,13 @@ run between two finished shots.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 
 import shotsmith
 from shotsmith.backends.animatic import AnimaticBackend
-from shotsmith.backends.base import Capabilities, CostEstimate
+from shotsmith.backends.base import (Backend, Capabilities, CostEstimate, GenerationMode, GenerationResult,
+                                     MediaKind)
 
 PRICE_PER_S = 0.10
 
@@ -79,6 +81,51 @@ class EnvKeyBackend(PricedBackend):
             raise BackendError("no API key for envkey-test", hint="set ENVKEY_TEST_KEY")
 
 
+class StillBackend(Backend):
+    """Priced stills (0.01 USD each) in a colour taken from the prompt; remembers every request it got."""
+
+    name = "still-test"
+    description = "Test backend: priced storyboard stills with references."
+    model = "still-test-v1"
+    requests: list = []
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(modes=[GenerationMode.TEXT_TO_IMAGE, GenerationMode.REFERENCE_TO_IMAGE],
+                            resolutions=["360p", "480p", "720p"], fps=[24, 25, 30], max_references=3,
+                            max_concurrency=2, costs_money=True, local=False)
+
+    def estimate_cost(self, request) -> CostEstimate:
+        return CostEstimate(amount=0.01, unit="USD", source="test price list")
+
+    async def generate(self, request, dest, *, on_progress, cancel) -> GenerationResult:
+        from PIL import Image
+
+        from shotsmith.formats import frame_size
+
+        type(self).requests.append(request)
+        width, height = frame_size(request.aspect_ratio, request.resolution)
+        digest = hashlib.sha256(request.prompt.encode()).digest()
+        Image.new("RGB", (width, height), tuple(digest[:3])).save(dest, format="PNG")
+        return GenerationResult(path=str(dest), duration_s=0.0, width=width, height=height, kind=MediaKind.IMAGE)
+
+
+class ImageToVideoBackend(PricedBackend):
+    """Priced like priced-test, animates a start (and end) image; remembers every request it got."""
+
+    name = "i2v-test"
+    description = "Test backend: priced animatic cards that take a first and last frame."
+    model = "i2v-test-v1"
+    requests: list = []
+
+    def capabilities(self) -> Capabilities:
+        return super().capabilities().model_copy(update={
+            "modes": [GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO], "supports_end_image": True})
+
+    async def generate(self, request, dest, *, on_progress, cancel):
+        type(self).requests.append(request)
+        return await super().generate(request, dest, on_progress=on_progress, cancel=cancel)
+
+
 class _Plugin:
     @staticmethod
     @shotsmith.hookimpl
@@ -88,6 +135,8 @@ class _Plugin:
         register(GpuBackend)
         register(KeyedBackend)
         register(EnvKeyBackend)
+        register(StillBackend)
+        register(ImageToVideoBackend)
 
 
 def register() -> None:
