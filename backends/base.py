@@ -113,6 +113,11 @@ class Capabilities(BaseModel):
     supports_end_image: bool = Field(default=False, description="Image-to-video can also take the last frame.")
     voices: list[str] = Field(default_factory=list, description="Voice backends: the voices it offers (first = default).")
     word_timings: bool = Field(default=False, description="Voice backends: results carry per-word timings.")
+    languages: list[str] = Field(default_factory=list,
+                                 description="Voice backends: languages it speaks (ISO 639-1, first = default); "
+                                             "empty: any it is given.")
+    supports_instructions: bool = Field(default=False,
+                                        description="Voice backends: honours ``instructions`` (tone, pace).")
 
     @property
     def kinds(self) -> set[MediaKind]:
@@ -127,6 +132,8 @@ class Capabilities(BaseModel):
             raise ValueError("durations_s, when given, lists at least one duration")
         if not self.modes or not self.aspect_ratios or not self.resolutions or not self.fps:
             raise ValueError("a backend supports at least one mode, aspect ratio, resolution and fps")
+        if GenerationMode.REFERENCE_TO_IMAGE in self.modes and self.max_references < 1:
+            raise ValueError("a backend that does reference-to-image takes at least one reference (max_references)")
         return self
 
     @property
@@ -170,6 +177,8 @@ class GenerationRequest(BaseModel):
     voice: str | None = Field(default=None, description="Voice backends: the voice to speak with.")
     language: str | None = Field(default=None, description="BCP 47 / ISO 639-1 language of the text, e.g. en.")
     instructions: str | None = Field(default=None, description="Voice backends: how to speak (tone, pace), where supported.")
+    audio: bool | None = Field(default=None, description="Video: ask for a generated soundtrack (True); None leaves "
+                                                         "it to the backend.")
     style: str = ""
     shot_index: int | None = None
     model: str | None = None
@@ -238,41 +247,156 @@ class Backend(ABC):
         return {}
 
     def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
-        """Validate against capabilities; return the request to send and the warnings to show."""
+        """Validate against capabilities; return the request to send and the warnings to show.
+
+        What the backend cannot do at all (a mode, an aspect ratio, a prompt too
+        long) is refused with an :class:`InvalidInputError`. Everything else it
+        cannot honour is changed to the nearest thing it can do, or dropped, and
+        each change is one warning (``shot N: …``): nothing is ignored silently.
+        Which checks apply depends on the kind: durations and frame rates only
+        for video, sizes for video and images, voices and languages for speech.
+        """
         caps = self.capabilities()
-        warnings: list[str] = []
         label = f"shot {request.shot_index}: " if request.shot_index is not None else ""
-        if request.mode not in caps.modes:
-            raise InvalidInputError(f"{label}backend {self.name} does not do {request.mode.value}",
-                                    hint=f"it supports {', '.join(m.value for m in caps.modes)}")
-        if request.mode is GenerationMode.IMAGE_TO_VIDEO and not request.image:
-            raise InvalidInputError(f"{label}image-to-video needs a start image")
-        if request.aspect_ratio not in caps.aspect_ratios:
-            raise InvalidInputError(f"{label}backend {self.name} cannot make {request.aspect_ratio} video",
-                                    hint=f"it supports {', '.join(caps.aspect_ratios)}")
+        warnings: list[str] = []
         updates: dict = {}
-        snapped = caps.snap_duration(request.duration_s)
-        if abs(snapped - request.duration_s) > 1e-6:
-            warnings.append(f"{label}duration {request.duration_s:g}s is not available on {self.name}; using {snapped:g}s")
-            updates["duration_s"] = snapped
-        if request.resolution not in caps.resolutions:
-            updates["resolution"] = caps.resolutions[0]
-            warnings.append(f"{label}resolution {request.resolution} is not available on {self.name}; using {caps.resolutions[0]}")
-        if request.fps not in caps.fps:
-            nearest = min(caps.fps, key=lambda f: abs(f - request.fps))
-            updates["fps"] = nearest
-            warnings.append(f"{label}{request.fps} fps is not available on {self.name}; using {nearest}")
+        mode = _effective_mode(request, caps)
+        kind = mode.kind
+        if mode not in caps.modes:
+            raise InvalidInputError(f"{label}backend {self.name} does not do {mode.value}",
+                                    hint=f"it supports {', '.join(m.value for m in caps.modes)}")
+        if mode is not request.mode:
+            updates["mode"] = mode
+            if request.mode is GenerationMode.REFERENCE_TO_IMAGE:
+                warnings.append(f"{label}{self.name} does not do reference-to-image; making the image from the "
+                                f"prompt alone")
+        if mode is GenerationMode.IMAGE_TO_VIDEO and not request.image:
+            raise InvalidInputError(f"{label}image-to-video needs a start image")
+        if mode is GenerationMode.REFERENCE_TO_IMAGE and not request.references:
+            raise InvalidInputError(f"{label}reference-to-image needs at least one reference image",
+                                    hint="add references, or ask for text-to-image")
+        if kind is not MediaKind.VOICE and request.aspect_ratio not in caps.aspect_ratios:
+            noun = "images" if kind is MediaKind.IMAGE else "video"
+            raise InvalidInputError(f"{label}backend {self.name} cannot make {request.aspect_ratio} {noun}",
+                                    hint=f"it supports {', '.join(caps.aspect_ratios)}")
         length = caps.prompt_length(request.prompt)
         if length > caps.max_prompt_chars:
             unit = "UTF-16 units (an emoji counts 2)" if caps.prompt_length_unit == "utf16" else "characters"
-            raise InvalidInputError(f"{label}prompt is {length} {unit}; {self.name} accepts {caps.max_prompt_chars}",
-                                    hint="shorten the prompt")
+            what = "text" if kind is MediaKind.VOICE else "prompt"
+            raise InvalidInputError(f"{label}{what} is {length} {unit}; {self.name} accepts {caps.max_prompt_chars}",
+                                    hint=f"shorten the {what}")
+        if kind is MediaKind.VIDEO:
+            _prepare_video(self.name, request, caps, label, updates, warnings)
+        if kind in (MediaKind.VIDEO, MediaKind.IMAGE) and request.resolution not in caps.resolutions:
+            updates["resolution"] = caps.resolutions[0]
+            warnings.append(f"{label}resolution {request.resolution} is not available on {self.name}; "
+                            f"using {caps.resolutions[0]}")
         if request.seed is not None and not caps.supports_seed:
             updates["seed"] = None
             warnings.append(f"{label}{self.name} does not take a seed; it is ignored")
         if request.negative_prompt and not caps.supports_negative_prompt:
             updates["negative_prompt"] = None
             warnings.append(f"{label}{self.name} does not take a negative prompt; it is ignored")
+        _prepare_images(self.name, request, mode, caps, label, updates, warnings)
+        _prepare_voice(self.name, request, kind, caps, label, updates, warnings)
         if self.model and not request.model:
             updates["model"] = self.model
         return (request.model_copy(update=updates) if updates else request), warnings
+
+
+def _effective_mode(request: GenerationRequest, caps: Capabilities) -> GenerationMode:
+    """The mode a request is sent in: a still with references goes reference-to-image where the backend
+    has it; a text-to-video shot with a start image goes image-to-video where it can; a reference-to-image
+    request falls back to text-to-image on a backend without it (the references are then dropped, with a warning)."""
+    mode = request.mode
+    if mode is GenerationMode.TEXT_TO_IMAGE and request.references and GenerationMode.REFERENCE_TO_IMAGE in caps.modes:
+        return GenerationMode.REFERENCE_TO_IMAGE
+    if mode is GenerationMode.REFERENCE_TO_IMAGE and mode not in caps.modes and GenerationMode.TEXT_TO_IMAGE in caps.modes:
+        return GenerationMode.TEXT_TO_IMAGE
+    if mode is GenerationMode.TEXT_TO_VIDEO and request.image and GenerationMode.IMAGE_TO_VIDEO in caps.modes:
+        return GenerationMode.IMAGE_TO_VIDEO
+    return mode
+
+
+#: Words that show a prompt already describes a camera move.
+_CAMERA_WORDS = ("push", "pull", "zoom", "dolly", "pan", "tilt", "track", "crane", "truck", "orbit")
+
+
+def _prepare_video(name: str, request: GenerationRequest, caps: Capabilities, label: str, updates: dict,
+                   warnings: list[str]) -> None:
+    """Duration, frame rate, camera move and soundtrack: what only a clip has."""
+    snapped = caps.snap_duration(request.duration_s)
+    if abs(snapped - request.duration_s) > 1e-6:
+        warnings.append(f"{label}duration {request.duration_s:g}s is not available on {name}; using {snapped:g}s")
+        updates["duration_s"] = snapped
+    if request.fps not in caps.fps:
+        nearest = min(caps.fps, key=lambda f: abs(f - request.fps))
+        updates["fps"] = nearest
+        warnings.append(f"{label}{request.fps} fps is not available on {name}; using {nearest}")
+    if request.camera is not CameraMove.STATIC and not caps.supports_camera_control:
+        # The field is kept (it is part of the shot's cache key); the backend simply does not read it.
+        prompt = request.prompt.lower()
+        if any(word in prompt for word in _CAMERA_WORDS):
+            warnings.append(f"{label}{name} has no camera control; the {request.camera.phrase} is only described "
+                            f"in the prompt text")
+        else:
+            warnings.append(f"{label}{name} has no camera control and the prompt does not describe the "
+                            f"{request.camera.phrase}; the shot may not move that way")
+    if request.audio and not caps.generates_audio:
+        updates["audio"] = None
+        warnings.append(f"{label}{name} makes silent clips; the soundtrack that was asked for is not generated")
+
+
+def _prepare_images(name: str, request: GenerationRequest, mode: GenerationMode, caps: Capabilities, label: str,
+                    updates: dict, warnings: list[str]) -> None:
+    """Start image, end image and reference images: dropped, with a warning each, where they cannot be used."""
+    keeps_image = mode in (GenerationMode.IMAGE_TO_VIDEO, GenerationMode.VIDEO_EXTEND, GenerationMode.VIDEO_TO_VIDEO)
+    if request.image and not keeps_image:
+        updates["image"] = None
+        why = "does not do image-to-video" if mode.kind is MediaKind.VIDEO else f"takes no start image for {mode.value}"
+        warnings.append(f"{label}{name} {why}; the start image is not used")
+    if request.end_image and not (mode is GenerationMode.IMAGE_TO_VIDEO and caps.supports_end_image):
+        updates["end_image"] = None
+        if mode.kind is not MediaKind.VIDEO:
+            why = f"takes no end image for {mode.value}"
+        elif caps.supports_end_image:
+            why = "uses an end frame only in image-to-video"
+        else:
+            why = "does not take an end frame"
+        warnings.append(f"{label}{name} {why}; the end image is not used")
+    limit = 0 if mode.kind is MediaKind.VOICE else caps.max_references
+    if len(request.references) > limit:
+        dropped = len(request.references) - limit
+        updates["references"] = list(request.references[:limit])
+        names = ", ".join(r.tag or Path(r.path).name for r in request.references[limit:])
+        if limit == 0:
+            warnings.append(f"{label}{name} takes no reference images; {dropped} dropped ({names})")
+        else:
+            warnings.append(f"{label}{name} takes at most {limit} reference image{'s' if limit != 1 else ''}; "
+                            f"{dropped} more dropped ({names})")
+
+
+def _prepare_voice(name: str, request: GenerationRequest, kind: MediaKind, caps: Capabilities, label: str,
+                   updates: dict, warnings: list[str]) -> None:
+    """Voice, language and speaking instructions: honoured by voice backends that declare them."""
+    if kind is not MediaKind.VOICE:
+        for field, value in (("voice", request.voice), ("instructions", request.instructions)):
+            if value:
+                updates[field] = None
+                warnings.append(f"{label}{name} makes {kind.value}, not speech; the {field} is not used")
+        return
+    if caps.voices:
+        if request.voice is None:
+            updates["voice"] = caps.voices[0]
+        elif request.voice not in caps.voices:
+            updates["voice"] = caps.voices[0]
+            warnings.append(f"{label}{name} has no voice {request.voice!r}; using {caps.voices[0]!r}")
+    if request.language and caps.languages:
+        primary = request.language.split("-")[0].lower()
+        offered = {code.split("-")[0].lower() for code in caps.languages}
+        if request.language not in caps.languages and primary not in offered:
+            updates["language"] = caps.languages[0]
+            warnings.append(f"{label}{name} does not speak {request.language}; using {caps.languages[0]}")
+    if request.instructions and not caps.supports_instructions:
+        updates["instructions"] = None
+        warnings.append(f"{label}{name} does not take speaking instructions; they are ignored")

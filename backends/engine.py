@@ -12,9 +12,14 @@ concurrency limit:
   so a run killed at any point and started again resumes polling the same task
   instead of paying for it twice.
 
-Every clip is decoded end to end before it is renamed into ``clips/`` and
-recorded (the project is saved atomically after each step, so a crash loses no
-finished shot). A failed shot (a moderation refusal, a failed task) is reported
+Every result is checked by its kind before it is renamed into ``clips/`` and
+recorded (:func:`~shotsmith.backends.download.verify_output`: a clip decodes
+end to end, an image's pixels decode, speech has decodable audio); its suffix
+there comes from its content (``.png``/``.jpg``/``.webp``, ``.wav``/``.mp3``/
+``.flac``/``.ogg``/``.m4a``, ``.mp4`` for clips), and a voice result's word
+timings are kept in its record, so a cached voice clip keeps them. The result
+is recorded (the project is saved atomically after each step, so a crash
+loses no finished shot). A failed shot (a moderation refusal, a failed task) is reported
 in its :class:`ShotOutcome` with its own cause and hint, and the others carry
 on. Cancelling (the ``cancel`` event, or cancelling the asyncio task on Ctrl-C)
 cancels remote tasks where the API allows and leaves every record in a state a
@@ -39,14 +44,22 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
+import re
+import shutil
+import tempfile
 import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from shotsmith.atomic import atomic_output
-from shotsmith.backends.base import Backend, GenerationRequest, GenerationResult, ProgressCallback, ProgressEvent
-from shotsmith.backends.download import verify_clip
+from shotsmith.backends.base import (Backend, GenerationRequest, GenerationResult, MediaKind, ProgressCallback,
+                                     ProgressEvent, WordTiming)
+from shotsmith.backends.download import DEFAULT_SUFFIXES, verify_output
 from shotsmith.backends.errors import AmbiguousCreateError, ModerationError, RemoteError
 from shotsmith.backends.http import ApiClient
 from shotsmith.backends.jobs import AMBIGUOUS_HINT, RemoteCancelledError, run_remote_job
@@ -63,8 +76,15 @@ RESUMABLE = ("submitted", "running", "downloading")
 CREATE_TOKEN = "create_token"
 CREATE_SENT_AT = "create_sent_at"
 
-__all__ = ["RESUMABLE", "ShotOutcome", "SpendGuard", "cache_key", "create_uncertain", "failed_shots_error",
-           "generate_shots"]
+#: Request fields added after cache keys were first issued: left out of a key while at their defaults, so
+#: the media kinds did not change (and regenerate, and charge again for) any shot made before them.
+LATER_FIELDS = {"end_image": None, "references": [], "voice": None, "language": None, "instructions": None,
+                "audio": None}
+#: Staging folders in ``clips/`` older than this are left over from a killed run and are removed.
+STALE_STAGING_S = 6 * 3600
+
+__all__ = ["LATER_FIELDS", "RESUMABLE", "ShotOutcome", "SpendGuard", "cache_key", "collapse_warnings",
+           "create_uncertain", "failed_shots_error", "generate_shots", "request_payload"]
 
 
 def create_uncertain(record: GenerationRecord) -> bool:
@@ -110,18 +130,87 @@ def _file_digest(path: str) -> str | None:
         return None
 
 
+def request_payload(request: GenerationRequest, *, exclude: Iterable[str] = ("shot_index",)) -> dict:
+    """The request as its cache key sees it: every field, except later fields still at their defaults.
+
+    Compare stored requests (``GenerationRecord.request``) through this too:
+    records written before a field existed lack it.
+    """
+    payload = request.model_dump(mode="json", exclude=set(exclude))
+    for name, default in LATER_FIELDS.items():
+        if name in payload and payload[name] == default:
+            del payload[name]
+    return payload
+
+
 def cache_key(backend: Backend, request: GenerationRequest) -> str:
     """Hash over (backend, model, request, seed); the shot's position is not part of it.
 
-    The start image is hashed by content, not only by path, so replacing the
-    picture behind the same file name regenerates the shot.
+    Every image the request carries (start image, end image, each reference)
+    is hashed by content, not only by path, so replacing the picture behind the
+    same file name regenerates the shot. Voice, language and instructions are
+    request fields and so part of the key.
     """
-    payload = request.model_dump(mode="json", exclude={"shot_index"})
-    blob = json.dumps({"backend": backend.name, "model": request.model or backend.model, "request": payload,
-                       "settings": backend.cache_identity(),
-                       "image_sha256": _file_digest(request.image) if request.image else None},
+    extra: dict = {}
+    if request.end_image:
+        extra["end_image_sha256"] = _file_digest(request.end_image)
+    if request.references:
+        extra["references_sha256"] = [_file_digest(r.path) for r in request.references]
+    blob = json.dumps({"backend": backend.name, "model": request.model or backend.model,
+                       "request": request_payload(request), "settings": backend.cache_identity(),
+                       "image_sha256": _file_digest(request.image) if request.image else None, **extra},
                       sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+_SHOT_LABEL = re.compile(r"^shot (\d+): (.*)$", re.S)
+
+
+def collapse_warnings(warnings: Iterable[str] | Iterable[ShotOutcome]) -> list[str]:
+    """Each distinct warning once, naming every shot it applies to: ``shots 1-3, 5: …``.
+
+    ``prepare`` words its warnings per shot (``shot N: …``); a run over twenty
+    shots on a backend without a seed would otherwise say the same thing twenty
+    times. Accepts warning strings or the outcomes of a run; order of first
+    appearance is kept.
+    """
+    lines: list[str] = []
+    for item in warnings:
+        lines.extend(item.warnings if isinstance(item, ShotOutcome) else [item])
+    shots: dict[str, list[int]] = {}
+    order: list[str] = []
+    for line in lines:
+        match = _SHOT_LABEL.match(line)
+        text, index = (match.group(2), int(match.group(1))) if match else (line, None)
+        if text not in shots:
+            shots[text] = []
+            order.append(text)
+        if index is not None and index not in shots[text]:
+            shots[text].append(index)
+    out = []
+    for text in order:
+        indices = sorted(shots[text])
+        if not indices:
+            out.append(text)
+        elif len(indices) == 1:
+            out.append(f"shot {indices[0]}: {text}")
+        else:
+            out.append(f"shots {_ranges(indices)}: {text}")
+    return out
+
+
+def _ranges(indices: list[int]) -> str:
+    """``[1, 2, 3, 5]`` -> ``1-3, 5``."""
+    parts: list[str] = []
+    start = prev = indices[0]
+    for n in indices[1:] + [None]:  # type: ignore[list-item]
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        parts.append(f"{start}-{prev}" if prev > start else f"{start}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(parts)
 
 
 @dataclass
@@ -145,6 +234,10 @@ class ShotOutcome:
     #: True when the provider refused the shot on content grounds (rephrase, don't retry).
     moderated: bool = False
     warnings: list[str] = field(default_factory=list)
+    #: What ``clip`` is: a video clip, a still image or speech (the name "clip" stays for every kind).
+    kind: MediaKind = MediaKind.VIDEO
+    #: Voice: when each word is spoken (from the result, or from the record for a cached clip).
+    word_timings: list[WordTiming] | None = None
 
     @property
     def ok(self) -> bool:
@@ -185,6 +278,44 @@ def _cached_clip(store: ProjectStore, key: str) -> Path | None:
     return None
 
 
+def _take_cached(store: ProjectStore, outcome: ShotOutcome) -> bool:
+    """Fill ``outcome`` from a finished record of its key (clip, kind, word timings); False when there is none."""
+    clip = _cached_clip(store, outcome.cache_key)
+    if clip is None:
+        return False
+    record = store.project.generations[outcome.cache_key]
+    outcome.clip, outcome.cached = clip, True
+    outcome.kind = MediaKind(record.kind)
+    outcome.word_timings = [WordTiming.model_validate(w) for w in record.word_timings] \
+        if record.word_timings is not None else None
+    return True
+
+
+@contextmanager
+def _staging(clips_dir: Path, stem: str, kind: MediaKind) -> Iterator[Path]:
+    """A temporary path in ``clips/`` to generate into; its suffix is the kind's usual one (muxers infer the
+    format from it) until the content says otherwise. Removed afterwards, whatever happened."""
+    clips_dir.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=".staging-", dir=clips_dir))
+    try:
+        yield folder / f"{stem}{DEFAULT_SUFFIXES[kind]}"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_stale_staging(clips_dir: Path) -> None:
+    """Staging folders a killed run left behind (never those of a run still going: they are recent)."""
+    if not clips_dir.is_dir():
+        return
+    now = time.time()
+    for folder in clips_dir.glob(".staging-*"):
+        try:
+            if now - folder.stat().st_mtime > STALE_STAGING_S:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
 async def generate_shots(store: ProjectStore, backend: Backend, requests: list[GenerationRequest], *,
                          on_progress: ProgressCallback | None = None,
                          cancel: threading.Event | None = None,
@@ -207,22 +338,24 @@ async def generate_shots(store: ProjectStore, backend: Backend, requests: list[G
     prepared: list[ShotOutcome] = []
     for request in requests:
         ready, warnings = backend.prepare(request)
-        prepared.append(ShotOutcome(request.shot_index, ready, cache_key(backend, ready), warnings=warnings))
+        prepared.append(ShotOutcome(request.shot_index, ready, cache_key(backend, ready), warnings=warnings,
+                                    kind=ready.mode.kind))
     todo = [o for o in prepared if _cached_clip(store, o.cache_key) is None]
+    if todo:
+        _remove_stale_staging(store.clips_dir)
     api: ApiClient | None = backend.client() if isinstance(backend, RemoteBackend) and todo else None
     limit = asyncio.Semaphore(backend.capabilities().max_concurrency)
     inflight: dict[str, asyncio.Future] = {}
     refused: list[BaseException] = []
 
     async def one(outcome: ShotOutcome) -> None:
-        clip = _cached_clip(store, outcome.cache_key)
-        if clip is not None:
-            outcome.clip, outcome.cached = clip, True
+        if _take_cached(store, outcome):
             _emit(on_progress, ProgressEvent(shot_index=outcome.shot_index, state="cached", percent=100))
             return
         if outcome.cache_key in inflight:  # the same shot twice in one plan: generate once
             await asyncio.shield(inflight[outcome.cache_key])
-            outcome.clip, outcome.cached = _cached_clip(store, outcome.cache_key), True
+            _take_cached(store, outcome)
+            outcome.cached = True
             _emit(on_progress, ProgressEvent(shot_index=outcome.shot_index, state="cached", percent=100))
             return
         inflight[outcome.cache_key] = asyncio.get_running_loop().create_future()
@@ -265,6 +398,13 @@ async def generate_shots(store: ProjectStore, backend: Backend, requests: list[G
     return prepared
 
 
+def _suffix_of(path: Path, kind: MediaKind) -> str:
+    """The suffix a remote result's content calls for (it was verified when it was fetched)."""
+    if kind is MediaKind.VIDEO:
+        return DEFAULT_SUFFIXES[kind]
+    return verify_output(path, kind).suffix
+
+
 def _record_failure(outcome: ShotOutcome, exc: Exception) -> None:
     if isinstance(exc, ShotsmithError):
         outcome.error, outcome.hint = exc.message, exc.hint
@@ -282,7 +422,8 @@ async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | 
     request = outcome.request
     key = outcome.cache_key
     label = f"shot{request.shot_index:02d}" if request.shot_index is not None else "clip"
-    final = store.clips_dir / f"{backend.name}-{label}-{key[:10]}.mp4"
+    kind = request.mode.kind
+    stem = f"{backend.name}-{label}-{key[:10]}"
     previous = store.project.generations.get(key)
     snapshot = previous.model_copy(deep=True) if previous is not None else None
     remote = isinstance(backend, RemoteBackend)
@@ -307,7 +448,7 @@ async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | 
         record = GenerationRecord(cache_key=key, backend=backend.name,
                                   model=request.model or backend.model, shot_index=request.shot_index,
                                   request=request.model_dump(mode="json"), status="running",
-                                  cost=backend.estimate_cost(request).model_dump())
+                                  cost=backend.estimate_cost(request).model_dump(), kind=kind.value)
         store.project.generations[key] = record
     store.save()
 
@@ -347,14 +488,20 @@ async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | 
         record.status, record.updated_at = "downloading", utcnow()
         store.save()
 
+    def answered() -> None:
+        # A synchronous create was answered: nothing is left at the provider, so a rerun may create again.
+        record.remote_data, record.updated_at = {}, utcnow()
+        store.save()
+
     try:
-        with atomic_output(final) as tmp:
+        with _staging(store.clips_dir, stem, kind) as tmp:
             if remote:
                 assert api is not None
                 result = await run_remote_job(backend, api, request, tmp, on_progress=on_progress, cancel=cancel,
                                               task=task, on_submitted=submitted, on_downloading=downloading,
                                               before_create=before_create, settle=settle, uncertain=uncertain,
-                                              resubmit=resubmit)
+                                              resubmit=resubmit, on_answered=answered)
+                suffix = _suffix_of(tmp, kind)
             else:
                 authorize()
                 _emit(on_progress, ProgressEvent(shot_index=request.shot_index, state="running", percent=0))
@@ -364,7 +511,10 @@ async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | 
                 finally:
                     if guard is not None:
                         guard.settle(key, created=True)
-                verify_clip(tmp)
+                suffix = verify_output(tmp, kind).suffix
+            final = store.clips_dir / f"{stem}{suffix}"
+            with atomic_output(final) as out:
+                os.replace(tmp, out)
     except (_SpendRefused, _NotSubmitted):
         # Nothing was sent for this shot: put its record back as it was.
         if snapshot is None:
@@ -410,8 +560,11 @@ async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | 
         record.error, record.updated_at = "interrupted", utcnow()
         store.save()
         raise
-    outcome.result = result.model_copy(update={"path": str(final)})
+    outcome.result = result.model_copy(update={"path": str(final), "kind": kind})
     outcome.clip = final
+    outcome.word_timings = result.word_timings
     record.status, record.clip, record.error, record.updated_at = "succeeded", store.relative(final), None, utcnow()
+    record.kind = kind.value
+    record.word_timings = [w.model_dump() for w in result.word_timings] if result.word_timings is not None else None
     store.save()
     _emit(on_progress, ProgressEvent(shot_index=request.shot_index, state="done", percent=100))

@@ -21,6 +21,15 @@ The rules this module keeps:
   never opened, a 429/5xx answer) or the adapter can find what it created
   (:meth:`RemoteBackend.find_created`). Otherwise the shot stops with
   :class:`AmbiguousCreateError`.
+
+Results of every kind go through the same steps; only the last check differs
+(:func:`~shotsmith.backends.download.verify_output`: a clip decodes end to end,
+an image's pixels decode, speech has decodable audio). APIs that answer the
+create with the output itself (speech, some image APIs) set
+``RemoteBackend.synchronous`` and implement ``submit_and_fetch``: the same
+spend guard and create-at-most-once rules apply, and once such a create has
+been answered nothing is left at the provider to resume, so a failure after
+that regenerates on the next run.
 """
 
 from __future__ import annotations
@@ -35,13 +44,12 @@ from typing import Any, Protocol
 from pathlib import Path
 
 from shotsmith.backends.base import CostEstimate, GenerationRequest, GenerationResult, ProgressCallback, ProgressEvent
-from shotsmith.backends.download import download_clip, verify_clip
+from shotsmith.backends.download import KIND_CONTENT_TYPES, VerifiedMedia, download_clip, verify_output
 from shotsmith.backends.errors import (AmbiguousCreateError, DownloadError, ExpiredUrlError, RemoteError,
                                        TimeoutExceededError)
 from shotsmith.backends.http import ApiClient, call_scope
 from shotsmith.backends.tasks import _CREATE_TOKEN, RemoteStatus, RemoteTask
 from shotsmith.errors import CancelledError, MediaError
-from shotsmith.media.probe import probe
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +88,11 @@ class RemoteBackend(Protocol):
     max_download_mb: float
     download_content_types: tuple[str, ...]
 
+    synchronous: bool
+
     async def submit(self, api: ApiClient, request: GenerationRequest) -> RemoteTask: ...
+
+    async def submit_and_fetch(self, api: ApiClient, request: GenerationRequest, dest: Path) -> RemoteStatus: ...
 
     async def poll(self, api: ApiClient, task: RemoteTask) -> RemoteStatus: ...
 
@@ -110,6 +122,8 @@ class RemoteTaskCancelledError(RemoteError):
 BeforeCreate = Callable[[str, float], None]
 #: ``settle(created)``: called once after each create attempt that ``before_create`` allowed.
 Settle = Callable[[bool], None]
+#: ``on_answered()``: a synchronous create was answered; nothing is left at the provider to resume or find.
+Answered = Callable[[], None]
 
 
 async def _wait(seconds: float, cancel: threading.Event) -> None:
@@ -136,8 +150,9 @@ async def run_remote_job(backend: RemoteBackend, api: ApiClient, request: Genera
                          on_submitted: Callable[[RemoteTask], Awaitable[None] | None] | None = None,
                          on_downloading: Callable[[], None] | None = None,
                          before_create: BeforeCreate | None = None, settle: Settle | None = None,
-                         uncertain: tuple[str, float] | None = None, resubmit: bool = False) -> GenerationResult:
-    """Create (or resume, or recover) one task, poll it to the end, download and verify the clip.
+                         uncertain: tuple[str, float] | None = None, resubmit: bool = False,
+                         on_answered: Answered | None = None) -> GenerationResult:
+    """Create (or resume, or recover) one task, poll it to the end, download and verify the output.
 
     ``uncertain`` = (token, sent_at) of an earlier create whose answer was lost:
     the task is looked for (adapters that can), or the shot stops unless
@@ -146,6 +161,10 @@ async def run_remote_job(backend: RemoteBackend, api: ApiClient, request: Genera
     cancel = cancel or threading.Event()
     emit = on_progress or (lambda e: None)
     shot = request.shot_index
+    if getattr(backend, "synchronous", False):
+        return await _run_synchronous(backend, api, request, dest, emit=emit, cancel=cancel,
+                                      before_create=before_create, settle=settle, uncertain=uncertain,
+                                      resubmit=resubmit, on_answered=on_answered)
     resuming = task is not None
     finished = False  # once the provider reports success, never cancel: it is paid for and resumable
     if task is None and uncertain is not None:
@@ -165,7 +184,7 @@ async def run_remote_job(backend: RemoteBackend, api: ApiClient, request: Genera
             if on_downloading is not None:
                 on_downloading()
             emit(ProgressEvent(shot_index=shot, state="downloading"))
-            await _download(backend, api, task, status, dest, cancel)
+            checked = await _download(backend, api, task, status, dest, cancel, request)
             break
         except RemoteTaskCancelledError:
             if not resuming:
@@ -178,11 +197,72 @@ async def run_remote_job(backend: RemoteBackend, api: ApiClient, request: Genera
             if not finished:
                 await _cancel_remote(backend, api, task)
             raise
-    info = probe(dest)  # already decoded end to end by _download
-    video = info.video
-    assert video is not None
-    return GenerationResult(path=str(dest), duration_s=info.duration_s, width=video.width, height=video.height,
-                            remote_task_id=task.id, cost=backend.estimate_cost(request), has_audio=info.has_audio)
+    return _result(backend, request, dest, checked, status, task.id)
+
+
+def _result(backend: RemoteBackend, request: GenerationRequest, dest: Path, checked: VerifiedMedia,
+            status: RemoteStatus, task_id: str | None) -> GenerationResult:
+    return GenerationResult(path=str(dest), duration_s=checked.duration_s, width=checked.width, height=checked.height,
+                            remote_task_id=task_id, cost=backend.estimate_cost(request), has_audio=checked.has_audio,
+                            kind=checked.kind, word_timings=status.word_timings)
+
+
+async def _run_synchronous(backend: RemoteBackend, api: ApiClient, request: GenerationRequest, dest: Path, *,
+                           emit: ProgressCallback, cancel: threading.Event, before_create: BeforeCreate | None,
+                           settle: Settle | None, uncertain: tuple[str, float] | None, resubmit: bool,
+                           on_answered: Answered | None) -> GenerationResult:
+    """One create whose answer carries the output (speech, some image APIs): no task to poll or resume.
+
+    A create whose answer was lost may have been billed, so, as for tasks, a
+    rerun does not send it again unless ``resubmit``. Once answered, nothing is
+    left to find: a result that then fails its checks fails the shot, and the
+    next run generates it again.
+    """
+    if uncertain is not None and not resubmit:
+        raise _ambiguous(backend, None)
+    if cancel.is_set():
+        raise CancelledError("generation was cancelled before it was submitted")
+    token, sent_at = uuid.uuid4().hex, time.time()
+    if before_create is not None:
+        before_create(token, sent_at)
+    emit(ProgressEvent(shot_index=request.shot_index, state="submitted"))
+    created = True
+    answered = False
+    deadline = time.monotonic() + (backend.request_timeout_s + backend.retry.max_delay_s) * backend.retry.max_attempts
+    marker = _CREATE_TOKEN.set(token)
+    try:
+        with call_scope(deadline=deadline, create=True, what="generating") as scope:
+            try:
+                status = await backend.submit_and_fetch(api, request, dest)
+                answered = True
+            except AmbiguousCreateError:
+                raise
+            except RemoteError as exc:
+                if not scope.state.get("accepted"):
+                    created = False  # refused, or never sent: nothing was made
+                    raise
+                answered = True  # answered 2xx, then the answer was unusable: made, and nothing to fetch again
+                raise RemoteError(f"{backend.name}: the answer arrived but its output could not be read "
+                                  f"({exc.message})", retryable=False, status=exc.status,
+                                  hint="running again generates it again (and is charged again)") from exc
+    finally:
+        _CREATE_TOKEN.reset(marker)
+        if answered and on_answered is not None:
+            on_answered()
+        if settle is not None:
+            settle(created)
+    if status.state != "succeeded":
+        error = status.error or RemoteError(f"{backend.name}: the generation failed"
+                                            f"{': ' + status.message if status.message else ''}")
+        error.terminal = True
+        raise error
+    try:
+        checked = verify_output(dest, request.mode.kind)
+    except MediaError as exc:
+        raise RemoteError(f"{backend.name}: the output is unusable: {exc.message}", retryable=False,
+                          hint="running again generates it again (and is charged again)") from exc
+    emit(ProgressEvent(shot_index=request.shot_index, state="downloading", percent=100))
+    return _result(backend, request, dest, checked, status, None)
 
 
 async def _notify(on_submitted, task: RemoteTask) -> None:
@@ -349,7 +429,7 @@ async def _poll_until_done(backend: RemoteBackend, api: ApiClient, task: RemoteT
             continue
         if status.state == "succeeded":
             if not status.video_url:
-                error = RemoteError(f"{backend.name}: task {task.id} finished without a video")
+                error = RemoteError(f"{backend.name}: task {task.id} finished without {_noun(request)}")
                 error.terminal = True
                 raise error
             return status
@@ -377,23 +457,31 @@ def _task_timeout(backend: RemoteBackend, task: RemoteTask, last_error: RemoteEr
                                 hint="run again later to resume it, or raise timeout_s for this backend")
 
 
+def _noun(request: GenerationRequest) -> str:
+    return {"video": "a video", "image": "an image", "voice": "audio"}[request.mode.kind.value]
+
+
 async def _download(backend: RemoteBackend, api: ApiClient, task: RemoteTask, status: RemoteStatus, dest: Path,
-                    cancel: threading.Event) -> None:
+                    cancel: threading.Event, request: GenerationRequest) -> VerifiedMedia:
     url = status.video_url
     assert url is not None
+    kind = request.mode.kind
     deadline = time.monotonic() + backend.download_timeout_s
     window = backend.download_window_s
+    # The backend's own list (CDNs often say octet-stream) plus the kind's own types.
+    content_types = tuple(dict.fromkeys((*backend.download_content_types, *KIND_CONTENT_TYPES[kind])))
     for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
         try:
             with call_scope(deadline=deadline, what=f"downloading task {task.id}"):
                 await download_clip(api, url, dest, auth_for=backend.download_headers,
                                     max_bytes=int(backend.max_download_mb * 1e6),
-                                    content_types=backend.download_content_types, cancel=cancel, deadline=deadline,
-                                    min_rate_bps=backend.min_download_kbs * 1000, rate_window_s=window)
-            verify_clip(dest)
-            return
+                                    content_types=content_types, cancel=cancel, deadline=deadline,
+                                    min_rate_bps=backend.min_download_kbs * 1000, rate_window_s=window,
+                                    what=kind.value)
+            return verify_output(dest, kind)
         except MediaError as exc:
-            error: DownloadError = DownloadError(f"{backend.name}: the downloaded clip is unusable: {exc.message}",
+            noun = {"video": "clip", "image": "image", "voice": "audio"}[kind.value]
+            error: DownloadError = DownloadError(f"{backend.name}: the downloaded {noun} is unusable: {exc.message}",
                                                  retryable=True)
         except DownloadError as exc:
             error = exc

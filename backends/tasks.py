@@ -11,6 +11,7 @@ import contextvars
 from dataclasses import dataclass, field
 from typing import Literal
 
+from shotsmith.backends.base import WordTiming
 from shotsmith.backends.errors import RemoteError
 
 RemoteState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -40,7 +41,10 @@ class RemoteTask:
 class RemoteStatus:
     state: RemoteState
     percent: float | None = None
+    #: Where the finished output is fetched from: the clip, the image or the audio (the name is historical).
     video_url: str | None = None
     #: For failed tasks: the error to report (a ModerationError for refusals).
     error: RemoteError | None = None
     message: str = ""
+    #: Voice: when each word is spoken, where the provider says so (kept with the result).
+    word_timings: list[WordTiming] | None = None
