@@ -154,10 +154,13 @@ class History:
         digest = _digest(state)
         index = self.index
         head = index.entry(index.head)
-        if head is not None and (head.digest == digest or (head.number == index.entries[0].number
-                                                            and not state.get("plan") and len(index.entries) == 1)):
-            # Same edit state with new clip bindings, or the settings of a project that has no plan
-            # yet: amend the current entry quietly instead of adding one.
+        settings_of_a_new_project = (head is not None and len(index.entries) == 1 and not state.get("plan")
+                                     and _digest({k: v for k, v in state.items() if k not in ("production", "timeline")})
+                                     == _digest({k: v for k, v in self.snapshot(head.number).items()
+                                                 if k not in ("production", "timeline")}))
+        if head is not None and (head.digest == digest or settings_of_a_new_project):
+            # Same edit state with new clip bindings, or the settings of a project that has nothing in
+            # it yet: amend the current entry quietly instead of adding one.
             head.digest = digest
             self._write(head.number, state)
             self._save_index()

@@ -50,6 +50,18 @@ def parse_intent(text: str, *, shot_count: int) -> Intent | None:
     if re.fullmatch(r"(?:n|no|nope|cancel|stop|don'?t)[.!]?", low):
         return Intent("decline")
 
+    # "this is Mara: mara.png" / "this is @mara (mara1.jpg, mara2.jpg), a woman with red hair" / "Mara is in mara.png"
+    match = re.search(r"(?:this\s+is\s+@?([A-Za-z][\w]{1,15})\b|@?([A-Za-z][\w]{1,15})\s+is\s+(?:in|at|shown in)\b)"
+                      r"(.*)$", t, re.I)
+    if match:
+        images = re.findall(r"[\w./\\-]+\.(?:png|jpe?g|webp)\b", match.group(3), re.I)
+        if images:
+            rest = re.sub(r"[\w./\\-]+\.(?:png|jpe?g|webp)\b", "", match.group(3), flags=re.I)
+            description = re.sub(r"^[\s:,;()-]+|[\s,;()-]+$", "", re.sub(r"\(\s*[,\s]*\)", "", rest))
+            description = re.sub(r"^(?:and\s+|,\s*)", "", description).strip(" ,;:")
+            return Intent("cast", {"name": match.group(1) or match.group(2), "images": images,
+                                   "description": description})
+
     match = re.search(r"use\s+(?:my\s+)?(?:clip|footage|video|file|shot)?\s*['\"]?([\w./\\-]+\.\w{2,4})['\"]?"
                       r"(?:\s+as\s+(?:the\s+)?(opener|opening(?:\s+shot)?|intro|first\s+shot|closer|ending|last\s+shot|"
                       + _SHOT + r"))?", t, re.I)

@@ -13,6 +13,7 @@ import json
 
 from shotsmith.assistant.events import AssistantText, Notice
 from shotsmith.assistant.planner import OFFLINE_PLANNER
+from shotsmith.assistant.production.casting import add_member
 from shotsmith.assistant.production.spending import Estimate
 from shotsmith.assistant.sessions.base import STATE_DIR, SessionBase
 from shotsmith.assistant.sessions.intents import Intent, parse_intent
@@ -28,7 +29,7 @@ HELP = ("I am the offline planner and understand: a new brief; 'make shot 2 slow
         "'make shot 2 longer/shorter' or 'shot 2 4 seconds' (duration); 'shot 3: <new prompt>'; 'shot 2 push in'; "
         "'swap the last two' / 'swap 1 and 3'; 'move shot 4 to 1'; 'vertical for Reels' / 'square'; "
         "'use my clip beach.mp4 as the opener'; 'show plan'; 'estimate'; 'preview'; 'generate' (renders the video); "
-        "'undo' / 'redo'. "
+        "'undo' / 'redo'; 'this is Mara: mara.png, a woman with red hair' (cast). "
         "Configure a model with --llm for free-form requests.")
 #: Notices from the planner that mean something was changed, not just assumed.
 _WARNING_WORDS = ("capped", "minimum", "longest", "shortest")
@@ -89,6 +90,8 @@ class OfflineSession(SessionBase):
             raise ShotsmithError("an approval is pending; answer it first (yes or no)")
         plan = self.store.project.plan
         intent = parse_intent(text, shot_count=len(plan.shots) if plan else 0)
+        if intent is not None and intent.kind == "cast":  # the cast can be given before there is a plan
+            return self._act(intent)
         if plan is None or intent is None:
             if plan is not None and len(text.split()) < 6:
                 return self.reply(HELP)
@@ -129,6 +132,14 @@ class OfflineSession(SessionBase):
             return self._produce(preview=False)
         if intent.kind == "preview":
             return self._produce(preview=True)
+        if intent.kind == "cast":
+            paths = [self.service.find_media(name) for name in a["images"]]
+            member = add_member(self.store, a["name"], paths, description=a["description"])
+            plan = self.store.project.plan
+            in_shots = [s.index for s in plan.shots if member.name in s.cast] if plan else []
+            return self.reply(f"{member.name} is in the cast with {len(member.images)} reference image(s)"
+                              + (f"; in shot(s) {', '.join(map(str, in_shots))}" if in_shots else
+                                 f"; name @{member.name} in a shot to put them in it") + ".")
         if intent.kind == "footage":
             service.add_footage(a["path"], index=a["index"])
             what = f"shot {a['index']} now uses {a['path']}"

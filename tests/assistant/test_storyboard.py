@@ -102,3 +102,16 @@ def test_storyboard_command_writes_a_contact_sheet(tmp_path):
                              "-o", str(tmp_path / "b2.png")], capture_output=True, text=True, env=env, timeout=60,
                             stdin=subprocess.DEVNULL)
     assert unpaid.returncode == 2 and "no shot plan" in unpaid.stderr
+
+
+def test_this_is_mara_in_chat_adds_her_and_the_brief_puts_her_in_the_shots(tmp_path):
+    session = open_session(tmp_path / "c", options=ServiceOptions(resolution="360p"), offline=True)
+    Image.new("RGB", (64, 64), "blue").save(session.store.assets_dir / "mara.png")
+    events = collect(session.send("this is Mara: mara.png, a woman with short red hair"))
+    assert any("Mara is in the cast" in getattr(e, "text", "") for e in events)
+    [member] = session.store.project.cast
+    assert member.images == ["assets/cast/Mara/mara.png"] and "red hair" in member.description
+    collect(session.send("a 4 second ad where @mara pours coffee in a small cafe, 2 shots"))
+    assert all("Mara" in s.cast for s in session.service.plan.shots if "mara" in s.prompt.lower())
+    assert any("Mara" in s.cast for s in session.service.plan.shots)
+    assert "cast changed" in [e.label for e in session.store.history.index.entries][1]
