@@ -563,6 +563,9 @@ async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | 
     outcome.result = result.model_copy(update={"path": str(final), "kind": kind})
     outcome.clip = final
     outcome.word_timings = result.word_timings
+    label_text = f"shot {request.shot_index}: " if request.shot_index is not None else ""
+    outcome.warnings += [w if w.startswith("shot ") else f"{label_text}{w}" for w in result.warnings
+                         if w not in outcome.warnings]
     record.status, record.clip, record.error, record.updated_at = "succeeded", store.relative(final), None, utcnow()
     record.kind = kind.value
     record.word_timings = [w.model_dump() for w in result.word_timings] if result.word_timings is not None else None

@@ -103,6 +103,9 @@ class RemoteBackend(Protocol):
 
     def download_headers(self, url: str) -> dict[str, str]: ...
 
+    # Optional: ``result_for(task, dest) -> GenerationResult`` adds what the adapter kept about a finished
+    # task (word timings, warnings) to the result the runner builds from the downloaded file.
+
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate: ...
 
 
@@ -197,7 +200,14 @@ async def run_remote_job(backend: RemoteBackend, api: ApiClient, request: Genera
             if not finished:
                 await _cancel_remote(backend, api, task)
             raise
-    return _result(backend, request, dest, checked, status, task.id)
+    result = _result(backend, request, dest, checked, status, task.id)
+    result_for = getattr(backend, "result_for", None)
+    if callable(result_for):
+        # An adapter that keeps more about a task than its status says (a voice's spooled word timings).
+        extra = result_for(task, dest)
+        result = result.model_copy(update={"word_timings": extra.word_timings or result.word_timings,
+                                           "warnings": [*result.warnings, *extra.warnings]})
+    return result
 
 
 def _result(backend: RemoteBackend, request: GenerationRequest, dest: Path, checked: VerifiedMedia,

@@ -466,3 +466,22 @@ def test_a_backend_declares_its_kinds():
     with pytest.raises(ValueError, match="max_references"):
         Capabilities(modes=[GenerationMode.REFERENCE_TO_IMAGE])
 
+
+
+def test_a_cloud_voice_through_the_engine_keeps_its_timings_and_warnings(serve, mock_clip, monkeypatch, tmp_path):
+    """OpenAI speech returns no timings: the adapter estimates them, and the engine keeps both them and the note."""
+    from tests.backends.backend_mocks.openai_speech import OpenAISpeechMock
+
+    from shotsmith.backends.openai_speech import OpenAISpeechBackend
+
+    mock = serve(OpenAISpeechMock, mock_clip, key=KEY)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    store = ProjectStore.create(tmp_path / "p")
+    backend = OpenAISpeechBackend(base_url=mock.url, retry=FAST_RETRY, spool_dir=str(tmp_path / "spool"))
+    (outcome,) = asyncio.run(generate_shots(store, backend, [voice_req(text="Grind the beans slowly.")]))
+    assert outcome.ok, outcome.error
+    assert outcome.kind is MediaKind.VOICE and outcome.word_timings
+    assert any("estimated" in w for w in outcome.warnings) and outcome.warnings[0].startswith("shot 1: ")
+    (again,) = asyncio.run(generate_shots(ProjectStore.open(store.root), backend,
+                                          [voice_req(text="Grind the beans slowly.")]))
+    assert again.cached and again.word_timings == outcome.word_timings
