@@ -77,7 +77,7 @@ class ElevenLabsBackend(SpeechRemoteBackend):
         return Capabilities(modes=[GenerationMode.TEXT_TO_SPEECH], min_duration_s=0.1, max_duration_s=3600.0,
                             max_prompt_chars=CHAR_LIMITS.get(self.model or "", 5_000),
                             max_concurrency=self.concurrency, costs_money=True, local=False,
-                            voices=[self.default_voice], word_timings=True, supports_seed=True)
+                            voices=[], word_timings=True, supports_seed=True)  # any voice id of the account
 
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
         model = request.model or self.model or "eleven_multilingual_v2"

@@ -146,8 +146,8 @@ def word_timings(text: str, events: list[tuple[int, int, int]], samples: np.ndar
                  rate: int) -> list[WordTiming]:
     """Turn WORD events into words with start and end times.
 
-    A word is the text at the event's character span (events count characters,
-    1-based). It ends where the next word starts or the audio ends, less the
+    A word is the token of the text at the event's character span (events count
+    characters, 1-based), with its punctuation. It ends where the next word starts or the audio ends, less the
     silence before that point (so the pause after a full stop is not part of it).
     """
     total = len(samples) / rate
@@ -157,7 +157,7 @@ def word_timings(text: str, events: list[tuple[int, int, int]], samples: np.ndar
     out: list[WordTiming] = []
     ordered = sorted(events, key=lambda e: (e[2], e[0]))
     for n, (position, length, ms) in enumerate(ordered):
-        word = text[position - 1: position - 1 + length].strip()
+        word = _token(text, position - 1, length)
         if not word:
             continue
         start = ms / 1000
@@ -171,6 +171,19 @@ def word_timings(text: str, events: list[tuple[int, int, int]], samples: np.ndar
                 end = min(end, start + (loud[-1] + 1) * hop / rate)
         out.append(WordTiming(word=word, start_s=round(start, 3), end_s=round(max(end, start + 0.01), 3)))
     return out
+
+
+def _token(text: str, at: int, length: int) -> str:
+    """The whitespace-delimited token around a word event's span, punctuation included ("beans." not "beans"),
+    so captions read as written."""
+    if not text[at: at + length].strip():
+        return ""
+    start, end = at, at + length
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    return text[start:end].strip()
 
 
 @lru_cache(maxsize=1)
@@ -232,11 +245,18 @@ class EspeakBackend(Backend):
         ready, warnings = super().prepare(request.model_copy(update={"voice": None, "instructions": None}))
         languages, variants = installed_voices()
         base, _, variant = voice.partition("+")
+        label = f"shot {request.shot_index}: " if request.shot_index is not None else ""
         if languages and base.lower() not in languages:
-            raise InvalidInputError(f"espeak has no voice {base!r}",
-                                    hint="e.g. en-us, en (British), fr, de; `shotsmith backends info espeak` lists them")
+            # the house rule for what a backend lacks: the nearest thing it has, said in a warning
+            fallback = self.voice if self.voice.split("+")[0] in languages else DEFAULT_VOICE
+            warnings.append(f"{label}espeak has no voice {base!r}; using {fallback!r} (e.g. en-us, en, fr, de; "
+                            "`shotsmith backends info espeak` lists them)")
+            base, variant = fallback.partition("+")[0], fallback.partition("+")[2]
         if variant and variants and variant not in variants:
-            raise InvalidInputError(f"espeak has no voice variant {variant!r}", hint=f"e.g. {', '.join(variants[:8])}")
+            warnings.append(f"{label}espeak has no voice variant {variant!r}; using {base!r} without one "
+                            f"(variants: {', '.join(variants[:8])}, ...)")
+            variant = ""
+        voice = f"{base}+{variant}" if variant else base
         if request.instructions:
             warnings.append("espeak does not take speaking instructions; they are ignored")
         return ready.model_copy(update={"voice": voice}), warnings

@@ -78,3 +78,110 @@ class TestRunwayConformanceAgainstMock(BackendConformance):
         mock = serve(RunwayMock, mock_clip, render=True)
         monkeypatch.setenv("RUNWAYML_API_SECRET", mock.key)
         return RunwayBackend(base_url=mock.url, poll_interval_s=0.01, retry=FAST_RETRY)
+
+
+class TestEspeakConformance(BackendConformance):
+    """The offline voice passes the suite (voice kind: plausible speech, word timings, cache)."""
+
+    @pytest.fixture
+    def backend(self):
+        from shotsmith.backends.espeak import EspeakBackend
+
+        return EspeakBackend()
+
+
+class TestOpenAISpeechConformanceAgainstMock(BackendConformance):
+    @pytest.fixture
+    def backend(self, serve, mock_clip, monkeypatch, tmp_path):
+        from tests.backends.backend_mocks.openai_speech import OpenAISpeechMock
+        from tests.backends.backend_support import FAST_RETRY
+
+        from shotsmith.backends.openai_speech import OpenAISpeechBackend
+
+        mock = serve(OpenAISpeechMock, mock_clip)
+        monkeypatch.setenv("OPENAI_API_KEY", mock.key)
+        return OpenAISpeechBackend(base_url=mock.url, retry=FAST_RETRY, spool_dir=str(tmp_path / "spool"))
+
+
+class TestElevenLabsConformanceAgainstMock(BackendConformance):
+    @pytest.fixture
+    def backend(self, serve, mock_clip, monkeypatch, tmp_path):
+        from tests.backends.backend_mocks.elevenlabs import ElevenLabsMock
+        from tests.backends.backend_support import FAST_RETRY
+
+        from shotsmith.backends.elevenlabs import ElevenLabsBackend
+
+        mock = serve(ElevenLabsMock, mock_clip)
+        monkeypatch.setenv("ELEVENLABS_API_KEY", mock.key)
+        return ElevenLabsBackend(base_url=mock.url, retry=FAST_RETRY, spool_dir=str(tmp_path / "spool"))
+
+
+# -- image and voice backends ------------------------------------------------------------------------------------
+
+class TestLocalImageConformance(BackendConformance):
+    @pytest.fixture
+    def backend(self):
+        from tests.backends.media_kind_backends import StillBackend
+
+        return StillBackend()
+
+
+class TestLocalVoiceConformance(BackendConformance):
+    @pytest.fixture
+    def backend(self):
+        from tests.backends.media_kind_backends import SpeechBackend
+
+        return SpeechBackend()
+
+
+class TestRemoteImageAndVoiceConformance(BackendConformance):
+    """A task-based image API and a synchronous speech API pass the same suite against their mock."""
+
+    @pytest.fixture(params=["remotestills", "remotespeech"])
+    def backend(self, request, serve, mock_clip, monkeypatch):
+        from tests.backends.media_kind_backends import MediaMock, RemoteSpeech, RemoteStills
+        from tests.backends.backend_support import FAST_RETRY
+
+        mock = serve(MediaMock, mock_clip)
+        monkeypatch.setenv("MEDIAMOCK_KEY", mock.key)
+        cls = RemoteStills if request.param == "remotestills" else RemoteSpeech
+        return cls(base_url=mock.url, poll_interval_s=0.01, retry=FAST_RETRY)
+
+
+class TestEspeakConformance(BackendConformance):
+    @pytest.fixture
+    def backend(self):
+        from shotsmith.backends.espeak import EspeakBackend
+
+        return EspeakBackend()
+
+
+class TestCloudImageConformanceAgainstMocks(BackendConformance):
+    """Every cloud image adapter against its protocol mock, rendering stills to order."""
+
+    @pytest.fixture(params=["runway-image", "flux", "luma-image", "gemini-image"])
+    def backend(self, request, serve, mock_clip, monkeypatch, tmp_path):
+        from tests.backends.backend_support import FAST_RETRY
+        from tests.backends.test_image_adapters import IMAGE_PROVIDERS, backend_options
+
+        provider = IMAGE_PROVIDERS[request.param]
+        mock = serve(provider.mock_cls, mock_clip, render=True, **provider.extra.get("mock_kwargs", {}))
+        for var, value in provider.env.items():
+            monkeypatch.setenv(var, value)
+        options = dict(base_url=mock.url + provider.base_path, poll_interval_s=0.01, retry=FAST_RETRY)
+        options.update(backend_options(provider.name, mock, tmp_path))
+        return provider.backend_cls(**options)
+
+
+class TestCloudVoiceConformanceAgainstMocks(BackendConformance):
+    """OpenAI speech and ElevenLabs against their protocol mocks (which answer with real speech)."""
+
+    @pytest.fixture(params=["openai-speech", "elevenlabs"])
+    def backend(self, request, serve, mock_clip, monkeypatch, tmp_path):
+        from tests.backends.backend_support import FAST_RETRY
+        from tests.backends.test_voice_cloud import VOICES
+
+        voice = VOICES[request.param]
+        mock = serve(voice.mock_cls, mock_clip, key=voice.key)
+        monkeypatch.setenv(voice.env, voice.key)
+        return voice.backend_cls(base_url=mock.url, retry=FAST_RETRY, spool_dir=str(tmp_path / "spool"))

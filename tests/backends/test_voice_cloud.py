@@ -232,3 +232,52 @@ def test_elevenlabs_sdk_against_the_mock(serve, mock_clip):
     with pytest.raises(Exception) as caught:
         client.text_to_speech.convert_with_timestamps("21m00Tcm4TlvDq8ikWAM", text="Hi")
     assert getattr(caught.value, "status_code", None) == 401 and "quota_exceeded" in str(caught.value.body)
+
+
+# -- through the job engine: cache, create-at-most-once across runs --------------------------------------
+
+def run_engine(store, backend, requests, **kw):
+    from shotsmith.backends.engine import generate_shots
+
+    return asyncio.run(generate_shots(store, backend, requests, **kw))
+
+
+def test_engine_files_the_voice_with_its_suffix_and_timings_and_caches_it(setup, voice, tmp_path):
+    from shotsmith.store import ProjectStore
+
+    mock, make = setup
+    store = ProjectStore.create(tmp_path / "p")
+    request = say(shot_index=1)
+    (outcome,) = run_engine(store, make(), [request])
+    assert outcome.ok, outcome.error
+    assert outcome.clip.parent == store.clips_dir and outcome.clip.suffix == voice.suffix
+    assert outcome.kind is MediaKind.VOICE and outcome.word_timings
+    assert [w.word.strip(".") for w in outcome.word_timings] == TEXT.replace(".", "").split()
+    (again,) = run_engine(ProjectStore.open(store.root), make(), [request])
+    assert again.cached and again.word_timings == outcome.word_timings
+    assert len(posts(mock, voice.path)) == 1, "a cached voice is not synthesised (or paid for) again"
+
+
+def test_engine_never_repeats_a_create_whose_answer_was_lost(setup, voice, tmp_path):
+    from shotsmith.store import ProjectStore
+
+    mock, make = setup
+    store = ProjectStore.create(tmp_path / "p")
+    mock.faults.submit_accept_drop = 1
+    (lost,) = run_engine(store, make(), [say(shot_index=1)])
+    assert not lost.ok and lost.uncertain and "resubmit" in (lost.hint or "")
+    (rerun,) = run_engine(ProjectStore.open(store.root), make(), [say(shot_index=1)])
+    assert not rerun.ok and rerun.uncertain
+    assert len(posts(mock, voice.path)) == 1, "the rerun did not pay again on its own"
+    (paid,) = run_engine(ProjectStore.open(store.root), make(), [say(shot_index=1)], resubmit=True)
+    assert paid.ok and len(posts(mock, voice.path)) == 2
+
+
+def test_espeak_through_the_engine(tmp_path):
+    from shotsmith.backends.espeak import EspeakBackend
+    from shotsmith.store import ProjectStore
+
+    store = ProjectStore.create(tmp_path / "p")
+    (outcome,) = run_engine(store, EspeakBackend(), [say(shot_index=2, voice="en-us+f3")])
+    assert outcome.ok and outcome.clip.suffix == ".wav" and outcome.kind is MediaKind.VOICE
+    assert [w.word for w in outcome.word_timings] == TEXT.split()
