@@ -80,42 +80,6 @@ class TestRunwayConformanceAgainstMock(BackendConformance):
         return RunwayBackend(base_url=mock.url, poll_interval_s=0.01, retry=FAST_RETRY)
 
 
-class TestEspeakConformance(BackendConformance):
-    """The offline voice passes the suite (voice kind: plausible speech, word timings, cache)."""
-
-    @pytest.fixture
-    def backend(self):
-        from shotsmith.backends.espeak import EspeakBackend
-
-        return EspeakBackend()
-
-
-class TestOpenAISpeechConformanceAgainstMock(BackendConformance):
-    @pytest.fixture
-    def backend(self, serve, mock_clip, monkeypatch, tmp_path):
-        from tests.backends.backend_mocks.openai_speech import OpenAISpeechMock
-        from tests.backends.backend_support import FAST_RETRY
-
-        from shotsmith.backends.openai_speech import OpenAISpeechBackend
-
-        mock = serve(OpenAISpeechMock, mock_clip)
-        monkeypatch.setenv("OPENAI_API_KEY", mock.key)
-        return OpenAISpeechBackend(base_url=mock.url, retry=FAST_RETRY, spool_dir=str(tmp_path / "spool"))
-
-
-class TestElevenLabsConformanceAgainstMock(BackendConformance):
-    @pytest.fixture
-    def backend(self, serve, mock_clip, monkeypatch, tmp_path):
-        from tests.backends.backend_mocks.elevenlabs import ElevenLabsMock
-        from tests.backends.backend_support import FAST_RETRY
-
-        from shotsmith.backends.elevenlabs import ElevenLabsBackend
-
-        mock = serve(ElevenLabsMock, mock_clip)
-        monkeypatch.setenv("ELEVENLABS_API_KEY", mock.key)
-        return ElevenLabsBackend(base_url=mock.url, retry=FAST_RETRY, spool_dir=str(tmp_path / "spool"))
-
-
 # -- image and voice backends ------------------------------------------------------------------------------------
 
 class TestLocalImageConformance(BackendConformance):
