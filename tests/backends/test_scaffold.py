@@ -1,0 +1,130 @@
+"""``shotsmith plugin new``: the generated package is complete, valid, and passes its own tests as generated.
+
+The quick tests here run the generated tests in place (``PYTHONPATH=src``, no
+install); ``tests/backends/test_plugin_proof.py`` installs generated packages
+into a venv and drives them through the ``shotsmith`` command (slow).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from shotsmith.backends import scaffold
+from shotsmith.backends.scaffold import PluginSpec, ScaffoldError, check_name, render_plugin, write_plugin
+from shotsmith.errors import InvalidInputError
+
+SPECS = [PluginSpec("lavfi", kind, remote) for kind in scaffold.KINDS for remote in (False, True)]
+
+
+@pytest.mark.parametrize("raw, name", [("lavfi", "lavfi"), ("shotsmith-lavfi", "lavfi"), ("my-cloud2", "my-cloud2"),
+                                       (" sweep ", "sweep")])
+def test_usable_names(raw, name):
+    assert check_name(raw) == name
+
+
+@pytest.mark.parametrize("raw", ["Lavfi", "my cloud", "2d", "a--b", "a-", "my_cloud", "", "x" * 33, "../evil",
+                                 "shotsmith-"])
+def test_unusable_names_are_one_clear_line(raw):
+    with pytest.raises(InvalidInputError) as caught:
+        check_name(raw)
+    assert "\n" not in caught.value.message and "lower-case letters" in caught.value.message
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: f"{s.kind}{'-remote' if s.remote else ''}")
+def test_every_file_is_rendered_and_valid(spec):
+    files = render_plugin(spec)
+    expected = {"pyproject.toml", "README.md", "src/shotsmith_lavfi/__init__.py", "src/shotsmith_lavfi/backend.py",
+                "tests/test_lavfi.py"} | ({"tests/conftest.py"} if spec.remote else set())
+    assert set(files) == expected
+    for path, text in files.items():
+        assert "$" not in text, f"{path}: a placeholder was left unrendered"
+        if path.endswith(".py"):
+            ast.parse(text, filename=path)
+    project = tomllib.loads(files["pyproject.toml"])
+    assert project["project"]["name"] == "shotsmith-lavfi"
+    assert project["project"]["entry-points"]["shotsmith.backends"] == {"lavfi": "shotsmith_lavfi"}
+    assert project["project"]["optional-dependencies"]["test"] == ["shotsmith[test]>=0.1"]
+    backend = files["src/shotsmith_lavfi/backend.py"]
+    assert "class LavfiBackend(" in backend and 'name = "lavfi"' in backend
+    assert "raise NotImplementedError(" in backend  # the optional method says how to implement it
+    assert "BackendConformance" in files["tests/test_lavfi.py"]
+
+
+def test_refuses_an_existing_folder_and_overwrites_nothing(tmp_path):
+    existing = tmp_path / "shotsmith-lavfi"
+    existing.mkdir()
+    (existing / "mine.py").write_text("keep me")
+    with pytest.raises(ScaffoldError, match="already exists"):
+        write_plugin(PluginSpec("lavfi"), tmp_path)
+    assert [p.name for p in existing.iterdir()] == ["mine.py"] and (existing / "mine.py").read_text() == "keep me"
+    assert [p.name for p in tmp_path.iterdir()] == ["shotsmith-lavfi"]  # no staging folder left behind
+
+
+def test_cli_writes_the_package_and_refuses_bad_input(tmp_path):
+    import typer
+
+    from shotsmith.backends.cli import register_commands
+
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """test root"""
+
+    register_commands(app)
+    runner = CliRunner()
+    ok = runner.invoke(app, ["plugin", "new", "lavfi", "--kind", "image", "--dir", str(tmp_path)])
+    assert ok.exit_code == 0, ok.output
+    assert (tmp_path / "shotsmith-lavfi" / "src" / "shotsmith_lavfi" / "backend.py").read_text().count("TEXT_TO_IMAGE")
+    again = runner.invoke(app, ["plugin", "new", "lavfi", "--dir", str(tmp_path)])
+    assert again.exit_code != 0 and "already exists" in str(again.exception)
+    for args, message in ((["plugin", "new", "Bad Name"], "not a usable backend name"),
+                          (["plugin", "new", "ok", "--kind", "audio"], "not a kind of backend"),
+                          (["plugin", "new", "animatic"], "built-in backend")):
+        result = runner.invoke(app, [*args, "--dir", str(tmp_path)])
+        assert result.exit_code != 0 and message in str(result.exception), args
+
+
+def test_optional_stubs_raise_not_implemented_with_guidance(tmp_path, monkeypatch):
+    import asyncio
+    import importlib
+    import threading
+
+    from shotsmith.backends.base import GenerationMode, GenerationRequest
+
+    write_plugin(PluginSpec("stubby"), tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path / "shotsmith-stubby" / "src"))
+    module = importlib.import_module("shotsmith_stubby.backend")
+    try:
+        request = GenerationRequest(prompt="x", duration_s=1, mode=GenerationMode.IMAGE_TO_VIDEO, image="/x.png")
+        with pytest.raises(NotImplementedError, match="add GenerationMode.IMAGE_TO_VIDEO to capabilities"):
+            asyncio.run(module.StubbyBackend().generate(request, tmp_path / "o.mp4", on_progress=lambda e: None,
+                                                        cancel=threading.Event()))
+    finally:
+        for name in ("shotsmith_stubby", "shotsmith_stubby.backend"):
+            sys.modules.pop(name, None)
+
+
+def run_generated_tests(folder: Path) -> subprocess.CompletedProcess:
+    """The generated package's own tests, in place; the entry-point test needs an install (see the slow proof)."""
+    env = {**os.environ, "PYTHONPATH": str(folder / "src"), "SHOTSMITH_LOAD_PLUGINS": ""}
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                           str(folder), "-k", "not entry_point"], capture_output=True, text=True, env=env,
+                          cwd=folder, timeout=600)
+
+
+@pytest.mark.parametrize("spec", [PluginSpec("gen-video", "video"), PluginSpec("gen-cloud", "video", True)],
+                         ids=["video", "video-remote"])
+def test_generated_package_passes_its_own_tests(spec, tmp_path):
+    folder = write_plugin(spec, tmp_path)
+    result = run_generated_tests(folder)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and "failed" not in result.stdout
