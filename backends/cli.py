@@ -7,6 +7,8 @@ it is.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -128,3 +130,27 @@ def register_commands(app: typer.Typer) -> None:
         describe_backend(Console(), name)
 
     app.add_typer(backends_app, name="backends")
+
+    plugin_app = typer.Typer(help="Start a backend plugin package (video, image or voice).", no_args_is_help=True)
+
+    @plugin_app.command("new")
+    def new_command(
+        name: str = typer.Argument(..., help="The backend's name as users will type it, e.g. lavfi."),
+        kind: str = typer.Option("video", "--kind", "-k", help="What it makes: video, image or voice."),
+        remote: bool = typer.Option(False, "--remote", help="A cloud API adapter, tested against a local mock."),
+        folder: Path = typer.Option(Path("."), "--dir", "-d", help="Where to create shotsmith-NAME/."),
+    ) -> None:
+        """Write a plugin package that installs and passes its own tests as generated."""
+        from shotsmith.backends import scaffold
+
+        spec = scaffold.PluginSpec(scaffold.check_name(name), scaffold.check_kind(kind), remote)
+        scaffold.check_not_builtin(spec.name)
+        target = scaffold.write_plugin(spec, folder)
+        console = Console()
+        console.print(Text.assemble(("✓", "bold green"), f" wrote {target} ({spec.kind} backend "
+                                    f"{spec.name!r}{', remote' if remote else ''})"), soft_wrap=True)
+        where = str(target) if target.is_absolute() else f"./{target.as_posix()}"  # pip needs a path-looking path
+        for line in (f"pip install -e '{where}[test]'", f"pytest {where}", "shotsmith backends list"):
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+
+    app.add_typer(plugin_app, name="plugin")
