@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEMO_BRIEF ?= examples/briefs/coffee-shop.txt
 DEMO_OUT ?= out/demo.mp4
 
-.PHONY: demo test clean
+.PHONY: demo test clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "shotsmith needs Python 3.11 or newer")'
@@ -29,7 +29,15 @@ $(VENV)/.installed-dev: pyproject.toml examples/plugin-backend/pyproject.toml | 
 demo: $(VENV)/.installed
 	$(BIN)/shotsmith run $(DEMO_BRIEF) -o $(DEMO_OUT) --json out/demo-report.json
 
-test: $(VENV)/.installed-dev
+# tests/tui/test_tui_web.py drives `shotsmith web` in headless Chromium (Debian's package). Installed only
+# when missing, and only as root where apt-get exists; elsewhere that test is skipped and says why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	       && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "chromium not installed (needs root and apt-get): the browser test of shotsmith web will be skipped"
+
+test: $(VENV)/.installed-dev chromium
 	$(BIN)/python -m pytest
 
 clean:

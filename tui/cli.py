@@ -1,4 +1,4 @@
-"""The ``shotsmith tui`` command (entry point group ``shotsmith.commands``).
+"""The ``shotsmith tui`` and ``shotsmith web`` commands (entry point group ``shotsmith.commands``).
 
 Textual and the session are imported inside the command, so registering it
 costs nothing for the other commands. The session comes from
@@ -38,5 +38,28 @@ def tui_command(
         session.close()
 
 
+def web_command(
+    project: Path = typer.Option(Path("."), "--project", "-p",
+                                 help="Project folder; created if missing, continued if not."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port on 127.0.0.1 to serve on."),
+    llm: str | None = typer.Option(None, "--llm", help="provider:model, e.g. openai:gpt-4.1-mini or ollama:llama3.1."),
+    llm_base_url: str | None = typer.Option(None, "--llm-base-url", help="OpenAI-compatible server URL (Ollama, vLLM…)."),
+    backend: str | None = typer.Option(None, "--backend", "-b", help="Generation backend (default from config: animatic)."),
+    resolution: str | None = typer.Option(None, "--resolution", "-r", help="Short side of the frame, e.g. 720p."),
+) -> None:
+    """Serve the terminal UI in a browser on 127.0.0.1 (each tab runs its own `shotsmith tui`)."""
+    from shotsmith.assistant.production import ServiceOptions
+    from shotsmith.assistant.session_factory import open_session
+    from shotsmith.tui.web import HOST, serve, tui_command_line
+
+    # The same checks as `tui`, here, so a bad option is one line now instead of a dead browser tab later.
+    options = ServiceOptions(backend=backend, resolution=resolution)
+    open_session(project, options=options, llm=llm, llm_base_url=llm_base_url).close()
+    command = tui_command_line(project, llm=llm, llm_base_url=llm_base_url, backend=backend, resolution=resolution)
+    typer.echo(f"shotsmith web: http://{HOST}:{port}/ (project {project.resolve()}; Ctrl+C stops)")
+    serve(command, port=port, title=f"shotsmith · {project.resolve().name}")
+
+
 def register_commands(app: typer.Typer) -> None:
     app.command("tui")(tui_command)
+    app.command("web")(web_command)

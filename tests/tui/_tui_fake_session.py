@@ -15,7 +15,8 @@ script: a list of items, each
 
 It records what the UI asked of it, so tests can assert on ``sent``,
 ``responses`` and ``cancel_calls``. ``store`` and ``service`` hold only what
-the UI reads of them (root, saved plan, spending ledger, backend name).
+the UI reads of them (root, saved plan, spending ledger, kept renders, the
+history's head, backend name).
 """
 
 from __future__ import annotations
@@ -125,6 +126,10 @@ class ScriptedSession:
     past: list[tuple[str, str]] = field(default_factory=list)
     plan: ShotPlan | None = None
     backend: str = "runway"
+    #: What the project holds from before: RenderRecords and the history's head (see ProjectStore).
+    renders: list[Any] = field(default_factory=list)
+    head: int = 0
+    root: Path = PROJECT_ROOT
     sent: list[str] = field(default_factory=list)
     responses: list[bool] = field(default_factory=list)
     cancel_calls: int = 0
@@ -132,7 +137,9 @@ class ScriptedSession:
 
     def __post_init__(self) -> None:
         ledger = SimpleNamespace(spent_usd=0.0)
-        self.store = SimpleNamespace(root=PROJECT_ROOT, project=SimpleNamespace(plan=self.plan, spending=ledger))
+        self.store = SimpleNamespace(root=self.root,
+                                     project=SimpleNamespace(plan=self.plan, spending=ledger, renders=list(self.renders)),
+                                     history=SimpleNamespace(index=SimpleNamespace(head=self.head, entries=[])))
         self.service = SimpleNamespace(backend_name=self.backend, store=self.store)
         self.last_error: ShotsmithError | None = None
         self._pending = False
@@ -142,6 +149,10 @@ class ScriptedSession:
     @property
     def pending_approval(self) -> bool:
         return self._pending
+
+    @property
+    def unfinished(self) -> bool:
+        return False
 
     def send(self, text: str) -> AsyncIterator[AgentEvent]:
         self.sent.append(text)

@@ -438,4 +438,6 @@ async def test_an_unknown_event_is_shown_not_dropped(scripted, make_app, settle)
 
 def test_the_scripted_session_keeps_the_protocol():
     # If the protocol grows, the fake must grow with it, or these tests drive a UI for another interface.
-    assert isinstance(ScriptedSession(), ChatSessionLike)
+    # (ScriptedSession alone leaves out resume() on purpose: the screen's path for a session that cannot ask again.)
+    assert isinstance(ResumableSession(), ChatSessionLike)
+    assert not isinstance(ScriptedSession(), ChatSessionLike)

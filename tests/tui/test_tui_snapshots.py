@@ -80,3 +80,45 @@ def test_narrow_terminal(snap_compare):
         await pilot.pause()
 
     assert snap_compare(app, run_before=run_before, terminal_size=(80, 24))
+
+
+def _still(path, colour, accent):
+    """A small picture with a sky, a ground and a sun, so the half-block cells have something to show."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (96, 170), colour)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 110, 96, 170), fill=accent)
+    draw.ellipse((30, 30, 66, 66), fill=(250, 220, 120))
+    image.save(path)
+    return path
+
+
+def test_thumbnails_of_the_shots(snap_compare, tmp_path, monkeypatch):
+    """The strip under the plan: a picture per shot that has one (half-block cells), the highlighted one marked."""
+    from shotsmith.tui import thumbs
+
+    stills = {1: _still(tmp_path / "1.png", (60, 90, 160), (90, 60, 30)),
+              2: _still(tmp_path / "2.png", (170, 110, 60), (240, 240, 230))}
+    monkeypatch.setattr(thumbs, "thumbnail", lambda root, shot: stills.get(shot.index))
+    app = ShotsmithApp(ScriptedSession(turns=[plan_turn()]))
+
+    async def run_before(pilot) -> None:
+        _steady(pilot)
+        await send(pilot, BRIEF)
+        await wait_for_workers(pilot)
+        _steady(pilot)
+        await pilot.pause()
+
+    assert snap_compare(app, run_before=run_before, terminal_size=SIZE)
+
+
+def test_help_screen(snap_compare):
+    app = ShotsmithApp(ScriptedSession())
+
+    async def run_before(pilot) -> None:
+        _steady(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+
+    assert snap_compare(app, run_before=run_before, terminal_size=SIZE)

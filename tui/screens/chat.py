@@ -10,18 +10,27 @@ a new event kind needs one ``case``.
 Sessions report a failed turn themselves (an error :class:`Notice` and
 ``last_error``); a session that raises instead (a third-party one, or a bug)
 is turned into the same notice here, so nothing a turn does can crash the app.
+
+Ctrl+Z and Ctrl+Y send "undo" and "redo" to the session, exactly as if they
+were typed, instead of calling ``store.undo`` here: the session answers them
+itself (``SessionBase._history_command``), under its turn lock so an undo can
+never race a turn's own save, re-sends the plan (so the table, the progress
+panel and the thumbnails refresh through the one handler), keeps the exchange
+in the conversation and reports "nothing to undo" like any other error. One
+path, whoever started it. The palette's commands (:mod:`shotsmith.tui.commands`)
+go through :meth:`ChatScreen.say` too.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from functools import partial
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -34,14 +43,23 @@ from shotsmith.assistant.sessions.protocol import ChatSessionLike
 from shotsmith.brief import ShotPlan
 from shotsmith.errors import CancelledError, ShotsmithError
 from shotsmith.scrub import scrub
+from shotsmith.tui import player
+from shotsmith.tui.commands import ShotsmithCommands
 from shotsmith.tui.format import estimate_text, human_size
+from shotsmith.tui.keys import screen_bindings
 from shotsmith.tui.messages import SessionEvent, TurnEnded
+from shotsmith.tui.renders import LastRender, recorded_render
 from shotsmith.tui.screens.approval import ApprovalScreen
-from shotsmith.tui.widgets import ChatLog, PlanTable, ProgressPanel, StatusLine
+from shotsmith.tui.screens.help import HelpScreen
+from shotsmith.tui.widgets import ChatLog, PlanTable, ProgressPanel, StatusLine, ThumbStrip
+from shotsmith.tui.widgets.prompt import PromptInput
 
 log = logging.getLogger(__name__)
 
-PLACEHOLDER = "Describe your video, or ask for a change (Enter sends)"
+PLACEHOLDER = "Describe your video or a change (Enter sends, F1: keys)"
+#: What the input says when it is too narrow for :data:`PLACEHOLDER` (80 columns): cut text reads as a typo.
+PLACEHOLDER_SHORT = "Your video, or a change · F1 keys"
+PLACEHOLDER_TINY = "Message · F1 keys"
 EMPTY = "The message is empty: describe your video first."
 YES = {"y", "yes", "approve", "approved", "ok", "go"}
 NO = {"n", "no", "reject", "rejected", "cancel", "stop"}
@@ -55,12 +73,17 @@ def notice_for(error: ShotsmithError) -> Notice:
     return Notice(error.message + (f" ({error.hint})" if error.hint else ""), level=level)
 
 
+def placeholder_for(width: int) -> str:
+    """The longest input hint that fits ``width`` cells whole."""
+    for text in (PLACEHOLDER, PLACEHOLDER_SHORT, PLACEHOLDER_TINY):
+        if len(text) <= width:
+            return text
+    return ""
+
+
 class ChatScreen(Screen[None]):
-    BINDINGS = [
-        # priority: the focused Input binds ctrl+c to copy; while a turn runs, cancelling wins.
-        Binding("ctrl+c", "cancel_turn", "Cancel", priority=True),
-        Binding("escape", "cancel_turn", "Cancel", show=False),
-    ]
+    BINDINGS = screen_bindings()
+    COMMANDS = Screen.COMMANDS | {ShotsmithCommands}
 
     busy: reactive[bool] = reactive(False)
 
@@ -69,16 +92,21 @@ class ChatScreen(Screen[None]):
         self.session = session
         self._turn_no = 0
         self._worker: Worker | None = None
+        #: Turn number → "Undo"/"Redo" for the turns the keys started: their answer is also a notification.
+        self._history_turns: dict[int, str] = {}
+        #: The latest video written in this session (a preview too); newer than any recorded render.
+        self._written: LastRender | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
         with Horizontal(id="body"):
             with Vertical(id="conversation"):
                 yield ChatLog(id="chat-log")
-                yield Input(placeholder=PLACEHOLDER, id="prompt")
+                yield PromptInput(placeholder=PLACEHOLDER, id="prompt")
             with Vertical(id="side"):
                 yield PlanTable(id="plan")
-                yield ProgressPanel(id="progress")
+                yield ThumbStrip(self.session.store.root, id="thumbs")
+                yield ProgressPanel(self.session.store.root, id="progress")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -95,8 +123,10 @@ class ChatScreen(Screen[None]):
         else:
             chat.add_notice(WELCOME)
         plan = self.session.store.project.plan
-        if plan is not None:
-            self._show_plan(plan)
+        self._show_plan(plan)
+        recorded = recorded_render(self.session.store)
+        if recorded is not None:
+            self.query_one(ProgressPanel).restore_render(recorded)
         if self.session.pending_approval:
             # Left waiting by the last session (the agent keeps it in its checkpoint). A session that can
             # resume asks again, with a fresh estimate, in the dialog; otherwise the user answers by typing.
@@ -114,16 +144,19 @@ class ChatScreen(Screen[None]):
         if not text:
             self.notify(EMPTY, severity="warning", timeout=4)
             return
+        if self.say(text) is not None:
+            event.input.clear()
+
+    def say(self, text: str) -> Worker | None:
+        """Send ``text`` as the user (typed, or from a key or the palette); None when a turn is still running."""
         if self.busy:
             self.notify("The assistant is still working: wait, or press Esc to cancel.", severity="warning")
-            return
-        event.input.clear()
+            return None
         self.query_one(ChatLog).add_message("user", text)
         answer = text.lower().rstrip(".!")
         if (answer in YES or answer in NO) and self.session.pending_approval:
-            self.start_turn(approved=answer in YES)
-        else:
-            self.start_turn(text=text)
+            return self.start_turn(approved=answer in YES)
+        return self.start_turn(text=text)
 
     def start_turn(self, *, text: str | None = None, approved: bool | None = None, resume: bool = False) -> Worker:
         """Send ``text``, answer the pending approval with ``approved``, or ``resume`` (ask that approval again)."""
@@ -162,11 +195,65 @@ class ChatScreen(Screen[None]):
         finally:
             self.post_message(TurnEnded(turn, error))
 
-    # -- cancelling --------------------------------------------------------------------
+    # -- keys --------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_turn":
             return self.busy  # when idle the keys fall through (ctrl+c copies, as usual)
         return True
+
+    def action_help(self) -> None:
+        if not isinstance(self.app.screen, HelpScreen):
+            self.app.push_screen(HelpScreen())
+
+    def action_undo(self) -> None:
+        self._history_key("undo")
+
+    def action_redo(self) -> None:
+        self._history_key("redo")
+
+    def _history_key(self, word: str) -> None:
+        worker = self.say(word)
+        if worker is not None:
+            self._history_turns[self._turn_no] = word.capitalize()
+
+    def action_toggle_thumbs(self) -> None:
+        thumbs = self.query_one(ThumbStrip)
+        thumbs.display = not thumbs.display
+
+    def latest_render(self) -> LastRender | None:
+        """This session's newest video, else the project's newest kept render."""
+        return self._written or recorded_render(self.session.store)
+
+    def action_open_render(self) -> None:
+        """Play the latest render here, download it in a browser, or say where it is."""
+        latest = self.latest_render()
+        chat = self.query_one(ChatLog)
+        if latest is None:
+            self.notify("There is no render yet: say 'generate' or 'preview' first.", title="Open", severity="warning")
+            return
+        path = latest.path
+        if not path.is_file():
+            self.notify(f"{path} is gone (moved or deleted).", title="Open", severity="error", markup=False)
+            return
+        if self.app.is_web:
+            self.app.deliver_binary(path, save_filename=path.name, mime_type="video/mp4")
+            self.notify(f"Downloading {path.name}", title="Open", markup=False)
+            return
+        command = player.player_command(path)
+        if command is None:
+            # No display (SSH, a container): the path, in the log where it can be selected, and on the clipboard.
+            self.app.copy_to_clipboard(str(path))
+            chat.add_notice(f"no video player here; the latest render is {path}")
+            self.notify(f"{path}\n(copied to the clipboard)", title="No player here", markup=False)
+            return
+        try:
+            player.play(path, command)
+        except ShotsmithError as exc:
+            chat.add_error(exc.message, exc.hint)
+            return
+        self.notify(f"{path.name} with {Path(command[0]).name}", title="Playing", markup=False)
+
+    # -- cancelling --------------------------------------------------------------------
 
     def action_cancel_turn(self) -> None:
         self.session.cancel()
@@ -182,6 +269,9 @@ class ChatScreen(Screen[None]):
         chat = self.query_one(ChatLog)
         progress = self.query_one(ProgressPanel)
         match message.event:
+            case AssistantText(text=text, delta=False) if message.turn in self._history_turns:
+                chat.add_assistant_text(text, delta=False)  # "Undone: back at change 3 (shot 2 edited)…"
+                self.notify(text, title=self._history_turns[message.turn], markup=False)
             case AssistantText(text=text, delta=delta):
                 chat.add_assistant_text(text, delta=delta)
             case Notice(text=text, level="error"):
@@ -206,6 +296,7 @@ class ChatScreen(Screen[None]):
             case RenderProgress(seconds_done=done, seconds_total=total):
                 progress.render_progress(done, total)
             case OutputWritten(path=path, duration_s=duration, size_bytes=size):
+                self._written = LastRender(Path(path), duration, size)
                 progress.output_written(path, duration, size)
                 chat.add_output(path, duration, size)
                 self.notify(f"{path} · {duration:.1f} s · {human_size(size)}", title="Video written", markup=False)
@@ -219,6 +310,7 @@ class ChatScreen(Screen[None]):
 
     def on_turn_ended(self, message: TurnEnded) -> None:
         self._refresh_status()
+        self._history_turns.pop(message.turn, None)
         error = message.error
         if error is not None:
             cancelled = isinstance(error, CancelledError)
@@ -230,9 +322,25 @@ class ChatScreen(Screen[None]):
             self.query_one(ChatLog).end_turn()
 
     # -- helpers -----------------------------------------------------------------------
-    def _show_plan(self, plan: ShotPlan) -> None:
+    def _show_plan(self, plan: ShotPlan | None) -> None:
+        self.query_one(ThumbStrip).show_plan(plan)
+        if plan is None:
+            return
         self.query_one(PlanTable).show_plan(plan)
         self.query_one(ProgressPanel).show_plan(plan)
+
+    def on_plan_table_shot_highlighted(self, message: PlanTable.ShotHighlighted) -> None:
+        self.query_one(ThumbStrip).highlight(message.shot.index)
+
+    def on_resize(self) -> None:
+        # Below 30 rows the thumbnails would squeeze the plan and progress into nothing (Ctrl+T still shows them).
+        self.set_class(self.size.height < 30, "-short")
+        self.call_after_refresh(self._fit_placeholder)  # once the input has its new width
+
+    def _fit_placeholder(self) -> None:
+        prompt = self.query_one("#prompt", Input)
+        if prompt.content_region.width:
+            prompt.placeholder = placeholder_for(prompt.content_region.width - 1)  # the cursor takes a cell
 
     def _refresh_status(self) -> None:
         status = self.query_one(StatusLine)

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from dataclasses import dataclass
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from shotsmith.brief import Shot, ShotPlan
@@ -43,7 +46,13 @@ def shot_detail(shot: Shot) -> str:
 
 
 class PlanTable(Vertical):
-    """Holds the last plan the session reported (``plan``)."""
+    """Holds the last plan the session reported (``plan``); posts :class:`ShotHighlighted` as the cursor moves."""
+
+    @dataclass
+    class ShotHighlighted(Message):
+        """The user moved to ``shot`` (the thumbnails follow)."""
+
+        shot: Shot
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -76,6 +85,7 @@ class PlanTable(Vertical):
         shots = self.shots
         if 0 <= event.cursor_row < len(shots):
             self.query_one("#plan-detail", Static).update(shot_detail(shots[event.cursor_row]))
+            self.post_message(self.ShotHighlighted(shots[event.cursor_row]))
 
     def _columns(self) -> tuple[list[tuple[str, int]], int]:
         """The columns that fit, and the prompt column's width (each column has 1 cell of padding a side)."""

@@ -10,6 +10,7 @@ clip); a shot with a new prompt, camera or style waits again.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -18,21 +19,23 @@ from textual.containers import Vertical
 from textual.widgets import ProgressBar, Static
 
 from shotsmith.brief import ShotPlan
-from shotsmith.tui.format import human_size
+from shotsmith.tui.format import human_size, shown_path
+from shotsmith.tui.renders import LastRender
 
 MARKS = {"queued": ("·", ""), "submitted": ("↑", ""), "running": ("▶", "bold"), "downloading": ("↓", "bold"),
          "done": ("✓", "green"), "cached": ("✓", "green"), "failed": ("✗", "red"), "cancelled": ("–", "yellow"),
          "waiting": ("·", "dim"), "footage": ("▣", "")}
 
-#: The project keeps no record of earlier renders, so the panel only speaks for this session.
-NO_RENDER = "render: none in this session"
+NO_RENDER = "render: none yet"
 
 
 class ProgressPanel(Vertical):
     """``states`` maps a shot index to (state, percent, message)."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, root: str | Path | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        #: The project folder: paths inside it are shown relative to it (they are long, the panel is narrow).
+        self.root = root
         self.states: dict[int | None, tuple[str, float | None, str]] = {}
         #: shot index → the generation signature its state belongs to.
         self._signatures: dict[int, str] = {}
@@ -45,6 +48,7 @@ class ProgressPanel(Vertical):
         yield Static(NO_RENDER, id="render-label", markup=False)
         yield ProgressBar(total=100, show_eta=False, id="render-bar")
         yield Static("", id="output-line", markup=False)
+        yield Static("", id="open-line")
 
     def on_mount(self) -> None:
         self.border_title = "Progress"
@@ -93,9 +97,29 @@ class ProgressPanel(Vertical):
         bar = self.query_one("#render-bar", ProgressBar)
         bar.update(total=bar.total or 1, progress=bar.total or 1)
         self.query_one("#render-label", Static).update("render: done")
+        self._show_output(f"✓ {shown_path(path, self.root)}\n  {duration_s:.1f} s · {human_size(size_bytes)}")
+
+    def restore_render(self, last: LastRender) -> None:
+        """The project's latest render from before this session: where it is and whether it shows the plan as it is."""
+        size = "file missing" if last.size_bytes is None else human_size(last.size_bytes)
+        self.output = (str(last.path), last.duration_s, last.size_bytes or 0)
+        if last.current is not False:
+            bar = self.query_one("#render-bar", ProgressBar)
+            bar.update(total=1, progress=1)
+        label = {True: "render: done", False: "render: out of date", None: "render: last one"}[last.current]
+        version = f" (v{last.version})" if last.version else ""
+        self.query_one("#render-label", Static).update(label + version)
+        self._show_output(f"✓ {shown_path(last.path, self.root)}\n  {last.duration_s:.1f} s · {size}")
+
+    def _show_output(self, text: str) -> None:
         line = self.query_one("#output-line", Static)
-        line.update(f"✓ {path}\n  {duration_s:.1f} s · {human_size(size_bytes)}")
+        line.update(text)
         line.display = True
+        opener = self.query_one("#open-line", Static)
+        # A link: in a browser (textual-serve) this is how the video is downloaded; in a terminal it plays it.
+        verb = "download" if self.app.is_web else "play"
+        opener.update(f"[@click=screen.open_render]▶ {verb}[/] · Ctrl+O")
+        opener.display = True
 
     def _show_states(self) -> None:
         text = Text()

@@ -1,0 +1,120 @@
+"""A strip of shot thumbnails under the plan table, drawn with textual-image.
+
+textual-image picks the terminal's best graphics protocol (Kitty's, or
+Sixel) when it is imported, before Textual takes the terminal; where there is
+none (most terminals, tmux, a browser through textual-serve, the test Pilot)
+this strip draws coloured half-block cells instead, which work everywhere
+Textual does. textual-image's own last resort is grey shade characters, which
+lose the colour that tells one shot from another, so it is not used.
+
+Frames are decoded in a worker thread (:mod:`shotsmith.tui.thumbs` caches
+them), so a plan with many shots never stalls a key press; a newer plan
+cancels the worker of the older one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import HorizontalScroll, Vertical
+from textual.widgets import Static
+from textual_image.renderable import Image as AutoRenderable
+from textual_image.renderable.halfcell import Image as HalfcellRenderable
+from textual_image.widget import HalfcellImage
+from textual_image.widget import Image as AutoImage
+
+from shotsmith.brief import Shot, ShotPlan
+from shotsmith.tui import thumbs
+
+
+def graphics_protocol() -> str:
+    """What textual-image found in the terminal this process started in: "tgp", "sixel", "halfcell" or "unicode"."""
+    return AutoRenderable.__module__.rsplit(".", 1)[-1]
+
+
+def image_class(*, headless: bool, web: bool) -> type:
+    """The image widget to draw with: the terminal's protocol where it has one, else half-block cells."""
+    if headless or web or AutoRenderable is HalfcellRenderable or graphics_protocol() == "unicode":
+        return HalfcellImage
+    return AutoImage
+
+
+class ShotThumb(Vertical):
+    """One shot: its picture (or a placeholder until there is one) and its number and duration."""
+
+    def __init__(self, shot: Shot, image_cls: type, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.shot = shot
+        self._image_cls = image_cls
+        self.path: Path | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("…", classes="thumb-empty")
+        yield Static(f"{self.shot.index} · {self.shot.duration_s:.1f}s", classes="thumb-label", markup=False)
+
+    def set_image(self, path: Path | None) -> None:
+        """Show ``path`` (None: say there is no picture yet)."""
+        self.path = path
+        current = self.query_children(".thumb-image, .thumb-empty").first()
+        if path is None:
+            if isinstance(current, Static):
+                current.update("no clip yet")
+            return
+        if isinstance(current, self._image_cls):
+            current.image = str(path)
+            return
+        current.remove()
+        self.mount(self._image_cls(str(path), classes="thumb-image"), before=0)
+
+
+class ThumbStrip(HorizontalScroll):
+    """``show_plan`` lays out one :class:`ShotThumb` per shot and fills them in from a worker."""
+
+    def __init__(self, root: Path, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.root = Path(root)
+        self.plan: ShotPlan | None = None
+        self._current: int | None = None
+        #: True once the worker for the current plan has filled every thumbnail it could.
+        self.loaded = False
+
+    def on_mount(self) -> None:
+        self.border_title = "Shots"
+
+    def show_plan(self, plan: ShotPlan | None) -> None:
+        self.plan = plan
+        self.loaded = False
+        self._load(plan)
+
+    def highlight(self, index: int | None) -> None:
+        """Mark the shot highlighted in the plan table and bring it into view."""
+        self._current = index
+        for tile in self.query(ShotThumb):
+            tile.set_class(tile.shot.index == index, "-current")
+            if tile.shot.index == index:
+                self.scroll_to_widget(tile, animate=False)
+
+    @work(exclusive=True, group="thumbnails")
+    async def _load(self, plan: ShotPlan | None) -> None:
+        await self.remove_children()
+        if plan is None or not plan.shots:
+            await self.mount(Static("No shots yet.", classes="thumb-none"))
+            self.loaded = True
+            return
+        image_cls = image_class(headless=self.app.is_headless, web=self.app.is_web)
+        tiles = [ShotThumb(shot, image_cls) for shot in plan.shots]
+        await self.mount(*tiles)
+        self.highlight(self._current)
+        for tile in tiles:
+            path = await asyncio.to_thread(thumbs.thumbnail, self.root, tile.shot)
+            if tile.is_attached:
+                tile.set_image(path)
+        self.loaded = True
+
+    @property
+    def tiles(self) -> list[ShotThumb]:
+        return list(self.query(ShotThumb))
