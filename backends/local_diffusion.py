@@ -59,6 +59,7 @@ from shotsmith.backends.base import (
     ProgressCallback,
     ProgressEvent,
 )
+from shotsmith.backends.executors import current_executor
 from shotsmith.config import Settings, load_settings
 from shotsmith.errors import BackendError, CancelledError, InvalidInputError
 from shotsmith.formats import ASPECT_RATIOS, RESOLUTIONS, frame_size
@@ -82,6 +83,9 @@ MAX_PIXELS = 4096 * 4096
 AUTO_OFFLOAD_BELOW_GIB = 16.0
 #: Share of the progress bar the denoising loop fills; decoding and encoding fill the rest.
 DENOISE_SHARE = 90.0
+
+#: Shots the engine hands over at once with the Ray executor (the pool queues them for its actors).
+RAY_CONCURRENCY = 64
 
 OffloadMode = Literal["auto", "none", "model", "sequential"]
 
@@ -241,7 +245,10 @@ class DiffusersBackend(Backend):
                    "(ModelScope, AnimateDiff, CogVideoX, Wan, LTX...). Free; wants a GPU.")
 
     def __init__(self, model: str | None = None, *, settings: Settings | None = None, **options: Any) -> None:
-        merged = dict((settings or load_settings()).backends.get(self.name, {}))
+        settings = settings or load_settings()
+        # Where shots run (docs/ray.md): the run's --executor wins over these, read once here.
+        self.default_executor, self.ray_table = settings.executor, dict(settings.ray)
+        merged = dict(settings.backends.get(self.name, {}))
         merged.update({k: v for k, v in options.items() if v is not None})
         if model:
             merged["model"] = model
@@ -272,8 +279,17 @@ class DiffusersBackend(Backend):
                             min_duration_s=s.min_duration_s, max_duration_s=s.max_duration_s,
                             aspect_ratios=list(ASPECT_RATIOS), resolutions=list(s.resolutions), fps=list(s.fps),
                             max_prompt_chars=2000, supports_seed=True, supports_negative_prompt=True,
-                            supports_camera_control=False, max_concurrency=1, costs_money=False, local=True,
-                            long_running=True)
+                            supports_camera_control=False, max_concurrency=self._concurrency(), costs_money=False,
+                            local=True, long_running=True)
+
+    def executor(self) -> str:
+        """``local`` or ``ray``: the run's choice (:func:`~shotsmith.backends.executors.executor_scope`), else the config's."""
+        return current_executor(self.default_executor)
+
+    def _concurrency(self) -> int:
+        """One at a time in this process (one GPU); on Ray the pool's free actors set the pace, so the engine
+        hands over every shot at once and each waits there for a worker."""
+        return RAY_CONCURRENCY if self.executor() == "ray" else 1
 
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
         plan = self.plan(request, PipelineFacts(size_multiple=self.settings.size_multiple or 8,
@@ -295,6 +311,11 @@ class DiffusersBackend(Backend):
     async def generate(self, request: GenerationRequest, dest: Path, *, on_progress: ProgressCallback,
                        cancel: threading.Event) -> GenerationResult:
         model = self.model_id(request)
+        if self.executor() == "ray":  # the same shot, run by a worker that keeps the pipeline loaded
+            from shotsmith.backends.executors.ray_pool import generate_on_ray
+
+            return await generate_on_ray(self, request, Path(dest), model, on_progress=on_progress, cancel=cancel,
+                                         ray_table=self.ray_table)
         stop = threading.Event()  # set when the awaiting task itself is cancelled
         try:
             return await asyncio.to_thread(self.run_blocking, request, Path(dest), model, on_progress, cancel, stop)

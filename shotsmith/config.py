@@ -6,6 +6,10 @@ The file is ``$SHOTSMITH_CONFIG`` or ``~/.config/shotsmith/config.toml``::
     resolution = "720p"
     llm = "openai:gpt-4.1-mini"
     llm_base_url = "http://localhost:11434/v1"
+    executor = "local"        # or "ray": local models' shots run on a Ray cluster (docs/ray.md)
+
+    [ray]                     # only with executor = "ray"
+    address = "ray://head:10001"
 
     [secrets]                 # only if you prefer this to environment variables
     RUNWAYML_API_SECRET = "..."
@@ -22,7 +26,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
@@ -35,12 +39,16 @@ class Settings(BaseModel):
     fps: int = Field(default=30, ge=1, le=120)
     llm: str | None = None
     llm_base_url: str | None = None
+    #: Where local models' shots run: ``local`` (this process) or ``ray`` (a Ray cluster; ``[ray]`` configures it).
+    executor: Literal["local", "ray"] = "local"
+    ray: dict[str, Any] = Field(default_factory=dict)
     backends: dict[str, dict[str, Any]] = Field(default_factory=dict)
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
 
 
 _ENV_FIELDS = {"SHOTSMITH_BACKEND": "backend", "SHOTSMITH_RESOLUTION": "resolution", "SHOTSMITH_FPS": "fps",
-               "SHOTSMITH_LLM": "llm", "SHOTSMITH_LLM_BASE_URL": "llm_base_url"}
+               "SHOTSMITH_LLM": "llm", "SHOTSMITH_LLM_BASE_URL": "llm_base_url",
+               "SHOTSMITH_EXECUTOR": "executor"}
 
 
 def config_path() -> Path:
