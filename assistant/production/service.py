@@ -31,6 +31,7 @@ from shotsmith.assistant.production.casting import assign_cast
 from shotsmith.assistant.production.outputs import publish, resolve_output
 from shotsmith.assistant.production.spending import Estimate, ShotCost, SpendingPolicy, SpendingRefusedError, usd
 from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest, ProgressEvent
+from shotsmith.backends.executors import check_executor, executor_scope
 from shotsmith.backends.engine import ShotOutcome, cache_key, failed_shots_error, generate_shots
 from shotsmith.backends.registry import get_backend
 from shotsmith.brief import Brief, Shot, ShotPlan
@@ -60,6 +61,8 @@ class ServiceOptions:
     #: "auto": a storyboard keyframe per shot first, animated image-to-video where the backend can; "off".
     keyframes: str | None = None
     image_backend: str | None = None
+    #: Where local models' shots run: "local" or "ray" (docs/ray.md); None keeps the config's ``executor``.
+    executor: str | None = None
     #: Output files outside the project that the user named on the command line (-o).
     outputs: tuple[Path, ...] = ()
 
@@ -127,6 +130,7 @@ class ProductionService:
         self._apply_settings(options)
         self.spending = SpendingPolicy(store, max_cost_usd=options.max_cost_usd, auto_approve=options.auto_approve)
         self.resubmit = options.resubmit
+        self.executor = check_executor(options.executor) if options.executor else None
         self.allowed_outputs = tuple(Path(p).expanduser().resolve() for p in options.outputs)
         self.activity = Activity()
         # A model may ask for two generations in one reply and the tool node runs them in parallel:
@@ -588,8 +592,9 @@ class ProductionService:
         return result
 
     async def _run_engine(self, be: Backend, requests: list[GenerationRequest], forward, guard) -> list[ShotOutcome]:
-        return await generate_shots(self.store, be, requests, on_progress=forward, cancel=self.cancel,
-                                    spend_guard=guard, resubmit=self.resubmit)
+        with executor_scope(self.executor):  # read by backends that run a local model (diffusers)
+            return await generate_shots(self.store, be, requests, on_progress=forward, cancel=self.cancel,
+                                        spend_guard=guard, resubmit=self.resubmit)
 
     def _bind_clips(self, be: Backend, shots: list[int] | None) -> None:
         """Bind each selected shot to its finished clip (so the cut can show it) and save."""
