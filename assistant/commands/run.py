@@ -21,6 +21,7 @@ from shotsmith.assistant.production.outputs import check_output_path, default_pr
 from shotsmith.assistant.production.report import RunReport, write_report
 from shotsmith.assistant.run import drive_brief
 from shotsmith.assistant.session_factory import open_session
+from shotsmith.backends.executors import check_executor
 from shotsmith.errors import InvalidInputError
 
 BRIEF_SUFFIXES = (".txt", ".md")
@@ -77,6 +78,9 @@ def run_command(
                                                                    "animate it where the backend can (default); off."),
     image_backend: str | None = typer.Option(None, "--image-backend", help="Backend for the storyboard stills "
                                                                            "(default: the provider's own, else sketch)."),
+    executor: str | None = typer.Option(None, "--executor", help="Where a local model's shots run: local, or ray "
+                                                                 "(a Ray cluster at $RAY_ADDRESS, else one started "
+                                                                 "here; docs/ray.md). Default: the config's."),
 ) -> None:
     """Plan, generate and assemble a video from a brief, non-interactively."""
     text = read_brief(brief)
@@ -87,7 +91,7 @@ def run_command(
     target = check_output_path(output)
     options = ServiceOptions(backend=backend, resolution=resolution, fps=fps, seed=seed, max_cost_usd=max_cost,
                              auto_approve=yes, resubmit=resubmit, outputs=(target,), keyframes=keyframes,
-                             image_backend=image_backend)
+                             image_backend=image_backend, executor=check_executor(executor) if executor else None)
     project_dir = project or default_project_dir(target)
     if not plan_only and not (Path(project_dir) / "project.json").exists():
         # A new project has nothing cached: a missing key or model fails now, before planning or any folder.
