@@ -12,24 +12,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from shotsmith.tui.widgets import ChatLog
 
-if TYPE_CHECKING:
-    from shotsmith.tui.screens.chat import ChatScreen
+#: The chat screen, as the commands use it (``say``, its ``action_*`` methods, ``session``). Not imported:
+#: the chat screen imports this module to offer the commands.
+ChatScreen = Any
 
 
 @dataclass(frozen=True)
 class Command:
     name: str
     help: str
-    run: Callable[["ChatScreen"], object]
+    run: Callable[[ChatScreen], object]
 
 
-def _storyboard(screen: "ChatScreen") -> None:
+def _storyboard(screen: ChatScreen) -> None:
     # The chat has no word for a storyboard yet (the CLI command drives the production service directly), so
     # the palette says how to make one rather than pretending; its keyframes then show in the Shots strip.
     root = screen.session.store.root
@@ -57,17 +58,14 @@ COMMANDS = (
 class ShotsmithCommands(Provider):
     """Finds :data:`COMMANDS` by fuzzy name; they act on the chat screen the palette was opened over."""
 
-    def _chat(self) -> "ChatScreen | None":
-        from shotsmith.tui.screens.chat import ChatScreen
-
-        screen = self.screen
-        if isinstance(screen, ChatScreen):
-            return screen
+    def _chat(self) -> ChatScreen | None:
+        """The screen the palette was opened over, when it is the chat (it has ``say``), else the installed chat."""
+        if callable(getattr(self.screen, "say", None)):
+            return self.screen
         try:
-            found = self.app.get_screen("chat")
+            return self.app.get_screen("chat")
         except KeyError:
             return None
-        return found if isinstance(found, ChatScreen) else None
 
     def _runner(self, command: Command) -> Callable[[], None]:
         def run() -> None:
