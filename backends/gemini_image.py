@@ -156,7 +156,8 @@ class GeminiImageBackend(VeoBackend):
                             if isinstance(p, dict))[:200]
             return RemoteTask(task_id, {"outcome": "failed", "reason": reason or "no image", "text": text})
         try:
-            pixels = base64.b64decode(image.get("data") or "", validate=True)
+            # Either alphabet: google-genai itself writes bytes URL-safe encoded.
+            pixels = base64.b64decode(str(image.get("data") or "").replace("-", "+").replace("_", "/"), validate=True)
         except (binascii.Error, ValueError):
             return RemoteTask(task_id, {"outcome": "failed", "reason": "the image data was not valid base64"})
         name = f"{task_id}.{EXTENSIONS.get(str(image.get('mimeType')), 'png')}"

@@ -20,7 +20,7 @@ from tests.backends.backend_mocks.veo import GEMINI_KEY
 from tests.backends.backend_support import FAST_RETRY
 from tests.backends.image_support import make_image
 from tests.backends.providers import Provider
-from tests.backends.test_uploaders import MockStoreUploader  # noqa: F401  (registers the test uploader)
+from tests.backends.test_uploaders import mock_store_plugin  # noqa: F401  (autouse: registers the test uploader)
 
 from shotsmith.backends.base import GenerationMode, GenerationRequest, MediaKind, Reference
 from shotsmith.backends.errors import AmbiguousCreateError, AuthError, DownloadError, ModerationError, RemoteError
@@ -265,3 +265,121 @@ def test_runway_failed_upload_spends_nothing(serve, mock_clip, tmp_path, start_i
 def test_runway_turbo_needs_a_reference():
     with pytest.raises(InvalidInputError):
         RunwayImageBackend(model="gen4_image_turbo").prepare(still())
+
+
+# -- FLUX on fal -------------------------------------------------------------------------------------------------
+
+def test_flux_text_to_image_fields():
+    backend = FluxBackend()
+    request = still(seed=9)
+    assert backend.model_path(request) == "fal-ai/flux/dev"
+    assert backend.arguments(request) == {"prompt": "a lighthouse at dawn", "image_size": {"width": 1280, "height": 720},
+                                          "num_images": 1, "output_format": "png", "enable_safety_checker": True,
+                                          "seed": 9}
+    assert backend.arguments(still(aspect_ratio="4:5", resolution="1080p"))["image_size"] == {"width": 1072,
+                                                                                              "height": 1344}
+    cost = backend.estimate_cost(still())
+    assert cost.amount == round(0.025 * 1280 * 720 / 1e6, 4) and "unconfirmed" in cost.source
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_flux_references_go_through_fal_storage_to_kontext(serve, mock_clip, tmp_path, start_image, monkeypatch,
+                                                           count):
+    from tests.backends.backend_mocks.fal import STORAGE_TOKEN
+
+    mock = serve(FalMock, mock_clip, key=FAL_KEY)
+    monkeypatch.setenv("FAL_KEY", FAL_KEY)
+    backend = FluxBackend(base_url=mock.url, storage_url=mock.url, poll_interval_s=0.01, retry=FAST_RETRY)
+    refs = [Reference(path=str(start_image), tag="Mara")] * count
+    make_image(backend, still("Mara at dusk", mode=GenerationMode.REFERENCE_TO_IMAGE, references=refs),
+               tmp_path / "out.png")
+    model = "fal-ai/flux-pro/kontext" if count == 1 else "fal-ai/flux-pro/kontext/multi"
+    (create,) = [r for r in mock.log if r.path == f"/{model}"]
+    urls = [create.body["image_url"]] if count == 1 else create.body["image_urls"]
+    assert len(urls) == count and all(mock.store[u.rsplit("/", 1)[-1]] == start_image.read_bytes() for u in urls)
+    assert create.body["aspect_ratio"] == "16:9"
+    (token,) = [r for r in mock.log if r.path == "/storage/auth/token"]  # cached for the second upload
+    assert token.headers["authorization"] == f"Key {FAL_KEY}"
+    for upload in [r for r in mock.log if r.path == "/files/upload"]:
+        assert upload.headers["authorization"] == f"Bearer {STORAGE_TOKEN}", "the FAL_KEY went to the CDN host"
+        assert upload.headers["x-fal-file-name"] == start_image.name
+
+
+# -- Luma Photon ---------------------------------------------------------------------------------------------------
+
+def test_luma_image_typed_references(serve, mock_clip, tmp_path, start_image, monkeypatch):
+    mock = serve(LumaMock, mock_clip, key=LUMA_KEY)
+    monkeypatch.setenv("LUMAAI_API_KEY", LUMA_KEY)
+    backend = LumaImageBackend(base_url=mock.url + "/dream-machine/v1", poll_interval_s=0.01, retry=FAST_RETRY,
+                               uploader="mock-store", upload={"url": mock.url})
+    refs = [Reference(path=str(start_image), tag="mara"), Reference(path=str(start_image), role="style", weight=0.5),
+            Reference(path=str(start_image), role="location")]
+    make_image(backend, still("mara on the pier", mode=GenerationMode.REFERENCE_TO_IMAGE, references=refs),
+               tmp_path / "out.png")
+    (create,) = [r for r in mock.log if r.path.endswith("/generations/image")]
+    url = f"{mock.url}/store/{start_image.name}"
+    assert create.body == {"generation_type": "image", "model": "photon-1", "prompt": "mara on the pier",
+                           "aspect_ratio": "16:9", "format": "png", "character_ref": {"identity0": {"images": [url]}},
+                           "style_ref": [{"url": url, "weight": 0.5}], "image_ref": [{"url": url, "weight": 0.85}]}
+
+
+def test_luma_image_drops_extra_references_with_a_warning(start_image):
+    backend = LumaImageBackend(uploader="mock-store", upload={"url": "http://127.0.0.1:9"})
+    refs = [Reference(path=str(start_image), role="style")] * 2
+    ready, warnings = backend.prepare(still(mode=GenerationMode.REFERENCE_TO_IMAGE, references=refs))
+    assert len(ready.references) == 1 and any("dropped" in w for w in warnings)
+
+
+# -- Gemini image ------------------------------------------------------------------------------------------------
+
+def test_gemini_references_are_inline_parts(serve, mock_clip, tmp_path, start_image, monkeypatch):
+    import base64
+
+    mock = serve(GeminiImageMock, mock_clip, key=GEMINI_KEY)
+    monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
+    backend = GeminiImageBackend(base_url=mock.url + "/v1beta", retry=FAST_RETRY, spool_dir=str(tmp_path / "spool"))
+    make_image(backend, still("Mara at dusk", aspect_ratio="9:16", references=[Reference(path=str(start_image))]),
+               tmp_path / "out.png")
+    (create,) = mock.log
+    assert create.path == "/v1beta/models/gemini-2.5-flash-image:generateContent"
+    assert create.body["contents"][0]["parts"] == [
+        {"text": "Mara at dusk"},
+        {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(start_image.read_bytes()).decode()}}]
+    assert create.body["generationConfig"] == {"responseModalities": ["IMAGE"], "imageConfig": {"aspectRatio": "9:16"}}
+
+
+def test_gemini_image_is_spooled_before_the_task_is_returned(serve, mock_clip, tmp_path, monkeypatch):
+    """A run killed after the create resumes from the spool: no second generateContent."""
+    mock = serve(GeminiImageMock, mock_clip, key=GEMINI_KEY)
+    monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
+    backend = GeminiImageBackend(base_url=mock.url + "/v1beta", retry=FAST_RETRY, spool_dir=str(tmp_path / "spool"))
+    task, _, _ = make_image(backend, still(), tmp_path / "first.png")
+    assert (tmp_path / "spool" / task.data["spool"]).read_bytes() == mock.image_bytes
+    again, size, _ = make_image(backend, still(), tmp_path / "resumed.png", task=task)  # the engine resuming it
+    assert again is task and size == (96, 54) and len(mock.log) == 1
+    (tmp_path / "spool" / task.data["spool"]).unlink()
+    with pytest.raises(RemoteError, match="no longer in the spool"):
+        make_image(backend, still(), tmp_path / "lost.png", task=task)
+    assert len(mock.log) == 1, "a lost spool file must not silently pay again"
+
+
+def test_gemini_truncated_answer_is_ambiguous(serve, mock_clip, tmp_path, monkeypatch):
+    """The image was made (and billed) but the answer broke off: never sent again."""
+    mock = serve(GeminiImageMock, mock_clip, key=GEMINI_KEY)
+    monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
+    mock.truncate_create = 1
+    backend = GeminiImageBackend(base_url=mock.url + "/v1beta", retry=FAST_RETRY, spool_dir=str(tmp_path / "spool"))
+    with pytest.raises(AmbiguousCreateError):
+        make_image(backend, still(), tmp_path / "out.png")
+    assert len(mock.log) == 1 and mock.submits == 1
+
+
+def test_gemini_prompt_block_is_moderation(serve, mock_clip, tmp_path, monkeypatch):
+    mock = serve(GeminiImageMock, mock_clip, key=GEMINI_KEY)
+    monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
+    backend = GeminiImageBackend(base_url=mock.url + "/v1beta", retry=FAST_RETRY, spool_dir=str(tmp_path / "spool"))
+    from shotsmith.backends.remote import RemoteTask
+
+    status = __import__("asyncio").run(backend.poll(None, RemoteTask("gi-x", {"outcome": "refused",
+                                                                              "reason": "PROHIBITED_CONTENT"})))
+    assert isinstance(status.error, ModerationError) and status.state == "failed"

@@ -129,3 +129,87 @@ def test_google_genai_sdk_reads_our_operations(serve, mock_clip):
     refused = _until(lambda: (op := client.operations.get(types.GenerateVideosOperation(name=refused_name))).done and op)
     assert refused.response.rai_media_filtered_count == 1
     assert not refused.response.generated_videos
+
+
+# -- image models: the same check for the image mocks ------------------------------------------------------------
+
+def test_runwayml_sdk_text_to_image_with_an_upload(serve, mock_clip, start_image):
+    """The SDK's two-step ephemeral upload and gen4_image create, as our runway-image adapter speaks them."""
+    runwayml = pytest.importorskip("runwayml")
+    mock = serve(RunwayMock, mock_clip)
+    client = runwayml.RunwayML(api_key=mock.key, base_url=mock.url, max_retries=0)
+    uploaded = client.uploads.create_ephemeral(file=start_image)
+    assert uploaded.uri == "runway://uploads/up1" and start_image.read_bytes() in mock.uploads["up1"]
+    created = client.text_to_image.create(model="gen4_image", prompt_text="@Mara on the pier", ratio="1920:1080",
+                                          reference_images=[{"uri": uploaded.uri, "tag": "Mara"}])
+    task = _until(lambda: (t := client.tasks.retrieve(created.id)).status == "SUCCEEDED" and t)
+    assert task.output[0].split("?")[0].endswith(".png")
+    with pytest.raises(runwayml.BadRequestError):  # a tag the prompt never cites
+        client.text_to_image.create(model="gen4_image", prompt_text="on the pier", ratio="1920:1080",
+                                    reference_images=[{"uri": uploaded.uri, "tag": "Mara"}])
+
+
+def test_lumaai_sdk_photon_with_references(serve, mock_clip, start_image):
+    lumaai = pytest.importorskip("lumaai")
+    mock = serve(LumaMock, mock_clip, key="luma-test-SECRET-abcdef")
+    mock.store["mara.png"] = start_image.read_bytes()
+    url = f"{mock.url}/store/mara.png"
+    client = lumaai.LumaAI(auth_token=mock.key, base_url=mock.url + "/dream-machine/v1", max_retries=0)
+    generation = client.generations.image.create(model="photon-1", prompt="Mara on the pier", aspect_ratio="16:9",
+                                                 character_ref={"identity0": {"images": [url]}},
+                                                 style_ref=[{"url": url, "weight": 0.8}])
+    done = _until(lambda: (g := client.generations.get(generation.id)).state == "completed" and g)
+    assert done.assets.image.split("?")[0].endswith(".png")
+    with pytest.raises(lumaai.BadRequestError):  # Luma fetches URLs; a data URI is refused by the mock
+        client.generations.image.create(model="photon-1", prompt="x", image_ref=[{"url": "data:image/png;base64,AA"}])
+
+
+def test_fal_client_upload_and_flux(serve, mock_clip, monkeypatch, start_image):
+    """fal_client's storage upload (token, then the CDN) and FLUX / Kontext requests against the mock."""
+    pytest.importorskip("fal_client")
+    import fal_client
+    import fal_client.client as fal_impl
+
+    mock = serve(FalMock, mock_clip, key=FAL_KEY)
+    monkeypatch.setattr(fal_impl, "QUEUE_URL_FORMAT", mock.url + "/")
+    monkeypatch.setattr(fal_impl, "REST_URL", mock.url)
+    monkeypatch.setattr(fal_impl, "CDN_URL", mock.url)
+
+    async def scenario():
+        client = fal_client.AsyncClient(key=FAL_KEY)
+        url = await client.upload(start_image.read_bytes(), "image/png", file_name="mara.png")
+        assert url.startswith(f"{mock.url}/store/") and mock.store[url.rsplit("/", 1)[-1]] == start_image.read_bytes()
+        handle = await client.submit("fal-ai/flux-pro/kontext", arguments={"prompt": "Mara at dusk", "image_url": url,
+                                                                           "aspect_ratio": "16:9"})
+        assert handle.status_url.endswith(f"/fal-ai/flux-pro/requests/{handle.request_id}/status")
+        result = await handle.get(interval=0.02)
+        assert result["images"][0]["url"].split("?")[0].endswith(".png") and result["has_nsfw_concepts"] == [False]
+        dev = await client.submit("fal-ai/flux/dev", arguments={"prompt": "a pier", "image_size": {"width": 1280,
+                                                                                                  "height": 720}})
+        assert (await dev.get(interval=0.02))["images"]
+
+    asyncio.run(scenario())
+
+
+def test_google_genai_generate_content_image(serve, mock_clip, start_image):
+    """google-genai's generate_content with image output and an inline reference, parsed from the mock."""
+    pytest.importorskip("google.genai")
+    from google import genai
+    from google.genai import types
+
+    from tests.backends.backend_mocks.gemini_image import GeminiImageMock
+
+    mock = serve(GeminiImageMock, mock_clip, key=GEMINI_KEY)
+    client = genai.Client(api_key=GEMINI_KEY, http_options=types.HttpOptions(base_url=mock.url))
+    config = types.GenerateContentConfig(response_modalities=["IMAGE"],
+                                         image_config=types.ImageConfig(aspect_ratio="16:9"))
+    answer = client.models.generate_content(
+        model="gemini-2.5-flash-image", config=config,
+        contents=["Mara on the pier", types.Part.from_bytes(data=start_image.read_bytes(), mime_type="image/png")])
+    images = [p.inline_data.data for p in answer.candidates[0].content.parts if p.inline_data]
+    assert images == [mock.image_bytes]
+    (sent,) = [r.body for r in mock.log]
+    assert sent["generationConfig"]["imageConfig"] == {"aspectRatio": "16:9"}
+    assert sent["contents"][0]["parts"][1]["inlineData"]["data"]  # the SDK spells mime_type; proto JSON takes both
+    refused = client.models.generate_content(model="gemini-2.5-flash-image", contents="FORBIDDEN", config=config)
+    assert refused.candidates[0].finish_reason == types.FinishReason.IMAGE_SAFETY

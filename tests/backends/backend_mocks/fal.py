@@ -37,6 +37,11 @@ class FalMock(MockProvider):
             return Resp(200, {"access_url": f"{self.url}/store/{key}"})
         return None
 
+    def serve_file(self, req: Req) -> Resp:
+        if req.path == "/files/upload":  # the CDN's upload endpoint (another host in production), not a download
+            return self.handle(req)
+        return super().serve_file(req)
+
     def handle(self, req: Req):
         storage = self.handle_storage(req)
         if storage is not None:

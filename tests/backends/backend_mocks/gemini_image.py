@@ -26,7 +26,7 @@ class GeminiImageMock(MockProvider):
             return Resp(404, {"error": "wrong host"})
         if req.headers.get("x-goog-api-key") != self.key:
             return self._error(403, "PERMISSION_DENIED", "API key not valid. Please pass a valid API key.")
-        match = re.fullmatch(r"/v1beta/models/([\w.-]+):generateContent", req.path)
+        match = re.fullmatch(r"/v1(?:beta)?/models/([\w.-]+):generateContent", req.path)
         if not (match and req.method == "POST"):
             return self._error(404, "NOT_FOUND", "not found")
         if self.faults.foreign and self.faults.take("redirect_create"):
@@ -71,11 +71,14 @@ class GeminiImageMock(MockProvider):
         if not parts or not parts[0].get("text"):
             return "the first part must be the prompt text"
         for part in parts[1:]:
-            inline = part.get("inlineData")
-            if not isinstance(inline, dict) or not str(inline.get("mimeType", "")).startswith("image/"):
+            # Proto JSON: either field spelling is accepted (google-genai sends inlineData.mime_type).
+            inline = part.get("inlineData") or part.get("inline_data")
+            mime = (inline or {}).get("mimeType") or (inline or {}).get("mime_type") or ""
+            if not isinstance(inline, dict) or not str(mime).startswith("image/"):
                 return "reference parts must be inlineData images"
             try:
-                base64.b64decode(inline.get("data", ""), validate=True)
+                # Standard or URL-safe alphabet (google-genai sends bytes URL-safe encoded).
+                base64.b64decode(str(inline.get("data", "")).replace("-", "+").replace("_", "/"), validate=True)
             except (binascii.Error, ValueError):
                 return "inlineData.data must be raw base64 (no data: prefix)"
         config = body.get("generationConfig") or {}
