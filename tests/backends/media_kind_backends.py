@@ -22,7 +22,7 @@ from tests.backends.backend_mocks.server import MockProvider, Req, Resp
 from shotsmith.backends.base import (Backend, Capabilities, CostEstimate, GenerationMode, GenerationRequest,
                                      GenerationResult, MediaKind, ProgressEvent, WordTiming)
 from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, json_body
-from shotsmith.errors import CancelledError
+from shotsmith.errors import CancelledError, InvalidInputError
 from shotsmith.formats import frame_size
 
 WORDS_PER_S = 2.5
@@ -80,8 +80,12 @@ class StillBackend(Backend):
             raise CancelledError("cancelled")
         self.seen.append(request)
         width, height = frame_size(request.aspect_ratio, request.resolution)
-        # A reference tints the still, so a test can see that references reached the backend.
-        colour = (40, 200, 90) if request.references else (200, 120, 40)
+        colour = (200, 120, 40)
+        for ref in request.references:  # the still takes the colour of its (last) reference
+            if not Path(ref.path).is_file():
+                raise InvalidInputError(f"reference image {ref.path} does not exist")
+            with Image.open(ref.path) as image:
+                colour = image.convert("RGB").getpixel((0, 0))
         Path(dest).write_bytes(still_bytes(width, height, self.fmt, colour))
         on_progress(ProgressEvent(shot_index=request.shot_index, state="running", percent=100))
         return GenerationResult(path=str(dest), duration_s=0.0, width=width, height=height, kind=MediaKind.IMAGE)

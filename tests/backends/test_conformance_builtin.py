@@ -7,11 +7,14 @@ import threading
 
 import pytest
 
+from tests.backends.media_kind_backends import SpeechBackend, StillBackend, speech_wav, still_bytes
+
 from shotsmith.backends.animatic import AnimaticBackend
-from shotsmith.backends.base import GenerationResult
+from shotsmith.backends.base import GenerationResult, MediaKind, WordTiming
 from shotsmith.media.ffmpeg import run_ffmpeg
 from shotsmith.testing import BackendConformance
-from shotsmith.testing.conformance import check_cancellation, check_generate, check_validation
+from shotsmith.testing.conformance import (check_cancellation, check_generate, check_generate_image,
+                                           check_generate_voice, check_references, check_validation)
 
 
 class TestAnimaticConformance(BackendConformance):
@@ -85,17 +88,79 @@ class TestRunwayConformanceAgainstMock(BackendConformance):
 class TestLocalImageConformance(BackendConformance):
     @pytest.fixture
     def backend(self):
-        from tests.backends.media_kind_backends import StillBackend
-
         return StillBackend()
 
 
 class TestLocalVoiceConformance(BackendConformance):
     @pytest.fixture
     def backend(self):
-        from tests.backends.media_kind_backends import SpeechBackend
-
         return SpeechBackend()
+
+
+class SquareStills(StillBackend):
+    """Ignores the aspect ratio: every still is square."""
+
+    name = "squarestills"
+
+    async def generate(self, request, dest, *, on_progress, cancel):
+        dest.write_bytes(still_bytes(360, 360))
+        return GenerationResult(path=str(dest), duration_s=0, width=360, height=360, kind=MediaKind.IMAGE)
+
+
+class IgnoresReferences(StillBackend):
+    """Declares references and never looks at them."""
+
+    name = "ignoresrefs"
+
+    async def generate(self, request, dest, *, on_progress, cancel):
+        return await super().generate(request.model_copy(update={"references": []}), dest,
+                                      on_progress=on_progress, cancel=cancel)
+
+
+class TimingsPastTheEnd(SpeechBackend):
+    name = "latetimings"
+
+    async def generate(self, request, dest, *, on_progress, cancel):
+        result = await super().generate(request, dest, on_progress=on_progress, cancel=cancel)
+        late = [w.model_copy(update={"start_s": w.start_s + 30, "end_s": w.end_s + 30}) for w in result.word_timings]
+        return result.model_copy(update={"word_timings": late})
+
+
+class Mumbles(SpeechBackend):
+    """Says one short word whatever the text."""
+
+    name = "mumbles"
+
+    async def generate(self, request, dest, *, on_progress, cancel):
+        data, timings = speech_wav("hm")
+        dest.write_bytes(data)
+        return GenerationResult(path=str(dest), duration_s=0.5, width=0, height=0, kind=MediaKind.VOICE,
+                                word_timings=[WordTiming(word=w, start_s=0, end_s=0.4) for w in request.prompt.split()])
+
+
+def test_suite_catches_an_image_of_the_wrong_shape(tmp_path):
+    with pytest.raises(AssertionError, match="360x360"):
+        check_generate_image(SquareStills(), tmp_path)
+
+
+def test_suite_catches_references_that_are_never_read(tmp_path):
+    with pytest.raises(pytest.fail.Exception, match="DID NOT RAISE"):
+        check_references(IgnoresReferences(), tmp_path)
+
+
+def test_suite_catches_word_timings_outside_the_audio(tmp_path):
+    with pytest.raises(AssertionError, match="outside"):
+        check_generate_voice(TimingsPastTheEnd(), tmp_path)
+
+
+def test_suite_catches_speech_too_short_for_its_words(tmp_path):
+    with pytest.raises(AssertionError, match="plausible"):
+        check_generate_voice(Mumbles(), tmp_path)
+
+
+def test_fixture_form_for_images_and_voices(backend_conformance):
+    backend_conformance(StillBackend())
+    backend_conformance(SpeechBackend())
 
 
 class TestRemoteImageAndVoiceConformance(BackendConformance):
@@ -127,6 +192,12 @@ class TestCloudImageConformanceAgainstMocks(BackendConformance):
     def backend(self, request, serve, mock_clip, monkeypatch, tmp_path):
         from tests.backends.backend_support import FAST_RETRY
         from tests.backends.test_image_adapters import IMAGE_PROVIDERS, backend_options
+        from tests.backends.test_uploaders import MockStorePlugin
+
+        from shotsmith.backends import registry
+
+        if registry.plugin_manager().get_plugin("mock-store") is None:  # luma-image uploads through it
+            registry.register_plugin(MockStorePlugin(), name="mock-store")
 
         provider = IMAGE_PROVIDERS[request.param]
         mock = serve(provider.mock_cls, mock_clip, render=True, **provider.extra.get("mock_kwargs", {}))
@@ -149,3 +220,4 @@ class TestCloudVoiceConformanceAgainstMocks(BackendConformance):
         mock = serve(voice.mock_cls, mock_clip, key=voice.key)
         monkeypatch.setenv(voice.env, voice.key)
         return voice.backend_cls(base_url=mock.url, retry=FAST_RETRY, spool_dir=str(tmp_path / "spool"))
+
