@@ -128,3 +128,47 @@ def test_generated_package_passes_its_own_tests(spec, tmp_path):
     result = run_generated_tests(folder)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "plugin-backend"
+
+
+def _package_files(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*")
+            if p.is_file() and not any(part.endswith(".egg-info") or part in ("__pycache__", ".pytest_cache")
+                                       for part in p.relative_to(folder).parts)}
+
+
+def _defs(source: str) -> tuple[dict[str, list[str]], set[str]]:
+    """Classes with their bases, and top-level function and class names, of a module's source."""
+    tree = ast.parse(source)
+    classes = {node.name: [ast.unparse(b) for b in node.bases] for node in tree.body if isinstance(node, ast.ClassDef)}
+    names = {node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+    return classes, names
+
+
+def _methods(source: str, cls: str) -> set[str]:
+    node = next(n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == cls)
+    return {n.name for n in node.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
+def test_the_example_plugin_has_the_shape_the_scaffold_generates():
+    """examples/plugin-backend is `shotsmith plugin new sweep --kind video`, made real: same files, same
+    packaging, same plugin module, every generated method and test kept (so the two cannot drift)."""
+    generated = render_plugin(PluginSpec("sweep", "video"))
+    assert _package_files(EXAMPLE) == set(generated)
+    example_toml = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())
+    generated_toml = tomllib.loads(generated["pyproject.toml"])
+    example_toml["project"].pop("description"), generated_toml["project"].pop("description")
+    assert example_toml == generated_toml
+    init = "src/shotsmith_sweep/__init__.py"
+    assert (EXAMPLE / init).read_text() == generated[init]
+    backend = "src/shotsmith_sweep/backend.py"
+    example_backend = (EXAMPLE / backend).read_text()
+    assert _defs(example_backend)[0]["SweepBackend"] == _defs(generated[backend])[0]["SweepBackend"] == ["Backend"]
+    assert _methods(generated[backend], "SweepBackend") <= _methods(example_backend, "SweepBackend")
+    tests = "tests/test_sweep.py"
+    assert _defs(generated[tests])[1] <= _defs((EXAMPLE / tests).read_text())[1]
+    headings = [line for line in generated["README.md"].splitlines() if line.startswith("#")]
+    assert headings[1:] == [line for line in (EXAMPLE / "README.md").read_text().splitlines()
+                            if line.startswith("#")][1:]

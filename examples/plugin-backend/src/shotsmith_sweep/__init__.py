@@ -1,8 +1,8 @@
-"""shotsmith-sweep: an example backend plugin (colour sweeps and Ken Burns moves, rendered by ffmpeg).
+"""shotsmith-sweep: a shotsmith video backend plugin.
 
-The module itself is the plugin: the ``shotsmith.backends`` entry point names
-it, and shotsmith calls :func:`shotsmith_register_backends` to learn its
-backends.
+The module itself is the plugin: the ``shotsmith.backends`` entry point in
+pyproject.toml names it, and shotsmith calls :func:`shotsmith_register_backends`
+to learn its backends (the first time anything asks for a backend).
 """
 
 from __future__ import annotations
