@@ -383,3 +383,45 @@ def test_gemini_prompt_block_is_moderation(serve, mock_clip, tmp_path, monkeypat
     status = __import__("asyncio").run(backend.poll(None, RemoteTask("gi-x", {"outcome": "refused",
                                                                               "reason": "PROHIBITED_CONTENT"})))
     assert isinstance(status.error, ModerationError) and status.state == "failed"
+
+
+# -- through the job engine (stills verified and stored by kind) ----------------------------------------------------
+
+def test_engine_stores_the_still_and_caches_it(setup, store, provider):
+    import asyncio
+
+    from shotsmith.backends.engine import generate_shots
+
+    mock, make_backend = setup
+    outcomes = asyncio.run(generate_shots(store, make_backend(), [still(), still("a red kite over dunes", shot_index=2)]))
+    assert [o.ok for o in outcomes] == [True, True], [o.error for o in outcomes]
+    for outcome in outcomes:
+        assert outcome.clip.parent == store.clips_dir and outcome.clip.suffix == ".png"
+        assert outcome.result.kind is MediaKind.IMAGE and (outcome.result.width, outcome.result.height) == (96, 54)
+    calls = len(mock.log)
+    again = asyncio.run(generate_shots(store, make_backend(), [still(), still("a red kite over dunes", shot_index=2)]))
+    assert [o.cached for o in again] == [True, True] and len(mock.log) == calls
+
+
+def test_engine_resumes_a_killed_run_without_paying_again(setup, store, provider):
+    import asyncio
+
+    from shotsmith.backends.engine import generate_shots
+    from shotsmith.store import ProjectStore
+
+    class Kill(BaseException):
+        pass
+
+    mock, make_backend = setup
+
+    def killer(event):
+        if event.state == "submitted" and "task" in event.message:
+            raise Kill()
+
+    with pytest.raises(Kill):
+        asyncio.run(generate_shots(store, make_backend(), [still()], on_progress=killer))
+    paid = len(creates(mock))
+    assert paid == 1
+    outcomes = asyncio.run(generate_shots(ProjectStore.open(store.root), make_backend(), [still()]))
+    assert outcomes[0].ok and outcomes[0].resumed, outcomes[0].error
+    assert len(creates(mock)) == 1, "the resumed run paid for the image again"
