@@ -72,6 +72,12 @@ def preview_settings(settings: OutputSettings) -> OutputSettings:
 
 
 def encoder_args(settings: OutputSettings) -> list[str]:
+    """The whole encoder argv for ``settings``: picture, sound (or ``-an``) and container flags."""
+    return [*video_encoder_args(settings), *audio_encoder_args(settings), *container_args(settings)]
+
+
+def video_encoder_args(settings: OutputSettings) -> list[str]:
+    """The picture encoder's argv (kept apart: an incremental render encodes picture segments on their own)."""
     s = settings
     args: list[str] = []
     codec = s.video_codec
@@ -94,14 +100,21 @@ def encoder_args(settings: OutputSettings) -> list[str]:
     else:
         raise InvalidInputError(f"unsupported video codec {codec!r}",
                                 hint="use libx264, libx265, libvpx-vp9, prores_ks, gif or libwebp_anim")
+    return args
+
+
+def audio_encoder_args(settings: OutputSettings) -> list[str]:
+    """The sound encoder's argv, or ``-an`` for a container without sound (GIF, WebP)."""
+    s = settings
     audio = CONTAINER_CODECS[s.container].audio
     if audio is None:
-        args += ["-an"]
-    else:
-        acodec = s.audio_codec
-        args += ["-c:a", acodec, "-ar", str(s.sample_rate), "-ac", "2"]
-        if acodec in ("aac", "libopus"):
-            args += ["-b:a", s.audio_bitrate]
-    if s.container in ("mp4", "mov"):
-        args += ["-movflags", "+faststart"]
+        return ["-an"]
+    args = ["-c:a", s.audio_codec, "-ar", str(s.sample_rate), "-ac", "2"]
+    if s.audio_codec in ("aac", "libopus"):
+        args += ["-b:a", s.audio_bitrate]
     return args
+
+
+def container_args(settings: OutputSettings) -> list[str]:
+    """Muxer flags: MP4/MOV put their index first so a player can start before the download ends."""
+    return ["-movflags", "+faststart"] if settings.container in ("mp4", "mov") else []

@@ -75,6 +75,9 @@ class Compiled:
     frames: int
     settings: OutputSettings
     scratch: list[Path] = field(default_factory=list)
+    #: the graph's output pads (None: no such stream), for callers that write their own output options
+    video: str | None = None
+    audio: str | None = None
 
 
 def _is_image(path: Path, info: MediaInfo | None) -> bool:
@@ -108,16 +111,19 @@ def xfade_name(kind: TransitionKind) -> str:
 
 
 def fit_filters(graph: FilterGraph, label: str, fit: str, width: int, height: int, background: str,
-                src_size: tuple[int, int] | None) -> str:
-    """Fit the stream ``label`` into width x height; returns the new label."""
+                src_size: tuple[int, int] | None, flags: str | None = None) -> str:
+    """Fit the stream ``label`` into width x height; returns the new label.
+
+    ``flags`` picks the scaler (a preview takes ``fast_bilinear``: a third of bicubic's cost
+    on a 1080p source, where the scaling was a third of the whole preview)."""
     if src_size == (width, height):
         return graph.chain(label, [F("setsar", 1)], hint="fit")
     if fit == "stretch":
-        return graph.chain(label, [F("scale", width, height), F("setsar", 1)], hint="fit")
+        return graph.chain(label, [F("scale", width, height, flags=flags), F("setsar", 1)], hint="fit")
     if fit == "cover":
-        return graph.chain(label, [F("scale", width, height, force_original_aspect_ratio="increase"),
+        return graph.chain(label, [F("scale", width, height, force_original_aspect_ratio="increase", flags=flags),
                                    F("crop", width, height), F("setsar", 1)], hint="fit")
-    contain = [F("scale", width, height, force_original_aspect_ratio="decrease", force_divisible_by=2)]
+    contain = [F("scale", width, height, force_original_aspect_ratio="decrease", force_divisible_by=2, flags=flags)]
     if fit == "blur":
         fg, bg = graph.split(label, 2)
         small_w, small_h = max(16, width // 8 // 2 * 2), max(16, height // 8 // 2 * 2)
@@ -220,13 +226,18 @@ def place_clips(timeline: Timeline) -> list[_Placed]:
 
 class _Compiler:
     def __init__(self, timeline: Timeline, settings: OutputSettings, resolve: Callable[[str], Path], scratch: Path,
-                 *, loudness: "Loudness | None" = None, measure_to: Path | None = None) -> None:
+                 *, loudness: "Loudness | None" = None, measure_to: Path | None = None,
+                 window: tuple[int, int] | None = None, sound_only: bool = False, fast: bool = False) -> None:
         self.t = timeline
         #: the measured loudness of the mix, to normalise it linearly (the second pass)
         self.loudness = loudness
         #: the first pass: build the sound only and write its EBU R128 measurement here
         self.measure_to = measure_to
-        self.audio_only = measure_to is not None
+        self.audio_only = measure_to is not None or sound_only
+        #: the picture of output frames [start, end) only, no sound (a segment of an incremental render)
+        self.window = window
+        #: a preview: the fastest scaler (and, in compile_timeline, decoders that skip deblocking)
+        self.scale_flags = "fast_bilinear" if fast else None
         #: sizes given in pixels (title size, margins) were meant for the timeline's own frame height
         self.scale = settings.height / timeline.output.height if timeline.output.height else 1.0
         self.s = settings
@@ -287,7 +298,7 @@ class _Compiler:
                 v = self.g.chain(big, ken_burns(clip.motion, frames, self.W, self.H, self.fps), hint="kb")
             else:
                 fitted = fit_filters(self.g, label, fit, self.W, self.H, self.s.background,
-                                     (info.video.width, info.video.height))
+                                     (info.video.width, info.video.height), self.scale_flags)
                 v = self.g.chain(fitted, [F("loop", loop=frames - 1, size=1, start=0),
                                           F("setpts", f"N/({_fps_text(self.fps)})/TB")], hint="still")
             v = self.g.chain(v, [F("fps", _fps_text(self.fps)), F("format", "yuv420p"),
@@ -301,10 +312,13 @@ class _Compiler:
                    F("fps", _fps_text(self.fps))]
             src = self.g.chain(f"{idx}:v", pre, hint="pre")
             fitted = fit_filters(self.g, src, fit, self.W, self.H, self.s.background,
-                                 (info.video.width, info.video.height) if info.video.rotation % 180 == 0 else None)
+                                 (info.video.width, info.video.height) if info.video.rotation % 180 == 0 else None,
+                                 self.scale_flags)
             v = self.g.chain(fitted, [F("format", "yuv420p"), F("tpad", stop_mode="clone", stop_duration=1),
                                       F("trim", end_frame=frames), F("setpts", "PTS-STARTPTS")], hint="v")
             has_audio = info.has_audio
+        if self.window is not None:  # a picture segment: the sound is mixed over the whole timeline elsewhere
+            return v, None
         if has_audio and not clip.mute and clip.volume > 0:
             chain = [F("asetpts", "PTS-STARTPTS"), *atempo_chain(clip.speed)]
             chain += [F("aresample", SAMPLE_RATE),
@@ -328,7 +342,8 @@ class _Compiler:
         overlaps = [max(0, o) for o in overlaps]
         total = placed[-1].end_frame - placed[0].start_frame
         video = None if self.audio_only else self._join_video(placed, [v for v, _ in streams], overlaps)
-        return video, self._join_audio([a for _, a in streams], overlaps), total
+        audio = None if self.window is not None else self._join_audio([a for _, a in streams], overlaps)
+        return video, audio, total
 
     def _join_video(self, placed: list[_Placed], videos: list[str], overlaps: list[int]) -> str:
         """Cut every clip into head | body | tail; xfade only tail+head, then concat all pieces.
@@ -575,20 +590,61 @@ class _Compiler:
         return self.g.chain(padded, [F("amix", inputs=len(padded), duration="longest", normalize=0)], hint="m")
 
     # -- everything --------------------------------------------------------------------------
+    def layers(self, v: str, duration_s: float) -> str:
+        """Overlays, titles and burned captions over the joined picture (in a window, those it can show)."""
+        for n, ov in enumerate(self.t.overlays):
+            if self._shows(ov.start_s, ov.end_s, duration_s):
+                v = self.overlay(v, ov, n, duration_s)
+        for n, title in enumerate(self.t.titles):
+            if self._shows(title.start_s, title.end_s, duration_s):
+                v = self.title(v, title, n, duration_s)
+        cs = self.t.caption_settings
+        if (self.t.captions or cs.srt) and cs.mode == "burn" and (
+                cs.srt or any(self._shows(c.start_s, c.end_s, duration_s) for c in self.t.captions)):
+            v = self.captions(v, duration_s)  # every cue: how cues stack depends on the others
+        return v
+
+    def _shows(self, start_s: float, end_s: float | None, duration_s: float) -> bool:
+        """Whether a layer on screen from ``start_s`` to ``end_s`` (inclusive) can touch the window's frames."""
+        if self.window is None:
+            return True
+        a, b = self.window
+        end = duration_s if end_s is None else end_s
+        return start_s <= b / self.fps and end >= a / self.fps
+
+    def compile_window(self, placed: list[_Placed]) -> tuple[str, None, int]:
+        """The picture of output frames [a, b) exactly as the whole render makes them, without the rest.
+
+        Only the clips the window touches are read; they keep their places (so a still's
+        camera move, a clip's frame count and every transition are the whole render's), are
+        joined as usual, stamped with their global frame times (so titles, overlays and
+        captions see the timeline's clock), then trimmed to the window.
+        """
+        a, b = self.window or (0, 0)
+        total = placed[-1].end_frame - placed[0].start_frame
+        if not 0 <= a < b <= total:
+            raise InvalidInputError(f"frames {a}-{b} are not inside the timeline's {total} frames")
+        touched = [p for p in placed if p.start_frame < b and p.end_frame > a]
+        first = touched[0].start_frame
+        v, _, _ = self.join_clips(touched)
+        assert v is not None
+        v = self.g.chain(v, [F("settb", self._tb()), F("setpts", f"N+{first}")], hint="win")
+        v = self.layers(v, total / self.fps)
+        v = self.g.chain(v, [F("trim", start_frame=a - first, end_frame=b - first), F("setpts", "PTS-STARTPTS"),
+                             F("format", self.s.pixel_format)], hint="vout")
+        return v, None, b - a
+
     def compile(self) -> tuple[str | None, str | None, int]:
         if not self.t.clips:
             raise InvalidInputError("the timeline has no clips to render", hint="add clips first")
         placed = place_clips(self.t.model_copy(update={"output": self.t.output.model_copy(update={"fps": self.fps})}))
+        if self.window is not None:
+            return self.compile_window(placed)
         v, a, frames = self.join_clips(placed)
         duration_s = frames / self.fps
         if self.audio_only:
             return None, self.mix_audio(a, duration_s), frames
-        for n, ov in enumerate(self.t.overlays):
-            v = self.overlay(v, ov, n, duration_s)
-        for n, title in enumerate(self.t.titles):
-            v = self.title(v, title, n, duration_s)
-        if (self.t.captions or self.t.caption_settings.srt) and self.t.caption_settings.mode == "burn":
-            v = self.captions(v, duration_s)
+        v = self.layers(v, duration_s)
         container = self.s.container
         if container in ("gif", "webp"):
             self.g.sink(a, audio=True)
@@ -608,35 +664,72 @@ class _Compiler:
         return v, audio, frames
 
 
+def graph_args(graph: FilterGraph, scratch: Path, name: str = "graph.txt",
+               extra_inputs: Iterable[str] = ()) -> list[str]:
+    """The inputs (the graph's, then ``extra_inputs``) and the graph as ffmpeg arguments; a long graph
+    goes to a script file ``name`` in ``scratch``."""
+    graph_text = graph.serialise()
+    args = [*graph.input_args(), *extra_inputs]
+    if len(graph_text) > MAX_INLINE_GRAPH:
+        script = Path(scratch) / name
+        script.write_text(graph_text, encoding="utf-8")
+        args += ["-/filter_complex", str(script)]
+    else:
+        args += ["-filter_complex", graph_text]
+    return args
+
+
 def compile_timeline(timeline: Timeline, settings: OutputSettings | None = None, *,
                      resolve: Callable[[str], Path] | None = None, scratch: Path, output: str | Path = "out.mp4",
-                     loudness: "Loudness | None" = None) -> Compiled:
+                     loudness: "Loudness | None" = None, window: tuple[int, int] | None = None,
+                     fast: bool = False) -> Compiled:
     """Build the single ffmpeg command that renders ``timeline`` to ``output``.
 
     With a loudness target, ``loudness`` is the mix's measurement (:func:`measure_loudness`)
     and the mix is brought to the target by one linear gain; without it the command
     falls back on ffmpeg's one-pass (dynamic) ``loudnorm``, which misses on real mixes.
+
+    With ``window=(a, b)`` it renders only the picture of output frames a..b-1, the
+    frames the whole render makes there (a segment of :mod:`shotsmith.tools.incremental`).
+    ``fast`` is for previews: the fastest scaler, and decoders that skip deblocking
+    (the preview's downscale hides it; decoding is most of a preview's time).
     """
     settings = settings or timeline.output
-    compiler = _Compiler(timeline, settings, resolve or (lambda s: Path(s)), Path(scratch), loudness=loudness)
+    compiler = _Compiler(timeline, settings, resolve or (lambda s: Path(s)), Path(scratch), loudness=loudness,
+                         window=window, fast=fast)
     video, audio, frames = compiler.compile()
-    graph_text = compiler.g.serialise()
-    args = compiler.g.input_args()
-    track_in, track_out = subtitle_track_args(timeline, settings, Path(scratch), len(compiler.g.inputs),
-                                              frames / settings.fps)
-    args += track_in
-    if len(graph_text) > MAX_INLINE_GRAPH:
-        script = Path(scratch) / "graph.txt"
-        script.write_text(graph_text, encoding="utf-8")
-        args += ["-/filter_complex", str(script)]
-    else:
-        args += ["-filter_complex", graph_text]
+    if fast:
+        for source in compiler.g.inputs:
+            source.options[:0] = ["-skip_loop_filter:v", "all"]
+    track_in, track_out = ([], []) if window is not None else subtitle_track_args(
+        timeline, settings, Path(scratch), len(compiler.g.inputs), frames / settings.fps)
+    args = graph_args(compiler.g, Path(scratch), extra_inputs=track_in)
     args += ["-map", f"[{video}]"]
     if audio is not None:
         args += ["-map", f"[{audio}]"]
     args += track_out
-    args += ["-r", _fps_text(settings.fps), "-frames:v", str(frames), *encoder_args(settings), str(output)]
-    return Compiled(args=args, graph=compiler.g, duration_s=frames / settings.fps, frames=frames, settings=settings)
+    args += ["-r", _fps_text(settings.fps), "-frames:v", str(frames), *encoder_args(settings)]
+    if window is not None:
+        args.append("-an")
+    args.append(str(output))
+    return Compiled(args=args, graph=compiler.g, duration_s=frames / settings.fps, frames=frames, settings=settings,
+                    video=video, audio=audio)
+
+
+def compile_sound(timeline: Timeline, settings: OutputSettings | None = None, *,
+                  resolve: Callable[[str], Path] | None = None, scratch: Path,
+                  loudness: "Loudness | None" = None) -> Compiled:
+    """The timeline's whole sound, mixed exactly as the render mixes it: a graph with one audio pad.
+
+    ``args`` holds the graph's inputs and the graph only; the caller adds its own
+    inputs (numbered after ``len(compiled.graph.inputs)``) and output options.
+    """
+    settings = settings or timeline.output
+    compiler = _Compiler(timeline, settings, resolve or (lambda s: Path(s)), Path(scratch), loudness=loudness,
+                         sound_only=True)
+    _, audio, frames = compiler.compile()
+    return Compiled(args=graph_args(compiler.g, Path(scratch), "sound-graph.txt"), graph=compiler.g,
+                    duration_s=frames / settings.fps, frames=frames, settings=settings, audio=audio)
 
 
 #: The subtitle codec of an embedded caption track, per container (GIF and WebP have none).
@@ -734,14 +827,7 @@ def measure_loudness(timeline: Timeline, settings: OutputSettings, *, resolve: C
     compiler = _Compiler(timeline, settings, resolve or (lambda s: Path(s)), Path(scratch), loudness=gain,
                          measure_to=measured)
     _, audio, frames = compiler.compile()
-    graph_text = compiler.g.serialise()
-    args = compiler.g.input_args()
-    if len(graph_text) > MAX_INLINE_GRAPH:
-        script = Path(scratch) / "measure-graph.txt"
-        script.write_text(graph_text, encoding="utf-8")
-        args += ["-/filter_complex", str(script)]
-    else:
-        args += ["-filter_complex", graph_text]
+    args = graph_args(compiler.g, Path(scratch), "measure-graph.txt")
     args += ["-map", f"[{audio}]", "-f", "null", "-"]
     run_ffmpeg(args, duration_s=frames / settings.fps, cancel=cancel, what="measuring the loudness")
     return _read_measurement(measured)
@@ -816,7 +902,7 @@ def render_timeline(timeline: Timeline, output: Path, *, resolve: Callable[[str]
         try:
             with atomic_output(target) as tmp:
                 compiled = compile_timeline(timeline, settings, resolve=resolve, scratch=Path(scratch), output=tmp,
-                                            loudness=loudness)
+                                            loudness=loudness, fast=preview)
                 run_ffmpeg(compiled.args, duration_s=compiled.duration_s, on_progress=on_progress, cancel=cancel,
                            what=f"rendering {target.name}")
         except PermissionError as exc:

@@ -1,0 +1,502 @@
+"""Incremental render: encode only the stretches of the cut that changed, join the rest from a cache.
+
+Why: after "make shot 2 slower" the one-pass renderer re-encodes the whole
+timeline, although most of its frames are the same as last time.
+
+How:
+
+* The cut is divided into **segments** at clip boundaries: each clip's *body*
+  (its frames no transition touches) is one segment, and each transition's
+  overlap is a segment of its own, so a transition never straddles two
+  segments. Changing one shot touches its body and the transitions on either
+  side, nothing else.
+* A segment's **identity** is the graph the existing compiler builds for it
+  (:func:`~shotsmith.tools.render.compile_timeline` with ``window=``: the same
+  code as a full render, only the clips and layers the window can show), with
+  every file it reads stamped (path, size, mtime; small scratch files such as
+  title text by content), plus the encoder settings and the ffmpeg build. Its
+  hash names the cached file in ``PROJECT/.shotsmith/segments/``.
+* Titles, overlays and captions are drawn *inside* segments on the timeline's
+  global clock (the window's frames carry their global times), so a title
+  spanning a boundary is part of the graph, and so of the key, of every
+  segment it shows in. Boundaries are therefore never moved for layers.
+* Missing segments are encoded, consecutive ones in one ffmpeg process that
+  splits its output with the ``segment`` muxer at forced IDR frames (closed
+  GOPs, every segment starts on a keyframe), with the same encoder settings as
+  every other segment; then all segments are joined by the concat demuxer
+  **without re-encoding**, in one process that also mixes and encodes the
+  whole timeline's sound (exactly as a full render mixes it) and muxes it in.
+* **Smart render**: a body segment that is a plain, whole source clip whose
+  packets already are what the encoder would be asked to make (same codec
+  parameter sets as this encoder writes, size, frame rate, pixel format; speed
+  1; nothing drawn over it; its frames a run of whole closed GOPs) is copied
+  packet for packet instead of encoded.
+
+The result equals a from-scratch render frame for frame within encoder noise
+(tests/tools/test_incremental.py compares them losslessly and at the normal
+quality). Formats other than H.264/H.265 in MP4/MOV/MKV render in one pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from shotsmith.atomic import atomic_output
+from shotsmith.errors import MediaError, ShotsmithError
+from shotsmith.media.ffmpeg import ffmpeg_exe, run_ffmpeg
+from shotsmith.media.probe import frame_rate_fraction, probe
+from shotsmith.timeline import OutputSettings, Timeline
+from shotsmith.tools.encoding import audio_encoder_args, container_args, settings_for_output, video_encoder_args
+from shotsmith.tools.render import (RenderResult, _check_output, _fps_text, _is_image, _result, compile_sound,
+                                    compile_timeline, graph_args, normalising_measurement, place_clips,
+                                    render_timeline, subtitle_track_args, timeline_sources)
+
+#: Bump when the meaning of a cached segment changes (anything the key does not see).
+KEY_VERSION = "segments-1"
+#: Containers and codecs whose segments the concat demuxer joins by copying.
+JOINABLE_CONTAINERS = {"mp4", "mov", "mkv"}
+JOINABLE_CODECS = {"libx264": "h264", "libx265": "hevc"}
+#: Files up to this size referenced by a graph (title text, ASS scripts) are keyed by content.
+CONTENT_KEY_LIMIT = 1 << 20
+#: Least recently used segments beyond this many bytes are removed after a render.
+DEFAULT_CACHE_BYTES = 4 << 30
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Output frames [start, end) of the cut and the clips (timeline indices) they show."""
+
+    start: int
+    end: int
+    clips: tuple[int, ...]
+
+    @property
+    def frames(self) -> int:
+        return self.end - self.start
+
+
+@dataclass
+class SegmentPlan:
+    segment: Segment
+    key: str
+    path: Path
+    #: "cached" (reused), "encode", or "copy" (smart render: the source's packets)
+    action: str = "encode"
+
+
+@dataclass
+class IncrementalResult:
+    render: RenderResult
+    segments: list[SegmentPlan] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(1 for s in self.segments if s.action == action)
+
+
+def segment_encoder_args(settings: OutputSettings) -> list[str]:
+    """How every segment is encoded: the render's encoder settings, forced keyframes as IDR frames, and
+    fixed colour tags (BT.709 from 720 lines up, else BT.601).
+
+    The tags matter because x264 writes the frames' colour description into the
+    parameter sets: segments cut from sources tagged differently would carry different
+    ones, and a concatenated stream must have one set for every segment to be copied.
+    The pixels are the full render's; only these tags may differ from it.
+    """
+    hd = settings.height >= 720
+    return [*video_encoder_args(settings), "-forced-idr", "1", "-color_range", "tv",
+            "-colorspace", "bt709" if hd else "smpte170m", "-color_primaries", "bt709" if hd else "smpte170m",
+            "-color_trc", "bt709" if hd else "smpte170m"]
+
+
+def supports(settings: OutputSettings) -> bool:
+    """Whether segments in these settings can be joined without re-encoding."""
+    return settings.container in JOINABLE_CONTAINERS and settings.video_codec in JOINABLE_CODECS
+
+
+def _placed(timeline: Timeline, settings: OutputSettings):
+    return place_clips(timeline.model_copy(update={"output": timeline.output.model_copy(update={"fps": settings.fps})}))
+
+
+def plan_segments(timeline: Timeline, settings: OutputSettings) -> list[Segment]:
+    """Cut the timeline at every clip boundary and at both edges of every transition's overlap."""
+    placed = _placed(timeline, settings)
+    total = placed[-1].end_frame
+    edges = {0, total}
+    for a, b in zip(placed, placed[1:]):
+        edges.update((b.start_frame, a.end_frame))  # equal for a hard cut
+    points = sorted(edges)
+    segments = []
+    for start, end in zip(points, points[1:]):
+        shown = tuple(p.index for p in placed if p.start_frame < end and p.end_frame > start)
+        segments.append(Segment(start, end, shown))
+    return segments
+
+
+# ---------------------------------------------------------------------------------------------
+# keys
+
+def _stamp(path: Path) -> list:
+    st = path.stat()
+    return [str(path.resolve()), st.st_size, st.st_mtime_ns]
+
+
+def _file_key(value: str, scratch: Path) -> list | None:
+    """What a file named in the graph contributes to the key: content for small files, else its stamp."""
+    path = Path(value)
+    try:
+        if not path.is_file():
+            return None
+        if path.stat().st_size <= CONTENT_KEY_LIMIT:
+            name = str(path).replace(str(scratch), "<scratch>")
+            return [name, hashlib.sha256(path.read_bytes()).hexdigest()]
+        return _stamp(path)
+    except OSError:
+        return None
+
+
+def _ffmpeg_stamp() -> list:
+    try:
+        return _stamp(Path(ffmpeg_exe()))
+    except (OSError, ShotsmithError):
+        return ["ffmpeg"]
+
+
+def segment_key(timeline: Timeline, settings: OutputSettings, segment: Segment, *, resolve: Callable[[str], Path],
+                scratch: Path) -> str:
+    """The content address of a segment: its compiled graph, the files it reads and how it is encoded."""
+    compiled = compile_timeline(timeline, settings, resolve=resolve, scratch=scratch, output="segment.mp4",
+                                window=(segment.start, segment.end))
+    graph = compiled.graph
+    files = []
+    for chain in graph.chains:
+        for f in chain.filters:
+            for _, value in f.options:
+                if isinstance(value, (str, Path)) and ("/" in str(value) or "\\" in str(value)):
+                    stamp = _file_key(str(value), scratch)
+                    if stamp is not None:
+                        files.append(stamp)
+    payload = {
+        "v": KEY_VERSION,
+        "ffmpeg": _ffmpeg_stamp(),
+        "graph": graph.serialise().replace(str(scratch), "<scratch>"),
+        "inputs": [[inp.options, _stamp(Path(inp.path))] for inp in graph.inputs],
+        "files": files,
+        "encoder": [*segment_encoder_args(settings), "fps", _fps_text(settings.fps), "frames", segment.frames],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+# ---------------------------------------------------------------------------------------------
+# smart render: a source clip that already is the segment
+
+@dataclass
+class _CopyRange:
+    source: Path
+    packets_from: int  # pts of the first frame
+    packets_to: int | None  # pts of the frame after the last (None: to the end)
+
+
+def _encoder_extradata(settings: OutputSettings, cache: Path) -> bytes:
+    """The codec parameter sets (avcC/hvcC) this encoder writes for ``settings``: encoded once, kept."""
+    import av
+
+    args = segment_encoder_args(settings)
+    name = hashlib.sha256(json.dumps([args, settings.width, settings.height, _fps_text(settings.fps),
+                                      _ffmpeg_stamp()]).encode()).hexdigest()[:24]
+    kept = cache / f"encoder-{name}.bin"
+    if kept.is_file():
+        return kept.read_bytes()
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        sample = Path(tmp) / "one.mp4"
+        run_ffmpeg(["-f", "lavfi", "-i", f"color=c=black:s={settings.width}x{settings.height}:r={_fps_text(settings.fps)}",
+                    "-frames:v", "2", "-r", _fps_text(settings.fps), *args, "-an", str(sample)],
+                   what="reading the encoder's parameters")
+        with av.open(str(sample)) as container:
+            extradata = bytes(container.streams.video[0].codec_context.extradata or b"")
+    with atomic_output(kept) as out:
+        out.write_bytes(extradata)
+    return extradata
+
+
+def _covered(timeline: Timeline, start_s: float, end_s: float) -> bool:
+    """Whether a title, an overlay or a burned caption can show between these times."""
+    def hits(a: float, b: float | None) -> bool:
+        return a <= end_s and (b is None or b >= start_s)
+
+    cs = timeline.caption_settings
+    burned = cs.mode == "burn" and (cs.srt or any(hits(c.start_s, c.end_s) for c in timeline.captions))
+    return (any(hits(t.start_s, t.end_s) for t in timeline.titles)
+            or any(hits(o.start_s, o.end_s) for o in timeline.overlays) or bool(burned))
+
+
+def copy_range(timeline: Timeline, settings: OutputSettings, segment: Segment, *, resolve: Callable[[str], Path],
+               extradata: Callable[[], bytes]) -> _CopyRange | None:
+    """The source packets that already are ``segment``, or None when it must be encoded.
+
+    Only a whole clip between two hard cuts qualifies, at speed 1, with nothing drawn
+    over it, read from a file in this encoder's codec with the same parameter sets, size,
+    frame rate and pixel format, starting on a keyframe and ending where a keyframe (or the
+    file) does, with no frame of the range referring outside it.
+    """
+    import av
+
+    if len(segment.clips) != 1:
+        return None
+    index = segment.clips[0]
+    clip = timeline.clips[index]
+    placed = _placed(timeline, settings)[index]
+    fps = frame_rate_fraction(settings.fps)
+    if (placed.start_frame, placed.end_frame) != (segment.start, segment.end) or clip.speed != 1:
+        return None
+    if _covered(timeline, segment.start / settings.fps, segment.end / settings.fps):
+        return None
+    try:
+        path = Path(resolve(clip.source))
+        info = probe(path)
+    except (ShotsmithError, OSError, ValueError):
+        return None
+    v = info.video
+    if _is_image(path, info) or v is None or v.rotation % 360 or (v.width, v.height) != (settings.width, settings.height):
+        return None
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            ctx = stream.codec_context
+            if (ctx.name != JOINABLE_CODECS[settings.video_codec] or ctx.format is None
+                    or ctx.format.name != settings.pixel_format or stream.average_rate != fps
+                    or (ctx.sample_aspect_ratio not in (None, 0, Fraction(1, 1)))):
+                return None
+            if bytes(ctx.extradata or b"") != extradata():
+                return None
+            tb = stream.time_base
+            origin = Fraction(container.start_time or 0, 1_000_000)
+            packets = [(p.pts, p.is_keyframe) for p in container.demux(stream) if p.pts is not None and p.size]
+    except (av.error.FFmpegError, OSError, ValueError, KeyError):
+        return None
+    decode_order = packets
+    by_time = sorted(packets)
+    step = Fraction(1) / fps
+    tolerance = step / 4
+    wanted_start = Fraction(clip.in_s).limit_denominator(1_000_000)
+    first = next((i for i, (pts, _) in enumerate(by_time) if pts * tb - origin >= wanted_start - tolerance), None)
+    if first is None or first + segment.frames > len(by_time):
+        return None
+    frames = by_time[first:first + segment.frames]
+    t0 = frames[0][0] * tb - origin
+    if abs(t0 - wanted_start) > tolerance or not frames[0][1]:
+        return None
+    if any(abs((pts * tb - origin) - (t0 + j * step)) > tolerance for j, (pts, _) in enumerate(frames)):
+        return None  # not constant frame rate over the range
+    after = by_time[first + segment.frames] if first + segment.frames < len(by_time) else None
+    if after is not None and not after[1]:
+        return None  # the range ends inside a GOP
+    start_pts, end_pts = frames[0][0], (after[0] if after else None)
+    # closed: the packets decoded from the first keyframe up to the next boundary are exactly the range
+    begin = decode_order.index(frames[0])
+    stop = decode_order.index(after) if after else len(decode_order)
+    decoded = {pts for pts, _ in decode_order[begin:stop]}
+    if decoded != {pts for pts, _ in frames}:
+        return None
+    return _CopyRange(path, start_pts, end_pts)
+
+
+def write_copy(span: _CopyRange, dest: Path) -> None:
+    """Copy the range's packets, untouched, into ``dest`` (timestamps start at 0)."""
+    import av
+
+    with av.open(str(span.source)) as src, av.open(str(dest), "w", format="mp4") as out:
+        stream = src.streams.video[0]
+        target = out.add_stream_from_template(stream)
+        target.time_base = stream.time_base
+        taking = False
+        for packet in src.demux(stream):
+            if packet.pts is None or not packet.size:
+                continue
+            if packet.pts == span.packets_from:
+                taking = True
+            elif span.packets_to is not None and packet.pts == span.packets_to:
+                break
+            if not taking:
+                continue
+            packet.pts -= span.packets_from
+            packet.dts = None if packet.dts is None else packet.dts - span.packets_from
+            packet.stream = target
+            out.mux(packet)
+
+
+# ---------------------------------------------------------------------------------------------
+# encoding runs of segments
+
+def _runs(plans: list[SegmentPlan]) -> list[list[SegmentPlan]]:
+    """Consecutive segments to encode, each run one ffmpeg process."""
+    runs: list[list[SegmentPlan]] = []
+    for i, plan in enumerate(plans):
+        if plan.action != "encode":
+            continue
+        if runs and runs[-1][-1] is plans[i - 1]:
+            runs[-1].append(plan)
+        else:
+            runs.append([plan])
+    return runs
+
+
+def _encode_run(timeline: Timeline, settings: OutputSettings, run: list[SegmentPlan], *, resolve, scratch: Path,
+                cache: Path, cancel: threading.Event | None, progress: Callable[[float], None]) -> None:
+    start, end = run[0].segment.start, run[-1].segment.end
+    compiled = compile_timeline(timeline, settings, resolve=resolve, scratch=scratch, output="run.mp4",
+                                window=(start, end))
+    splits = [p.segment.start - start for p in run[1:]]
+    args = [*graph_args(compiled.graph, scratch, "run-graph.txt"), "-map", f"[{compiled.video}]",
+            "-r", _fps_text(settings.fps), "-frames:v", str(end - start), *segment_encoder_args(settings),
+            "-an", "-sn", "-dn"]
+    with tempfile.TemporaryDirectory(prefix="run-", dir=cache) as tmp:
+        if splits:
+            args += ["-force_key_frames", "expr:" + "+".join(f"eq(n,{n})" for n in splits),
+                     "-f", "segment", "-segment_format", "mp4", "-segment_frames", ",".join(map(str, splits)),
+                     "-reset_timestamps", "1", str(Path(tmp) / "seg%05d.mp4")]
+        else:
+            args.append(str(Path(tmp) / "seg00000.mp4"))
+        run_ffmpeg(args, duration_s=(end - start) / settings.fps, cancel=cancel, on_progress=progress,
+                   what=f"rendering frames {start}-{end}")
+        made = sorted(Path(tmp).glob("seg*.mp4"))
+        if len(made) != len(run):
+            raise MediaError(f"the render of frames {start}-{end} made {len(made)} segments, not {len(run)}")
+        for plan, path in zip(run, made):
+            os.replace(path, plan.path)
+
+
+# ---------------------------------------------------------------------------------------------
+# the render entry point
+
+def _concat_list(plans: list[SegmentPlan], dest: Path) -> None:
+    lines = ["ffconcat version 1.0"]
+    for plan in plans:
+        quoted = str(plan.path.resolve()).replace("'", "'\\''")
+        lines.append(f"file '{quoted}'")
+    dest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def prune(cache: Path, keep: Iterable[Path] = (), max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+    """Remove the least recently used segments until the cache holds at most ``max_bytes``."""
+    kept = {Path(p).resolve() for p in keep}
+    files = [p for p in cache.glob("*.mp4") if p.is_file()]
+    files.sort(key=lambda p: p.stat().st_mtime)
+    total = sum(p.stat().st_size for p in files)
+    for path in files:
+        if total <= max_bytes:
+            break
+        if path.resolve() in kept:
+            continue
+        total -= path.stat().st_size
+        path.unlink(missing_ok=True)
+
+
+def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve: Callable[[str], Path] | None = None,
+                       protected: Iterable[Path] = (), on_progress: Callable[[float], None] | None = None,
+                       cancel: threading.Event | None = None, settings: OutputSettings | None = None,
+                       smart: bool = True, max_cache_bytes: int = DEFAULT_CACHE_BYTES) -> IncrementalResult:
+    """Render ``timeline`` to ``output`` reusing every unchanged segment cached in ``cache``.
+
+    Falls back on the one-pass render for formats whose segments cannot be joined by
+    copying (GIF, WebP, WebM, ProRes).
+    """
+    output = Path(output)
+    resolve = resolve or (lambda s: Path(s))
+    settings = settings_for_output(settings or timeline.output, output)
+    if not supports(settings):
+        return IncrementalResult(render_timeline(timeline, output, resolve=resolve, protected=protected,
+                                                 on_progress=on_progress, cancel=cancel, settings=settings))
+    target = _check_output(output, timeline_sources(timeline, resolve), protected)
+    cache = Path(cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    segments = plan_segments(timeline, settings)
+    total_s = segments[-1].end / settings.fps
+    with tempfile.TemporaryDirectory(prefix="shotsmith-render-") as scratch_dir:
+        scratch = Path(scratch_dir)
+        plans = []
+        for segment in segments:
+            key = segment_key(timeline, settings, segment, resolve=resolve, scratch=scratch)
+            path = cache / f"{key}.mp4"
+            plans.append(SegmentPlan(segment, key, path, "cached" if path.is_file() else "encode"))
+        if smart:
+            reference: list[bytes] = []
+
+            def extradata() -> bytes:
+                if not reference:
+                    reference.append(_encoder_extradata(settings, cache))
+                return reference[0]
+
+            for plan in plans:
+                if plan.action != "encode":
+                    continue
+                span = copy_range(timeline, settings, plan.segment, resolve=resolve, extradata=extradata)
+                if span is not None:
+                    with atomic_output(plan.path) as tmp:
+                        write_copy(span, tmp)
+                    plan.action = "copy"
+        done = [0.0]
+        for run in _runs(plans):
+            base = done[0]
+            _encode_run(timeline, settings, run, resolve=resolve, scratch=scratch, cache=cache, cancel=cancel,
+                        progress=(lambda s, b=base: on_progress(b + s)) if on_progress else (lambda s: None))
+            done[0] += (run[-1].segment.end - run[0].segment.start) / settings.fps
+        for plan in plans:
+            if plan.action == "cached":
+                os.utime(plan.path)  # recently used: pruning keeps it
+        # join: the picture copied, the whole timeline's sound mixed and encoded as a full render does
+        loudness = normalising_measurement(timeline, settings, resolve=resolve, scratch=scratch, cancel=cancel)
+        sound = compile_sound(timeline, settings, resolve=resolve, scratch=scratch, loudness=loudness)
+        # auto_convert off: the demuxer would turn H.264 into Annex B and back, adding parameter sets
+        # to every segment's first packet (decodable, but no longer the packets that were cached or copied)
+        listing = scratch / "segments.ffconcat"
+        _concat_list(plans, listing)
+        joined = len(sound.graph.inputs)
+        track_in, track_out = subtitle_track_args(timeline, settings, scratch, joined + 1, total_s)
+        args = graph_args(sound.graph, scratch, "sound-graph.txt",
+                          extra_inputs=["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", str(listing),
+                                        *track_in])
+        tag = ["-tag:v", "hvc1"] if settings.video_codec == "libx265" else []
+        try:
+            with atomic_output(target) as tmp:
+                args += ["-map", f"{joined}:v", "-map", f"[{sound.audio}]", *track_out, "-c:v", "copy", *tag,
+                         *audio_encoder_args(settings), *container_args(settings), str(tmp)]
+                run_ffmpeg(args, duration_s=total_s, cancel=cancel, what=f"joining {target.name}",
+                           on_progress=(lambda s: on_progress(min(total_s, done[0] + s * 0.01))) if on_progress else None)
+        except PermissionError as exc:
+            raise ShotsmithError(f"cannot write {target}: {exc.strerror or exc}",
+                                 hint="check that the output folder is writable") from exc
+    prune(cache, keep=[p.path for p in plans], max_bytes=max_cache_bytes)
+    compiled_like = _Summary(settings=settings, duration_s=total_s)
+    result = _result(target, compiled_like)  # type: ignore[arg-type]
+    if timeline.caption_settings.mode == "srt" and timeline.captions:
+        from shotsmith.tools.subtitles import write_sidecars
+
+        result.sidecars = [str(p) for p in write_sidecars(timeline.captions, target, total_s)]
+    if on_progress:
+        on_progress(total_s)
+    return IncrementalResult(result, plans)
+
+
+@dataclass
+class _Summary:
+    """What :func:`shotsmith.tools.render._result` reads from a compiled render."""
+
+    settings: OutputSettings
+    duration_s: float
+
+
+def render(timeline: Timeline, output: Path, *, cache: Path | None, full: bool = False, preview: bool = False,
+           **kwargs) -> RenderResult:
+    """The render front ends call: incremental into ``cache`` for a final render; one pass for a
+    preview (small and fast already), with ``full=True`` (forced from scratch) or without a cache."""
+    if preview or full or cache is None:
+        return render_timeline(timeline, output, preview=preview, **kwargs)
+    return render_incremental(timeline, output, cache=cache, **kwargs).render
