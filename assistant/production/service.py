@@ -619,12 +619,14 @@ class ProductionService:
         self.emit(PlanUpdated(new))
 
     # -- render --------------------------------------------------------------------------
-    def render(self, output: str | Path | None = None, *, preview: bool = False) -> Rendered:
+    def render(self, output: str | Path | None = None, *, preview: bool = False, full: bool = False) -> Rendered:
+        """Render the cut. A final render re-encodes only the segments that changed since an earlier one
+        (``full=True`` renders from scratch); a preview is a fast small one-pass proxy render."""
         with self._work:
-            return self._render(output, preview=preview)
+            return self._render(output, preview=preview, full=full)
 
-    def _render(self, output: str | Path | None, *, preview: bool) -> Rendered:
-        from shotsmith.tools.render import render_timeline
+    def _render(self, output: str | Path | None, *, preview: bool, full: bool = False) -> Rendered:
+        from shotsmith.tools.incremental import render as render_cut
 
         target = resolve_output(self.store, output, preview=preview, allowed=self.allowed_outputs)
         cut = self.store.project.sync_cut()
@@ -642,9 +644,10 @@ class ProductionService:
         # A final render is kept as renders/vNNN (never overwritten); the output asked for gets a copy.
         version = max((r.version for r in self.store.project.renders), default=0) + 1
         kept = target if preview else self.store.renders_dir / f"v{version:03d}{target.suffix}"
-        rendered = render_timeline(timeline, kept, resolve=self.store.resolve, protected=self.store.source_paths(),
-                                   on_progress=lambda s: self.emit(RenderProgress(s, total)), cancel=self.cancel,
-                                   preview=preview)
+        rendered = render_cut(timeline, kept, cache=self.store.root / ".shotsmith" / "segments", full=full,
+                              resolve=self.store.resolve, protected=self.store.source_paths(),
+                              on_progress=lambda s: self.emit(RenderProgress(s, total)), cancel=self.cancel,
+                              preview=preview)
         if not preview:
             publish(kept, target)
             self.store.project.renders.append(RenderRecord(
