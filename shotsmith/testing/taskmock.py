@@ -39,6 +39,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+__all__ = ["DROP", "Bouncer", "Faults", "MockProvider", "Req", "Resp", "Task", "TaskAPIMock", "png_bytes",
+           "render_clip", "wav_bytes"]
+
 DROP = object()  # returned by a handler: close the connection without answering
 
 
