@@ -188,19 +188,21 @@ class BatchBudget:
     batch spent holds across reruns. Before a brief starts it is given a share:
     what is left of the cap (the cap, less everything the batch's projects have
     spent, less what briefs running right now may still spend of their
-    shares), split evenly over the briefs not yet started, this one included.
-    That share plus what its project has already spent becomes the project's
-    own ``--max-cost``, which the engine enforces at every create. The shares
-    never add up to more than what is left, so the batch cannot pass the cap
-    even with briefs running in parallel; a brief that needs more than its
-    share is refused (exit 3, nothing sent), and a rerun gives it what the
+    shares), split over the briefs that may run at once (``--jobs``, or fewer
+    when fewer are left to start). One at a time, each brief may use all that
+    is left. That share plus what its project has already spent becomes the
+    project's own ``--max-cost``, which the engine enforces at every create.
+    No share is ever more than what is unreserved, so the batch cannot pass
+    the cap even with briefs running in parallel; a brief that needs more than
+    its share is refused (exit 3, nothing sent), and a rerun gives it what the
     others left.
     """
 
-    def __init__(self, max_cost_usd: float | None, projects: dict[str, Path], pending: int) -> None:
+    def __init__(self, max_cost_usd: float | None, projects: dict[str, Path], pending: int, jobs: int = 1) -> None:
         self.max_cost_usd = max_cost_usd
         self.projects = projects
         self.pending = pending
+        self.jobs = max(1, jobs)
         self._lock = threading.Lock()
         self._running: dict[str, tuple[float, float]] = {}  # id -> (spent at start, share)
 
@@ -229,7 +231,7 @@ class BatchBudget:
             spent_now = {i: self.spent(self.projects[i]) for i in self._running}
             outstanding = sum(max(0.0, share - (spent_now[i] - start)) for i, (start, share) in self._running.items())
             left = max(0.0, self.max_cost_usd - self.total_spent() - outstanding)
-            share = left / (self.pending + 1)
+            share = left / min(self.jobs, self.pending + 1)
             mine = self.spent(self.projects[brief_id])
             self._running[brief_id] = (mine, share)
             return round(mine + share, 6)
@@ -318,7 +320,7 @@ def run_batch(briefs: list[BatchBrief], outdir: Path, *, backend: str | None = N
                                               shots=int(before.get("shots") or 0))
         else:
             todo.append(brief)
-    budget = BatchBudget(max_cost, projects, pending=len(todo))
+    budget = BatchBudget(max_cost, projects, pending=len(todo), jobs=jobs)
     sessions: dict = {}
     stop = threading.Event()
     started = time.perf_counter()
