@@ -8,6 +8,9 @@ run polls the same request. ``GET status_url?logs=1`` answers IN_QUEUE (with
 ``queue_position``), IN_PROGRESS or COMPLETED (with ``error``/``error_type``
 when the app failed); ``GET response_url`` gives the result, for video models
 ``{"video": {"url", "content_type", ...}}``; ``PUT cancel_url`` cancels.
+Start and end frames go to fal storage first (:meth:`FalQueueBackend.upload_file`,
+``storage_url`` option; fal documents data URIs for "some models" only), or
+inline as data URIs with ``images = "data_uri"``.
 Errors carry ``{"detail": ...}`` and an ``X-Fal-Retryable`` header; a content
 refusal is 422 with type ``content_policy_violation``.
 
@@ -54,7 +57,7 @@ class FalQueueBackend(RemoteBackend):
             self.image_model = str(self.options["image_model"])
 
     def extra_options(self) -> tuple[str, ...]:
-        return ("image_model", "storage_url")
+        return ("image_model", "storage_url", "images")
 
     def secrets(self) -> list[str]:
         token = getattr(self, "_storage_token", None)
@@ -78,8 +81,8 @@ class FalQueueBackend(RemoteBackend):
         return RemoteError(f"{self.name}: {summary} (HTTP {status})", retryable=retryable, status=status,
                            retry_after_s=parse_retry_after(response.headers))
 
-    def arguments(self, request: GenerationRequest) -> dict:
-        """The model's input JSON; subclasses map the request onto their model's fields."""
+    def arguments(self, request: GenerationRequest, urls: dict[str, str] | None = None) -> dict:
+        """The model's input JSON (``urls``: uploaded images); subclasses map the request onto their model's fields."""
         raise NotImplementedError
 
     def model_path(self, request: GenerationRequest) -> str:
@@ -87,8 +90,25 @@ class FalQueueBackend(RemoteBackend):
             return self.image_model
         return request.model or self.model or ""
 
+    def request_images(self, request: GenerationRequest) -> list[str]:
+        """The local images a request sends (start and end frame)."""
+        if request.mode is not GenerationMode.IMAGE_TO_VIDEO:
+            return []
+        return [p for p in (request.image, request.end_image) if p]
+
+    def image_ref(self, path: str, urls: dict[str, str] | None) -> str:
+        """The uploaded URL of a local image, or a data URI (``images = "data_uri"``; unconfirmed for some models)."""
+        if urls and path in urls:
+            return urls[path]
+        return image_data_uri(path, max_bytes=10_000_000)
+
     async def submit(self, api: ApiClient, request: GenerationRequest) -> RemoteTask:
-        response = await api.request("POST", self.url(self.model_path(request)), json=self.arguments(request))
+        urls: dict[str, str] = {}
+        if self.options.get("images", "upload") == "upload":
+            # fal storage works for every model; data URIs only for "some models" (fal's docs).
+            for path in dict.fromkeys(self.request_images(request)):
+                urls[path] = await self.upload_file(api, path)
+        response = await api.request("POST", self.url(self.model_path(request)), json=self.arguments(request, urls))
         data = json_body(response)
         request_id = str(data["request_id"])
         base = self._request_base(self.model_path(request), request_id)
@@ -204,7 +224,7 @@ class PikaBackend(FalQueueBackend):
         return CostEstimate(amount=round(amount, 3), unit="USD", source=self.pricing_source,
                             detail=f"estimate for {key}; override with [backends.pika.prices]")
 
-    def arguments(self, request: GenerationRequest) -> dict:
+    def arguments(self, request: GenerationRequest, urls: dict[str, str] | None = None) -> dict:
         args: dict = {"prompt": request.prompt, "aspect_ratio": request.aspect_ratio, "resolution": request.resolution,
                       "duration": int(round(request.duration_s))}
         if request.seed is not None:
@@ -214,11 +234,11 @@ class PikaBackend(FalQueueBackend):
         if request.mode is GenerationMode.IMAGE_TO_VIDEO:
             assert request.image
             args.pop("aspect_ratio")  # image-to-video follows the image's own shape
-            first = image_data_uri(request.image, max_bytes=10_000_000)
+            first = self.image_ref(request.image, urls)
             if request.end_image:
                 # Pikaframes: the two keyframes and one transition of the shot's length between them.
                 args.pop("duration")
-                args["image_urls"] = [first, image_data_uri(request.end_image, max_bytes=10_000_000)]
+                args["image_urls"] = [first, self.image_ref(request.end_image, urls)]
                 args["transitions"] = [{"duration": int(round(request.duration_s)), "prompt": request.prompt}]
             else:
                 args["image_url"] = first

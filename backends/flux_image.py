@@ -78,8 +78,8 @@ class FluxBackend(FalQueueBackend):
         width, height = frame_size(request.aspect_ratio, request.resolution)
         return width // 16 * 16, height // 16 * 16
 
-    def arguments(self, request: GenerationRequest, urls: list[str] | None = None) -> dict:
-        """The model's input; ``urls`` are the references' fal storage URLs."""
+    def arguments(self, request: GenerationRequest, urls: list[str] | None = None) -> dict:  # type: ignore[override]
+        """The model's input; ``urls`` are the references' fal storage URLs, in order."""
         if request.references:
             args: dict = {"prompt": request.prompt, "aspect_ratio": KONTEXT_RATIOS[request.aspect_ratio],
                           "num_images": 1, "output_format": "png"}

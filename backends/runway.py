@@ -22,6 +22,7 @@ the shot (see :mod:`shotsmith.backends.jobs`).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 import httpx
@@ -30,9 +31,12 @@ import shotsmith
 from shotsmith.backends.base import Capabilities, CostEstimate, GenerationMode, GenerationRequest
 from shotsmith.backends.errors import ModerationError, RemoteError
 from shotsmith.backends.http import ApiClient
-from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, error_body, image_data_uri, json_body
+from shotsmith.backends.remote import (RemoteBackend, RemoteStatus, RemoteTask, error_body, image_bytes, image_data_uri,
+                                       json_body, side_request)
 
 API_VERSION = "2024-11-06"
+#: Runway's limit for an image sent inline as a data URI; larger frames go as uploads.
+DATA_URI_LIMIT = 5_000_000
 
 #: Per model: modes, durations, our aspect ratio -> Runway's pixel ratio string.
 MODELS: dict[str, dict] = {
@@ -88,8 +92,14 @@ class RunwayBackend(RemoteBackend):
             error.message = f"runway: {detail} (HTTP {response.status_code})"
         return error
 
-    def body(self, request: GenerationRequest) -> tuple[str, dict]:
-        """The endpoint and JSON body for a request (public so tests can check field names)."""
+    def body(self, request: GenerationRequest, uris: dict[str, str] | None = None) -> tuple[str, dict]:
+        """The endpoint and JSON body for a request (public so tests can check field names).
+
+        ``uris`` maps frames already uploaded to their ``runway://`` URIs; the others go as data URIs.
+        """
+        def frame(path: str) -> str:
+            return (uris or {}).get(path) or image_data_uri(path, max_bytes=DATA_URI_LIMIT)
+
         model = request.model or self.model or "gen4.5"
         spec = MODELS.get(model, MODELS["gen4.5"])
         body: dict = {"model": model, "promptText": request.prompt, "ratio": spec["ratios"][request.aspect_ratio],
@@ -98,18 +108,42 @@ class RunwayBackend(RemoteBackend):
             body["seed"] = request.seed
         if request.mode is GenerationMode.IMAGE_TO_VIDEO:
             assert request.image
-            first = image_data_uri(request.image, max_bytes=5_000_000)
+            first = frame(request.image)
             if request.end_image and spec.get("last_frame"):
                 # Only veo3.1 takes a last frame (position "last", after the first; never alone).
                 body["promptImage"] = [{"uri": first, "position": "first"},
-                                       {"uri": image_data_uri(request.end_image, max_bytes=5_000_000), "position": "last"}]
+                                       {"uri": frame(request.end_image), "position": "last"}]
             else:
                 body["promptImage"] = first
             return "/v1/image_to_video", body
         return "/v1/text_to_video", body
 
+    def extra_options(self) -> tuple[str, ...]:
+        return ("images",)
+
+    async def upload(self, api: ApiClient, path: str) -> str:
+        """An ephemeral Runway upload (``POST /v1/uploads``, then a multipart POST of the file to the
+        returned ``uploadUrl``, which gets no API key); returns its ``runway://`` URI."""
+        data, mime = image_bytes(path)
+        name = Path(path).name
+        grant = json_body(await side_request(api, "POST", self.url("/v1/uploads"), what=f"requesting an upload for {name}",
+                                             headers={**self.auth_headers(), **self.default_headers()},
+                                             json={"filename": name, "type": "ephemeral"}, classify=self.classify))
+        await side_request(api, "POST", str(grant["uploadUrl"]), what=f"uploading {name}",
+                           data={k: str(v) for k, v in (grant.get("fields") or {}).items()},
+                           files={"file": (name, data, mime)})
+        return str(grant["runwayUri"])
+
+    async def frame_uris(self, api: ApiClient, request: GenerationRequest) -> dict[str, str]:
+        """Uploaded URIs for frames sent as Runway uploads: those over the 5 MB data-URI limit
+        (``images = "auto"``, the default), every one (``"upload"``) or none (``"data_uri"``)."""
+        how = self.options.get("images", "auto")
+        frames = [p for p in (request.image, request.end_image) if p] if request.mode is GenerationMode.IMAGE_TO_VIDEO else []
+        return {p: await self.upload(api, p) for p in dict.fromkeys(frames)
+                if how == "upload" or (how == "auto" and Path(p).stat().st_size > DATA_URI_LIMIT)}
+
     async def submit(self, api: ApiClient, request: GenerationRequest) -> RemoteTask:
-        path, body = self.body(request)
+        path, body = self.body(request, await self.frame_uris(api, request))
         response = await api.request("POST", self.url(path), json=body)
         return RemoteTask(str(json_body(response)["id"]))
 

@@ -30,8 +30,7 @@ import shotsmith
 from shotsmith.backends.base import (Capabilities, CostEstimate, GenerationMode, GenerationRequest, MediaKind,
                                      Reference)
 from shotsmith.backends.http import ApiClient
-from shotsmith.backends.remote import (IMAGE_CONTENT_TYPES, RemoteTask, image_bytes, image_data_uri, json_body,
-                                       reference_tags, side_request)
+from shotsmith.backends.remote import IMAGE_CONTENT_TYPES, RemoteTask, image_bytes, image_data_uri, json_body, reference_tags
 from shotsmith.backends.runway import RunwayBackend
 from shotsmith.errors import InvalidInputError
 
@@ -76,7 +75,7 @@ class RunwayImageBackend(RunwayBackend):
     pricing_source = "Runway API pricing page (docs.dev.runwayml.com/guides/pricing), credits per image as of 2026-11"
 
     def extra_options(self) -> tuple[str, ...]:
-        return ("references",)
+        return (*super().extra_options(), "references")
 
     def capabilities(self) -> Capabilities:
         low, high = MODELS.get(self.model or "", MODELS["gen4_image"])
@@ -116,7 +115,7 @@ class RunwayImageBackend(RunwayBackend):
                                     hint="shorten the prompt")
         return ready, warnings
 
-    def body(self, request: GenerationRequest, uris: list[str] | None = None) -> tuple[str, dict]:
+    def body(self, request: GenerationRequest, uris: list[str] | None = None) -> tuple[str, dict]:  # type: ignore[override]
         """The endpoint and JSON body; ``uris`` are the references' uploaded URIs (data URIs when omitted)."""
         model = request.model or self.model or "gen4_image"
         refs = request.references[:MODELS.get(model, MODELS["gen4_image"])[1]]
@@ -129,18 +128,6 @@ class RunwayImageBackend(RunwayBackend):
             uris = uris or [image_data_uri(r.path, max_bytes=DATA_URI_LIMIT) for r in refs]
             body["referenceImages"] = [{"uri": uri, "tag": tag} for uri, tag in zip(uris, tags)]
         return "/v1/text_to_image", body
-
-    async def upload(self, api: ApiClient, path: str) -> str:
-        """An ephemeral Runway upload of one reference; returns its ``runway://`` URI."""
-        data, mime = image_bytes(path)
-        name = Path(path).name
-        grant = json_body(await side_request(api, "POST", self.url("/v1/uploads"), what=f"requesting an upload for {name}",
-                                             headers={**self.auth_headers(), **self.default_headers()},
-                                             json={"filename": name, "type": "ephemeral"}, classify=self.classify))
-        await side_request(api, "POST", str(grant["uploadUrl"]), what=f"uploading {name}",
-                           data={k: str(v) for k, v in (grant.get("fields") or {}).items()},
-                           files={"file": (name, data, mime)})
-        return str(grant["runwayUri"])
 
     async def submit(self, api: ApiClient, request: GenerationRequest) -> RemoteTask:
         uris = None

@@ -40,6 +40,8 @@ def setup(provider, serve, mock_clip, monkeypatch):
         options = dict(base_url=mock.url + provider.base_path, poll_interval_s=0.01, retry=FAST_RETRY,
                        concurrency=4)
         options.update(provider.extra.get("backend_kwargs", {}))
+        if provider.name == "pika":
+            options["storage_url"] = mock.url  # start frames go to fal storage, which the mock serves
         options.update(kwargs)
         return provider.backend_cls(**options)
 

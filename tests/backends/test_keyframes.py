@@ -43,8 +43,10 @@ def run_keyframed(name, serve, mock_clip, monkeypatch, store, request_kw, **back
     mock = serve(provider.mock_cls, mock_clip, **provider.extra.get("mock_kwargs", {}))
     for var, value in provider.env.items():
         monkeypatch.setenv(var, value)
+    if name == "pika":
+        backend_kw = {"storage_url": mock.url, **backend_kw}  # frames go to fal storage (the mock serves it)
     backend = provider.backend_cls(base_url=mock.url + provider.base_path, poll_interval_s=0.01, retry=FAST_RETRY,
-                                   **backend_kw(mock) if callable(backend_kw.get("dynamic")) else backend_kw)
+                                   **backend_kw)
     request = GenerationRequest(prompt="the keeper climbs the stairs", duration_s=5, shot_index=1,
                                 mode=GenerationMode.IMAGE_TO_VIDEO, **request_kw)
     outcomes = asyncio.run(generate_shots(store, backend, [request]))
@@ -60,6 +62,27 @@ def test_runway_veo31_first_and_last(serve, mock_clip, monkeypatch, store, start
     assert backend.capabilities().supports_end_image
     assert body["promptImage"] == [{"uri": data_uri(start_image), "position": "first"},
                                    {"uri": data_uri(end_image), "position": "last"}]
+
+
+def test_runway_frames_as_uploads(serve, mock_clip, monkeypatch, store, start_image, end_image):
+    """Frames over Runway's 5 MB data-URI limit (here: every frame, images = "upload") go as Runway uploads."""
+    mock, _, body = run_keyframed("runway", serve, mock_clip, monkeypatch, store,
+                                  {"image": str(start_image), "end_image": str(end_image)}, model="veo3.1",
+                                  images="upload")
+    assert body["promptImage"] == [{"uri": "runway://uploads/up1", "position": "first"},
+                                   {"uri": "runway://uploads/up2", "position": "last"}]
+    assert start_image.read_bytes() in mock.uploads["up1"] and end_image.read_bytes() in mock.uploads["up2"]
+    assert all("authorization" not in r.headers for r in mock.log if r.path == "/upload-bucket")
+
+
+def test_runway_large_frames_are_uploaded_by_default(serve, mock_clip, monkeypatch, store, tmp_path):
+    import os
+
+    big = tmp_path / "big.png"
+    Image.frombytes("RGB", (1400, 1400), os.urandom(1400 * 1400 * 3)).save(big)  # noise: ~5.9 MB as PNG
+    assert big.stat().st_size > 5_000_000
+    _, _, body = run_keyframed("runway", serve, mock_clip, monkeypatch, store, {"image": str(big)})
+    assert body["promptImage"] == "runway://uploads/up1"
 
 
 def test_runway_gen45_takes_the_first_frame_only(serve, mock_clip, monkeypatch, store, start_image, end_image):
@@ -132,10 +155,21 @@ def test_veo2_gets_no_last_frame(start_image, end_image):
     assert "lastFrame" not in body["instances"][0]
 
 
-def test_pika_first_frame(serve, mock_clip, monkeypatch, store, start_image):
+def stored(mock, url: str) -> bytes:
+    assert url.startswith(f"{mock.url}/store/"), url
+    return mock.store[url.rsplit("/", 1)[-1]]
+
+
+def test_pika_first_frame_through_fal_storage(serve, mock_clip, monkeypatch, store, start_image):
     mock, _, body = run_keyframed("pika", serve, mock_clip, monkeypatch, store, {"image": str(start_image)})
-    assert body["image_url"] == data_uri(start_image) and "aspect_ratio" not in body
+    assert stored(mock, body["image_url"]) == start_image.read_bytes() and "aspect_ratio" not in body
     assert any(r.path == "/fal-ai/pika/v2.2/image-to-video" for r in mock.log)
+
+
+def test_pika_first_frame_as_a_data_uri(serve, mock_clip, monkeypatch, store, start_image):
+    _, _, body = run_keyframed("pika", serve, mock_clip, monkeypatch, store, {"image": str(start_image)},
+                               images="data_uri")
+    assert body["image_url"] == data_uri(start_image)
 
 
 def test_pika_first_and_last_use_pikaframes(serve, mock_clip, monkeypatch, store, start_image, end_image):
@@ -143,5 +177,5 @@ def test_pika_first_and_last_use_pikaframes(serve, mock_clip, monkeypatch, store
                                         {"image": str(start_image), "end_image": str(end_image)})
     assert backend.capabilities().supports_end_image
     assert any(r.path == "/fal-ai/pika/v2.2/pikaframes" for r in mock.log)
-    assert body["image_urls"] == [data_uri(start_image), data_uri(end_image)]
+    assert [stored(mock, u) for u in body["image_urls"]] == [start_image.read_bytes(), end_image.read_bytes()]
     assert body["transitions"] == [{"duration": 5, "prompt": "the keeper climbs the stairs"}]

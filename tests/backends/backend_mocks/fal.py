@@ -127,7 +127,7 @@ class FalMock(MockProvider):
             return f"unexpected fields {sorted(set(body) - allowed)}"
         if body.get("resolution") not in ("720p", "1080p") or body.get("duration") not in (5, 10):
             return "bad resolution or duration"
-        if model.endswith("image-to-video") and not str(body.get("image_url", "")).startswith(("data:image/", "https://")):
+        if model.endswith("image-to-video") and not str(body.get("image_url", "")).startswith(("data:image/", "https://", f"{self.url}/store/")):
             return "image_url is required"
         if model.endswith("text-to-video") and body.get("aspect_ratio", "16:9") not in ("16:9", "9:16", "1:1", "4:5", "5:4", "3:2", "2:3"):
             return "bad aspect_ratio"
