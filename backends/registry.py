@@ -46,6 +46,7 @@ BUILTIN_PLUGINS = (
     "shotsmith.backends.espeak",
     "shotsmith.backends.openai_speech",
     "shotsmith.backends.elevenlabs",
+    "shotsmith.backends.piper",
 )
 
 _lock = threading.Lock()

@@ -218,3 +218,53 @@ def split_voice(name: str | None) -> tuple[str | None, str | None]:
     if not sep:
         return None, name
     return backend or None, voice or None
+
+
+#: The voice used when nothing is asked for: offline, free, with true word timings.
+DEFAULT_VOICE_BACKEND = "espeak"
+
+
+def resolve_voice(name: str | None, **options):
+    """``--voice NAME`` -> (backend instance, voice or None).
+
+    ``backend:voice`` picks both (``espeak:en-us+f3``, ``openai-speech:coral``,
+    ``elevenlabs:<voice_id>``, ``piper:en_US-lessac-medium``); a bare backend
+    name (``elevenlabs``) takes its default voice; a bare voice (``coral``) is
+    looked up in the installed voice backends' voice lists; nothing at all is
+    the offline espeak voice. ``options`` go to the backend's constructor.
+    """
+    from shotsmith.backends.registry import backend_classes, get_backend
+    from shotsmith.errors import InvalidInputError
+
+    backend_name, voice = split_voice(name)
+    classes = backend_classes()
+    voice_backends = sorted(n for n, cls in classes.items() if _makes_voice(cls))
+    if backend_name is None and voice in classes:
+        backend_name, voice = voice, None
+    if backend_name is None and voice is not None:
+        for candidate in [DEFAULT_VOICE_BACKEND, *[n for n in voice_backends if n != DEFAULT_VOICE_BACKEND]]:
+            try:
+                caps = get_backend(candidate, **options).capabilities()
+            except Exception:  # a backend that cannot even describe itself here (missing extra)
+                continue
+            if voice in caps.voices:
+                backend_name = candidate
+                break
+        else:
+            raise InvalidInputError(f"no installed voice backend has a voice {voice!r}",
+                                    hint=f"name it as backend:voice; voice backends: {', '.join(voice_backends)}")
+    backend_name = backend_name or DEFAULT_VOICE_BACKEND
+    if backend_name not in classes:
+        raise InvalidInputError(f"unknown voice backend {backend_name!r}", hint=f"voice backends: {', '.join(voice_backends)}")
+    if not _makes_voice(classes[backend_name]):
+        raise InvalidInputError(f"backend {backend_name} does not speak", hint=f"voice backends: {', '.join(voice_backends)}")
+    return get_backend(backend_name, **options), voice
+
+
+def _makes_voice(cls) -> bool:
+    from shotsmith.backends.base import GenerationMode
+
+    try:
+        return GenerationMode.TEXT_TO_SPEECH in cls().capabilities().modes
+    except Exception:  # a backend that cannot be built without options is not offered as a voice
+        return False
