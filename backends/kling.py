@@ -27,6 +27,15 @@ and ``kling-v2-1``. Camera control is honoured only by ``kling-v1``
 (text-to-video, std, 5 s) and ``kling-v1-5`` (image-to-video, pro, 5 s); for
 other models a camera move is dropped with a warning instead of being sent
 to be ignored.
+
+Last frames: ``image_tail`` (raw base64, like ``image``) on ``kling-v1``,
+``-v1-5``, ``-v1-6``, ``-v2-1``, ``-v2-5-turbo`` and ``-v2-6``, in pro mode
+(``kling-v1`` also std at 5 s), never with camera control; the master models
+take none, and the end frame is dropped with a warning. Reference images are
+not sent: Kling takes them only through ``/v1/videos/multi-image2video``
+(``kling-v1-6`` only, up to four ``image_list`` entries and no start frame),
+which would be a reference-to-video mode the backend contract does not have;
+a cast's references reach Kling's shots through their keyframes instead.
 """
 
 from __future__ import annotations
