@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from shotsmith.brief import Brief, ShotPlan
 from shotsmith.errors import InvalidInputError
+from shotsmith.timeline import AudioTrack
 
 #: Typical narration speaking rates, words per second (voice-over pace, a little under conversation).
 WORDS_PER_S: dict[str, float] = {"en": 2.5, "de": 2.2, "fr": 2.6, "es": 2.7, "it": 2.6, "pt": 2.6, "nl": 2.4}
@@ -350,3 +351,10 @@ def fit(plan: ShotPlan, script: NarrationScript, timings: dict[int, list[Timed]]
             result.offers.append(Offer("shorter_line", shot.index, max_words=keep, text=trim_to(line.text, keep) or None))
         results.append(result)
     return FitReport(results, placements)
+
+
+def voiceover_tracks(placements: list[Placement], clips: dict[int, str], *, volume: float = 1.0) -> list[AudioTrack]:
+    """The timeline's voice-over tracks: each shot's voice clip (``clips[shot_index]``, a project-relative
+    path) played whole from its placement. A shot without a clip is skipped."""
+    return [AudioTrack(source=clips[p.shot_index], role="voiceover", start_s=round(p.start_s, 3), volume=volume)
+            for p in placements if p.shot_index in clips]

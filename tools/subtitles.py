@@ -118,6 +118,19 @@ def captions_from_words(words, *, offset_s: float = 0.0, max_words: int = MAX_CU
     return cues
 
 
+def captions_for_voiceover(placements, timings: dict, *, duration_s: float | None = None) -> list[Caption]:
+    """Cues for a whole voice-over: each placed line's words (``timings[shot_index]``) moved to where its
+    clip plays (``placement.start_s``, see :func:`shotsmith.narration.place`), no cue running into the
+    next line or past ``duration_s``."""
+    cues: list[Caption] = []
+    ordered = sorted(placements, key=lambda p: p.start_s)
+    for n, placement in enumerate(ordered):
+        words = timings.get(placement.shot_index) or []
+        limit = ordered[n + 1].start_s if n + 1 < len(ordered) else duration_s
+        cues += captions_from_words(words, offset_s=placement.start_s, until_s=limit)
+    return cues
+
+
 def parse_srt(text: str, *, name: str = "subtitles") -> list[Caption]:
     """Parse SRT text into captions; malformed blocks raise InvalidInputError naming the block."""
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
