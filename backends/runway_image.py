@@ -97,16 +97,11 @@ class RunwayImageBackend(RunwayBackend):
     def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
         ready, warnings = super().prepare(request)
         model = ready.model or self.model or "gen4_image"
-        low, high = MODELS.get(model, MODELS["gen4_image"])
+        low, _ = MODELS.get(model, MODELS["gen4_image"])  # references beyond the most: dropped by super(), with a warning
         if len(ready.references) < low:
             raise InvalidInputError(f"{model} needs at least {low} reference image", hint="use model gen4_image")
         if ready.mode is GenerationMode.REFERENCE_TO_IMAGE and not ready.references:
             raise InvalidInputError("reference-to-image needs at least one reference image")
-        if len(ready.references) > high:
-            label = f"shot {ready.shot_index}: " if ready.shot_index is not None else ""
-            warnings.append(f"{label}{self.name} takes {high} reference images; "
-                            f"{len(ready.references) - high} dropped")
-            ready = ready.model_copy(update={"references": ready.references[:high]})
         for ref in ready.references:
             image_bytes(ref.path)  # a missing or non-image reference is refused before anything is spent
         body = self.body(ready, uris=["runway://check"] * len(ready.references))[1]

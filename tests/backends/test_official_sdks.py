@@ -213,3 +213,25 @@ def test_google_genai_generate_content_image(serve, mock_clip, start_image):
     assert sent["contents"][0]["parts"][1]["inlineData"]["data"]  # the SDK spells mime_type; proto JSON takes both
     refused = client.models.generate_content(model="gemini-2.5-flash-image", contents="FORBIDDEN", config=config)
     assert refused.candidates[0].finish_reason == types.FinishReason.IMAGE_SAFETY
+
+
+def test_sdks_send_first_and_last_frames_our_mocks_accept(serve, mock_clip, start_image):
+    """runwayml's promptImage positions (veo3.1) and lumaai's keyframes frame0/frame1, as our adapters send them."""
+    runwayml = pytest.importorskip("runwayml")
+    lumaai = pytest.importorskip("lumaai")
+    import base64
+
+    uri = "data:image/png;base64," + base64.b64encode(start_image.read_bytes()).decode()
+    runway = serve(RunwayMock, mock_clip)
+    client = runwayml.RunwayML(api_key=runway.key, base_url=runway.url, max_retries=0)
+    created = client.image_to_video.create(model="veo3.1", ratio="1280:720", duration=8, prompt_text="the keeper",
+                                           prompt_image=[{"uri": uri, "position": "first"},
+                                                         {"uri": uri, "position": "last"}])
+    assert created.id in runway.tasks
+    luma = serve(LumaMock, mock_clip, key="luma-test-SECRET-abcdef")
+    luma.store["f.png"] = start_image.read_bytes()
+    url = f"{luma.url}/store/f.png"
+    frames = {"frame0": {"type": "image", "url": url}, "frame1": {"type": "image", "url": url}}
+    generation = lumaai.LumaAI(auth_token=luma.key, base_url=luma.url + "/dream-machine/v1", max_retries=0).generations.create(
+        model="ray-2", prompt="the keeper", duration="5s", resolution="720p", aspect_ratio="16:9", keyframes=frames)
+    assert luma.tasks[generation.id].body["keyframes"] == frames
