@@ -48,9 +48,9 @@ log = logging.getLogger(__name__)
 
 Phase = Literal["plan", "produce", "finish"]
 #: Which tools each phase offers (names; the finish tools come from :mod:`.finishing`).
-PLAN_TOOLS = ("plan_shots", "show_project", "list_media")
+PLAN_TOOLS = ("plan_shots", "show_project", "list_media", "add_cast")
 PRODUCE_TOOLS = ("plan_shots", "show_project", "edit_shot", "arrange_shots", "use_footage", "list_media",
-                 "set_format", "estimate_cost", GENERATE_TOOL, "render")
+                 "add_cast", "set_format", "estimate_cost", GENERATE_TOOL, "render")
 FINISH_TOOLS = ("plan_shots", "show_project", "edit_shot", "arrange_shots", "use_footage", "list_media",
                 "set_format", "render", "add_title", "add_audio", "add_captions", "add_overlay", "remove_layer",
                 "set_output", "export")

@@ -98,6 +98,13 @@ class FootageArgs(StrictArgs):
     in_s: float | None = Field(ge=0, description="Start this far into the file.")
 
 
+class CastArgs(StrictArgs):
+    name: str = Field(min_length=2, max_length=16, description="How the brief names them, e.g. Mara (@mara).")
+    files: list[str] = Field(description="The user's reference images of them (project media or given inputs).")
+    description: str | None = Field(max_length=500, description="What they look like, in prompt words.")
+    kind: Literal["character", "product", "location"] | None = Field(description="null: character.")
+
+
 class FormatArgs(StrictArgs):
     aspect_ratio: AspectRatio | None = Field(description="New frame.")
     method: Literal["regenerate", "crop", "pad", "blur"] | None = Field(
@@ -217,6 +224,18 @@ class ProductionTools:
                                         duration_s=args.duration_s, in_s=args.in_s or 0.0)
         return self._changed(plan, args.shot)
 
+    def add_cast(self, args: CastArgs) -> dict[str, Any]:
+        """A person, product or place that must look the same in every shot that names it."""
+        from shotsmith.assistant.production.casting import add_member
+
+        paths = [self.service.find_media(name) for name in args.files]
+        member = add_member(self.service.store, args.name, paths, description=args.description or "",
+                            kind=args.kind or "character")
+        plan = self.service.store.project.plan
+        return {"ok": True, "name": member.name, "images": len(member.images),
+                "in_shots": [s.index for s in plan.shots if member.name in s.cast] if plan else [],
+                "note": f"name @{member.name} in a shot's prompt to put them in it"}
+
     def set_format(self, args: FormatArgs) -> dict[str, Any]:
         """Aspect ratio (regenerated, or reframed for free) and resolution."""
         service = self.service
@@ -278,6 +297,8 @@ class ProductionTools:
             ("arrange_shots", "Reorder shots and/or remove shots.", ArrangeArgs, self.arrange_shots),
             ("use_footage", "Use one of the user's media files as a shot.", FootageArgs, self.use_footage),
             ("list_media", "List the user's media files (paged).", PageArgs, self.list_media),
+            ("add_cast", "Add a cast member (person, product, place) with reference images; shots naming "
+                         "@name keep their look.", CastArgs, self.add_cast),
             ("set_format", "Change aspect ratio (regenerate, or crop/pad/blur the cut) and/or resolution.",
              FormatArgs, self.set_format),
             ("estimate_cost", "What generating would cost; cached and footage shots are free.", ShotsArgs,

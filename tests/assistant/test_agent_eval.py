@@ -79,8 +79,8 @@ def test_eval_harness_drives_a_configured_model(fake_llm):
     [(score, _)] = run.evaluate(llm="openai:fake-model", llm_base_url=fake_llm.base_url, cases=[case])
     assert score.checks["duration"] == score.checks["aspect"] == score.checks["shot_count"] == 1.0, score
     assert "Do not generate" in fake_llm.requests[0]["messages"][-1]["content"]
-    assert [c["tools"] for c in run.SURFACE] == [3, 10]  # plan phase, then produce phase
-    assert "at most 10 tools" in run.surface_line(run.SURFACE)
+    assert [c["tools"] for c in run.SURFACE] == [4, 11]  # plan phase, then produce phase
+    assert "at most 11 tools" in run.surface_line(run.SURFACE)
 
 
 @pytest.mark.slow

@@ -100,7 +100,7 @@ def test_every_call_of_a_whole_conversation_fits_the_surface_budget(tmp_path, fa
     render = next(t for t in fake_llm.requests[-1]["tools"] if t["function"]["name"] == "render")
     assert "preview" in render["function"]["parameters"]["properties"]  # the service's render, not the catalogue's
     # The phases: planning offers few tools, finishing offers the finish tools and no generation.
-    assert tool_names(fake_llm.requests[0]) == ["plan_shots", "show_project", "list_media"]
+    assert tool_names(fake_llm.requests[0]) == ["plan_shots", "show_project", "list_media", "add_cast"]
     assert "generate_shots" in tool_names(fake_llm.requests[1])
     finish = tool_names(fake_llm.requests[-1])
     assert {"add_title", "add_audio", "export"} <= set(finish) and "generate_shots" not in finish
