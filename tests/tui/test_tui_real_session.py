@@ -6,15 +6,19 @@ from pathlib import Path
 
 import av
 import pytest
-from tests.tui._tui_pilot import SIZE, send
-from textual.widgets import DataTable
+from tests.tui._tui_pilot import SIZE, send, wait_for_workers as settle
+from textual.widgets import DataTable, Static
 
 from shotsmith.assistant.production import ServiceOptions
 from shotsmith.assistant.session_factory import open_session
 from shotsmith.tui.app import ShotsmithApp
-from shotsmith.tui.widgets import ChatLog, ProgressPanel, StatusLine
+from shotsmith.tui.widgets import ChatLog, ProgressPanel, StatusLine, ThumbStrip
 
 BRIEF = "A 6 second ad for a bakery: fresh croissants, morning light, warm grade"
+
+
+def table_of(screen) -> DataTable:
+    return screen.query_one("#plan-rows", DataTable)
 
 
 def entries(screen, css_class: str) -> list[str]:
@@ -70,6 +74,25 @@ async def test_offline_session_plans_generates_renders_and_comes_back(tmp_path):
             assert restored[0] == f"you\n{BRIEF}" and len(restored) == 6
             assert screen.query_one("#plan-rows", DataTable).row_count == table.row_count
             assert screen.query_one(StatusLine).backend == "animatic"
-            assert {s for s, _, _ in screen.query_one(ProgressPanel).states.values()} == {"done"}
+            panel = screen.query_one(ProgressPanel)
+            assert {s for s, _, _ in panel.states.values()} == {"done"}
+            # The last render is the project's, not "none in this session", and it shows the plan as it is.
+            assert str(panel.query_one("#render-label", Static).content) == "render: done (v1)"
+            assert str(panel.query_one("#output-line", Static).content).startswith("✓ renders/v001.mp4")
+            # Every shot has a clip: the strip shows a picture of each.
+            await settle(pilot)
+            assert all(tile.path is not None for tile in screen.query_one(ThumbStrip).tiles)
+
+            # Ctrl+Z takes back the speed change (through the session, as typing "undo" would), Ctrl+Y redoes it.
+            await pilot.press("ctrl+z")
+            await settle(pilot)
+            assert "speed" not in [str(c.label) for c in table_of(screen).columns.values()]
+            assert str(panel.query_one("#render-label", Static).content) == "render: out of date"
+            assert any(n.title == "Undo" and "Undone" in n.message for n in app._notifications)
+            await pilot.press("ctrl+y")
+            await settle(pilot)
+            assert table_of(screen).get_row_at(0)[2] == "0.67x"
+            assert {s for s, _, _ in panel.states.values()} == {"done"}  # the clips stayed cached
+            assert str(panel.query_one("#render-label", Static).content) == "render: done (v1)"  # current again
     finally:
         session.close()

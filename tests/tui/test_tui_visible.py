@@ -106,7 +106,10 @@ def test_a_broken_clip_gives_no_thumbnail_instead_of_an_error(tmp_path):
 
 async def test_the_strip_shows_a_picture_per_shot_that_has_one_and_follows_the_table(make_app, settle, tmp_path):
     plan = plan_with_media(tmp_path)
-    app = make_app(ScriptedSession(plan=plan, root=tmp_path))
+    shots = list(plan.shots)
+    shots[0] = shots[0].model_copy(update={"prompt": "A new picture for the opener"})
+    reprompted = plan.model_copy(update={"shots": shots})
+    app = make_app(ScriptedSession(turns=[[PlanUpdated(reprompted)]], plan=plan, root=tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         strip = app.screen.query_one(ThumbStrip)
@@ -127,6 +130,13 @@ async def test_the_strip_shows_a_picture_per_shot_that_has_one_and_follows_the_t
         assert not strip.display
         await pilot.press("ctrl+t")
         assert strip.display
+
+        # A new prompt for shot 1: its old clip shows something else, so its picture goes.
+        app.screen.query_one("#prompt", Input).focus()
+        await type_and_send(pilot, "shot 1: a new picture for the opener")
+        await settle(pilot)
+        assert [len(tile.query(HalfcellImage)) for tile in strip.tiles] == [0, 1, 0]
+        assert "no clip yet" in str(strip.tiles[0].query_one(".thumb-empty", Static).content)
 
 
 # -- help and palette -------------------------------------------------------------------------------------

@@ -125,8 +125,8 @@ class ChatScreen(Screen[None]):
         plan = self.session.store.project.plan
         self._show_plan(plan)
         recorded = recorded_render(self.session.store)
-        if recorded is not None:
-            self.query_one(ProgressPanel).restore_render(recorded)
+        if recorded is not None and (plan is None or not recorded.current):
+            self.query_one(ProgressPanel).restore_render(recorded)  # (a current one was shown with the plan)
         if self.session.pending_approval:
             # Left waiting by the last session (the agent keeps it in its checkpoint). A session that can
             # resume asks again, with a fresh estimate, in the dialog; otherwise the user answers by typing.
@@ -327,7 +327,12 @@ class ChatScreen(Screen[None]):
         if plan is None:
             return
         self.query_one(PlanTable).show_plan(plan)
-        self.query_one(ProgressPanel).show_plan(plan)
+        progress = self.query_one(ProgressPanel)
+        progress.show_plan(plan)
+        # Back at the change the last kept render came from (an undo, a redo): it is current again.
+        recorded = recorded_render(self.session.store)
+        if recorded is not None and recorded.current and (self._written is None or self._written.path == recorded.path):
+            progress.restore_render(recorded)
 
     def on_plan_table_shot_highlighted(self, message: PlanTable.ShotHighlighted) -> None:
         self.query_one(ThumbStrip).highlight(message.shot.index)

@@ -56,6 +56,12 @@ class ShotThumb(Vertical):
         yield Static("…", classes="thumb-empty")
         yield Static(f"{self.shot.index} · {self.shot.duration_s:.1f}s", classes="thumb-label", markup=False)
 
+    def set_shot(self, shot: Shot) -> None:
+        """The same shot, edited (a new duration or speed): relabel it; its picture is checked by the strip."""
+        self.shot = shot
+        if self.is_mounted:
+            self.query_one(".thumb-label", Static).update(f"{shot.index} · {shot.duration_s:.1f}s")
+
     def set_image(self, path: Path | None) -> None:
         """Show ``path`` (None: say there is no picture yet)."""
         self.path = path
@@ -63,6 +69,9 @@ class ShotThumb(Vertical):
         if path is None:
             if isinstance(current, Static):
                 current.update("no clip yet")
+            else:  # the picture no longer belongs to the shot (a new prompt, an undo)
+                current.remove()
+                self.mount(Static("no clip yet", classes="thumb-empty"), before=0)
             return
         if isinstance(current, self._image_cls):
             current.image = str(path)
@@ -86,6 +95,8 @@ class ThumbStrip(HorizontalScroll):
         self.border_title = "Shots"
 
     def show_plan(self, plan: ShotPlan | None) -> None:
+        if plan == self.plan and self.loaded:
+            return
         self.plan = plan
         self.loaded = False
         self._load(plan)
@@ -100,18 +111,24 @@ class ThumbStrip(HorizontalScroll):
 
     @work(exclusive=True, group="thumbnails")
     async def _load(self, plan: ShotPlan | None) -> None:
-        await self.remove_children()
-        if plan is None or not plan.shots:
-            await self.mount(Static("No shots yet.", classes="thumb-none"))
-            self.loaded = True
-            return
-        image_cls = image_class(headless=self.app.is_headless, web=self.app.is_web)
-        tiles = [ShotThumb(shot, image_cls) for shot in plan.shots]
-        await self.mount(*tiles)
-        self.highlight(self._current)
-        for tile in tiles:
-            path = await asyncio.to_thread(thumbs.thumbnail, self.root, tile.shot)
-            if tile.is_attached:
+        shots = list(plan.shots) if plan else []
+        tiles = self.tiles
+        if [tile.shot.index for tile in tiles] != [shot.index for shot in shots] or not tiles:
+            # Shots added, removed or none: lay the strip out again. (A plan that only comes back with its
+            # clips bound, or a shot re-timed, keeps its tiles: no flicker while a turn runs.)
+            await self.remove_children()
+            if not shots:
+                await self.mount(Static("No shots yet.", classes="thumb-none"))
+                self.loaded = True
+                return
+            image_cls = image_class(headless=self.app.is_headless, web=self.app.is_web)
+            tiles = [ShotThumb(shot, image_cls) for shot in shots]
+            await self.mount(*tiles)
+            self.highlight(self._current)
+        for tile, shot in zip(tiles, shots):
+            tile.set_shot(shot)
+            path = await asyncio.to_thread(thumbs.thumbnail, self.root, shot)
+            if tile.is_attached and (path != tile.path or path is None):
                 tile.set_image(path)
         self.loaded = True
 
