@@ -65,7 +65,12 @@ class ElevenLabsBackend(SpeechRemoteBackend):
 
     @property
     def output_format(self) -> str:
-        return str(self.options.get("output_format") or "mp3_44100_128")
+        value = str(self.options.get("output_format") or "mp3_44100_128")
+        if value.split("_")[0] not in OUTPUT_FORMATS:
+            raise InvalidInputError(f"elevenlabs output_format {value!r} is not a file format shotsmith can keep",
+                                    hint="use mp3_44100_128 (default), wav_24000 or opus_48000_64 (raw pcm/ulaw/alaw "
+                                         "have no header)")
+        return value
 
     def allows_custom_voices(self) -> bool:
         return True
@@ -88,6 +93,7 @@ class ElevenLabsBackend(SpeechRemoteBackend):
                                    "override with [backends.elevenlabs.prices]")
 
     def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
+        self.output_format  # noqa: B018  (a bad format is refused before anything is sent)
         ready, warnings = super().prepare(request)
         voice = ready.voice or ""
         if not voice.replace("_", "").replace("-", "").isalnum():

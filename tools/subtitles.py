@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -195,6 +196,9 @@ class AddCaptionsArgs(BaseModel):
     burn: bool = Field(default=True, description="Burn the captions into the picture (they can always be exported).")
     size: int = Field(default=0, ge=0, le=200, description="Font size in pixels; 0: from the frame height.")
     replace: bool = Field(default=False, description="Replace the existing captions instead of adding.")
+    style: Literal["burn", "srt", "track", "off"] | None = Field(
+        default=None, description="burn, srt (sidecar .srt/.vtt), track (embedded subtitle stream) or off; "
+                                  "None: burn or off as `burn` says.")
 
 
 @edit_tool("add_captions", "Add captions (from an SRT file or cues) to burn into the picture and/or export as SRT.",
@@ -220,9 +224,12 @@ def add_captions(ctx: ToolContext, args: AddCaptionsArgs) -> EditResult:
         check_captions_fit(sorted(new, key=lambda c: c.start_s), timeline.duration_s)
     timeline.captions = (new if args.replace else [*timeline.captions, *new])
     timeline.captions.sort(key=lambda c: c.start_s)
-    timeline.caption_settings.burn = args.burn
+    timeline.caption_settings.burn = args.burn if args.style is None else args.style == "burn"
+    timeline.caption_settings.style = args.style
     timeline.caption_settings.size = args.size
-    return commit(store, timeline, f"{len(timeline.captions)} caption(s){' burned in' if args.burn else ''}")
+    mode = timeline.caption_settings.mode
+    shown = {"burn": " burned in", "srt": " as sidecar SRT/VTT", "track": " as a subtitle track", "off": ""}[mode]
+    return commit(store, timeline, f"{len(timeline.captions)} caption(s){shown}")
 
 
 class ExportSrtArgs(BaseModel):

@@ -281,3 +281,9 @@ def test_espeak_through_the_engine(tmp_path):
     (outcome,) = run_engine(store, EspeakBackend(), [say(shot_index=2, voice="en-us+f3")])
     assert outcome.ok and outcome.clip.suffix == ".wav" and outcome.kind is MediaKind.VOICE
     assert [w.word for w in outcome.word_timings] == TEXT.split()
+
+
+def test_elevenlabs_refuses_headerless_output_formats(monkeypatch):
+    monkeypatch.setenv("ELEVENLABS_API_KEY", ELEVEN_KEY)
+    with pytest.raises(Exception, match="output_format 'pcm_24000'"):
+        ElevenLabsBackend(output_format="pcm_24000").prepare(say())

@@ -118,3 +118,18 @@ def test_off_and_old_projects(voiced, tmp_path, frame_at):
     old = Timeline.model_validate({"captions": [{"start_s": 0, "end_s": 1, "text": "hi"}],
                                    "caption_settings": {"burn": True, "size": 0}})
     assert old.caption_settings.mode == "burn" and old.captions[0].words == []
+
+
+def test_add_captions_takes_a_style(tmp_path):
+    from shotsmith.store import ProjectStore
+    from shotsmith.tools import catalogue
+    from shotsmith.tools.spec import TOOLS, ToolContext
+
+    catalogue.load_all()
+    store = ProjectStore.create(tmp_path / "p")
+    ctx = ToolContext(store=store)
+    TOOLS["add_captions"](ctx, {"cues": [{"start_s": 0, "end_s": 1, "text": "hi"}], "style": "track"})
+    settings = ProjectStore.open(store.root).project.timeline.caption_settings
+    assert settings.mode == "track" and settings.burn is False
+    TOOLS["add_captions"](ctx, {"cues": [{"start_s": 1, "end_s": 2, "text": "there"}], "burn": False})
+    assert ProjectStore.open(store.root).project.timeline.caption_settings.mode == "off"
