@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 HISTORY_DIR = ".shotsmith/history"
 INDEX_FILE = "index.json"
 #: The parts of a project a snapshot holds.
-EDITABLE = ("brief", "plan", "timeline", "production", "cast", "look")
+EDITABLE = ("brief", "plan", "timeline", "production", "cast", "look", "narration")
 #: Shot fields that follow generation, not an edit: they do not make a new entry.
 _BINDING_FIELDS = ("clip", "clip_signature", "clip_length_s", "keyframe", "end_keyframe", "keyframe_signature")
 #: History entries kept; the oldest are dropped beyond this (their snapshots with them).
@@ -106,6 +106,8 @@ def describe_change(before: dict[str, Any] | None, after: dict[str, Any]) -> str
         parts.append("clips changed")
     if before.get("cast") != after.get("cast") or before.get("look") != after.get("look"):
         parts.append("cast changed")
+    if before.get("narration") != after.get("narration"):
+        parts.append("narration changed")
     if before.get("production") != after.get("production"):
         parts.append("settings changed")
     if before.get("brief") != after.get("brief") and not parts:

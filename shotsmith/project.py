@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from shotsmith.brief import Brief, ShotPlan
 from shotsmith.cast import CastMember, Look
+from shotsmith.narration import NarrationScript
 from shotsmith.formats import RESOLUTIONS, AspectRatio, frame_size
 from shotsmith.timeline import Timeline
 
@@ -63,6 +64,12 @@ class ProductionSettings(BaseModel):
                                               "first and animate it (image-to-video) when the video backend can.")
     image_backend: str | None = Field(default=None, description="Backend for keyframes; None: the video provider's "
                                       "own image model when it has one, else sketch.")
+    voiceover: Literal["auto", "off"] = Field(default="auto", description="auto: narrate when the brief asks for a "
+                                              "voice-over, a narrator or an explainer.")
+    voice: str | None = Field(default=None, description="backend:voice for the narration, e.g. espeak:en-us+f3; None: "
+                              "the offline scratch voice.")
+    captions: Literal["burn", "srt", "track", "off"] | None = Field(default=None, description="How the narration's "
+                                                                    "captions are shown; None: burned in when narrated.")
 
     @field_validator("resolution")
     @classmethod
@@ -149,6 +156,7 @@ class Project(BaseModel):
     cast: list[CastMember] = Field(default_factory=list, description="Characters, products and locations that must "
                                                                      "look the same in every shot.")
     look: Look = Field(default_factory=Look)
+    narration: NarrationScript | None = Field(default=None, description="The voice-over script: one line per shot.")
 
     def sync_cut(self):
         """Derive the timeline's clips from the plan (a planned project's one edit model).

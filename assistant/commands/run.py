@@ -81,6 +81,12 @@ def run_command(
     executor: str | None = typer.Option(None, "--executor", help="Where a local model's shots run: local, or ray "
                                                                  "(a Ray cluster at $RAY_ADDRESS, else one started "
                                                                  "here; docs/ray.md). Default: the config's."),
+    voiceover: str | None = typer.Option(None, "--voiceover", help="auto: narrate when the brief asks for a voice "
+                                                                   "(default); off; or a .txt/.md file with your lines."),
+    voice: str | None = typer.Option(None, "--voice", help="backend:voice, e.g. espeak:en-us+f3, openai-speech:coral, "
+                                                           "elevenlabs:VOICE_ID (default: espeak, a scratch voice)."),
+    captions: str | None = typer.Option(None, "--captions", help="burn (default when narrated), srt (sidecar .srt and "
+                                                                 ".vtt), track (a subtitle track), or off."),
 ) -> None:
     """Plan, generate and assemble a video from a brief, non-interactively."""
     text = read_brief(brief)
@@ -91,7 +97,8 @@ def run_command(
     target = check_output_path(output)
     options = ServiceOptions(backend=backend, resolution=resolution, fps=fps, seed=seed, max_cost_usd=max_cost,
                              auto_approve=yes, resubmit=resubmit, outputs=(target,), keyframes=keyframes,
-                             image_backend=image_backend, executor=check_executor(executor) if executor else None)
+                             image_backend=image_backend, executor=check_executor(executor) if executor else None,
+                             voiceover=voiceover, voice=voice, captions=captions)
     project_dir = project or default_project_dir(target)
     if not plan_only and not (Path(project_dir) / "project.json").exists():
         # A new project has nothing cached: a missing key or model fails now, before planning or any folder.

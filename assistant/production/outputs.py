@@ -72,11 +72,23 @@ def resolve_output(store: ProjectStore, output: str | Path | None, *, preview: b
     return candidate
 
 
+#: Files a render writes beside the video (caption sidecars); they travel with it.
+SIDECARS = (".srt", ".vtt")
+
+
 def publish(kept: Path, target: Path) -> None:
-    """Give ``target`` the content of the kept version ``kept``, atomically (a hard link where possible)."""
+    """Give ``target`` the content of the kept version ``kept`` (and its caption sidecars), atomically."""
     if Path(target).resolve() == Path(kept).resolve():
         return
     target = Path(target)
+    for suffix in SIDECARS:
+        sidecar = Path(kept).with_suffix(suffix)
+        if sidecar.is_file():
+            _publish_one(sidecar, target.with_suffix(suffix))
+    _publish_one(Path(kept), target)
+
+
+def _publish_one(kept: Path, target: Path) -> None:
     try:  # same file system: a hard link renamed into place costs no disk and no time
         fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".link{target.suffix}", dir=target.parent)
         os.close(fd)

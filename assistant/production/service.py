@@ -26,7 +26,7 @@ from shotsmith.assistant.events import (AgentEvent, GenerationProgress, Notice, 
                                         RenderProgress)
 from shotsmith.assistant.planner import OFFLINE_PLANNER, parse_shot_count, plan_brief
 from shotsmith.assistant.production.drafting import ShotDraft, check_against_brief, mentioned_media, plan_from_drafts
-from shotsmith.assistant.production import storyboard
+from shotsmith.assistant.production import storyboard, voiceover
 from shotsmith.assistant.production.casting import assign_cast
 from shotsmith.assistant.production.outputs import publish, resolve_output
 from shotsmith.assistant.production.spending import Estimate, ShotCost, SpendingPolicy, SpendingRefusedError, usd
@@ -61,6 +61,10 @@ class ServiceOptions:
     #: "auto": a storyboard keyframe per shot first, animated image-to-video where the backend can; "off".
     keyframes: str | None = None
     image_backend: str | None = None
+    #: "auto" (narrate when the brief asks), "off", or a .txt/.md file with the user's own narration.
+    voiceover: str | None = None
+    voice: str | None = None
+    captions: str | None = None
     #: Where local models' shots run: "local" or "ray" (docs/ray.md); None keeps the config's ``executor``.
     executor: str | None = None
     #: Output files outside the project that the user named on the command line (-o).
@@ -148,6 +152,17 @@ class ProductionService:
             get_backend(options.image_backend)
         if options.keyframes not in (None, "auto", "off"):
             raise InvalidInputError(f"--keyframes {options.keyframes!r} is not auto or off")
+        if options.captions not in (None, "burn", "srt", "track", "off"):
+            raise InvalidInputError(f"--captions {options.captions!r} is not burn, srt, track or off")
+        if options.voiceover not in (None, "auto", "off"):
+            path = Path(options.voiceover).expanduser()
+            if path.suffix.lower() not in voiceover.SCRIPT_SUFFIXES or not path.is_file():
+                raise InvalidInputError(f"--voiceover {options.voiceover!r} is not auto, off or a .txt/.md file "
+                                        "that exists")
+        if options.voice:
+            from shotsmith.backends.voice import resolve_voice
+
+            resolve_voice(options.voice)  # an unknown voice fails before a project folder exists
         if options.resolution and options.resolution not in RESOLUTIONS:
             raise InvalidInputError(f"unknown resolution {options.resolution!r}",
                                     hint=f"choose one of {', '.join(RESOLUTIONS)}")
@@ -170,6 +185,13 @@ class ProductionService:
             get_backend(updates["image_backend"])
         if updates.get("keyframes") not in (None, "auto", "off"):
             raise InvalidInputError(f"--keyframes {updates['keyframes']!r} is not auto or off")
+        if options.voiceover in ("auto", "off"):
+            updates["voiceover"] = options.voiceover
+        if options.voice:
+            updates["voice"] = options.voice
+        if options.captions:
+            updates["captions"] = options.captions
+        self._voiceover_file = options.voiceover if options.voiceover not in (None, "auto", "off") else None
         if updates.get("resolution") and updates["resolution"] != production.resolution:
             updates["output_size"] = None  # a new resolution asked for replaces an explicit size
         if updates:
@@ -257,6 +279,13 @@ class ProductionService:
         self.activity.time("plan", time.perf_counter() - t0)
         plan = self.set_plan(plan, Brief(text=brief.text, duration_s=brief.duration_s, aspect_ratio=brief.aspect_ratio,
                                          shot_count=brief.shot_count, notices=notices))
+        production = self.store.project.production
+        script = voiceover.script_for(plan, text, self._voiceover_file or production.voiceover)
+        self.store.project.narration = script
+        self.store.save()
+        if script is not None:
+            notices.append(f"narration: {sum(1 for line in script.lines if line.text)} line(s) for the voice-over "
+                           f"({production.voice or 'espeak, a scratch voice'})")
         return plan, notices + self.backend_notes()
 
     def backend_notes(self, backend: str | None = None) -> list[str]:
@@ -507,7 +536,80 @@ class ProductionService:
                 return estimate
             # Every still exists in the cache: binding them is free; the shots come next.
             self._run_keyframes(estimate, self.image_backend(be.name), be, shots)
-        return self._estimate_shots(shots, be)
+        estimate = self._estimate_shots(shots, be)
+        if not estimate.to_generate and not shots:
+            spoken = self._estimate_voice()
+            if spoken is not None and spoken.to_generate:
+                return spoken
+        return estimate
+
+    # -- voice-over ----------------------------------------------------------------------
+    def voice_backend(self) -> tuple[Backend, str | None]:
+        from shotsmith.backends.voice import resolve_voice
+
+        return resolve_voice(self.store.project.production.voice)
+
+    def _voice_requests(self) -> list[tuple[GenerationRequest, str]]:
+        """(request as the voice backend will send it, cache key) for each narrated line."""
+        script = self.store.project.narration
+        if script is None:
+            return []
+        voice, name = self.voice_backend()
+        out = []
+        for request in voiceover.speech_requests(script, voice, name):
+            ready, _ = voice.prepare(request)
+            out.append((ready, cache_key(voice, ready)))
+        return out
+
+    def _estimate_voice(self) -> Estimate | None:
+        if self.store.project.narration is None:
+            return None
+        voice, _ = self.voice_backend()
+        estimate = Estimate(backend=voice.name, needs_approval=voice.capabilities().needs_approval)
+        for ready, key in self._voice_requests():
+            record = self.store.project.generations.get(key)
+            if record and record.status == "succeeded" and record.clip and (self.store.root / record.clip).is_file():
+                estimate.cached.append(ready.shot_index or 0)
+                continue
+            cost = voice.estimate_cost(ready)
+            estimate.unit, estimate.source = cost.unit, cost.source
+            estimate.to_generate.append(ShotCost(shot_index=ready.shot_index or 0, cache_key=key, amount=cost.amount,
+                                                 unit=cost.unit, usd=usd(cost.amount, cost.unit), backend=voice.name,
+                                                 kind="voice"))
+        return estimate
+
+    def _generate_voice(self, result: GenerateResult) -> None:
+        """Speak the narration (after the shots: a yes for a paid voice is asked on its own)."""
+        estimate = self._estimate_voice()
+        if estimate is None or not estimate.to_generate:
+            return
+        if self.spending.decide(estimate) == "ask" and not self.spending.auto_approve:
+            self.activity.estimates.append(estimate.summary())
+            result.awaiting = estimate
+            return
+        voice, _ = self.voice_backend()
+        voice.check_ready()
+        self.spending.check_budget(estimate)
+        approvals = self.spending.approval_for(estimate)
+        outcomes = asyncio.run(self._run_engine(voice, [r for r, _ in self._voice_requests()], self._forward,
+                                                self.spending.guard(approvals)))
+        error = failed_shots_error(outcomes)
+        if error is not None:
+            raise error
+        result.usd = round(result.usd + sum(c.usd for c in estimate.to_generate), 6)
+
+    def _narration_media(self) -> tuple[dict[int, str], dict[int, list]]:
+        """Each narrated shot's voice clip and word timings, from the generation records."""
+        from shotsmith.backends.base import WordTiming
+
+        clips, timings = {}, {}
+        for ready, key in self._voice_requests():
+            record = self.store.project.generations.get(key)
+            if not (record and record.status == "succeeded" and record.clip):
+                raise InvalidInputError("the voice-over has not been spoken yet", hint="generate first")
+            clips[ready.shot_index] = record.clip
+            timings[ready.shot_index] = [WordTiming.model_validate(w) for w in (record.word_timings or [])]
+        return clips, timings
 
     def _estimate_shots(self, shots: list[int] | None, be: Backend) -> Estimate:
         plan = self.plan
@@ -550,6 +652,8 @@ class ProductionService:
         result = self._generate_shots(shots, be)
         if keyframes is not None:
             result.keyframes, result.usd = keyframes.keyframes, round(result.usd + keyframes.usd, 6)
+        if not shots:
+            self._generate_voice(result)
         return result
 
     def _generate_shots(self, shots: list[int] | None, be: Backend) -> GenerateResult:
@@ -597,9 +701,8 @@ class ProductionService:
                                         spend_guard=guard, resubmit=self.resubmit)
 
     def _bind_clips(self, be: Backend, shots: list[int] | None) -> None:
-        """Bind each selected shot to its finished clip (so the cut can show it) and save."""
-        from shotsmith.media.probe import probe
-
+        """Bind each selected shot to its finished clip (so the cut can show it) and save; a still (an
+        animatic card) is as long as any shot needs, like a still used as footage."""
         plan = self.plan
         updated = []
         for shot in plan.shots:
@@ -612,7 +715,7 @@ class ProductionService:
                 continue
             updated.append(shot.model_copy(update={"clip": self.store.relative(path),
                                                    "clip_signature": shot.generation_signature(),
-                                                   "clip_length_s": round(probe(path).duration_s, 6)}))
+                                                   "clip_length_s": round(self._media_length(path)[0], 6)}))
         new = plan.model_copy(update={"shots": updated})
         self.store.project.plan = new
         self.store.save()
@@ -629,6 +732,15 @@ class ProductionService:
         from shotsmith.tools.incremental import render as render_cut
 
         target = resolve_output(self.store, output, preview=preview, allowed=self.allowed_outputs)
+        project = self.store.project
+        if project.narration is not None and project.plan is not None:
+            clips, timings = self._narration_media()
+            project.timeline, too_long = voiceover.lay_voiceover(project.timeline, project.plan, project.narration,
+                                                                 clips, timings,
+                                                                 caption_style=project.production.captions)
+            if too_long:
+                self.emit(Notice(f"the narration runs long: {too_long}", level="warning"))
+                self.activity.notices.append(too_long)
         cut = self.store.project.sync_cut()
         if cut is not None:
             cut.require_complete()

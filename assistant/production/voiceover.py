@@ -1,0 +1,66 @@
+"""Voice-over in the production path: the narration script, its speech, and where it and its captions go.
+
+The script (one line per shot, fitted to the shots at the language's speaking
+rate) is written by the planner when the brief asks for a voice, read from the
+user's file, or edited in chat; each line is spoken by the voice backend
+(``espeak`` offline, a cloud voice when chosen) through the job engine like any
+other generation (estimate, approval, cache, resume); its word timings place
+the clips on the timeline without cutting a word at a shot boundary, and make
+the captions. The timeline's voice-over tracks and cues are rebuilt from these
+on every render, so an edit to the shots moves the narration with them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest
+from shotsmith.brief import ShotPlan
+from shotsmith.errors import InvalidInputError
+from shotsmith.narration import NarrationScript, fit, script_from_text, voiceover_tracks, wants_narration, write_script
+from shotsmith.timeline import Timeline
+from shotsmith.tools.subtitles import captions_for_voiceover
+
+#: Files a --voiceover FILE may be.
+SCRIPT_SUFFIXES = (".txt", ".md")
+
+
+def script_for(plan: ShotPlan, brief: str, mode: str, *, language: str = "en") -> NarrationScript | None:
+    """The narration for a new plan: ``off``, ``auto`` (when the brief asks for a voice) or a file's text."""
+    if mode == "off":
+        return None
+    if mode == "auto":
+        return write_script(plan, brief, language=language) if wants_narration(brief) else None
+    path = Path(mode).expanduser()
+    if path.suffix.lower() not in SCRIPT_SUFFIXES or not path.is_file():
+        raise InvalidInputError(f"--voiceover {mode!r} is not auto, off or a .txt/.md file that exists")
+    text = path.read_text(encoding="utf-8").strip()
+    if not text:
+        raise InvalidInputError(f"the voice-over file {path} is empty")
+    return script_from_text(text, plan, language=language)
+
+
+def speech_requests(script: NarrationScript, voice: Backend, voice_name: str | None) -> list[GenerationRequest]:
+    return [GenerationRequest(prompt=line.text, mode=GenerationMode.TEXT_TO_SPEECH, duration_s=max(1.0, line.words / 2),
+                              shot_index=line.shot_index, voice=voice_name, language=script.language)
+            for line in script.lines if line.text.strip()]
+
+
+def lay_voiceover(timeline: Timeline, plan: ShotPlan, script: NarrationScript, clips: dict[int, str],
+                  timings: dict[int, list], *, caption_style: str | None) -> tuple[Timeline, str | None]:
+    """The timeline with the narration's tracks and cues in place; and what to tell the user when a line runs long.
+
+    Tracks the narration made before (voice-overs from ``clips/``) are replaced; the user's own
+    voice-over files (in ``assets/`` or inputs) and music stay.
+    """
+    report = fit(plan, script, timings)
+    tracks = voiceover_tracks(report.placements, clips)
+    kept = [a for a in timeline.audio if not (a.role == "voiceover" and a.source.startswith("clips/"))]
+    update: dict = {"audio": kept + tracks}
+    style = caption_style or timeline.caption_settings.style
+    if style and style != "off":
+        duration = plan.total_duration_s
+        update["captions"] = captions_for_voiceover(report.placements, timings, duration_s=duration)
+    update["caption_settings"] = timeline.caption_settings.model_copy(update={"style": style}) if style else \
+        timeline.caption_settings
+    return timeline.model_copy(update=update), (None if report.ok else report.message())
