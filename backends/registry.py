@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "shotsmith.backends"
 BUILTIN_PLUGINS = (
     "shotsmith.backends.animatic",
+    "shotsmith.backends.sketch",
     "shotsmith.backends.runway",
     "shotsmith.backends.kling",
     "shotsmith.backends.fal",

@@ -177,6 +177,14 @@ class TestRemoteImageAndVoiceConformance(BackendConformance):
         return cls(base_url=mock.url, poll_interval_s=0.01, retry=FAST_RETRY)
 
 
+class TestSketchConformance(BackendConformance):
+    @pytest.fixture
+    def backend(self):
+        from shotsmith.backends.sketch import SketchBackend
+
+        return SketchBackend()
+
+
 class TestEspeakConformance(BackendConformance):
     @pytest.fixture
     def backend(self):

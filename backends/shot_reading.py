@@ -1,0 +1,233 @@
+"""What a storyboard panel must show, read from a shot's request: framing, people, setting, light.
+
+The planner writes prompts as "<Framing> of <subject> <action>, <where>,
+<camera>, <lighting>, <style>" (and users write freer ones), so the panel is
+read from the words: the framing phrase (wide, medium, close-up, over-the-
+shoulder, two-shot, insert), whether the subject is a person and how many,
+the kind of place, and where the light comes from. Kept apart from the
+drawing so the reading can be tested on its own and reused (contact sheets,
+captions for panels).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from shotsmith.backends.base import GenerationRequest
+
+
+class Framing(StrEnum):
+    EXTREME_WIDE = "extreme wide"
+    WIDE = "wide"
+    MEDIUM = "medium"
+    MEDIUM_CLOSE = "medium close-up"
+    CLOSE = "close-up"
+    EXTREME_CLOSE = "extreme close-up"
+    OVER_SHOULDER = "over-the-shoulder"
+    TWO_SHOT = "two-shot"
+    INSERT = "insert"
+
+
+#: Framing phrases, most specific first (the first match in the prompt's opening words wins).
+FRAMING_WORDS: list[tuple[str, Framing]] = [
+    (r"extreme[\s-]close[\s-]?up|\becu\b|macro|tight detail", Framing.EXTREME_CLOSE),
+    (r"medium[\s-]close[\s-]?up|\bmcu\b", Framing.MEDIUM_CLOSE),
+    (r"over[\s-]the[\s-]shoulder|\bots\b", Framing.OVER_SHOULDER),
+    (r"two[\s-]shot", Framing.TWO_SHOT),
+    (r"close[\s-]?up|tight shot|portrait", Framing.CLOSE),
+    (r"\binsert|detail shot|cutaway|hands? (?:holding|hold|pick|pour|tap|open)", Framing.INSERT),
+    (r"extreme[\s-](?:wide|long)|bird'?s[\s-]eye|aerial|top[\s-]down|drone|establishing|sweeping wide",
+     Framing.EXTREME_WIDE),
+    (r"\bwide\b|long shot|full shot|wides\b", Framing.WIDE),
+    (r"medium|mid[\s-]shot|waist", Framing.MEDIUM),
+]
+
+#: Camera height words: a low angle puts the horizon low (the subject looms), a high angle high.
+ANGLE_WORDS = [(r"low[\s-]angle|from (?:slightly )?below|worm'?s[\s-]eye", "low"),
+               (r"high[\s-]angle|from (?:slightly )?above|bird'?s[\s-]eye|top[\s-]down|overhead shot", "high")]
+
+PERSON_WORDS = set("""person people man men woman women girl girls boy boys child children kid kids baby toddler
+teen teenager couple family friend friends crowd team group audience fan fans guest guests customer customers
+shopper shoppers barista baristas chef chefs cook baker worker workers runner runners athlete dancer dancers singer
+musician detective doctor nurse teacher student students farmer driver rider cyclist skater surfer hiker climber
+player players host presenter model owner founder artist painter mother father mum mom dad grandmother
+grandfather grandma grandpa someone character hero heroine actor actress employee engineer scientist mechanic
+pilot soldier officer firefighter waiter waitress bartender barber stylist florist gardener fisherman sailor
+traveller traveler tourist tourists commuter commuters passenger passengers vendor seller buyer entrepreneur
+he she they her him lady ladies gentleman gentlemen bride groom king queen knight wizard astronaut explorer
+reader writer photographer filmmaker boxer yogi swimmer skier gamer coach""".split())
+#: Words that put two people in the shot, or a group.
+PAIR_WORDS = re.compile(r"\b(couple|pair|duo|two (?:people|friends|men|women|kids)|both|two[\s-]shot|"
+                        r"together with|and (?:his|her|their) (?:friend|partner|wife|husband))\b")
+GROUP_WORDS = re.compile(r"\b(crowd|people|team|group|family|friends|audience|customers|guests|students|"
+                         r"dancers|players|workers|tourists|commuters|passengers|fans)\b")
+
+#: Places by the way they are drawn; interiors first ("a coffee shop in the old town" is inside).
+SETTING_KINDS: list[tuple[str, str]] = [
+    (r"\b(shop|caf[eé]|kitchen|room|office|studio|bar|restaurant|store|interior|inside|home|house|apartment|flat|"
+     r"gym|lab|library|hall|corridor|bedroom|lobby|classroom|bakery|salon|workshop|garage|warehouse|counter|"
+     r"window|table|desk|stage)\b", "interior"),
+    (r"\b(beach|sea|ocean|lake|river|coast|shore|harbou?r|waves?|pier|bay)\b", "water"),
+    (r"\b(forest|park|garden|field|mountains?|hills?|meadow|woods|trees|countryside|farm|valley|jungle|trail|"
+     r"vineyard|orchard)\b", "nature"),
+    (r"\b(street|city|town|road|downtown|urban|alley|market|neighbou?rhood|square|rooftop|skyline|avenue|"
+     r"crossing|station|bridge)\b", "street"),
+]
+
+PLACE_PREPOSITIONS = ("in ", "at ", "on ", "near ", "by ", "inside ", "outside ", "under ", "along ", "across ",
+                      "beside ", "behind ", "through ", "around ", "within ", "into ", "over ", "among ")
+
+#: Words for the light, most telling first: (pattern, key). See :class:`Light`.
+LIGHT_WORDS: list[tuple[str, str]] = [
+    (r"back[\s-]?lit|backlight|\brim light|silhouett|contre[\s-]jour", "back"),
+    (r"golden hour|sunset|dusk|evening sun|late afternoon", "golden"),
+    (r"morning|sunrise|dawn|early light", "morning"),
+    (r"side[\s-]?light|side[\s-]lit|window light|chiaroscuro|rembrandt|low[\s-]key", "side"),
+    (r"top[\s-]?light|overhead|midday|noon|harsh sun|spotlight", "top"),
+    (r"night|moon|neon|after dark|streetlight|street light", "night"),
+]
+
+
+@dataclass(frozen=True)
+class Light:
+    """Where the light comes from and its colour: ``x``/``y`` in frame fractions (may lie outside the frame)."""
+
+    key: str
+    x: float
+    y: float
+    colour: tuple[int, int, int]
+    strength: float
+    sun: bool  # draw the source itself (a low sun, the moon)
+
+
+LIGHTS = {
+    "morning": Light("morning", 0.12, 0.30, (255, 236, 190), 0.55, True),
+    "golden": Light("golden", 0.86, 0.42, (255, 170, 80), 0.75, True),
+    "side": Light("side", -0.25, 0.35, (255, 244, 220), 0.6, False),
+    "back": Light("back", 0.5, 0.52, (255, 230, 180), 0.85, True),
+    "top": Light("top", 0.5, -0.35, (255, 252, 240), 0.6, False),
+    "night": Light("night", 0.82, 0.16, (190, 210, 255), 0.35, True),
+    "soft": Light("soft", 0.2, -0.3, (255, 250, 240), 0.35, False),
+}
+
+
+@dataclass(frozen=True)
+class ShotReading:
+    framing: Framing
+    angle: str  # "eye", "low" or "high"
+    subject: str  # the short subject label
+    setting: str  # the short setting label ("" when the prompt names no place)
+    setting_kind: str  # "interior", "street", "nature", "water" or "open"
+    people: int  # 0 (an object), 1, 2 or 3 (a group)
+    object_kind: str  # what to draw when the subject is a thing: cup, bottle, device, cluster, box
+    light: Light
+    subject_is_place: bool = False  # "a coffee shop", "the street": the setting is what the shot shows
+
+
+def _clauses(prompt: str) -> list[str]:
+    return [c.strip() for c in re.split(r"[,;]\s*|\.\s+", prompt) if c.strip()]
+
+
+def read_framing(prompt: str) -> Framing:
+    head = prompt.lower()[:80]
+    for pattern, framing in FRAMING_WORDS:
+        if re.search(pattern, head):
+            return framing
+    return Framing.MEDIUM
+
+
+def read_angle(prompt: str) -> str:
+    text = prompt.lower()
+    for pattern, angle in ANGLE_WORDS:
+        if re.search(pattern, text):
+            return angle
+    return "eye"
+
+
+def read_subject(prompt: str) -> str:
+    """The first clause without its framing phrase: "Close-up of a barista pours latte art" -> "a barista pours…"."""
+    first = _clauses(prompt)[0] if _clauses(prompt) else prompt
+    match = re.match(r"^[\w\s'’-]*?\b(?:shot|view|close[\s-]?up|insert|wide|two[\s-]shot|detail)\b[\w\s-]*?\bof\s+",
+                     first, re.I)
+    if match:
+        first = first[match.end():]
+    return first.strip()
+
+
+def read_setting(prompt: str) -> str:
+    for clause in _clauses(prompt)[1:]:
+        low = clause.lower()
+        if low.startswith(PLACE_PREPOSITIONS):
+            return re.sub(r"^(in|inside|at|within)\s+", "", clause, flags=re.I)
+    first = _clauses(prompt)[0].lower() if _clauses(prompt) else ""
+    match = re.search(r"\b(?:in|at|on|inside)\s+(the|a|an)\s+([\w\s'-]+)$", first)
+    return f"{match.group(1)} {match.group(2)}" if match else ""
+
+
+def read_people(text: str, *, characters: int = 0) -> int:
+    low = text.lower()
+    if GROUP_WORDS.search(low):
+        return 3
+    if PAIR_WORDS.search(low) or characters >= 2:
+        return 2
+    words = set(re.findall(r"[a-z]+", low))
+    if words & PERSON_WORDS or characters or "@" in text:
+        return 1
+    return 0
+
+
+def read_object(text: str) -> str:
+    low = text.lower()
+    for pattern, kind in ((r"\b(cups?|mugs?|coffee|latte|espresso|tea|cappuccino)\b", "cup"),
+                          (r"\b(bottles?|wine|beer|drink|perfume|juice|soda)\b", "bottle"),
+                          (r"\b(phones?|laptops?|screens?|app|device|tablet|watch|camera)\b", "device"),
+                          (r"\b(beans|seeds|berries|coins|stones|grains|candies|pills|nuts|flowers|leaves)\b",
+                           "cluster")):
+        if re.search(pattern, low):
+            return kind
+    return "box"
+
+
+def read_setting_kind(text: str) -> str:
+    low = text.lower()
+    for pattern, kind in SETTING_KINDS:
+        if re.search(pattern, low):
+            return kind
+    return "open"
+
+
+def read_light(text: str) -> Light:
+    low = text.lower()
+    for pattern, key in LIGHT_WORDS:
+        if re.search(pattern, low):
+            return LIGHTS[key]
+    return LIGHTS["soft"]
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` characters, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:- ")
+    return f"{cut}…"
+
+
+def read_shot(request: GenerationRequest) -> ShotReading:
+    """Everything the panel draws, from the prompt, the style and the cast references."""
+    prompt = request.prompt
+    subject = read_subject(prompt)
+    setting = read_setting(prompt)
+    characters = sum(1 for r in request.references if r.role == "character")
+    framing = read_framing(prompt)
+    people = read_people(subject or prompt, characters=characters)
+    if framing is Framing.TWO_SHOT:
+        people = max(people, 2)
+    if framing is Framing.OVER_SHOULDER:
+        people = max(people, 1)
+    return ShotReading(framing=framing, angle=read_angle(prompt), subject=subject, setting=setting,
+                       setting_kind=read_setting_kind(setting or prompt), people=people,
+                       object_kind=read_object(subject or prompt), light=read_light(f"{prompt} {request.style}"),
+                       subject_is_place=people == 0 and read_setting_kind(subject) != "open")

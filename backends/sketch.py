@@ -1,0 +1,211 @@
+"""The offline ``sketch`` backend: a storyboard panel for each shot, drawn from its request.
+
+A storyboard is for reading the film before money is spent on it, so each
+panel shows what a board artist would rough in: the framing (a wide shows
+small figures in their setting with a horizon, a medium shot a figure from the
+waist, a close-up a head filling the frame, over-the-shoulder a foreground
+shoulder and a facing figure, a two-shot two figures, an insert a hand and
+the object), the camera move as arrows (push-in converging, pull-back
+diverging, pans across, tilts up or down), the style's palette (shared with
+the animatic, :mod:`shotsmith.backends.palette`), the light's direction (a
+sun, a glow, shaded sides), the subject and setting in a strip along the
+bottom, and small labelled thumbnails of the cast references in the shot.
+
+No model: plain Pillow drawing, deterministic for a request (same request,
+same bytes) and fast (tens of milliseconds for a 1280x720 panel). Free, so
+it is the image backend when generation is offline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import random
+import threading
+from pathlib import Path
+
+from PIL import Image, ImageDraw, UnidentifiedImageError
+
+import shotsmith
+from shotsmith.backends import sketch_draw as d
+from shotsmith.backends.base import (Backend, Capabilities, CostEstimate, GenerationMode, GenerationRequest,
+                                     GenerationResult, MediaKind, ProgressCallback, ProgressEvent)
+from shotsmith.backends.palette import palette_for, rgb
+from shotsmith.backends.shot_reading import Framing, ShotReading, read_shot, shorten
+from shotsmith.errors import CancelledError, InvalidInputError
+from shotsmith.formats import ASPECT_RATIOS, frame_size
+
+#: Where the horizon sits (fraction of the height) by framing and camera height.
+HORIZON = {Framing.EXTREME_WIDE: 0.55, Framing.WIDE: 0.6, Framing.MEDIUM: 0.55, Framing.TWO_SHOT: 0.55,
+           Framing.OVER_SHOULDER: 0.55, Framing.MEDIUM_CLOSE: 0.6, Framing.CLOSE: 0.62,
+           Framing.EXTREME_CLOSE: 0.7, Framing.INSERT: 0.5}
+ANGLE_SHIFT = {"low": 0.22, "high": -0.25, "eye": 0.0}
+#: The label each framing gets in the panel's strip.
+FRAMING_LABEL = {Framing.EXTREME_WIDE: "EXTREME WIDE", Framing.WIDE: "WIDE", Framing.MEDIUM: "MEDIUM",
+                 Framing.MEDIUM_CLOSE: "MEDIUM CLOSE-UP", Framing.CLOSE: "CLOSE-UP",
+                 Framing.EXTREME_CLOSE: "EXTREME CLOSE-UP", Framing.OVER_SHOULDER: "OVER-SHOULDER",
+                 Framing.TWO_SHOT: "TWO-SHOT", Framing.INSERT: "INSERT"}
+MAX_REFERENCES = 4
+
+
+def panel(request: GenerationRequest) -> Image.Image:
+    """The storyboard panel for ``request`` at its aspect ratio and resolution."""
+    width, height = frame_size(request.aspect_ratio, request.resolution)
+    reading = read_shot(request)
+    seed = int(hashlib.sha256(f"{request.seed}|{request.prompt}|{request.style}".encode()).hexdigest()[:8], 16)
+    rng = random.Random(seed)
+    light_c, mid_c, dark_c = (rgb(c) for c in palette_for(request.style, request.prompt))
+    horizon = HORIZON[reading.framing] + ANGLE_SHIFT[reading.angle]
+    sky = (d.mix(light_c, d.PAPER, 0.55), d.mix(mid_c, d.PAPER, 0.45))
+    ground = (d.mix(dark_c, d.PAPER, 0.25), d.mix(mid_c, dark_c, 0.35))
+    if reading.setting_kind == "interior":  # a room's back wall rather than a sky
+        sky = (d.mix(mid_c, d.PAPER, 0.6), d.mix(mid_c, d.PAPER, 0.4))
+    image = d.backdrop(width, height, horizon, sky, ground, reading.light)
+    draw = ImageDraw.Draw(image)
+    line_c = d.mix(dark_c, d.INK, 0.55)
+    detail = {Framing.EXTREME_WIDE: 1.0, Framing.WIDE: 1.0, Framing.MEDIUM: 0.6, Framing.TWO_SHOT: 0.6,
+              Framing.OVER_SHOULDER: 0.5}.get(reading.framing, 0.3)
+    d.setting(draw, width, height, reading.setting_kind, horizon, d.mix(line_c, d.PAPER, 0.35), rng, detail=detail,
+              window_light=d.mix(reading.light.colour, d.PAPER, 0.3))
+    d.light_mark(draw, width, height, reading.light)
+    _subject(draw, width, height, reading, horizon, light_c, mid_c, line_c, rng)
+    d.camera_arrows(draw, width, height, request.camera.value)
+    d.thumbnails(image, _reference_thumbnails(request))
+    _badge(draw, width, height, request)
+    d.label_strip(image, [(f"SHOT {request.shot_index}" if request.shot_index is not None else "SHOT",
+                           FRAMING_LABEL[reading.framing]),
+                          ("SUBJECT", shorten(reading.subject, 60) or "-"),
+                          ("SETTING", shorten(reading.setting, 50) or reading.setting_kind)])
+    draw.rectangle((0, 0, width - 1, height - 1), outline=d.INK, width=max(2, min(width, height) // 180))
+    return image
+
+
+def _subject(draw: ImageDraw.ImageDraw, width: int, height: int, reading: ShotReading, horizon: float,
+             light_c, mid_c, line_c, rng: random.Random) -> None:
+    """The figures (or the object) at the size the framing gives them."""
+    skin = d.mix((232, 196, 160), light_c, 0.15)
+    coat = d.mix(mid_c, d.INK, 0.25)
+    lit = -1.0 if reading.light.x < 0.45 else (1.0 if reading.light.x > 0.55 else 0.0)
+    if reading.light.key == "back":
+        skin, coat = d.mix(skin, d.INK, 0.55), d.mix(coat, d.INK, 0.55)  # against the light: near silhouettes
+    framing = reading.framing
+    H, W = height, width
+    if reading.people == 0 and framing not in (Framing.OVER_SHOULDER, Framing.TWO_SHOT):
+        if reading.subject_is_place and framing in (Framing.WIDE, Framing.EXTREME_WIDE):
+            return  # an establishing shot of the place itself: the setting is the subject
+        size = {Framing.EXTREME_WIDE: 0.08, Framing.WIDE: 0.16, Framing.MEDIUM: 0.38, Framing.MEDIUM_CLOSE: 0.5,
+                Framing.CLOSE: 0.62, Framing.EXTREME_CLOSE: 0.85, Framing.INSERT: 0.42}[framing] * H
+        base = min(horizon * H + size * 0.25, 0.86 * H) if framing in (Framing.WIDE, Framing.EXTREME_WIDE) \
+            else 0.5 * H + size * 0.5
+        if framing in (Framing.MEDIUM, Framing.MEDIUM_CLOSE, Framing.CLOSE, Framing.INSERT):
+            draw.rectangle((0, base, W, H), fill=d.mix(mid_c, d.PAPER, 0.2))  # the surface it stands on
+            draw.line((0, base, W, base), fill=line_c, width=max(2, H // 200))
+        d.thing(draw, reading.object_kind, W * 0.5, base, size, fill=coat, outline=line_c, rng=rng)
+        if framing is Framing.INSERT:
+            d.hand(draw, W * 0.5 + size * 0.75, base - size * 0.35, size * 0.45, fill=skin, outline=line_c)
+        return
+    if framing in (Framing.WIDE, Framing.EXTREME_WIDE):
+        head = (0.035 if framing is Framing.WIDE else 0.016) * H
+        feet = min(horizon + (0.14 if framing is Framing.WIDE else 0.06), 0.86) * H
+        xs = {1: [0.5], 2: [0.45, 0.56], 3: [0.38, 0.47, 0.58, 0.66]}[min(reading.people, 3)]
+        for i, x in enumerate(xs):
+            top = feet - head * 7.4
+            d.person(draw, W * x, top, head, fill=skin, clothes=d.mix(coat, (200, 80, 60), 0.25 * i),
+                     outline=line_c, face=False, lit_from=lit)
+        return
+    if framing is Framing.INSERT:
+        d.thing(draw, reading.object_kind, W * 0.42, 0.78 * H, 0.42 * H, fill=coat, outline=line_c, rng=rng)
+        d.hand(draw, W * 0.56, 0.5 * H, 0.2 * H, fill=skin, outline=line_c)
+        return
+    if framing is Framing.OVER_SHOULDER:
+        # The one we look past: the back of a head and a shoulder, dark and cropped by the frame edge.
+        d.person(draw, W * 0.64, 0.15 * H, 0.26 * H, fill=skin, outline=line_c, look=-0.8, lit_from=lit,
+                 hair=d.mix(coat, d.INK, 0.4), clothes=d.mix(coat, (170, 70, 60), 0.3))
+        fg = d.mix(coat, d.INK, 0.6)
+        d.person(draw, W * 0.12, 0.14 * H, 0.45 * H, fill=d.mix(skin, d.INK, 0.5), clothes=fg, outline=d.INK,
+                 back=True, hair=d.mix(fg, d.INK, 0.5))
+        return
+    if framing is Framing.TWO_SHOT or (reading.people >= 2 and framing is Framing.MEDIUM):
+        for x, look, tint in ((0.33, 0.7, 0.0), (0.67, -0.7, 0.35)):
+            d.person(draw, W * x, 0.16 * H, 0.21 * H, fill=skin, outline=line_c, look=look, lit_from=lit,
+                     hair=d.mix(d.mix(coat, (150, 90, 50), tint), d.INK, 0.3),
+                     clothes=d.mix(coat, (170, 70, 60), tint))
+        return
+    head_top, head = {Framing.MEDIUM: (0.1, 0.22), Framing.MEDIUM_CLOSE: (0.1, 0.32), Framing.CLOSE: (0.1, 0.56),
+                      Framing.EXTREME_CLOSE: (-0.27, 1.38)}[framing]
+    cx = W * (0.5 if framing in (Framing.CLOSE, Framing.EXTREME_CLOSE) else rng.choice((0.42, 0.58)))
+    d.person(draw, cx, head_top * H, head * H, fill=skin, outline=line_c, look=0.3 * (1 if cx < W * 0.5 else -1),
+             lit_from=lit, hair=d.mix(coat, d.INK, 0.35), clothes=coat)
+    if reading.people >= 3:  # the rest of the group, softer behind
+        for x in (0.18, 0.84):
+            d.person(draw, W * x, (head_top + 0.08) * H, head * 0.7 * H, fill=d.mix(skin, d.PAPER, 0.35),
+                     clothes=d.mix(coat, d.PAPER, 0.35), outline=d.mix(line_c, d.PAPER, 0.4), face=False,
+                     lit_from=lit)
+
+
+def _badge(draw: ImageDraw.ImageDraw, width: int, height: int, request: GenerationRequest) -> None:
+    """The shot number in a circle, top left, as on a board."""
+    if request.shot_index is None:
+        return
+    r = max(12, int(min(width, height) * 0.05))
+    pad = r // 2
+    draw.ellipse((pad, pad, pad + 2 * r, pad + 2 * r), fill=(250, 248, 240), outline=d.INK, width=max(2, r // 8))
+    draw.text((pad + r, pad + r), str(request.shot_index), font=d.font(r * 1.1, True), fill=d.INK, anchor="mm")
+
+
+def _reference_thumbnails(request: GenerationRequest) -> list[tuple[Image.Image, str]]:
+    pictures = []
+    for ref in request.references[:MAX_REFERENCES]:
+        path = Path(ref.path)
+        if not path.is_file():
+            raise InvalidInputError(f"reference image {path} does not exist",
+                                    hint="add the cast member's picture again, or remove it from the shot")
+        try:
+            with Image.open(path) as picture:
+                picture.load()
+                pictures.append((picture.copy(), ref.tag or path.stem))
+        except (UnidentifiedImageError, OSError) as exc:
+            raise InvalidInputError(f"reference image {path} is not an image Pillow can read ({exc})") from exc
+    return pictures
+
+
+def render_png(request: GenerationRequest) -> bytes:
+    """The panel as PNG bytes (fast compression: a panel is a draft, not an archive)."""
+    buffer = io.BytesIO()
+    panel(request).save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+class SketchBackend(Backend):
+    name = "sketch"
+    description = ("Offline storyboard panels: framing, figures, setting, light and camera arrows drawn from each "
+                   "shot. Free, instant, no model.")
+    model = "sketch-v1"
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(modes=[GenerationMode.TEXT_TO_IMAGE, GenerationMode.REFERENCE_TO_IMAGE],
+                            aspect_ratios=list(ASPECT_RATIOS), resolutions=["360p", "480p", "540p", "720p", "1080p"],
+                            max_prompt_chars=4000, supports_seed=True, supports_camera_control=True,
+                            max_references=MAX_REFERENCES, max_concurrency=2, costs_money=False, local=True)
+
+    def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
+        return CostEstimate(amount=0.0, unit="USD", source="local compute (Pillow drawing)")
+
+    async def generate(self, request: GenerationRequest, dest: Path, *, on_progress: ProgressCallback,
+                       cancel: threading.Event) -> GenerationResult:
+        if cancel.is_set():
+            raise CancelledError("storyboard panel was cancelled")
+        data = await asyncio.to_thread(render_png, request)
+        if cancel.is_set():
+            raise CancelledError("storyboard panel was cancelled")
+        Path(dest).write_bytes(data)
+        on_progress(ProgressEvent(shot_index=request.shot_index, state="running", percent=100))
+        width, height = frame_size(request.aspect_ratio, request.resolution)
+        return GenerationResult(path=str(dest), duration_s=0.0, width=width, height=height, kind=MediaKind.IMAGE,
+                                cost=self.estimate_cost(request))
+
+
+@shotsmith.hookimpl
+def shotsmith_register_backends(register):
+    register(SketchBackend)
