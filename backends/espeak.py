@@ -49,6 +49,8 @@ ENDPAUSE = 0x1000
 EVENT_LIST_TERMINATED, EVENT_WORD = 0, 1
 PARAM_RATE = 1
 EE_OK = 0
+#: Regional tags whose espeak voice has another name.
+LANGUAGE_VOICES = {"en-gb": "en", "en-uk": "en", "pt-pt": "pt", "es-es": "es", "fr-fr": "fr", "de-de": "de"}
 #: Trailing audio below this share of the clip's peak counts as the pause after a word.
 SILENCE_FRACTION = 0.02
 
@@ -170,7 +172,46 @@ def word_timings(text: str, events: list[tuple[int, int, int]], samples: np.ndar
             if len(loud):
                 end = min(end, start + (loud[-1] + 1) * hop / rate)
         out.append(WordTiming(word=word, start_s=round(start, 3), end_s=round(max(end, start + 0.01), 3)))
+    return _every_word(text, out)
+
+
+def _every_word(text: str, timed: list[WordTiming]) -> list[WordTiming]:
+    """Every word of the text, in order: espeak speaks some pairs as one dictionary entry ("at a") and gives
+    them one WORD event; the words it folded in share that event's time, split by their lengths, so no
+    word is missing from the captions."""
+    import re
+
+    tokens = re.findall(r"\S+", text)
+    out: list[WordTiming] = []
+    i = 0
+    for n, word in enumerate(timed):
+        try:
+            at = tokens.index(word.word, i)
+        except ValueError:  # not found in order: keep the event as it is
+            out.append(word)
+            continue
+        group = [word.word, *tokens[at + 1:_next_index(tokens, timed, n, at)]]
+        i = at + len(group)
+        if len(group) == 1:
+            out.append(word)
+            continue
+        span, total = word.end_s - word.start_s, sum(len(w) for w in group)
+        start = word.start_s
+        for token in group:
+            end = start + span * len(token) / total
+            out.append(WordTiming(word=token, start_s=round(start, 3), end_s=round(max(end, start + 0.01), 3)))
+            start = end
     return out
+
+
+def _next_index(tokens: list[str], timed: list[WordTiming], n: int, at: int) -> int:
+    """Where the next timed word stands in the text (or the end): the tokens before it belong to word ``n``."""
+    if n + 1 >= len(timed):
+        return len(tokens)
+    try:
+        return tokens.index(timed[n + 1].word, at + 1)
+    except ValueError:
+        return at + 1
 
 
 def _token(text: str, at: int, length: int) -> str:
@@ -232,12 +273,26 @@ class EspeakBackend(Backend):
         return {"rate_wpm": self.rate_wpm}
 
     def voice_for(self, request: GenerationRequest) -> str:
-        """The voice to use: the request's, else its language's, else the backend's."""
+        """The voice to use: the request's, else one for its language, else the backend's.
+
+        A bare language that the default voice speaks keeps the default (``en`` -> ``en-us``: espeak's
+        own ``en`` is British); a regional tag picks the installed voice of that name, else its
+        language's (``en-GB`` -> ``en``, ``fr-CA`` -> ``fr``).
+        """
         if request.voice:
             return request.voice
-        if request.language:
-            return request.language.lower()
-        return self.voice
+        if not request.language:
+            return self.voice
+        lang = request.language.lower().replace("_", "-")
+        base = self.voice.split("+")[0]
+        if lang in (base, base.split("-")[0]):
+            return self.voice
+        if lang in LANGUAGE_VOICES:
+            return LANGUAGE_VOICES[lang]
+        languages = installed_voices()[0]
+        if lang in languages:
+            return lang
+        return lang.split("-")[0]
 
     def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
         # The voice is checked here, not by the base: any installed language plus a variant is a voice.

@@ -67,6 +67,9 @@ def test_language_picks_the_voice_and_unknown_voices_are_refused():
     backend = EspeakBackend()
     request, _ = backend.prepare(speak_request("Bonjour à tous", language="fr"))
     assert request.voice == "fr"
+    for language, voice in (("en", "en-us"), ("en-US", "en-us"), ("en-GB", "en"), ("fr-CA", "fr"), ("de", "de")):
+        assert backend.prepare(speak_request("hello", language=language))[0].voice == voice, language
+    assert EspeakBackend(voice="en-us+f3").prepare(speak_request("hi", language="en"))[0].voice == "en-us+f3"
     ready, warnings = backend.prepare(speak_request("hello", voice="klingon"))
     assert ready.voice == "en-us" and "no voice 'klingon'" in warnings[0]
     ready, warnings = backend.prepare(speak_request("hello", voice="en-us+nobody"))
@@ -113,3 +116,25 @@ def test_options_are_checked():
     fast, _, _ = EspeakBackend(rate_wpm=300).synthesize("a quick sentence about coffee beans")
     slow, _, _ = EspeakBackend(rate_wpm=120).synthesize("a quick sentence about coffee beans")
     assert len(fast) < 0.7 * len(slow)
+
+
+def test_words_espeak_speaks_as_one_entry_keep_their_own_captions():
+    """espeak gives "at a" one WORD event; the captions must still carry both words, in order, in time."""
+    import asyncio
+    import threading
+
+    from shotsmith.backends.base import GenerationMode, GenerationRequest
+    from shotsmith.backends.espeak import EspeakBackend
+
+    backend = EspeakBackend()
+    text = "Take it one step at a time."
+    request, _ = backend.prepare(GenerationRequest(prompt=text, mode=GenerationMode.TEXT_TO_SPEECH, duration_s=3))
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        result = asyncio.run(backend.generate(request, Path(folder) / "s.wav", on_progress=lambda e: None,
+                                              cancel=threading.Event()))
+    assert [w.word for w in result.word_timings] == text.split()
+    starts = [w.start_s for w in result.word_timings]
+    assert starts == sorted(starts)
