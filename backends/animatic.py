@@ -1,64 +1,42 @@
 """The offline ``animatic`` backend: honest pre-visualisation cards, no model involved.
 
-Each shot becomes a full-frame card at the shot's aspect ratio and resolution:
-an animated gradient-and-grid background in a palette chosen from the style
-words, moved by the shot's camera move (push in, pull back, pan, tilt, static),
-with the shot number, the prompt wrapped to fit, the camera move and a
-running time bar, and "ANIMATIC · PREVIZ" in the frame so nobody mistakes it for
-generated footage. Rendered by one ffmpeg process from lavfi sources.
+A shot's result is a **still card** (PNG), not a clip: a gradient-and-grid picture
+in a palette chosen from the style words (or the shot's storyboard panel, when
+the request carries one), drawn at the size the renderer's Ken Burns move needs,
+and a **slate**: the shot number, the prompt, the camera move and "ANIMATIC ·
+PREVIZ", kept as text in the PNG (``shotsmith:slate``) rather than drawn into it.
+
+Why a still: the render animates it anyway. Encoding a moving card per shot and
+then encoding the whole cut again cost 6x a bare encode for the offline demo;
+a still costs a few milliseconds, and the single render pass flies the shot's
+camera over it (:func:`shotsmith.tools.render.ken_burns`, sub-pixel, the same
+geometry the old cards used). Why the slate is text beside the picture: the
+render draws it over the cut, static on screen and switched at the middle of a
+transition, so a dissolve between two cards never mixes two prompts into
+unreadable double text, and the camera moves the picture, not the words.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import tempfile
+import json
 import threading
 from pathlib import Path
 
+import numpy as np
+
 import shotsmith
-from shotsmith.backends.base import Backend, Capabilities, CostEstimate, GenerationRequest, GenerationResult, ProgressCallback, ProgressEvent
-from shotsmith.fonts import font_path, wrap_text
-from shotsmith.formats import CameraMove, frame_size, zoompan_expressions
-from shotsmith.media.ffmpeg import escape_filter_value, run_ffmpeg
-from shotsmith.media.probe import probe, require_video
+from shotsmith.backends.base import (Backend, Capabilities, CostEstimate, GenerationRequest, GenerationResult, MediaKind,
+                                     ProgressCallback, ProgressEvent)
+from shotsmith.backends.palette import DEFAULT_PALETTE, PALETTES, palette_for  # noqa: F401  (shared with sketch)
+from shotsmith.errors import CancelledError
+from shotsmith.fonts import wrap_text
+from shotsmith.formats import frame_size
+from shotsmith.tools.render import SLATE_KEY, ken_burns_canvas
 
-#: Style words -> three gradient colours. The first word found in the style
-#: (then the prompt) wins; order puts the more specific looks first.
-PALETTES: list[tuple[tuple[str, ...], tuple[str, str, str]]] = [
-    (("noir", "black and white", "black-and-white", "monochrome", "grayscale"), ("0x1a1a1a", "0x5c5c5c", "0xbdbdbd")),
-    (("neon", "cyberpunk", "synthwave", "club"), ("0xff2a6d", "0x05d9e8", "0x3d0a6b")),
-    (("pastel", "soft", "dreamy", "whimsical"), ("0xffc8dd", "0xbde0fe", "0xcdb4db")),
-    (("vintage", "retro", "sepia", "film grain", "nostalgic", "16mm", "super 8"), ("0x704214", "0xc89f6b", "0xe8d5b0")),
-    (("warm", "golden", "sunset", "sunrise", "morning", "cozy", "cosy", "amber", "coffee"), ("0xf4a259", "0xbc4b51", "0x5b3a29")),
-    (("cool", "blue", "night", "moody", "icy", "winter", "teal"), ("0x0b3954", "0x087e8b", "0x1b264f")),
-    (("nature", "forest", "green", "organic", "fresh", "spring"), ("0x2d6a4f", "0x95d5b2", "0x1b4332")),
-    (("vibrant", "energetic", "bold", "colorful", "colourful", "playful"), ("0xff006e", "0xfb5607", "0x3a86ff")),
-    (("corporate", "clean", "minimal", "tech", "explainer"), ("0x2b2d42", "0x8d99ae", "0xedf2f4")),
-]
-DEFAULT_PALETTE = ("0x264653", "0x2a9d8f", "0x8ab17d")
-
-#: How far the simulated camera travels: the background is rendered this much
-#: larger than the frame so a pan or tilt never shows its edge.
-OVERSCAN = 1.3
-
-
-def palette_for(style: str, prompt: str = "") -> tuple[str, str, str]:
-    for text in (style.lower(), prompt.lower()):
-        for words, colours in PALETTES:
-            if any(w in text for w in words):
-                return colours
-    return DEFAULT_PALETTE
-
-
-def camera_filter(move: CameraMove, width: int, height: int, frames: int, fps: int) -> str:
-    """Filter that turns the oversized background into the framed, moving shot.
-
-    The background is ``OVERSCAN`` times the frame, so a zoom of ``OVERSCAN``
-    frames it exactly; zooms travel between the whole background and that crop.
-    """
-    z, x, y = zoompan_expressions(move, frames, amount=OVERSCAN - 1)
-    return f"zoompan=z='{z}':x='{x}':y='{y}':d=1:s={width}x{height}:fps={fps}"
+#: Longest prompt shown on a card (a title holds 500 characters).
+MAX_CARD_CHARS = 480
 
 
 class AnimaticBackend(Backend):
@@ -70,70 +48,92 @@ class AnimaticBackend(Backend):
         return Capabilities(min_duration_s=0.5, max_duration_s=120.0,
                             resolutions=["360p", "480p", "540p", "720p", "1080p"], fps=[24, 25, 30, 60],
                             max_prompt_chars=4000, supports_seed=True, supports_camera_control=True,
-                            max_concurrency=2, costs_money=False, local=True)
+                            max_concurrency=2, costs_money=False, local=True, still_clips=True)
 
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
-        return CostEstimate(amount=0.0, unit="USD", source="local compute (ffmpeg)")
+        return CostEstimate(amount=0.0, unit="USD", source="local compute")
 
     async def generate(self, request: GenerationRequest, dest: Path, *, on_progress: ProgressCallback,
                        cancel: threading.Event) -> GenerationResult:
-        await asyncio.to_thread(self.render, request, Path(dest), on_progress, cancel)
-        info = probe(dest)
-        video = require_video(info)
-        return GenerationResult(path=str(dest), duration_s=info.duration_s, width=video.width, height=video.height)
+        width, height = await asyncio.to_thread(self.render, request, Path(dest), on_progress, cancel)
+        return GenerationResult(path=str(dest), duration_s=request.duration_s, width=width, height=height,
+                                kind=MediaKind.IMAGE)
 
     def render(self, request: GenerationRequest, dest: Path, on_progress: ProgressCallback | None = None,
-               cancel: threading.Event | None = None) -> None:
+               cancel: threading.Event | None = None) -> tuple[int, int]:
+        """Write the card (PNG, whatever ``dest``'s suffix) with its slate; returns its size."""
+        from PIL import Image, PngImagePlugin
+
+        if cancel is not None and cancel.is_set():
+            raise CancelledError("cancelled")
         width, height = frame_size(request.aspect_ratio, request.resolution)
-        fps = request.fps
-        frames = max(1, round(request.duration_s * fps))
-        duration = frames / fps
-        bw, bh = int(width * OVERSCAN) // 2 * 2, int(height * OVERSCAN) // 2 * 2
-        c0, c1, c2 = palette_for(request.style, request.prompt)
+        canvas = ken_burns_canvas(width, height)
         seed_source = f"{request.seed}|{request.prompt}".encode()
         seed = request.seed if request.seed is not None else int(hashlib.sha256(seed_source).hexdigest()[:6], 16)
-        short = min(width, height)
-        head_size = max(14, short // 14)
-        body_size = max(12, short // 24)
-        small_size = max(10, short // 34)
-        margin = max(8, short // 24)
-        shot_label = f"SHOT {request.shot_index}" if request.shot_index is not None else "SHOT"
-        prompt_text = wrap_text(request.prompt, size=body_size, max_width=int(width * 0.84), max_lines=9)
-        footer = f"CAMERA: {request.camera.phrase.upper()}   ·   {duration:.1f}s   ·   {request.aspect_ratio}"
-        font = escape_filter_value(str(font_path(False)))
-        bold = escape_filter_value(str(font_path(True)))
-        with tempfile.TemporaryDirectory(prefix="shotsmith-animatic-") as tmp:
-            texts = {}
-            for key, text in (("head", shot_label), ("body", prompt_text), ("foot", footer), ("tag", "ANIMATIC · PREVIZ")):
-                file = Path(tmp) / f"{key}.txt"
-                file.write_text(text, encoding="utf-8")
-                texts[key] = escape_filter_value(str(file))
-            common = "expansion=none:fontcolor=white"
-            graph = ";".join([
-                f"gradients=s={bw}x{bh}:r={fps}:d={duration + 1:.3f}:c0={c0}:c1={c1}:c2={c2}:nb_colors=3"
-                f":speed=0.004:seed={seed % 2**31}:type=linear,"
-                f"drawgrid=w={max(bw // 10, 8)}:h={max(bw // 10, 8)}:t=2:c=white@0.18,"
-                f"{camera_filter(request.camera, width, height, frames, fps)},"
-                f"setsar=1,format=yuv420p[bg]",
-                f"color=c=white:s={width}x{max(4, short // 120)}:r={fps}:d={duration + 1:.3f}[bar]",
-                f"[bg][bar]overlay=x='-W+W*t/{duration:.3f}':y=H-h:shortest=1,"
-                f"drawtext=textfile={texts['head']}:fontfile={bold}:fontsize={head_size}:{common}"
-                f":x={margin}:y={margin}:box=1:boxcolor=black@0.45:boxborderw={margin // 3},"
-                f"drawtext=textfile={texts['tag']}:fontfile={bold}:fontsize={small_size}:{common}"
-                f":x=w-text_w-{margin}:y={margin}:box=1:boxcolor=0xd62828@0.85:boxborderw={margin // 4},"
-                f"drawtext=textfile={texts['body']}:fontfile={font}:fontsize={body_size}:{common}"
-                f":line_spacing={body_size // 3}:x=(w-text_w)/2:y=(h-text_h)/2:box=1:boxcolor=black@0.5"
-                f":boxborderw={margin // 2}:text_align=C,"
-                f"drawtext=textfile={texts['foot']}:fontfile={font}:fontsize={small_size}:{common}"
-                f":x=(w-text_w)/2:y=h-text_h-{margin + short // 60}:box=1:boxcolor=black@0.45:boxborderw={margin // 4}",
-            ])
-            run_ffmpeg(["-filter_complex", graph, "-frames:v", str(frames), "-r", str(fps),
-                        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
-                        "-g", str(fps), "-movflags", "+faststart", "-an", str(dest)],
-                       duration_s=duration, cancel=cancel, what=f"animatic for {shot_label.lower()}",
-                       on_progress=(lambda s: on_progress(ProgressEvent(shot_index=request.shot_index, state="running",
-                                                                         percent=min(100.0, 100 * s / duration))))
-                       if on_progress else None)
+        if request.image and Path(request.image).is_file():
+            picture = _panel(Path(request.image), canvas)
+        else:
+            picture = card_picture(canvas, palette_for(request.style, request.prompt), seed)
+        info = PngImagePlugin.PngInfo()
+        info.add_text(SLATE_KEY, json.dumps({"height": height, "titles": slate(request, width, height)}))
+        Image.fromarray(picture).save(dest, format="PNG", pnginfo=info, compress_level=1)
+        if on_progress is not None:
+            on_progress(ProgressEvent(shot_index=request.shot_index, state="running", percent=100.0))
+        return canvas
+
+
+def slate(request: GenerationRequest, width: int, height: int) -> list[dict]:
+    """The card's words as title fields (sizes in pixels of a ``height``-line frame): the render draws them."""
+    short = min(width, height)
+    head, body, small = max(14, short // 14), max(12, short // 24), max(10, short // 34)
+    prompt = request.prompt if len(request.prompt) <= MAX_CARD_CHARS else request.prompt[:MAX_CARD_CHARS - 1] + "…"
+    shot = f"SHOT {request.shot_index}" if request.shot_index is not None else "SHOT"
+    footer = f"CAMERA: {request.camera.phrase.upper()}   ·   {request.duration_s:.1f}s   ·   {request.aspect_ratio}"
+    common = {"fade_in_s": 0.0, "fade_out_s": 0.0, "color": "white"}
+    return [
+        {"text": shot, "position": "top_left", "size": head, "bold": True, "box_color": "black@0.45", **common},
+        {"text": "ANIMATIC · PREVIZ", "position": "top_right", "size": small, "bold": True,
+         "box_color": "0xd62828@0.85", **common},
+        {"text": wrap_text(prompt, size=body, max_width=int(width * 0.84), max_lines=9), "position": "center",
+         "size": body, "bold": False, "box_color": "black@0.5", **common},
+        {"text": footer, "position": "bottom", "size": small, "bold": False, "box_color": "black@0.45", **common},
+    ]
+
+
+def _rgb(colour: str) -> np.ndarray:
+    return np.array([int(colour[2:4], 16), int(colour[4:6], 16), int(colour[6:8], 16)], dtype=np.float32)
+
+
+def card_picture(size: tuple[int, int], palette: tuple[str, str, str], seed: int) -> np.ndarray:
+    """A three-colour gradient at an angle and a soft light spot (both from ``seed``) under a grid.
+
+    The grid is what makes the camera move readable on a card with nothing else on it.
+    """
+    width, height = size
+    rng = np.random.default_rng(seed)
+    angle = rng.uniform(0, np.pi)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    along = (x / width - 0.5) * np.cos(angle) + (y / height - 0.5) * np.sin(angle)
+    t = np.clip((along - along.min()) / max(1e-6, float(along.max() - along.min())), 0, 1)[..., None]
+    c0, c1, c2 = (_rgb(c) for c in palette)
+    picture = np.where(t < 0.5, c0 + (c1 - c0) * (t * 2), c1 + (c2 - c1) * (t * 2 - 1))
+    cx, cy = rng.uniform(0.25, 0.75) * width, rng.uniform(0.25, 0.75) * height
+    light = np.exp(-(((x - cx) / (0.35 * width)) ** 2 + ((y - cy) / (0.35 * height)) ** 2))[..., None]
+    picture = picture + (255 - picture) * 0.25 * light
+    step = max(width // 12, 8)
+    lines = np.zeros((height, width), dtype=bool)
+    lines[:, (np.arange(width) % step) < 2] = True
+    lines[(np.arange(height) % step) < 2, :] = True
+    picture[lines] = picture[lines] * 0.8 + 255 * 0.2
+    return np.clip(picture, 0, 255).astype(np.uint8)
+
+
+def _panel(path: Path, size: tuple[int, int]) -> np.ndarray:
+    """A storyboard panel filling the card (cropped to its shape): the camera moves over the drawing."""
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as image:
+        return np.asarray(ImageOps.fit(image.convert("RGB"), size, Image.Resampling.LANCZOS))
 
 
 @shotsmith.hookimpl

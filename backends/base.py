@@ -113,6 +113,9 @@ class Capabilities(BaseModel):
     supports_end_image: bool = Field(default=False, description="Image-to-video can also take the last frame.")
     voices: list[str] = Field(default_factory=list, description="Voice backends: the voices it offers (first = default).")
     word_timings: bool = Field(default=False, description="Voice backends: results carry per-word timings.")
+    still_clips: bool = Field(default=False,
+                              description="Video backends: a shot's result may be a still image (a card the render "
+                                          "moves with the shot's camera) instead of a clip; it is checked as an image.")
     languages: list[str] = Field(default_factory=list,
                                  description="Voice backends: languages it speaks (ISO 639-1, first = default); "
                                              "empty: any it is given.")

@@ -511,6 +511,8 @@ async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | 
                 finally:
                     if guard is not None:
                         guard.settle(key, created=True)
+                if kind is MediaKind.VIDEO and result.kind is MediaKind.IMAGE and backend.capabilities().still_clips:
+                    kind = MediaKind.IMAGE  # a still clip (the animatic's card): checked and kept as the image it is
                 suffix = verify_output(tmp, kind).suffix
             final = store.clips_dir / f"{stem}{suffix}"
             with atomic_output(final) as out:
@@ -561,7 +563,7 @@ async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | 
         store.save()
         raise
     outcome.result = result.model_copy(update={"path": str(final), "kind": kind})
-    outcome.clip = final
+    outcome.clip, outcome.kind = final, kind
     outcome.word_timings = result.word_timings
     label_text = f"shot {request.shot_index}: " if request.shot_index is not None else ""
     outcome.warnings += [w if w.startswith("shot ") else f"{label_text}{w}" for w in result.warnings

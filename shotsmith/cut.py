@@ -15,10 +15,11 @@ they are not per shot and are never rebuilt.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from shotsmith.brief import Shot, ShotPlan
 from shotsmith.errors import InvalidInputError
-from shotsmith.formats import Transition
+from shotsmith.formats import CameraMove, Transition
 from shotsmith.timeline import ClipRef
 
 #: A transition shortened below this is dropped to a cut (a 3-frame dissolve reads as a glitch).
@@ -106,5 +107,17 @@ def derive_cut(plan: ShotPlan) -> Cut:
                 out = length
         cut.clips.append(ClipRef(source=source, in_s=shot.in_s, out_s=round(min(out, length or out), 6),
                                  transition_to_next=transition, shot_index=shot.index, mute=shot.mute,
-                                 volume=shot.volume, speed=shot.speed, fit=shot.fit, motion=shot.motion))
+                                 volume=shot.volume, speed=shot.speed, fit=shot.fit, motion=still_motion(shot, source)))
     return cut
+
+
+#: Suffixes of still images (what an image result is kept as, see backends/download.py).
+STILL_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+def still_motion(shot: Shot, source: str) -> CameraMove | None:
+    """The Ken Burns move of a shot's media: its own ``motion``; for a generated still (an animatic card),
+    the shot's camera, which the render then flies over the still."""
+    if shot.motion is not None or shot.source:
+        return shot.motion
+    return shot.camera if PurePosixPath(source).suffix.lower() in STILL_SUFFIXES else None

@@ -84,6 +84,27 @@ def _is_image(path: Path, info: MediaInfo | None) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES or bool(info and info.is_image)
 
 
+#: A still's slate: a PNG text chunk with {"height": its frame height, "titles": [Title fields]}.
+SLATE_KEY = "shotsmith:slate"
+
+
+def still_slate(path: Path) -> tuple[int, list[Title]] | None:
+    """The slate a still carries (the animatic writes one per card), or None."""
+    import json
+
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            raw = image.info.get(SLATE_KEY)
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return int(data["height"]), [Title.model_validate(t) for t in data["titles"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def atempo_chain(speed: float) -> list[Filter]:
     """atempo filters whose product is ``speed`` (each within atempo's 0.5..2 sweet spot)."""
     filters: list[Filter] = []
@@ -238,6 +259,8 @@ class _Compiler:
         self.window = window
         #: a preview: the fastest scaler (and, in compile_timeline, decoders that skip deblocking)
         self.scale_flags = "fast_bilinear" if fast else None
+        #: every clip's place on the timeline (set by compile)
+        self.placed: list[_Placed] = []
         #: sizes given in pixels (title size, margins) were meant for the timeline's own frame height
         self.scale = settings.height / timeline.output.height if timeline.output.height else 1.0
         self.s = settings
@@ -595,6 +618,12 @@ class _Compiler:
         for n, ov in enumerate(self.t.overlays):
             if self._shows(ov.start_s, ov.end_s, duration_s):
                 v = self.overlay(v, ov, n, duration_s)
+        for n, slate in enumerate(self.slates()):
+            if self._shows(slate.start_s, slate.end_s, duration_s):
+                text_file = self.scratch / f"slate{n}.txt"
+                write_title_text(slate, text_file, self.W, self.H)
+                v = self.g.chain(v, drawtext_filter(slate, text_file, self.W, self.H, slate.start_s,
+                                                    slate.end_s or duration_s), hint="slate")
         for n, title in enumerate(self.t.titles):
             if self._shows(title.start_s, title.end_s, duration_s):
                 v = self.title(v, title, n, duration_s)
@@ -603,6 +632,31 @@ class _Compiler:
                 cs.srt or any(self._shows(c.start_s, c.end_s, duration_s) for c in self.t.captions)):
             v = self.captions(v, duration_s)  # every cue: how cues stack depends on the others
         return v
+
+    def slates(self) -> list[Title]:
+        """The slates of still clips that carry one (the animatic's cards), timed to their clips.
+
+        A slate is static on screen (the camera moves the picture, not the words) and
+        switches to the next clip's at the middle frame of a transition, so a dissolve
+        never shows two of them mixed.
+        """
+        placed = self.placed
+        found: list[Title] = []
+        for i, p in enumerate(placed):
+            if Path(p.clip.source).suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            card = still_slate(self.source(p.clip.source, f"clip {i + 1} ({p.clip.source})"))
+            if card is None:
+                continue
+            height, titles = card
+            begin = 0 if i == 0 else p.start_frame + (placed[i - 1].end_frame - p.start_frame) // 2
+            end = placed[-1].end_frame if i == len(placed) - 1 else \
+                placed[i + 1].start_frame + (p.end_frame - placed[i + 1].start_frame) // 2
+            for title in titles:
+                size = max(4, round(title.size * self.H / height)) if title.size else 0
+                found.append(title.model_copy(update={"size": size, "start_s": begin / self.fps,
+                                                      "end_s": (end - 0.5) / self.fps}))
+        return found
 
     def _shows(self, start_s: float, end_s: float | None, duration_s: float) -> bool:
         """Whether a layer on screen from ``start_s`` to ``end_s`` (inclusive) can touch the window's frames."""
@@ -638,6 +692,7 @@ class _Compiler:
         if not self.t.clips:
             raise InvalidInputError("the timeline has no clips to render", hint="add clips first")
         placed = place_clips(self.t.model_copy(update={"output": self.t.output.model_copy(update={"fps": self.fps})}))
+        self.placed = placed
         if self.window is not None:
             return self.compile_window(placed)
         v, a, frames = self.join_clips(placed)

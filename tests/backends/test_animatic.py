@@ -1,7 +1,8 @@
-"""The animatic backend: exact duration, frame size per aspect ratio, a visible camera move, style palettes."""
+"""The animatic backend: a still card with a slate, moved by the render; dissolves never mix two slates."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import av
@@ -9,24 +10,28 @@ import numpy as np
 import pytest
 
 from shotsmith.backends.animatic import AnimaticBackend, palette_for, wrap_text
-from shotsmith.backends.base import GenerationRequest
+from shotsmith.backends.base import GenerationRequest, MediaKind
+from shotsmith.backends.download import verify_image
+from shotsmith.backends.engine import generate_shots
 from shotsmith.backends.registry import get_backend
-from shotsmith.formats import CameraMove
-from shotsmith.media.probe import probe
+from shotsmith.formats import CameraMove, Transition, TransitionKind
+from shotsmith.store import ProjectStore
+from shotsmith.timeline import ClipRef, OutputSettings, Timeline
+from shotsmith.tools.render import ken_burns_canvas, render_timeline, still_slate
 
 
-def _frames(path, *indices):
-    with av.open(str(path)) as container:
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    return [frames[i].astype(np.int16) for i in indices], len(frames)
-
-
-def _render(tmp_path, **kwargs):
+def _card(tmp_path, **kwargs):
     request = GenerationRequest(prompt=kwargs.pop("prompt", "A lighthouse on a cliff, waves crashing, dusk"),
-                                duration_s=kwargs.pop("duration_s", 1.0), resolution="360p", fps=24, shot_index=1, **kwargs)
-    out = tmp_path / f"{request.camera.value}-{request.aspect_ratio.replace(':', 'x')}.mp4"
+                                duration_s=kwargs.pop("duration_s", 1.0), resolution="360p", fps=24,
+                                shot_index=kwargs.pop("shot_index", 1), **kwargs)
+    out = tmp_path / f"{request.shot_index}-{request.camera.value}-{request.aspect_ratio.replace(':', 'x')}.png"
     AnimaticBackend().render(request, out)
     return out
+
+
+def _frames(path):
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="gray").astype(np.int16) for f in container.decode(video=0)]
 
 
 def test_registered_through_the_hook():
@@ -34,25 +39,15 @@ def test_registered_through_the_hook():
 
 
 @pytest.mark.parametrize(("ratio", "size"), [("16:9", (640, 360)), ("9:16", (360, 640)), ("1:1", (360, 360))])
-def test_size_duration_and_fps(tmp_path, ratio, size):
-    out = _render(tmp_path, aspect_ratio=ratio, duration_s=1.25)
-    info = probe(out)
-    assert (info.video.width, info.video.height) == size
-    assert info.video.codec == "h264"
-    assert info.video.fps == pytest.approx(24)
-    _, count = _frames(out, 0)
-    assert count == 30  # 1.25 s x 24 fps, exactly
-
-
-@pytest.mark.parametrize("move", [CameraMove.PAN_RIGHT, CameraMove.ZOOM_IN, CameraMove.TILT_UP])
-def test_camera_move_changes_the_picture_static_does_not(tmp_path, move):
-    def drift(camera):
-        out = _render(tmp_path, camera=camera)
-        (first, last), _ = _frames(out, 0, -1)
-        return np.abs(first - last).mean()
-
-    # The gradient itself drifts slowly; a camera move shifts the whole grid on top of that.
-    assert drift(move) > 1.8 * drift(CameraMove.STATIC)
+def test_card_is_a_still_sized_for_the_camera_move_with_its_slate(tmp_path, ratio, size):
+    out = _card(tmp_path, aspect_ratio=ratio, camera=CameraMove.PAN_LEFT)
+    checked = verify_image(out)
+    assert (checked.width, checked.height) == ken_burns_canvas(*size)
+    height, titles = still_slate(out)
+    assert height == size[1]
+    texts = [t.text for t in titles]
+    assert texts[0] == "SHOT 1" and "ANIMATIC" in texts[1] and "lighthouse" in texts[2]
+    assert "PAN LEFT" in texts[3]
 
 
 def test_palette_follows_style_words():
@@ -65,10 +60,76 @@ def test_long_prompt_wraps_and_is_cut_with_ellipsis():
     assert len(text.splitlines()) == 4 and text.endswith("…")
 
 
-async def test_generate_returns_probed_result(tmp_path):
+def test_generate_returns_an_image_result(tmp_path):
     backend = AnimaticBackend()
     request = GenerationRequest(prompt="a red kite", duration_s=0.5, resolution="360p", fps=24)
     events = []
-    result = await backend.generate(request, tmp_path / "k.mp4", on_progress=events.append, cancel=threading.Event())
-    assert result.width == 640 and abs(result.duration_s - 0.5) < 0.05
+    result = asyncio.run(backend.generate(request, tmp_path / "k.mp4", on_progress=events.append,
+                                          cancel=threading.Event()))
+    assert result.kind is MediaKind.IMAGE and (result.width, result.height) == ken_burns_canvas(640, 360)
     assert events and events[-1].percent == pytest.approx(100)
+
+
+def test_the_engine_keeps_a_still_clip_as_an_image(tmp_path):
+    store = ProjectStore.create(tmp_path / "p")
+    request = GenerationRequest(prompt="warm coffee", duration_s=1, resolution="360p", fps=24, shot_index=1)
+    outcome = asyncio.run(generate_shots(store, AnimaticBackend(), [request]))[0]
+    assert outcome.ok and outcome.clip.suffix == ".png" and outcome.result.kind is MediaKind.IMAGE
+    again = asyncio.run(generate_shots(store, AnimaticBackend(), [request]))[0]
+    assert again.cached and again.clip == outcome.clip
+
+
+def test_the_render_moves_the_card_and_keeps_a_static_card_still(tmp_path):
+    def drift(camera):
+        card = _card(tmp_path, camera=camera, shot_index=2)
+        timeline = Timeline(clips=[ClipRef(source=str(card), in_s=0, out_s=1.0, motion=camera)],
+                            output=OutputSettings(width=640, height=360, fps=12))
+        out = tmp_path / f"{camera.value}.mp4"
+        render_timeline(timeline, out)
+        frames = _frames(out)
+        assert len(frames) == 12
+        return float(np.abs(frames[0] - frames[-1]).mean())
+
+    assert drift(CameraMove.STATIC) < 0.5
+    for move in (CameraMove.PAN_RIGHT, CameraMove.ZOOM_IN, CameraMove.TILT_UP):
+        assert drift(move) > 2.0
+
+
+def test_a_dissolve_between_cards_never_shows_two_prompts_mixed(tmp_path):
+    """Mid-dissolve, the slate's text is one card's, crisp: its bright pixels are those of a frame of
+    one shot alone, while the pictures underneath do mix."""
+    a = _card(tmp_path, prompt="ALPHA BRAVO CHARLIE DELTA ECHO FOXTROT", shot_index=1, style="noir",
+              camera=CameraMove.ZOOM_IN)
+    b = _card(tmp_path, prompt="MIKE NOVEMBER OSCAR PAPA QUEBEC ROMEO", shot_index=2, style="noir",
+              camera=CameraMove.PAN_LEFT)
+    fps = 10
+    timeline = Timeline(clips=[
+        ClipRef(source=str(a), in_s=0, out_s=2.0, motion=CameraMove.ZOOM_IN,
+                transition_to_next=Transition(kind=TransitionKind.DISSOLVE, duration_s=1.0)),
+        ClipRef(source=str(b), in_s=0, out_s=2.0, motion=CameraMove.PAN_LEFT)],
+        output=OutputSettings(width=640, height=360, fps=fps, crf=10))
+    out = tmp_path / "dissolve.mp4"
+    render_timeline(timeline, out)
+    frames = _frames(out)
+    assert len(frames) == 30
+    # the dissolve is frames 10-19; the middle of the prompt's box
+    region = (slice(150, 210), slice(60, 580))
+
+    def bright(frame):
+        return frame[region] > 215
+
+    def same_text(mask, other):  # intersection over union of the bright (text) pixels
+        return (mask & other).sum() / max(1, (mask | other).sum())
+
+    only_a, only_b = bright(frames[5]), bright(frames[25])
+    assert only_a.sum() > 300 and only_b.sum() > 300 and same_text(only_a, only_b) < 0.3
+    # the check can fail: a cross-fade of the two frames (what baked-in text would give) does
+    assert max(same_text(bright((frames[5] + frames[25]) / 2), m) for m in (only_a, only_b)) < 0.3
+    for n in (11, 14, 15, 18):
+        mid = bright(frames[n])
+        assert max(same_text(mid, only_a), same_text(mid, only_b)) > 0.85, \
+            f"frame {n}: the text region is neither shot's slate alone"
+    # ...while the pictures underneath really are mixed mid-dissolve
+    under = (slice(300, 330), slice(0, 640))
+    assert np.abs(frames[15][under] - frames[5][under]).mean() > 1
+    assert np.abs(frames[15][under] - frames[25][under]).mean() > 1
