@@ -292,10 +292,19 @@ class LineFit:
 class FitReport:
     lines: list[LineFit]
     placements: list[Placement]
+    #: The cut's length: a voice-over placed past it would be cut off there (mid-word).
+    duration_s: float = 0.0
 
     @property
     def ok(self) -> bool:
+        """Every line fits its shot; then no line is pushed and nothing runs past the end of the cut."""
         return all(line.fits for line in self.lines)
+
+    @property
+    def past_end_s(self) -> float:
+        """How far the placed voice-over runs past the end of the cut (0 when it does not)."""
+        end = max((p.end_s for p in self.placements), default=0.0)
+        return round(max(0.0, end - self.duration_s), 3)
 
     @property
     def too_long(self) -> list[LineFit]:
@@ -310,6 +319,9 @@ class FitReport:
             where = f" (from \"{line.crossing_word}\" on)" if line.crossing_word else ""
             offers = " or ".join(o.describe() for o in line.offers)
             parts.append(f"shot {line.shot_index}: the line runs {line.over_s:.1f} s past the shot{where}; {offers}")
+        if self.past_end_s > 0:
+            parts.append(f"as placed, the voice-over runs {self.past_end_s:.1f} s past the end of the video and "
+                         "would be cut off there")
         return "; ".join(parts)
 
 
@@ -350,7 +362,7 @@ def fit(plan: ShotPlan, script: NarrationScript, timings: dict[int, list[Timed]]
             result.offers.append(Offer("longer_shot", shot.index, duration_s=math.ceil(needed * 10 - 1e-6) / 10))
             result.offers.append(Offer("shorter_line", shot.index, max_words=keep, text=trim_to(line.text, keep) or None))
         results.append(result)
-    return FitReport(results, placements)
+    return FitReport(results, placements, duration_s=round(sum(s.duration_s for s in plan.shots), 6))
 
 
 def voiceover_tracks(placements: list[Placement], clips: dict[int, str], *, volume: float = 1.0) -> list[AudioTrack]:

@@ -84,11 +84,16 @@ def test_a_line_that_runs_long_is_reported_with_both_offers_and_each_offer_works
 
 
 def test_lines_never_overlap_even_when_one_runs_long():
-    plan = plan_of(1.0, 3.0)
+    plan = plan_of(1.0, 1.0)
     script = NarrationScript(lines=[NarrationLine(shot_index=1, text="one two three four five six seven"),
                                     NarrationLine(shot_index=2, text="eight")])
-    first, second = place(plan, script, timed(script))
+    timings = timed(script)
+    first, second = place(plan, script, timings)
     assert second.start_s >= first.end_s + 0.1 - 1e-6
+    report = fit(plan, script, timings)
+    assert report.past_end_s == pytest.approx(second.end_s - 2.0, abs=1e-3) and report.past_end_s > 0
+    assert "past the end of the video" in report.message()
+    assert fit(plan_of(4.0, 3.0), script, timings).past_end_s == 0
 
 
 def test_user_text_is_spread_over_the_shots():
