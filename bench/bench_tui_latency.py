@@ -4,7 +4,9 @@ Run: ``.venv/bin/python bench/bench_tui_latency.py [--samples 60] [--seconds 10]
 
 The app runs under Textual's test Pilot with the real offline session (the
 offline planner and the free local ``animatic`` backend): a brief is planned,
-then "generate" makes the clips and renders them, and while that turn runs
+the same key is timed with nothing running (the idle baseline: what the
+machine and the screen cost by themselves), then "generate" makes the clips
+and renders them, and while that turn runs
 the bench presses Ctrl+T (show/hide the shot thumbnails) again and again. A
 key is posted to the app the way the terminal driver posts one, and the time
 is taken until the screen's compositor (what is drawn) has the strip shown or
@@ -48,6 +50,7 @@ GIVE_UP_S = 10.0
 class Latencies:
     render_ms: list[float] = field(default_factory=list)
     generate_ms: list[float] = field(default_factory=list)
+    idle_ms: list[float] = field(default_factory=list)
     turns: int = 0
     render_s: float = 0.0
 
@@ -78,7 +81,7 @@ async def key_to_screen(app, strip: ThumbStrip) -> float:
 
 
 async def measure(project: Path, *, samples: int = 60, seconds: int = 10, resolution: str = "360p",
-                  max_turns: int = 4, gap_s: float = 0.03) -> Latencies:
+                  max_turns: int = 4, gap_s: float = 0.03, idle_samples: int = 20) -> Latencies:
     """Plan a ``seconds`` long video in ``project``, render it, and sample key latency during the turn(s)."""
     session = open_session(project, options=ServiceOptions(backend="animatic", resolution=resolution), offline=True)
     result = Latencies()
@@ -89,6 +92,9 @@ async def measure(project: Path, *, samples: int = 60, seconds: int = 10, resolu
             screen.say(f"A {seconds} second ad for a bakery: fresh croissants, morning light, warm grade")
             await _settle(pilot)
             strip, panel = screen.query_one(ThumbStrip), screen.query_one(ProgressPanel)
+            for _ in range(idle_samples):  # the same key with nothing running: what the machine itself costs
+                result.idle_ms.append(await key_to_screen(app, strip) * 1000)
+                await asyncio.sleep(gap_s)
             requests = iter(["generate", "make shot 1 slower", "render", "make shot 2 faster", "render",
                              "make shot 1 faster", "render"])
             while len(result.render_ms) < samples and result.turns < max_turns * 2:
@@ -142,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.resolution}; {result.turns} turn(s), {result.render_s:.1f} s of rendering, {wall:.0f} s in all.")
     print("| while | samples | median ms | p95 ms | max ms |")
     print("|---|---:|---:|---:|---:|")
-    for name, values in (("rendering", render), ("generating clips", generate)):
+    for name, values in (("rendering", render), ("generating clips", generate), ("idle (no turn)", result.idle_ms)):
         if values:
             print(f"| {name} | {len(values)} | {statistics.median(values):.1f} | {Latencies.p95(values):.1f} | "
                   f"{max(values):.1f} |")

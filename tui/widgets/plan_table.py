@@ -57,6 +57,7 @@ class PlanTable(Vertical):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.plan: ShotPlan | None = None
+        self._filled_width = -1
 
     def compose(self) -> ComposeResult:
         table: DataTable = DataTable(id="plan-rows", cursor_type="row", zebra_stripes=True)
@@ -78,7 +79,10 @@ class PlanTable(Vertical):
         self._fill()
 
     def on_resize(self) -> None:
-        self._fill()
+        # Column widths follow the width only: a change of height (the thumbnails shown or hidden, the
+        # progress panel growing) keeps the rows, so it costs no refill while a render runs.
+        if self.content_region.width != self._filled_width:
+            self._fill()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
@@ -100,6 +104,7 @@ class PlanTable(Vertical):
     def _fill(self) -> None:
         if not self.is_mounted:
             return
+        self._filled_width = self.content_region.width
         table = self.query_one("#plan-rows", DataTable)
         cursor = table.cursor_row
         table.clear(columns=True)

@@ -117,8 +117,8 @@ class ProgressPanel(Vertical):
         line.display = True
         opener = self.query_one("#open-line", Static)
         # A link: in a browser (textual-serve) this is how the video is downloaded; in a terminal it plays it.
-        verb = "download" if self.app.is_web else "play"
-        opener.update(f"[@click=screen.open_render]▶ {verb}[/] · Ctrl+O")
+        label = "⬇ download" if self.app.is_web else "▶ play"
+        opener.update(f"[@click=screen.open_render]{label}[/] · Ctrl+O")
         opener.display = True
 
     def _show_states(self) -> None:
