@@ -75,7 +75,7 @@ def test_max_cost_stops_before_spending(tmp_path, fake_llm):
                            "--json", str(tmp_path / "r.json")], env=env(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "max-cost" in proc.stderr and "Traceback" not in proc.stderr
-    assert not out.exists() and not list((tmp_path / "bike.shotsmith" / "clips").glob("*.mp4"))
+    assert not out.exists() and not list((tmp_path / "bike.shotsmith" / "clips").glob("*.*"))
     report = json.loads((tmp_path / "r.json").read_text())
     assert "max-cost" in report["error"] and report["cost"]["spent_usd"] == 0 and report["exit_code"] == 3
     assert report["cost"]["estimate_usd"] == pytest.approx(0.3, abs=0.05)
@@ -87,7 +87,7 @@ def test_paid_generation_without_yes_stops_and_spends_nothing(tmp_path, fake_llm
     proc = subprocess.run(run_args(fake_llm, out, "--backend", "priced-test"), env=env(), capture_output=True,
                           text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert proc.returncode == 3 and "--yes" in proc.stderr
-    assert not list((tmp_path / "bike.shotsmith" / "clips").glob("*.mp4"))
+    assert not list((tmp_path / "bike.shotsmith" / "clips").glob("*.*"))
 
 
 def test_free_but_long_gpu_generation_also_needs_approval(tmp_path):

@@ -143,7 +143,7 @@ def test_output_over_a_source_clip_is_refused(tmp_path):
     project = tmp_path / "proj"
     out = tmp_path / "rain.mp4"
     assert run_cli("run", "a 3 second clip of rain", "-o", str(out), "-p", str(project), "-r", "360p").returncode == 0
-    clip = next((project / "clips").glob("*.mp4"))
+    clip = next(p for p in (project / "clips").iterdir() if p.is_file())
     before = clip.read_bytes()
     proc = run_cli("run", "a 3 second clip of rain", "-o", str(clip), "-p", str(project), "-r", "360p")
     assert_clean_failure(proc, "source file")

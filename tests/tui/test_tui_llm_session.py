@@ -72,7 +72,7 @@ async def test_agent_turn_with_approval_dialog_end_to_end(tmp_path, fake_llm):
             assert str(app.screen.query_one("#approval-estimate", Static).content) == "Estimate: 0.40 USD"
             assert str(app.screen.query_one("#approval-shots", Static).content) == "Shots: 1, 2 with priced-test"
             assert str(app.screen.query_one("#approval-source", Static).content) == "Price from: test price list"
-            assert not list((tmp_path / "proj" / "clips").glob("*.mp4")), "nothing is generated before the yes"
+            assert not list((tmp_path / "proj" / "clips").glob("*.*")), "nothing is generated before the yes"
 
             fake_llm.add(call("render", {"preview": False, "output": None}), say("Your bakery ad is ready."))
             await pilot.press("y")
