@@ -61,7 +61,7 @@ REMOTE = {
 
 TRY_IT = {
     "video": 'shotsmith run "a 6 second test" --backend {name} -o test.mp4   # use it',
-    "image": "# shotsmith uses image backends for keyframes and storyboard stills",
+    "image": 'shotsmith storyboard "a 6 second test" -p board --image-backend {name} -o board.png   # use it',
     "voice": "# shotsmith uses voice backends for voice-over and scratch narration",
 }
 
