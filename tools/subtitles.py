@@ -84,26 +84,25 @@ def captions_from_words(words, *, offset_s: float = 0.0, max_words: int = MAX_CU
                         until_s: float | None = None) -> list[Caption]:
     """Cues from spoken words (a voice backend's ``WordTiming`` list, or anything with word/start_s/end_s).
 
-    ``offset_s`` is where the voice clip starts on the timeline. A cue ends at a
-    sentence's end, a pause of :data:`CUE_GAP_S`, or when it reaches
-    ``max_words``/``max_chars``/``max_cue_s``; it starts at its first word's onset
-    and stays :data:`CUE_HOLD_S` after its last word, never past the next cue or
-    ``until_s`` (the end of the shot or the video). Each cue keeps its words'
-    times, so a burned cue can highlight the word being spoken.
+    ``offset_s`` is where the voice clip starts on the timeline. The words are
+    first split into phrases at sentence ends and at pauses of :data:`CUE_GAP_S`;
+    a phrase longer than ``max_words``/``max_chars``/``max_cue_s`` is split into
+    the fewest cues that respect them, balanced by length and preferring a
+    comma (so "Here's how to brew pour-over coffee." reads "Here's how to" /
+    "brew pour-over coffee.", never leaving one word alone). A cue starts at its
+    first word's onset and stays :data:`CUE_HOLD_S` after its last word, never
+    past the next cue or ``until_s``. Each cue keeps its words' times, so a
+    burned cue can highlight the word being spoken.
     """
     items = [(str(w.word).strip(), float(w.start_s) + offset_s, float(w.end_s) + offset_s) for w in words]
     items = [i for i in items if i[0]]
-    groups: list[list[tuple[str, float, float]]] = []
+    phrases: list[list[tuple[str, float, float]]] = []
     for item in items:
-        if groups:
-            current = groups[-1]
-            text = " ".join(w for w, _, _ in current + [item])
-            ends_sentence = current[-1][0][-1] in ".!?;:"
-            if (not ends_sentence and len(current) < max_words and len(text) <= max_chars
-                    and item[1] - current[-1][2] < CUE_GAP_S and item[2] - current[0][1] <= max_cue_s):
-                current.append(item)
-                continue
-        groups.append([item])
+        if phrases and phrases[-1][-1][0][-1] not in ".!?;:" and item[1] - phrases[-1][-1][2] < CUE_GAP_S:
+            phrases[-1].append(item)
+        else:
+            phrases.append([item])
+    groups = [chunk for phrase in phrases for chunk in _balanced(phrase, max_words, max_chars, max_cue_s)]
     cues: list[Caption] = []
     for n, group in enumerate(groups):
         start = group[0][1]
@@ -117,6 +116,35 @@ def captions_from_words(words, *, offset_s: float = 0.0, max_words: int = MAX_CU
         cues.append(Caption(start_s=round(start, 3), end_s=round(end, 3), text=" ".join(w for w, _, _ in group),
                             words=cue_words))
     return cues
+
+
+def _balanced(phrase: list[tuple[str, float, float]], max_words: int, max_chars: int,
+              max_cue_s: float) -> list[list[tuple[str, float, float]]]:
+    """``phrase`` in the fewest chunks within the limits, cut where the text is most evenly shared."""
+
+    def ok(chunk) -> bool:
+        text = " ".join(w for w, _, _ in chunk)
+        return (len(chunk) <= max_words and (len(text) <= max_chars or len(chunk) == 1)
+                and (chunk[-1][2] - chunk[0][1] <= max_cue_s or len(chunk) == 1))
+
+    if ok(phrase):
+        return [phrase]
+    lengths = [len(w) + 1 for w, _, _ in phrase]
+    total = sum(lengths)
+    cumulative = [sum(lengths[:i]) for i in range(len(phrase) + 1)]
+    for n in range(2, len(phrase) + 1):
+        cuts, previous = [], 0
+        for k in range(1, n):
+            ideal = total * k / n
+            candidates = range(previous + 1, len(phrase) - (n - k) + 1)
+            best = min(candidates, key=lambda i: abs(cumulative[i] - ideal)
+                       - (0.25 * total / n if phrase[i - 1][0][-1] in ",;:" else 0.0))
+            cuts.append(best)
+            previous = best
+        chunks = [phrase[a:b] for a, b in zip([0, *cuts], [*cuts, len(phrase)])]
+        if all(chunks) and all(ok(c) for c in chunks):
+            return chunks
+    return [[item] for item in phrase]
 
 
 def captions_for_voiceover(placements, timings: dict, *, duration_s: float | None = None) -> list[Caption]:

@@ -46,6 +46,11 @@ def test_cues_follow_the_words_and_keep_their_times(voiced):
     assert [w.word for w in cues[1].words] == ["Pour", "slowly", "in", "circles."]
     long = captions_from_words(words * 3, offset_s=0)  # max words / characters per cue
     assert all(len(c.text) <= 32 and len(c.words) <= 7 for c in long)
+    # a phrase over the limit is split evenly (at a comma where one is near), never leaving a word alone
+    _, _, spoken = EspeakBackend().synthesize("Here's how to brew pour-over coffee.")
+    assert [c.text for c in captions_from_words(spoken)] == ["Here's how to brew", "pour-over coffee."]
+    _, _, spoken = EspeakBackend().synthesize("Start with everything you need, laid out and ready.")
+    assert [c.text for c in captions_from_words(spoken)] == ["Start with everything you need,", "laid out and ready."]
 
 
 def test_srt_and_vtt_sidecars_fall_inside_the_video(voiced, tmp_path):
