@@ -116,7 +116,7 @@ def describe_backend(console: Console, name: str) -> None:
 
 
 def register_commands(app: typer.Typer) -> None:
-    backends_app = typer.Typer(help="List installed video backends and what each can do.",
+    backends_app = typer.Typer(help="List installed backends (video, image, voice) and what each can do.",
                                no_args_is_help=True)
 
     @backends_app.command("list")
