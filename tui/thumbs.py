@@ -107,3 +107,17 @@ def _still(media: Path, at_s: float):
         if last is None:
             raise ValueError("no video frame")
         return last.to_image()
+
+
+def cells_wide(path: Path, rows: int) -> int:
+    """How many terminal cells wide ``path`` is drawn ``rows`` cells high, keeping its shape.
+
+    A terminal cell is about twice as tall as it is wide (half-block cells show two square
+    pixels in one), so a 16:9 still five rows high is about 18 cells wide and a 9:16 one 6.
+    Set explicitly because an image widget sized ``auto`` is measured before its height is known.
+    """
+    from PIL import Image
+
+    with Image.open(path) as image:
+        width, height = image.size
+    return max(2, round(rows * 2 * width / max(height, 1)))

@@ -30,6 +30,9 @@ from textual_image.widget import Image as AutoImage
 from shotsmith.brief import Shot, ShotPlan
 from shotsmith.tui import thumbs
 
+#: Height of a thumbnail in cells (the stylesheet's ``ShotThumb .thumb-image`` height).
+IMAGE_ROWS = 5
+
 
 def graphics_protocol() -> str:
     """What textual-image found in the terminal this process started in: "tgp", "sixel", "halfcell" or "unicode"."""
@@ -62,8 +65,8 @@ class ShotThumb(Vertical):
         if self.is_mounted:
             self.query_one(".thumb-label", Static).update(f"{shot.index} · {shot.duration_s:.1f}s")
 
-    def set_image(self, path: Path | None) -> None:
-        """Show ``path`` (None: say there is no picture yet)."""
+    def set_image(self, path: Path | None, width: int | None = None) -> None:
+        """Show ``path``, ``width`` cells wide (None: say there is no picture yet)."""
         self.path = path
         current = self.query_children(".thumb-image, .thumb-empty").first()
         if path is None:
@@ -75,9 +78,12 @@ class ShotThumb(Vertical):
             return
         if isinstance(current, self._image_cls):
             current.image = str(path)
-            return
-        current.remove()
-        self.mount(self._image_cls(str(path), classes="thumb-image"), before=0)
+        else:
+            current.remove()
+            current = self._image_cls(str(path), classes="thumb-image")
+            self.mount(current, before=0)
+        if width:
+            current.styles.width = width
 
 
 class ThumbStrip(HorizontalScroll):
@@ -129,7 +135,8 @@ class ThumbStrip(HorizontalScroll):
             tile.set_shot(shot)
             path = await asyncio.to_thread(thumbs.thumbnail, self.root, shot)
             if tile.is_attached and (path != tile.path or path is None):
-                tile.set_image(path)
+                width = await asyncio.to_thread(thumbs.cells_wide, path, IMAGE_ROWS) if path else None
+                tile.set_image(path, width)
         self.loaded = True
 
     @property
