@@ -122,9 +122,9 @@ def run_generated_tests(folder: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("spec", [PluginSpec("gen-video", "video"), PluginSpec("gen-cloud", "video", True),
-                                  PluginSpec("gen-image", "image"), PluginSpec("gen-voice", "voice"),
-                                  PluginSpec("gen-voice-cloud", "voice", True)],
-                         ids=["video", "video-remote", "image", "voice", "voice-remote"])
+                                  PluginSpec("gen-image", "image"), PluginSpec("gen-image-cloud", "image", True),
+                                  PluginSpec("gen-voice", "voice"), PluginSpec("gen-voice-cloud", "voice", True)],
+                         ids=["video", "video-remote", "image", "image-remote", "voice", "voice-remote"])
 def test_generated_package_passes_its_own_tests(spec, tmp_path):
     folder = write_plugin(spec, tmp_path)
     result = run_generated_tests(folder)
