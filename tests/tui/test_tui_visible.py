@@ -97,6 +97,13 @@ def test_a_thumbnail_is_the_frame_the_shot_shows_and_is_cached_until_the_clip_ch
     assert again != first and near(centre(again), COLOURS[2])
 
 
+def test_a_thumbnail_keeps_its_shape_in_cells(tmp_path):
+    Image.new("RGB", (160, 90)).save(tmp_path / "wide.png")
+    Image.new("RGB", (90, 160)).save(tmp_path / "tall.png")
+    assert thumbs.cells_wide(tmp_path / "wide.png", 5) == 18  # cells are about twice as tall as wide
+    assert thumbs.cells_wide(tmp_path / "tall.png", 5) == 6
+
+
 def test_a_broken_clip_gives_no_thumbnail_instead_of_an_error(tmp_path):
     (tmp_path / "clips").mkdir()
     (tmp_path / "clips" / "half.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really")
@@ -118,6 +125,7 @@ async def test_the_strip_shows_a_picture_per_shot_that_has_one_and_follows_the_t
         assert [tile.shot.index for tile in tiles] == [1, 2, 3]
         # Half-block cells under the test Pilot (and wherever the terminal has no graphics protocol).
         assert [len(tile.query(HalfcellImage)) for tile in tiles] == [1, 1, 0]
+        assert tiles[0].query_one(HalfcellImage).size.width == 18  # the 64x36 clip, drawn 5 rows high
         assert "no clip yet" in str(tiles[2].query_one(".thumb-empty", Static).content)
         assert tiles[0].has_class("-current")
 
