@@ -2,7 +2,8 @@
 
 A shot's result is a **still card** (PNG), not a clip: a gradient-and-grid picture
 in a palette chosen from the style words (or the shot's storyboard panel, when
-the request carries one), drawn at the size the renderer's Ken Burns move needs,
+the request carries one), drawn at half the size of the renderer's Ken Burns
+canvas (the render moves a still at its own size, and a soft card loses nothing),
 and a **slate**: the shot number, the prompt, the camera move and "ANIMATIC ·
 PREVIZ", kept as text in the PNG (``shotsmith:slate``) rather than drawn into it.
 
@@ -67,7 +68,8 @@ class AnimaticBackend(Backend):
         if cancel is not None and cancel.is_set():
             raise CancelledError("cancelled")
         width, height = frame_size(request.aspect_ratio, request.resolution)
-        canvas = ken_burns_canvas(width, height)
+        cw, ch = ken_burns_canvas(width, height)
+        canvas = (max(2, cw // 4 * 2), max(2, ch // 4 * 2))  # half the canvas: the render moves it at this size
         seed_source = f"{request.seed}|{request.prompt}".encode()
         seed = request.seed if request.seed is not None else int(hashlib.sha256(seed_source).hexdigest()[:6], 16)
         if request.image and Path(request.image).is_file():

@@ -197,6 +197,19 @@ def ken_burns_canvas(width: int, height: int, amount: float = KEN_BURNS_AMOUNT) 
     return (max(2, round(width * (1 + amount) / 2) * 2), max(2, round(height * (1 + amount) / 2) * 2))
 
 
+def still_canvas(canvas: tuple[int, int], still: tuple[int, int]) -> tuple[int, int]:
+    """The size a still is moved at: the Ken Burns canvas, or less when the still has fewer pixels.
+
+    Flying the camera over a still upscaled to the canvas costs the canvas's pixels
+    for no detail the still does not have; a smaller still is moved at its own size
+    (the canvas's shape, covered without upscaling) and the view scaled to the frame.
+    The animatic's cards are drawn at half the canvas for this reason.
+    """
+    cw, ch = canvas
+    factor = min(1.0, max(still[0] / cw, still[1] / ch))
+    return max(2, round(cw * factor / 2) * 2), max(2, round(ch * factor / 2) * 2)
+
+
 def _fps_text(fps: float) -> str:
     from shotsmith.media.probe import frame_rate_fraction
 
@@ -315,7 +328,7 @@ class _Compiler:
             idx = self.g.add_input(path)
             label = f"{idx}:v"
             if clip.motion and clip.motion is not CameraMove.STATIC:
-                cw, ch = ken_burns_canvas(self.W, self.H)
+                cw, ch = still_canvas(ken_burns_canvas(self.W, self.H), (info.video.width, info.video.height))
                 big = self.g.chain(label, [F("scale", cw, ch, force_original_aspect_ratio="increase"),
                                            F("crop", cw, ch), F("setsar", 1)], hint="still")
                 v = self.g.chain(big, ken_burns(clip.motion, frames, self.W, self.H, self.fps), hint="kb")
