@@ -138,3 +138,23 @@ def test_add_captions_takes_a_style(tmp_path):
     assert settings.mode == "track" and settings.burn is False
     TOOLS["add_captions"](ctx, {"cues": [{"start_s": 1, "end_s": 2, "text": "there"}], "burn": False})
     assert ProjectStore.open(store.root).project.timeline.caption_settings.mode == "off"
+
+
+def test_ass_script_word_and_fill_modes_and_inert_text():
+    from shotsmith.timeline import Caption, CaptionWord
+    from shotsmith.tools.karaoke import ass_color, ass_script
+
+    cue = Caption(start_s=1.0, end_s=2.5, text="Pour {slowly}",
+                  words=[CaptionWord(word="Pour", start_s=1.2, end_s=1.5),
+                         CaptionWord(word="{slowly}", start_s=1.6, end_s=2.2)])
+    word = ass_script([cue], width=1280, height=720, size=40).splitlines()
+    assert "PlayResX: 1280" in word and "PlayResY: 720" in word
+    events = [line for line in word if line.startswith("Dialogue:")]
+    # a plain lead-in, then one event per word with that word recoloured; braces made inert
+    assert events[0].startswith("Dialogue: 0,0:00:01.00,0:00:01.20,") and events[0].endswith("Pour (slowly)")
+    assert events[1].endswith(f"{{\\1c{ass_color('yellow')}}}Pour{{\\r}} (slowly)")
+    assert events[2].startswith("Dialogue: 0,0:00:01.60,0:00:02.50,")
+    assert ass_color("yellow") == "&H0000FFFF" and ass_color("#102030") == "&H00302010"
+    fill = [line for line in ass_script([cue], width=1280, height=720, size=40, mode="fill").splitlines()
+            if line.startswith("Dialogue:")]
+    assert len(fill) == 1 and "{\\k20}" in fill[0] and "{\\k40}Pour " in fill[0] and "{\\k60}(slowly)" in fill[0]
