@@ -1,0 +1,107 @@
+"""The Ray executor against the local one: 8 tiny-pipeline shots of >= 2 s each.
+
+Three timed runs of the same job engine over 8 different shots of the tiny
+random-weight ModelScope pipeline (tests/backends/tiny_pipelines.py), on one
+local Ray instance with 2 CPUs:
+
+* ``local``: the local executor, in this process, torch on 1 thread;
+* ``ray x1``: the Ray executor with 1 CPU actor (1 torch thread);
+* ``ray x2``: the Ray executor with 2 CPU actors.
+
+Each executor is warmed with one untimed shot first (loading the pipeline is
+paid once per actor, as in real use). ``ray speedup`` is ``ray x1`` / ``ray x2``
+(target >= 1.6 on 2 cores); ``ray overhead`` is what Ray adds per shot over the
+local executor, as a share of a local shot: (``ray x1`` - ``local``) / ``local``
+(target <= 5 %). The steps are calibrated so one local shot takes >= 2 s.
+
+Run it with ``.venv/bin/python bench/bench_ray.py`` (needs the diffusers and ray extras).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: the repository root holds the tests package
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import ray  # noqa: E402
+import torch  # noqa: E402
+
+from tests.backends.tiny_pipelines import build_modelscope  # noqa: E402
+from shotsmith.backends.base import GenerationRequest  # noqa: E402
+from shotsmith.backends.engine import generate_shots  # noqa: E402
+from shotsmith.backends.executors import executor_scope  # noqa: E402
+from shotsmith.backends.local_diffusion import DiffusersBackend  # noqa: E402
+from shotsmith.config import Settings  # noqa: E402
+from shotsmith.store import ProjectStore  # noqa: E402
+
+SHOTS = 8
+TARGET_SHOT_S = 2.4
+
+
+def backend(model: Path, steps: int, actors: int) -> DiffusersBackend:
+    settings = Settings(ray={"namespace": "shotsmith-bench", "actors": actors, "poll_s": 0.1})
+    return DiffusersBackend(model=str(model), settings=settings, short_side=64, fps=[8], steps=steps, device="cpu",
+                            max_duration_s=4.0)
+
+
+def shots(tag: str, count: int) -> list[GenerationRequest]:
+    return [GenerationRequest(prompt=f"the cat on the mat, {tag} take {i}", duration_s=2.0, aspect_ratio="1:1",
+                              resolution="360p", fps=8, seed=i, shot_index=i + 1) for i in range(count)]
+
+
+def timed(folder: Path, be: DiffusersBackend, executor: str, tag: str, count: int) -> float:
+    store = ProjectStore.create(folder / f"{executor}-{tag}")
+    with executor_scope(executor):
+        started = time.perf_counter()
+        outcomes = asyncio.run(generate_shots(store, be, shots(tag, count)))
+        elapsed = time.perf_counter() - started
+    failed = [o.describe() for o in outcomes if not o.ok]
+    if failed:
+        raise SystemExit(f"{executor} {tag}: {failed}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shots", type=int, default=SHOTS)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    torch.set_num_threads(1)
+    ray.init(num_cpus=2, include_dashboard=False, namespace="shotsmith-bench", log_to_driver=False,
+             configure_logging=False)
+    with tempfile.TemporaryDirectory(prefix="bench-ray-") as tmp:
+        folder = Path(tmp)
+        model = build_modelscope(folder / "tiny-modelscope", unet_blocks=(32, 64))
+        # Calibrate: steps so that one local shot takes at least TARGET_SHOT_S.
+        probe_steps = 4
+        timed(folder, backend(model, probe_steps, 1), "local", "warm", 1)
+        per_step = timed(folder, backend(model, probe_steps, 1), "local", "probe", 1) / probe_steps
+        steps = max(probe_steps, int(TARGET_SHOT_S / per_step) + 1)
+        print(f"calibrated: {steps} steps (~{per_step * steps:.2f} s per local shot)")
+
+        local = timed(folder, backend(model, steps, 1), "local", "local", args.shots)
+        timed(folder, backend(model, steps, 1), "ray", "warm1", 1)
+        ray1 = timed(folder, backend(model, steps, 1), "ray", "one", args.shots)
+        timed(folder, backend(model, steps, 2), "ray", "warm2", 2)
+        ray2 = timed(folder, backend(model, steps, 2), "ray", "two", args.shots)
+    ray.shutdown()
+    shot = local / args.shots
+    print(f"| run | wall time | per shot |\n|---|---:|---:|")
+    for name, total in (("local executor", local), ("ray, 1 actor", ray1), ("ray, 2 actors", ray2)):
+        print(f"| {name} | {total:.2f} s | {total / args.shots:.2f} s |")
+    print(f"local shot {shot:.2f} s")
+    print(f"ray speedup {ray1 / ray2:.2f}")
+    print(f"ray overhead {100 * (ray1 - local) / local:.1f}%")
+
+
+if __name__ == "__main__":
+    main()
