@@ -47,7 +47,7 @@ def ass_text(text: str) -> str:
 
 def ass_script(captions: list[Caption], *, width: int, height: int, size: int, highlight: str = "yellow",
                mode: str = "word", color: str = "white") -> str:
-    margin = max(8, height // 12)
+    margin = max(8, height // 9)  # clear of a bottom slate or player controls
     outline = max(1.0, size / 14)
     style = (f"Style: Default,DejaVu Sans,{size},{ass_color(color)},{ass_color(highlight)},&H00000000,&H80000000,"
              f"0,0,0,0,100,100,0,0,1,{outline:.1f},0,2,{margin},{margin},{margin},1")
