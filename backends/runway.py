@@ -143,7 +143,8 @@ class RunwayBackend(RemoteBackend):
                 if how == "upload" or (how == "auto" and Path(p).stat().st_size > DATA_URI_LIMIT)}
 
     async def submit(self, api: ApiClient, request: GenerationRequest) -> RemoteTask:
-        path, body = self.body(request, await self.frame_uris(api, request))
+        uris = await self.frame_uris(api, request)
+        path, body = self.body(request, uris) if uris else self.body(request)
         response = await api.request("POST", self.url(path), json=body)
         return RemoteTask(str(json_body(response)["id"]))
 
