@@ -465,11 +465,7 @@ class DiffusersBackend(Backend):
         global _cached
         import torch
 
-        device = pick_device(torch, self.settings.device)
-        dtype = pick_dtype(torch, device, self.settings.dtype)
-        offload = self._offload_mode(torch, device)
-        key = (model, self.settings.variant, device, str(dtype), offload, self.settings.vae_tiling,
-               self.settings.vae_slicing)
+        key, device, dtype, offload = self._placement(torch, model)
         with _cache_lock:
             if _cached is not None and _cached[0] == key:
                 return _cached[1]
@@ -480,6 +476,29 @@ class DiffusersBackend(Backend):
             loaded = self._load(torch, model, device, dtype, offload)
             _cached = (key, loaded)
             return loaded
+
+    def _placement(self, torch: Any, model: str) -> tuple[tuple, str, Any, str]:
+        """The pipeline cache key, and the device, dtype and offload mode these settings give here."""
+        device = pick_device(torch, self.settings.device)
+        dtype = pick_dtype(torch, device, self.settings.dtype)
+        offload = self._offload_mode(torch, device)
+        key = (model, self.settings.variant, device, str(dtype), offload, self.settings.vae_tiling,
+               self.settings.vae_slicing)
+        return key, device, dtype, offload
+
+    def adopt_pipeline(self, model: str, pipe: Any) -> list[str]:
+        """Use ``pipe`` (built in memory, on the CPU) as the loaded pipeline for ``model``, set up exactly as a
+        loaded one (device, offload, VAE switches). For benchmarks of real-size architectures with random
+        weights, which would otherwise be written to disk only to be read back."""
+        global _cached
+        import torch
+
+        key, device, _dtype, offload = self._placement(torch, model)
+        self._check_text_to_video(pipe, model)
+        warnings = self._setup(pipe, device, offload)
+        with _cache_lock:
+            _cached = (key, (pipe, warnings))
+        return warnings
 
     def _load(self, torch: Any, model: str, device: str, dtype: Any, offload: str) -> tuple[Any, list[str]]:
         from diffusers import DiffusionPipeline
@@ -508,6 +527,10 @@ class DiffusersBackend(Backend):
                                hint="use a local pipeline folder, or download the hub id first "
                                     "(`hf download <id>`); check the variant setting") from exc
         self._check_text_to_video(pipe, model)
+        return pipe, self._setup(pipe, device, offload)
+
+    def _setup(self, pipe: Any, device: str, offload: str) -> list[str]:
+        """Place a pipeline on ``device`` with the memory switches of these settings; returns the warnings."""
         warnings: list[str] = []
         if hasattr(pipe, "set_progress_bar_config"):
             pipe.set_progress_bar_config(disable=True)
@@ -537,7 +560,7 @@ class DiffusersBackend(Backend):
                 vae.enable_slicing()
             elif hasattr(pipe, "enable_vae_slicing"):
                 pipe.enable_vae_slicing()
-        return pipe, warnings
+        return warnings
 
     @staticmethod
     def _check_text_to_video(pipe: Any, model: str) -> None:
