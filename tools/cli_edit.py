@@ -52,16 +52,20 @@ def register(app: typer.Typer) -> None:
         output: Path = typer.Option(..., "--output", "-o", help="Output file; its suffix picks the format "
                                                                 "(.mp4 .mov .webm .mkv .gif .webp)."),
         preset: Optional[str] = typer.Option(None, "--preset", "-p", help="Export preset (see `shotsmith presets`)."),
-        preview: bool = typer.Option(False, "--preview", help="Fast low-resolution preview."),
+        preview: bool = typer.Option(False, "--preview", help="Fast low-resolution proxy render (for a project, from "
+                                                           "small proxies of the sources, made once and kept)."),
+        full: bool = typer.Option(False, "--full", help="Render a project from scratch instead of re-encoding only "
+                                                       "the segments that changed since its last render."),
         resolution: Optional[str] = typer.Option(None, "--resolution", "-r",
                                                  help="Short side, keeping the aspect: 360p 480p 540p 720p 1080p 1440p 2160p."),
         crf: Optional[int] = typer.Option(None, "--crf", min=0, max=63, help="Constant quality (lower: better, bigger)."),
         print_command: bool = typer.Option(False, "--print-command", help="Print the ffmpeg arguments and exit."),
     ) -> None:
-        """Render an edit plan or a project's timeline with one ffmpeg pass."""
+        """Render an edit plan or a project's timeline (one ffmpeg pass; a project's final render re-encodes
+        only what changed since the last one)."""
         from shotsmith.tools.presets import PRESETS, apply_preset
         from shotsmith.tools.encoding import preview_settings, settings_for_output
-        from shotsmith.tools.render import compile_timeline, render_timeline
+        from shotsmith.tools.render import compile_timeline
 
         timeline, resolve, protected, _store = _load(source)
         settings = timeline.output
@@ -77,12 +81,18 @@ def register(app: typer.Typer) -> None:
             final = settings_for_output(settings, output)
             final = preview_settings(final) if preview else final
             with tempfile.TemporaryDirectory() as scratch:
-                compiled = compile_timeline(timeline, final, resolve=resolve, scratch=Path(scratch), output=output)
+                compiled = compile_timeline(timeline, final, resolve=resolve, scratch=Path(scratch), output=output,
+                                            fast=preview)
                 typer.echo(" ".join(_quote(a) for a in ["ffmpeg", *compiled.args]))
             return
         cancel = threading.Event()
-        result = render_timeline(timeline, output, resolve=resolve, protected=protected, settings=settings,
-                                 preview=preview, cancel=cancel, on_progress=_progress_printer(timeline.duration_s))
+        from shotsmith.tools.incremental import render as render_cut
+
+        state = _store.root / ".shotsmith" if _store is not None else None
+        result = render_cut(timeline, output, cache=state / "segments" if state else None, full=full,
+                            proxies=state / "proxies" if state else None, resolve=resolve, protected=protected,
+                            settings=settings, preview=preview, cancel=cancel,
+                            on_progress=_progress_printer(timeline.duration_s))
         typer.echo(f"{result.path}  {result.width}x{result.height}  {result.duration_s:.2f}s  "
                    f"{result.size_bytes / 1e6:.1f} MB")
 

@@ -494,9 +494,11 @@ class _Summary:
 
 
 def render(timeline: Timeline, output: Path, *, cache: Path | None, full: bool = False, preview: bool = False,
-           **kwargs) -> RenderResult:
-    """The render front ends call: incremental into ``cache`` for a final render; one pass for a
-    preview (small and fast already), with ``full=True`` (forced from scratch) or without a cache."""
-    if preview or full or cache is None:
-        return render_timeline(timeline, output, preview=preview, **kwargs)
+           proxies: Path | None = None, **kwargs) -> RenderResult:
+    """The render front ends call: incremental into ``cache`` for a final render; one fast pass for a
+    preview (reading proxies kept in ``proxies``), with ``full=True`` (from scratch) or without a cache."""
+    if preview:
+        return render_timeline(timeline, output, preview=True, proxies=proxies, **kwargs)
+    if full or cache is None:
+        return render_timeline(timeline, output, **kwargs)
     return render_incremental(timeline, output, cache=cache, **kwargs).render

@@ -956,14 +956,23 @@ def timeline_sources(timeline: Timeline, resolve: Callable[[str], Path]) -> list
 def render_timeline(timeline: Timeline, output: Path, *, resolve: Callable[[str], Path] | None = None,
                     protected: Iterable[Path] = (), on_progress: Callable[[float], None] | None = None,
                     cancel: threading.Event | None = None, settings: OutputSettings | None = None,
-                    preview: bool = False) -> RenderResult:
-    """Render ``timeline`` to ``output`` with one ffmpeg process; the file appears only when complete."""
+                    preview: bool = False, proxies: Path | None = None) -> RenderResult:
+    """Render ``timeline`` to ``output`` with one ffmpeg process; the file appears only when complete.
+
+    A ``preview`` is small and fast (:func:`~shotsmith.tools.encoding.preview_settings`, the
+    fastest scaler, no deblocking); with a ``proxies`` folder it reads small proxies of the
+    sources (:mod:`shotsmith.tools.proxies`, made once and kept there) instead of the sources.
+    """
     output = Path(output)
     resolve = resolve or (lambda s: Path(s))
     settings = settings_for_output(settings or timeline.output, output)
     if preview:
         settings = preview_settings(settings)
     target = _check_output(output, timeline_sources(timeline, resolve), protected)
+    if preview and proxies is not None:
+        from shotsmith.tools.proxies import proxy_resolver
+
+        resolve = proxy_resolver(timeline, resolve, settings, Path(proxies), cancel=cancel)
     with tempfile.TemporaryDirectory(prefix="shotsmith-render-") as scratch:
         # a loudness target: measure the mix first (sound only, no encode), then render once with the gain
         loudness = normalising_measurement(timeline, settings, resolve=resolve, scratch=Path(scratch), cancel=cancel)
@@ -1029,5 +1038,8 @@ def render_tool(ctx: ToolContext, args: RenderArgs) -> RenderResult:
 
         settings = apply_preset(settings, args.preset)
     output = store.resolve(args.output, allow_inputs=False)
-    return render_timeline(timeline, output, resolve=store.resolve, protected=store.source_paths(),
-                           on_progress=ctx.on_progress, cancel=ctx.cancel, settings=settings, preview=args.preview)
+    from shotsmith.tools.incremental import render as render_cut  # final: incremental; preview: one fast pass
+
+    return render_cut(timeline, output, cache=store.root / ".shotsmith" / "segments", resolve=store.resolve,
+                      protected=store.source_paths(), on_progress=ctx.on_progress, cancel=ctx.cancel,
+                      settings=settings, preview=args.preview, proxies=store.root / ".shotsmith" / "proxies")

@@ -759,7 +759,7 @@ class ProductionService:
         rendered = render_cut(timeline, kept, cache=self.store.root / ".shotsmith" / "segments", full=full,
                               resolve=self.store.resolve, protected=self.store.source_paths(),
                               on_progress=lambda s: self.emit(RenderProgress(s, total)), cancel=self.cancel,
-                              preview=preview)
+                              preview=preview, proxies=self.store.root / ".shotsmith" / "proxies")
         if not preview:
             publish(kept, target)
             self.store.project.renders.append(RenderRecord(

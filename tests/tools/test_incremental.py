@@ -153,3 +153,21 @@ def test_a_matching_source_is_copied_packet_for_packet(make_clip, tmp_path):
     ours, theirs = frames_of(tmp_path / "out.mp4"), frames_of(full)
     assert len(ours) == len(theirs) == 30
     assert min(psnr(a, b) for a, b in zip(ours, theirs)) > 35
+
+
+def test_a_preview_reads_proxies_made_once_and_looks_like_the_sources(make_clip, tmp_path):
+    clips = [make_clip(f"big{i}.mp4", duration=1.0, size="960x540", fps=10, source=s)
+             for i, s in enumerate(["testsrc2", "smptebars"])]
+    timeline = Timeline(clips=[ClipRef(source=str(c), in_s=0, out_s=1.0) for c in clips],
+                        output=OutputSettings(width=960, height=540, fps=10))
+    proxies = tmp_path / "proxies"
+    direct = render_timeline(timeline, tmp_path / "direct.mp4", preview=True)
+    first = render_timeline(timeline, tmp_path / "p1.mp4", preview=True, proxies=proxies)
+    made = sorted(proxies.glob("*.mp4"))
+    assert len(made) == 2 and (first.width, first.height) == (direct.width, direct.height) == (640, 360)
+    stamps = [p.stat().st_mtime_ns for p in made]
+    render_timeline(timeline, tmp_path / "p2.mp4", preview=True, proxies=proxies)
+    assert [p.stat().st_mtime_ns for p in sorted(proxies.glob("*.mp4"))] == stamps  # reused, not made again
+    ours, theirs = frames_of(tmp_path / "p1.mp4"), frames_of(tmp_path / "direct.mp4")
+    assert len(ours) == len(theirs) == 20
+    assert min(psnr(a, b) for a, b in zip(ours, theirs)) > 28
