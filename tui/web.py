@@ -49,8 +49,14 @@ def serve(command: str, *, port: int, title: str) -> None:
     import textual_serve
     from textual_serve.server import Server
 
+    from shotsmith.errors import ShotsmithError
+
     statics = Path(textual_serve.__file__).parent / "static"
     with tempfile.TemporaryDirectory(prefix="shotsmith-web-") as folder:
         server = Server(command, host=HOST, port=port, title=title, statics_path=statics,
                         templates_path=local_templates(Path(folder)))
-        server.serve()
+        try:
+            server.serve()
+        except OSError as exc:  # the port is taken (or not ours to bind): one line, not a traceback
+            raise ShotsmithError(f"cannot serve on {HOST}:{port}: {exc.strerror or exc}",
+                                 hint="pick another --port") from exc

@@ -25,12 +25,9 @@ from shotsmith.assistant.production import ServiceOptions
 from shotsmith.assistant.session_factory import open_session
 from shotsmith.project import RenderRecord
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(chromium_binary() is None,
-                       reason="chromium is not installed: `make test` installs it as root where apt-get exists "
-                              "(or: apt-get install chromium)"),
-]
+needs_chromium = pytest.mark.skipif(
+    chromium_binary() is None,
+    reason="chromium is not installed: `make test` installs it as root where apt-get exists (or: apt-get install chromium)")
 
 BRIEF = "A 6 second ad for a bakery: fresh croissants, morning light, warm grade"
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40  # stands in for a render: only its bytes are compared
@@ -72,6 +69,8 @@ async def wait_until_serving(url: str, process: subprocess.Popen, timeout: float
     raise AssertionError(f"shotsmith web did not answer at {url} within {timeout} s")
 
 
+@pytest.mark.slow
+@needs_chromium
 async def test_the_tui_in_a_browser_shows_chat_and_plan_and_downloads_the_render(tmp_path):
     project = tmp_path / "bakery"
     await make_project(project)
@@ -116,3 +115,33 @@ async def test_the_tui_in_a_browser_shows_chat_and_plan_and_downloads_the_render
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def test_the_command_line_each_tab_runs_quotes_the_project_and_passes_the_options(tmp_path):
+    import shlex
+
+    from shotsmith.tui.web import tui_command_line
+
+    line = tui_command_line(tmp_path / "my project", backend="animatic", resolution="360p")
+    argv = shlex.split(line)
+    assert argv[1:5] == ["-m", "shotsmith", "tui", "--project"] and argv[5] == str((tmp_path / "my project").resolve())
+    assert argv[6:] == ["--backend", "animatic", "--resolution", "360p"]
+
+
+def test_the_page_asks_nothing_of_other_hosts(tmp_path):
+    from shotsmith.tui.web import local_templates
+
+    page = (local_templates(tmp_path) / "app_index.html").read_text()
+    assert "googleapis" not in page and "js/textual.js" in page
+    assert "://" not in page.replace("http://www.w3.org/2000/svg", "")  # every other URL is the server's own
+
+
+def test_a_port_in_use_is_one_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "shotsmith", "web", "--project", str(tmp_path / "p"),
+                               "--port", str(port)], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert f"cannot serve on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
