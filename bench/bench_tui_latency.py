@@ -11,7 +11,8 @@ the bench presses Ctrl+T (show/hide the shot thumbnails) again and again. A
 key is posted to the app the way the terminal driver posts one, and the time
 is taken until the screen's compositor (what is drawn) has the strip shown or
 hidden. Samples taken while the render bar moves are the render figure; the
-ones during clip generation are reported apart. If one turn ends before
+rest of the turn (making the animatic clips, which is Python work on the
+session's thread, binding them, loading the thumbnails) is reported apart. If one turn ends before
 enough render samples, "render" is sent again (after a speed change, so there
 is something to re-render).
 
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.resolution}; {result.turns} turn(s), {result.render_s:.1f} s of rendering, {wall:.0f} s in all.")
     print("| while | samples | median ms | p95 ms | max ms |")
     print("|---|---:|---:|---:|---:|")
-    for name, values in (("rendering", render), ("generating clips", generate), ("idle (no turn)", result.idle_ms)):
+    for name, values in (("rendering", render), ("rest of the turn", generate), ("idle (no turn)", result.idle_ms)):
         if values:
             print(f"| {name} | {len(values)} | {statistics.median(values):.1f} | {Latencies.p95(values):.1f} | "
                   f"{max(values):.1f} |")
