@@ -51,8 +51,8 @@ class FluxBackend(FalQueueBackend):
                       "fal-ai/flux/* and Kontext prices unconfirmed")
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(modes=[GenerationMode.TEXT_TO_IMAGE, GenerationMode.REFERENCE_TO_IMAGE], durations_s=None,
-                            min_duration_s=0.01, max_duration_s=3600, aspect_ratios=["16:9", "9:16", "1:1", "4:5"],
+        return Capabilities(modes=[GenerationMode.TEXT_TO_IMAGE, GenerationMode.REFERENCE_TO_IMAGE],
+                            aspect_ratios=["16:9", "9:16", "1:1", "4:5"],
                             resolutions=["720p", "1080p"], fps=[24], max_prompt_chars=2000, supports_seed=True,
                             max_references=MAX_REFERENCES, max_concurrency=self.concurrency, costs_money=True,
                             local=False)

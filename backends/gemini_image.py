@@ -108,8 +108,8 @@ class GeminiImageBackend(VeoBackend):
         return Path(self.options.get("spool_dir") or default_spool()).expanduser()
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(modes=[GenerationMode.TEXT_TO_IMAGE, GenerationMode.REFERENCE_TO_IMAGE], durations_s=None,
-                            min_duration_s=0.01, max_duration_s=3600, aspect_ratios=["16:9", "9:16", "1:1"],
+        return Capabilities(modes=[GenerationMode.TEXT_TO_IMAGE, GenerationMode.REFERENCE_TO_IMAGE],
+                            aspect_ratios=["16:9", "9:16", "1:1"],
                             resolutions=["720p", "1080p"], fps=[24], max_prompt_chars=8000,
                             max_references=int(self.options.get("max_references") or 3),
                             max_concurrency=self.concurrency, costs_money=True, local=False)

@@ -43,8 +43,8 @@ class LumaImageBackend(LumaBackend):
     pricing_source = "unconfirmed: no first-party Photon API price found (2026-11); set [backends.luma-image.prices]"
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(modes=[GenerationMode.TEXT_TO_IMAGE, GenerationMode.REFERENCE_TO_IMAGE], durations_s=None,
-                            min_duration_s=0.01, max_duration_s=3600, aspect_ratios=["16:9", "9:16", "1:1"],
+        return Capabilities(modes=[GenerationMode.TEXT_TO_IMAGE, GenerationMode.REFERENCE_TO_IMAGE],
+                            aspect_ratios=["16:9", "9:16", "1:1"],
                             resolutions=["720p", "1080p"], fps=[24], max_prompt_chars=5000,
                             max_references=LIMITS["character"] + LIMITS["style"] + LIMITS["image"],
                             max_concurrency=self.concurrency, costs_money=True, local=False)

@@ -81,8 +81,7 @@ class RunwayImageBackend(RunwayBackend):
         low, high = MODELS.get(self.model or "", MODELS["gen4_image"])
         modes = [GenerationMode.REFERENCE_TO_IMAGE] if low else [GenerationMode.TEXT_TO_IMAGE,
                                                                    GenerationMode.REFERENCE_TO_IMAGE]
-        return Capabilities(modes=modes, durations_s=None, min_duration_s=0.01, max_duration_s=3600,
-                            aspect_ratios=["16:9", "9:16", "1:1"], resolutions=["720p", "1080p"], fps=[24],
+        return Capabilities(modes=modes, aspect_ratios=["16:9", "9:16", "1:1"], resolutions=["720p", "1080p"], fps=[24],
                             max_prompt_chars=1000, prompt_length_unit="utf16", supports_seed=True,
                             max_references=high, max_concurrency=self.concurrency, costs_money=True, local=False)
 
