@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-EDIT_MODULES = ("render", "arrange", "titles", "audio", "composite", "reframe", "presets", "subtitles", "editplan")
+EDIT_MODULES = ("incremental", "arrange", "titles", "audio", "composite", "reframe", "presets", "subtitles", "editplan")
 
 
 def load_all() -> None:

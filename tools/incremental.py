@@ -49,8 +49,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+from pydantic import BaseModel, Field
+
 from shotsmith.atomic import atomic_output
-from shotsmith.errors import MediaError, ShotsmithError
+from shotsmith.errors import InvalidInputError, MediaError, ShotsmithError
 from shotsmith.media.ffmpeg import ffmpeg_exe, run_ffmpeg
 from shotsmith.media.probe import frame_rate_fraction, probe
 from shotsmith.timeline import OutputSettings, Timeline
@@ -58,6 +60,7 @@ from shotsmith.tools.encoding import audio_encoder_args, container_args, setting
 from shotsmith.tools.render import (RenderResult, _check_output, _fps_text, _is_image, _result, compile_sound,
                                     compile_timeline, graph_args, normalising_measurement, place_clips,
                                     render_timeline, subtitle_track_args, timeline_sources)
+from shotsmith.tools.spec import ToolContext, edit_tool
 
 #: Bump when the meaning of a cached segment changes (anything the key does not see).
 KEY_VERSION = "segments-1"
@@ -502,3 +505,38 @@ def render(timeline: Timeline, output: Path, *, cache: Path | None, full: bool =
     if full or cache is None:
         return render_timeline(timeline, output, **kwargs)
     return render_incremental(timeline, output, cache=cache, **kwargs).render
+
+
+# ---------------------------------------------------------------------------------------------
+# the tool (here, not in render.py: the render tool picks between the one-pass and the incremental render)
+
+class RenderArgs(BaseModel):
+    output: str = Field(default="renders/final.mp4",
+                        description="Output file inside the project; the suffix picks the format (.mp4 .mov .webm .gif .webp).")
+    preset: str | None = Field(default=None, description="Export preset name (see the presets tool); None keeps the timeline's settings.")
+    preview: bool = Field(default=False, description="Fast low-resolution preview instead of the final quality.")
+
+
+def require_store(ctx: ToolContext):
+    if ctx.store is None:
+        raise InvalidInputError("this tool needs an open project")
+    return ctx.store
+
+
+@edit_tool("render", "Render the project's timeline to a video file (a final render re-encodes only what changed; "
+                     "a preview is a fast small proxy render).", RenderArgs)
+def render_tool(ctx: ToolContext, args: RenderArgs) -> RenderResult:
+    store = require_store(ctx)
+    cut = store.project.sync_cut()  # a planned project renders the cut its plan derives, all of it
+    if cut is not None:
+        cut.require_complete()
+    timeline = store.project.timeline
+    settings = timeline.output
+    if args.preset:
+        from shotsmith.tools.presets import apply_preset
+
+        settings = apply_preset(settings, args.preset)
+    output = store.resolve(args.output, allow_inputs=False)
+    return render(timeline, output, cache=store.root / ".shotsmith" / "segments", resolve=store.resolve,
+                      protected=store.source_paths(), on_progress=ctx.on_progress, cancel=ctx.cancel,
+                      settings=settings, preview=args.preview, proxies=store.root / ".shotsmith" / "proxies")

@@ -41,7 +41,6 @@ from shotsmith.timeline import ClipRef, OutputSettings, Overlay, Timeline, Title
 from shotsmith.tools.colors import key_color
 from shotsmith.tools.encoding import encoder_args, preview_settings, settings_for_output
 from shotsmith.tools.graph import F, Filter, FilterGraph
-from shotsmith.tools.spec import ToolContext, edit_tool
 from shotsmith.tools.title_filters import drawtext_filter, write_title_text
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
@@ -1007,39 +1006,3 @@ def _result(target: Path, compiled: Compiled) -> RenderResult:
     except MediaError:  # e.g. animated WebP, which this ffmpeg cannot read back
         width, height, duration = compiled.settings.width, compiled.settings.height, compiled.duration_s
     return RenderResult(path=str(target), duration_s=round(duration, 6), size_bytes=size, width=width, height=height)
-
-
-# ---------------------------------------------------------------------------------------------
-# the tool
-
-class RenderArgs(BaseModel):
-    output: str = Field(default="renders/final.mp4",
-                        description="Output file inside the project; the suffix picks the format (.mp4 .mov .webm .gif .webp).")
-    preset: str | None = Field(default=None, description="Export preset name (see the presets tool); None keeps the timeline's settings.")
-    preview: bool = Field(default=False, description="Fast low-resolution preview instead of the final quality.")
-
-
-def require_store(ctx: ToolContext):
-    if ctx.store is None:
-        raise InvalidInputError("this tool needs an open project")
-    return ctx.store
-
-
-@edit_tool("render", "Render the project's timeline to a video file (one ffmpeg pass).", RenderArgs)
-def render_tool(ctx: ToolContext, args: RenderArgs) -> RenderResult:
-    store = require_store(ctx)
-    cut = store.project.sync_cut()  # a planned project renders the cut its plan derives, all of it
-    if cut is not None:
-        cut.require_complete()
-    timeline = store.project.timeline
-    settings = timeline.output
-    if args.preset:
-        from shotsmith.tools.presets import apply_preset
-
-        settings = apply_preset(settings, args.preset)
-    output = store.resolve(args.output, allow_inputs=False)
-    from shotsmith.tools.incremental import render as render_cut  # final: incremental; preview: one fast pass
-
-    return render_cut(timeline, output, cache=store.root / ".shotsmith" / "segments", resolve=store.resolve,
-                      protected=store.source_paths(), on_progress=ctx.on_progress, cancel=ctx.cancel,
-                      settings=settings, preview=args.preview, proxies=store.root / ".shotsmith" / "proxies")
