@@ -38,7 +38,8 @@ from shotsmith.backends.errors import ModerationError, RemoteError
 from shotsmith.backends.http import ApiClient
 from shotsmith.backends.remote import RemoteBackend, RemoteStatus, RemoteTask, error_body, image_bytes, json_body
 from shotsmith.backends.uploaders import Uploader, guess_type, uploader_for
-from shotsmith.errors import InvalidInputError
+from shotsmith.errors import InvalidInputError, ShotsmithError
+from shotsmith.scrub import register_secrets, scrub
 
 MODERATION_WORDS = ("moderation", "content policy", "safety", "prohibited", "not allowed")
 RESOLUTIONS = {"540p": "540p", "720p": "720p", "1080p": "1080p", "2160p": "4k"}
@@ -126,7 +127,19 @@ class LumaBackend(RemoteBackend):
             raise InvalidInputError(f"{self.name} needs an uploader for images")
         urls: dict[str, str] = {}
         for path in dict.fromkeys(paths):
-            urls[path] = await uploader.upload(Path(path), content_type=guess_type(path), timeout_s=self.request_timeout_s)
+            try:
+                urls[path] = await uploader.upload(Path(path), content_type=guess_type(path),
+                                                   timeout_s=self.request_timeout_s)
+            except RemoteError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a plugin's own error: reported as "nothing was sent"
+                # A RemoteError tells the engine the create was not sent (nothing spent); scrubbed, since
+                # an uploader's error may quote a signed URL or a key.
+                register_secrets(uploader.secrets())
+                detail = exc.message if isinstance(exc, ShotsmithError) else f"{type(exc).__name__}: {exc}"
+                raise RemoteError(scrub(f"{self.name}: the {uploader.name} uploader could not upload "
+                                        f"{Path(path).name}: {detail}"),
+                                  hint="nothing was sent to the provider or spent; check the uploader's settings") from exc
         return urls
 
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:

@@ -157,3 +157,48 @@ def test_every_hook_is_in_the_plugin_guide():
     assert "shotsmith_register_uploaders" in hooks
     for name in hooks:
         assert name in guide, f"hook {name} is not documented in docs/plugins.md"
+
+
+class BrokenUploader(Uploader):
+    name = "broken-store"
+
+    async def upload(self, path: Path, *, content_type: str, timeout_s: float = 60.0) -> str:
+        raise OSError("bucket on fire; url https://x.example/?X-Amz-Signature=abc")
+
+
+class BrokenPlugin:
+    @shotsmith.hookimpl
+    def shotsmith_register_uploaders(self, register):
+        register(BrokenUploader)
+
+
+def test_a_failing_uploader_spends_nothing(serve, mock_clip, store, start_image, monkeypatch):
+    """The upload fails before the create: no create is sent, and the spend guard hears 'not created'."""
+    from tests.backends.backend_mocks.luma import LumaMock
+    from tests.backends.backend_support import FAST_RETRY
+
+    from shotsmith.backends.engine import generate_shots
+
+    if registry.plugin_manager().get_plugin("broken-store") is None:
+        registry.register_plugin(BrokenPlugin(), name="broken-store")
+    mock = serve(LumaMock, mock_clip, key="luma-test-SECRET-abcdef")
+    monkeypatch.setenv("LUMAAI_API_KEY", mock.key)
+
+    class Guard:
+        settled: list = []
+
+        def authorize(self, backend, request, cache_key):
+            pass
+
+        def settle(self, cache_key, *, created):
+            self.settled.append(created)
+
+    guard = Guard()
+    backend = LumaBackend(base_url=mock.url + "/dream-machine/v1", poll_interval_s=0.01, retry=FAST_RETRY,
+                          uploader="broken-store")
+    request = GenerationRequest(prompt="a pier", duration_s=5, mode=GenerationMode.IMAGE_TO_VIDEO, image=str(start_image))
+    outcomes = asyncio.run(generate_shots(store, backend, [request], spend_guard=guard))
+    assert not outcomes[0].ok and "broken-store" in outcomes[0].error and "nothing was sent" in outcomes[0].hint
+    assert not [r for r in mock.log if r.method == "POST"], "a create was sent after the upload failed"
+    assert guard.settled == [False]
+    assert not outcomes[0].uncertain
