@@ -1,0 +1,134 @@
+"""Demo bench: the offline run, brief to MP4, against a bare encode of the same output.
+
+Run: ``.venv/bin/python bench/bench_demo.py [--repeat 1] [--write-readme]``
+
+In the same script, alternating so both see the same machine:
+
+* **offline run**: ``shotsmith run examples/briefs/coffee-shop.txt -o OUT`` in a fresh
+  project (nothing cached): the offline planner, the ``animatic`` backend (a still
+  card per shot), the render (one pass over the stills with Ken Burns moves, the
+  slates and the dissolves), the CLI's own start-up included;
+* **floor**: a bare ffmpeg encode of the same output (its picture and sound decoded
+  and encoded again with the project's encoder settings: same length, size, codecs).
+
+Target: the offline run within 2.0x the floor (wall time; CPU time is reported too,
+the steadier figure on a shared machine). ``--write-readme`` puts the figures under
+``## Offline demo`` in bench/README.md. Exits 1 when the target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from shotsmith.media.ffmpeg import run_ffmpeg
+from shotsmith.media.probe import probe
+from shotsmith.timeline import OutputSettings
+from shotsmith.tools.encoding import encoder_args
+
+ROOT = Path(__file__).resolve().parent.parent
+BRIEF = ROOT / "examples" / "briefs" / "coffee-shop.txt"
+TARGET = 2.0
+
+
+def _cpu() -> float:
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class Timer:
+    def __enter__(self) -> "Timer":
+        self.wall0, self.cpu0 = time.perf_counter(), _cpu()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.wall0, _cpu() - self.cpu0
+
+
+def offline_run(folder: Path) -> tuple[Timer, Path, Path]:
+    out, project = folder / "demo.mp4", folder / "project"
+    command = [str(Path(sys.executable).parent / "shotsmith"), "run", str(BRIEF), "-o", str(out), "-p", str(project)]
+    with Timer() as t:
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return t, out, project
+
+
+def floor(source: Path, settings: OutputSettings, out: Path) -> Timer:
+    with Timer() as t:
+        run_ffmpeg(["-i", str(source), "-map", "0:v", "-map", "0:a?", *encoder_args(settings), str(out)])
+    return t
+
+
+def write_readme(text: str) -> None:
+    readme = Path(__file__).resolve().parent / "README.md"
+    current = readme.read_text(encoding="utf-8")
+    section = "## Offline demo\n\n" + text.strip() + "\n"
+    pattern = re.compile(r"^## Offline demo\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(current):
+        updated = pattern.sub(lambda _m: section + "\n", current).rstrip() + "\n"
+    else:
+        updated = current.rstrip() + "\n\n" + section
+    readme.write_text(updated, encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=1, help="Runs of each (medians are reported).")
+    parser.add_argument("--write-readme", action="store_true", help="Write the figures to bench/README.md.")
+    args = parser.parse_args()
+    runs, floors = [], []
+    with tempfile.TemporaryDirectory(prefix="shotsmith-bench-demo-") as tmp:
+        for n in range(args.repeat):
+            folder = Path(tmp) / f"run{n}"
+            folder.mkdir()
+            timer, out, project = offline_run(folder)
+            runs.append(timer)
+            settings = OutputSettings.model_validate(
+                json.loads((project / "project.json").read_text(encoding="utf-8"))["timeline"]["output"])
+            floors.append(floor(out, settings, folder / "floor.mp4"))
+        info = probe(out)
+        video = info.video
+        assert video is not None
+        shots = len(json.loads((project / "project.json").read_text(encoding="utf-8"))["plan"]["shots"])
+        cards = sorted(p.suffix for p in (project / "clips").iterdir())
+    wall, cpu = statistics.median(t.wall for t in runs), statistics.median(t.cpu for t in runs)
+    floor_wall, floor_cpu = statistics.median(t.wall for t in floors), statistics.median(t.cpu for t in floors)
+    ratio, cpu_ratio = wall / floor_wall, cpu / floor_cpu
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines = [
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU(s), load average {load:.1f} at the end; Python "
+        f"{platform.python_version()}. Brief `examples/briefs/coffee-shop.txt`, offline planner, `animatic` backend: "
+        f"{shots} shots, {info.duration_s:.1f} s, {video.width}x{video.height} {video.codec} + "
+        f"{info.audio[0].codec if info.audio else 'no sound'}; the cards are {', '.join(cards)} stills. "
+        f"Medians of {args.repeat} run(s); CPU = user+system seconds of all processes.",
+        "",
+        "| run | wall s | CPU s | ratio (wall / CPU) |",
+        "|---|---:|---:|---:|",
+        f"| floor: bare ffmpeg encode of the same output | {floor_wall:.2f} | {floor_cpu:.2f} | 1.00x |",
+        f"| `shotsmith run` brief to MP4 (fresh project) | {wall:.2f} | {cpu:.2f} | {ratio:.2f}x / {cpu_ratio:.2f}x "
+        f"(target <= {TARGET}x) |",
+        "",
+        f"Reproduce: `.venv/bin/python bench/bench_demo.py --repeat {args.repeat}`.",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    failures = [f"the offline run took {ratio:.2f}x a bare encode (target <= {TARGET}x)"] if ratio > TARGET else []
+    for failure in failures:
+        print(f"FAIL: {failure}")
+    if args.write_readme:
+        write_readme(text + ("\n\nNot met: " + "; ".join(failures) if failures else ""))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
