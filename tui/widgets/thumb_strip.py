@@ -86,8 +86,11 @@ class ShotThumb(Vertical):
             current.styles.width = width
 
 
-class ThumbStrip(HorizontalScroll):
-    """``show_plan`` lays out one :class:`ShotThumb` per shot and fills them in from a worker."""
+class ThumbStrip(HorizontalScroll, can_focus=False):
+    """``show_plan`` lays out one :class:`ShotThumb` per shot and fills them in from a worker.
+
+    Not a Tab stop: the plan table chooses the shot, and the strip scrolls to it.
+    """
 
     def __init__(self, root: Path, **kwargs: Any) -> None:
         super().__init__(**kwargs)
