@@ -202,6 +202,8 @@ class PikaBackend(FalQueueBackend):
     image_model = "fal-ai/pika/v2.2/image-to-video"
     #: First and last frame together: Pikaframes (2-5 keyframes, one transition between each pair).
     frames_model = "fal-ai/pika/v2.2/pikaframes"
+    #: The same provider's image backend, which makes this backend's keyframes by default (storyboard-first).
+    image_backend: ClassVar[str | None] = "flux"
     #: USD per clip by resolution and duration.
     default_prices: ClassVar[dict[str, float]] = {"720p_5s": 0.20, "720p_10s": 0.40, "1080p_5s": 0.45, "1080p_10s": 0.90}
     pricing_source = "fal.ai model page for fal-ai/pika/v2.2 (fal.ai/models), USD per clip as of 2026-11"

@@ -81,6 +81,8 @@ class KlingBackend(RemoteBackend):
     default_concurrency = 3
     #: USD per 5 seconds by mode.
     default_prices: ClassVar[dict[str, float]] = {"std": 0.28, "pro": 0.49}
+    #: No Kling image backend yet (Kling's own image API is not built): keyframes come from elsewhere.
+    image_backend: ClassVar[str | None] = None
     pricing_source = "Kling AI API pricing (klingai.com/global/dev/pricing), USD per 5 s by mode as of 2026-11"
 
     def __init__(self, **options) -> None:

@@ -61,6 +61,8 @@ class LumaBackend(RemoteBackend):
     description = "Luma Dream Machine Ray 2 (key: LUMAAI_API_KEY); 5 or 9 s, 540p to 4K."
     model = "ray-2"
     key_env = ("LUMAAI_API_KEY",)
+    #: The same provider's image backend, which makes this backend's keyframes by default (storyboard-first).
+    image_backend: ClassVar[str | None] = "luma-image"
     default_base_url = "https://api.lumalabs.ai/dream-machine/v1"
     default_poll_interval_s = 3.0
     default_concurrency = 2

@@ -55,6 +55,8 @@ class RunwayBackend(RemoteBackend):
     description = "Runway Gen-4.5 / Gen-4 Turbo / Veo 3.1 through Runway's API (key: RUNWAYML_API_SECRET)."
     model = "gen4.5"
     key_env = ("RUNWAYML_API_SECRET",)
+    #: The same provider's image backend, which makes this backend's keyframes by default (storyboard-first).
+    image_backend: ClassVar[str | None] = "runway-image"
     default_base_url = "https://api.dev.runwayml.com"
     default_poll_interval_s = 5.0
     default_concurrency = 2

@@ -50,6 +50,8 @@ class VeoBackend(RemoteBackend):
     description = "Google Veo through the Gemini API (key: GEMINI_API_KEY); replaces the retired Sora API."
     model = DEFAULT_MODEL
     key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    #: The same provider's image backend, which makes this backend's keyframes by default (storyboard-first).
+    image_backend: ClassVar[str | None] = "gemini-image"
     default_base_url = "https://generativelanguage.googleapis.com/v1beta"
     default_poll_interval_s = 10.0
     default_concurrency = 2

@@ -27,7 +27,6 @@ async def _drive(backend: RemoteBackend, request: GenerationRequest, dest: Path,
         if task is None:
             task = await jobs._submit(backend, api, ready, threading.Event(), None, None, None)
         status = await jobs._poll_until_done(backend, api, task, ready, lambda e: None, threading.Event())
-        deadline = asyncio.get_running_loop().time()  # noqa: F841 - the scope below bounds the download
         with call_scope(what="downloading"):
             await download_clip(api, status.video_url, dest, auth_for=backend.download_headers,
                                 max_bytes=int(backend.max_download_mb * 1e6),

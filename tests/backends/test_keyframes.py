@@ -19,7 +19,7 @@ from tests.backends.providers import PROVIDERS
 from tests.backends.test_uploaders import MockStorePlugin
 
 from shotsmith.backends import registry
-from shotsmith.backends.base import GenerationMode, GenerationRequest, Reference
+from shotsmith.backends.base import GenerationMode, GenerationRequest, MediaKind, Reference
 from shotsmith.backends.engine import generate_shots
 
 
@@ -179,3 +179,13 @@ def test_pika_first_and_last_use_pikaframes(serve, mock_clip, monkeypatch, store
     assert any(r.path == "/fal-ai/pika/v2.2/pikaframes" for r in mock.log)
     assert [stored(mock, u) for u in body["image_urls"]] == [start_image.read_bytes(), end_image.read_bytes()]
     assert body["transitions"] == [{"duration": 5, "prompt": "the keeper climbs the stairs"}]
+
+
+def test_each_video_backend_names_its_providers_image_backend():
+    """Storyboard-first picks the same provider's image model for keyframes when there is one."""
+    classes = registry.backend_classes()
+    expected = {"runway": "runway-image", "luma": "luma-image", "pika": "flux", "veo": "gemini-image", "kling": None}
+    for video, image in expected.items():
+        assert classes[video].image_backend == image
+        if image is not None:
+            assert image in classes and classes[image]().capabilities().kinds == {MediaKind.IMAGE}
