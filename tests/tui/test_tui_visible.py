@@ -21,6 +21,7 @@ from textual_image.widget import HalfcellImage
 
 from shotsmith.assistant.events import AssistantText, Notice, PlanUpdated
 from shotsmith.brief import Shot
+from shotsmith.errors import ShotsmithError
 from shotsmith.project import RenderRecord
 from shotsmith.tui import player, thumbs
 from shotsmith.tui.app import ShotsmithApp
@@ -277,6 +278,19 @@ async def test_ctrl_o_plays_the_latest_render_or_says_where_it_is(make_app, sett
         assert any(str(tmp_path / "renders" / "v003.mp4") in str(e.content)
                    for e in app.screen.query_one(ChatLog).entries)
         assert any(n.title == "No player here" for n in app._notifications)
+
+        def refuse(path, command):
+            raise ShotsmithError("could not start mpv: Permission denied", hint=f"the video is {path}")
+
+        monkeypatch.setattr(player, "player_command", lambda path: ["/usr/bin/mpv", str(path)])
+        monkeypatch.setattr(player, "play", refuse)
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert "could not start mpv" in str(app.screen.query_one(ChatLog).entries[-1].content)
+
+        (tmp_path / "renders" / "v003.mp4").unlink()
+        await pilot.press("ctrl+o")
+        assert any(n.title == "Open" and "is gone" in n.message for n in app._notifications)
 
 
 async def test_in_a_browser_ctrl_o_delivers_the_render_as_a_download(make_app, settle, tmp_path, monkeypatch):

@@ -43,11 +43,11 @@ from shotsmith.assistant.sessions.protocol import ChatSessionLike
 from shotsmith.brief import ShotPlan
 from shotsmith.errors import CancelledError, ShotsmithError
 from shotsmith.scrub import scrub
-from shotsmith.tui import player
 from shotsmith.tui.commands import ShotsmithCommands
 from shotsmith.tui.format import estimate_text, human_size
 from shotsmith.tui.keys import screen_bindings
 from shotsmith.tui.messages import SessionEvent, TurnEnded
+from shotsmith.tui.opening import open_render
 from shotsmith.tui.renders import LastRender, recorded_render
 from shotsmith.tui.screens.approval import ApprovalScreen
 from shotsmith.tui.screens.help import HelpScreen
@@ -226,32 +226,7 @@ class ChatScreen(Screen[None]):
 
     def action_open_render(self) -> None:
         """Play the latest render here, download it in a browser, or say where it is."""
-        latest = self.latest_render()
-        chat = self.query_one(ChatLog)
-        if latest is None:
-            self.notify("There is no render yet: say 'generate' or 'preview' first.", title="Open", severity="warning")
-            return
-        path = latest.path
-        if not path.is_file():
-            self.notify(f"{path} is gone (moved or deleted).", title="Open", severity="error", markup=False)
-            return
-        if self.app.is_web:
-            self.app.deliver_binary(path, save_filename=path.name, mime_type="video/mp4")
-            self.notify(f"Downloading {path.name}", title="Open", markup=False)
-            return
-        command = player.player_command(path)
-        if command is None:
-            # No display (SSH, a container): the path, in the log where it can be selected, and on the clipboard.
-            self.app.copy_to_clipboard(str(path))
-            chat.add_notice(f"no video player here; the latest render is {path}")
-            self.notify(f"{path}\n(copied to the clipboard)", title="No player here", markup=False)
-            return
-        try:
-            player.play(path, command)
-        except ShotsmithError as exc:
-            chat.add_error(exc.message, exc.hint)
-            return
-        self.notify(f"{path.name} with {Path(command[0]).name}", title="Playing", markup=False)
+        open_render(self, self.latest_render())
 
     # -- cancelling --------------------------------------------------------------------
 
