@@ -472,3 +472,21 @@ def test_settings_that_change_the_frames_change_the_cache_key(tmp_path):
     assert cache_key(base, request) == cache_key(DiffusersBackend(model=str(tmp_path), steps=2), request)
     assert cache_key(base, request) != cache_key(DiffusersBackend(model=str(tmp_path), steps=3), request)
     assert cache_key(base, request) != cache_key(DiffusersBackend(model=str(tmp_path), steps=2, guidance_scale=7.5), request)
+
+
+@pytest.mark.slow
+def test_the_real_size_bench_runs_scaled_down_on_the_cpu(tmp_path):
+    """bench/bench_diffusers.py --cpu-smoke: the three architectures, the backend and bare calls, the switches."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, str(root / "bench" / "bench_diffusers.py"), "--cpu-smoke"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=240,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name in ("ltx-video", "wan2.1-1.3b", "cogvideox-2b"):
+        assert f"### {name}" in done.stdout and f"{name}: backend overhead" in done.stdout
+    rows = [line for line in done.stdout.splitlines() if line.startswith(("| bare |", "| backend |"))]
+    assert len(rows) == 6 and all("n/a" not in row for row in rows)  # both calls ran for every model
+    assert "| first_block_cache |" in done.stdout and "| vae_tiling_off |" in done.stdout
+    assert done.stdout.strip().splitlines()[-1].startswith("backend overhead max")
