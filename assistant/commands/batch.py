@@ -305,6 +305,11 @@ def run_batch(briefs: list[BatchBrief], outdir: Path, *, backend: str | None = N
     outdir.mkdir(parents=True, exist_ok=True)
     common = {"backend": backend, "resolution": resolution, "fps": fps, "seed": seed, "yes": yes,
               "executor": executor}
+    if executor == "ray":  # join or start Ray once, from this thread, before briefs start in theirs
+        from shotsmith.backends.executors.ray_pool import connect, ray_settings
+        from shotsmith.config import load_settings
+
+        connect(ray_settings(load_settings().ray))
     previous = _previous_state(outdir)
     projects = {b.id: default_project_dir(outdir / f"{b.id}.mp4") for b in briefs}
     outcomes: dict[str, BriefOutcome] = {}
