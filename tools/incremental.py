@@ -471,8 +471,7 @@ def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve
             with atomic_output(target) as tmp:
                 args += ["-map", f"{joined}:v", "-map", f"[{sound.audio}]", *track_out, "-c:v", "copy", *tag,
                          *audio_encoder_args(settings), *container_args(settings), str(tmp)]
-                run_ffmpeg(args, duration_s=total_s, cancel=cancel, what=f"joining {target.name}",
-                           on_progress=(lambda s: on_progress(min(total_s, done[0] + s * 0.01))) if on_progress else None)
+                run_ffmpeg(args, duration_s=total_s, cancel=cancel, what=f"joining {target.name}")
         except PermissionError as exc:
             raise ShotsmithError(f"cannot write {target}: {exc.strerror or exc}",
                                  hint="check that the output folder is writable") from exc
