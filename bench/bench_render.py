@@ -21,9 +21,21 @@ and a music bed. Then it times, in the same run:
   moviepy and shotsmith render the same 10-clip edit shortened to
   ``--moviepy-seconds`` (15); pass ``--moviepy-seconds 60`` for the full edit.
 
-Targets: shotsmith <= 1.3x the floor, and >= 5x faster than moviepy. Prints the
-times and ratios; ``--write-readme`` puts them under ``## Render`` in
-bench/README.md. Exits 1 when a check fails.
+Then, for iterating on the same edit (``--no-iteration`` skips it):
+
+* incremental: the edit rendered into an empty segment cache
+  (:mod:`shotsmith.tools.incremental`), then one shot changed (clip 5's in
+  point) and rendered again: only its body and the transitions on either side
+  are encoded, the rest is joined from the cache;
+* preview: :func:`render_timeline` with ``preview=True`` reading proxies
+  (:mod:`shotsmith.tools.proxies`): first with an empty proxy folder (the
+  proxies are made in it), then again with the proxies there, as every later
+  preview of the project is.
+
+Targets: shotsmith <= 1.3x the floor, and >= 5x faster than moviepy; the re-render
+after one change <= 0.25x the full render, a preview <= 0.15x. Prints the times and
+ratios; ``--write-readme`` puts them under ``## Render`` (only from a run with moviepy)
+and ``## Re-render and preview`` in bench/README.md. Exits 1 when a check fails.
 """
 
 from __future__ import annotations
@@ -46,6 +58,7 @@ from shotsmith.media.ffmpeg import FFmpegRun, run_ffmpeg
 from shotsmith.media.probe import probe
 from shotsmith.timeline import AudioTrack, ClipRef, OutputSettings, Timeline, Title
 from shotsmith.tools.encoding import encoder_args
+from shotsmith.tools.incremental import render_incremental
 from shotsmith.tools.render import render_timeline
 
 CLIPS = 10
@@ -57,6 +70,10 @@ KINDS = [TransitionKind.DISSOLVE, TransitionKind.WIPE_LEFT, TransitionKind.SLIDE
          TransitionKind.WIPE_RIGHT]
 TARGET_FLOOR = 1.3
 TARGET_MOVIEPY = 5.0
+TARGET_RERENDER = 0.25
+TARGET_PREVIEW = 0.15
+#: The shot the iteration bench changes (0-based): one in the middle, with a transition on each side.
+CHANGED = 4
 TITLE = "Shotsmith bench: ten clips, one pass"
 
 
@@ -167,11 +184,52 @@ def _moviepy(clips: list[Path], music: Path, clip_len: float, out: Path, setting
         c.close()
 
 
-def write_readme(text: str) -> None:
+def time_iteration(timeline: Timeline, out_dir: Path, full: Timer) -> tuple[list[str], list[str]]:
+    """Incremental render, re-render after one change, previews; (table rows, failures)."""
+    cache, proxies = out_dir / "segments", out_dir / "proxies"
+    with Timer() as cold:
+        first = render_incremental(timeline, out_dir / "inc.mp4", cache=cache)
+    changed = timeline.model_copy(deep=True)
+    clip = changed.clips[CHANGED]
+    changed.clips[CHANGED] = clip.model_copy(update={"in_s": clip.in_s + 0.1, "out_s": clip.out_s + 0.1})
+    with Timer() as again:
+        second = render_incremental(changed, out_dir / "inc2.mp4", cache=cache)
+    with Timer() as preview_cold:
+        render_timeline(changed, out_dir / "preview1.mp4", preview=True, proxies=proxies)
+    with Timer() as preview_warm:
+        preview = render_timeline(changed, out_dir / "preview2.mp4", preview=True, proxies=proxies)
+    failures = []
+    info = probe(out_dir / "inc2.mp4")
+    if abs(info.duration_s - changed.duration_s) > 1.5 / timeline.output.fps:
+        failures.append(f"the re-render is {info.duration_s:.3f}s, the timeline {changed.duration_s:.3f}s")
+    ratio = again.wall / full.wall
+    ratio_preview = preview_warm.wall / full.wall
+    if ratio > TARGET_RERENDER:
+        failures.append(f"the re-render took {ratio:.2f}x the full render (target <= {TARGET_RERENDER}x)")
+    if ratio_preview > TARGET_PREVIEW:
+        failures.append(f"the preview took {ratio_preview:.2f}x the full render (target <= {TARGET_PREVIEW}x)")
+    encoded = second.count("encode")
+    rows = [
+        f"| full render, one pass (the reference) | {full.wall:.2f} | {full.cpu:.2f} | 1.00x |",
+        f"| incremental render into an empty cache ({first.count('encode')} segments) | {cold.wall:.2f} | "
+        f"{cold.cpu:.2f} | {cold.wall / full.wall:.2f}x / {cold.cpu / full.cpu:.2f}x |",
+        f"| re-render after changing shot {CHANGED + 1} ({encoded} of {len(second.segments)} segments encoded, "
+        f"{second.count('cached')} from the cache) | {again.wall:.2f} | {again.cpu:.2f} | {ratio:.2f}x / "
+        f"{again.cpu / full.cpu:.2f}x (target <= {TARGET_RERENDER}x) |",
+        f"| preview {preview.width}x{preview.height}, proxies made in this run | {preview_cold.wall:.2f} | "
+        f"{preview_cold.cpu:.2f} | {preview_cold.wall / full.wall:.2f}x / {preview_cold.cpu / full.cpu:.2f}x |",
+        f"| preview {preview.width}x{preview.height}, proxies there (every later preview) | {preview_warm.wall:.2f} | "
+        f"{preview_warm.cpu:.2f} | {ratio_preview:.2f}x / {preview_warm.cpu / full.cpu:.2f}x "
+        f"(target <= {TARGET_PREVIEW}x) |",
+    ]
+    return rows, failures
+
+
+def write_readme(text: str, heading: str = "Render") -> None:
     readme = Path(__file__).resolve().parent / "README.md"
     current = readme.read_text(encoding="utf-8") if readme.exists() else "# Benchmarks\n"
-    section = "## Render\n\n" + text.strip() + "\n"
-    pattern = re.compile(r"^## Render\n.*?(?=^## |\Z)", re.S | re.M)
+    section = f"## {heading}\n\n" + text.strip() + "\n"
+    pattern = re.compile(rf"^## {re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(current):
         updated = pattern.sub(lambda _m: section + "\n", current).rstrip() + "\n"
     else:
@@ -187,6 +245,7 @@ def main() -> int:
     parser.add_argument("--no-moviepy", action="store_true", help="Skip the moviepy comparison (it is slow).")
     parser.add_argument("--moviepy-seconds", type=float, default=15.0,
                         help="Length of the edit used for the moviepy comparison (default 15; 60 = the full edit).")
+    parser.add_argument("--no-iteration", action="store_true", help="Skip the re-render and preview runs.")
     parser.add_argument("--write-readme", action="store_true", help="Write the figures to bench/README.md.")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
@@ -209,6 +268,10 @@ def main() -> int:
         info = probe(out_dir / "shotsmith.mp4")
         if abs(info.duration_s - timeline.duration_s) > 1.5 / settings.fps:
             failures.append(f"render is {info.duration_s:.3f}s, timeline {timeline.duration_s:.3f}s")
+        iteration: list[str] = []
+        if not args.no_iteration:
+            iteration, missed = time_iteration(timeline, out_dir, ours[-1])
+            failures += missed
         moviepy = ours_short = None
         if not args.no_moviepy:
             short = min(args.moviepy_seconds, args.seconds)
@@ -252,10 +315,23 @@ def main() -> int:
                   f" --repeat {args.repeat} --moviepy-seconds {args.moviepy_seconds:g}{' --no-moviepy' if args.no_moviepy else ''}`."]
     text = "\n".join(lines)
     print(text)
+    iteration_text = ""
+    if iteration:
+        iteration_text = "\n".join([
+            f"The same 10-clip {timeline.duration_s:g}s {width}x{height} edit, in the same run (load average "
+            f"{load:.1f} at the end). Ratios are against the one-pass full render's wall / CPU time.",
+            "", "| run | wall s | CPU s | ratio (wall / CPU) |", "|---|---:|---:|---:|", *iteration, "",
+            f"Reproduce: `.venv/bin/python bench/bench_render.py --seconds {args.seconds:g} --size {args.size} "
+            f"--no-moviepy` (about 2 minutes on a quiet 2-core machine; moviepy adds about 2 more)."])
+        print(iteration_text)
     for failure in failures:
         print(f"FAIL: {failure}")
     if args.write_readme:
-        write_readme(text + ("\n\n" + "\n".join(f"Not met: {f}" for f in failures) if failures else ""))
+        notes = "\n\n" + "\n".join(f"Not met: {f}" for f in failures) if failures else ""
+        if not args.no_moviepy:
+            write_readme(text + notes)
+        if iteration_text:
+            write_readme(iteration_text + notes, "Re-render and preview")
     return 1 if failures else 0
 
 
