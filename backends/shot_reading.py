@@ -124,6 +124,7 @@ class ShotReading:
     object_kind: str  # what to draw when the subject is a thing: cup, bottle, device, cluster, box
     light: Light
     subject_is_place: bool = False  # "a coffee shop", "the street": the setting is what the shot shows
+    hands: bool = False  # "hands dust flour": a hand at work rather than a whole figure
 
 
 def _clauses(prompt: str) -> list[str]:
@@ -146,14 +147,20 @@ def read_angle(prompt: str) -> str:
     return "eye"
 
 
+#: How planner prompts pad an action ("revealed in fine detail", "with subtle, lifelike movement"): cut from labels.
+FILLER = re.compile(r"\s+(?:with (?:subtle|movement|energy)|in (?:candid|fine|mid-motion|a quieter)|revealed|caught|"
+                    r"seen from|filling the frame|catching the light|at the cent(?:re|er) of|entering the frame|"
+                    r"moving naturally|as the moment|between movements)\b.*$", re.I)
+
+
 def read_subject(prompt: str) -> str:
-    """The first clause without its framing phrase: "Close-up of a barista pours latte art" -> "a barista pours…"."""
+    """The first clause without its framing phrase and filler: "Close-up of a barista pours latte art" -> "a barista…"."""
     first = _clauses(prompt)[0] if _clauses(prompt) else prompt
     match = re.match(r"^[\w\s'’-]*?\b(?:shot|view|close[\s-]?up|insert|wide|two[\s-]shot|detail)\b[\w\s-]*?\bof\s+",
                      first, re.I)
     if match:
         first = first[match.end():]
-    return first.strip()
+    return FILLER.sub("", first).strip()
 
 
 def read_setting(prompt: str) -> str:
@@ -215,6 +222,11 @@ def shorten(text: str, limit: int) -> str:
     return f"{cut}…"
 
 
+def _head_phrase(subject: str) -> str:
+    """The subject before its first preposition: "a cup of coffee on the counter" -> "a cup" (a thing, not a place)."""
+    return re.split(r"\s(?:on|in|at|by|with|near|of|under|over|from|inside|outside of)\s", subject, maxsplit=1)[0]
+
+
 def read_shot(request: GenerationRequest) -> ShotReading:
     """Everything the panel draws, from the prompt, the style and the cast references."""
     prompt = request.prompt
@@ -230,4 +242,5 @@ def read_shot(request: GenerationRequest) -> ShotReading:
     return ShotReading(framing=framing, angle=read_angle(prompt), subject=subject, setting=setting,
                        setting_kind=read_setting_kind(setting or prompt), people=people,
                        object_kind=read_object(subject or prompt), light=read_light(f"{prompt} {request.style}"),
-                       subject_is_place=people == 0 and read_setting_kind(subject) != "open")
+                       subject_is_place=people == 0 and read_setting_kind(_head_phrase(subject)) != "open",
+                       hands=bool(re.search(r"\bhands?\b", subject.lower())))

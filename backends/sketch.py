@@ -66,6 +66,8 @@ def panel(request: GenerationRequest) -> Image.Image:
     line_c = d.mix(dark_c, d.INK, 0.55)
     detail = {Framing.EXTREME_WIDE: 1.0, Framing.WIDE: 1.0, Framing.MEDIUM: 0.6, Framing.TWO_SHOT: 0.6,
               Framing.OVER_SHOULDER: 0.5}.get(reading.framing, 0.3)
+    if reading.subject_is_place:
+        detail = 1.0
     d.setting(draw, width, height, reading.setting_kind, horizon, d.mix(line_c, d.PAPER, 0.35), rng, detail=detail,
               window_light=d.mix(reading.light.colour, d.PAPER, 0.3))
     d.light_mark(draw, width, height, reading.light)
@@ -73,8 +75,8 @@ def panel(request: GenerationRequest) -> Image.Image:
     d.camera_arrows(draw, width, height, request.camera.value)
     d.thumbnails(image, _reference_thumbnails(request))
     _badge(draw, width, height, request)
-    d.label_strip(image, [(f"SHOT {request.shot_index}" if request.shot_index is not None else "SHOT",
-                           FRAMING_LABEL[reading.framing]),
+    size = FRAMING_LABEL[reading.framing] + (f" · {reading.angle.upper()} ANGLE" if reading.angle != "eye" else "")
+    d.label_strip(image, [(f"SHOT {request.shot_index}" if request.shot_index is not None else "SHOT", size),
                           ("SUBJECT", shorten(reading.subject, 60) or "-"),
                           ("SETTING", shorten(reading.setting, 50) or reading.setting_kind)])
     draw.rectangle((0, 0, width - 1, height - 1), outline=d.INK, width=max(2, min(width, height) // 180))
@@ -92,8 +94,10 @@ def _subject(draw: ImageDraw.ImageDraw, width: int, height: int, reading: ShotRe
     framing = reading.framing
     H, W = height, width
     if reading.people == 0 and framing not in (Framing.OVER_SHOULDER, Framing.TWO_SHOT):
-        if reading.subject_is_place and framing in (Framing.WIDE, Framing.EXTREME_WIDE):
-            return  # an establishing shot of the place itself: the setting is the subject
+        if reading.subject_is_place:
+            return  # the place itself: the setting is the subject
+        if reading.hands and framing not in (Framing.WIDE, Framing.EXTREME_WIDE):
+            framing = Framing.INSERT  # hands at work read as an insert whatever the size word says
         size = {Framing.EXTREME_WIDE: 0.08, Framing.WIDE: 0.16, Framing.MEDIUM: 0.38, Framing.MEDIUM_CLOSE: 0.5,
                 Framing.CLOSE: 0.62, Framing.EXTREME_CLOSE: 0.85, Framing.INSERT: 0.42}[framing] * H
         base = min(horizon * H + size * 0.25, 0.86 * H) if framing in (Framing.WIDE, Framing.EXTREME_WIDE) \
@@ -134,6 +138,9 @@ def _subject(draw: ImageDraw.ImageDraw, width: int, height: int, reading: ShotRe
         return
     head_top, head = {Framing.MEDIUM: (0.1, 0.22), Framing.MEDIUM_CLOSE: (0.1, 0.32), Framing.CLOSE: (0.1, 0.56),
                       Framing.EXTREME_CLOSE: (-0.27, 1.38)}[framing]
+    # Seen from below the figure looms (bigger, higher); from above it shrinks into the floor.
+    head_top, head = {"low": (head_top - 0.03, head * 1.12), "high": (head_top + 0.07, head * 0.85)}.get(
+        reading.angle, (head_top, head))
     cx = W * (0.5 if framing in (Framing.CLOSE, Framing.EXTREME_CLOSE) else rng.choice((0.42, 0.58)))
     d.person(draw, cx, head_top * H, head * H, fill=skin, outline=line_c, look=0.3 * (1 if cx < W * 0.5 else -1),
              lit_from=lit, hair=d.mix(coat, d.INK, 0.35), clothes=coat)

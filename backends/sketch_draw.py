@@ -73,6 +73,8 @@ def backdrop(width: int, height: int, horizon: float, sky: tuple[Colour, Colour]
 def light_mark(draw: ImageDraw.ImageDraw, width: int, height: int, light: Light) -> None:
     """The source itself where it is in frame: a sun with rays, the moon; else an arrow from its side."""
     short = min(width, height)
+    if light.key == "soft":
+        return  # diffuse light has no source to point at
     if light.sun and 0 <= light.x <= 1 and 0 <= light.y <= 1:
         cx, cy, r = light.x * width, light.y * height, short * 0.045
         if light.key == "night":
@@ -426,7 +428,7 @@ def label_strip(image: Image.Image, cells: list[tuple[str, str]], *, height_frac
     draw.rectangle((0, height - strip, width, height), fill=(22, 22, 26))
     small, big = font(strip * 0.26, True), font(strip * 0.34)
     pad = strip * 0.3
-    weights = [0.24, 0.42, 0.34][: len(cells)]
+    weights = [0.28, 0.4, 0.32][: len(cells)]
     x = pad
     for (key, value), weight in zip(cells, weights):
         cell = width * weight - pad

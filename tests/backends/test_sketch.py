@@ -62,6 +62,15 @@ def test_subject_setting_people_and_light_are_read():
     assert read_light("hard side light").key == "side" and read_light("midday sun overhead").key == "top"
     reading = read_shot(still("Wide shot of the street, in the city, night"))
     assert reading.subject_is_place and reading.setting_kind == "street" and reading.light.key == "night"
+    assert not read_shot(still("Insert shot of a cup of coffee on the counter")).subject_is_place
+    # The planner's padding stays out of the label; the angle is read.
+    assert read_subject("Low-angle shot of the baker revealed in fine detail, in a bakery") == "the baker"
+    assert read_shot(still("Low-angle shot of the baker, in a bakery")).angle == "low"
+
+
+def test_hands_at_work_are_drawn_as_a_hand(drawn):
+    panel(still("Close-up of hands dust flour, in a bakery"))
+    assert drawn["hand"] and not drawn["person"]
 
 
 # -- what gets drawn ------------------------------------------------------------------------------------------------
