@@ -229,3 +229,52 @@ class TestCloudVoiceConformanceAgainstMocks(BackendConformance):
         monkeypatch.setenv(voice.env, voice.key)
         return voice.backend_cls(base_url=mock.url, retry=FAST_RETRY, spool_dir=str(tmp_path / "spool"))
 
+
+
+def _field(body, words: tuple[str, ...]):
+    """The first value in a (nested) request body whose key mentions one of ``words``."""
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if any(w in key.lower() for w in words) and not isinstance(value, dict | list):
+                return value
+        items = list(body.values())
+    elif isinstance(body, list):
+        items = body
+    else:
+        return None
+    for item in items:
+        found = _field(item, words)
+        if found is not None:
+            return found
+    return None
+
+
+def rendered_shape(self, task):
+    """(width, height, seconds) a video task asked for, read from its request body whatever the protocol."""
+    import re as _re
+
+    from shotsmith.formats import frame_size
+
+    aspect = str(_field(task.body, ("aspect",)) or "16:9")
+    resolution = str(_field(task.body, ("resolution",)) or "720p").lower()
+    resolution = resolution if resolution.endswith("p") else "720p"
+    seconds = float(_re.sub(r"[^\d.]", "", str(_field(task.body, ("duration",)) or "5")) or 5)
+    return (*frame_size(aspect, resolution), seconds)
+
+
+class TestCloudVideoConformanceAgainstMocks(BackendConformance):
+    """The other cloud video adapters against their protocol mocks, each rendering clips of the shape it was asked for."""
+
+    duration_tolerance_s = 0.3
+
+    @pytest.fixture(params=["kling", "luma", "veo", "pika"])
+    def backend(self, request, serve, mock_clip, monkeypatch):
+        from tests.backends.backend_support import FAST_RETRY
+        from tests.backends.providers import PROVIDERS
+
+        provider = PROVIDERS[request.param]
+        mock_cls = type(f"Rendering{provider.mock_cls.__name__}", (provider.mock_cls,), {"task_shape": rendered_shape})
+        mock = serve(mock_cls, mock_clip, render=True, **provider.extra.get("mock_kwargs", {}))
+        for var, value in provider.env.items():
+            monkeypatch.setenv(var, value)
+        return provider.backend_cls(base_url=mock.url + provider.base_path, poll_interval_s=0.01, retry=FAST_RETRY)
