@@ -94,6 +94,18 @@ class LumaBackend(RemoteBackend):
     def uploader(self) -> Uploader | None:
         return uploader_for(self.options, self._settings)
 
+    def check_ready(self) -> None:
+        """The key, and an uploader that is named must be usable (before planning or approval).
+
+        No uploader at all is fine here: text-only shots need none, and a
+        request with images is refused in :meth:`prepare`.
+        """
+        super().check_ready()
+        if self.options.get("uploader"):
+            uploader = self.uploader()
+            assert uploader is not None
+            uploader.check_ready()
+
     def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
         ready, warnings = super().prepare(request)
         if ready.end_image and not ready.image:

@@ -202,3 +202,12 @@ def test_a_failing_uploader_spends_nothing(serve, mock_clip, store, start_image,
     assert not [r for r in mock.log if r.method == "POST"], "a create was sent after the upload failed"
     assert guard.settled == [False]
     assert not outcomes[0].uncertain
+
+
+def test_luma_check_ready_checks_a_named_uploader(monkeypatch):
+    monkeypatch.delenv("SHOTSMITH_S3_BUCKET", raising=False)
+    LumaBackend(api_key="k").check_ready()  # no uploader: fine until a request has images
+    with pytest.raises(InvalidInputError, match="bucket"):
+        LumaBackend(api_key="k", uploader="s3").check_ready()
+    with pytest.raises(InvalidInputError, match="unknown uploader"):
+        LumaBackend(api_key="k", uploader="nope").check_ready()
