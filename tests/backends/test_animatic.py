@@ -134,3 +134,16 @@ def test_a_dissolve_between_cards_never_shows_two_prompts_mixed(tmp_path):
     under = (slice(300, 330), slice(0, 640))
     assert np.abs(frames[15][under] - frames[5][under]).mean() > 1
     assert np.abs(frames[15][under] - frames[25][under]).mean() > 1
+
+
+def test_the_cut_moves_a_generated_still_with_its_shot_camera():
+    from shotsmith.brief import Shot, ShotPlan
+    from shotsmith.cut import derive_cut
+
+    shots = []
+    for i, (camera, clip) in enumerate([(CameraMove.PAN_LEFT, "clips/a.png"), (CameraMove.ZOOM_IN, "clips/b.mp4")], 1):
+        shot = Shot(index=i, prompt=f"shot {i}", duration_s=2.0, camera=camera)
+        shots.append(shot.model_copy(update={"clip": clip, "clip_signature": shot.generation_signature(),
+                                             "clip_length_s": 3600.0 if clip.endswith(".png") else 2.5}))
+    cut = derive_cut(ShotPlan(shots=shots))
+    assert [c.motion for c in cut.clips] == [CameraMove.PAN_LEFT, None]  # a video clip moves by itself
