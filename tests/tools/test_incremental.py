@@ -171,3 +171,27 @@ def test_a_preview_reads_proxies_made_once_and_looks_like_the_sources(make_clip,
     ours, theirs = frames_of(tmp_path / "p1.mp4"), frames_of(tmp_path / "direct.mp4")
     assert len(ours) == len(theirs) == 20
     assert min(psnr(a, b) for a, b in zip(ours, theirs)) > 28
+
+
+def test_the_service_re_renders_only_what_an_edit_changed_and_previews_small(tmp_path):
+    """The offline path end to end: animatic stills, a final render into the segment cache, "make shot 3
+    slower" encodes only its segments; a preview is small and leaves the final renders alone."""
+    from shotsmith.assistant import ServiceOptions
+    from shotsmith.assistant.production import ProductionService
+    from shotsmith.plan_edits import edit_shot
+
+    service = ProductionService.open(tmp_path / "p", ServiceOptions(resolution="360p", fps=24))
+    service.plan_brief("a 6 second ad for a bakery, 3 shots")
+    service.generate()
+    assert all(s.clip.endswith(".png") for s in service.plan.shots)  # the animatic's cards are stills
+    cache = service.store.root / ".shotsmith" / "segments"
+    first = service.render()
+    made = set(cache.glob("*.mp4"))
+    assert made and first.version == 1
+    service.edit(lambda p: edit_shot(p, 3, speed=0.5))
+    second = service.render()
+    new = set(cache.glob("*.mp4")) - made
+    assert second.version == 2 and 0 < len(new) < len(made)  # the last shot's segments only
+    assert abs(second.duration_s - service.store.project.timeline.duration_s) < 0.1
+    preview = service.render(preview=True)
+    assert preview.preview and preview.height == 360 and preview.version is None
