@@ -11,7 +11,8 @@ at ``response.generateVideoResponse.generatedSamples[0].video.uri`` and a
 safety refusal shows as ``raiMediaFilteredCount`` / ``raiMediaFilteredReasons``
 with no sample. Veo 3.1 also takes ``instances[0].lastFrame`` (same shape as
 ``image``) and up to three ``referenceImages`` of type ``ASSET`` (``STYLE`` is
-Vertex-only); other models get neither. The video URI is on the API host and needs the key, so (and
+Vertex-only; references are sent only without a start frame, the combination
+being unconfirmed); other models get neither. The video URI is on the API host and needs the key, so (and
 only then) the download carries it. Seeds are Vertex-only and the Gemini API
 offers no documented cancel, so a cancelled shot stays resumable.
 
@@ -80,6 +81,17 @@ class VeoBackend(RemoteBackend):
         rate = self.prices.get(model, 0.40)
         return CostEstimate(amount=round(rate * request.duration_s, 3), unit="USD", source=self.pricing_source,
                             detail=f"estimate: ${rate:g}/s for {model}; override with [backends.veo.prices]")
+
+    def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
+        ready, warnings = super().prepare(request)
+        if ready.references and ready.image:
+            # Google documents reference images for generating from a prompt; with a start frame (which
+            # already shows the cast) the pair is unconfirmed, so only the frame is sent.
+            label = f"shot {ready.shot_index}: " if ready.shot_index is not None else ""
+            warnings.append(f"{label}veo takes reference images without a start frame only; "
+                            f"the start frame is sent, {len(ready.references)} reference image(s) are not")
+            ready = ready.model_copy(update={"references": []})
+        return ready, warnings
 
     def auth_headers(self) -> dict[str, str]:
         return {"x-goog-api-key": self.api_key().get_secret_value()}

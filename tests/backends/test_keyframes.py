@@ -132,17 +132,38 @@ def test_luma_frames_are_uploaded_urls(serve, mock_clip, monkeypatch, store, sta
     assert mock.store["start.png"] == start_image.read_bytes() and mock.store["end.png"] == end_image.read_bytes()
 
 
-def test_veo_image_last_frame_and_references(serve, mock_clip, monkeypatch, store, start_image, end_image):
+def test_veo_image_and_last_frame(serve, mock_clip, monkeypatch, store, start_image, end_image):
     _, backend, body = run_keyframed("veo", serve, mock_clip, monkeypatch, store,
-                                     {"image": str(start_image), "end_image": str(end_image),
-                                      "references": [Reference(path=str(end_image), tag="keeper")]})
+                                     {"image": str(start_image), "end_image": str(end_image)})
     caps = backend.capabilities()
     assert caps.supports_end_image and caps.max_references == 3
     (instance,) = body["instances"]
     assert instance["image"] == {"bytesBase64Encoded": b64(start_image), "mimeType": "image/png"}
     assert instance["lastFrame"] == {"bytesBase64Encoded": b64(end_image), "mimeType": "image/png"}
-    assert instance["referenceImages"] == [{"image": {"bytesBase64Encoded": b64(end_image), "mimeType": "image/png"},
-                                            "referenceType": "ASSET"}]
+    assert "referenceImages" not in instance
+
+
+def test_veo_reference_images_are_assets(serve, mock_clip, monkeypatch, store, end_image):
+    provider = PROVIDERS["veo"]
+    mock = serve(provider.mock_cls, mock_clip, **provider.extra["mock_kwargs"])
+    monkeypatch.setenv("GEMINI_API_KEY", mock.key)
+    backend = provider.backend_cls(base_url=mock.url + provider.base_path, poll_interval_s=0.01, retry=FAST_RETRY)
+    request = GenerationRequest(prompt="the keeper climbs", duration_s=4, shot_index=1,
+                                references=[Reference(path=str(end_image), tag="keeper")])
+    outcomes = asyncio.run(generate_shots(store, backend, [request]))
+    assert outcomes[0].ok, outcomes[0].error
+    (create,) = [r for r in mock.log if r.method == "POST"]
+    assert create.body["instances"][0]["referenceImages"] == [
+        {"image": {"bytesBase64Encoded": b64(end_image), "mimeType": "image/png"}, "referenceType": "ASSET"}]
+
+
+def test_veo_drops_references_beside_a_start_frame(start_image, end_image):
+    from shotsmith.backends.veo import VeoBackend
+
+    ready, warnings = VeoBackend().prepare(GenerationRequest(
+        prompt="p", duration_s=4, mode=GenerationMode.IMAGE_TO_VIDEO, image=str(start_image),
+        references=[Reference(path=str(end_image))]))
+    assert ready.references == [] and any("reference" in w for w in warnings)
 
 
 def test_veo2_gets_no_last_frame(start_image, end_image):
