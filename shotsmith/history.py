@@ -153,7 +153,8 @@ class History:
     def record(self, project: "Project") -> HistoryEntry | None:
         """Add an entry when the editable state changed since the head; amend the head when only bindings did."""
         state = editable_state(project)
-        digest = _digest(state)
+        # Fields left at their defaults do not count: a newer shotsmith adding a setting is not a change.
+        digest = _digest(json.loads(project.model_dump_json(include=set(EDITABLE), exclude_defaults=True)))
         index = self.index
         head = index.entry(index.head)
         settings_of_a_new_project = (head is not None and len(index.entries) == 1 and not state.get("plan")

@@ -139,17 +139,17 @@ def test_unwritable_output_path_fails_cleanly(tmp_path):
 
 
 @pytest.mark.slow
-def test_output_over_a_source_clip_is_refused(tmp_path):
+def test_output_over_a_source_clip_is_refused(tmp_path, make_clip):
     project = tmp_path / "proj"
     out = tmp_path / "rain.mp4"
     assert run_cli("run", "a 3 second clip of rain", "-o", str(out), "-p", str(project), "-r", "360p").returncode == 0
-    clip = next(p for p in (project / "clips").iterdir() if p.is_file())
-    before = clip.read_bytes()
-    proc = run_cli("run", "a 3 second clip of rain", "-o", str(clip), "-p", str(project), "-r", "360p")
-    # the animatic's clips are PNG stills: refused for the suffix before the source check
-    # (a render over an MP4 source is refused in tests/tools/test_render.py)
-    assert_clean_failure(proc, "source file" if clip.suffix == ".mp4" else "must end in")
-    assert clip.read_bytes() == before
+    footage = make_clip("beach.mp4", duration=1, size="320x240", folder=project / "assets")
+    still = next(p for p in (project / "clips").iterdir() if p.is_file())  # the animatic's clips are stills
+    for source, refusal in ((footage, "source file"), (still, "must end in")):
+        before = source.read_bytes()
+        proc = run_cli("run", "a 3 second clip of rain", "-o", str(source), "-p", str(project), "-r", "360p")
+        assert_clean_failure(proc, refusal)
+        assert source.read_bytes() == before
 
 
 def test_missing_ffmpeg_fails_cleanly(tmp_path):
