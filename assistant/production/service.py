@@ -32,7 +32,8 @@ from shotsmith.assistant.production.outputs import publish, resolve_output
 from shotsmith.assistant.production.spending import Estimate, ShotCost, SpendingPolicy, SpendingRefusedError, usd
 from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest, ProgressEvent
 from shotsmith.backends.executors import check_executor, executor_scope
-from shotsmith.backends.engine import ShotOutcome, cache_key, failed_shots_error, generate_shots
+from shotsmith.backends.engine import (LATER_FIELDS, ShotOutcome, cache_key, collapse_warnings, failed_shots_error,
+                                       generate_shots, request_payload)
 from shotsmith.backends.registry import get_backend
 from shotsmith.brief import Brief, Shot, ShotPlan
 from shotsmith.errors import InvalidInputError, PathSafetyError, ShotsmithError
@@ -296,7 +297,7 @@ class ProductionService:
         for shot in plan.shots:
             if not shot.source:
                 notes += be.prepare(self.request_for(shot, plan, be))[1]
-        return notes
+        return collapse_warnings(notes)
 
     def _media_length(self, path: Path) -> tuple[float, bool]:
         from shotsmith.media.probe import probe
@@ -494,13 +495,14 @@ class ProductionService:
         record = generations.get(key)
         if record and record.status == "succeeded" and record.clip and (self.store.root / record.clip).is_file():
             return self.store.root / record.clip
-        wanted = ready.model_dump(mode="json", exclude={"shot_index", "duration_s", "seed"})
+        wanted = request_payload(ready, exclude=("shot_index", "duration_s", "seed"))
         floor = min(self._needed_s(shot), ready.duration_s)
         candidates: list[tuple[float, Path]] = []
         for record in generations.values():
             if record.status != "succeeded" or not record.clip or record.backend != backend.name:
                 continue
-            other = dict(record.request)
+            other = {k: v for k, v in record.request.items()  # records from before a field existed lack it
+                     if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
             length = float(other.pop("duration_s", 0.0))
             other.pop("shot_index", None), other.pop("seed", None)
             if other == wanted and length + 1e-6 >= floor and (self.store.root / record.clip).is_file():
@@ -676,10 +678,9 @@ class ProductionService:
             t0 = time.perf_counter()
             outcomes = asyncio.run(self._run_engine(be, requests, self._forward, self.spending.guard(approvals)))
             self.activity.time("generate", time.perf_counter() - t0)
-        for outcome in outcomes:
-            for warning in outcome.warnings:
-                result.warnings.append(warning)
-                self.emit(Notice(warning, level="warning"))
+        for warning in collapse_warnings(outcomes):  # one line per warning, naming every shot it applies to
+            result.warnings.append(warning)
+            self.emit(Notice(warning, level="warning"))
         done = [o for o in outcomes if o.ok and not o.cached]
         result.generated = [o.shot_index for o in done if o.shot_index is not None]
         result.usd = round(sum(usd(be.estimate_cost(o.request).amount, be.estimate_cost(o.request).unit)

@@ -40,7 +40,7 @@ def image_backend_for(video: Backend, chosen: str | None) -> Backend:
     if chosen:
         backend = get_backend(chosen)
     else:
-        own = PROVIDER_IMAGE_BACKEND.get(video.name)
+        own = getattr(video, "image_backend", None) or PROVIDER_IMAGE_BACKEND.get(video.name)
         name = own if own in backend_classes() else OFFLINE_IMAGE_BACKEND
         backend = get_backend(name)
     kinds = {mode.kind.value for mode in backend.capabilities().modes}
