@@ -173,10 +173,10 @@ def _ffmpeg_stamp() -> list:
 
 
 def segment_key(timeline: Timeline, settings: OutputSettings, segment: Segment, *, resolve: Callable[[str], Path],
-                scratch: Path) -> str:
+                scratch: Path, infos: dict | None = None) -> str:
     """The content address of a segment: its compiled graph, the files it reads and how it is encoded."""
     compiled = compile_timeline(timeline, settings, resolve=resolve, scratch=scratch, output="segment.mp4",
-                                window=(segment.start, segment.end))
+                                window=(segment.start, segment.end), infos=infos)
     graph = compiled.graph
     files = []
     for chain in graph.chains:
@@ -352,10 +352,11 @@ def _runs(plans: list[SegmentPlan]) -> list[list[SegmentPlan]]:
 
 
 def _encode_run(timeline: Timeline, settings: OutputSettings, run: list[SegmentPlan], *, resolve, scratch: Path,
-                cache: Path, cancel: threading.Event | None, progress: Callable[[float], None]) -> None:
+                cache: Path, cancel: threading.Event | None, progress: Callable[[float], None],
+                infos: dict | None = None) -> None:
     start, end = run[0].segment.start, run[-1].segment.end
     compiled = compile_timeline(timeline, settings, resolve=resolve, scratch=scratch, output="run.mp4",
-                                window=(start, end))
+                                window=(start, end), infos=infos)
     splits = [p.segment.start - start for p in run[1:]]
     args = [*graph_args(compiled.graph, scratch, "run-graph.txt"), "-map", f"[{compiled.video}]",
             "-r", _fps_text(settings.fps), "-frames:v", str(end - start), *segment_encoder_args(settings),
@@ -424,9 +425,10 @@ def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve
     total_s = segments[-1].end / settings.fps
     with tempfile.TemporaryDirectory(prefix="shotsmith-render-") as scratch_dir:
         scratch = Path(scratch_dir)
+        infos: dict = {}  # every compile of this render probes each source once
         plans = []
         for segment in segments:
-            key = segment_key(timeline, settings, segment, resolve=resolve, scratch=scratch)
+            key = segment_key(timeline, settings, segment, resolve=resolve, scratch=scratch, infos=infos)
             path = cache / f"{key}.mp4"
             plans.append(SegmentPlan(segment, key, path, "cached" if path.is_file() else "encode"))
         if smart:
@@ -449,14 +451,15 @@ def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve
         for run in _runs(plans):
             base = done[0]
             _encode_run(timeline, settings, run, resolve=resolve, scratch=scratch, cache=cache, cancel=cancel,
-                        progress=(lambda s, b=base: on_progress(b + s)) if on_progress else (lambda s: None))
+                        progress=(lambda s, b=base: on_progress(b + s)) if on_progress else (lambda s: None),
+                        infos=infos)
             done[0] += (run[-1].segment.end - run[0].segment.start) / settings.fps
         for plan in plans:
             if plan.action == "cached":
                 os.utime(plan.path)  # recently used: pruning keeps it
         # join: the picture copied, the whole timeline's sound mixed and encoded as a full render does
         loudness = normalising_measurement(timeline, settings, resolve=resolve, scratch=scratch, cancel=cancel)
-        sound = compile_sound(timeline, settings, resolve=resolve, scratch=scratch, loudness=loudness)
+        sound = compile_sound(timeline, settings, resolve=resolve, scratch=scratch, loudness=loudness, infos=infos)
         # auto_convert off: the demuxer would turn H.264 into Annex B and back, adding parameter sets
         # to every segment's first packet (decodable, but no longer the packets that were cached or copied)
         listing = scratch / "segments.ffconcat"

@@ -260,7 +260,8 @@ def place_clips(timeline: Timeline) -> list[_Placed]:
 class _Compiler:
     def __init__(self, timeline: Timeline, settings: OutputSettings, resolve: Callable[[str], Path], scratch: Path,
                  *, loudness: "Loudness | None" = None, measure_to: Path | None = None,
-                 window: tuple[int, int] | None = None, sound_only: bool = False, fast: bool = False) -> None:
+                 window: tuple[int, int] | None = None, sound_only: bool = False, fast: bool = False,
+                 infos: dict[Path, MediaInfo] | None = None) -> None:
         self.t = timeline
         #: the measured loudness of the mix, to normalise it linearly (the second pass)
         self.loudness = loudness
@@ -279,7 +280,8 @@ class _Compiler:
         self.resolve = resolve
         self.scratch = scratch
         self.g = FilterGraph()
-        self.infos: dict[Path, MediaInfo] = {}
+        #: probes of the sources (shared between the compiles of one incremental render)
+        self.infos: dict[Path, MediaInfo] = {} if infos is None else infos
         self.fps = settings.fps
         self.W, self.H = settings.width, settings.height
 
@@ -749,7 +751,7 @@ def graph_args(graph: FilterGraph, scratch: Path, name: str = "graph.txt",
 def compile_timeline(timeline: Timeline, settings: OutputSettings | None = None, *,
                      resolve: Callable[[str], Path] | None = None, scratch: Path, output: str | Path = "out.mp4",
                      loudness: "Loudness | None" = None, window: tuple[int, int] | None = None,
-                     fast: bool = False) -> Compiled:
+                     fast: bool = False, infos: dict[Path, MediaInfo] | None = None) -> Compiled:
     """Build the single ffmpeg command that renders ``timeline`` to ``output``.
 
     With a loudness target, ``loudness`` is the mix's measurement (:func:`measure_loudness`)
@@ -763,7 +765,7 @@ def compile_timeline(timeline: Timeline, settings: OutputSettings | None = None,
     """
     settings = settings or timeline.output
     compiler = _Compiler(timeline, settings, resolve or (lambda s: Path(s)), Path(scratch), loudness=loudness,
-                         window=window, fast=fast)
+                         window=window, fast=fast, infos=infos)
     video, audio, frames = compiler.compile()
     if fast:
         for source in compiler.g.inputs:
@@ -785,7 +787,7 @@ def compile_timeline(timeline: Timeline, settings: OutputSettings | None = None,
 
 def compile_sound(timeline: Timeline, settings: OutputSettings | None = None, *,
                   resolve: Callable[[str], Path] | None = None, scratch: Path,
-                  loudness: "Loudness | None" = None) -> Compiled:
+                  loudness: "Loudness | None" = None, infos: dict[Path, MediaInfo] | None = None) -> Compiled:
     """The timeline's whole sound, mixed exactly as the render mixes it: a graph with one audio pad.
 
     ``args`` holds the graph's inputs and the graph only; the caller adds its own
@@ -793,7 +795,7 @@ def compile_sound(timeline: Timeline, settings: OutputSettings | None = None, *,
     """
     settings = settings or timeline.output
     compiler = _Compiler(timeline, settings, resolve or (lambda s: Path(s)), Path(scratch), loudness=loudness,
-                         sound_only=True)
+                         sound_only=True, infos=infos)
     _, audio, frames = compiler.compile()
     return Compiled(args=graph_args(compiler.g, Path(scratch), "sound-graph.txt"), graph=compiler.g,
                     duration_s=frames / settings.fps, frames=frames, settings=settings, audio=audio)
