@@ -173,7 +173,7 @@ class RayPool:
         return [reply["pid"] for reply in await asyncio.gather(*(self._call(a.ping.remote()) for a in self.actors))]
 
     # -- one shot --------------------------------------------------------------------------
-    async def run_shot(self, job_id: str, settings: dict, request: dict, model: str, *,
+    async def run_shot(self, job_id: str, backend: str, settings: dict, request: dict, model: str, *,
                        on_progress: Callable[[ProgressEvent], None], cancel: threading.Event) -> ShotPayload:
         deadline = time.monotonic() + self.settings.shot_timeout_s
         found = await self._find(job_id)
@@ -193,7 +193,7 @@ class RayPool:
             index = await self._acquire(avoid, deadline, cancel)
             try:
                 self.running[job_id] = index
-                ref = self.actors[index].run.remote(job_id, settings, request, model)
+                ref = self.actors[index].run.remote(job_id, backend, settings, request, model)
                 payload = await self._follow(index, job_id, ref, on_progress, cancel, deadline)
                 return self._unpack(payload, attempts=attempt, fetched=False)
             except ray.exceptions.RayActorError as exc:  # the worker died: this shot is retried elsewhere
@@ -235,6 +235,8 @@ class RayPool:
                                        hint="raise [ray] shot_timeout_s, or lower the steps/resolution")
         except (CancelledError, BackendError, asyncio.CancelledError):
             self._cancel(actor, job_id, ref)
+            # The task ends with TaskCancelledError (or the shot): nobody waits for it any more.
+            waiting.add_done_callback(lambda f: f.cancelled() or f.exception())
             raise
 
     def _cancel(self, actor: Any, job_id: str, ref: Any) -> None:
@@ -287,14 +289,19 @@ def reset_pools() -> None:
 async def generate_on_ray(backend: Any, request: Any, dest: Path, model: str, *,
                           on_progress: Callable[[ProgressEvent], None], cancel: threading.Event,
                           ray_table: dict[str, Any] | None = None) -> GenerationResult:
-    """Run one diffusers shot on the pool and write its verified clip to ``dest``."""
+    """Run one shot of a local backend on the pool and write its verified clip to ``dest``.
+
+    The backend must be rebuildable from ``settings=`` plus its ``settings`` fields and offer
+    ``run_blocking(request, dest, model, on_progress, cancel)`` (the diffusers backend does).
+    """
     from shotsmith.backends.download import verify_clip
     from shotsmith.backends.engine import cache_key
 
     pool = get_pool(ray_settings(ray_table))
     job_id = cache_key(backend, request)
-    payload = await pool.run_shot(job_id, backend.settings.model_dump(mode="json"), request.model_dump(mode="json"),
-                                  model, on_progress=on_progress, cancel=cancel)
+    backend_ref = f"{type(backend).__module__}:{type(backend).__qualname__}"
+    payload = await pool.run_shot(job_id, backend_ref, backend.settings.model_dump(mode="json"),
+                                  request.model_dump(mode="json"), model, on_progress=on_progress, cancel=cancel)
     dest = Path(dest)
     dest.write_bytes(payload.data)
     try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import os
 import tempfile
 import threading
@@ -57,10 +58,12 @@ class ShotWorker:
         self.keep_results = keep_results
         self.jobs: dict[str, _Job] = {}
         self.runs = 0  # pipeline runs started here: tests and the bench read it
+        self.busy_s = 0.0  # seconds spent making shots (the bench compares it with the driver's wall time)
         self._one_at_a_time = asyncio.Lock()
 
     async def ping(self) -> dict:
-        return {"pid": os.getpid(), "runs": self.runs, "jobs": {k: j.state for k, j in self.jobs.items()}}
+        return {"pid": os.getpid(), "runs": self.runs, "busy_s": self.busy_s,
+                "jobs": {k: j.state for k, j in self.jobs.items()}}
 
     async def lookup(self, job_id: str) -> str | None:
         """``running``, ``done``, ``failed`` or None: what this worker knows of the job."""
@@ -94,8 +97,12 @@ class ShotWorker:
         await job.done.wait()
         return job.payload
 
-    async def run(self, job_id: str, settings: dict, request: dict, model: str) -> dict:
-        """Generate one shot; returns ``{"data": bytes, "sha256", "result"}`` or ``{"error": {...}}``."""
+    async def run(self, job_id: str, backend: str, settings: dict, request: dict, model: str) -> dict:
+        """Generate one shot; returns ``{"data": bytes, "sha256", "result"}`` or ``{"error": {...}}``.
+
+        ``backend`` names the backend class (``module:Class``) whose ``run_blocking`` makes the shot, built
+        here from ``settings``: the worker knows no backend itself, so any local backend can use the pool.
+        """
         existing = self.jobs.get(job_id)
         if existing is not None and existing.state in ("running", "done"):
             await existing.done.wait()  # a second driver asked for the same shot: never twice
@@ -103,7 +110,7 @@ class ShotWorker:
         job = self.jobs[job_id] = _Job(job_id)
         try:
             async with self._one_at_a_time:
-                payload = await asyncio.to_thread(self._run_blocking, job, settings, request, model)
+                payload = await asyncio.to_thread(self._run_blocking, job, backend, settings, request, model)
         except asyncio.CancelledError:  # ray.cancel on the task: stop the thread at its next step
             job.cancel.set()
             job.state, job.payload = "failed", _error("CancelledError", "generation was cancelled")
@@ -115,9 +122,8 @@ class ShotWorker:
         self._evict()
         return payload
 
-    def _run_blocking(self, job: _Job, settings: dict, request: dict, model: str) -> dict:
+    def _run_blocking(self, job: _Job, backend_ref: str, settings: dict, request: dict, model: str) -> dict:
         from shotsmith.backends.base import GenerationRequest, ProgressEvent
-        from shotsmith.backends.local_diffusion import DiffusersBackend
         from shotsmith.config import Settings
         from shotsmith.errors import ShotsmithError
 
@@ -126,12 +132,14 @@ class ShotWorker:
 
             torch.set_num_threads(self.threads)
         self.runs += 1
+        started = time.perf_counter()
 
         def on_progress(event: ProgressEvent) -> None:
             job.add_event(event.model_dump(mode="json"))
 
         try:
-            backend = DiffusersBackend(settings=Settings(), **settings)
+            module, _, name = backend_ref.partition(":")
+            backend = getattr(importlib.import_module(module), name)(settings=Settings(), **settings)
             ready = GenerationRequest.model_validate(request)
             with tempfile.TemporaryDirectory(prefix="shotsmith-ray-") as tmp:
                 dest = Path(tmp) / "clip.mp4"
@@ -141,6 +149,8 @@ class ShotWorker:
             return _error(type(exc).__name__, exc.message, exc.hint)
         except Exception as exc:  # a bug or a torch error the backend did not word: still the shot's own
             return _error("BackendError", f"{type(exc).__name__}: {exc}")
+        finally:
+            self.busy_s += time.perf_counter() - started
         return {"data": data, "sha256": hashlib.sha256(data).hexdigest(),
                 "result": result.model_dump(mode="json"), "pid": os.getpid()}
 

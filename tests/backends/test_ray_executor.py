@@ -111,8 +111,9 @@ async def test_a_shot_finished_or_running_on_the_cluster_is_fetched_not_recomput
     shots = [be.prepare(r)[0] for r in requests(2, prompt="a lighthouse at dusk")]
     pool = pool_of(be)
     keys = [cache_key(be, r) for r in shots]
-    refs = [pool.actors[i].run.remote(keys[i], be.settings.model_dump(mode="json"), shots[i].model_dump(mode="json"),
-                                      str(model_dir)) for i in range(2)]
+    ref = "shotsmith.backends.local_diffusion:DiffusersBackend"
+    refs = [pool.actors[i].run.remote(keys[i], ref, be.settings.model_dump(mode="json"),
+                                      shots[i].model_dump(mode="json"), str(model_dir)) for i in range(2)]
     ray.get(refs[0], timeout=120)  # the first finished while no driver was listening
     before = runs(ray, pool)
     store = ProjectStore.create(tmp_path / "proj")
