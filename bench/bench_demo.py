@@ -100,7 +100,8 @@ def main() -> int:
         video = info.video
         assert video is not None
         shots = len(json.loads((project / "project.json").read_text(encoding="utf-8"))["plan"]["shots"])
-        cards = sorted(p.suffix for p in (project / "clips").iterdir())
+        cards = [p for p in (project / "clips").iterdir() if p.is_file()]
+        kinds = ", ".join(sorted({p.suffix.lstrip(".").upper() for p in cards}))
     wall, cpu = statistics.median(t.wall for t in runs), statistics.median(t.cpu for t in runs)
     floor_wall, floor_cpu = statistics.median(t.wall for t in floors), statistics.median(t.cpu for t in floors)
     ratio, cpu_ratio = wall / floor_wall, cpu / floor_cpu
@@ -109,7 +110,7 @@ def main() -> int:
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU(s), load average {load:.1f} at the end; Python "
         f"{platform.python_version()}. Brief `examples/briefs/coffee-shop.txt`, offline planner, `animatic` backend: "
         f"{shots} shots, {info.duration_s:.1f} s, {video.width}x{video.height} {video.codec} + "
-        f"{info.audio[0].codec if info.audio else 'no sound'}; the cards are {', '.join(cards)} stills. "
+        f"{info.audio[0].codec if info.audio else 'no sound'}; the shots' {len(cards)} clips are {kinds} stills. "
         f"Medians of {args.repeat} run(s); CPU = user+system seconds of all processes.",
         "",
         "| run | wall s | CPU s | ratio (wall / CPU) |",
