@@ -119,6 +119,13 @@ def main() -> int:
         f"| `shotsmith run` brief to MP4 (fresh project) | {wall:.2f} | {cpu:.2f} | {ratio:.2f}x / {cpu_ratio:.2f}x "
         f"(target <= {TARGET}x) |",
         "",
+        "How: the animatic's result for a shot is a still card (a PNG at half the Ken Burns canvas) with its "
+        "slate (shot, prompt, camera) kept as text beside the picture; the one render pass flies each shot's "
+        "camera over its still and draws the slates static over the cut, switched mid-transition. Before, each "
+        "shot was an MP4 encoded with ffmpeg and the cut encoded again: 33 s against 5.3 s for a bare encode "
+        "(6.3x). What is left above the floor is the camera move (sub-pixel `perspective`, about 1 s of CPU), "
+        "the slates, Python's start-up and the incremental render's join.",
+        "",
         f"Reproduce: `.venv/bin/python bench/bench_demo.py --repeat {args.repeat}`.",
     ]
     text = "\n".join(lines)
