@@ -92,10 +92,14 @@ def slate(request: GenerationRequest, width: int, height: int) -> list[dict]:
     shot = f"SHOT {request.shot_index}" if request.shot_index is not None else "SHOT"
     footer = f"CAMERA: {request.camera.phrase.upper()}   ·   {request.duration_s:.1f}s   ·   {request.aspect_ratio}"
     common = {"fade_in_s": 0.0, "fade_out_s": 0.0, "color": "white"}
+    previz = {"text": "ANIMATIC · PREVIZ", "position": "top_right", "size": small, "bold": True,
+              "box_color": "0xd62828@0.85", **common}
+    if request.image:  # a storyboard panel carries its own number and labels: only say what it is and how it moves
+        return [previz, {"text": footer, "position": "top", "size": small, "bold": False, "box_color": "black@0.45",
+                         **common}]
     return [
         {"text": shot, "position": "top_left", "size": head, "bold": True, "box_color": "black@0.45", **common},
-        {"text": "ANIMATIC · PREVIZ", "position": "top_right", "size": small, "bold": True,
-         "box_color": "0xd62828@0.85", **common},
+        previz,
         {"text": wrap_text(prompt, size=body, max_width=int(width * 0.84), max_lines=9), "position": "center",
          "size": body, "bold": False, "box_color": "black@0.5", **common},
         {"text": footer, "position": "bottom", "size": small, "bold": False, "box_color": "black@0.45", **common},

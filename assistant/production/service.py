@@ -641,6 +641,8 @@ class ProductionService:
 
     def _generate(self, shots: list[int] | None, backend: str | None) -> GenerateResult:
         be = self.backend(backend)
+        if any(not s.source and not self._usable_bound(s) for s in self._select(shots)):
+            be.check_ready()  # a video backend that cannot run: say so before even the free stills are drawn
         keyframes: GenerateResult | None = None
         if self.keyframes_on(be.name) and any(self._needs_keyframe(s, be) for s in self._select(shots)):
             keyframes = self._run_keyframes(self.estimate_keyframes(shots, be.name), self.image_backend(be.name), be,

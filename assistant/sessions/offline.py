@@ -192,6 +192,7 @@ class OfflineSession(SessionBase):
                 self._remember("assistant", f"Approval needed, but the cost could not be estimated: {exc.message}")
                 return self.ask_approval("offline-generate", "generate_shots", None, exc.message)
             if estimate.to_generate:
+                service.backend().check_ready()  # the video backend, even while the stills come first
                 get_backend(estimate.backend).check_ready()
                 service.spending.check_budget(estimate)
             if service.spending.decide(estimate) == "ask" and not service.spending.auto_approve:

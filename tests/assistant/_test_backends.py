@@ -27,7 +27,10 @@ class PricedBackend(AnimaticBackend):
 
     def capabilities(self) -> Capabilities:
         caps = super().capabilities()
-        return caps.model_copy(update={"costs_money": True, "local": False, "max_concurrency": 1})
+        # Text-to-video only, like most paid APIs' default models: no storyboard stills before its shots
+        # (the storyboard path has its own test backend, i2v-test).
+        return caps.model_copy(update={"costs_money": True, "local": False, "max_concurrency": 1,
+                                       "modes": [GenerationMode.TEXT_TO_VIDEO]})
 
     def estimate_cost(self, request) -> CostEstimate:
         return CostEstimate(amount=round(request.duration_s * PRICE_PER_S, 4), unit="USD",
@@ -40,7 +43,7 @@ class SlowBackend(AnimaticBackend):
     model = "slow-test-v1"
 
     def capabilities(self) -> Capabilities:
-        return super().capabilities().model_copy(update={"max_concurrency": 1})
+        return super().capabilities().model_copy(update={"max_concurrency": 1, "modes": [GenerationMode.TEXT_TO_VIDEO]})
 
     async def generate(self, request, dest, *, on_progress, cancel):
         await asyncio.sleep(float(os.environ.get("SHOTSMITH_TEST_SLOW_S", "2.0")))
@@ -53,7 +56,8 @@ class GpuBackend(AnimaticBackend):
     model = "gpu-test-v1"
 
     def capabilities(self) -> Capabilities:
-        return super().capabilities().model_copy(update={"long_running": True, "max_concurrency": 1})
+        return super().capabilities().model_copy(update={"long_running": True, "max_concurrency": 1,
+                                                         "modes": [GenerationMode.TEXT_TO_VIDEO]})
 
 
 class KeyedBackend(PricedBackend):

@@ -132,7 +132,9 @@ def test_a_no_spends_nothing_and_is_recorded(tmp_path, test_backends):
     events = collect(session.send("no"))
     assert not session.pending_approval
     assert "nothing was spent" in " ".join(getattr(e, "text", "") for e in events)
-    assert session.store.project.generations == {}
+    # The free storyboard stills may exist; no shot was sent and nothing was charged.
+    assert {r.backend for r in session.store.project.generations.values()} <= {"sketch"}
+    assert session.store.project.spending.charges == []
     assert session.store.project.spending.approvals[-1].approved is False
 
 

@@ -62,8 +62,10 @@ def check_video(path: Path, *, duration: float, size: tuple[int, int]) -> None:
     assert first.mean() > 20 and last.mean() > 20, "first and last frames are not black"
 
 
-def generation_count(project: Path) -> int:
-    return len(json.loads((project / "project.json").read_text())["generations"])
+def generation_count(project: Path, *, paid_only: bool = True) -> int:
+    """Generations on the run's backend (the free storyboard stills drawn by sketch first do not count)."""
+    records = json.loads((project / "project.json").read_text())["generations"].values()
+    return sum(1 for r in records if not paid_only or r["backend"] != "sketch")
 
 
 @pytest.mark.slow
