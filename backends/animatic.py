@@ -33,8 +33,7 @@ from shotsmith.backends.base import (Backend, Capabilities, CostEstimate, Genera
 from shotsmith.backends.palette import DEFAULT_PALETTE, PALETTES, palette_for  # noqa: F401  (shared with sketch)
 from shotsmith.errors import CancelledError
 from shotsmith.fonts import wrap_text
-from shotsmith.formats import frame_size
-from shotsmith.tools.render import SLATE_KEY, ken_burns_canvas
+from shotsmith.formats import SLATE_KEY, ken_burns_canvas, frame_size
 
 #: Longest prompt shown on a card (a title holds 500 characters).
 MAX_CARD_CHARS = 480

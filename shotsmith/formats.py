@@ -123,3 +123,18 @@ class Transition(BaseModel):
     @classmethod
     def cut(cls) -> "Transition":
         return cls(kind=TransitionKind.CUT, duration_s=0.0)
+
+
+#: PNG text key of a still's slate: the words the render draws over a still card (see backends/animatic.py).
+SLATE_KEY = "shotsmith:slate"
+#: How far a Ken Burns move zooms into a still (the canvas is the frame at this zoom).
+KEN_BURNS_AMOUNT = 0.2
+
+
+def ken_burns_canvas(width: int, height: int, amount: float = KEN_BURNS_AMOUNT) -> tuple[int, int]:
+    """The size a still is prepared at for a move: the frame at the move's largest zoom (even numbers).
+
+    In the core because a backend that makes still cards (the animatic) and the renderer that moves
+    them must agree on it, and backends do not import the editing tools.
+    """
+    return (max(2, round(width * (1 + amount) / 2) * 2), max(2, round(height * (1 + amount) / 2) * 2))

@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field
 from shotsmith.atomic import atomic_output
 from shotsmith.errors import InvalidInputError, MediaError, PathSafetyError, ShotsmithError
 from shotsmith.fonts import FONTS_DIR
-from shotsmith.formats import CameraMove, TransitionKind, zoompan_expressions
+from shotsmith.formats import KEN_BURNS_AMOUNT, SLATE_KEY, CameraMove, TransitionKind, ken_burns_canvas, zoompan_expressions
 from shotsmith.media.ffmpeg import run_ffmpeg
 from shotsmith.media.probe import MediaInfo, probe
 from shotsmith.timeline import ClipRef, OutputSettings, Overlay, Timeline, Title
@@ -84,7 +84,6 @@ def _is_image(path: Path, info: MediaInfo | None) -> bool:
 
 
 #: A still's slate: a PNG text chunk with {"height": its frame height, "titles": [Title fields]}.
-SLATE_KEY = "shotsmith:slate"
 
 
 def still_slate(path: Path) -> tuple[int, list[Title]] | None:
@@ -157,7 +156,6 @@ def fit_filters(graph: FilterGraph, label: str, fit: str, width: int, height: in
 
 
 #: How far a Ken Burns move zooms: between 1x and 1.2x of the frame (the animatic uses the same).
-KEN_BURNS_AMOUNT = 0.2
 
 
 def ken_burns(move: CameraMove, frames: int, width: int, height: int, fps: float,
@@ -189,11 +187,6 @@ def ken_burns(move: CameraMove, frames: int, width: int, height: int, fps: float
     view = F("perspective", x0=x0, y0=y0, x1=x1, y1=y0, x2=x0, y2=y1, x3=x1, y3=y1,
              interpolation="linear", sense="source", eval="frame")
     return [F("format", "yuv420p"), *still, view, F("scale", width, height), F("setsar", 1)]
-
-
-def ken_burns_canvas(width: int, height: int, amount: float = KEN_BURNS_AMOUNT) -> tuple[int, int]:
-    """The size a still is prepared at for a move: the frame at the move's largest zoom (even numbers)."""
-    return (max(2, round(width * (1 + amount) / 2) * 2), max(2, round(height * (1 + amount) / 2) * 2))
 
 
 def still_canvas(canvas: tuple[int, int], still: tuple[int, int]) -> tuple[int, int]:
