@@ -249,8 +249,17 @@ def test_proof_image_plugin_from_scaffold_to_a_storyboard(fresh_venv, tmp_path):
 
 
 @pytest.mark.slow
-def test_proof_voice_plugin_from_scaffold_through_the_conformance_suite(fresh_venv, tmp_path):
-    """No command speaks through a chosen voice backend yet: the proof is the install, the generated
-    conformance tests (generate, word timings, engine and cache) and `backends list`."""
+def test_proof_voice_plugin_from_scaffold_to_a_narrated_video(fresh_venv, tmp_path):
+    """The install, the generated conformance tests (generate, word timings, engine and cache), `backends list`,
+    and `run --voice` narrating a brief through the new voice."""
     venv, env = fresh_venv
     _new_installed_tested(venv, env, tmp_path, "tones", "voice")
+    _sh([str(venv / "bin" / "shotsmith"), "run", "A 6 second explainer with a voice-over: how to fold a paper boat",
+         "--voice", "tones", "-o", "x.mp4", "-r", "360p"], cwd=tmp_path, env=env)
+    import json
+
+    records = json.loads((tmp_path / "x.shotsmith" / "project.json").read_text())["generations"].values()
+    assert "tones" in {r["backend"] for r in records}, "the narration was not spoken by the plugin's voice"
+    from shotsmith.media.probe import probe
+
+    assert probe(tmp_path / "x.mp4").audio
