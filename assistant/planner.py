@@ -272,7 +272,17 @@ def _subject_action(beat: str) -> tuple[str, str]:
     idx = _verb_index(words)
     if idx is None:
         return beat, ""
-    return " ".join(words[:idx]), " ".join(words[idx:])
+    return _clean_subject(" ".join(words[:idx])), " ".join(words[idx:])
+
+
+def _clean_subject(subject: str) -> str:
+    """Drop what a relative clause leaves around a subject: "ad where a barista" -> "a barista" (the format
+    word went earlier), "a woman who" -> "a woman"."""
+    lead = re.search(r"\b(?:where|in which|which|whereby)\s+(\S.*)$", subject, re.IGNORECASE)
+    if lead:
+        subject = lead.group(1)
+    subject = re.sub(r"\s+(?:who|that|which)$", "", subject, flags=re.IGNORECASE)
+    return subject.strip() or subject
 
 
 def _setting_from(text: str, *, prepositions: str = "for|in|at|inside|on") -> tuple[str, str]:

@@ -296,3 +296,15 @@ def test_every_eval_brief_passes_the_word_and_variety_checks():
         score = rubric.score_plan(case, plan_brief(case["brief"]).plan, get_backend("animatic"))
         assert [score.checks[c] for c in ("clean_subjects", "camera_words", "variety")] == [1, 1, 1], \
             (case["id"], score.notes)
+
+
+@pytest.mark.parametrize("brief, subject", [
+    ("a 12 second vertical ad where a barista pours latte art at dawn", "a barista"),
+    ("an ad in which a dog runs on a beach", "a dog"),
+    ("a 10 second clip of a woman who smiles at the camera", "a woman"),
+])
+def test_relative_clauses_leave_no_stray_words_in_the_subject(brief, subject):
+    plan = plan_brief(brief).plan
+    assert subject in [s.subject for s in plan.shots]
+    assert not any(s.subject.split()[-1].lower() in ("who", "that", "which", "where") or
+                   s.subject.lower().startswith(("a where", "which", "where")) for s in plan.shots)
