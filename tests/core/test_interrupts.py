@@ -190,6 +190,15 @@ def _wait_for(predicate, *, what: str, timeout: float = 20.0):
     pytest.fail(f"timed out waiting for {what}")
 
 
+def _has_open(pid: int, path: Path) -> bool:
+    """Process ``pid`` has ``path`` open (read from /proc)."""
+    target = str(Path(path).resolve())
+    try:
+        return any(os.readlink(f"/proc/{pid}/fd/{fd}") == target for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return False
+
+
 def _parts(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if ".part" in p.name or p.name.endswith(".tmp"))
 
@@ -232,7 +241,9 @@ def test_scene_detection_is_cancelled_too(long_clip, tmp_path):
     proc = subprocess.Popen([str(SHOTSMITH), "scenes", str(long_clip), "--json", str(out), "--downscale", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(2.0)
+        # Signal as soon as detection has the clip open: a fixed pause raced a quick machine, where two
+        # minutes of 320x240 are decoded in under two seconds.
+        _wait_for(lambda: proc.poll() is not None or _has_open(proc.pid, long_clip), what="the clip to be opened")
         assert proc.poll() is None, "scene detection finished before the signal"
         proc.send_signal(signal.SIGTERM)
         _, err_text = proc.communicate(timeout=20)
