@@ -23,12 +23,10 @@ import json
 import os
 import platform
 import re
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from shotsmith.media.ffmpeg import run_ffmpeg
@@ -36,23 +34,11 @@ from shotsmith.media.probe import probe
 from shotsmith.timeline import OutputSettings
 from shotsmith.tools.encoding import encoder_args
 
+from bench_render import Timer  # a sibling script (run as `python bench/bench_demo.py`): wall and CPU of a block
+
 ROOT = Path(__file__).resolve().parent.parent
 BRIEF = ROOT / "examples" / "briefs" / "coffee-shop.txt"
 TARGET = 2.0
-
-
-def _cpu() -> float:
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-class Timer:
-    def __enter__(self) -> "Timer":
-        self.wall0, self.cpu0 = time.perf_counter(), _cpu()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.wall, self.cpu = time.perf_counter() - self.wall0, _cpu() - self.cpu0
 
 
 def offline_run(folder: Path) -> tuple[Timer, Path, Path]:
