@@ -44,7 +44,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -243,6 +243,8 @@ class DiffusersBackend(Backend):
     name = "diffusers"
     description = ("Local text-to-video with a diffusers pipeline from your own model folder or hub id "
                    "(ModelScope, AnimateDiff, CogVideoX, Wan, LTX...). Free; wants a GPU.")
+    #: The settings table's model (``diffusers-image`` reads its own, with image-only keys).
+    settings_model: ClassVar[type[DiffusersSettings]] = DiffusersSettings
 
     def __init__(self, model: str | None = None, *, settings: Settings | None = None, **options: Any) -> None:
         settings = settings or load_settings()
@@ -253,12 +255,12 @@ class DiffusersBackend(Backend):
         if model:
             merged["model"] = model
         try:
-            self.settings = DiffusersSettings.model_validate(merged)
+            self.settings = self.settings_model.model_validate(merged)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(map(str, first["loc"])) or "settings"
-            raise InvalidInputError(f"[backends.diffusers] {where}: {first['msg']}",
-                                    hint=f"known settings: {', '.join(DiffusersSettings.model_fields)}") from exc
+            raise InvalidInputError(f"[backends.{self.name}] {where}: {first['msg']}",
+                                    hint=f"known settings: {', '.join(self.settings_model.model_fields)}") from exc
         if self.settings.min_duration_s > self.settings.max_duration_s:
             raise InvalidInputError("[backends.diffusers] min_duration_s exceeds max_duration_s")
         self.model = self.settings.model
