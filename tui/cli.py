@@ -13,6 +13,8 @@ from pathlib import Path
 
 import typer
 
+from shotsmith.assistant.commands.options import EXECUTOR_OPTION
+
 
 def tui_command(
     project: Path = typer.Option(Path("."), "--project", "-p",
@@ -23,6 +25,7 @@ def tui_command(
     resolution: str | None = typer.Option(None, "--resolution", "-r", help="Short side of the frame, e.g. 720p."),
     max_cost: float | None = typer.Option(None, "--max-cost", help="Never let this project's spending pass this many USD."),
     inputs: list[Path] = typer.Option([], "--input", "-i", help="A file of yours the assistant may use (repeatable)."),
+    executor: str | None = EXECUTOR_OPTION,
 ) -> None:
     """Chat with the assistant in a full-screen terminal UI."""
     from shotsmith.assistant.production import ServiceOptions
@@ -30,7 +33,7 @@ def tui_command(
     from shotsmith.tui.app import ShotsmithApp
 
     # No --yes here: the approval dialog is how this UI spends.
-    options = ServiceOptions(backend=backend, resolution=resolution, max_cost_usd=max_cost)
+    options = ServiceOptions(backend=backend, resolution=resolution, max_cost_usd=max_cost, executor=executor)
     session = open_session(project, options=options, llm=llm, llm_base_url=llm_base_url, inputs=tuple(inputs))
     try:
         ShotsmithApp(session).run()
@@ -46,6 +49,7 @@ def web_command(
     llm_base_url: str | None = typer.Option(None, "--llm-base-url", help="OpenAI-compatible server URL (Ollama, vLLM…)."),
     backend: str | None = typer.Option(None, "--backend", "-b", help="Generation backend (default from config: animatic)."),
     resolution: str | None = typer.Option(None, "--resolution", "-r", help="Short side of the frame, e.g. 720p."),
+    executor: str | None = EXECUTOR_OPTION,
 ) -> None:
     """Serve the terminal UI in a browser on 127.0.0.1 (each tab runs its own `shotsmith tui`)."""
     from shotsmith.assistant.production import ServiceOptions
@@ -53,9 +57,10 @@ def web_command(
     from shotsmith.tui.web import HOST, serve, tui_command_line
 
     # The same checks as `tui`, here, so a bad option is one line now instead of a dead browser tab later.
-    options = ServiceOptions(backend=backend, resolution=resolution)
+    options = ServiceOptions(backend=backend, resolution=resolution, executor=executor)
     open_session(project, options=options, llm=llm, llm_base_url=llm_base_url).close()
-    command = tui_command_line(project, llm=llm, llm_base_url=llm_base_url, backend=backend, resolution=resolution)
+    command = tui_command_line(project, llm=llm, llm_base_url=llm_base_url, backend=backend, resolution=resolution,
+                               executor=executor)
     typer.echo(f"shotsmith web: http://{HOST}:{port}/ (project {project.resolve()}; Ctrl+C stops)")
     serve(command, port=port, title=f"shotsmith · {project.resolve().name}")
 

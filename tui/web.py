@@ -25,11 +25,11 @@ _FONT_LINK = re.compile(r"<link[^>]*fonts\.googleapis\.com[^>]*/>\s*", re.S)
 
 
 def tui_command_line(project: Path, *, llm: str | None = None, llm_base_url: str | None = None,
-                     backend: str | None = None, resolution: str | None = None) -> str:
+                     backend: str | None = None, resolution: str | None = None, executor: str | None = None) -> str:
     """The shell command textual-serve runs for each browser tab (it runs commands through a shell)."""
     argv = [sys.executable, "-m", "shotsmith", "tui", "--project", str(Path(project).resolve())]
     for flag, value in (("--llm", llm), ("--llm-base-url", llm_base_url), ("--backend", backend),
-                        ("--resolution", resolution)):
+                        ("--resolution", resolution), ("--executor", executor)):
         if value:
             argv += [flag, value]
     return shlex.join(argv)

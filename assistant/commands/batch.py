@@ -40,6 +40,7 @@ import typer
 from rich.table import Table
 
 from shotsmith.assistant.commands.console import console
+from shotsmith.assistant.commands.options import EXECUTOR_OPTION
 from shotsmith.assistant.commands.run import BRIEF_SUFFIXES
 from shotsmith.assistant.planner import parse_aspect_ratio, parse_duration
 from shotsmith.assistant.production import ServiceOptions
@@ -49,7 +50,6 @@ from shotsmith.assistant.production.spending import SpendingRefusedError
 from shotsmith.assistant.run import drive_brief
 from shotsmith.assistant.session_factory import open_session
 from shotsmith.atomic import atomic_write_text
-from shotsmith.backends.executors import check_executor
 from shotsmith.errors import CancelledError, InvalidInputError, ShotsmithError
 from shotsmith.formats import ASPECT_RATIOS
 from shotsmith.project import SpendingLedger
@@ -381,7 +381,7 @@ def batch_command(
     resolution: str | None = typer.Option(None, "--resolution", "-r", help="360p, 480p, 540p, 720p, 1080p."),
     fps: int | None = typer.Option(None, "--fps", help="Frames per second."),
     seed: int | None = typer.Option(None, "--seed", help="Base seed for backends that take one."),
-    executor: str | None = typer.Option(None, "--executor", help="Where a local model's shots run: local or ray."),
+    executor: str | None = EXECUTOR_OPTION,
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Briefs at once (default 1; 4 with --executor ray)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Approve generation that costs money or long GPU time."),
     max_cost: float | None = typer.Option(None, "--max-cost", help="Never let the whole batch's spending pass this "
@@ -394,8 +394,6 @@ def batch_command(
         raise InvalidInputError(f"--max-cost {max_cost:g} is negative")
     if jobs is not None and not 1 <= jobs <= 256:
         raise InvalidInputError(f"--jobs {jobs} is out of range (1 to 256)")
-    if executor:
-        check_executor(executor)
     briefs = load_briefs(source)
     if outdir.exists() and not outdir.is_dir():
         raise InvalidInputError(f"--output {outdir} is a file; give a folder")

@@ -10,6 +10,7 @@ import typer
 from rich.text import Text
 
 from shotsmith.assistant.commands.console import EventPrinter, console
+from shotsmith.assistant.commands.options import EXECUTOR_OPTION
 from shotsmith.assistant.production import ServiceOptions
 from shotsmith.assistant.session_factory import open_session
 
@@ -25,10 +26,12 @@ def chat_command(
     yes: bool = typer.Option(False, "--yes", "-y", help="Approve spending without asking."),
     max_cost: float | None = typer.Option(None, "--max-cost", help="Never let this project's spending pass this many USD."),
     inputs: list[Path] = typer.Option([], "--input", "-i", help="A file of yours the assistant may use (repeatable)."),
+    executor: str | None = EXECUTOR_OPTION,
     message: list[str] = typer.Option([], "--message", "-m", help="Send this message instead of prompting (repeatable)."),
 ) -> None:
     """Talk to the assistant about a project (the conversation is kept)."""
-    options = ServiceOptions(backend=backend, resolution=resolution, max_cost_usd=max_cost, auto_approve=yes)
+    options = ServiceOptions(backend=backend, resolution=resolution, max_cost_usd=max_cost, auto_approve=yes,
+                             executor=executor)
     session = open_session(project, options=options, llm=llm, llm_base_url=llm_base_url, inputs=tuple(inputs))
     printer = EventPrinter()
     console.print(Text.assemble(("•", "cyan"), " ", session.who_text(), f" · project {session.store.root}"),

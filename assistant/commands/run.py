@@ -15,13 +15,13 @@ import typer
 from rich.text import Text
 
 from shotsmith.assistant.commands.console import EventPrinter, console
+from shotsmith.assistant.commands.options import EXECUTOR_OPTION
 from shotsmith.assistant.events import ApprovalRequested
 from shotsmith.assistant.production import ServiceOptions
 from shotsmith.assistant.production.outputs import check_output_path, default_project_dir
 from shotsmith.assistant.production.report import RunReport, write_report
 from shotsmith.assistant.run import drive_brief
 from shotsmith.assistant.session_factory import open_session
-from shotsmith.backends.executors import check_executor
 from shotsmith.errors import InvalidInputError
 
 BRIEF_SUFFIXES = (".txt", ".md")
@@ -78,9 +78,7 @@ def run_command(
                                                                    "animate it where the backend can (default); off."),
     image_backend: str | None = typer.Option(None, "--image-backend", help="Backend for the storyboard stills "
                                                                            "(default: the provider's own, else sketch)."),
-    executor: str | None = typer.Option(None, "--executor", help="Where a local model's shots run: local, or ray "
-                                                                 "(a Ray cluster at $RAY_ADDRESS, else one started "
-                                                                 "here; docs/ray.md). Default: the config's."),
+    executor: str | None = EXECUTOR_OPTION,
     voiceover: str | None = typer.Option(None, "--voiceover", help="auto: narrate when the brief asks for a voice "
                                                                    "(default); off; or a .txt/.md file with your lines."),
     voice: str | None = typer.Option(None, "--voice", help="backend:voice, e.g. espeak:en-us+f3, openai-speech:coral, "
@@ -97,7 +95,7 @@ def run_command(
     target = check_output_path(output)
     options = ServiceOptions(backend=backend, resolution=resolution, fps=fps, seed=seed, max_cost_usd=max_cost,
                              auto_approve=yes, resubmit=resubmit, outputs=(target,), keyframes=keyframes,
-                             image_backend=image_backend, executor=check_executor(executor) if executor else None,
+                             image_backend=image_backend, executor=executor,
                              voiceover=voiceover, voice=voice, captions=captions)
     project_dir = project or default_project_dir(target)
     if not plan_only and not (Path(project_dir) / "project.json").exists():
