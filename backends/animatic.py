@@ -6,6 +6,10 @@ the request carries one), drawn at half the size of the renderer's Ken Burns
 canvas (the render moves a still at its own size, and a soft card loses nothing),
 and a **slate**: the shot number, the prompt, the camera move and "ANIMATIC ·
 PREVIZ", kept as text in the PNG (``shotsmith:slate``) rather than drawn into it.
+When the shot is animated from a storyboard panel (image-to-video), the panel is
+pure drawing and its labels (shot, framing, subject, setting: the ``sketch``
+backend keeps them beside the picture, :func:`~shotsmith.backends.sketch.panel_labels`)
+become the slate's lower block.
 
 Why a still: the render animates it anyway. Encoding a moving card per shot and
 then encoding the whole cut again cost 6x a bare encode for the offline demo;
@@ -28,9 +32,10 @@ from pathlib import Path
 import numpy as np
 
 import shotsmith
-from shotsmith.backends.base import (Backend, Capabilities, CostEstimate, GenerationRequest, GenerationResult, MediaKind,
-                                     ProgressCallback, ProgressEvent)
+from shotsmith.backends.base import (Backend, Capabilities, CostEstimate, GenerationMode, GenerationRequest,
+                                     GenerationResult, MediaKind, ProgressCallback, ProgressEvent)
 from shotsmith.backends.palette import DEFAULT_PALETTE, PALETTES, palette_for  # noqa: F401  (shared with sketch)
+from shotsmith.backends.sketch import panel_labels
 from shotsmith.errors import CancelledError
 from shotsmith.fonts import wrap_text
 from shotsmith.formats import SLATE_KEY, ken_burns_canvas, frame_size
@@ -45,7 +50,8 @@ class AnimaticBackend(Backend):
     model = "animatic-v1"
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(min_duration_s=0.5, max_duration_s=120.0,
+        return Capabilities(modes=[GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO],
+                            min_duration_s=0.5, max_duration_s=120.0,
                             resolutions=["360p", "480p", "540p", "720p", "1080p"], fps=[24, 25, 30, 60],
                             max_prompt_chars=4000, supports_seed=True, supports_camera_control=True,
                             max_concurrency=2, costs_money=False, local=True, still_clips=True)
@@ -93,9 +99,15 @@ def slate(request: GenerationRequest, width: int, height: int) -> list[dict]:
     common = {"fade_in_s": 0.0, "fade_out_s": 0.0, "color": "white"}
     previz = {"text": "ANIMATIC · PREVIZ", "position": "top_right", "size": small, "bold": True,
               "box_color": "0xd62828@0.85", **common}
-    if request.image:  # a storyboard panel carries its own number and labels: only say what it is and how it moves
-        return [previz, {"text": footer, "position": "top", "size": small, "bold": False, "box_color": "black@0.45",
-                         **common}]
+    if request.image:  # a storyboard panel: the picture is the drawing; its labels (kept beside it) go here
+        cells = panel_labels(request.image) or []
+        framing = next((value for key, value in cells if key.startswith("SHOT")), "")
+        words = "   ·   ".join(f"{key}: {value}" for key, value in cells if not key.startswith("SHOT"))
+        lines = [f"{framing}   ·   {footer}" if framing else footer] + ([words] if words else [])
+        return [{"text": shot, "position": "top_left", "size": head, "bold": True, "box_color": "black@0.45",
+                 **common}, previz,
+                {"text": "\n".join(lines), "position": "bottom", "size": small, "bold": False,
+                 "box_color": "black@0.55", **common}]
     return [
         {"text": shot, "position": "top_left", "size": head, "bold": True, "box_color": "black@0.45", **common},
         previz,

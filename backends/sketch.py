@@ -8,8 +8,16 @@ shoulder and a facing figure, a two-shot two figures, an insert a hand and
 the object), the camera move as arrows (push-in converging, pull-back
 diverging, pans across, tilts up or down), the style's palette (shared with
 the animatic, :mod:`shotsmith.backends.palette`), the light's direction (a
-sun, a glow, shaded sides), the subject and setting in a strip along the
-bottom, and small labelled thumbnails of the cast references in the shot.
+sun, a glow, shaded sides), and small labelled thumbnails of the cast
+references in the shot.
+
+The words (shot number, framing, subject, setting) are **not drawn into the
+panel**: they travel as data with it, a PNG text chunk (:data:`LABELS_KEY`,
+read back by :func:`panel_labels`). Why: the panel is a keyframe that is then
+animated; the animatic's camera move (and any image-to-video model) would
+crop, scale and smear words drawn into the picture. The animatic puts them in
+its slate, which the render draws over the moving picture, static and sharp;
+the contact sheet writes them under each panel.
 
 No model: plain Pillow drawing, deterministic for a request (same request,
 same bytes) and fast (tens of milliseconds for a 1280x720 panel). Free, so
@@ -21,11 +29,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import json
 import random
 import threading
 from pathlib import Path
 
-from PIL import Image, ImageDraw, UnidentifiedImageError
+from PIL import Image, ImageDraw, PngImagePlugin, UnidentifiedImageError
 
 import shotsmith
 from shotsmith.backends import sketch_draw as d
@@ -47,6 +56,8 @@ FRAMING_LABEL = {Framing.EXTREME_WIDE: "EXTREME WIDE", Framing.WIDE: "WIDE", Fra
                  Framing.EXTREME_CLOSE: "EXTREME CLOSE-UP", Framing.OVER_SHOULDER: "OVER-SHOULDER",
                  Framing.TWO_SHOT: "TWO-SHOT", Framing.INSERT: "INSERT"}
 MAX_REFERENCES = 4
+#: PNG text key of a panel's labels: ``[[key, value], ...]`` (shot and framing, subject, setting).
+LABELS_KEY = "shotsmith:labels"
 
 
 def panel(request: GenerationRequest) -> Image.Image:
@@ -74,13 +85,28 @@ def panel(request: GenerationRequest) -> Image.Image:
     _subject(draw, width, height, reading, horizon, light_c, mid_c, line_c, rng)
     d.camera_arrows(draw, width, height, request.camera.value)
     d.thumbnails(image, _reference_thumbnails(request))
-    _badge(draw, width, height, request)
-    size = FRAMING_LABEL[reading.framing] + (f" · {reading.angle.upper()} ANGLE" if reading.angle != "eye" else "")
-    d.label_strip(image, [(f"SHOT {request.shot_index}" if request.shot_index is not None else "SHOT", size),
-                          ("SUBJECT", shorten(reading.subject, 60) or "-"),
-                          ("SETTING", shorten(reading.setting, 50) or reading.setting_kind)])
     draw.rectangle((0, 0, width - 1, height - 1), outline=d.INK, width=max(2, min(width, height) // 180))
     return image
+
+
+def labels(request: GenerationRequest) -> list[tuple[str, str]]:
+    """The panel's words, kept beside the picture: ``[("SHOT 3", "CLOSE-UP"), ("SUBJECT", …), ("SETTING", …)]``."""
+    reading = read_shot(request)
+    size = FRAMING_LABEL[reading.framing] + (f" · {reading.angle.upper()} ANGLE" if reading.angle != "eye" else "")
+    return [(f"SHOT {request.shot_index}" if request.shot_index is not None else "SHOT", size),
+            ("SUBJECT", shorten(reading.subject, 60) or "-"),
+            ("SETTING", shorten(reading.setting, 50) or reading.setting_kind)]
+
+
+def panel_labels(path: str | Path) -> list[tuple[str, str]] | None:
+    """The labels a panel file carries (:data:`LABELS_KEY`), or None (another backend's still, no file)."""
+    try:
+        with Image.open(path) as image:
+            raw = image.info.get(LABELS_KEY)
+        cells = json.loads(raw) if raw else None
+        return [(str(k), str(v)) for k, v in cells] if cells else None
+    except (OSError, ValueError, TypeError, UnidentifiedImageError):
+        return None
 
 
 def _subject(draw: ImageDraw.ImageDraw, width: int, height: int, reading: ShotReading, horizon: float,
@@ -151,16 +177,6 @@ def _subject(draw: ImageDraw.ImageDraw, width: int, height: int, reading: ShotRe
                      lit_from=lit)
 
 
-def _badge(draw: ImageDraw.ImageDraw, width: int, height: int, request: GenerationRequest) -> None:
-    """The shot number in a circle, top left, as on a board."""
-    if request.shot_index is None:
-        return
-    r = max(12, int(min(width, height) * 0.05))
-    pad = r // 2
-    draw.ellipse((pad, pad, pad + 2 * r, pad + 2 * r), fill=(250, 248, 240), outline=d.INK, width=max(2, r // 8))
-    draw.text((pad + r, pad + r), str(request.shot_index), font=d.font(r * 1.1, True), fill=d.INK, anchor="mm")
-
-
 def _reference_thumbnails(request: GenerationRequest) -> list[tuple[Image.Image, str]]:
     pictures = []
     for ref in request.references[:MAX_REFERENCES]:
@@ -178,9 +194,11 @@ def _reference_thumbnails(request: GenerationRequest) -> list[tuple[Image.Image,
 
 
 def render_png(request: GenerationRequest) -> bytes:
-    """The panel as PNG bytes (fast compression: a panel is a draft, not an archive)."""
+    """The panel as PNG bytes with its labels as text (fast compression: a panel is a draft, not an archive)."""
     buffer = io.BytesIO()
-    panel(request).save(buffer, "PNG", compress_level=1)
+    info = PngImagePlugin.PngInfo()
+    info.add_text(LABELS_KEY, json.dumps(labels(request)))
+    panel(request).save(buffer, "PNG", compress_level=1, pnginfo=info)
     return buffer.getvalue()
 
 
@@ -188,7 +206,7 @@ class SketchBackend(Backend):
     name = "sketch"
     description = ("Offline storyboard panels: framing, figures, setting, light and camera arrows drawn from each "
                    "shot. Free, instant, no model.")
-    model = "sketch-v1"
+    model = "sketch-v2"  # v2: the labels travel beside the drawing, not in it
 
     def capabilities(self) -> Capabilities:
         return Capabilities(modes=[GenerationMode.TEXT_TO_IMAGE, GenerationMode.REFERENCE_TO_IMAGE],

@@ -388,7 +388,7 @@ def camera_arrows(draw: ImageDraw.ImageDraw, width: int, height: int, move: str)
         arrow(draw, *((a, b) if move == "tilt_up" else (b, a)), width=line)
 
 
-# -- labels ---------------------------------------------------------------------------------------------------------
+# -- text on thumbnails (the panel's own words travel beside it: sketch.labels) -------------------------------
 
 def fit_text(text: str, face: ImageFont.FreeTypeFont, max_width: float) -> str:
     """``text`` shortened with an ellipsis until it fits ``max_width`` pixels."""
@@ -401,40 +401,6 @@ def fit_text(text: str, face: ImageFont.FreeTypeFont, max_width: float) -> str:
     while cut and face.getlength(cut + "…") > max_width:  # one long word: cut inside it
         cut = cut[:-1]
     return cut.rstrip() + "…"
-
-
-def label_strip(image: Image.Image, cells: list[tuple[str, str]], *, height_frac: float = 0.1) -> None:
-    """A dark strip along the bottom with labelled cells: ``[("SHOT 3", "CLOSE-UP"), ("SUBJECT", "…"), …]``.
-
-    Side by side in landscape; in a tall frame (9:16, 4:5) one cell a line, so labels stay readable.
-    """
-    width, height = image.size
-    draw = ImageDraw.Draw(image)
-    stacked = width < height * 1.2
-    if stacked:
-        line = max(14, int(min(width, height) * 0.045))
-        strip = int(line * (len(cells) + 0.6))
-        draw.rectangle((0, height - strip, width, height), fill=(22, 22, 26))
-        key_font, value_font = font(line * 0.62, True), font(line * 0.72)
-        pad = line * 0.4
-        for i, (key, value) in enumerate(cells):
-            y = height - strip + line * (0.3 + i)
-            draw.text((pad, y + line * 0.1), key, font=key_font, fill=(200, 160, 90))
-            indent = pad + key_font.getlength(key) + line * 0.4
-            draw.text((indent, y), fit_text(value, value_font, width - indent - pad), font=value_font,
-                      fill=(240, 240, 240))
-        return
-    strip = max(26, int(height * height_frac))
-    draw.rectangle((0, height - strip, width, height), fill=(22, 22, 26))
-    small, big = font(strip * 0.26, True), font(strip * 0.34)
-    pad = strip * 0.3
-    weights = [0.28, 0.4, 0.32][: len(cells)]
-    x = pad
-    for (key, value), weight in zip(cells, weights):
-        cell = width * weight - pad
-        draw.text((x, height - strip + strip * 0.12), key, font=small, fill=(200, 160, 90))
-        draw.text((x, height - strip + strip * 0.45), fit_text(value, big, cell - pad), font=big, fill=(240, 240, 240))
-        x += cell + pad
 
 
 def thumbnails(image: Image.Image, pictures: list[tuple[Image.Image, str]]) -> None:

@@ -252,3 +252,31 @@ def test_sketch_through_the_engine(store):
     assert len({o.clip.read_bytes() for o in outcomes}) == 3
     again = asyncio.run(generate_shots(store, SketchBackend(), requests))
     assert all(o.cached for o in again)
+
+
+# -- the words travel beside the drawing ------------------------------------------------------------------------------
+
+def test_labels_are_kept_as_data_not_drawn_into_the_panel(tmp_path):
+    """The panel is pure drawing (a camera move or an image-to-video model would crop the words); the labels
+    are a text chunk of the PNG, read back by panel_labels."""
+    from shotsmith.backends.sketch import LABELS_KEY, labels, panel_labels
+
+    request = still("Close-up of a barista pours latte art, in a neighbourhood coffee shop", shot_index=3,
+                    resolution="720p")
+    path = tmp_path / "p.png"
+    path.write_bytes(render_png(request))
+    cells = panel_labels(path)
+    assert cells == labels(request)
+    assert cells[0] == ("SHOT 3", "CLOSE-UP")
+    assert ("SUBJECT", "a barista pours latte art") in cells and ("SETTING", "a neighbourhood coffee shop") in cells
+    with Image.open(path) as image:
+        assert LABELS_KEY in image.info
+        pixels = np.asarray(image.convert("RGB")).astype(int)
+    # no dark label strip along the bottom (it was (22, 22, 26) across the whole width) and no white badge top left
+    bottom = pixels[-40:-6, 6:-6].reshape(-1, 3)
+    assert (np.abs(bottom - (22, 22, 26)).sum(axis=1) < 6).mean() < 0.2
+    badge = pixels[10:60, 10:60].reshape(-1, 3)
+    assert (np.abs(badge - (250, 248, 240)).sum(axis=1) < 4).mean() < 0.2
+    plain = tmp_path / "plain.png"
+    Image.new("RGB", (8, 8)).save(plain)
+    assert panel_labels(plain) is None and panel_labels(tmp_path / "missing.png") is None
