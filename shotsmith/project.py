@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shotsmith.brief import Brief, ShotPlan
 from shotsmith.cast import CastMember, Look
@@ -52,6 +52,8 @@ class GenerationRecord(BaseModel):
 class ProductionSettings(BaseModel):
     """How the project's shots are generated and its cut is sized; a run's options update it."""
 
+    model_config = ConfigDict(extra="forbid")  # a misspelled setting in project.json is an error, not ignored
+
     backend: str = "animatic"
     resolution: str = "720p"
     fps: int = Field(default=30, ge=1, le=120)
@@ -70,6 +72,13 @@ class ProductionSettings(BaseModel):
                               "the offline scratch voice.")
     captions: Literal["burn", "srt", "track", "off"] | None = Field(default=None, description="How the narration's "
                                                                     "captions are shown; None: burned in when narrated.")
+    music: str | None = Field(default=None, description="The user's music file, or a folder to choose a track from "
+                              "(absolute path, read only); None: no music bed.")
+    music_mood: list[str] = Field(default_factory=list, description="Mood tags that pick the track from a music "
+                                  "folder; empty: the brief's words.")
+    beat_sync: bool = Field(default=False, description="Move the cuts onto the music's beats (needs the beats extra).")
+    music_bed: str | None = Field(default=None, description="The track chosen from ``music`` (kept so a rerun lays "
+                                  "the same one, and a render replaces the bed it laid before).")
 
     @field_validator("resolution")
     @classmethod

@@ -18,6 +18,7 @@ from shotsmith.assistant.commands.console import EventPrinter, console
 from shotsmith.assistant.commands.options import EXECUTOR_OPTION
 from shotsmith.assistant.events import ApprovalRequested
 from shotsmith.assistant.production import ServiceOptions
+from shotsmith.assistant.production.music import require_librosa, wants_beat_sync
 from shotsmith.assistant.production.outputs import check_output_path, default_project_dir
 from shotsmith.assistant.production.report import RunReport, write_report
 from shotsmith.assistant.run import drive_brief
@@ -85,6 +86,13 @@ def run_command(
                                                            "elevenlabs:VOICE_ID (default: espeak, a scratch voice)."),
     captions: str | None = typer.Option(None, "--captions", help="burn (default when narrated), srt (sidecar .srt and "
                                                                  ".vtt), track (a subtitle track), or off."),
+    music: str | None = typer.Option(None, "--music", help="A music bed: an audio file, a folder to choose a track "
+                                                           "from (by mood tags or the brief), or off. Faded, ducked "
+                                                           "under the voice, loudness-normalised; never modified."),
+    music_mood: str | None = typer.Option(None, "--music-mood", help="Mood tags that choose the track from the "
+                                                                     "--music folder, e.g. 'warm,upbeat'."),
+    beat_sync: bool | None = typer.Option(None, "--beat-sync/--no-beat-sync", help="Move the cuts onto the music's "
+                                          "beats (also: 'cut to the beat' in the brief). Needs shotsmith[beats]."),
 ) -> None:
     """Plan, generate and assemble a video from a brief, non-interactively."""
     text = read_brief(brief)
@@ -93,10 +101,14 @@ def run_command(
     if max_cost is not None and max_cost < 0:
         raise InvalidInputError(f"--max-cost {max_cost:g} is negative")
     target = check_output_path(output)
+    if music and music.strip().lower() not in ("off", "none", "no") and (beat_sync or (
+            beat_sync is None and wants_beat_sync(text))):
+        require_librosa()  # asked for, and cannot be done: say how to install it before anything is created
     options = ServiceOptions(backend=backend, resolution=resolution, fps=fps, seed=seed, max_cost_usd=max_cost,
                              auto_approve=yes, resubmit=resubmit, outputs=(target,), keyframes=keyframes,
                              image_backend=image_backend, executor=executor,
-                             voiceover=voiceover, voice=voice, captions=captions)
+                             voiceover=voiceover, voice=voice, captions=captions, music=music,
+                             music_mood=music_mood, beat_sync=beat_sync)
     project_dir = project or default_project_dir(target)
     if not plan_only and not (Path(project_dir) / "project.json").exists():
         # A new project has nothing cached: a missing key or model fails now, before planning or any folder.

@@ -26,7 +26,7 @@ from shotsmith.assistant.events import (AgentEvent, GenerationProgress, Notice, 
                                         RenderProgress)
 from shotsmith.assistant.planner import OFFLINE_PLANNER, parse_shot_count, plan_brief
 from shotsmith.assistant.production.drafting import ShotDraft, check_against_brief, mentioned_media, plan_from_drafts
-from shotsmith.assistant.production import storyboard, voiceover
+from shotsmith.assistant.production import music, storyboard, voiceover
 from shotsmith.assistant.production.casting import assign_cast
 from shotsmith.assistant.production.outputs import publish, resolve_output
 from shotsmith.assistant.production.spending import Estimate, ShotCost, SpendingPolicy, SpendingRefusedError, usd
@@ -66,6 +66,10 @@ class ServiceOptions:
     voiceover: str | None = None
     voice: str | None = None
     captions: str | None = None
+    #: Music: a file or a folder to choose from ("off": none), mood tags for the folder, cut to its beat.
+    music: str | None = None
+    music_mood: str | None = None
+    beat_sync: bool | None = None
     #: Where local models' shots run: "local" or "ray" (docs/ray.md); None keeps the config's ``executor``.
     executor: str | None = None
     #: Output files outside the project that the user named on the command line (-o).
@@ -164,6 +168,7 @@ class ProductionService:
             from shotsmith.backends.voice import resolve_voice
 
             resolve_voice(options.voice)  # an unknown voice fails before a project folder exists
+        music.check_options(options.music, options.music_mood, options.beat_sync)  # before a folder exists too
         if options.resolution and options.resolution not in RESOLUTIONS:
             raise InvalidInputError(f"unknown resolution {options.resolution!r}",
                                     hint=f"choose one of {', '.join(RESOLUTIONS)}")
@@ -192,6 +197,7 @@ class ProductionService:
             updates["voice"] = options.voice
         if options.captions:
             updates["captions"] = options.captions
+        updates.update(music.settings_updates(self.store, options.music, options.music_mood, options.beat_sync))
         self._voiceover_file = options.voiceover if options.voiceover not in (None, "auto", "off") else None
         if updates.get("resolution") and updates["resolution"] != production.resolution:
             updates["output_size"] = None  # a new resolution asked for replaces an explicit size
@@ -280,6 +286,8 @@ class ProductionService:
         self.activity.time("plan", time.perf_counter() - t0)
         plan = self.set_plan(plan, Brief(text=brief.text, duration_s=brief.duration_s, aspect_ratio=brief.aspect_ratio,
                                          shot_count=brief.shot_count, notices=notices))
+        notices += music.prepare(self, text)  # the bed, and cuts on its beats before the narration is fitted
+        plan = self.plan
         production = self.store.project.production
         script = voiceover.script_for(plan, text, self._voiceover_file or production.voiceover)
         self.store.project.narration = script
@@ -321,6 +329,15 @@ class ProductionService:
                               resolution=resolution)
             self.store.save()
             self.emit(PlanUpdated(self.plan))
+            return said
+
+    def set_music(self, source: str | None, *, moods: str | list[str] | None = None,
+                  beat_sync: bool | None = None) -> str:
+        """Set the music bed (a file, a folder to choose from, or "off") and cut to its beat; says what was done."""
+        with self._work:
+            said = music.configure(self, source, moods=moods, beat_sync=beat_sync)
+            if self.has_plan:
+                self.emit(PlanUpdated(self.plan))
             return said
 
     def add_footage(self, name: str, *, position: str = "replace", index: int = 1, duration_s: float | None = None,
@@ -744,6 +761,8 @@ class ProductionService:
             if too_long:
                 self.emit(Notice(f"the narration runs long: {too_long}", level="warning"))
                 self.activity.notices.append(too_long)
+        if project.plan is not None:
+            project.timeline = music.lay_bed(self, project.timeline, project.plan.total_duration_s)
         cut = self.store.project.sync_cut()
         if cut is not None:
             cut.require_complete()
