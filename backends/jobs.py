@@ -296,6 +296,33 @@ async def _find(backend: RemoteBackend, api: ApiClient, request: GenerationReque
         return await backend.find_created(api, request, token, sent_at)
 
 
+async def _find_lost_create(backend: RemoteBackend, api: ApiClient, request: GenerationRequest, token: str,
+                            sent_at: float, cause: RemoteError, *, after_refusal: bool) -> RemoteTask | None:
+    """Look for the task a create of this shot may have made although its outcome is unknown to us.
+
+    Two moments of :func:`_create` need it, and differ only in why the create is in doubt:
+    ``after_refusal=False``, a create's answer was lost (``cause`` is that :class:`AmbiguousCreateError`);
+    ``after_refusal=True``, a create sent again was refused (``cause``), and the refusal may be a
+    duplicate-id answer to an earlier attempt that arrived late. What each does when nothing is found
+    differs and stays with the caller (send again, or let the refusal stand), so it is not decided here.
+
+    Returns the task to adopt (logged), or None when the provider shows nothing under the create's
+    token. A lookup that fails is an :class:`AmbiguousCreateError` chained to ``cause``, whose message
+    says the lookup failed: the charge is kept and a rerun does not create again.
+    """
+    try:
+        found = await _find(backend, api, request, token, sent_at)
+    except RemoteError as lookup:
+        error = _ambiguous(backend, cause)
+        why = "an earlier attempt may have arrived and " if after_refusal else ""
+        error.message += f"; {why}looking for it failed ({lookup.message})"
+        raise error from cause
+    if found is not None:
+        log.info("%s: %s; adopted task %s", backend.name,
+                 "the first create arrived late" if after_refusal else "the create's answer was lost", found.id)
+    return found
+
+
 async def _recover(backend: RemoteBackend, api: ApiClient, request: GenerationRequest,
                    uncertain: tuple[str, float], resubmit: bool) -> RemoteTask | None:
     """An earlier create's answer was lost: adopt its task if it can be found, else create only if allowed."""
@@ -364,27 +391,17 @@ async def _create(backend: RemoteBackend, api: ApiClient, request: GenerationReq
                         raise
                     refused = exc
             # A repeated create was refused: the first one may have arrived late (a duplicate id). Look again.
-            try:
-                found = await _find(backend, api, request, token, sent_at)
-            except RemoteError as lookup:
-                error = _ambiguous(backend, refused)
-                error.message += f"; an earlier attempt may have arrived and looking for it failed ({lookup.message})"
-                raise error from refused
+            # (A failed lookup raises the ambiguity here, inside the try: the handler below then treats it as a
+            # lost answer, looking once more before anything is sent again.)
+            found = await _find_lost_create(backend, api, request, token, sent_at, refused, after_refusal=True)
             if found is not None:
-                log.info("%s: the first create arrived late; adopted task %s", backend.name, found.id)
                 return found
-            raise refused
+            raise refused  # nothing under our id: the refusal stands, nothing was made
         except AmbiguousCreateError as exc:
             if not backend.can_find_created:
                 raise _ambiguous(backend, exc) from exc
-            try:
-                found = await _find(backend, api, request, token, sent_at)
-            except RemoteError as lookup:
-                error = _ambiguous(backend, exc)
-                error.message += f"; looking for it failed ({lookup.message})"
-                raise error from exc
+            found = await _find_lost_create(backend, api, request, token, sent_at, exc, after_refusal=False)
             if found is not None:
-                log.info("%s: the create's answer was lost; adopted task %s", backend.name, found.id)
                 return found
             # The provider shows nothing under our id: the create never arrived; sending it again is safe.
             if attempt == attempts:
