@@ -39,6 +39,7 @@ BUILTIN_PLUGINS = (
     "shotsmith.backends.luma",
     "shotsmith.backends.veo",
     "shotsmith.backends.local_diffusion",
+    "shotsmith.backends.diffusers_image",
     "shotsmith.backends.runway_image",
     "shotsmith.backends.luma_image",
     "shotsmith.backends.flux_image",
