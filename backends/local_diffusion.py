@@ -1,10 +1,11 @@
-"""The built-in ``diffusers`` backend: text-to-video from a model on this machine.
+"""The built-in ``diffusers`` backend: text-to-video and image-to-video from a model on this machine.
 
-It loads a text-to-video pipeline with diffusers' own
+It loads a video pipeline with diffusers' own
 ``DiffusionPipeline.from_pretrained(model)`` (a folder holding ``model_index.json``,
 or a hub id already in the local cache), runs it on the best device here and
-encodes the frames to an H.264 MP4 with ffmpeg. Nothing is sent anywhere and
-nothing costs money, so shots made with it are limited only by the GPU.
+encodes the frames to an H.264 MP4 with ffmpeg (with the pipeline's own audio as
+AAC where it makes some: LTX-2). Nothing is sent anywhere and nothing costs money,
+so shots made with it are limited only by the GPU.
 
 Why it is built this way:
 
@@ -26,6 +27,11 @@ Why it is built this way:
   the VAE and denoiser need, frame count to what the VAE's temporal compression
   allows) so a bad value fails with a message that names it, instead of a
   tensor shape error deep inside the model.
+* What the model can be asked for (text-to-video, image-to-video from the shot's
+  keyframe, a last frame too, audio) is read from its pipeline class
+  (:mod:`.video_conditioning`), from ``model_index.json`` before it is loaded, so
+  the capabilities the planner sees are the loaded model's own. An image the
+  model cannot take is refused, never dropped.
 * The pipeline blocks for minutes, so it runs in a worker thread
   (``asyncio.to_thread``); the step callback reports progress and stops the
   run when the cancel event is set, by raising out of the denoising loop.
@@ -38,7 +44,6 @@ import importlib.util
 import inspect
 import logging
 import math
-import re
 import sys
 import tempfile
 import threading
@@ -60,6 +65,15 @@ from shotsmith.backends.base import (
     ProgressEvent,
 )
 from shotsmith.backends.executors import current_executor
+from shotsmith.backends.video_conditioning import (
+    PipelineModes,
+    audio_sample_rate,
+    conditioning_arguments,
+    fit_image,
+    modes_of_model,
+    modes_of_pipeline,
+    output_audio,
+)
 from shotsmith.config import Settings, load_settings
 from shotsmith.errors import BackendError, CancelledError, InvalidInputError
 from shotsmith.formats import ASPECT_RATIOS, RESOLUTIONS, frame_size
@@ -114,6 +128,9 @@ class DiffusersSettings(BaseModel):
     max_frames: int | None = Field(default=None, ge=1, description="Most frames the model can make in one run.")
     frame_step: int | None = Field(default=None, ge=1, description="Frame counts must be k*frame_step+1 (auto-detected).")
     size_multiple: int | None = Field(default=None, ge=1, description="Width/height multiple (auto-detected).")
+    end_image: bool | None = Field(default=None,
+                                   description="Give image-to-video the shot's last frame too (None: where the "
+                                               "pipeline is known to use one, e.g. LTX conditions, Wan FLF2V).")
 
     @field_validator("fps")
     @classmethod
@@ -163,6 +180,11 @@ class GenerationPlan:
     prompt: str
     negative_prompt: str | None
     warnings: list[str] = field(default_factory=list)
+    #: The start image (the shot's keyframe) and last frame, for image-to-video.
+    image: str | None = None
+    end_image: str | None = None
+    #: Keep the audio a pipeline returns (False when the request asked for a silent clip).
+    keep_audio: bool = True
 
     @property
     def duration_s(self) -> float:
@@ -179,6 +201,8 @@ class _Interrupted(Exception):
 _cache_lock = threading.Lock()
 _run_lock = threading.Lock()
 _cached: tuple[tuple, Any] | None = None
+# What each model folder's pipeline takes, read from model_index.json (a few milliseconds, but per capabilities()).
+_modes_cache: dict[tuple, PipelineModes | None] = {}
 
 
 def clear_pipeline_cache() -> None:
@@ -186,6 +210,7 @@ def clear_pipeline_cache() -> None:
     global _cached
     with _cache_lock:
         _cached = None
+        _modes_cache.clear()
     if "torch" in sys.modules:
         import torch
 
@@ -241,8 +266,9 @@ def pipeline_facts(pipe: Any, settings: DiffusersSettings) -> PipelineFacts:
 
 class DiffusersBackend(Backend):
     name = "diffusers"
-    description = ("Local text-to-video with a diffusers pipeline from your own model folder or hub id "
-                   "(ModelScope, AnimateDiff, CogVideoX, Wan, LTX...). Free; wants a GPU.")
+    description = ("Local text-to-video and image-to-video with a diffusers pipeline from your own model folder or "
+                   "hub id (ModelScope, AnimateDiff, CogVideoX, Wan, LTX, LTX-2 with audio, Stable Video "
+                   "Diffusion...). Free; wants a GPU.")
     #: The settings table's model (``diffusers-image`` reads its own, with image-only keys).
     settings_model: ClassVar[type[DiffusersSettings]] = DiffusersSettings
 
@@ -276,13 +302,35 @@ class DiffusersBackend(Backend):
         return identity
 
     def capabilities(self) -> Capabilities:
+        """The configured model's own modes (read from its folder before loading); text-to-video when unknown."""
         s = self.settings
-        return Capabilities(modes=[GenerationMode.TEXT_TO_VIDEO], durations_s=None,
+        modes = self.modes()
+        offered = [GenerationMode.TEXT_TO_VIDEO] if modes is None or modes.text_to_video else []
+        if modes is not None and modes.image_to_video:
+            offered.append(GenerationMode.IMAGE_TO_VIDEO)
+        return Capabilities(modes=offered, durations_s=None,
                             min_duration_s=s.min_duration_s, max_duration_s=s.max_duration_s,
                             aspect_ratios=list(ASPECT_RATIOS), resolutions=list(s.resolutions), fps=list(s.fps),
-                            max_prompt_chars=2000, supports_seed=True, supports_negative_prompt=True,
+                            max_prompt_chars=2000, supports_seed=True,
+                            supports_negative_prompt=modes is None or modes.takes_prompt,
                             supports_camera_control=False, max_concurrency=self._concurrency(), costs_money=False,
-                            local=True, long_running=True)
+                            local=True, long_running=True, generates_audio=modes is not None and modes.audio,
+                            supports_end_image=modes is not None and modes.end_image)
+
+    def modes(self, model: str | None = None) -> PipelineModes | None:
+        """What the model's pipeline takes: from the loaded pipeline when it is this model, else read from
+        its ``model_index.json`` (no weights loaded); None with no model or one that cannot be read yet."""
+        model = model or self.model
+        if not model:
+            return None
+        with _cache_lock:
+            loaded = _cached
+        if loaded is not None and loaded[0][0] == model:
+            return modes_of_pipeline(loaded[1][0], self.settings.end_image)
+        key = (model, self.settings.end_image)
+        if key not in _modes_cache:
+            _modes_cache[key] = modes_of_model(model, self.settings.end_image)
+        return _modes_cache[key]
 
     def executor(self) -> str:
         """``local`` or ``ray``: the run's choice (:func:`~shotsmith.backends.executors.executor_scope`), else the config's."""
@@ -306,9 +354,33 @@ class DiffusersBackend(Backend):
         self.model_id()
 
     def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
-        """The base checks, after making sure there is a model to run (the first place a missing one shows)."""
-        self.model_id(request)
-        return super().prepare(request)
+        """The base checks, after making sure there is a model to run (the first place a missing one shows).
+
+        A start image for a model that cannot take one is refused here (the base contract would drop it
+        with a warning): a keyframe the user made or chose is part of what they asked for."""
+        model = self.model_id(request)
+        modes = self.modes(model)
+        if modes is not None:
+            self._check_modes(request, modes, model)
+        ready, warnings = super().prepare(request)
+        if modes is not None and not modes.takes_prompt:
+            warnings.append(f"{self._label(request)}{modes.pipeline} animates the start image alone; "
+                            f"the prompt is not used")
+        return ready, warnings
+
+    def _check_modes(self, request: GenerationRequest, modes: PipelineModes, model: str) -> None:
+        """One clear line for a request this model cannot make (an image it cannot use, no image it needs)."""
+        label = self._label(request)
+        if request.image and not modes.image_to_video:
+            raise InvalidInputError(f"{label}{model} ({modes.pipeline}) is a text-to-video model; it cannot start "
+                                    f"from the image {Path(request.image).name}",
+                                    hint="use an image-to-video model (LTX, Wan I2V, CogVideoX I2V, Stable Video "
+                                         "Diffusion) or make the shot without a keyframe (--keyframes off)")
+        if not request.image and not modes.text_to_video:
+            raise InvalidInputError(f"{label}{model} ({modes.pipeline}) animates a start image and has none for "
+                                    f"this shot",
+                                    hint="keep keyframes on (--keyframes auto) so each shot starts from its "
+                                         "storyboard still")
 
     async def generate(self, request: GenerationRequest, dest: Path, *, on_progress: ProgressCallback,
                        cancel: threading.Event) -> GenerationResult:
@@ -338,8 +410,11 @@ class DiffusersBackend(Backend):
     def plan(self, request: GenerationRequest, facts: PipelineFacts) -> GenerationPlan:
         """Turn a request into pipeline arguments, checking each value as diffusers' check_inputs would."""
         label = f"shot {request.shot_index}: " if request.shot_index is not None else ""
-        if request.mode is not GenerationMode.TEXT_TO_VIDEO:
-            raise InvalidInputError(f"{label}the diffusers backend only does text-to-video, not {request.mode.value}")
+        if request.mode not in (GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO):
+            raise InvalidInputError(f"{label}the diffusers backend does text-to-video and image-to-video, "
+                                    f"not {request.mode.value}")
+        if request.mode is GenerationMode.IMAGE_TO_VIDEO and not request.image:
+            raise InvalidInputError(f"{label}image-to-video needs a start image")
         if not request.prompt.strip():
             raise InvalidInputError(f"{label}the prompt is empty")
         if request.seed is not None and not 0 <= request.seed <= MAX_SEED:
@@ -376,7 +451,9 @@ class DiffusersBackend(Backend):
         return GenerationPlan(width=snapped_w, height=snapped_h, num_frames=frames, fps=request.fps,
                               steps=self.settings.steps or facts.default_steps,
                               guidance_scale=self.settings.guidance_scale, seed=request.seed,
-                              prompt=request.prompt, negative_prompt=negative or None, warnings=warnings)
+                              prompt=request.prompt, negative_prompt=negative or None, warnings=warnings,
+                              image=request.image, end_image=request.end_image if request.image else None,
+                              keep_audio=request.audio is not False)
 
     def run_blocking(self, request: GenerationRequest, dest: Path, model: str, on_progress: ProgressCallback,
                      cancel: threading.Event, stop: threading.Event | None = None) -> GenerationResult:
@@ -395,8 +472,10 @@ class DiffusersBackend(Backend):
         progress.emit(0.0, message=f"loading {model}")
         pipe, load_warnings = self.pipeline(model)
         check_cancel()
+        modes = modes_of_pipeline(pipe, self.settings.end_image)
+        self._check_modes(request, modes, model)  # the folder may have changed since prepare()
         plan = self.plan(request, pipeline_facts(pipe, self.settings))
-        kwargs = self.pipeline_arguments(pipe, plan, progress, cancelled)
+        kwargs = self.pipeline_arguments(pipe, plan, progress, cancelled, modes)
         with _run_lock:
             check_cancel()
             try:
@@ -414,24 +493,41 @@ class DiffusersBackend(Backend):
                 raise BackendError(f"{self._label(request)}{model} failed: {type(exc).__name__}: {exc}") from exc
         check_cancel()
         frames = frames_to_uint8(output.frames if hasattr(output, "frames") else output[0])
+        audio = output_audio(output) if modes.audio and plan.keep_audio else None
+        rate = audio_sample_rate(pipe) if audio is not None else None
         progress.emit(DENOISE_SHARE + 5.0, message="encoding")
         encode_mp4(frames, dest, plan.fps, cancel=_AnyEvent(cancel, stop), on_progress=progress.encoding(plan.duration_s),
-                   what=f"encoding {self._label(request) or 'the clip '}".strip())
+                   what=f"encoding {self._label(request) or 'the clip '}".strip(), audio=audio, sample_rate=rate)
         info = probe(dest)
         video = require_video(info)
         progress.emit(100.0, message="done")
         return GenerationResult(path=str(dest), duration_s=info.duration_s or plan.duration_s, width=video.width,
                                 height=video.height, cost=CostEstimate(amount=0.0, source="local compute"),
-                                warnings=[*load_warnings, *plan.warnings])
+                                warnings=[*load_warnings, *plan.warnings], has_audio=bool(info.audio))
 
     def pipeline_arguments(self, pipe: Any, plan: GenerationPlan, progress: "_Progress",
-                           cancelled: Any) -> dict[str, Any]:
-        """The keyword arguments for ``pipe(...)``, with the progress/cancel callback the pipeline supports."""
+                           cancelled: Any, modes: PipelineModes | None = None) -> dict[str, Any]:
+        """The keyword arguments for ``pipe(...)``, with the progress/cancel callback the pipeline supports.
+
+        The start image (and last frame) is cropped to the generation size and handed over the way this
+        pipeline takes it (``image=``/``last_image=`` or LTX ``conditions``); a pipeline that reads the
+        frame rate (LTX ``frame_rate``, Stable Video Diffusion's ``fps`` conditioning) gets the shot's."""
         import torch
 
+        modes = modes or modes_of_pipeline(pipe, self.settings.end_image)
         params = inspect.signature(pipe.__call__).parameters
-        kwargs: dict[str, Any] = {"prompt": plan.prompt, "num_frames": plan.num_frames, "height": plan.height,
-                                  "width": plan.width, "num_inference_steps": plan.steps}
+        kwargs: dict[str, Any] = {"num_frames": plan.num_frames, "height": plan.height, "width": plan.width,
+                                  "num_inference_steps": plan.steps}
+        if modes.takes_prompt:
+            kwargs["prompt"] = plan.prompt
+        if plan.image:
+            image = fit_image(plan.image, plan.width, plan.height)
+            end = (fit_image(plan.end_image, plan.width, plan.height, what="end image")
+                   if plan.end_image and modes.end_image else None)
+            kwargs.update(conditioning_arguments(pipe, modes, image, end, plan.num_frames))
+        for rate in ("frame_rate", "fps"):
+            if rate in params:
+                kwargs[rate] = plan.fps
         if plan.negative_prompt and "negative_prompt" in params:
             kwargs["negative_prompt"] = plan.negative_prompt
         if plan.guidance_scale is not None and "guidance_scale" in params:
@@ -496,7 +592,7 @@ class DiffusersBackend(Backend):
         import torch
 
         key, device, _dtype, offload = self._placement(torch, model)
-        self._check_text_to_video(pipe, model)
+        self._check_video_pipeline(pipe, model)
         warnings = self._setup(pipe, device, offload)
         with _cache_lock:
             _cached = (key, (pipe, warnings))
@@ -528,7 +624,7 @@ class DiffusersBackend(Backend):
             raise BackendError(f"could not load diffusers model {model}: {first}",
                                hint="use a local pipeline folder, or download the hub id first "
                                     "(`hf download <id>`); check the variant setting") from exc
-        self._check_text_to_video(pipe, model)
+        self._check_video_pipeline(pipe, model)
         return pipe, self._setup(pipe, device, offload)
 
     def _setup(self, pipe: Any, device: str, offload: str) -> list[str]:
@@ -552,28 +648,24 @@ class DiffusersBackend(Backend):
                 warnings.append(f"{type(pipe).__name__} cannot offload ({offload}); loading it whole onto {device}")
             pipe.to(device)
         vae = getattr(pipe, "vae", None)
-        if self.settings.vae_tiling:
-            if hasattr(vae, "enable_tiling"):
-                vae.enable_tiling()
-            elif hasattr(pipe, "enable_vae_tiling"):
-                pipe.enable_vae_tiling()
-        if self.settings.vae_slicing:
-            if hasattr(vae, "enable_slicing"):
-                vae.enable_slicing()
-            elif hasattr(pipe, "enable_vae_slicing"):
-                pipe.enable_vae_slicing()
+        for wanted, switch in ((self.settings.vae_tiling, "tiling"), (self.settings.vae_slicing, "slicing")):
+            if not wanted:
+                continue
+            enable = getattr(vae, f"enable_{switch}", None) or getattr(pipe, f"enable_vae_{switch}", None)
+            try:
+                if enable is not None:
+                    enable()
+            except NotImplementedError:  # the base class offers it, this VAE does not (SVD's temporal decoder)
+                log.info("%s's VAE has no %s; decoding without it", type(pipe).__name__, switch)
         return warnings
 
-    @staticmethod
-    def _check_text_to_video(pipe: Any, model: str) -> None:
-        params = inspect.signature(pipe.__call__).parameters
-        required = [n for n, p in params.items() if p.default is inspect.Parameter.empty
-                    and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)]
-        other_mode = re.search(r"(Image|Video)ToVideo|Img2Vid|I2V|V2V|Inpaint|ControlNet", type(pipe).__name__)
-        if ("prompt" not in params or "num_frames" not in params or other_mode
-                or any(n in ("image", "video") for n in required)):
-            raise BackendError(f"{model} loads as {type(pipe).__name__}, which is not a text-to-video pipeline",
-                               hint="the diffusers backend needs a pipeline that takes a prompt and num_frames")
+    def _check_video_pipeline(self, pipe: Any, model: str) -> PipelineModes:
+        """A text-to-video or image-to-video pipeline; anything else (video-to-video, an image model) is refused."""
+        try:
+            return modes_of_pipeline(pipe, self.settings.end_image)
+        except BackendError as exc:
+            raise BackendError(f"{model} loads as {type(pipe).__name__}, which is not a text-to-video or "
+                               f"image-to-video pipeline", hint=exc.hint) from None
 
     def _offload_mode(self, torch: Any, device: str) -> str:
         """``auto`` offloads whole models on a small CUDA card; offload means nothing without an accelerator."""
@@ -658,23 +750,36 @@ def frames_to_uint8(frames: Any) -> Any:
 
 
 def encode_mp4(frames: Any, dest: Path, fps: int, *, cancel: threading.Event | None = None,
-               on_progress: Any = None, what: str = "encoding the clip") -> None:
+               on_progress: Any = None, what: str = "encoding the clip", audio: Any = None,
+               sample_rate: int | None = None) -> None:
     """Write uint8 RGB frames (F, H, W, 3) to an H.264 MP4 at ``fps`` through ffmpeg.
 
-    The frames go through a raw rgb24 file rather than a pipe because the shared
-    ffmpeg runner owns stdin/stdout (progress, cancel, error tails).
+    ``audio`` (float32 samples x channels in [-1, 1], at ``sample_rate``) is muxed in as
+    AAC, padded or cut to the frames' length so picture and sound end together. The
+    frames and samples go through raw files rather than pipes because the shared ffmpeg
+    runner owns stdin/stdout (progress, cancel, error tails).
     """
     count, height, width, _ = frames.shape
     if width % 2 or height % 2:  # yuv420p needs even sides
         frames = frames[:, : height - height % 2, : width - width % 2]
         count, height, width, _ = frames.shape
+    duration = count / fps
     with tempfile.TemporaryDirectory(prefix="shotsmith-diffusers-") as tmp:
         raw = Path(tmp) / "frames.rgb"
         raw.write_bytes(frames.tobytes())
-        run_ffmpeg(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", str(raw),
-                    "-frames:v", str(count), "-c:v", "libx264", "-preset", "medium", "-crf", "16",
-                    "-pix_fmt", "yuv420p", "-r", str(fps), "-movflags", "+faststart", "-an", "-f", "mp4", str(dest)],
-                   duration_s=count / fps, cancel=cancel, on_progress=on_progress, what=what)
+        inputs = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", str(raw)]
+        sound = ["-an"]
+        if audio is not None:
+            if not sample_rate:
+                raise BackendError("audio came without a sample rate")
+            pcm = Path(tmp) / "audio.f32"
+            pcm.write_bytes(audio.astype("<f4").tobytes())
+            inputs += ["-f", "f32le", "-ar", str(int(sample_rate)), "-ac", str(audio.shape[1]), "-i", str(pcm)]
+            sound = ["-map", "0:v", "-map", "1:a", "-c:a", "aac", "-b:a", "128k",
+                     "-af", f"apad=whole_dur={duration:.6f}", "-t", f"{duration:.6f}"]
+        run_ffmpeg([*inputs, "-frames:v", str(count), "-c:v", "libx264", "-preset", "medium", "-crf", "16",
+                    "-pix_fmt", "yuv420p", "-r", str(fps), *sound, "-movflags", "+faststart", "-f", "mp4", str(dest)],
+                   duration_s=duration, cancel=cancel, on_progress=on_progress, what=what)
 
 
 class _Progress:

@@ -452,15 +452,21 @@ def test_memory_switches_use_diffusers_own_methods(modelscope_dir, monkeypatch, 
     assert torch.float16 in loaded_with.values()
 
 
-def test_a_pipeline_that_is_not_text_to_video_is_refused(modelscope_dir, monkeypatch):
-    class StableVideoDiffusionPipeline:
-        def __call__(self, image, num_frames=25, height=576, width=1024):
+def test_a_pipeline_that_does_not_make_shots_is_refused(modelscope_dir, monkeypatch):
+    """Video-to-video (a clip to change) and image models are not shot makers; image-to-video is (test_local_i2v)."""
+    class AnimateDiffVideoToVideoPipeline:
+        def __call__(self, video, prompt=None, num_frames=16, height=512, width=512):
             return None
 
-    monkeypatch.setattr(diffusers.DiffusionPipeline, "from_pretrained",
-                        staticmethod(lambda source, **options: StableVideoDiffusionPipeline()))
-    with pytest.raises(BackendError, match="not a text-to-video pipeline"):
-        make_backend(modelscope_dir)._load(torch, str(modelscope_dir), "cpu", torch.float32, "none")
+    class StableDiffusionPipeline:
+        def __call__(self, prompt=None, height=512, width=512):
+            return None
+
+    for fake in (AnimateDiffVideoToVideoPipeline, StableDiffusionPipeline):
+        monkeypatch.setattr(diffusers.DiffusionPipeline, "from_pretrained",
+                            staticmethod(lambda source, fake=fake, **options: fake()))
+        with pytest.raises(BackendError, match="not a text-to-video or image-to-video pipeline"):
+            make_backend(modelscope_dir)._load(torch, str(modelscope_dir), "cpu", torch.float32, "none")
 
 
 def test_settings_that_change_the_frames_change_the_cache_key(tmp_path):
