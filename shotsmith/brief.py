@@ -69,6 +69,13 @@ class Shot(BaseModel):
     keyframe: str | None = Field(default=None, description="Project-relative path of the shot's first-frame still.")
     end_keyframe: str | None = Field(default=None, description="The last-frame still, where the video backend uses one.")
     keyframe_signature: str | None = Field(default=None, description="generation_signature() the keyframes were made for.")
+    keyframe_approved: str | None = Field(default=None, description="The keyframe still (its path) the user approved "
+                                          "for animation; a new still (an edit, a redo) is pending until approved.")
+    continues_from: str | None = Field(
+        default=None, description="Set by the production service while the previous shot's transition is "
+                                  "``continue``: a digest of that shot's clip (``pending`` until it exists). Part of "
+                                  "generation_signature(), so a new clip for the previous shot invalidates this "
+                                  "shot's first-frame keyframe and clip.")
     # -- the generated clip bound to the shot (set by the production service) --------------
     clip: str | None = Field(default=None, description="Project-relative path of the generated clip for this shot.")
     clip_signature: str | None = Field(default=None, description="generation_signature() the clip was made for.")
@@ -92,6 +99,8 @@ class Shot(BaseModel):
         """
         payload = {"prompt": self.prompt, "camera": self.camera.value, "style": self.style,
                    "aspect_ratio": self.aspect_ratio, "cast": sorted(self.cast)}
+        if self.continues_from:  # absent otherwise: shots made before continuity keep their signatures
+            payload["continues_from"] = self.continues_from
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
 
     @property
@@ -100,6 +109,14 @@ class Shot(BaseModel):
         if self.keyframe and self.keyframe_signature == self.generation_signature():
             return self.keyframe
         return None
+
+    @property
+    def keyframe_state(self) -> Literal["approved", "pending", "none"]:
+        """The storyboard panel's approval: ``approved`` while the approved still is the shot's current one."""
+        still = self.bound_keyframe
+        if not still:
+            return "none"
+        return "approved" if self.keyframe_approved == still else "pending"
 
     @property
     def bound_clip(self) -> str | None:
@@ -122,9 +139,16 @@ class ShotPlan(BaseModel):
     def _last_shot_has_no_transition(self) -> "ShotPlan":
         # Nothing follows the last shot: a transition there would need a clip that does not exist.
         last = self.shots[-1]
-        if last.transition_to_next.overlap_s:
+        if last.transition_to_next.overlap_s or last.transition_to_next.continues:
             self.shots[-1] = last.model_copy(update={"transition_to_next": Transition.cut()})
         return self
+
+    def continued_from(self, index: int) -> int | None:
+        """The shot that shot ``index`` continues (its transition into ``index`` is ``continue``), or None."""
+        for before, shot in zip(self.shots, self.shots[1:]):
+            if shot.index == index and before.transition_to_next.continues:
+                return before.index
+        return None
 
     @property
     def total_duration_s(self) -> float:

@@ -27,6 +27,7 @@ from shotsmith.assistant.events import (AgentEvent, GenerationProgress, Notice, 
 from shotsmith.assistant.planner import OFFLINE_PLANNER, parse_shot_count, plan_brief
 from shotsmith.assistant.production.drafting import ShotDraft, check_against_brief, mentioned_media, plan_from_drafts
 from shotsmith.assistant.production import music, storyboard, voiceover
+from shotsmith.assistant.production import continuity
 from shotsmith.assistant.production.casting import assign_cast
 from shotsmith.assistant.production.outputs import publish, resolve_output
 from shotsmith.assistant.production.spending import Estimate, ShotCost, SpendingPolicy, SpendingRefusedError, usd
@@ -88,12 +89,16 @@ class GenerateResult:
     keyframes: list[int] = field(default_factory=list)
     #: The next step needs a yes first (the shots, once their keyframes exist): nothing of it was sent.
     awaiting: Estimate | None = None
+    #: Shots held because their storyboard stills wait for the user's approval: no video of them was sent.
+    review: list[int] = field(default_factory=list)
 
     def summary(self) -> dict:
         out = {"backend": self.backend, "generated": self.generated, "cached": self.cached, "footage": self.footage,
                "keyframes": self.keyframes, "spent_usd": round(self.usd, 4)}
         if self.awaiting is not None:
             out["needs_approval_next"] = self.awaiting.text
+        if self.review:
+            out["storyboard_to_approve"] = self.review
         return out
 
 
@@ -239,6 +244,7 @@ class ProductionService:
                 if shot.source:
                     self.store.resolve(shot.source)  # footage must stay inside the project or be an input
             plan = validated_plan(self._carry_bindings(plan))
+            plan = self._check_continuity(plan)
             if brief is not None:
                 self.store.project.brief = brief
             self.store.project.plan = plan
@@ -392,6 +398,8 @@ class ProductionService:
             updates.update(mode=GenerationMode.IMAGE_TO_VIDEO, image=str(self.store.root / keyframe))
             if shot.end_keyframe and caps.supports_end_image:
                 updates["end_image"] = str(self.store.root / shot.end_keyframe)
+        if shot.continues_from and keyframe:  # continued: from the previous clip's last frame, whatever the setting
+            updates.update(mode=GenerationMode.IMAGE_TO_VIDEO, image=str(self.store.root / keyframe), end_image=None)
         return request.model_copy(update=updates) if updates else request
 
     # -- keyframes -----------------------------------------------------------------------
@@ -413,8 +421,8 @@ class ProductionService:
 
     def _needs_keyframe(self, shot: Shot, video: Backend) -> bool:
         """A shot still to be generated whose storyboard still is missing (footage and made clips need none)."""
-        if shot.source or self._usable_bound(shot):
-            return False
+        if shot.source or shot.continues_from or self._usable_bound(shot):
+            return False  # a continued shot's first frame is its predecessor's last (continuity.py)
         if not shot.bound_keyframe or not (self.store.root / shot.bound_keyframe).is_file():
             return True
         return video.capabilities().supports_end_image and not (
@@ -455,6 +463,60 @@ class ProductionService:
             image = get_backend(image_backend) if image_backend else self.image_backend(video.name)
             estimate = self.estimate_keyframes(shots, video.name, image.name)
             return self._run_keyframes(estimate, image, video, shots)
+
+    # -- storyboard review (approval panel by panel) -------------------------------------
+    #: Set by conversations (chat, TUI; ``SessionBase.send``): shots whose video needs a yes (money or long GPU
+    #: time) wait until their stills are approved. A scripted run leaves it off: the command is the approval.
+    review_storyboard: bool = False
+
+    def storyboard_panels(self) -> list[storyboard.Panel]:
+        return storyboard.panels(self.plan)
+
+    def approve_keyframes(self, shots: list[int] | None = None) -> list[int]:
+        """Approve the stills of ``shots`` (None: all); returns the shots newly approved."""
+        with self._work:
+            plan, approved = storyboard.approve(self.plan, shots)
+            if approved:
+                self.store.project.plan = plan
+                self.store.save()
+                self.emit(PlanUpdated(plan))
+            return approved
+
+    def keyframes_to_review(self, shots: list[int] | None = None, backend: str | None = None) -> list[int]:
+        """Shots about to be animated from a still the user has not approved, where that costs a yes.
+
+        Empty unless :attr:`review_storyboard` is on, keyframes are on, and the video backend needs
+        approval (a free, instant backend like the animatic just goes on). Shots with a clip already
+        (bound or cached) and footage are never held.
+        """
+        be = self.backend(backend)
+        if not self.review_storyboard or not self.keyframes_on(be.name) or not be.capabilities().needs_approval:
+            return []
+        plan = self.plan
+        return [s.index for s in self._select(shots) if not s.source and s.keyframe_state == "pending"
+                and not self._usable_bound(s) and self._reusable_clip(be, s, plan) is None]
+
+    def redo_keyframe(self, index: int, *, prompt: str | None = None, camera=None, note: str | None = None) -> Estimate:
+        """Change shot ``index`` through the plan edit model for a new still ("redo 3 with a lower angle"), and
+        return what that still alone costs; :meth:`generate_keyframes` with ``[index]`` then makes it."""
+        from shotsmith.plan_edits import edit_shot, find_shot
+
+        with self._work:
+            shot = find_shot(self.plan, index)
+            if shot.source:
+                raise InvalidInputError(f"shot {index} is the user's footage; it has no storyboard still")
+            fields: dict = {}
+            if prompt:
+                fields["prompt"] = prompt
+            elif note and note.lower() not in shot.prompt.lower():
+                fields["prompt"] = f"{shot.prompt.rstrip(' .;,')}, {note.strip()}"
+            if camera is not None and camera != shot.camera:
+                fields["camera"] = camera
+            if not fields:
+                raise InvalidInputError(f"say what to change in shot {index}'s still",
+                                        hint=f"e.g. 'redo {index} with a lower angle' or 'redo {index} push in'")
+            self.edit(lambda plan: edit_shot(plan, index, **fields))
+            return self.estimate_keyframes([index])
 
     def _run_keyframes(self, estimate: Estimate, image: Backend, video: Backend, shots: list[int] | None
                        ) -> GenerateResult:
@@ -568,6 +630,36 @@ class ProductionService:
 
         return resolve_voice(self.store.project.production.voice)
 
+    def edit_narration(self, change: str, *, shot: int | None = None, text: str | None = None) -> str | None:
+        """One chat edit of the voice-over (see :func:`.voiceover.edited_script`), kept as a history snapshot.
+
+        Only a changed line is spoken again (speech is cached per line); the next render lays it. Returns
+        the fit check's message when a line now runs longer than its shot, else None.
+        """
+        with self._work:
+            project = self.store.project
+            brief = project.brief.text if project.brief else (self.plan.title or "")
+            script = voiceover.edited_script(project.narration, self.plan, brief, change=change, shot=shot, text=text)
+            project.narration = script
+            if change in ("on", "off"):
+                project.production = project.production.model_copy(update={"voiceover": "auto" if change == "on"
+                                                                           else "off"})
+            if script is None:
+                project.timeline = voiceover.without_voiceover(project.timeline)
+            self.store.save()
+            return voiceover.fit_note(self.plan, script, self._spoken_timings())
+
+    def _spoken_timings(self) -> dict[int, list]:
+        """Word timings of the lines already spoken as they are now (the rest are estimated from the rate)."""
+        from shotsmith.backends.base import WordTiming
+
+        timings = {}
+        for ready, key in self._voice_requests():
+            record = self.store.project.generations.get(key)
+            if record and record.status == "succeeded" and record.word_timings:
+                timings[ready.shot_index] = [WordTiming.model_validate(w) for w in record.word_timings]
+        return timings
+
     def _voice_requests(self) -> list[tuple[GenerationRequest, str]]:
         """(request as the voice backend will send it, cache key) for each narrated line."""
         script = self.store.project.narration
@@ -638,6 +730,9 @@ class ProductionService:
             if shot.source:
                 estimate.footage.append(shot.index)
                 continue
+            if continuity.pending(shot):  # its first frame does not exist yet: priced as the i2v it will be
+                estimate.to_generate.append(self._continued_cost(shot, plan, be))
+                continue
             if self._usable_bound(shot) or self._reusable_clip(be, shot, plan) is not None:
                 estimate.cached.append(shot.index)
                 continue
@@ -658,18 +753,25 @@ class ProductionService:
 
     def _generate(self, shots: list[int] | None, backend: str | None) -> GenerateResult:
         be = self.backend(backend)
+        self._prepare_continuity(be, shots)
         if any(not s.source and not self._usable_bound(s) for s in self._select(shots)):
             be.check_ready()  # a video backend that cannot run: say so before even the free stills are drawn
         keyframes: GenerateResult | None = None
         if self.keyframes_on(be.name) and any(self._needs_keyframe(s, be) for s in self._select(shots)):
             keyframes = self._run_keyframes(self.estimate_keyframes(shots, be.name), self.image_backend(be.name), be,
                                             shots)
+            held = self._held_for_review(shots, be, keyframes)
+            if held is not None:
+                return held
             # The shots' own estimate (now bound to their stills) may need a yes of its own: ask before sending.
             upcoming = self._estimate_shots(shots, be)
             if upcoming.to_generate and self.spending.decide(upcoming) == "ask" and not self.spending.auto_approve:
                 self.activity.estimates.append(upcoming.summary())
                 return GenerateResult(backend=be.name, keyframes=keyframes.keyframes, usd=keyframes.usd,
                                       footage=keyframes.footage, awaiting=upcoming)
+        held = self._held_for_review(shots, be, keyframes)
+        if held is not None:
+            return held
         result = self._generate_shots(shots, be)
         if keyframes is not None:
             result.keyframes, result.usd = keyframes.keyframes, round(result.usd + keyframes.usd, 6)
@@ -677,7 +779,35 @@ class ProductionService:
             self._generate_voice(result)
         return result
 
+    def _held_for_review(self, shots: list[int] | None, be: Backend, keyframes: GenerateResult | None
+                         ) -> GenerateResult | None:
+        """The result to stop at when stills wait for the user's approval (nothing of the video is sent)."""
+        waiting = self.keyframes_to_review(shots, be.name)
+        if not waiting:
+            return None
+        held = GenerateResult(backend=be.name, review=waiting)
+        if keyframes is not None:
+            held.keyframes, held.usd, held.footage = keyframes.keyframes, keyframes.usd, keyframes.footage
+        return held
+
     def _generate_shots(self, shots: list[int] | None, be: Backend) -> GenerateResult:
+        """Generate in waves: every shot that can go now runs concurrently in the engine; a continued shot
+        goes in a later wave, once its predecessor's clip exists and its last frame is taken."""
+        result = self._generate_wave(shots, be)
+        while self._prepare_continuity(be, shots):
+            upcoming = self._estimate_shots(shots, be)
+            self._carry_continue_approvals(upcoming, be)
+            if upcoming.to_generate and self.spending.decide(upcoming) == "ask" and not self.spending.auto_approve:
+                result.awaiting = upcoming
+                break
+            wave = self._generate_wave(shots, be, announce_cached=False)
+            result.generated += wave.generated
+            result.cached = sorted((set(result.cached) | set(wave.cached)) - set(result.generated))
+            result.warnings += [w for w in wave.warnings if w not in result.warnings]
+            result.usd = round(result.usd + wave.usd, 6)
+        return result
+
+    def _generate_wave(self, shots: list[int] | None, be: Backend, *, announce_cached: bool = True) -> GenerateResult:
         try:
             estimate = self._estimate_shots(shots, be)
         except ShotsmithError:
@@ -692,7 +822,7 @@ class ProductionService:
             self.spending.check_budget(estimate)
             approvals = self.spending.approval_for(estimate)
             plan = self.plan
-            chosen = [s for s in self._select(estimate.shots)]
+            chosen = [s for s in self._select(estimate.shots) if not continuity.pending(s)]
             requests = [self.request_for(s, plan, be) for s in chosen]
             t0 = time.perf_counter()
             outcomes = asyncio.run(self._run_engine(be, requests, self._forward, self.spending.guard(approvals)))
@@ -706,7 +836,7 @@ class ProductionService:
                                for o in done), 6)
         self._bind_clips(be, shots)
         result.cached = sorted(set(estimate.cached) | {o.shot_index for o in outcomes if o.cached and o.shot_index})
-        for index in estimate.cached:
+        for index in estimate.cached if announce_cached else ():
             self.emit(GenerationProgress(index, "cached", 100.0))
         self.activity.generated += result.generated
         self.activity.cached += result.cached
@@ -726,7 +856,8 @@ class ProductionService:
         plan = self.plan
         updated = []
         for shot in plan.shots:
-            if shot.source or (shots and shot.index not in shots) or self._usable_bound(shot):
+            if shot.source or (shots and shot.index not in shots) or self._usable_bound(shot) or \
+                    continuity.pending(shot) or continuity.needs_frame(shot, self.store.root):
                 updated.append(shot)
                 continue
             path = self._reusable_clip(be, shot, plan)
@@ -740,6 +871,91 @@ class ProductionService:
         self.store.project.plan = new
         self.store.save()
         self.emit(PlanUpdated(new))
+
+    # -- continuity (continue transitions) -----------------------------------------------
+    def _check_continuity(self, plan: ShotPlan) -> ShotPlan:
+        """A plan that newly asks for ``continue`` is refused when the backend cannot make it; then each
+        continued shot is bound to its predecessor's clip (see :mod:`.continuity`)."""
+        old = self.store.project.plan
+        before = {s.index for s in old.shots if s.transition_to_next.continues} if old is not None else set()
+        if {s.index for s in plan.shots if s.transition_to_next.continues} - before:
+            continuity.check_backend(plan, self.backend())
+        return continuity.sync(plan, self._clip_digest)
+
+    def _clip_digest(self, shot: Shot) -> str | None:
+        return continuity.clip_digest(self.store.root / shot.clip) if self._usable_bound(shot) and shot.clip else None
+
+    def _prepare_continuity(self, be: Backend, shots: list[int] | None) -> bool:
+        """Bind continued shots to their predecessors' clips and take each missing first frame; True when
+        a frame was taken (a continued shot became ready to generate)."""
+        plan = self.plan
+        continuity.check_backend(plan, be)
+        plan = continuity.sync(plan, self._clip_digest)
+        selected = {s.index for s in self._select(shots)}
+        for shot in plan.shots:
+            before = plan.continued_from(shot.index)
+            if shot.index in selected and continuity.pending(shot) and before not in selected and \
+                    not self._usable_bound(next(s for s in plan.shots if s.index == before)):
+                raise InvalidInputError(f"shot {shot.index} continues from shot {before}, which has no clip yet",
+                                        hint=f"generate shot {before} first (or every shot)")
+        updates: dict[int, dict] = {}
+        for shot in plan.shots:
+            if shot.index not in selected or not continuity.needs_frame(shot, self.store.root):
+                continue
+            before = next(s for s in plan.shots if s.index == plan.continued_from(shot.index))
+            frame = continuity.take_frame(self.store.root / (before.bound_clip or ""), self.store.clips_dir,
+                                          shot.continues_from or "", before.camera)
+            updates[shot.index] = {"keyframe": self.store.relative(frame), "end_keyframe": None,
+                                   "keyframe_signature": shot.generation_signature()}
+        if updates or plan is not self.plan:
+            plan = plan.model_copy(update={"shots": [s.model_copy(update=updates.get(s.index, {}))
+                                                     for s in plan.shots]})
+            self.store.project.plan = plan
+            self.store.save()
+            self.emit(PlanUpdated(plan))
+        return bool(updates)
+
+    def _continued_payload(self, shot: Shot, plan: ShotPlan, be: Backend) -> GenerationRequest:
+        """A continued shot's request as the backend takes it, without the frame it does not have yet."""
+        request = self.request_for(shot, plan, be).model_copy(
+            update={"image": None, "end_image": None, "mode": GenerationMode.TEXT_TO_VIDEO})
+        return be.prepare(request)[0]
+
+    def _shot_key(self, shot: Shot, plan: ShotPlan, be: Backend) -> str:
+        """The key a shot's request is bound to: its cache key, or a continued shot's placeholder."""
+        if shot.continues_from:  # derived from the chain's first shot, so it is the same before and after
+            before = next(s for s in plan.shots if s.index == plan.continued_from(shot.index))
+            payload = request_payload(self._continued_payload(shot, plan, be))
+            return continuity.placeholder_key(be, payload, self._shot_key(before, plan, be))
+        return cache_key(be, be.prepare(self.request_for(shot, plan, be))[0])
+
+    def _continued_cost(self, shot: Shot, plan: ShotPlan, be: Backend) -> ShotCost:
+        """A continued shot priced as the image-to-video request it will be."""
+        ready = self._continued_payload(shot, plan, be)
+        cost = be.estimate_cost(ready.model_copy(update={"mode": GenerationMode.IMAGE_TO_VIDEO}))
+        return ShotCost(shot_index=shot.index, cache_key=self._shot_key(shot, plan, be), amount=cost.amount,
+                        unit=cost.unit, usd=usd(cost.amount, cost.unit), backend=be.name, kind="video")
+
+    def _carry_continue_approvals(self, estimate: Estimate, be: Backend) -> None:
+        """A yes given for a continued shot before its frame existed covers its request once it does."""
+        if not estimate.needs_approval_on(be.name) or self.spending.covering(estimate) is not None:
+            return
+        plan = self.plan
+        approvals = [a for a in self.spending.ledger.approvals if a.approved and a.backend == be.name]
+        carried, by = [], "user"
+        for cost in estimate.to_generate:
+            shot = next(s for s in plan.shots if s.index == cost.shot_index)
+            if not shot.continues_from or continuity.pending(shot):
+                continue
+            before = next(s for s in plan.shots if s.index == plan.continued_from(shot.index))
+            payload = request_payload(self._continued_payload(shot, plan, be))
+            placeholder = continuity.placeholder_key(be, payload, self._shot_key(before, plan, be))
+            approval = next((a for a in approvals if placeholder in a.cache_keys), None)
+            if approval is not None:
+                carried.append(cost)
+                by = approval.by
+        if carried:
+            self.spending.record(estimate.model_copy(update={"to_generate": carried}), approved=True, by=by)
 
     # -- render --------------------------------------------------------------------------
     def render(self, output: str | Path | None = None, *, preview: bool = False, full: bool = False) -> Rendered:

@@ -5,16 +5,24 @@ person, product, place or light; shots animated from stills of one storyboard
 (with the cast's reference images behind every still) do. This module holds
 the pieces the production service uses for that step: which image backend
 makes the stills, the request for a shot's first (and last) frame, the cast
-references and look that go with it, and the contact sheet a person approves
-before video money is spent.
+references and look that go with it, the storyboard's panels with their
+approval state, and the contact sheet a person approves before video money is
+spent.
+
+Approval is per panel and bound to the still itself (``Shot.keyframe_approved``
+holds the approved still's path): an edit that changes the picture, or a redo,
+makes a new still, which is pending until the user approves it; re-timing or
+moving a shot keeps its still, and so its approval.
 """
 
 from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Literal
 
 from PIL import Image, ImageDraw
+from pydantic import BaseModel, Field
 
 from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest, Reference
 from shotsmith.backends.registry import backend_classes, get_backend
@@ -89,6 +97,52 @@ def keyframe_request(shot: Shot, plan: ShotPlan, *, cast: list[CastMember], look
                              seed=None if seed is None else seed + shot.index + (1000 if end else 0))
 
 
+class Panel(BaseModel):
+    """One storyboard panel as the chat, the agent and the TUI show it."""
+
+    shot: int = Field(description="Shot number.")
+    state: Literal["approved", "pending", "none", "footage"] = Field(
+        description="approved / pending (a still waits for a yes) / none (no still yet) / footage (the user's file).")
+    keyframe: str | None = Field(default=None, description="Project-relative path of the still, when there is one.")
+    duration_s: float = Field(description="Seconds on screen.")
+    camera: str = Field(description="Camera move.")
+    prompt: str = Field(description="What the shot shows.")
+
+    def line(self, root: Path | None = None) -> str:
+        """``2. [pending] 3 s, push in: a barista pours … — keyframes/ab12.png`` (the path under ``root``)."""
+        mark = {"approved": "approved", "pending": "pending", "none": "no still yet", "footage": "footage"}[self.state]
+        where = f" — {root / self.keyframe if root else self.keyframe}" if self.keyframe else ""
+        prompt = textwrap.shorten(self.prompt, width=90, placeholder=" …")
+        return f"{self.shot}. [{mark}] {self.duration_s:g} s, {self.camera.replace('_', ' ')}: {prompt}{where}"
+
+
+def panels(plan: ShotPlan) -> list[Panel]:
+    """The storyboard: one panel per shot, in cut order."""
+    return [Panel(shot=s.index, state="footage" if s.source else s.keyframe_state, keyframe=s.bound_keyframe,
+                  duration_s=s.duration_s, camera=s.camera.value, prompt=s.prompt) for s in plan.shots]
+
+
+def approve(plan: ShotPlan, shots: list[int] | None) -> tuple[ShotPlan, list[int]]:
+    """``plan`` with the stills of ``shots`` (None: every shot that has one) approved; and which were.
+
+    Naming a shot that has no still yet is an error (there is nothing to approve); footage needs none.
+    """
+    known = {s.index: s for s in plan.shots}
+    if shots is not None:
+        missing = sorted({i for i in shots if i not in known})
+        if missing:
+            raise InvalidInputError(f"no shot {', '.join(map(str, missing))}; the plan has shots 1-{len(plan.shots)}")
+        bare = [i for i in shots if not known[i].source and not known[i].bound_keyframe]
+        if bare:
+            raise InvalidInputError(f"shot {', '.join(map(str, bare))} has no storyboard still yet",
+                                    hint="make the storyboard first ('show the storyboard' or 'generate')")
+    wanted = set(known) if shots is None else set(shots)
+    approved = [s.index for s in plan.shots if s.index in wanted and s.keyframe_state == "pending"]
+    new = plan.model_copy(update={"shots": [s.model_copy(update={"keyframe_approved": s.bound_keyframe})
+                                            if s.index in approved else s for s in plan.shots]})
+    return new, approved
+
+
 def contact_sheet(plan: ShotPlan, root: Path, output: Path, *, columns: int = 3, panel_width: int = 480) -> Path:
     """A storyboard sheet: each panel with its shot number, duration, camera move and prompt beneath."""
     shots = [s for s in plan.shots if s.bound_keyframe or s.source]
@@ -119,6 +173,8 @@ def contact_sheet(plan: ShotPlan, root: Path, output: Path, *, columns: int = 3,
             draw.text((x + 12, y + 12), "footage" if shot.source else "no keyframe yet", fill="black", font=regular)
         draw.rectangle([x, y, x + panel_width - 1, y + panel_height - 1], outline="black", width=2)
         head = f"{shot.index}  ·  {shot.duration_s:g} s  ·  {shot.camera.value.replace('_', ' ')}"
+        if shot.keyframe_state != "none":
+            head += "  ·  ✓ approved" if shot.keyframe_state == "approved" else "  ·  pending"
         draw.text((x, y + panel_height + 6), head, fill="black", font=bold)
         text = textwrap.shorten(shot.prompt, width=180, placeholder=" …")
         for i, line in enumerate(textwrap.wrap(text, width=max(20, panel_width // 8))[:3]):

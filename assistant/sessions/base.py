@@ -55,9 +55,13 @@ class SessionBase:
         raise NotImplementedError(f"{type(self).__name__} must say whether an approval is pending")
 
     def send(self, text: str) -> AsyncIterator[AgentEvent]:
+        # A conversation: video that needs a yes waits for its storyboard stills' approval too.
+        self.service.review_storyboard = True
         return self._drive(lambda: self._history_command(text) or self._send(text))
 
     def run_brief(self, brief: str, *, produce: bool = True) -> AsyncIterator[AgentEvent]:
+        # A scripted run (``run``): the command is the approval of its own storyboard.
+        self.service.review_storyboard = False
         return self._drive(lambda: self._run_brief(brief, produce=produce))
 
     def respond(self, approved: bool) -> AsyncIterator[AgentEvent]:

@@ -2,7 +2,10 @@
 
 The offline session understands a small, fixed vocabulary ("make shot 2
 slower" (speed), "make shot 2 longer" (duration), "swap the last two", "vertical for Reels", "use my clip beach.mp4 as
-the opener", "shot 3: a dog running on a beach", "generate", "render") and
+the opener", "shot 3: a dog running on a beach", "generate", "render"), the
+storyboard review ("show the storyboard", "approve 2", "approve all", "looks
+good", "redo 3 with a lower angle") and narration edits ("shorter", "say 'open
+daily from 7'", "on shot 3 say '…'", "no voice-over", "add a voice-over"), and
 says so when it does not understand; it never guesses at anything else.
 """
 
@@ -12,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from shotsmith.assistant.planner import parse_aspect_ratio
+from shotsmith.assistant.production.music import parse_request as parse_music_request
 
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
              "ninth": 9, "tenth": 10, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
@@ -49,6 +53,13 @@ def parse_intent(text: str, *, shot_count: int) -> Intent | None:
         return Intent("approve")
     if re.fullmatch(r"(?:n|no|nope|cancel|stop|don'?t)[.!]?", low):
         return Intent("decline")
+    music = parse_music_request(t)  # "add calm music from ~/music", "cut to the beat", "no music"
+    if music is not None:
+        return Intent("music", music)
+
+    review = parse_storyboard_or_narration(t, shot_count=shot_count)
+    if review is not None:
+        return review
 
     # "this is Mara: mara.png" / "this is @mara (mara1.jpg, mara2.jpg), a woman with red hair" / "Mara is in mara.png"
     match = re.search(r"(?:this\s+is\s+@?([A-Za-z][\w]{1,15})\b|@?([A-Za-z][\w]{1,15})\s+is\s+(?:in|at|shown in)\b)"
@@ -87,6 +98,14 @@ def parse_intent(text: str, *, shot_count: int) -> Intent | None:
         position = 1 if dest in ("start", "beginning", "front") else shot_count if dest == "end" else int(dest)
         return Intent("move", {"index": _shot_ref(match.group(1), shot_count), "to": position})
 
+    # "continue shot 3 from shot 2", "make shot 3 continue from 2", "shot 3 continues from shot 2"
+    match = re.search(r"\bcontinue\s+" + _SHOT + r"\s+from\s+(?:shot\s*)?(\d+|last|first|second|third|fourth|fifth)\b",
+                      low) or re.search(_SHOT + r"\s+(?:should\s+)?continues?\s+(?:on\s+)?from\s+(?:the\s+)?"
+                                        r"(?:shot\s*)?(\d+|last|first|second|third|fourth|fifth)\b", low)
+    if match:
+        return Intent("continue", {"index": _shot_ref(match.group(1), shot_count),
+                                   "source": _shot_ref(match.group(2), shot_count)})
+
     match = re.search(r"^(?:change\s+|make\s+|set\s+)?" + _SHOT + r"\s*(?::|to be|to show|should show|=)\s*(.+)$", t, re.I)
     if match and len(match.group(2).split()) >= 2:
         return Intent("prompt", {"index": _shot_ref(match.group(1), shot_count), "prompt": match.group(2).strip()})
@@ -123,4 +142,71 @@ def parse_intent(text: str, *, shot_count: int) -> Intent | None:
         return Intent("show")
     if re.search(r"\b(cost|price|estimate|how much)\b", low):
         return Intent("estimate")
+    return None
+
+
+# -- the storyboard review and the narration (kept apart from the shot edits above) ----------------
+_QUOTED = r"[\"“‘']\s*(.+?)\s*[\"”’']"
+_NUMBERS = r"(\d+(?:\s*(?:,|and|&)\s*\d+)*)"
+_CAMERA_WORDS = ((r"push[\s-]?in|zoom in|closer", "zoom_in"), (r"pull[\s-]?back|zoom out|wider", "zoom_out"),
+                 (r"pan left", "pan_left"), (r"pan right", "pan_right"), (r"tilt up", "tilt_up"),
+                 (r"tilt down", "tilt_down"), (r"static|locked[\s-]?off|still camera", "static"))
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\d+", text)]
+
+
+def parse_storyboard_or_narration(text: str, *, shot_count: int) -> Intent | None:
+    """The storyboard review and narration edits; None when ``text`` is neither."""
+    t = text.strip()
+    low = t.lower().rstrip(".!")
+    if re.fullmatch(r"(?:show|see|view|open|make|draw|print)?\s*(?:me\s+)?(?:the\s+|a\s+)?storyboard(?:\s+panels?)?\??"
+                    r"|(?:show|see)\s+(?:me\s+)?(?:the\s+)?(?:panels|keyframes|stills)", low):
+        return Intent("storyboard")
+    if re.fullmatch(r"(?:approve|ok|accept)\s+(?:them\s+)?all(?:\s+(?:the\s+)?(?:panels|stills|keyframes))?|"
+                    r"(?:that\s+|it\s+|they\s+|the storyboard\s+|storyboard\s+)?looks?\s+good|"
+                    r"approve\s+(?:the\s+)?(?:storyboard|panels|stills|keyframes)|all good|lgtm", low):
+        return Intent("approve_panels", {"shots": None})
+    match = re.fullmatch(r"(?:approve|accept|ok)\s+(?:shots?\s+|panels?\s+|stills?\s+|keyframes?\s+)?#?" + _NUMBERS,
+                         low)
+    if match:
+        return Intent("approve_panels", {"shots": _numbers(match.group(1))})
+    # "redo 3 with a lower angle", "redraw shot 3: from above", "redo panel 2 push in"
+    match = re.fullmatch(r"(?:redo|redraw|remake)\s+(?:the\s+)?(?:shot|panel|still|keyframe|frame)?\s*#?"
+                         r"(\d+|last|first|second|third|fourth|fifth|sixth)(?:'s\s+(?:still|panel|keyframe))?"
+                         r"(?:\s*(with|:|,|-|as|from|but|so|showing)?\s+(.*))?", t.rstrip("."), re.I)
+    if match and not re.fullmatch(r"redo\s+\d+", low):  # "redo 3" alone is three steps back in the history
+        change = (match.group(3) or "").strip()
+        joiner = (match.group(2) or "").lower()
+        note = f"{joiner} {change}" if change and joiner in ("from", "as", "showing") else change or None
+        camera = next((cam for words, cam in _CAMERA_WORDS if re.search(words, change, re.I)), None)
+        return Intent("redo_panel", {"index": _shot_ref(match.group(1), shot_count), "note": note, "camera": camera})
+
+    # -- narration ------------------------------------------------------------------------
+    voice = r"(?:voice[- ]?over|voiceover|narration|narrator|voice)"
+    if re.fullmatch(r"(?:no|remove|drop|delete|turn off|switch off|without|mute)\s+(?:the\s+|a\s+)?" + voice +
+                    r"(?:\s+please)?|" + voice + r"\s+off", low):
+        return Intent("narration", {"change": "off"})
+    if re.fullmatch(r"(?:add|turn on|switch on|with|put back|bring back)\s+(?:the\s+|a\s+)?" + voice +
+                    r"(?:\s+please)?|" + voice + r"\s+on", low):
+        return Intent("narration", {"change": "on"})
+    # "say 'open daily from 7'", "on shot 3 say '…'", "shot 3 should say '…'", "make the narrator say '…'"
+    match = re.search(r"\bsays?\s*:?\s*" + _QUOTED + r"\s*(?:on|over|in|for)?\s*(.*)$", t, re.I)
+    if match and len(t[:match.start()].split()) <= 6:
+        where = t[:match.start()] + " " + match.group(2)
+        index = _find_shot(where, shot_count)
+        if index is None and re.search(r"\b(?:opener|opening|first)\b", where, re.I):
+            index = 1
+        return Intent("narration", {"change": "line", "shot": index or shot_count, "text": match.group(1)})
+    if re.fullmatch(r"(?:make\s+)?(?:the\s+|it\s+)?(?:" + voice + r"\s+)?(?:a\s+bit\s+|much\s+)?shorter"
+                    r"(?:\s+(?:lines|narration|voice[- ]?over|please))?|"
+                    r"(?:make\s+)?(?:the\s+)?" + voice + r"(?:'s)?\s+(?:lines\s+)?(?:a\s+bit\s+|much\s+)?shorter|"
+                    r"shorten\s+(?:the\s+)?" + voice + r"(?:\s+lines)?|(?:the\s+)?" + voice +
+                    r"\s+is\s+too\s+long|shorter\s+(?:lines|narration|voice[- ]?over)", low):
+        return Intent("narration", {"change": "shorter", "shot": None})
+    match = re.fullmatch(r"(?:make\s+|shorten\s+)?(?:the\s+)?" + voice + r"\s+(?:on|of|for|over)\s+" + _SHOT +
+                         r"(?:\s+shorter)?", low)
+    if match:
+        return Intent("narration", {"change": "shorter", "shot": _shot_ref(match.group(1), shot_count)})
     return None

@@ -21,7 +21,7 @@ from shotsmith.atomic import atomic_write_text
 from shotsmith.backends.registry import get_backend
 from shotsmith.errors import InvalidInputError, ShotsmithError
 from shotsmith.formats import CameraMove
-from shotsmith.plan_edits import edit_shot, find_shot, swap
+from shotsmith.plan_edits import continue_from, edit_shot, find_shot, swap
 from shotsmith.scrub import scrub
 
 HISTORY_FILE = "offline_history.json"
@@ -29,8 +29,13 @@ HELP = ("I am the offline planner and understand: a new brief; 'make shot 2 slow
         "'make shot 2 longer/shorter' or 'shot 2 4 seconds' (duration); 'shot 3: <new prompt>'; 'shot 2 push in'; "
         "'swap the last two' / 'swap 1 and 3'; 'move shot 4 to 1'; 'vertical for Reels' / 'square'; "
         "'use my clip beach.mp4 as the opener'; 'show plan'; 'estimate'; 'preview'; 'generate' (renders the video); "
-        "'undo' / 'redo'; 'this is Mara: mara.png, a woman with red hair' (cast). "
+        "'undo' / 'redo'; 'this is Mara: mara.png, a woman with red hair' (cast); 'add calm music from ~/music', "
+        "'cut to the beat', 'no music'; 'show the storyboard', 'approve 2' / 'approve all' / 'looks good', "
+        "'redo 3 with a lower angle'; voice-over: 'shorter', \"say 'open daily from 7'\" (last shot) or "
+        "\"on shot 3 say '...'\", 'no voice-over' / 'add a voice-over'. "
         "Configure a model with --llm for free-form requests.")
+REVIEW_HINT = ("Say 'approve 2', 'approve all' (or 'looks good'), or 'redo 3 with a lower angle'; no video money is "
+               "spent on a shot before its still is approved.")
 #: Notices from the planner that mean something was changed, not just assumed.
 _WARNING_WORDS = ("capped", "minimum", "longest", "shortest")
 
@@ -43,6 +48,10 @@ class OfflineSession(SessionBase):
         self._history_path = self.store.root / STATE_DIR / HISTORY_FILE
         self._history: list[tuple[str, str]] = self._load_history()
         self._pending: tuple[bool, Estimate | None] | None = None
+        #: Storyboard stills waiting for a yes to spend (shots, None: all missing; and their estimate).
+        self._pending_stills: tuple[list[int] | None, Estimate] | None = None
+        #: Set (to the preview flag) while generation waits for the user to approve the storyboard.
+        self._held_for_review: bool | None = None
 
     def who_text(self) -> str:
         return ("Answering: the offline planner (no language model configured; set --llm or SHOTSMITH_LLM "
@@ -70,7 +79,7 @@ class OfflineSession(SessionBase):
 
     @property
     def pending_approval(self) -> bool:
-        return self._pending is not None
+        return self._pending is not None or self._pending_stills is not None
 
     def reply(self, text: str) -> None:
         self._remember("assistant", text)
@@ -83,14 +92,14 @@ class OfflineSession(SessionBase):
         if not text:
             raise InvalidInputError("the message is empty", hint='describe the video, e.g. "a 15 second ad for a bakery"')
         self._remember("user", text)
-        if self._pending is not None:
+        if self.pending_approval:
             intent = parse_intent(text, shot_count=0)
             if intent and intent.kind in ("approve", "decline"):
                 return self._respond(intent.kind == "approve")
             raise ShotsmithError("an approval is pending; answer it first (yes or no)")
         plan = self.store.project.plan
         intent = parse_intent(text, shot_count=len(plan.shots) if plan else 0)
-        if intent is not None and intent.kind == "cast":  # the cast can be given before there is a plan
+        if intent is not None and intent.kind in ("cast", "music"):  # these can be given before there is a plan
             return self._act(intent)
         if plan is None or intent is None:
             if plan is not None and len(text.split()) < 6:
@@ -122,7 +131,11 @@ class OfflineSession(SessionBase):
         service = self.service
         a = intent.args
         if intent.kind in ("approve", "decline"):
+            if intent.kind == "approve" and self._held_for_review is not None:
+                return self._approve_panels(None)  # "yes" to "approve the storyboard?": all of it, and go on
             return self.reply("There is nothing waiting for approval. " + HELP)
+        if intent.kind in ("storyboard", "approve_panels", "redo_panel", "narration"):
+            return self._review_or_narration(intent)
         if intent.kind == "show":
             return self.reply("\n".join(f"{s.index}. ({s.duration_s:g}s{'' if s.speed == 1 else f' at {s.speed:g}x'}, "
                                         f"{s.camera.value}) {s.prompt}" for s in service.plan.shots))
@@ -140,6 +153,11 @@ class OfflineSession(SessionBase):
             return self.reply(f"{member.name} is in the cast with {len(member.images)} reference image(s)"
                               + (f"; in shot(s) {', '.join(map(str, in_shots))}" if in_shots else
                                  f"; name @{member.name} in a shot to put them in it") + ".")
+        if intent.kind == "music":
+            said = service.set_music(a["source"], moods=a["moods"], beat_sync=a["beat_sync"])
+            if not service.has_plan:
+                return self.reply(f"{said}. Now describe the video.")
+            return self.reply(f"Done: {said}. Say 'generate' to update the video.")
         if intent.kind == "footage":
             service.add_footage(a["path"], index=a["index"])
             what = f"shot {a['index']} now uses {a['path']}"
@@ -163,6 +181,9 @@ class OfflineSession(SessionBase):
             seconds = max(0.5, a.get("seconds") or round(shot.duration_s * a["factor"], 2))
             service.edit(lambda p: edit_shot(p, a["index"], duration_s=seconds))
             what = f"shot {a['index']} is now {seconds:g} s"
+        elif intent.kind == "continue":
+            service.edit(lambda p: continue_from(p, a["index"], a["source"]))
+            what = f"shot {a['index']} starts from the last frame of shot {a['source']} (a hard cut)"
         elif intent.kind == "camera":
             service.edit(lambda p: edit_shot(p, a["index"], camera=CameraMove(a["camera"])))
             what = f"shot {a['index']} camera: {a['camera']}"
@@ -191,6 +212,9 @@ class OfflineSession(SessionBase):
                 self._pending = (preview, None)
                 self._remember("assistant", f"Approval needed, but the cost could not be estimated: {exc.message}")
                 return self.ask_approval("offline-generate", "generate_shots", None, exc.message)
+            waiting = service.keyframes_to_review()
+            if waiting and {c.kind for c in estimate.to_generate} != {"image"}:
+                return self._hold_for_review(preview, waiting)  # the stills' approval comes before the money's
             if estimate.to_generate:
                 service.backend().check_ready()  # the video backend, even while the stills come first
                 get_backend(estimate.backend).check_ready()
@@ -208,6 +232,8 @@ class OfflineSession(SessionBase):
             if result.keyframes:
                 self.emit(Notice(f"storyboard: keyframes for shot(s) {', '.join(map(str, result.keyframes))} "
                                  f"made with {service.image_backend().name}"))
+            if result.review:
+                return self._hold_for_review(preview, result.review)
             if result.awaiting is None:
                 break
         self.check_cancel()
@@ -217,6 +243,8 @@ class OfflineSession(SessionBase):
                    f"({output.duration_s:.1f} s, {output.width}x{output.height}).")
 
     def _respond(self, approved: bool) -> None:
+        if self._pending_stills is not None:
+            return self._respond_stills(approved)
         if self._pending is None:
             raise ShotsmithError("there is no pending approval to answer")
         preview, estimate = self._pending
@@ -227,3 +255,127 @@ class OfflineSession(SessionBase):
         if not approved:
             return self.reply("OK, nothing was generated and nothing was spent. Change the plan or say 'generate' again.")
         self._produce(preview=preview)
+
+    # -- the storyboard review and the narration (chat only) -------------------------------------
+    def _review_or_narration(self, intent: Intent) -> None:
+        a = intent.args
+        if intent.kind == "storyboard":
+            return self._storyboard()
+        if intent.kind == "approve_panels":
+            return self._approve_panels(a["shots"])
+        if intent.kind == "redo_panel":
+            return self._redo_panel(a["index"], note=a["note"], camera=a["camera"])
+        return self._narration(a["change"], shot=a.get("shot"), text=a.get("text"))
+
+    def _storyboard_text(self) -> str:
+        """The panels with their approval and paths, and a contact sheet of them in renders/storyboard.png."""
+        from shotsmith.assistant.production.storyboard import contact_sheet
+
+        root = self.store.root
+        shown = self.service.storyboard_panels()
+        sheet = ""
+        if any(p.keyframe for p in shown):
+            path = contact_sheet(self.service.plan, root, self.store.renders_dir / "storyboard.png")
+            sheet = f"; contact sheet: {path}"
+        done = sum(1 for p in shown if p.state == "approved")
+        stills = sum(1 for p in shown if p.keyframe)
+        return "\n".join([f"Storyboard: {done} of {stills} still(s) approved{sheet}",
+                          *(p.line(root) for p in shown)])
+
+    def _storyboard(self) -> None:
+        """Show the storyboard, making the stills that are missing first (asking when they cost)."""
+        service = self.service
+        if not service.keyframes_on():
+            return self.reply(f"{service.backend_name} does not animate stills (or keyframes are off), so this "
+                              "video has no storyboard step.")
+        estimate = service.estimate_keyframes()
+        if estimate.to_generate:
+            if service.spending.decide(estimate) == "ask" and not service.spending.auto_approve:
+                return self._ask_stills(None, estimate, f"The storyboard needs its stills first: {estimate.text}.")
+            self._make_stills(None)
+        self.reply(self._storyboard_text() + "\n" + REVIEW_HINT)
+
+    def _ask_stills(self, shots: list[int] | None, estimate: Estimate, said: str) -> None:
+        self._pending_stills = (shots, estimate)
+        self._remember("assistant", f"{said} Approval needed.")
+        self.emit(AssistantText(said))
+        self.ask_approval("offline-storyboard", "generate_keyframes", estimate)
+
+    def _make_stills(self, shots: list[int] | None) -> list[int]:
+        before = {a.id for a in self.store.project.spending.approvals}
+        try:
+            result = self.service.generate_keyframes(shots)
+        finally:
+            self.approval_ids += [a.id for a in self.store.project.spending.approvals if a.id not in before]
+        if result.keyframes:
+            self.emit(Notice(f"storyboard: keyframes for shot(s) {', '.join(map(str, result.keyframes))} made "
+                             f"with {result.backend}" + (f" ({result.usd:.2f} USD)" if result.usd else "")))
+        return result.keyframes
+
+    def _respond_stills(self, approved: bool) -> None:
+        assert self._pending_stills is not None
+        shots, estimate = self._pending_stills
+        self._pending_stills = None
+        records = self.service.spending.record(estimate, approved=approved, by="user")
+        self.approval_ids.extend(r.id for r in records)
+        if not approved:
+            return self.reply("OK, no still was made and nothing was spent.")
+        self._make_stills(shots)
+        if shots is not None and len(shots) == 1:
+            return self.reply(self._redone_text(shots[0]))
+        self.reply(self._storyboard_text() + "\n" + REVIEW_HINT)
+
+    def _hold_for_review(self, preview: bool, waiting: list[int]) -> None:
+        self._held_for_review = preview
+        self.reply(self._storyboard_text() + f"\nBefore any video is generated, approve the stills of shot(s) "
+                   f"{', '.join(map(str, waiting))}: 'approve all' (or 'looks good') goes on; 'approve 2' approves "
+                   "one; 'redo 3 with a lower angle' redraws one.")
+
+    def _approve_panels(self, shots: list[int] | None) -> None:
+        approved = self.service.approve_keyframes(shots)
+        pending = [p.shot for p in self.service.storyboard_panels() if p.state == "pending"]
+        if not approved and shots is None and not any(p.keyframe for p in self.service.storyboard_panels()):
+            return self.reply("There is no storyboard still to approve yet; say 'show the storyboard' to make them.")
+        said = (f"Approved the still(s) of shot(s) {', '.join(map(str, approved))}." if approved
+                else "Those stills were already approved.")
+        if pending:
+            return self.reply(f"{said} Still waiting: shot(s) {', '.join(map(str, pending))}.")
+        if self._held_for_review is not None:  # every still is approved: the generation it held goes on
+            preview, self._held_for_review = self._held_for_review, None
+            self.reply(f"{said} The storyboard is approved; generating the shots.")
+            return self._produce(preview=preview)
+        self.reply(f"{said} The storyboard is approved; say 'generate' to make the video.")
+
+    def _redo_panel(self, index: int | None, *, note: str | None, camera: str | None) -> None:
+        service = self.service
+        if index is None:
+            raise InvalidInputError("say which shot's still to redo, e.g. 'redo 3 with a lower angle'")
+        if not service.keyframes_on():
+            raise InvalidInputError(f"{service.backend_name} does not animate stills, so there is no storyboard "
+                                    "still to redo", hint=f"change the shot instead: 'shot {index}: <new prompt>'")
+        estimate = service.redo_keyframe(index, camera=CameraMove(camera) if camera else None,
+                                         note=None if camera else note)
+        cost = f"its new still: {estimate.text}" if estimate.to_generate else "its new still comes from the cache"
+        if estimate.to_generate and service.spending.decide(estimate) == "ask" and not service.spending.auto_approve:
+            return self._ask_stills([index], estimate, f"Shot {index} is changed; {cost}.")
+        self._make_stills([index])
+        self.reply(self._redone_text(index, cost))
+
+    def _redone_text(self, index: int, cost: str = "") -> str:
+        panel = next(p for p in self.service.storyboard_panels() if p.shot == index)
+        return (f"Redrew shot {index}'s still" + (f" ({cost})" if cost else "") + f": {panel.line(self.store.root)}"
+                f"\nOnly that still was made again. Say 'approve {index}' when it looks right.")
+
+    def _narration(self, change: str, *, shot: int | None, text: str | None) -> None:
+        service = self.service
+        note = service.edit_narration(change, shot=shot, text=text)
+        script = self.store.project.narration
+        if script is None:
+            said = "no voice-over now (say 'add a voice-over' to bring one back)"
+        elif change == "line":
+            said = f"shot {shot} now says \u201c{script.line(shot).text}\u201d"
+        else:
+            lines = [f"{line.shot_index}. {line.text}" for line in script.lines if line.text]
+            said = ("the voice-over is shorter:" if change == "shorter" else "a voice-over:") + "\n" + "\n".join(lines)
+        self.reply(f"Done: {said}" + (f"\nIt does not fit yet: {note}." if note else "")
+                   + "\nOnly the changed lines are spoken again; say 'generate' to update the video.")

@@ -65,7 +65,10 @@ def test_the_user_is_asked_for_the_stills_then_for_the_shots(tmp_path):
     asked = [e for e in collect(session.send("generate")) if isinstance(e, ApprovalRequested)]
     assert asked and asked[-1].estimate.backend == "still-test" and "keyframe" in asked[-1].description
     assert ImageToVideoBackend.requests == [] and StillBackend.requests == []
-    asked = [e for e in collect(session.respond(True)) if isinstance(e, ApprovalRequested)]
+    # A conversation shows the storyboard for approval before the video's price is even asked about
+    # (tests/assistant/test_storyboard_approval.py); approving it goes on to the shots.
+    assert not [e for e in collect(session.respond(True)) if isinstance(e, ApprovalRequested)]
+    asked = [e for e in collect(session.send("looks good")) if isinstance(e, ApprovalRequested)]
     assert asked and asked[-1].estimate.backend == "i2v-test"  # the shots, priced now that their stills exist
     assert len(StillBackend.requests) == 4 and ImageToVideoBackend.requests == []
     collect(session.respond(False))
