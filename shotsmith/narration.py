@@ -10,6 +10,13 @@ and offers the two fixes an editor would, with numbers: a longer shot, or a
 shorter line (how many words fit). A voice clip is never cut: the render plays
 each line whole from :func:`place`'s start, so no word is cut at a boundary.
 
+Editing in chat ("shorter", "say 'open daily from 7'") works on the same
+model: :meth:`NarrationScript.with_line` replaces one line, :func:`shorter`
+condenses every line to fewer words (deterministically: filler and describing
+words go first, then the line is cut at a word boundary), so each change is a
+new script the project history keeps, and only a changed line is spoken again
+(speech is cached per line).
+
 The offline planner's :func:`write_script` is deliberately plain (no model):
 the brief's own phrases become lines, an explainer gets an opening and a
 closing line about its topic; an LLM planner writes better ones through the
@@ -100,6 +107,97 @@ def trim_to(text: str, max_words: int) -> str:
     if not words:
         return ""
     return " ".join(words).rstrip(",;:").rstrip(".!?") + "."
+
+
+#: Words a shorter line loses first: they carry no meaning of their own ("really", "just").
+_FILLER = {"just", "really", "very", "simply", "quite", "so", "truly", "actually", "also", "even", "still", "totally"}
+#: Describing words a shorter line loses next (a small list plus common adjective endings; no tagger needed).
+_ADJECTIVES = {"warm", "fresh", "small", "little", "big", "great", "good", "new", "nice", "perfect", "beautiful",
+               "lovely", "golden", "soft", "bright", "gentle", "slow", "quick", "rich", "smooth", "whole", "careful",
+               "happy", "cosy", "cozy", "hot", "cold", "early", "favourite", "favorite", "own", "special",
+               "delicious", "amazing", "wonderful", "cinematic"}
+_ADJECTIVE_ENDINGS = ("ful", "ous", "ive", "ible", "able", "ly")
+_ARTICLES = {"a", "an", "the"}
+_KEEP_SHORT = 3
+
+
+def _bare(word: str) -> str:
+    return word.lower().strip(".,;:!?\"'()")
+
+
+def _drop(words: list[str], max_words: int, droppable) -> list[str]:
+    """Words that ``droppable`` accepts removed from the end backwards (never the first) until ``max_words``."""
+    words = list(words)
+    for position in range(len(words) - 1, 0, -1):
+        if len(words) <= max_words:
+            break
+        word = words[position]
+        if droppable(_bare(word)) and not any(ch.isdigit() for ch in word):
+            punctuation = word[len(word.rstrip(".,;:!?")):]
+            del words[position]
+            if punctuation:  # a sentence's or clause's stop stays with the word before it
+                words[position - 1] = words[position - 1].rstrip(".,;:!?") + punctuation
+    return words
+
+
+def _leading_clauses(words: list[str], max_words: int) -> list[str]:
+    """The longest run of whole leading clauses (split at , ; :) within ``max_words``; [] when under three words."""
+    kept: list[str] = []
+    for clause in re.split(r"(?<=[,;:.!?])\s+", " ".join(words)):
+        if len(kept) + len(clause.split()) > max_words:
+            break
+        kept += clause.split()
+    return kept if len(kept) >= min(_KEEP_SHORT, max_words) else []
+
+
+def condense(text: str, max_words: int) -> str:
+    """``text`` in at most ``max_words`` words, keeping the words that carry its meaning.
+
+    In order, while the line is too long: filler goes ("just", "really"); the
+    leading whole clauses are kept when they fit ("Start with what you need,
+    laid out and ready." -> "Start with what you need."); describing words go
+    ("warm", "beautiful", "-ly" adverbs), then articles; last, the line is cut
+    at a word boundary without a dangling "and"/"the" (:func:`trim_to`). The
+    first word and numbers ("from 7") always stay; the result ends in a stop.
+    """
+    words = text.split()
+    if len(words) <= max_words:
+        return text.strip()
+    if max_words <= 0:
+        return ""
+    words = _drop(words, max_words, lambda w: w in _FILLER)
+    if len(words) > max_words:
+        words = _leading_clauses(words, max_words) or words
+    words = _drop(words, max_words, lambda w: w in _ADJECTIVES or (len(w) > 5 and w.endswith(_ADJECTIVE_ENDINGS)))
+    words = _drop(words, max_words, lambda w: w in _ARTICLES)
+    if len(words) > max_words:
+        words = _leading_clauses(words, max_words) or words
+    words = trim_to(" ".join(words), max_words).split()
+    while len(words) > 1 and _bare(words[-1]) in _FILLER_END:
+        words.pop()
+    return _sentence(" ".join(words).rstrip(",;:").rstrip(".!?")) if words else ""
+
+
+def shorter(script: NarrationScript, plan: ShotPlan, *, factor: float = 0.7,
+            shots: list[int] | None = None) -> NarrationScript:
+    """Every line (or those of ``shots``) condensed to about ``factor`` of its words, and within its shot.
+
+    The target is a shorter time at the script's speaking rate: a line of 10
+    words (4 s at 2.5 words/s) becomes one of 7 (2.8 s). Lines of three words
+    or fewer are left alone (shorter would say nothing); a line that is still
+    longer than its shot's word budget is condensed to that budget.
+    """
+    durations = {s.index: s.duration_s for s in plan.shots}
+    lines = []
+    for line in script.lines:
+        if (shots is not None and line.shot_index not in shots) or line.words <= _KEEP_SHORT:
+            lines.append(line)
+            continue
+        target = max(_KEEP_SHORT, math.floor(line.words * factor))
+        if line.shot_index in durations:
+            target = min(target, max(_KEEP_SHORT, word_budget(durations[line.shot_index], script.rate)))
+        lines.append(line.model_copy(update={"text": condense(line.text, target)}))
+    return script.model_copy(update={"lines": lines})
 
 
 def _sentence(text: str) -> str:

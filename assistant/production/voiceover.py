@@ -17,7 +17,8 @@ from pathlib import Path
 from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest
 from shotsmith.brief import ShotPlan
 from shotsmith.errors import InvalidInputError
-from shotsmith.narration import NarrationScript, fit, script_from_text, voiceover_tracks, wants_narration, write_script
+from shotsmith.narration import (NarrationScript, fit, script_from_text, shorter, voiceover_tracks, wants_narration,
+                                 write_script)
 from shotsmith.timeline import Timeline
 from shotsmith.tools.subtitles import captions_for_voiceover
 
@@ -64,3 +65,46 @@ def lay_voiceover(timeline: Timeline, plan: ShotPlan, script: NarrationScript, c
     update["caption_settings"] = timeline.caption_settings.model_copy(update={"style": style}) if style else \
         timeline.caption_settings
     return timeline.model_copy(update=update), (None if report.ok else report.message())
+
+
+def without_voiceover(timeline: Timeline) -> Timeline:
+    """The timeline with the narration's tracks (voice clips from ``clips/``) and the cues made from its
+    speech (cues with word times) taken out: "no voice-over". The user's own files and cues stay."""
+    return timeline.model_copy(update={
+        "audio": [a for a in timeline.audio if not (a.role == "voiceover" and a.source.startswith("clips/"))],
+        "captions": [c for c in timeline.captions if not c.words]})
+
+
+def edited_script(script: NarrationScript | None, plan: ShotPlan, brief: str, *, change: str,
+                  shot: int | None = None, text: str | None = None) -> NarrationScript | None:
+    """The narration after one chat edit: ``shorter`` (every line, or ``shot``'s), ``line`` (``shot``'s line says
+    ``text``), ``off`` (none), ``on`` (a new script written for the plan when there is none)."""
+    if change == "off":
+        return None
+    if change == "on":
+        return script if script is not None and any(line.text for line in script.lines) else \
+            write_script(plan, brief, language=script.language if script else "en")
+    if script is None:
+        if change == "line":  # "say 'open daily from 7'" on a video without a voice: that line alone
+            script = NarrationScript(lines=[])
+        else:
+            raise InvalidInputError("there is no voice-over to change", hint="say 'add a voice-over' first")
+    if change == "shorter":
+        if shot is not None and script.line(shot) is None:
+            raise InvalidInputError(f"shot {shot} has no voice-over line")
+        return shorter(script, plan, shots=None if shot is None else [shot])
+    if change == "line":
+        if shot is None or shot not in {s.index for s in plan.shots}:
+            raise InvalidInputError(f"no shot {shot}; the plan has shots 1-{len(plan.shots)}")
+        if not (text or "").strip():
+            raise InvalidInputError("the new line is empty", hint="say 'no voice-over' to remove the voice")
+        return script.with_line(shot, text or "")
+    raise InvalidInputError(f"unknown narration change {change!r}")  # pragma: no cover - callers pass the four
+
+
+def fit_note(plan: ShotPlan, script: NarrationScript | None, timings: dict[int, list] | None = None) -> str | None:
+    """What to tell the user when the narration runs longer than the picture (with the two offers), else None."""
+    if script is None:
+        return None
+    report = fit(plan, script, timings)
+    return None if report.ok else report.message()
