@@ -46,11 +46,14 @@ class TitleArgs(StrictArgs):
 
 
 class AudioArgs(StrictArgs):
-    file: str = Field(min_length=1, description="User's audio file.")
+    file: str = Field(min_length=1, description="User's audio file; music: or folder, or off.")
     role: Literal["music", "voiceover"] = Field("music", description="Music or voice-over.")
     start_s: float = Field(0.0, ge=0, description="Starts at (s).")
     volume: float = Field(1.0, ge=0, le=4, description="Gain (1 = as is).")
     loop: bool = Field(False, description="Repeat to the end.")
+    bed: bool = Field(False, description="Music as the project's bed: chosen by mood, faded, ducked.")
+    mood: str | None = Field(description="Bed: mood tags, e.g. calm,warm.")
+    beat_sync: bool = Field(False, description="Bed: move the cuts onto its beats.")
 
 
 class CueArgs(StrictArgs):
@@ -115,6 +118,12 @@ class FinishTools:
 
     def add_audio(self, args: AudioArgs) -> Any:
         data = args.model_dump()
+        bed, mood, beat_sync = data.pop("bed"), data.pop("mood"), data.pop("beat_sync")
+        if args.role == "music" and (bed or mood or beat_sync or args.file.strip().lower() == "off"):
+            # The production bed (assistant/production/music.py): the same settings as run --music.
+            source = None if args.file.strip().lower() == "off" else str(self.service.store.resolve(args.file))
+            said = self.service.set_music(source or "off", moods=mood, beat_sync=beat_sync or None)
+            return {"music": said}
         return self._call("add_audio", {**data, "source": self._media(data.pop("file"))})
 
     def add_captions(self, args: CaptionArgs) -> Any:

@@ -39,7 +39,8 @@ DEFAULT_LUFS = -14.0
 MAX_SHIFT_S = 0.5
 MIN_SHOT_S = 0.5
 #: "cut to the beat", "edit on the beat", "synced to the music", "beat-synced cuts".
-_BEAT_PHRASE = re.compile(r"\b(?:cut|cuts|edit(?:ed)?|sync(?:ed)?|synchroni[sz]ed|timed)\s+(?:to|on|with)\s+"
+_BEAT_PHRASE = re.compile(r"\b(?:cut|cuts|edit(?:ed)?|sync(?:ed)?|synchroni[sz]ed|timed)\s+(?:it\s+|them\s+|this\s+|the\s+cuts?\s+)?"
+                          r"(?:to|on|with)\s+"
                           r"(?:the\s+)?(?:beats?|music|rhythm)\b|\bbeat[- ]?(?:sync(?:ed)?|matched)\b", re.IGNORECASE)
 OFF_WORDS = ("off", "none", "no")
 
@@ -273,3 +274,30 @@ def _drop_bed(store, ref: str | None) -> None:
         timeline = store.project.timeline
         store.project.timeline = timeline.model_copy(update={
             "audio": [a for a in timeline.audio if not (a.role == "music" and a.source == ref)]})
+
+
+# -- what a user says in a conversation ----------------------------------------------------------
+
+_PATH = r"(?:[\"'](?P<quoted>[^\"']+)[\"']|(?P<bare>[~./\w][^\s,;]*))"
+_ADD_MUSIC = re.compile(r"^(?:please\s+)?(?:add|use|put|lay|play)\s+(?:some\s+|the\s+|my\s+)?(?P<moods>[\w ,-]*?)\s*"
+                        r"(?:music|soundtrack|song|track|bed)\s+(?:from|in|at|under(?:neath)?\s+it\s+from|:)?\s*"
+                        + _PATH + r"(?P<rest>.*)$", re.IGNORECASE)
+_NO_MUSIC = re.compile(r"^(?:no|remove|drop|delete|without|turn off)\s+(?:the\s+)?(?:music|soundtrack|bed)"
+                       r"(?:\s+please)?[.!]?$|^music\s+off[.!]?$", re.IGNORECASE)
+_FILLER = {"some", "the", "my", "a", "an", "of", "and", "music", "with"}
+
+
+def parse_request(text: str) -> dict | None:
+    """``{"source", "moods", "beat_sync"}`` for "add calm music from ~/music", "cut to the beat", "no music";
+    None when ``text`` asks nothing about music. A long message that only mentions the beat is a brief, not this."""
+    t = text.strip()
+    if _NO_MUSIC.match(t):
+        return {"source": "off", "moods": None, "beat_sync": None}
+    match = _ADD_MUSIC.match(t)
+    if match:
+        moods = [w for w in parse_moods(match.group("moods")) if w not in _FILLER]
+        return {"source": match.group("quoted") or match.group("bare"), "moods": moods or None,
+                "beat_sync": True if wants_beat_sync(match.group("rest")) else None}
+    if wants_beat_sync(t) and len(t.split()) <= 8:
+        return {"source": None, "moods": None, "beat_sync": True}
+    return None
