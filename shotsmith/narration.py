@@ -184,13 +184,13 @@ def shorter(script: NarrationScript, plan: ShotPlan, *, factor: float = 0.7,
 
     The target is a shorter time at the script's speaking rate: a line of 10
     words (4 s at 2.5 words/s) becomes one of 7 (2.8 s). Lines of three words
-    or fewer are left alone (shorter would say nothing); a line that is still
+    or four words are left alone (shorter would say nothing, or drop what the user asked to be said); a line that is still
     longer than its shot's word budget is condensed to that budget.
     """
     durations = {s.index: s.duration_s for s in plan.shots}
     lines = []
     for line in script.lines:
-        if (shots is not None and line.shot_index not in shots) or line.words <= _KEEP_SHORT:
+        if (shots is not None and line.shot_index not in shots) or line.words <= _KEEP_SHORT + 1:
             lines.append(line)
             continue
         target = max(_KEEP_SHORT, math.floor(line.words * factor))
