@@ -100,11 +100,15 @@ def test_run_with_music_lays_a_bed_the_file_untouched(tmp_path):
     project = json.loads((tmp_path / "m.shotsmith" / "project.json").read_text())
     assert project["production"]["music"] == str(music.resolve())
     assert str(music.resolve()) in project["inputs"]  # protected: no render may land on it
-    # A rerun with -o onto the music file is refused and leaves it alone.
-    same = tmp_path / "clip.mp4"
-    proc = run_cli("run", "a 6 second ad for a bakery, 3 shots", "-o", str(same), "-r", "360p", "--music",
-                   str(music), "-p", str(tmp_path / "m.shotsmith"))
-    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_render_is_never_written_over_the_music(tmp_path, make_clip):
+    music = make_clip("song.mp4", duration=2.0, size="64x64")  # music may come in a video file
+    before = digest(music)
+    proc = run_cli("run", "a 2 second ad for a bakery, 1 shot", "-o", str(music), "-r", "360p", "--music", str(music))
+    assert proc.returncode == 2, proc.stderr
+    assert "source file" in proc.stderr and "Traceback" not in proc.stderr
+    assert digest(music) == before
 
 
 @pytest.mark.slow
@@ -255,3 +259,20 @@ def test_beat_sync_moves_the_cuts_onto_a_click_tracks_beats(tmp_path):
     assert digest(clicks) == before
     session.store.undo()  # the render changed nothing editable: this undoes the snap alone
     assert cut_points(session.store.project.plan) == even
+
+
+def test_the_agents_add_audio_sets_the_bed(tmp_path):
+    from shotsmith.assistant.agent.finishing import AudioArgs, FinishTools
+
+    session = open_session(tmp_path / "a.shotsmith", options=ServiceOptions(resolution="360p"), offline=True)
+    tone(session.store.root / "assets" / "tunes" / "warm-guitar.wav", 660, 2.0)
+    tone(session.store.root / "assets" / "tunes" / "dark-drone.wav", 110, 2.0)
+    session.service.plan_brief("a 4 second ad for a bakery, 2 shots")
+    tools = FinishTools(session.service)
+    result = tools.add_audio(AudioArgs(file="assets/tunes", role="music", bed=True, mood="dark", beat_sync=False))
+    assert "dark-drone.wav" in result["music"]
+    assert session.store.project.production.music_bed == "assets/tunes/dark-drone.wav"
+    with pytest.raises(Exception, match="no track in"):
+        tools.add_audio(AudioArgs(file="assets/tunes", role="music", mood="jazzy"))
+    tools.add_audio(AudioArgs(file="off", role="music", mood=None))
+    assert session.store.project.production.music is None
