@@ -193,7 +193,8 @@ class DiffusersImageBackend(DiffusersBackend):
             super().__init__(model, settings=settings, **options)
         except InvalidInputError as exc:  # the hint lists the keys of this table, not the video-only ones
             known = [k for k in DiffusersImageSettings.model_fields if k not in VIDEO_ONLY_SETTINGS]
-            raise InvalidInputError(exc.message, hint=f"known settings: {', '.join(known)}") from exc
+            message = exc.message.replace("settings: Value error, ", "").replace("Value error, ", "")
+            raise InvalidInputError(message, hint=f"known settings: {', '.join(known)}") from exc
 
     # -- contract ---------------------------------------------------------------------
     def capabilities(self) -> Capabilities:

@@ -185,6 +185,25 @@ class TestSketchConformance(BackendConformance):
         return SketchBackend()
 
 
+class TestDiffusersImageConformance(BackendConformance):
+    """The local diffusers image backend on a tiny random-weight SD folder (tests/backends/tiny_image_pipelines.py)."""
+
+    @pytest.fixture
+    def backend(self, tmp_path_factory):
+        pytest.importorskip("diffusers")
+        torch = pytest.importorskip("torch")
+        from tests.backends.tiny_image_pipelines import shared_stable_diffusion
+
+        from shotsmith.backends.diffusers_image import DiffusersImageBackend
+        from shotsmith.config import Settings
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # tiny models on a shared box: a spinning thread pool is slower
+        yield DiffusersImageBackend(model=str(shared_stable_diffusion(tmp_path_factory)), settings=Settings(),
+                                    short_side=64, steps=2, device="cpu")
+        torch.set_num_threads(threads)
+
+
 class TestEspeakConformance(BackendConformance):
     @pytest.fixture
     def backend(self):

@@ -41,3 +41,12 @@ def build_stable_diffusion(folder: Path) -> Path:
                                    safety_checker=None, feature_extractor=None, requires_safety_checker=False)
     pipe.save_pretrained(str(folder))
     return folder
+
+
+def shared_stable_diffusion(tmp_path_factory) -> Path:
+    """The tiny SD folder for this test session, built once however many test modules ask for it."""
+    folder = tmp_path_factory.getbasetemp() / "tiny-image-models" / "tiny-sd"
+    if not (folder / "model_index.json").is_file():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        build_stable_diffusion(folder)
+    return folder
