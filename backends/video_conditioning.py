@@ -168,14 +168,13 @@ def conditioning_arguments(pipe: Any, modes: PipelineModes, image: Any, end_imag
     if image is None:
         return {}
     if modes.image_argument == "conditions":
-        module = inspect.getmodule(type(pipe))
         if modes.pipeline.startswith("LTX2"):
-            condition = getattr(module, "LTX2VideoCondition")
+            condition = _condition_class(pipe, "LTX2VideoCondition")
             items = [condition(frames=image, index=0, strength=1.0)]
             if end_image is not None:
                 items.append(condition(frames=end_image, index=num_frames - 1, strength=1.0))
         else:
-            condition = getattr(module, "LTXVideoCondition")
+            condition = _condition_class(pipe, "LTXVideoCondition")
             items = [condition(image=image, frame_index=0, strength=1.0)]
             if end_image is not None:
                 items.append(condition(image=end_image, frame_index=num_frames - 1, strength=1.0))
@@ -184,6 +183,15 @@ def conditioning_arguments(pipe: Any, modes: PipelineModes, image: Any, end_imag
     if end_image is not None:
         arguments["last_image"] = end_image
     return arguments
+
+
+def _condition_class(pipe: Any, name: str) -> type:
+    """The condition dataclass defined beside the pipeline (or a pipeline it subclasses)."""
+    for cls in type(pipe).__mro__:
+        found = getattr(inspect.getmodule(cls), name, None)
+        if isinstance(found, type):
+            return found
+    raise BackendError(f"{type(pipe).__name__} takes conditions, but no {name} was found beside it")
 
 
 def output_audio(output: Any) -> Any | None:

@@ -18,7 +18,11 @@ saved the shot's record as ``running`` and asked the spend guard):
 5. **A dead worker costs one attempt of that shot**: the actor is restarted
    by Ray (``max_restarts=-1``) and the shot is sent to another actor, up to
    ``max_attempts`` times.
-6. **The clip comes back through Ray's object store** as bytes with their
+6. **Images travel with the shot**: the keyframe (and last frame) of an
+   image-to-video shot are read here and sent as bytes with the request, because
+   a worker on another machine cannot open the driver's paths; the worker writes
+   them to its own temporary folder and points the request at them.
+7. **The clip comes back through Ray's object store** as bytes with their
    SHA-256; the driver checks the digest and decodes the file end to end
    (:func:`~shotsmith.backends.download.verify_clip`) before handing it to the
    engine, which verifies it again and renames it into ``clips/``.
@@ -174,7 +178,10 @@ class RayPool:
 
     # -- one shot --------------------------------------------------------------------------
     async def run_shot(self, job_id: str, backend: str, settings: dict, request: dict, model: str, *,
-                       on_progress: Callable[[ProgressEvent], None], cancel: threading.Event) -> ShotPayload:
+                       on_progress: Callable[[ProgressEvent], None], cancel: threading.Event,
+                       images: dict[str, tuple[str, bytes]] | None = None) -> ShotPayload:
+        """Run (or fetch) one shot; ``images`` maps a request field (``image``, ``end_image``) to the file's
+        name and bytes, which the worker writes locally in place of the driver's path."""
         deadline = time.monotonic() + self.settings.shot_timeout_s
         found = await self._find(job_id)
         if found is not None:
@@ -193,7 +200,7 @@ class RayPool:
             index = await self._acquire(avoid, deadline, cancel)
             try:
                 self.running[job_id] = index
-                ref = self.actors[index].run.remote(job_id, backend, settings, request, model)
+                ref = self.actors[index].run.remote(job_id, backend, settings, request, model, images)
                 payload = await self._follow(index, job_id, ref, on_progress, cancel, deadline)
                 return self._unpack(payload, attempts=attempt, fetched=False)
             except ray.exceptions.RayActorError as exc:  # the worker died: this shot is retried elsewhere
@@ -286,6 +293,25 @@ def reset_pools() -> None:
         _pools.clear()
 
 
+def request_images(request: Any) -> dict[str, tuple[str, bytes]]:
+    """The request's start and end images as ``{field: (file name, bytes)}``, read on the driver.
+
+    A missing file is the shot's own error here, before a worker is taken: on the worker it would
+    be a path that never existed there."""
+    images: dict[str, tuple[str, bytes]] = {}
+    for field in ("image", "end_image"):
+        path = getattr(request, field, None)
+        if not path:
+            continue
+        try:
+            images[field] = (Path(path).name, Path(path).read_bytes())
+        except OSError as exc:
+            what = "start image" if field == "image" else "end image"
+            raise InvalidInputError(f"shot {request.shot_index}: the {what} {path} cannot be read: "
+                                    f"{exc.strerror or exc}") from None
+    return images
+
+
 async def generate_on_ray(backend: Any, request: Any, dest: Path, model: str, *,
                           on_progress: Callable[[ProgressEvent], None], cancel: threading.Event,
                           ray_table: dict[str, Any] | None = None) -> GenerationResult:
@@ -301,7 +327,8 @@ async def generate_on_ray(backend: Any, request: Any, dest: Path, model: str, *,
     job_id = cache_key(backend, request)
     backend_ref = f"{type(backend).__module__}:{type(backend).__qualname__}"
     payload = await pool.run_shot(job_id, backend_ref, backend.settings.model_dump(mode="json"),
-                                  request.model_dump(mode="json"), model, on_progress=on_progress, cancel=cancel)
+                                  request.model_dump(mode="json"), model, on_progress=on_progress, cancel=cancel,
+                                  images=request_images(request))
     dest = Path(dest)
     dest.write_bytes(payload.data)
     try:

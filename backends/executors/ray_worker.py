@@ -97,11 +97,14 @@ class ShotWorker:
         await job.done.wait()
         return job.payload
 
-    async def run(self, job_id: str, backend: str, settings: dict, request: dict, model: str) -> dict:
+    async def run(self, job_id: str, backend: str, settings: dict, request: dict, model: str,
+                  images: dict[str, tuple[str, bytes]] | None = None) -> dict:
         """Generate one shot; returns ``{"data": bytes, "sha256", "result"}`` or ``{"error": {...}}``.
 
         ``backend`` names the backend class (``module:Class``) whose ``run_blocking`` makes the shot, built
         here from ``settings``: the worker knows no backend itself, so any local backend can use the pool.
+        ``images`` are the request's start/end images as ``{field: (name, bytes)}`` (the driver's paths
+        mean nothing on this machine); they are written next to the clip and the request points at them.
         """
         existing = self.jobs.get(job_id)
         if existing is not None and existing.state in ("running", "done"):
@@ -110,7 +113,8 @@ class ShotWorker:
         job = self.jobs[job_id] = _Job(job_id)
         try:
             async with self._one_at_a_time:
-                payload = await asyncio.to_thread(self._run_blocking, job, backend, settings, request, model)
+                payload = await asyncio.to_thread(self._run_blocking, job, backend, settings, request, model,
+                                                  images or {})
         except asyncio.CancelledError:  # ray.cancel on the task: stop the thread at its next step
             job.cancel.set()
             job.state, job.payload = "failed", _error("CancelledError", "generation was cancelled")
@@ -122,7 +126,8 @@ class ShotWorker:
         self._evict()
         return payload
 
-    def _run_blocking(self, job: _Job, backend_ref: str, settings: dict, request: dict, model: str) -> dict:
+    def _run_blocking(self, job: _Job, backend_ref: str, settings: dict, request: dict, model: str,
+                      images: dict[str, tuple[str, bytes]]) -> dict:
         from shotsmith.backends.base import GenerationRequest, ProgressEvent
         from shotsmith.config import Settings
         from shotsmith.errors import ShotsmithError
@@ -140,8 +145,14 @@ class ShotWorker:
         try:
             module, _, name = backend_ref.partition(":")
             backend = getattr(importlib.import_module(module), name)(settings=Settings(), **settings)
-            ready = GenerationRequest.model_validate(request)
             with tempfile.TemporaryDirectory(prefix="shotsmith-ray-") as tmp:
+                local = dict(request)
+                for field, (name, data) in images.items():
+                    path = Path(tmp) / field / (Path(name).name or "image")  # the driver's file name, for messages
+                    path.parent.mkdir()
+                    path.write_bytes(data)
+                    local[field] = str(path)
+                ready = GenerationRequest.model_validate(local)
                 dest = Path(tmp) / "clip.mp4"
                 result = backend.run_blocking(ready, dest, model, on_progress, job.cancel)
                 data = dest.read_bytes()

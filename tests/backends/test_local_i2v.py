@@ -1,0 +1,323 @@
+"""The ``diffusers`` backend's image-to-video and audio, on tiny random-weight pipelines loaded like a user's model.
+
+Each family is built from configs (``tests/backends/tiny_video_pipelines.py``), saved with
+``save_pretrained`` and loaded through ``DiffusionPipeline.from_pretrained(folder)``. Random weights
+cannot reproduce a keyframe, so the proof that the keyframe reached the model is a *spy*: the
+pipeline class diffusers resolves from ``model_index.json`` is replaced by a subclass that records
+its call's arguments and then runs the real pipeline (so the real ``from_pretrained`` path builds
+it), and the clip that comes out is decoded and measured (frame count, size, the audio stream).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+pytest.importorskip("diffusers")
+torch = pytest.importorskip("torch")
+
+import av  # noqa: E402
+import diffusers  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from shotsmith.backends import local_diffusion  # noqa: E402
+from shotsmith.backends.base import GenerationMode, GenerationRequest, ProgressEvent  # noqa: E402
+from shotsmith.backends.engine import generate_shots  # noqa: E402
+from shotsmith.backends.local_diffusion import DiffusersBackend  # noqa: E402
+from shotsmith.config import Settings  # noqa: E402
+from shotsmith.errors import InvalidInputError  # noqa: E402
+from tests.backends import tiny_video_pipelines as tiny  # noqa: E402
+
+RED, BLUE = (220, 20, 20), (20, 20, 220)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_cpu_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+    local_diffusion.clear_pipeline_cache()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pipeline():
+    """Each test loads its own pipeline (a spy must be in place before the load)."""
+    local_diffusion.clear_pipeline_cache()
+    yield
+    local_diffusion.clear_pipeline_cache()
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+def _model(models: Path, name: str) -> Path:
+    folder = models / name
+    if not (folder / "model_index.json").is_file():
+        getattr(tiny, f"build_{name}")(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> dict[str, str]:
+    """A 3:2 keyframe, red on its left half and blue on its right (a square crop keeps both, centred),
+    and a plain blue end frame."""
+    folder = tmp_path_factory.mktemp("keyframes")
+    key = Image.new("RGB", (96, 64), RED)
+    key.paste(Image.new("RGB", (48, 64), BLUE), (48, 0))
+    key.save(folder / "key.png")
+    Image.new("RGB", (64, 64), BLUE).save(folder / "end.png")
+    return {"key": str(folder / "key.png"), "end": str(folder / "end.png")}
+
+
+def make_backend(model: Path, **options) -> DiffusersBackend:
+    defaults = dict(short_side=32, fps=[8], steps=2, device="cpu", min_duration_s=0.25, max_duration_s=4.0)
+    return DiffusersBackend(model=str(model), settings=Settings(), **{**defaults, **options})
+
+
+def request(**kwargs) -> GenerationRequest:
+    values = dict(prompt="a red kite over the sea", duration_s=1.0, aspect_ratio="1:1", resolution="360p", fps=8,
+                  seed=7, shot_index=2)
+    values.update(kwargs)
+    return GenerationRequest(**values)
+
+
+def spy(monkeypatch, name: str) -> list[dict]:
+    """Make diffusers resolve ``name`` to a subclass that records each call's keywords, then runs the real one."""
+    base = getattr(diffusers, name)
+    calls: list[dict] = []
+
+    class Spy(base):
+        @functools.wraps(base.__call__)
+        def __call__(self, *args, **kwargs):
+            calls.append(kwargs)
+            return base.__call__(self, *args, **kwargs)
+
+    Spy.__name__ = Spy.__qualname__ = name  # what model_index.json names, and what the backend reads
+    monkeypatch.setattr(diffusers, name, Spy)
+    return calls
+
+
+async def generate(backend: DiffusersBackend, req: GenerationRequest, dest: Path):
+    ready, warnings = backend.prepare(req)
+    events: list[ProgressEvent] = []
+    result = await backend.generate(ready, dest, on_progress=events.append, cancel=threading.Event())
+    return ready, warnings, result
+
+
+def decode(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+
+
+def audio_of(path: Path) -> tuple[av.audio.stream.AudioStream | None, np.ndarray | None]:
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return None, None
+        stream = container.streams.audio[0]
+        codec, rate, channels = stream.codec_context.name, stream.rate, stream.channels
+        samples = np.concatenate([f.to_ndarray().reshape(channels, -1) if f.format.is_planar
+                                  else f.to_ndarray().reshape(-1, channels).T for f in container.decode(audio=0)],
+                                 axis=1)
+    return (codec, rate, channels), samples
+
+
+def is_colour(pixel, colour) -> bool:
+    return all(abs(int(a) - b) < 40 for a, b in zip(pixel, colour))
+
+
+# -- what each model folder offers, read before loading ------------------------------------------
+@pytest.mark.parametrize("name, modes, end, audio, negative", [
+    ("ltx_t2v", [GenerationMode.TEXT_TO_VIDEO], False, False, True),
+    ("ltx_i2v", [GenerationMode.IMAGE_TO_VIDEO], False, False, True),
+    ("ltx_condition", [GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO], True, False, True),
+    ("svd", [GenerationMode.IMAGE_TO_VIDEO], False, False, False),
+    ("ltx2_i2v", [GenerationMode.IMAGE_TO_VIDEO], False, True, True),
+])
+def test_capabilities_are_the_model_folders_own(models, name, modes, end, audio, negative):
+    caps = make_backend(_model(models, name)).capabilities()
+    assert local_diffusion._cached is None  # read from model_index.json: nothing was loaded
+    assert caps.modes == modes and caps.supports_end_image is end and caps.generates_audio is audio
+    assert caps.supports_negative_prompt is negative  # SVD takes no prompt at all
+    assert caps.local and not caps.costs_money and caps.long_running
+
+
+def test_the_end_frame_setting_overrides_the_reading(models):
+    model = _model(models, "ltx_condition")
+    assert not make_backend(model, end_image=False).capabilities().supports_end_image
+    assert not make_backend(_model(models, "ltx_i2v"), end_image=True).capabilities().supports_end_image  # no way in
+
+
+# -- the keyframe reaches the pipeline -------------------------------------------------------------
+async def test_ltx_image_to_video_gets_the_keyframe_cropped_to_the_generation_size(models, images, monkeypatch,
+                                                                                   tmp_path):
+    calls = spy(monkeypatch, "LTXImageToVideoPipeline")
+    backend = make_backend(_model(models, "ltx_i2v"))
+    ready, warnings, result = await generate(backend, request(image=images["key"]), tmp_path / "clip.mp4")
+    assert ready.mode is GenerationMode.IMAGE_TO_VIDEO  # a text-to-video shot with a keyframe goes image-to-video
+    assert len(calls) == 1
+    image = calls[0]["image"]
+    assert image.size == (32, 32) and image.mode == "RGB"
+    # Cropped, not squashed: the centred square of a 96x64 half-red, half-blue frame is still half and half.
+    assert is_colour(image.getpixel((4, 16)), RED) and is_colour(image.getpixel((27, 16)), BLUE)
+    assert calls[0]["prompt"] == "a red kite over the sea" and calls[0]["frame_rate"] == 8
+    frames = decode(Path(result.path))
+    assert frames.shape == (9, 32, 32, 3)  # 1 s at 8 fps, snapped to LTX's 4k+1
+    assert result.has_audio is False
+
+
+async def test_ltx_condition_takes_the_first_and_the_last_frame(models, images, monkeypatch, tmp_path):
+    calls = spy(monkeypatch, "LTXConditionPipeline")
+    backend = make_backend(_model(models, "ltx_condition"))
+    _, warnings, result = await generate(backend, request(image=images["key"], end_image=images["end"]),
+                                         tmp_path / "clip.mp4")
+    assert not [w for w in warnings if "end" in w]  # the end frame was kept
+    conditions = calls[0]["conditions"]
+    assert [c.frame_index for c in conditions] == [0, 8]  # first and last of the 9 frames
+    assert is_colour(conditions[0].image.getpixel((4, 16)), RED)
+    assert is_colour(conditions[1].image.getpixel((4, 16)), BLUE) and conditions[1].image.size == (32, 32)
+    assert "image" not in calls[0]
+    assert decode(Path(result.path)).shape == (9, 32, 32, 3)
+
+
+async def test_a_model_that_does_both_still_makes_text_to_video(models, monkeypatch, tmp_path):
+    calls = spy(monkeypatch, "LTXConditionPipeline")
+    _, _, result = await generate(make_backend(_model(models, "ltx_condition")), request(), tmp_path / "t2v.mp4")
+    assert "conditions" not in calls[0] and "image" not in calls[0]
+    assert decode(Path(result.path)).shape == (9, 32, 32, 3)
+
+
+async def test_a_different_keyframe_makes_a_different_clip(models, images, tmp_path):
+    """The conditioning latent is decoded into the first frame: the image changes the pixels, not just the call."""
+    backend = make_backend(_model(models, "ltx_i2v"))
+    blue = str(tmp_path / "blue.png")
+    Image.new("RGB", (64, 64), BLUE).save(blue)
+    _, _, a = await generate(backend, request(image=images["key"]), tmp_path / "a.mp4")
+    _, _, b = await generate(backend, request(image=blue), tmp_path / "b.mp4")
+    _, _, c = await generate(backend, request(image=images["key"]), tmp_path / "c.mp4")
+    first_a, first_b, first_c = decode(Path(a.path))[0], decode(Path(b.path))[0], decode(Path(c.path))[0]
+    assert np.abs(first_a.astype(int) - first_b.astype(int)).mean() > 1.0
+    assert np.array_equal(first_a, first_c)  # same keyframe and seed: the same clip
+
+
+async def test_stable_video_diffusion_animates_the_image_without_a_prompt(models, images, monkeypatch, tmp_path):
+    calls = spy(monkeypatch, "StableVideoDiffusionPipeline")
+    backend = make_backend(_model(models, "svd"))
+    _, warnings, result = await generate(backend, request(image=images["key"], negative_prompt="blur"),
+                                         tmp_path / "svd.mp4")
+    assert any("animates the start image alone; the prompt is not used" in w for w in warnings)
+    assert any("negative prompt" in w for w in warnings)  # said, not silently dropped
+    assert "prompt" not in calls[0] and "negative_prompt" not in calls[0]
+    assert calls[0]["image"].size == (32, 32) and calls[0]["fps"] == 8
+    assert decode(Path(result.path)).shape == (8, 32, 32, 3)  # SVD takes any frame count
+
+
+# -- refusals: one clear line, nothing dropped silently -------------------------------------------
+def test_a_text_to_video_model_refuses_a_keyframe(models, images):
+    backend = make_backend(_model(models, "ltx_t2v"))
+    with pytest.raises(InvalidInputError) as info:
+        backend.prepare(request(image=images["key"], mode=GenerationMode.IMAGE_TO_VIDEO))
+    message = info.value.message
+    assert message.startswith("shot 2: ") and "LTXPipeline" in message and "key.png" in message
+    assert "\n" not in message and "--keyframes off" in info.value.hint
+    with pytest.raises(InvalidInputError, match="text-to-video model"):  # a keyframe on a text-to-video request too
+        backend.prepare(request(image=images["key"]))
+
+
+def test_an_image_to_video_model_refuses_a_shot_without_a_keyframe(models):
+    with pytest.raises(InvalidInputError, match="animates a start image and has none") as info:
+        make_backend(_model(models, "svd")).prepare(request())
+    assert "--keyframes auto" in info.value.hint
+
+
+async def test_an_unreadable_keyframe_is_named(models, tmp_path):
+    bad = tmp_path / "key.png"
+    bad.write_text("not an image")
+    backend = make_backend(_model(models, "ltx_i2v"))
+    ready, _ = backend.prepare(request(image=str(bad)))
+    with pytest.raises(InvalidInputError, match="start image .*key.png is not an image"):
+        await backend.generate(ready, tmp_path / "x.mp4", on_progress=lambda e: None, cancel=threading.Event())
+
+
+# -- audio ------------------------------------------------------------------------------------------
+async def test_ltx2_audio_is_muxed_into_the_clip(models, images, tmp_path):
+    backend = make_backend(_model(models, "ltx2_i2v"))
+    _, _, result = await generate(backend, request(image=images["key"]), tmp_path / "ltx2.mp4")
+    assert result.has_audio is True
+    frames = decode(Path(result.path))
+    assert frames.shape == (9, 32, 32, 3)  # LTX-2's tiny VAE: 2k+1 frames
+    (codec, rate, channels), samples = audio_of(Path(result.path))
+    assert codec == "aac" and channels == 2
+    assert rate == 16000  # the vocoder's output_sampling_rate, not a guess
+    seconds = samples.shape[1] / rate
+    assert abs(seconds - 9 / 8) < 0.1  # as long as the picture (AAC frames round up a little)
+    assert np.sqrt(np.mean(samples.astype(np.float64) ** 2)) > 1e-3  # not silence
+
+
+async def test_a_silent_request_drops_the_models_audio(models, images, tmp_path):
+    backend = make_backend(_model(models, "ltx2_i2v"))
+    _, _, result = await generate(backend, request(image=images["key"], audio=False), tmp_path / "quiet.mp4")
+    assert result.has_audio is False and audio_of(Path(result.path))[0] is None
+
+
+# -- through the engine (the production path's job runner) -----------------------------------------
+async def test_through_the_engine_the_keyframe_is_part_of_the_shot(models, images, store, monkeypatch):
+    calls = spy(monkeypatch, "LTXImageToVideoPipeline")
+    backend = make_backend(_model(models, "ltx_i2v"))
+    shot = request(image=images["key"], mode=GenerationMode.IMAGE_TO_VIDEO, shot_index=4)
+    outcomes = await generate_shots(store, backend, [shot])
+    assert outcomes[0].ok, outcomes[0].error
+    assert calls and calls[0]["image"].size == (32, 32)
+    assert decode(outcomes[0].clip).shape == (9, 32, 32, 3)
+    again = await generate_shots(store, backend, [shot])
+    assert again[0].cached and len(calls) == 1
+
+
+# -- the Ray executor: the keyframe travels to the actor --------------------------------------------
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_on_ray_the_keyframe_travels_to_the_worker(models, images, tmp_path, monkeypatch):
+    from shotsmith.backends.executors import executor_scope, ray_pool
+    from tests.backends.ray_support import NAMESPACE, ray_instance
+
+    ray_instance()
+    model = _model(models, "ltx_i2v")
+    local = make_backend(model)
+    on_ray = DiffusersBackend(model=str(model), settings=Settings(executor="ray",
+                                                                  ray={"namespace": NAMESPACE, "poll_s": 0.05}),
+                              short_side=32, fps=[8], steps=2, device="cpu", max_duration_s=4.0)
+    key = tmp_path / "keyframe.png"
+    key.write_bytes(Path(images["key"]).read_bytes())
+    read = ray_pool.request_images
+
+    def read_then_hide(req):
+        """The driver reads the keyframe, then it is gone: a worker can only have it from the bytes sent."""
+        found = read(req)
+        key.rename(tmp_path / "hidden.png")
+        return found
+
+    monkeypatch.setattr(ray_pool, "request_images", read_then_hide)
+
+    async def on_the_cluster():
+        with executor_scope("ray"):
+            return (await generate(on_ray, request(image=str(key)), tmp_path / "ray.mp4"))[2]
+
+    remote = asyncio.run(on_the_cluster())
+    assert not key.exists()
+    monkeypatch.setattr(ray_pool, "request_images", read)
+    _, _, here = asyncio.run(generate(local, request(image=str(tmp_path / "hidden.png")), tmp_path / "local.mp4"))
+    # The worker made the same clip as this process from the same keyframe and seed: it had the image.
+    assert np.abs(decode(Path(remote.path)).astype(int) - decode(Path(here.path)).astype(int)).max() <= 2
+    with executor_scope("ray"), pytest.raises(InvalidInputError, match="start image .*keyframe.png cannot be read"):
+        asyncio.run(generate(on_ray, request(image=str(key), prompt="another shot"), tmp_path / "gone.mp4"))
