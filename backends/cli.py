@@ -15,10 +15,12 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from shotsmith.backends.base import Backend, GenerationRequest, MediaKind
+from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest, MediaKind
 from shotsmith.backends.errors import AuthError
 from shotsmith.backends.registry import backend_names, backend_sources, get_backend
 from shotsmith.backends.remote import RemoteBackend
+from shotsmith.errors import InvalidInputError
+from shotsmith.formats import frame_size
 
 
 def _durations(backend: Backend) -> str:
@@ -39,8 +41,16 @@ def key_status(backend: Backend) -> str:
     return "set"
 
 
+#: The text priced in a voice backend's example estimate: a thousand characters of narration.
+_EXAMPLE_SPEECH = ("Fresh bread every morning, baked by hand since nineteen eighty. " * 16)[:1000]
+
+
 def _example_request(backend: Backend) -> GenerationRequest:
     caps = backend.capabilities()
+    if MediaKind.VOICE in caps.kinds and not caps.kinds & {MediaKind.VIDEO, MediaKind.IMAGE}:
+        return GenerationRequest(prompt=_EXAMPLE_SPEECH, mode=GenerationMode.TEXT_TO_SPEECH,
+                                 duration_s=round(len(_EXAMPLE_SPEECH.split()) / 2.5, 1),
+                                 voice=caps.voices[0] if caps.voices else None)
     duration = caps.durations_s[0] if caps.durations_s else max(caps.min_duration_s, min(5.0, caps.max_duration_s))
     return GenerationRequest(prompt="example", duration_s=duration, aspect_ratio=caps.aspect_ratios[0],
                              resolution=caps.resolutions[0], fps=caps.fps[0], mode=caps.modes[0])
@@ -54,6 +64,9 @@ def _summary(backend: Backend) -> Text:
         parts.append(_durations(backend))
     if caps.kinds & {MediaKind.VIDEO, MediaKind.IMAGE}:
         parts.append(", ".join(caps.resolutions))
+    if MediaKind.VOICE in caps.kinds:
+        parts.append(f"{len(caps.voices)} voices" if caps.voices else "voices: any id")
+        parts.append("word timings" if caps.word_timings else "timings estimated")
     parts += [f"{caps.max_concurrency} at a time", f"key {key_status(backend)}"]
     lines = [backend.description] if backend.description else []
     return Text("\n").join([*map(Text, lines), Text(" · ".join(parts), style="dim")])
@@ -76,7 +89,109 @@ def list_backends(console: Console) -> None:
     console.print(table)
 
 
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _prompt_limit(caps) -> str:
+    return (f"{caps.max_prompt_chars} "
+            f"{'UTF-16 units (an emoji counts 2)' if caps.prompt_length_unit == 'utf16' else 'characters'}")
+
+
+def video_rows(backend: Backend) -> list[tuple[str, str]]:
+    """What a video backend makes: lengths, frames, rates and the controls it honours."""
+    caps = backend.capabilities()
+    return [
+        ("durations", _durations(backend)),
+        ("aspect ratios", ", ".join(caps.aspect_ratios)),
+        ("resolutions", ", ".join(caps.resolutions)),
+        ("fps", ", ".join(map(str, caps.fps))),
+        ("max prompt", _prompt_limit(caps)),
+        ("seed", _yes(caps.supports_seed)),
+        ("negative prompt", _yes(caps.supports_negative_prompt)),
+        ("camera control", _yes(caps.supports_camera_control)),
+        ("last frame", "yes (image-to-video to a given end frame)" if caps.supports_end_image else "no"),
+        ("references", f"up to {caps.max_references} images" if caps.max_references else "none"),
+        ("audio", "generated with the video" if caps.generates_audio else "none (silent clips)"),
+    ]
+
+
+def image_rows(backend: Backend) -> list[tuple[str, str]]:
+    """What an image backend makes: the pixel sizes per resolution, references and modes."""
+    caps = backend.capabilities()
+    sizes = []
+    for resolution in caps.resolutions:
+        try:
+            sizes.append(f"{resolution}: " + ", ".join("x".join(map(str, frame_size(a, resolution)))
+                                                       for a in caps.aspect_ratios))
+        except (InvalidInputError, ValueError):
+            sizes.append(resolution)
+    modes = {GenerationMode.TEXT_TO_IMAGE: "from a prompt", GenerationMode.REFERENCE_TO_IMAGE: "with reference images"}
+    return [
+        ("image modes", ", ".join(modes.get(m, m.value) for m in caps.modes if m.kind == MediaKind.IMAGE)),
+        ("aspect ratios", ", ".join(caps.aspect_ratios)),
+        ("sizes", "; ".join(sizes)),
+        ("references", f"up to {caps.max_references} reference images per still (cast, product, style)" if caps.max_references
+                             else "none"),
+        ("max prompt", _prompt_limit(caps)),
+        ("seed", _yes(caps.supports_seed)),
+    ]
+
+
+def _audio_format(backend: Backend) -> str:
+    """The file a voice backend delivers: its own declaration (``output_format``/``audio_format``), else WAV for
+    the built-ins (all write 16-bit PCM), else undeclared (any audio PyAV decodes is accepted)."""
+    declared = getattr(backend, "output_format", None) or getattr(backend, "audio_format", None)
+    if isinstance(declared, str) and declared:
+        return declared
+    if backend_sources().get(backend.name) == "built-in":
+        return "wav (16-bit PCM)"
+    return "not declared (any audio PyAV decodes is accepted)"
+
+
+def voice_rows(backend: Backend) -> list[tuple[str, str]]:
+    """What a voice backend speaks: voices, languages, file format, word timings, and what it honours."""
+    caps = backend.capabilities()
+    custom = getattr(backend, "allows_custom_voices", None)
+    if caps.voices:
+        shown = ", ".join(caps.voices[:24]) + (f" … ({len(caps.voices)} in all)" if len(caps.voices) > 24 else "")
+        voices = f"{shown} (first = default)"
+    elif callable(custom) and custom():
+        voices = "any voice id of your account"
+    else:
+        voices = "none found (see the backend's docs for where its voices come from)"
+    return [
+        ("voices", voices),
+        ("languages", ", ".join(caps.languages) if caps.languages else "any it is given"),
+        ("formats", _audio_format(backend)),
+        ("word timings", "yes, from the voice (captions follow them exactly)" if caps.word_timings else
+                         "no (estimated from the audio for captions; docs/voice.md)"),
+        ("instructions", "yes (tone, pace)" if caps.supports_instructions else "no"),
+        ("seed", _yes(caps.supports_seed)),
+        ("max text", _prompt_limit(caps)),
+    ]
+
+
+def _cost_rows(backend: Backend) -> list[tuple[str, str]]:
+    caps = backend.capabilities()
+    example = _example_request(backend)
+    estimate = backend.estimate_cost(example)
+    if example.mode == GenerationMode.TEXT_TO_SPEECH:
+        rows = [("price unit", f"{estimate.amount:g} {estimate.unit} per 1000 characters of text (an estimate)")]
+    elif caps.kinds == {MediaKind.IMAGE}:
+        rows = [("price unit", f"{estimate.amount:g} {estimate.unit} per image at {example.resolution} "
+                               "(an estimate)")]
+    else:
+        rows = [("example cost", f"{estimate.amount:g} {estimate.unit} for {example.duration_s:g} s at "
+                                 f"{example.resolution} (an estimate)")]
+    rows.append(("pricing source", estimate.source))
+    if estimate.detail:
+        rows.append(("pricing detail", estimate.detail))
+    return rows
+
+
 def describe_backend(console: Console, name: str) -> None:
+    """Every field a backend declares, by what it makes: video, image and voice backends each get their own."""
     backend = get_backend(name)
     caps = backend.capabilities()
     table = Table(title=escape(f"{name}: {backend.description}"), title_justify="left", show_header=False)
@@ -86,32 +201,23 @@ def describe_backend(console: Console, name: str) -> None:
         ("plugin", backend_sources().get(name, "?")),
         ("model", backend.model or "-"),
         ("kind", "local" if caps.local else "cloud (costs money)" if caps.costs_money else "cloud"),
+        ("makes", ", ".join(k.value for k in MediaKind if k in caps.kinds)),
         ("modes", ", ".join(m.value for m in caps.modes)),
-        ("durations", _durations(backend)),
-        ("aspect ratios", ", ".join(caps.aspect_ratios)),
-        ("resolutions", ", ".join(caps.resolutions)),
-        ("fps", ", ".join(map(str, caps.fps))),
-        ("max prompt", f"{caps.max_prompt_chars} "
-                       f"{'UTF-16 units (an emoji counts 2)' if caps.prompt_length_unit == 'utf16' else 'characters'}"),
-        ("seed", "yes" if caps.supports_seed else "no"),
-        ("negative prompt", "yes" if caps.supports_negative_prompt else "no"),
-        ("camera control", "yes" if caps.supports_camera_control else "no"),
-        ("audio", "generated with the video" if caps.generates_audio else "none (silent clips)"),
-        ("concurrency", str(caps.max_concurrency)),
     ]
+    if MediaKind.VIDEO in caps.kinds:
+        rows += video_rows(backend)
+    if MediaKind.IMAGE in caps.kinds:
+        rows += [r for r in image_rows(backend) if r[0] not in {k for k, _ in rows}]
+    if MediaKind.VOICE in caps.kinds:
+        rows += voice_rows(backend)
+    rows.append(("concurrency", str(caps.max_concurrency)))
     if isinstance(backend, RemoteBackend):
         rows += [("base URL", backend.base_url), ("key", key_status(backend)),
                  ("key variables", ", ".join(backend.key_names())), ("poll interval", f"{backend.poll_interval_s:g} s")]
         rows += list(backend.bounds().items())
-    example = _example_request(backend)
-    estimate = backend.estimate_cost(example)
-    rows += [("example cost", f"{estimate.amount:g} {estimate.unit} for {example.duration_s:g} s at "
-                              f"{example.resolution} (an estimate)"),
-             ("pricing source", estimate.source)]
-    if estimate.detail:
-        rows.append(("pricing detail", estimate.detail))
+    rows += _cost_rows(backend)
     for field, value in rows:
-        table.add_row(escape(field), escape(value))
+        table.add_row(escape(field), escape(str(value)))
     console.print(table)
 
 
