@@ -91,9 +91,14 @@ def zoompan_expressions(move: CameraMove, frames: int, *, amount: float = 0.2,
 
 
 class TransitionKind(StrEnum):
-    """Transitions between two clips; all but ``cut`` map onto ffmpeg ``xfade``."""
+    """Transitions between two clips; all but ``cut`` and ``continue`` map onto ffmpeg ``xfade``.
+
+    ``continue`` is a hard cut in the edit whose next shot is generated image-to-video from this
+    shot's last frame (see :mod:`shotsmith.assistant.production.continuity`).
+    """
 
     CUT = "cut"
+    CONTINUE = "continue"
     FADE = "fade"
     DISSOLVE = "dissolve"
     FADE_BLACK = "fadeblack"
@@ -118,7 +123,12 @@ class Transition(BaseModel):
 
     @property
     def overlap_s(self) -> float:
-        return 0.0 if self.kind is TransitionKind.CUT else self.duration_s
+        return 0.0 if self.kind in (TransitionKind.CUT, TransitionKind.CONTINUE) else self.duration_s
+
+    @property
+    def continues(self) -> bool:
+        """The next shot starts from this shot's last frame (a hard cut, no overlap)."""
+        return self.kind is TransitionKind.CONTINUE
 
     @classmethod
     def cut(cls) -> "Transition":

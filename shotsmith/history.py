@@ -36,7 +36,7 @@ INDEX_FILE = "index.json"
 EDITABLE = ("brief", "plan", "timeline", "production", "cast", "look", "narration")
 #: Shot fields that follow generation, not an edit: they do not make a new entry.
 _BINDING_FIELDS = ("clip", "clip_signature", "clip_length_s", "keyframe", "end_keyframe", "keyframe_signature",
-                   "keyframe_approved")
+                   "keyframe_approved", "continues_from")
 #: History entries kept; the oldest are dropped beyond this (their snapshots with them).
 MAX_ENTRIES = 500
 

@@ -93,9 +93,12 @@ def edit_shot(plan: ShotPlan, index: int, *, transition: Transition | None = Non
     if "speed" in updates and "duration_s" not in updates:
         updates["duration_s"] = round(shot.duration_s * shot.speed / float(updates["speed"]), 3)
     if transition is not None:
-        updates["transition_to_next"] = (Transition.cut() if transition.kind is TransitionKind.CUT else transition)
-        if index == plan.shots[-1].index and transition.overlap_s:
+        updates["transition_to_next"] = (Transition.cut() if transition.kind is TransitionKind.CUT else
+                                         Transition(kind=TransitionKind.CONTINUE) if transition.continues else transition)
+        if index == plan.shots[-1].index and (transition.overlap_s or transition.continues):
             raise InvalidInputError(f"shot {index} is the last shot; a transition joins a shot to the next one")
+        if transition.continues:
+            check_continue(plan, index)
     try:
         edited = Shot.model_validate({**shot.model_dump(), **updates})
     except ValidationError as exc:
@@ -111,6 +114,35 @@ def edit_shot(plan: ShotPlan, index: int, *, transition: Transition | None = Non
         order.insert(move_to - 1, index)
         new = reorder(new, order)
     return new
+
+
+def check_continue(plan: ShotPlan, index: int) -> None:
+    """Shot ``index`` may end in ``continue`` only when it and the next shot are generated: the next
+    shot is made image-to-video from this one's last frame (the backend's part is checked by the
+    production service, which knows the backend)."""
+    shots = [s.index for s in plan.shots]
+    following = plan.shots[shots.index(index) + 1] if index in shots and shots.index(index) + 1 < len(shots) else None
+    if following is None:
+        raise InvalidInputError(f"shot {index} is the last shot; nothing can continue from it")
+    for shot in (find_shot(plan, index), following):
+        if shot.source:
+            raise InvalidInputError(f"shot {following.index} cannot continue from shot {index}: shot {shot.index} "
+                                    "is footage, not generated", hint="use a cut or another transition there")
+
+
+def continue_from(plan: ShotPlan, index: int, source: int) -> ShotPlan:
+    """Make shot ``index`` start from shot ``source``'s last frame ("continue shot 3 from shot 2").
+
+    Only the shot right before can be continued from: the edit is the ``continue`` transition
+    between them, a hard cut in the edit.
+    """
+    find_shot(plan, index), find_shot(plan, source)
+    if index == plan.shots[0].index:
+        raise InvalidInputError(f"shot {index} is the first shot; nothing comes before it to continue from")
+    if source != index - 1:
+        raise InvalidInputError(f"shot {index} can only continue from the shot right before it (shot {index - 1})",
+                                hint=f"move shot {source} to position {index - 1} first" if source != index else None)
+    return edit_shot(plan, source, transition=Transition(kind=TransitionKind.CONTINUE))
 
 
 def reorder(plan: ShotPlan, order: list[int], *, remove: list[int] | None = None) -> ShotPlan:

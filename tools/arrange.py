@@ -106,11 +106,25 @@ class SetTransitionArgs(BaseModel):
 def set_transition(ctx: ToolContext, args: SetTransitionArgs) -> EditResult:
     store = require_store(ctx)
     if planned(store):
+        if args.kind is TransitionKind.CONTINUE:  # the next shot is generated from this one's last frame
+            from shotsmith.backends.base import GenerationMode
+            from shotsmith.backends.registry import get_backend
+
+            backend = get_backend(store.project.production.backend)
+            if GenerationMode.IMAGE_TO_VIDEO not in backend.capabilities().modes:
+                raise InvalidInputError(f"shot {args.clip + 1} cannot continue from shot {args.clip}: backend "
+                                        f"{backend.name} does not do image-to-video",
+                                        hint="choose a backend with image-to-video (backends list), or use a cut")
+            plan = plan_edits.edit_shot(store.project.plan, args.clip, transition=Transition(kind=args.kind))
+            return commit_plan(store, plan, f"shot {args.clip + 1} continues from shot {args.clip}'s last frame")
         if args.kind is not TransitionKind.CUT and args.duration_s <= 0:
             raise InvalidInputError("a transition other than a cut needs a duration above 0")
         transition = Transition(kind=args.kind, duration_s=args.duration_s if args.kind is not TransitionKind.CUT else 0.0)
         plan = plan_edits.edit_shot(store.project.plan, args.clip, transition=transition)
         return commit_plan(store, plan, f"{args.kind.value} ({args.duration_s:g}s) from shot {args.clip} to {args.clip + 1}")
+    if args.kind is TransitionKind.CONTINUE:
+        raise InvalidInputError("continue needs a planned project: the next shot is generated from this clip's "
+                                "last frame", hint="plan the video first, or use a cut")
     timeline = store.project.timeline.model_copy(deep=True)
     i = clip_number(timeline, args.clip)
     if i == len(timeline.clips) - 1:

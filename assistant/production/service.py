@@ -937,25 +937,27 @@ class ProductionService:
                         unit=cost.unit, usd=usd(cost.amount, cost.unit), backend=be.name, kind="video")
 
     def _carry_continue_approvals(self, estimate: Estimate, be: Backend) -> None:
-        """A yes given for a continued shot before its frame existed covers its request once it does."""
-        if not estimate.needs_approval_on(be.name) or self.spending.covering(estimate) is not None:
+        """A yes given for continued shots before their frames existed covers their requests once they do.
+
+        Carried only when every request of ``estimate`` is a continued shot whose placeholder (see
+        :mod:`.continuity`) an approval on this backend lists; anything new still needs its own yes.
+        """
+        if not estimate.to_generate or not estimate.needs_approval_on(be.name) or \
+                self.spending.covering(estimate) is not None:
             return
         plan = self.plan
         approvals = [a for a in self.spending.ledger.approvals if a.approved and a.backend == be.name]
-        carried, by = [], "user"
+        by = None
         for cost in estimate.to_generate:
             shot = next(s for s in plan.shots if s.index == cost.shot_index)
-            if not shot.continues_from or continuity.pending(shot):
-                continue
-            before = next(s for s in plan.shots if s.index == plan.continued_from(shot.index))
-            payload = request_payload(self._continued_payload(shot, plan, be))
-            placeholder = continuity.placeholder_key(be, payload, self._shot_key(before, plan, be))
+            if not shot.continues_from:
+                return
+            placeholder = self._shot_key(shot, plan, be)
             approval = next((a for a in approvals if placeholder in a.cache_keys), None)
-            if approval is not None:
-                carried.append(cost)
-                by = approval.by
-        if carried:
-            self.spending.record(estimate.model_copy(update={"to_generate": carried}), approved=True, by=by)
+            if approval is None:
+                return
+            by = approval.by
+        self.spending.record(estimate, approved=True, by=by or "user")
 
     # -- render --------------------------------------------------------------------------
     def render(self, output: str | Path | None = None, *, preview: bool = False, full: bool = False) -> Rendered:

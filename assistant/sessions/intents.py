@@ -98,13 +98,13 @@ def parse_intent(text: str, *, shot_count: int) -> Intent | None:
         position = 1 if dest in ("start", "beginning", "front") else shot_count if dest == "end" else int(dest)
         return Intent("move", {"index": _shot_ref(match.group(1), shot_count), "to": position})
 
-    # "continue shot 3 from shot 2", "make shot 3 continue from 2", "shot 3 continues from shot 2"
-    match = re.search(r"\bcontinue\s+" + _SHOT + r"\s+from\s+(?:shot\s*)?(\d+|last|first|second|third|fourth|fifth)\b",
-                      low) or re.search(_SHOT + r"\s+(?:should\s+)?continues?\s+(?:on\s+)?from\s+(?:the\s+)?"
-                                        r"(?:shot\s*)?(\d+|last|first|second|third|fourth|fifth)\b", low)
+    # "continue shot 3 from shot 2", "make shot 3 continue from 2", "the last shot continues from shot 3"
+    source = r"\s+from\s+(?:the\s+)?(?:shot\s*)?(\d+|last|first|second|third|fourth|fifth|sixth)\b"
+    match = re.search(r"\bcontinue\s+(?:" + _SHOT + "|" + _SHOT_ALT + ")" + source, low) or \
+        re.search(r"(?:" + _SHOT + "|" + _SHOT_ALT + r")\s+(?:should\s+)?continues?(?:\s+on)?" + source, low)
     if match:
-        return Intent("continue", {"index": _shot_ref(match.group(1), shot_count),
-                                   "source": _shot_ref(match.group(2), shot_count)})
+        return Intent("continue", {"index": _shot_ref(match.group(1) or match.group(2), shot_count),
+                                   "source": _shot_ref(match.group(3), shot_count)})
 
     match = re.search(r"^(?:change\s+|make\s+|set\s+)?" + _SHOT + r"\s*(?::|to be|to show|should show|=)\s*(.+)$", t, re.I)
     if match and len(match.group(2).split()) >= 2:
