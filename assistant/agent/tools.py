@@ -78,7 +78,8 @@ class EditShotArgs(StrictArgs):
     duration_s: float | None = Field(gt=0, le=120, description="Seconds on screen.")
     speed: float | None = Field(ge=0.25, le=4, description="Speed 0.25-4 (0.5 = slow motion).")
     in_s: float | None = Field(ge=0, description="Trim: start this far into the clip.")
-    transition: TransitionKind | None = Field(description="Transition into the next shot.")
+    transition: TransitionKind | None = Field(description="Transition into the next shot (continue: the next shot "
+                                                          "starts from this one's last frame).")
     volume: float | None = Field(ge=0, le=4, description="Own sound gain (1 = as is).")
     mute: bool | None = Field(description="Mute its own sound.")
     fit: ShotFit | None = Field(description="How it fills the frame.")
