@@ -50,7 +50,7 @@ Phase = Literal["plan", "produce", "finish"]
 #: Which tools each phase offers (names; the finish tools come from :mod:`.finishing`).
 PLAN_TOOLS = ("plan_shots", "show_project", "list_media", "add_cast")
 PRODUCE_TOOLS = ("plan_shots", "show_project", "edit_shot", "arrange_shots", "use_footage", "list_media",
-                 "add_cast", "set_format", "estimate_cost", GENERATE_TOOL, "render")
+                 "add_cast", "set_format", "estimate_cost", GENERATE_TOOL, "render", "storyboard")
 FINISH_TOOLS = ("plan_shots", "show_project", "edit_shot", "arrange_shots", "use_footage", "list_media",
                 "set_format", "render", "add_title", "add_audio", "add_captions", "add_overlay", "remove_layer",
                 "set_output", "export")
@@ -97,6 +97,8 @@ def spending_gate(service: "ProductionService") -> Callable[[Any], bool]:
             if service.spending.auto_approve:
                 return False
             try:
+                if service.keyframes_to_review(args.shots):
+                    return False  # the tool answers with the storyboard to approve; nothing is spent
                 estimate = service.estimate(args.shots)
             except InvalidInputError:
                 return False

@@ -84,6 +84,15 @@ class EditShotArgs(StrictArgs):
     mute: bool | None = Field(description="Mute its own sound.")
     fit: ShotFit | None = Field(description="How it fills the frame.")
     move_to: int | None = Field(ge=1, description="Move to this position.")
+    narration: str | None = Field(max_length=500, description="Voice-over line over this shot ('' = silent).")
+
+
+class StoryboardArgs(StrictArgs):
+    action: Literal["show", "approve", "redo"] = Field(description="show the panels; approve stills; redo one "
+                                                                   "still with a change.")
+    shots: list[int] | None = Field(description="Shot numbers (redo: one); null: all.")
+    change: str | None = Field(max_length=300, description="redo: words added to the prompt, e.g. from a lower angle.")
+    camera: CameraMove | None = Field(description="redo: new camera move.")
 
 
 class ArrangeArgs(StrictArgs):
@@ -141,12 +150,17 @@ class ProductionTools:
         if shots and start >= len(shots):
             raise InvalidInputError(f"there is no page {page}; the plan has {len(shots)} shots "
                                     f"({SHOTS_PER_PAGE} per page)")
-        rows = [shot_row(s) for s in shots[start:start + SHOTS_PER_PAGE]]
+        rows = [shot_row(s, self._says(s.index)) for s in shots[start:start + SHOTS_PER_PAGE]]
         view: dict[str, Any] = {"aspect_ratio": plan.aspect_ratio, "total_s": plan.total_duration_s,
                                 "shot_count": len(shots), "shots": rows}
         if start + SHOTS_PER_PAGE < len(shots):
             view["more"] = f"{len(shots) - start - SHOTS_PER_PAGE} more shots: ask for page {page + 1}"
         return view
+
+    def _says(self, index: int) -> str | None:
+        script = self.service.store.project.narration
+        line = script.line(index) if script is not None else None
+        return line.text if line is not None and line.text else None
 
     def estimate_text(self) -> str:
         try:
@@ -197,18 +211,53 @@ class ProductionTools:
         return {"ok": True, "plan": self.plan_view(), "notices": notices[:8], "estimate": self.estimate_text()}
 
     def edit_shot(self, args: EditShotArgs) -> dict[str, Any]:
-        fields = args.model_dump(exclude={"shot", "transition", "move_to"}, exclude_none=True)
+        fields = args.model_dump(exclude={"shot", "transition", "move_to", "narration"}, exclude_none=True)
         transition = None
         if args.transition is not None:
             plan = self.service.plan
             length = next((s.duration_s for s in plan.shots if s.index == args.shot), 1.0)
             transition = (Transition.cut() if args.transition is TransitionKind.CUT
                           else Transition(kind=args.transition, duration_s=round(min(0.5, length / 3), 3)))
-        if not fields and transition is None and args.move_to is None:
+        if not fields and transition is None and args.move_to is None and args.narration is None:
             raise InvalidInputError("nothing to change: give at least one field")
-        plan = self.service.edit(lambda p: edit_shot(p, args.shot, transition=transition, move_to=args.move_to,
-                                                     **fields))
-        return self._changed(plan, args.move_to or args.shot)
+        fit = None
+        if args.narration is not None:  # the voice-over line: the narration script, not the plan
+            fit = self.service.edit_narration("line", shot=args.shot, text=args.narration)
+        plan = self.service.plan
+        if fields or transition is not None or args.move_to is not None:
+            plan = self.service.edit(lambda p: edit_shot(p, args.shot, transition=transition, move_to=args.move_to,
+                                                         **fields))
+        out = self._changed(plan, args.move_to or args.shot)
+        if fit:
+            out["narration_fit"] = f"too long: {fit}"
+        return out
+
+    def storyboard(self, args: StoryboardArgs) -> dict[str, Any]:
+        """The storyboard review: panels with their approval, approving stills, redoing one still."""
+        service = self.service
+        if args.action == "approve":
+            approved = service.approve_keyframes(args.shots)
+            return {"ok": True, "approved": approved, **self._panels()}
+        if args.action == "redo":
+            if not args.shots or len(args.shots) != 1:
+                raise InvalidInputError("redo takes exactly one shot number in shots")
+            index = args.shots[0]
+            estimate = service.redo_keyframe(index, camera=args.camera, note=args.change)
+            if estimate.to_generate and service.spending.decide(estimate) == "ask" and not service.spending.auto_approve:
+                return {"ok": True, "still_cost": estimate.text, "next": f"call generate_shots with shots [{index}]: "
+                        "the user is asked about this still's cost, it is drawn, and the video waits for approval"}
+            service.generate_keyframes([index])
+            return {"ok": True, "still_cost": estimate.text if estimate.to_generate else "cached", **self._panels()}
+        return {"ok": True, **self._panels()}
+
+    def _panels(self) -> dict[str, Any]:
+        shown = self.service.storyboard_panels()
+        rows = [{"shot": p.shot, "state": p.state, "still": p.keyframe, "prompt": p.prompt[:80]}
+                for p in shown[:SHOTS_PER_PAGE * 2]]
+        out: dict[str, Any] = {"panels": rows}
+        if any(p.state == "none" for p in shown):
+            out["missing"] = "shots without a still get one from generate_shots (asked first when it costs)"
+        return out
 
     def arrange_shots(self, args: ArrangeArgs) -> dict[str, Any]:
         if args.order is None and not args.remove:
@@ -254,7 +303,7 @@ class ProductionTools:
     def _changed(self, plan: ShotPlan, focus: int | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"ok": True, "total_s": plan.total_duration_s, "shot_count": len(plan.shots)}
         if focus is not None and 1 <= focus <= len(plan.shots):
-            out["shot"] = shot_row(plan.shots[focus - 1])
+            out["shot"] = shot_row(plan.shots[focus - 1], self._says(plan.shots[focus - 1].index))
         else:
             out["order"] = [f"{s.index}: {s.prompt[:40]}" for s in plan.shots[:SHOTS_PER_PAGE]]
         out["estimate"] = self.estimate_text()
@@ -281,7 +330,11 @@ class ProductionTools:
             result = self.service.generate(args.shots)
         finally:  # --yes approvals the service recorded belong in the run report
             self.on_approvals([a.id for a in ledger.approvals if a.id not in before])
-        return {"ok": True, **result.summary(), "warnings": result.warnings[:5]}
+        out = {"ok": True, **result.summary(), "warnings": result.warnings[:5]}
+        if result.review:
+            out["next"] = ("show the user the storyboard; when they approve, call storyboard approve (or redo a "
+                           "still they want changed), then generate_shots again")
+        return out
 
     def render(self, args: RenderArgs) -> dict[str, Any]:
         done = self.service.render(args.output, preview=args.preview)
@@ -293,9 +346,11 @@ class ProductionTools:
             ("plan_shots", "Plan or re-plan the whole shot list from the brief.", PlanShotsArgs, self.plan_shots),
             ("show_project", "Show the plan, the cut (titles, audio, output) and the cost estimate.", PageArgs,
              self.show_project),
-            ("edit_shot", "Change one shot: prompt parts, duration, speed, trim, transition, sound, fit, position. "
-                          "Other shots keep their clips.", EditShotArgs, self.edit_shot),
+            ("edit_shot", "Change one shot: prompt parts, duration, speed, trim, transition, sound, fit, position, "
+                          "voice-over line. Other shots keep their clips.", EditShotArgs, self.edit_shot),
             ("arrange_shots", "Reorder shots and/or remove shots.", ArrangeArgs, self.arrange_shots),
+            ("storyboard", "Storyboard stills before video: show, approve (what the user approved), redo one with "
+                           "a change.", StoryboardArgs, self.storyboard),
             ("use_footage", "Use one of the user's media files as a shot.", FootageArgs, self.use_footage),
             ("list_media", "List the user's media files (paged).", PageArgs, self.list_media),
             ("add_cast", "Add a cast member (person, product, place) with reference images; shots naming "
@@ -311,8 +366,9 @@ class ProductionTools:
         return [guarded_tool(self.service, name, text, model, fn) for name, text, model, fn in specs]
 
 
-def shot_row(shot) -> dict[str, Any]:
-    """One shot as the model reads it: short, with only the cut fields that differ from the defaults."""
+def shot_row(shot, says: str | None = None) -> dict[str, Any]:
+    """One shot as the model reads it: short, with only the cut fields that differ from the defaults (and its
+    voice-over line, ``says``, when it has one)."""
     prompt = shot.prompt if len(shot.prompt) <= PROMPT_SHOWN else shot.prompt[:PROMPT_SHOWN - 1] + "…"
     row: dict[str, Any] = {"shot": shot.index, "s": shot.duration_s, "prompt": prompt, "camera": shot.camera.value,
                            "clip": bool(shot.source or shot.bound_clip)}
@@ -328,6 +384,10 @@ def shot_row(shot) -> dict[str, Any]:
         row["sound"] = "muted" if shot.mute else shot.volume
     if shot.fit:
         row["fit"] = shot.fit
+    if says:
+        row["says"] = says
+    if shot.keyframe_state != "none":
+        row["still"] = shot.keyframe_state
     return row
 
 

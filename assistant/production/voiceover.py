@@ -96,9 +96,7 @@ def edited_script(script: NarrationScript | None, plan: ShotPlan, brief: str, *,
     if change == "line":
         if shot is None or shot not in {s.index for s in plan.shots}:
             raise InvalidInputError(f"no shot {shot}; the plan has shots 1-{len(plan.shots)}")
-        if not (text or "").strip():
-            raise InvalidInputError("the new line is empty", hint="say 'no voice-over' to remove the voice")
-        return script.with_line(shot, text or "")
+        return script.with_line(shot, text or "")  # an empty line: that shot is silent
     raise InvalidInputError(f"unknown narration change {change!r}")  # pragma: no cover - callers pass the four
 
 

@@ -153,3 +153,43 @@ def test_redo_without_a_change_asks_how(tmp_path):
     collect(session.send("redo shot 2"))
     assert "say what to change" in session.last_error.message
     assert "redo 2 with a lower angle" in session.last_error.hint
+
+
+def test_agent_reviews_the_storyboard_through_its_tools(tmp_path, fake_llm):
+    import json
+
+    from tests.assistant._assistant_helpers import open_agent
+    from tests.assistant._fake_openai import call, last_tool_result, say
+
+    session = open_agent(tmp_path / "g", fake_llm, backend="i2v-test", image_backend="still-test")
+    session.service.plan_brief(BRIEF)
+    fake_llm.add(call("generate_shots", {"shots": None}), say("Here is the storyboard."))
+    [stills] = asked(collect(session.send("make the video")))
+    assert stills.estimate.backend == "still-test"  # the user is asked about the stills' cost first
+    collect(session.respond(True))
+    held = json.loads(last_tool_result(fake_llm.requests[-1]))
+    assert held["storyboard_to_approve"] == [1, 2] and ImageToVideoBackend.requests == []
+    assert states(session) == {1: "pending", 2: "pending"}
+
+    # "approve 1, and redo 2 from a lower angle": the paid redo is drawn through generate_shots (asked first).
+    StillBackend.requests.clear()
+    fake_llm.add(call("storyboard", {"action": "approve", "shots": [1], "change": None, "camera": None}),
+                 call("storyboard", {"action": "redo", "shots": [2], "change": "from a lower angle", "camera": None}),
+                 call("generate_shots", {"shots": [2]}), say("Shot 2 redrawn."))
+    [redo] = asked(collect(session.send("approve 1 and redo 2 from a lower angle")))
+    redo_result = json.loads(last_tool_result(fake_llm.requests[-1]))
+    assert "0.02 USD" in redo_result["still_cost"] and "generate_shots" in redo_result["next"]
+    assert redo.estimate.backend == "still-test" and set(redo.estimate.shots) == {2}  # that still's own cost
+    collect(session.respond(True))
+    assert {r.shot_index for r in StillBackend.requests} == {2} and ImageToVideoBackend.requests == []
+    assert "from a lower angle" in session.service.plan.shots[1].prompt
+    assert states(session) == {1: "approved", 2: "pending"}
+
+    fake_llm.add(call("storyboard", {"action": "approve", "shots": None, "change": None, "camera": None}),
+                 call("generate_shots", {"shots": None}), say("Generated."))
+    [video] = asked(collect(session.send("looks good")))
+    assert video.estimate.backend == "i2v-test"  # only now is the video's money asked about
+    collect(session.respond(True))
+    assert session.last_error is None, session.last_error
+    assert len(ImageToVideoBackend.requests) == 2
+    session.close()
