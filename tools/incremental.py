@@ -57,7 +57,7 @@ from shotsmith.media.ffmpeg import ffmpeg_exe, run_ffmpeg
 from shotsmith.media.probe import frame_rate_fraction, probe
 from shotsmith.timeline import OutputSettings, Timeline
 from shotsmith.tools.encoding import audio_encoder_args, container_args, settings_for_output, video_encoder_args
-from shotsmith.tools.render import (RenderResult, _check_output, _fps_text, _is_image, _result, compile_sound,
+from shotsmith.tools.render import (IMAGE_SUFFIXES, RenderResult, _check_output, _fps_text, _is_image, _result, compile_sound,
                                     compile_timeline, graph_args, normalising_measurement, place_clips,
                                     render_timeline, subtitle_track_args, timeline_sources)
 from shotsmith.tools.spec import ToolContext, edit_tool
@@ -261,6 +261,8 @@ def copy_range(timeline: Timeline, settings: OutputSettings, segment: Segment, *
         return None
     if _covered(timeline, segment.start / settings.fps, segment.end / settings.fps):
         return None
+    if Path(clip.source).suffix.lower() in IMAGE_SUFFIXES:
+        return None  # a still is always drawn (moved, fitted): nothing to copy, no need to open it
     try:
         path = Path(resolve(clip.source))
         info = probe(path)

@@ -103,6 +103,29 @@ def still_slate(path: Path) -> tuple[int, list[Title]] | None:
         return None
 
 
+def still_info(path: Path) -> MediaInfo | None:
+    """A still's description from its header (Pillow reads a few bytes; a probe decodes the picture), or None
+    for anything that is not a still image Pillow knows (then :func:`probe` decides)."""
+    if path.suffix.lower() not in (".png", ".bmp"):  # (a JPEG's EXIF orientation is the probe's to read)
+        return None
+    from PIL import Image, UnidentifiedImageError
+
+    from shotsmith.media.probe import VideoStreamInfo
+
+    try:
+        with Image.open(path) as image:
+            if getattr(image, "n_frames", 1) != 1:
+                return None  # an animated GIF/WebP/PNG is a clip: the probe reads its frames
+            width, height, kind = image.width, image.height, (image.format or path.suffix.lstrip(".")).lower()
+        size = path.stat().st_size
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+    video = VideoStreamInfo(codec=kind, width=width, height=height, fps=25.0, variable_frame_rate=False,
+                            pixel_format=None, rotation=0, frames=None, duration_s=None)
+    return MediaInfo(path=str(path), format=kind, duration_s=0.0, size_bytes=size, video=video, audio=[],
+                     is_image=True)
+
+
 def atempo_chain(speed: float) -> list[Filter]:
     """atempo filters whose product is ``speed`` (each within atempo's 0.5..2 sweet spot)."""
     filters: list[Filter] = []
@@ -292,7 +315,7 @@ class _Compiler:
 
     def info(self, path: Path) -> MediaInfo:
         if path not in self.infos:
-            self.infos[path] = probe(path)
+            self.infos[path] = still_info(path) or probe(path)
         return self.infos[path]
 
     # -- clips -------------------------------------------------------------------------------
@@ -880,10 +903,11 @@ def _read_measurement(path: Path) -> Loudness:
 
 def measure_loudness(timeline: Timeline, settings: OutputSettings, *, resolve: Callable[[str], Path] | None = None,
                      scratch: Path, cancel: threading.Event | None = None,
-                     gain: Loudness | None = None) -> Loudness:
+                     gain: Loudness | None = None, on_command: Callable[[list[str]], None] | None = None) -> Loudness:
     """Measure the mix exactly as the render makes it (same inputs, same graph, sound only, no encode).
 
-    With ``gain``, the mix is measured after the gain and limiter that measurement calls for."""
+    With ``gain``, the mix is measured after the gain and limiter that measurement calls for.
+    ``on_command`` is shown the ffmpeg arguments before they run (``render --print-command``)."""
     measured = Path(scratch) / "loudness.txt"
     measured.unlink(missing_ok=True)
     compiler = _Compiler(timeline, settings, resolve or (lambda s: Path(s)), Path(scratch), loudness=gain,
@@ -891,13 +915,16 @@ def measure_loudness(timeline: Timeline, settings: OutputSettings, *, resolve: C
     _, audio, frames = compiler.compile()
     args = graph_args(compiler.g, Path(scratch), "measure-graph.txt")
     args += ["-map", f"[{audio}]", "-f", "null", "-"]
+    if on_command is not None:
+        on_command(args)
     run_ffmpeg(args, duration_s=frames / settings.fps, cancel=cancel, what="measuring the loudness")
     return _read_measurement(measured)
 
 
 def normalising_measurement(timeline: Timeline, settings: OutputSettings, *,
                             resolve: Callable[[str], Path] | None = None, scratch: Path,
-                            cancel: threading.Event | None = None) -> Loudness | None:
+                            cancel: threading.Event | None = None,
+                            on_command: Callable[[list[str]], None] | None = None) -> Loudness | None:
     """The measurement the render's gain is computed from, or None when there is no loudness target.
 
     One sound-only pass measures the mix. When its peaks need the limiter, a second one
@@ -907,10 +934,11 @@ def normalising_measurement(timeline: Timeline, settings: OutputSettings, *,
     target = settings.loudness_lufs
     if target is None or settings.container in ("gif", "webp"):
         return None
-    first = measure_loudness(timeline, settings, resolve=resolve, scratch=scratch, cancel=cancel)
+    first = measure_loudness(timeline, settings, resolve=resolve, scratch=scratch, cancel=cancel, on_command=on_command)
     if first.integrated_lufs < -69 or first.true_peak_db + target - first.integrated_lufs <= TRUE_PEAK_DB:
         return first
-    limited = measure_loudness(timeline, settings, resolve=resolve, scratch=scratch, cancel=cancel, gain=first)
+    limited = measure_loudness(timeline, settings, resolve=resolve, scratch=scratch, cancel=cancel, gain=first,
+                               on_command=on_command)
     shortfall = target - limited.integrated_lufs  # what the limiter took away
     return Loudness(integrated_lufs=first.integrated_lufs - shortfall, true_peak_db=first.true_peak_db, lra=first.lra)
 
