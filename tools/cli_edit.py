@@ -59,13 +59,13 @@ def register(app: typer.Typer) -> None:
         resolution: Optional[str] = typer.Option(None, "--resolution", "-r",
                                                  help="Short side, keeping the aspect: 360p 480p 540p 720p 1080p 1440p 2160p."),
         crf: Optional[int] = typer.Option(None, "--crf", min=0, max=63, help="Constant quality (lower: better, bigger)."),
-        print_command: bool = typer.Option(False, "--print-command", help="Print the ffmpeg arguments and exit."),
+        print_command: bool = typer.Option(False, "--print-command", help="Print the ffmpeg commands the render runs "
+                                                                         "(with a loudness target, measuring it first) and exit."),
     ) -> None:
         """Render an edit plan or a project's timeline (one ffmpeg pass; a project's final render re-encodes
         only what changed since the last one)."""
         from shotsmith.tools.presets import PRESETS, apply_preset
         from shotsmith.tools.encoding import preview_settings, settings_for_output
-        from shotsmith.tools.render import compile_timeline
 
         timeline, resolve, protected, _store = _load(source)
         settings = timeline.output
@@ -80,10 +80,14 @@ def register(app: typer.Typer) -> None:
         if print_command:
             final = settings_for_output(settings, output)
             final = preview_settings(final) if preview else final
-            with tempfile.TemporaryDirectory() as scratch:
-                compiled = compile_timeline(timeline, final, resolve=resolve, scratch=Path(scratch), output=output,
-                                            fast=preview)
-                typer.echo(" ".join(_quote(a) for a in ["ffmpeg", *compiled.args]))
+            if _store is not None and preview:
+                typer.echo("# a project's preview reads small proxies of these sources (made on its first preview)")
+            elif _store is not None and not full:
+                typer.echo("# a project's render re-encodes only the segments that changed; this is the render "
+                           "from scratch (--full)")
+            for comment, args in render_commands(timeline, final, resolve=resolve, output=output, fast=preview):
+                typer.echo(f"# {comment}")
+                typer.echo(" ".join(_quote(a) for a in ["ffmpeg", *args]))
             return
         cancel = threading.Event()
         from shotsmith.tools.incremental import render as render_cut
@@ -163,6 +167,37 @@ def _resize(settings, resolution: str | None, crf: int | None):
         update["width"] = max(16, round(settings.width * factor / 2) * 2)
         update["height"] = max(16, round(settings.height * factor / 2) * 2)
     return settings.model_copy(update=update)
+
+
+def render_commands(timeline, settings, *, resolve, output: Path, fast: bool) -> list[tuple[str, list[str]]]:
+    """(what it does, ffmpeg arguments) of every ffmpeg command a one-pass render runs, in order.
+
+    Built by the render's own code (:func:`~shotsmith.tools.render.normalising_measurement`, then
+    :func:`~shotsmith.tools.render.compile_timeline`), so what ``render --print-command`` prints is what
+    ``render`` runs. With a loudness target the render's gain comes from measuring the mix, so the
+    measurement passes run here (sound only, no encode) and the last command carries the gain they found.
+    The files they name in the scratch folder (the measurement, a long graph's script) are removed after.
+    """
+    from shotsmith.tools.render import compile_timeline, normalising_measurement
+
+    measures: list[list[str]] = []
+    with tempfile.TemporaryDirectory(prefix="shotsmith-render-") as scratch:
+        loudness = normalising_measurement(timeline, settings, resolve=resolve, scratch=Path(scratch),
+                                           on_command=measures.append)
+        compiled = compile_timeline(timeline, settings, resolve=resolve, scratch=Path(scratch), output=output,
+                                    loudness=loudness, fast=fast)
+    steps = [("measure the mix's loudness (EBU R128, sound only)", measures[0])] if measures else []
+    if len(measures) > 1:
+        steps.append(("measure it again after the limiter the gain needs", measures[1]))
+    if loudness is None:
+        gain = ""
+    elif loudness.integrated_lufs < -69:
+        gain = " (the mix is silent: no gain)"
+    else:
+        gain = (f" with the measured gain: {settings.loudness_lufs - loudness.integrated_lufs:+.2f} dB to "
+                f"{settings.loudness_lufs:g} LUFS")
+    steps.append((f"render{gain}", compiled.args))
+    return steps
 
 
 def _quote(arg: str) -> str:
