@@ -309,6 +309,9 @@ async def _find_lost_create(backend: RemoteBackend, api: ApiClient, request: Gen
     Returns the task to adopt (logged), or None when the provider shows nothing under the create's
     token. A lookup that fails is an :class:`AmbiguousCreateError` chained to ``cause``, whose message
     says the lookup failed: the charge is kept and a rerun does not create again.
+
+    (:func:`_recover`'s lookup, on a rerun after a lost answer, is kept apart: there ``resubmit`` decides
+    whether a failed lookup may still create, which neither moment here allows.)
     """
     try:
         found = await _find(backend, api, request, token, sent_at)
