@@ -24,8 +24,12 @@ How:
   splits its output with the ``segment`` muxer at forced IDR frames (closed
   GOPs, every segment starts on a keyframe), with the same encoder settings as
   every other segment; then all segments are joined by the concat demuxer
-  **without re-encoding**, in one process that also mixes and encodes the
-  whole timeline's sound (exactly as a full render mixes it) and muxes it in.
+  **without re-encoding**, and the sound is muxed in by copying.
+* **The sound** is the whole timeline's mix, exactly as a full render mixes it
+  (measured first for a loudness target), encoded once into the same cache,
+  keyed on its own graph (:func:`sound_key`: every source, range, speed,
+  volume, fade, duck, loop and the loudness target). A picture-only edit (a
+  title, a colour, a still redrawn) reuses it: no mix, no loudness pass.
 * **Smart render**: a body segment that is a plain, whole source clip whose
   packets already are what the encoder would be asked to make (same codec
   parameter sets as this encoder writes, size, frame rate, pixel format; speed
@@ -99,6 +103,8 @@ class SegmentPlan:
 class IncrementalResult:
     render: RenderResult
     segments: list[SegmentPlan] = field(default_factory=list)
+    #: the mixed sound: "cached" (reused: no mix, no loudness measurement), "mixed", or None (one-pass render)
+    sound: str | None = None
 
     def count(self, action: str) -> int:
         return sum(1 for s in self.segments if s.action == action)
@@ -172,12 +178,8 @@ def _ffmpeg_stamp() -> list:
         return ["ffmpeg"]
 
 
-def segment_key(timeline: Timeline, settings: OutputSettings, segment: Segment, *, resolve: Callable[[str], Path],
-                scratch: Path, infos: dict | None = None) -> str:
-    """The content address of a segment: its compiled graph, the files it reads and how it is encoded."""
-    compiled = compile_timeline(timeline, settings, resolve=resolve, scratch=scratch, output="segment.mp4",
-                                window=(segment.start, segment.end), infos=infos)
-    graph = compiled.graph
+def _graph_payload(graph, scratch: Path) -> dict:
+    """What a compiled graph makes, as key material: its text, every input stamped, every file it names."""
     files = []
     for chain in graph.chains:
         for f in chain.filters:
@@ -186,15 +188,66 @@ def segment_key(timeline: Timeline, settings: OutputSettings, segment: Segment, 
                     stamp = _file_key(str(value), scratch)
                     if stamp is not None:
                         files.append(stamp)
-    payload = {
-        "v": KEY_VERSION,
+    return {
         "ffmpeg": _ffmpeg_stamp(),
         "graph": graph.serialise().replace(str(scratch), "<scratch>"),
         "inputs": [[inp.options, _stamp(Path(inp.path))] for inp in graph.inputs],
         "files": files,
-        "encoder": [*segment_encoder_args(settings), "fps", _fps_text(settings.fps), "frames", segment.frames],
     }
+
+
+def _digest(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def segment_key(timeline: Timeline, settings: OutputSettings, segment: Segment, *, resolve: Callable[[str], Path],
+                scratch: Path, infos: dict | None = None) -> str:
+    """The content address of a segment: its compiled graph, the files it reads and how it is encoded."""
+    compiled = compile_timeline(timeline, settings, resolve=resolve, scratch=scratch, output="segment.mp4",
+                                window=(segment.start, segment.end), infos=infos)
+    return _digest({"v": KEY_VERSION, **_graph_payload(compiled.graph, scratch),
+                    "encoder": [*segment_encoder_args(settings), "fps", _fps_text(settings.fps),
+                                "frames", segment.frames]})
+
+
+# ---------------------------------------------------------------------------------------------
+# the mixed sound: cached like a segment, keyed on the whole audio graph
+
+#: Bump when the meaning of a cached mix changes.
+SOUND_KEY_VERSION = "sound-1"
+
+
+def sound_key(timeline: Timeline, settings: OutputSettings, *, resolve: Callable[[str], Path], scratch: Path,
+              infos: dict | None = None) -> str:
+    """The content address of the timeline's encoded sound.
+
+    Keyed on the sound graph *before* loudness (every clip's sound, range, speed, volume and
+    mute, the music and voice-over tracks with their fades, ducking and loops, the length:
+    all of it is in that graph, and every file it reads is stamped), plus the loudness target
+    and the sound encoder. The loudness measurement is a function of exactly these, so a
+    cached mix also stands for its measurement: a picture-only edit repeats neither.
+    """
+    unmeasured = compile_sound(timeline, settings.model_copy(update={"loudness_lufs": None}), resolve=resolve,
+                               scratch=scratch, infos=infos)
+    return _digest({"v": SOUND_KEY_VERSION, **_graph_payload(unmeasured.graph, scratch),
+                    "loudness": settings.loudness_lufs, "container": settings.container,
+                    "encoder": audio_encoder_args(settings)})
+
+
+def _sound_file(cache: Path, key: str, settings: OutputSettings) -> Path:
+    # AAC keeps its priming in an MP4-family file, so copying it into the output changes nothing
+    return cache / f"sound-{key}{'.m4a' if settings.audio_codec == 'aac' else '.mka'}"
+
+
+def mix_sound(timeline: Timeline, settings: OutputSettings, dest: Path, *, resolve: Callable[[str], Path],
+              scratch: Path, cancel: threading.Event | None = None, infos: dict | None = None) -> None:
+    """Mix and encode the whole timeline's sound into ``dest`` (measured first when there is a loudness target)."""
+    loudness = normalising_measurement(timeline, settings, resolve=resolve, scratch=scratch, cancel=cancel)
+    sound = compile_sound(timeline, settings, resolve=resolve, scratch=scratch, loudness=loudness, infos=infos)
+    with atomic_output(dest) as tmp:
+        run_ffmpeg([*sound.args, "-map", f"[{sound.audio}]", *audio_encoder_args(settings),
+                    "-f", "mp4" if dest.suffix == ".m4a" else "matroska", str(tmp)],
+                   duration_s=sound.duration_s, cancel=cancel, what="mixing the sound")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,7 +446,7 @@ def _concat_list(plans: list[SegmentPlan], dest: Path) -> None:
 def prune(cache: Path, keep: Iterable[Path] = (), max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
     """Remove the least recently used segments until the cache holds at most ``max_bytes``."""
     kept = {Path(p).resolve() for p in keep}
-    files = [p for p in cache.glob("*.mp4") if p.is_file()]
+    files = [p for p in (*cache.glob("*.mp4"), *cache.glob("sound-*")) if p.is_file()]
     files.sort(key=lambda p: p.stat().st_mtime)
     total = sum(p.stat().st_size for p in files)
     for path in files:
@@ -459,28 +512,31 @@ def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve
         for plan in plans:
             if plan.action == "cached":
                 os.utime(plan.path)  # recently used: pruning keeps it
-        # join: the picture copied, the whole timeline's sound mixed and encoded as a full render does
-        loudness = normalising_measurement(timeline, settings, resolve=resolve, scratch=scratch, cancel=cancel)
-        sound = compile_sound(timeline, settings, resolve=resolve, scratch=scratch, loudness=loudness, infos=infos)
-        # auto_convert off: the demuxer would turn H.264 into Annex B and back, adding parameter sets
-        # to every segment's first packet (decodable, but no longer the packets that were cached or copied)
+        # the whole timeline's sound, mixed and encoded as a full render does, or reused when its graph is unchanged
+        sound_path = _sound_file(cache, sound_key(timeline, settings, resolve=resolve, scratch=scratch, infos=infos),
+                                 settings)
+        sound_action = "cached" if sound_path.is_file() else "mixed"
+        if sound_action == "mixed":
+            mix_sound(timeline, settings, sound_path, resolve=resolve, scratch=scratch, cancel=cancel, infos=infos)
+        else:
+            os.utime(sound_path)
+        # join: the picture and the sound copied. auto_convert off: the demuxer would turn H.264 into Annex B and
+        # back, adding parameter sets to every segment's first packet (no longer the packets cached or copied)
         listing = scratch / "segments.ffconcat"
         _concat_list(plans, listing)
-        joined = len(sound.graph.inputs)
-        track_in, track_out = subtitle_track_args(timeline, settings, scratch, joined + 1, total_s)
-        args = graph_args(sound.graph, scratch, "sound-graph.txt",
-                          extra_inputs=["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", str(listing),
-                                        *track_in])
+        track_in, track_out = subtitle_track_args(timeline, settings, scratch, 2, total_s)
+        args = ["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", str(listing), "-i", str(sound_path),
+                *track_in]
         tag = ["-tag:v", "hvc1"] if settings.video_codec == "libx265" else []
         try:
             with atomic_output(target) as tmp:
-                args += ["-map", f"{joined}:v", "-map", f"[{sound.audio}]", *track_out, "-c:v", "copy", *tag,
-                         *audio_encoder_args(settings), *container_args(settings), str(tmp)]
+                args += ["-map", "0:v", "-map", "1:a", *track_out, "-c:v", "copy", *tag, "-c:a", "copy",
+                         *container_args(settings), str(tmp)]
                 run_ffmpeg(args, duration_s=total_s, cancel=cancel, what=f"joining {target.name}")
         except PermissionError as exc:
             raise ShotsmithError(f"cannot write {target}: {exc.strerror or exc}",
                                  hint="check that the output folder is writable") from exc
-    prune(cache, keep=[p.path for p in plans], max_bytes=max_cache_bytes)
+    prune(cache, keep=[*(p.path for p in plans), sound_path], max_bytes=max_cache_bytes)
     compiled_like = _Summary(settings=settings, duration_s=total_s)
     result = _result(target, compiled_like)  # type: ignore[arg-type]
     if timeline.caption_settings.mode == "srt" and timeline.captions:
@@ -489,7 +545,7 @@ def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve
         result.sidecars = [str(p) for p in write_sidecars(timeline.captions, target, total_s)]
     if on_progress:
         on_progress(total_s)
-    return IncrementalResult(result, plans)
+    return IncrementalResult(result, plans, sound_action)
 
 
 @dataclass

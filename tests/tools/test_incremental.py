@@ -125,6 +125,52 @@ def test_a_title_change_re_encodes_only_the_segments_it_shows_in(media, tmp_path
     assert min(psnr(a, b) for a, b in zip(ours, theirs)) > 35  # crf 20 both: encoder noise only
 
 
+def audio_of(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.concatenate([f.to_ndarray() for f in container.decode(container.streams.audio[0])], axis=1)
+
+
+def test_a_picture_only_edit_reuses_the_mixed_sound_and_its_loudness_pass(media, tmp_path, monkeypatch):
+    """The sound is cached on its graph: a title change runs neither the mix nor the loudness measurement, and
+    the output's sound equals a from-scratch render's; a change to the sound (a track's volume) mixes again."""
+    import shotsmith.tools.incremental as incremental
+    import shotsmith.tools.render as render
+
+    ran: list[str] = []
+    for module in (incremental, render):
+        original = module.run_ffmpeg
+
+        def recording(args, *a, _original=original, **kw):
+            ran.append(kw.get("what") or "")
+            return _original(args, *a, **kw)
+
+        monkeypatch.setattr(module, "run_ffmpeg", recording)
+    clips, music = media
+    cache = tmp_path / "cache"
+    timeline = timeline_for(clips, music, crf=20)
+    timeline.output.loudness_lufs = -16.0
+    first = render_incremental(timeline, tmp_path / "a.mp4", cache=cache, smart=False)
+    assert first.sound == "mixed"
+    assert "mixing the sound" in ran and "measuring the loudness" in ran
+    ran.clear()
+    retitled = timeline.model_copy(update={"titles": [timeline.titles[0].model_copy(update={"text": "Ho"})]})
+    again = render_incremental(retitled, tmp_path / "b.mp4", cache=cache, smart=False)
+    assert again.sound == "cached" and again.count("encode") == 2
+    assert "mixing the sound" not in ran and "measuring the loudness" not in ran, ran
+    full = tmp_path / "full.mp4"
+    render_timeline(retitled, full)
+    ours, theirs = audio_of(tmp_path / "b.mp4"), audio_of(full)
+    assert ours.shape == theirs.shape and float(np.abs(ours).max()) > 0.01
+    assert float(np.abs(ours - theirs).max()) < 1e-4
+    # the sound graph changed: mixed (and measured) again, picture segments all reused
+    ran.clear()
+    louder = retitled.model_copy(deep=True)
+    louder.audio[0].volume = 0.9
+    third = render_incremental(louder, tmp_path / "c.mp4", cache=cache, smart=False)
+    assert third.sound == "mixed" and third.count("encode") == 0
+    assert "mixing the sound" in ran and "measuring the loudness" in ran
+
+
 def test_a_matching_source_is_copied_packet_for_packet(make_clip, tmp_path):
     settings = OutputSettings(width=96, height=64, fps=10, crf=20, preset="ultrafast")
     # a source made with exactly the output's encoder settings: 2 s, keyframes every 10 frames
