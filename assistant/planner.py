@@ -262,16 +262,26 @@ def _verb_index(words: list[str]) -> int | None:
                 and words[i - 1].lower() not in _BEFORE_NOUNS):
             return i
     for i, word in enumerate(words):
-        if i > 0 and word.lower().strip(",.") in _S_VERBS:
+        bare = word.lower().strip(",.")
+        if i > 0 and (bare in _S_VERBS or (bare + "s" in _S_VERBS and _plural_subject(words[:i]))):
             return i
     return None
+
+
+def _plural_subject(words: list[str]) -> bool:
+    """Whether the words before a bare verb name more than one ("@mara and @theo open", "two baristas pour"),
+    so the verb's plural form ("open") starts the action as its -s form would."""
+    lowered = [w.lower().strip(",.") for w in words]
+    last = lowered[-1] if lowered else ""
+    return ("and" in lowered or last in {"they", "we", "you", "people"}
+            or (len(last) > 3 and last.endswith("s") and not last.endswith("ss")))
 
 
 def _subject_action(beat: str) -> tuple[str, str]:
     words = beat.split()
     idx = _verb_index(words)
     if idx is None:
-        return beat, ""
+        return _clean_subject(beat), ""
     return _clean_subject(" ".join(words[:idx])), " ".join(words[idx:])
 
 

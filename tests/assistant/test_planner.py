@@ -302,6 +302,9 @@ def test_every_eval_brief_passes_the_word_and_variety_checks():
     ("a 12 second vertical ad where a barista pours latte art at dawn", "a barista"),
     ("an ad in which a dog runs on a beach", "a dog"),
     ("a 10 second clip of a woman who smiles at the camera", "a woman"),
+    # a plural subject takes the verb's bare form; a brief whose verb is not known still loses the clause
+    ("a 12 second ad where @mara and @theo open a coffee shop at dawn", "mara and theo"),
+    ("a 12 second ad where two baristas pour latte art", "two baristas"),
 ])
 def test_relative_clauses_leave_no_stray_words_in_the_subject(brief, subject):
     plan = plan_brief(brief).plan
