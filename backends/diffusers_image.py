@@ -160,24 +160,34 @@ def image_to_image(pipe: Any) -> Any:
 
 
 def prompt_limit_warning(pipe: Any, prompt: str, label: str) -> str | None:
-    """A warning when the prompt is longer than every text encoder of ``pipe`` reads (CLIP: 77 tokens).
+    """A warning when the prompt is longer than every text encoder of ``pipe`` reads.
 
-    diffusers truncates such prompts with only a log line; the shot's warnings say it instead.
+    CLIP encoders read 77 tokens; a T5 encoder (SD3, FLUX) reads the pipeline's
+    ``max_sequence_length``. diffusers cuts longer prompts with only a log line;
+    the shot's warnings say it instead. Nothing is said when one encoder reads it all.
     """
-    limits = []
-    counted = 0
+    params = inspect.signature(pipe.__call__).parameters
+    sequence = params.get("max_sequence_length")
+    sequence_limit = sequence.default if sequence is not None and isinstance(sequence.default, int) else None
+    longest_read, counted = 0, 0
     for name in ("tokenizer", "tokenizer_2", "tokenizer_3"):
         tokenizer = getattr(pipe, name, None)
+        if tokenizer is None:
+            continue
         limit = getattr(tokenizer, "model_max_length", None)
-        if tokenizer is None or not isinstance(limit, int) or limit >= _NO_TOKEN_LIMIT:
-            continue
+        if not isinstance(limit, int) or limit >= _NO_TOKEN_LIMIT:
+            limit = sequence_limit
+        if limit is None:
+            return None  # an encoder with no limit reads the whole prompt
         try:
-            counted = max(counted, len(tokenizer(prompt, truncation=False, verbose=False)["input_ids"]))
+            tokens = len(tokenizer(prompt, truncation=False, verbose=False)["input_ids"])
         except Exception:  # a tokenizer that cannot count is no reason to fail the shot
-            continue
-        limits.append(limit)
-    if limits and counted > max(limits):
-        return (f"{label}the prompt is {counted} tokens; {type(pipe).__name__} reads the first {max(limits)}, "
+            return None
+        if tokens <= limit:
+            return None
+        longest_read, counted = max(longest_read, limit), max(counted, tokens)
+    if longest_read:
+        return (f"{label}the prompt is {counted} tokens; {type(pipe).__name__} reads the first {longest_read}, "
                 "the rest is not used")
     return None
 
@@ -226,7 +236,7 @@ class DiffusersImageBackend(DiffusersBackend):
         self.model_id(request)
         ready, warnings = Backend.prepare(self, request)
         if ready.mode is GenerationMode.REFERENCE_TO_IMAGE:
-            self._reference_picture(ready, 64, 64)
+            self._reference_picture(ready)
         return ready, warnings
 
     def _concurrency(self) -> int:
@@ -308,9 +318,9 @@ class DiffusersImageBackend(DiffusersBackend):
                          seed=request.seed, prompt=request.prompt, negative_prompt=negative or None,
                          reference=reference, strength=strength, warnings=warnings)
 
-    def _reference_picture(self, request: GenerationRequest, width: int, height: int) -> Any:
-        """The shot's first reference, cropped to the frame's shape and scaled to it (img2img keeps its size)."""
-        from PIL import Image, ImageOps, UnidentifiedImageError
+    def _reference_picture(self, request: GenerationRequest) -> Any:
+        """The shot's first reference as an RGB picture; a missing or unreadable file is the user's to fix."""
+        from PIL import Image, UnidentifiedImageError
 
         ref = request.references[0]
         path = Path(ref.path)
@@ -325,7 +335,7 @@ class DiffusersImageBackend(DiffusersBackend):
         except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
             raise InvalidInputError(f"{self._label(request)}reference image {path} is not an image Pillow can read "
                                     f"({exc})") from exc
-        return ImageOps.fit(rgb, (width, height), method=Image.Resampling.LANCZOS)
+        return rgb
 
     def run_blocking(self, request: GenerationRequest, dest: Path, model: str, on_progress: ProgressCallback,
                      cancel: threading.Event, stop: threading.Event | None = None) -> GenerationResult:
@@ -391,7 +401,11 @@ class DiffusersImageBackend(DiffusersBackend):
         if "height" in params and "width" in params:
             kwargs.update(height=plan.height, width=plan.width)
         if plan.reference is not None:
-            kwargs["image"] = self._reference_picture(request, plan.width, plan.height)
+            from PIL import Image, ImageOps
+
+            # Cropped to the frame's shape and scaled to its size: img2img makes a picture the size of its input.
+            kwargs["image"] = ImageOps.fit(self._reference_picture(request), (plan.width, plan.height),
+                                           method=Image.Resampling.LANCZOS)
             kwargs["strength"] = plan.strength
         if plan.negative_prompt:
             if "negative_prompt" in params:

@@ -40,7 +40,7 @@ from shotsmith.config import Settings  # noqa: E402
 from shotsmith.errors import BackendError, CancelledError, InvalidInputError  # noqa: E402
 from shotsmith.media.probe import probe  # noqa: E402
 from shotsmith.testing.conformance import reference_image  # noqa: E402
-from tests.backends.tiny_image_pipelines import shared_stable_diffusion  # noqa: E402
+from tests.backends.tiny_image_pipelines import build_stable_diffusion_3, shared_stable_diffusion  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,6 +58,11 @@ def _one_cpu_thread():
 @pytest.fixture(scope="session")
 def sd_dir(tmp_path_factory) -> Path:
     return shared_stable_diffusion(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def sd3_dir(tmp_path_factory) -> Path:
+    return build_stable_diffusion_3(tmp_path_factory.mktemp("models") / "tiny-sd3")
 
 
 def make_backend(model: Path | None, **options) -> DiffusersImageBackend:
@@ -203,6 +208,49 @@ def test_the_negative_prompt_reaches_the_pipeline(sd_dir, tmp_path):
 def test_a_prompt_longer_than_the_text_encoder_reads_says_so(sd_dir, tmp_path):
     result, _ = run(make_backend(sd_dir, steps=1), still(prompt="a baker at dawn " * 12), tmp_path / "long.png")
     assert any("reads the first 77" in w and "not used" in w for w in result.warnings), result.warnings
+
+
+def test_another_family_through_the_same_door_sd3_snaps_to_its_patch_multiple(sd_dir, sd3_dir, tmp_path):
+    """SD3 (an MMDiT with 2x2 patches over a scale-8 VAE) loads through the same AutoPipeline and needs sides
+    that are multiples of 16, where SD 1.5 needs 8; its img2img takes a size and gets the frame's, not its default."""
+    square = still(aspect_ratio="1:1")
+    sd, _ = run(make_backend(sd_dir, short_side=72, steps=2), square, tmp_path / "sd.png")
+    assert (sd.width, sd.height) == (72, 72) and not sd.warnings
+    backend = make_backend(sd3_dir, short_side=72, steps=2)
+    made, _ = run(backend, square, tmp_path / "sd3.png")
+    assert type(backend.pipeline(str(sd3_dir))[0]).__name__ == "StableDiffusion3Pipeline"
+    checked = verify_image(tmp_path / "sd3.png")
+    assert (made.width, made.height) == (checked.width, checked.height) == (64, 64)
+    assert any("not a multiple of 16; generating 64x64" in w for w in made.warnings), made.warnings
+    face = reference_image(tmp_path, "mara")
+    guided, _ = run(backend, still(aspect_ratio="4:5", references=[Reference(path=str(face), tag="Mara")]),
+                    tmp_path / "sd3-guided.png")
+    assert (guided.width, guided.height) == (64, 96)  # 72x90 snapped; SD3's img2img would default to 128x128
+    assert type(diffusers_image._img2img[backend.pipeline(str(sd3_dir))[0]]).__name__ == \
+        "StableDiffusion3Img2ImgPipeline"
+
+
+def test_packed_latent_pipelines_snap_to_twice_the_vae_factor():
+    """FLUX-like pipelines pack 2x2 latents into tokens: their sides must be multiples of 2 x the VAE factor."""
+    class Flux:
+        vae_scale_factor = 8
+
+        def _pack_latents(self):  # what FLUX and its kin have
+            ...
+
+        def __call__(self, prompt, num_inference_steps: int = 28):
+            ...
+
+    class Sd:
+        vae_scale_factor = 8
+
+        def __call__(self, prompt, num_inference_steps: int = 50):
+            ...
+
+    settings = make_backend(None).settings
+    assert diffusers_image.size_multiple(Flux(), settings) == 16
+    assert diffusers_image.size_multiple(Sd(), settings) == 8
+    assert diffusers_image.size_multiple(Flux(), settings.model_copy(update={"size_multiple": 32})) == 32
 
 
 # -- reference-to-image --------------------------------------------------------------------
