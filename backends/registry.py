@@ -49,6 +49,7 @@ BUILTIN_PLUGINS = (
     "shotsmith.backends.openai_speech",
     "shotsmith.backends.elevenlabs",
     "shotsmith.backends.piper",
+    "shotsmith.backends.kokoro",
 )
 
 _lock = threading.Lock()
