@@ -16,8 +16,6 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from shotsmith.tui.widgets import ChatLog
-
 #: The chat screen, as the commands use it (``say``, its ``action_*`` methods, ``session``). Not imported:
 #: the chat screen imports this module to offer the commands.
 ChatScreen = Any
@@ -30,15 +28,6 @@ class Command:
     run: Callable[[ChatScreen], object]
 
 
-def _storyboard(screen: ChatScreen) -> None:
-    # The chat has no word for a storyboard yet (the CLI command drives the production service directly), so
-    # the palette says how to make one rather than pretending; its keyframes then show in the Shots strip.
-    root = screen.session.store.root
-    screen.query_one(ChatLog).add_notice(f"storyboards are made with: shotsmith storyboard -p {root}")
-    screen.notify(f"Not available from the chat yet: run\nshotsmith storyboard -p {root}\n"
-                  "Its keyframes then show in the Shots strip.", title="Storyboard", markup=False, timeout=10)
-
-
 COMMANDS = (
     Command("generate", "generate the missing shots and render the video (asks before spending)",
             lambda screen: screen.say("generate")),
@@ -49,8 +38,8 @@ COMMANDS = (
     Command("redo", "redo a change that was undone (Ctrl+Y)", lambda screen: screen.action_redo()),
     Command("open latest render", "play the latest render, or download it in a browser (Ctrl+O)",
             lambda screen: screen.action_open_render()),
-    Command("storyboard", "a keyframe still per shot before any video (for now: the shotsmith storyboard command)",
-            _storyboard),
+    Command("storyboard", "each shot's still with its approval; a approves the chosen panel (Ctrl+B)",
+            lambda screen: screen.action_storyboard()),
     Command("keys", "every key and what it does (F1)", lambda screen: screen.action_help()),
 )
 

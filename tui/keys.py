@@ -36,6 +36,7 @@ SCREEN_KEYS = (
     Key("ctrl+o", "Ctrl+O", "open_render", "open the latest render in the system's player (in a browser: download it)",
         "Open video", priority=True),
     Key("ctrl+t", "Ctrl+T", "toggle_thumbs", "show or hide the shot thumbnails", priority=True),
+    Key("ctrl+b", "Ctrl+B", "storyboard", "the storyboard: each shot's still with its approval mark", priority=True),
     # priority: the focused Input binds ctrl+c to copy; while a turn runs, cancelling wins.
     Key("ctrl+c", "Ctrl+C", "cancel_turn", "while the assistant works: cancel the turn (finished shots are kept); "
         "otherwise copy", "Cancel", priority=True),
@@ -49,6 +50,7 @@ OTHER_KEYS = (
     Key("up,down", "↑ / ↓", None, "in the plan table: choose a shot (its whole prompt and thumbnail are shown)"),
     Key("ctrl+p", "Ctrl+P", None, "command palette: generate, render, preview, undo, redo, open, storyboard, help…"),
     Key("y,n", "y / n", None, "in the approval dialog: approve / reject (Esc rejects)"),
+    Key("a,A,r", "a / A / r", None, "in the storyboard: approve the chosen panel / approve all / redo it"),
     Key("ctrl+q", "Ctrl+Q", None, "quit"),
 )
 

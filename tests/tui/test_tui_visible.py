@@ -211,8 +211,10 @@ async def test_palette_commands_do_what_the_chat_would(scripted, make_app, settl
 
         await run_from_palette(pilot, "storyboard")
         await settle(pilot)
-        assert any("shotsmith storyboard -p" in str(n.message) for n in app._notifications)
-        assert session.sent == ["a coffee ad", "preview", "undo"]  # nothing sent for a command that does not exist
+        from shotsmith.tui.screens.storyboard import StoryboardScreen
+
+        assert isinstance(app.screen, StoryboardScreen)  # the panel (tests/tui/test_tui_storyboard.py)
+        assert session.sent == ["a coffee ad", "preview", "undo"]  # opening it sends nothing
 
 
 # -- undo / redo -------------------------------------------------------------------------------------------

@@ -216,6 +216,13 @@ class ChatScreen(Screen[None]):
         if worker is not None:
             self._history_turns[self._turn_no] = word.capitalize()
 
+    def action_storyboard(self) -> None:
+        """The storyboard panel (:mod:`shotsmith.tui.screens.storyboard`): stills, approval marks, ``a`` approves."""
+        from shotsmith.tui.screens.storyboard import StoryboardScreen
+
+        if not isinstance(self.app.screen, StoryboardScreen):
+            self.app.push_screen(StoryboardScreen(self))
+
     def action_toggle_thumbs(self) -> None:
         thumbs = self.query_one(ThumbStrip)
         thumbs.display = not thumbs.display
