@@ -360,12 +360,31 @@ class DiffusersBackend(Backend):
         with a warning): a keyframe the user made or chose is part of what they asked for."""
         model = self.model_id(request)
         modes = self.modes(model)
-        if modes is not None:
+        if modes is not None and request.image:
             self._check_modes(request, modes, model)
-        ready, warnings = super().prepare(request)
+        if modes is not None and not request.image and not modes.text_to_video:
+            ready, warnings = self._prepare_pending_keyframe(request, modes, model)
+        else:
+            ready, warnings = super().prepare(request)
         if modes is not None and not modes.takes_prompt:
             warnings.append(f"{self._label(request)}{modes.pipeline} animates the start image alone; "
                             f"the prompt is not used")
+        return ready, warnings
+
+    def _prepare_pending_keyframe(self, request: GenerationRequest, modes: PipelineModes,
+                                  model: str) -> tuple[GenerationRequest, list[str]]:
+        """An image-to-video-only model given a shot whose keyframe is not made yet.
+
+        The production service plans, prices and keys a shot before its storyboard still exists (and
+        a ``continue`` shot before the previous clip's last frame does), as the request without the
+        image: that is a stand-in for the image-to-video request it becomes, not a text-to-video
+        shot. So the request is checked as image-to-video, handed back without an image, and says
+        that it needs one; generating it without one is refused in :meth:`run_blocking`."""
+        stand_in = request.model_copy(update={"mode": GenerationMode.IMAGE_TO_VIDEO, "image": "keyframe"})
+        ready, warnings = super().prepare(stand_in)
+        ready = ready.model_copy(update={"mode": request.mode, "image": None})
+        warnings.append(f"{self._label(request)}{modes.pipeline} makes a shot only from a start image: this shot "
+                        f"is generated from its storyboard keyframe (with --keyframes off it cannot be made)")
         return ready, warnings
 
     def _check_modes(self, request: GenerationRequest, modes: PipelineModes, model: str) -> None:
@@ -469,6 +488,9 @@ class DiffusersBackend(Backend):
                 raise CancelledError(f"{self._label(request)}generation was cancelled")
 
         check_cancel()
+        known = self.modes(model)
+        if known is not None:  # refused before gigabytes are loaded for a shot that cannot be made
+            self._check_modes(request, known, model)
         progress.emit(0.0, message=f"loading {model}")
         pipe, load_warnings = self.pipeline(model)
         check_cancel()

@@ -235,10 +235,17 @@ def test_a_text_to_video_model_refuses_a_keyframe(models, images):
         backend.prepare(request(image=images["key"]))
 
 
-def test_an_image_to_video_model_refuses_a_shot_without_a_keyframe(models):
+async def test_an_image_to_video_model_refuses_to_make_a_shot_without_a_keyframe(models, tmp_path):
+    """Planned before its keyframe exists, the shot is checked as the image-to-video it will be, and says so;
+    made without one it is refused, before the model is loaded."""
+    backend = make_backend(_model(models, "svd"))
+    ready, warnings = backend.prepare(request(duration_s=9.0))
+    assert ready.image is None and ready.duration_s == 4.0  # the usual checks ran (duration snapped)
+    assert any("makes a shot only from a start image" in w and "--keyframes off" in w for w in warnings)
     with pytest.raises(InvalidInputError, match="animates a start image and has none") as info:
-        make_backend(_model(models, "svd")).prepare(request())
+        await backend.generate(ready, tmp_path / "x.mp4", on_progress=lambda e: None, cancel=threading.Event())
     assert "--keyframes auto" in info.value.hint
+    assert local_diffusion._cached is None  # refused before loading anything
 
 
 async def test_an_unreadable_keyframe_is_named(models, tmp_path):
