@@ -203,10 +203,64 @@ def snap_to_music(service: Service) -> str:
     if not beats:
         return f"no beats found in {bed.name}; the cuts were left where they are"
     before = cut_points(plan)
-    service.edit(lambda p: snap_to_beats(p, beats, max_shift_s=MAX_SHIFT_S, min_shot_s=MIN_SHOT_S))
-    after = cut_points(service.plan)
+    snapped = cut_points(snap_to_beats(plan, beats, max_shift_s=MAX_SHIFT_S, min_shot_s=MIN_SHOT_S))
+    after = keep_lines_whole(before, snapped, sum(s.duration_s for s in plan.shots), narration_needs(service))
+    held = sum(1 for s, a in zip(snapped, after) if abs(s - a) > 1e-6)
+    service.edit(lambda p: with_cuts(p, after))  # one plan edit: one undo takes it back
     moved = sum(1 for a, b in zip(before, after) if abs(a - b) > 1e-6)
-    return f"cut to the beat: {moved} of {len(before)} cut(s) moved onto beats of {bed.name}"
+    return (f"cut to the beat: {moved} of {len(before)} cut(s) moved onto beats of {bed.name}"
+            + (f"; {held} left where they were so a voice-over line still fits its shot" if held else ""))
+
+
+def narration_needs(service: Service) -> list[float]:
+    """The least length each shot needs to hold its narration line whole (0 without one)."""
+    from shotsmith.narration import LEAD_IN_S, TAIL_S, speech_length
+
+    project = service.store.project
+    script = project.narration
+    if script is None or project.plan is None:
+        return [0.0 for _ in (project.plan.shots if project.plan else [])]
+    try:
+        _, timings = service._narration_media()  # the spoken lines' real lengths
+    except InvalidInputError:  # not spoken yet: the speaking rate
+        timings = {}
+    needs = []
+    for shot in project.plan.shots:
+        line = script.line(shot.index)
+        if line is None or not line.text.strip():
+            needs.append(0.0)
+        else:
+            needs.append(LEAD_IN_S + speech_length(timings.get(shot.index), line.text, script.rate) + TAIL_S)
+    return needs
+
+
+def keep_lines_whole(before: list[float], snapped: list[float], total_s: float, needs: list[float]) -> list[float]:
+    """The snapped cuts, except those that would leave a shot too short for its narration line.
+
+    Decided in order: a cut moves only when the shot before it still holds its line (or is no shorter
+    than it was) and the shot after it would too with its next cut left in place, so a line that fit
+    keeps fitting and a voice clip never has to be cut at a shot boundary.
+    """
+    chosen: list[float] = []
+    previous = 0.0
+    for i, cut in enumerate(snapped):
+        after_next = before[i + 1] if i + 1 < len(before) else total_s
+        old_left = before[i] - (before[i - 1] if i else 0.0)
+        old_right = after_next - before[i]
+        left_ok = cut - previous >= needs[i] - 1e-6 or cut - previous >= old_left - 1e-6
+        right_ok = after_next - cut >= needs[i + 1] - 1e-6 or after_next - cut >= old_right - 1e-6
+        chosen.append(cut if left_ok and right_ok else before[i])
+        previous = chosen[-1]
+    return chosen
+
+
+def with_cuts(plan, cuts: list[float]):
+    """A copy of ``plan`` whose cuts (the ends of all shots but the last) are at ``cuts``; the total is kept."""
+    ends = [*cuts, sum(s.duration_s for s in plan.shots)]
+    starts = [0.0, *cuts]
+    shots = [s.model_copy(update={"duration_s": round(end - start, 6)}) for s, start, end in zip(plan.shots, starts,
+                                                                                                ends)]
+    return plan.model_copy(update={"shots": shots})
 
 
 def lay_bed(service: Service, timeline: Timeline, duration_s: float) -> Timeline:

@@ -221,6 +221,16 @@ def test_chat_sets_music_and_asks_for_beats(tmp_path, monkeypatch):
     assert session.store.project.production.music is None
 
 
+def test_a_cut_stays_where_a_snap_would_leave_a_voice_over_line_too_little_room():
+    from shotsmith.assistant.production.music import keep_lines_whole
+
+    # Shot 1's line needs 1.8 s: its cut may not come forward to 1.5 s; the second cut may move (shot 3 needs 1 s).
+    assert keep_lines_whole([2.0, 4.0], [1.5, 4.5], 6.0, [1.8, 0.0, 1.0]) == [2.0, 4.5]
+    # A shot whose line did not fit before may still get longer; the shot after keeps room for its own line.
+    assert keep_lines_whole([2.0, 4.0], [2.5, 4.0], 6.0, [3.0, 2.0, 0.0]) == [2.0, 4.0]
+    assert keep_lines_whole([2.0, 4.0], [2.5, 4.0], 6.0, [3.0, 1.0, 0.0]) == [2.5, 4.0]
+
+
 def on_beat(cuts: list[float], period_s: float = 0.5) -> list[float]:
     return [abs(c - round(c / period_s) * period_s) for c in cuts]
 
@@ -276,3 +286,27 @@ def test_the_agents_add_audio_sets_the_bed(tmp_path):
         tools.add_audio(AudioArgs(file="assets/tunes", role="music", mood="jazzy"))
     tools.add_audio(AudioArgs(file="off", role="music", mood=None))
     assert session.store.project.production.music is None
+
+
+@pytest.mark.skipif(not HAS_LIBROSA, reason="librosa (the beats extra) is not installed")
+@pytest.mark.slow
+def test_cutting_to_the_beat_keeps_every_narration_line_whole(tmp_path):
+    from shotsmith.narration import fit
+
+    clicks = click_track(tmp_path / "click.wav", 10.0)
+    script = tmp_path / "lines.txt"
+    script.write_text("Fresh bread and warm coffee.\n\nOpen from seven.\n\nSee you soon.\n")
+    out = tmp_path / "n.mp4"
+    session = open_session(tmp_path / "n.shotsmith", options=ServiceOptions(
+        resolution="360p", fps=30, outputs=(out,), voiceover=str(script), music=str(clicks), captions="off"),
+        offline=True)
+    report, error = drive_brief(session, "a 7 second ad for a bakery, 3 shots", out)
+    assert error is None, error
+    _, timings = session.service._narration_media()
+    narration = session.store.project.narration
+    before = {line.shot_index for line in fit(session.store.project.plan, narration, timings).lines if line.fits}
+    said = session.service.set_music(None, beat_sync=True)
+    after = fit(session.store.project.plan, narration, timings)
+    print(said, [round(s.duration_s, 3) for s in session.store.project.plan.shots])
+    assert before <= {line.shot_index for line in after.lines if line.fits}, said  # no line lost its room
+    session.service.render()  # and the narrated cut renders with the snapped shots
