@@ -69,8 +69,8 @@ def require_librosa() -> None:
         import librosa  # noqa: F401
     except ImportError as exc:
         raise InvalidInputError("cutting to the beat needs librosa, which is not installed",
-                                hint="pip install 'shotsmith[beats]' (librosa; ~430 MB with scipy and numba), "
-                                     "or leave out --beat-sync") from exc
+                                hint="pip install 'shotsmith[beats]' (librosa; ~430 MB with scipy and numba); "
+                                     "music without beat sync needs no extra") from exc
 
 
 def check_source(source: str, moods: list[str] | None = None) -> Path:
