@@ -300,6 +300,15 @@ def test_references_beyond_one_are_dropped_with_a_warning_and_a_missing_one_is_r
         backend.prepare(still(references=[Reference(path=str(tmp_path / "notes.png"), tag="Notes")]))
 
 
+def test_with_the_ray_executor_stills_still_run_here_and_say_so(sd_dir, tmp_path):
+    backend = DiffusersImageBackend(model=str(sd_dir), settings=Settings(executor="ray"), short_side=64, steps=1,
+                                    device="cpu")
+    assert backend.executor() == "ray" and backend.capabilities().max_concurrency == 1
+    result, _ = run(backend, still(), tmp_path / "here.png")
+    assert verify_image(tmp_path / "here.png").width == 112
+    assert any("Ray executor is for video" in w for w in result.warnings)
+
+
 # -- cancel ---------------------------------------------------------------------------------
 def test_cancel_before_start_loads_nothing(tmp_path):
     cancel = threading.Event()
@@ -343,6 +352,17 @@ def test_storyboard_and_run_with_keyframes_from_the_model_folder(sd_dir, tmp_pat
     assert made.returncode == 0, made.stderr
     stills = sorted((tmp_path / "sb" / "clips").glob("diffusers-image-shot*.png"))
     assert len(stills) == 2 and all(verify_image(s).width == 112 for s in stills)
+    # a cast member's picture guides her shots: reference-to-image, through img2img, from the storyboard command
+    reference_image(tmp_path, "mara")
+    added = _cli(["cast", "add", "Mara", "mara.png", "-d", "a woman with short red hair", "-p", "sb"], config, tmp_path)
+    assert added.returncode == 0, added.stderr
+    cast = _cli(["storyboard", "a 4 second ad where @mara pours coffee in a small cafe, 2 shots", "-p", "sb", "-o",
+                 "cast.png", "--image-backend", "diffusers-image", "-r", "360p", "--yes"], config, tmp_path)
+    assert cast.returncode == 0, cast.stderr
+    records = json.loads((tmp_path / "sb" / "project.json").read_text())["generations"].values()
+    guided = [r for r in records if r["request"]["mode"] == "reference-to-image"]
+    assert guided and all([ref["tag"] for ref in r["request"]["references"]] == ["Mara"] for r in guided)
+    assert all(verify_image(tmp_path / "sb" / r["clip"]).width == 112 for r in guided)
     with Image.open(tmp_path / "board.png") as sheet:
         assert sheet.width > 400
         # the panels are the model's pictures (noise from random weights), not grey "no keyframe" boxes
