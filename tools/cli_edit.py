@@ -52,8 +52,8 @@ def register(app: typer.Typer) -> None:
         output: Path = typer.Option(..., "--output", "-o", help="Output file; its suffix picks the format "
                                                                 "(.mp4 .mov .webm .mkv .gif .webp)."),
         preset: Optional[str] = typer.Option(None, "--preset", "-p", help="Export preset (see `shotsmith presets`)."),
-        preview: bool = typer.Option(False, "--preview", help="Fast low-resolution proxy render (for a project, from "
-                                                           "small proxies of the sources, made once and kept)."),
+        preview: bool = typer.Option(False, "--preview", help="Fast low-resolution render (for a project, only the "
+                                                           "segments changed since its last preview are made)."),
         full: bool = typer.Option(False, "--full", help="Render a project from scratch instead of re-encoding only "
                                                        "the segments that changed since its last render."),
         resolution: Optional[str] = typer.Option(None, "--resolution", "-r",
@@ -81,7 +81,8 @@ def register(app: typer.Typer) -> None:
             final = settings_for_output(settings, output)
             final = preview_settings(final) if preview else final
             if _store is not None and preview:
-                typer.echo("# a project's preview reads small proxies of these sources (made on its first preview)")
+                typer.echo("# a project's preview makes only the segments changed since its last preview; this is "
+                           "the preview from scratch")
             elif _store is not None and not full:
                 typer.echo("# a project's render re-encodes only the segments that changed; this is the render "
                            "from scratch (--full)")
@@ -94,7 +95,7 @@ def register(app: typer.Typer) -> None:
 
         state = _store.root / ".shotsmith" if _store is not None else None
         result = render_cut(timeline, output, cache=state / "segments" if state else None, full=full,
-                            proxies=state / "proxies" if state else None, resolve=resolve, protected=protected,
+                            preview_cache=state / "previews" if state else None, resolve=resolve, protected=protected,
                             settings=settings, preview=preview, cancel=cancel,
                             on_progress=_progress_printer(timeline.duration_s))
         typer.echo(f"{result.path}  {result.width}x{result.height}  {result.duration_s:.2f}s  "

@@ -60,7 +60,8 @@ from shotsmith.errors import InvalidInputError, MediaError, ShotsmithError
 from shotsmith.media.ffmpeg import ffmpeg_exe, run_ffmpeg
 from shotsmith.media.probe import frame_rate_fraction, probe
 from shotsmith.timeline import OutputSettings, Timeline
-from shotsmith.tools.encoding import audio_encoder_args, container_args, settings_for_output, video_encoder_args
+from shotsmith.tools.encoding import (audio_encoder_args, container_args, preview_settings, settings_for_output,
+                                     video_encoder_args)
 from shotsmith.tools.render import (IMAGE_SUFFIXES, RenderResult, _check_output, _fps_text, _is_image, _result, compile_sound,
                                     compile_timeline, graph_args, normalising_measurement, place_clips,
                                     render_timeline, subtitle_track_args, timeline_sources)
@@ -201,10 +202,10 @@ def _digest(payload: dict) -> str:
 
 
 def segment_key(timeline: Timeline, settings: OutputSettings, segment: Segment, *, resolve: Callable[[str], Path],
-                scratch: Path, infos: dict | None = None) -> str:
+                scratch: Path, infos: dict | None = None, fast: bool = False) -> str:
     """The content address of a segment: its compiled graph, the files it reads and how it is encoded."""
     compiled = compile_timeline(timeline, settings, resolve=resolve, scratch=scratch, output="segment.mp4",
-                                window=(segment.start, segment.end), infos=infos)
+                                window=(segment.start, segment.end), infos=infos, fast=fast)
     return _digest({"v": KEY_VERSION, **_graph_payload(compiled.graph, scratch),
                     "encoder": [*segment_encoder_args(settings), "fps", _fps_text(settings.fps),
                                 "frames", segment.frames]})
@@ -406,12 +407,76 @@ def _runs(plans: list[SegmentPlan]) -> list[list[SegmentPlan]]:
     return runs
 
 
+def parallel_jobs() -> int:
+    """How many runs to encode at once: one per idle core (at most 2), so a quiet machine's second core works
+    on the other half of the cut; on a busy one (load average at or above the cores) one, which costs least."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    return max(1, min(2, int(cores - load + 0.5)))
+
+
+def _share(runs: list[list[SegmentPlan]], jobs: int) -> list[list[SegmentPlan]]:
+    """Split runs at segment boundaries until there are ``jobs`` of them of about equal length (the
+    boundaries already start on IDR frames, so a split costs no extra keyframe)."""
+    runs = [list(r) for r in runs]
+    while len(runs) < jobs:
+        longest = max(runs, key=lambda r: r[-1].segment.end - r[0].segment.start)
+        if len(longest) < 2:
+            break
+        total = longest[-1].segment.end - longest[0].segment.start
+        cut = min(range(1, len(longest)),
+                  key=lambda k: abs(longest[k].segment.start - longest[0].segment.start - total / 2))
+        i = runs.index(longest)
+        runs[i:i + 1] = [longest[:cut], longest[cut:]]
+    return runs
+
+
+def _encode_runs(timeline: Timeline, settings: OutputSettings, runs: list[list[SegmentPlan]], *, resolve,
+                 scratch: Path, cache: Path, cancel: threading.Event | None,
+                 on_progress: Callable[[float], None] | None, infos: dict, fast: bool, jobs: int) -> None:
+    """Encode the runs, ``jobs`` ffmpeg processes at a time, each in its own scratch folder."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    runs = _share(runs, jobs) if jobs > 1 else runs
+    done = [0.0] * len(runs)
+    lock = threading.Lock()
+    stop = cancel or threading.Event()
+
+    def one(k: int) -> None:
+        def progress(seconds: float) -> None:
+            if on_progress is not None:
+                with lock:
+                    done[k] = seconds
+                    on_progress(sum(done))
+
+        folder = scratch / f"run{k}"
+        folder.mkdir(exist_ok=True)
+        try:
+            _encode_run(timeline, settings, runs[k], resolve=resolve, scratch=folder, cache=cache, cancel=stop,
+                        progress=progress, infos=infos, fast=fast)
+        except BaseException:
+            if cancel is None:
+                stop.set()  # the other run stops too: the render has failed
+            raise
+
+    if jobs <= 1 or len(runs) == 1:
+        for k in range(len(runs)):
+            one(k)
+        return
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="shotsmith-run") as pool:
+        for future in [pool.submit(one, k) for k in range(len(runs))]:
+            future.result()
+
+
 def _encode_run(timeline: Timeline, settings: OutputSettings, run: list[SegmentPlan], *, resolve, scratch: Path,
                 cache: Path, cancel: threading.Event | None, progress: Callable[[float], None],
-                infos: dict | None = None) -> None:
+                infos: dict | None = None, fast: bool = False) -> None:
     start, end = run[0].segment.start, run[-1].segment.end
     compiled = compile_timeline(timeline, settings, resolve=resolve, scratch=scratch, output="run.mp4",
-                                window=(start, end), infos=infos)
+                                window=(start, end), infos=infos, fast=fast)
     splits = [p.segment.start - start for p in run[1:]]
     args = [*graph_args(compiled.graph, scratch, "run-graph.txt"), "-map", f"[{compiled.video}]",
             "-r", _fps_text(settings.fps), "-frames:v", str(end - start), *segment_encoder_args(settings),
@@ -461,9 +526,12 @@ def prune(cache: Path, keep: Iterable[Path] = (), max_bytes: int = DEFAULT_CACHE
 def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve: Callable[[str], Path] | None = None,
                        protected: Iterable[Path] = (), on_progress: Callable[[float], None] | None = None,
                        cancel: threading.Event | None = None, settings: OutputSettings | None = None,
-                       smart: bool = True, max_cache_bytes: int = DEFAULT_CACHE_BYTES) -> IncrementalResult:
+                       smart: bool = True, max_cache_bytes: int = DEFAULT_CACHE_BYTES, fast: bool = False,
+                       jobs: int | None = None) -> IncrementalResult:
     """Render ``timeline`` to ``output`` reusing every unchanged segment cached in ``cache``.
 
+    ``fast`` compiles as a preview does (fastest scaler, no deblocking; ``settings`` are then the
+    preview's). ``jobs``: ffmpeg processes encoding runs at once (None: :func:`parallel_jobs`).
     Falls back on the one-pass render for formats whose segments cannot be joined by
     copying (GIF, WebP, WebM, ProRes).
     """
@@ -472,7 +540,8 @@ def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve
     settings = settings_for_output(settings or timeline.output, output)
     if not supports(settings):
         return IncrementalResult(render_timeline(timeline, output, resolve=resolve, protected=protected,
-                                                 on_progress=on_progress, cancel=cancel, settings=settings))
+                                                 on_progress=on_progress, cancel=cancel, settings=settings,
+                                                 fast=fast))
     target = _check_output(output, timeline_sources(timeline, resolve), protected)
     cache = Path(cache)
     cache.mkdir(parents=True, exist_ok=True)
@@ -483,7 +552,7 @@ def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve
         infos: dict = {}  # every compile of this render probes each source once
         plans = []
         for segment in segments:
-            key = segment_key(timeline, settings, segment, resolve=resolve, scratch=scratch, infos=infos)
+            key = segment_key(timeline, settings, segment, resolve=resolve, scratch=scratch, infos=infos, fast=fast)
             path = cache / f"{key}.mp4"
             plans.append(SegmentPlan(segment, key, path, "cached" if path.is_file() else "encode"))
         if smart:
@@ -502,13 +571,8 @@ def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve
                     with atomic_output(plan.path) as tmp:
                         write_copy(span, tmp)
                     plan.action = "copy"
-        done = [0.0]
-        for run in _runs(plans):
-            base = done[0]
-            _encode_run(timeline, settings, run, resolve=resolve, scratch=scratch, cache=cache, cancel=cancel,
-                        progress=(lambda s, b=base: on_progress(b + s)) if on_progress else (lambda s: None),
-                        infos=infos)
-            done[0] += (run[-1].segment.end - run[0].segment.start) / settings.fps
+        _encode_runs(timeline, settings, _runs(plans), resolve=resolve, scratch=scratch, cache=cache, cancel=cancel,
+                     on_progress=on_progress, infos=infos, fast=fast, jobs=parallel_jobs() if jobs is None else jobs)
         for plan in plans:
             if plan.action == "cached":
                 os.utime(plan.path)  # recently used: pruning keeps it
@@ -557,11 +621,22 @@ class _Summary:
 
 
 def render(timeline: Timeline, output: Path, *, cache: Path | None, full: bool = False, preview: bool = False,
-           proxies: Path | None = None, **kwargs) -> RenderResult:
-    """The render front ends call: incremental into ``cache`` for a final render; one fast pass for a
-    preview (reading proxies kept in ``proxies``), with ``full=True`` (from scratch) or without a cache."""
+           preview_cache: Path | None = None, proxies: Path | None = None, **kwargs) -> RenderResult:
+    """The render front ends call: incremental into ``cache`` for a final render, one pass with ``full=True``
+    (from scratch) or without a cache.
+
+    A preview (small, fastest settings: :func:`~shotsmith.tools.encoding.preview_settings`) of a project is
+    incremental too, into its own ``preview_cache``: the first one decodes the sources once, its runs
+    encoded in parallel on an idle machine; after an edit only the segments it changed are made again.
+    ``proxies`` is the older name of ``preview_cache`` (previews once read proxies of the sources).
+    """
+    preview_cache = preview_cache or proxies
     if preview:
-        return render_timeline(timeline, output, preview=True, proxies=proxies, **kwargs)
+        settings = preview_settings(settings_for_output(kwargs.pop("settings", None) or timeline.output, Path(output)))
+        if preview_cache is None or full or not supports(settings):
+            return render_timeline(timeline, output, preview=True, settings=settings, **kwargs)
+        return render_incremental(timeline, output, cache=preview_cache, settings=settings, fast=True, smart=False,
+                                  **kwargs).render
     if full or cache is None:
         return render_timeline(timeline, output, **kwargs)
     return render_incremental(timeline, output, cache=cache, **kwargs).render
@@ -599,4 +674,4 @@ def render_tool(ctx: ToolContext, args: RenderArgs) -> RenderResult:
     output = store.resolve(args.output, allow_inputs=False)
     return render(timeline, output, cache=store.root / ".shotsmith" / "segments", resolve=store.resolve,
                       protected=store.source_paths(), on_progress=ctx.on_progress, cancel=ctx.cancel,
-                      settings=settings, preview=args.preview, proxies=store.root / ".shotsmith" / "proxies")
+                      settings=settings, preview=args.preview, preview_cache=store.root / ".shotsmith" / "previews")

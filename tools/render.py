@@ -978,12 +978,11 @@ def timeline_sources(timeline: Timeline, resolve: Callable[[str], Path]) -> list
 def render_timeline(timeline: Timeline, output: Path, *, resolve: Callable[[str], Path] | None = None,
                     protected: Iterable[Path] = (), on_progress: Callable[[float], None] | None = None,
                     cancel: threading.Event | None = None, settings: OutputSettings | None = None,
-                    preview: bool = False, proxies: Path | None = None) -> RenderResult:
+                    preview: bool = False, fast: bool = False) -> RenderResult:
     """Render ``timeline`` to ``output`` with one ffmpeg process; the file appears only when complete.
 
     A ``preview`` is small and fast (:func:`~shotsmith.tools.encoding.preview_settings`, the
-    fastest scaler, no deblocking); with a ``proxies`` folder it reads small proxies of the
-    sources (:mod:`shotsmith.tools.proxies`, made once and kept there) instead of the sources.
+    fastest scaler, no deblocking); ``fast`` compiles that way at the ``settings`` given.
     """
     output = Path(output)
     resolve = resolve or (lambda s: Path(s))
@@ -991,17 +990,13 @@ def render_timeline(timeline: Timeline, output: Path, *, resolve: Callable[[str]
     if preview:
         settings = preview_settings(settings)
     target = _check_output(output, timeline_sources(timeline, resolve), protected)
-    if preview and proxies is not None:
-        from shotsmith.tools.proxies import proxy_resolver
-
-        resolve = proxy_resolver(timeline, resolve, settings, Path(proxies), cancel=cancel)
     with tempfile.TemporaryDirectory(prefix="shotsmith-render-") as scratch:
         # a loudness target: measure the mix first (sound only, no encode), then render once with the gain
         loudness = normalising_measurement(timeline, settings, resolve=resolve, scratch=Path(scratch), cancel=cancel)
         try:
             with atomic_output(target) as tmp:
                 compiled = compile_timeline(timeline, settings, resolve=resolve, scratch=Path(scratch), output=tmp,
-                                            loudness=loudness, fast=preview)
+                                            loudness=loudness, fast=preview or fast)
                 run_ffmpeg(compiled.args, duration_s=compiled.duration_s, on_progress=on_progress, cancel=cancel,
                            what=f"rendering {target.name}")
         except PermissionError as exc:

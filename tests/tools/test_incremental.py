@@ -201,22 +201,41 @@ def test_a_matching_source_is_copied_packet_for_packet(make_clip, tmp_path):
     assert min(psnr(a, b) for a, b in zip(ours, theirs)) > 35
 
 
-def test_a_preview_reads_proxies_made_once_and_looks_like_the_sources(make_clip, tmp_path):
-    clips = [make_clip(f"big{i}.mp4", duration=1.0, size="960x540", fps=10, source=s)
-             for i, s in enumerate(["testsrc2", "smptebars"])]
+def test_a_preview_is_small_looks_like_the_sources_and_remakes_only_what_an_edit_changed(make_clip, tmp_path):
+    """The first preview is made from the sources in parallel runs; the next, after an edit, only the edited
+    shot's segments (the rest, and the sound, from the preview cache); each equals a one-pass preview."""
+    from shotsmith.tools.incremental import render
+
+    clips = [make_clip(f"big{i}.mp4", duration=1.2, size="960x540", fps=10, source=s)
+             for i, s in enumerate(["testsrc2", "smptebars", "mandelbrot"])]
     timeline = Timeline(clips=[ClipRef(source=str(c), in_s=0, out_s=1.0) for c in clips],
                         output=OutputSettings(width=960, height=540, fps=10))
-    proxies = tmp_path / "proxies"
+    previews = tmp_path / "previews"
     direct = render_timeline(timeline, tmp_path / "direct.mp4", preview=True)
-    first = render_timeline(timeline, tmp_path / "p1.mp4", preview=True, proxies=proxies)
-    made = sorted(proxies.glob("*.mp4"))
-    assert len(made) == 2 and (first.width, first.height) == (direct.width, direct.height) == (640, 360)
-    stamps = [p.stat().st_mtime_ns for p in made]
-    render_timeline(timeline, tmp_path / "p2.mp4", preview=True, proxies=proxies)
-    assert [p.stat().st_mtime_ns for p in sorted(proxies.glob("*.mp4"))] == stamps  # reused, not made again
+    first = render_incremental(timeline, tmp_path / "p1.mp4", cache=previews, jobs=2, fast=True, smart=False,
+                               settings=direct_settings(timeline, tmp_path))
+    assert first.count("encode") == 3 and (first.render.width, first.render.height) == (640, 360)
     ours, theirs = frames_of(tmp_path / "p1.mp4"), frames_of(tmp_path / "direct.mp4")
-    assert len(ours) == len(theirs) == 20
-    assert min(psnr(a, b) for a, b in zip(ours, theirs)) > 28
+    assert len(ours) == len(theirs) == 30
+    assert min(psnr(a, b) for a, b in zip(ours, theirs)) > 35  # the same frames, within encoder noise
+    # the front end's preview: the same cache; after an edit to clip 2 only its segment is made
+    edited = timeline.model_copy(deep=True)
+    edited.clips[1] = edited.clips[1].model_copy(update={"in_s": 0.2, "out_s": 1.2})
+    result = render(edited, tmp_path / "p2.mp4", cache=tmp_path / "segments", preview=True, preview_cache=previews)
+    assert (result.width, result.height) == (640, 360)
+    assert not (tmp_path / "segments").exists()  # a preview never touches the final render's cache
+    again = render_incremental(edited, tmp_path / "p3.mp4", cache=previews, fast=True, smart=False,
+                               settings=direct_settings(timeline, tmp_path))
+    assert again.count("cached") == 3 and again.sound == "cached"  # p2 made the edited segment, p3 reuses all
+    ours, theirs = frames_of(tmp_path / "p2.mp4"), frames_of(render_timeline(
+        edited, tmp_path / "direct2.mp4", preview=True).path)
+    assert len(ours) == len(theirs) == 30 and min(psnr(a, b) for a, b in zip(ours, theirs)) > 35
+
+
+def direct_settings(timeline: Timeline, tmp_path: Path) -> OutputSettings:
+    from shotsmith.tools.encoding import preview_settings, settings_for_output
+
+    return preview_settings(settings_for_output(timeline.output, tmp_path / "x.mp4"))
 
 
 def test_the_service_re_renders_only_what_an_edit_changed_and_previews_small(tmp_path):
