@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest, Reference
 from shotsmith.backends.registry import backend_classes, get_backend
+from shotsmith.backends.sketch import panel_labels
 from shotsmith.brief import Shot, ShotPlan
 from shotsmith.cast import CastMember, Look
 from shotsmith.errors import InvalidInputError
@@ -150,7 +151,7 @@ def contact_sheet(plan: ShotPlan, root: Path, output: Path, *, columns: int = 3,
         raise InvalidInputError("no shot has a keyframe yet", hint="make the storyboard first")
     w_ratio, h_ratio = (int(p) for p in plan.aspect_ratio.split(":"))
     panel_height = round(panel_width * h_ratio / w_ratio)
-    caption_height, margin = 96, 16
+    caption_height, margin = 114, 16
     rows = -(-len(plan.shots) // columns)
     cols = min(columns, len(plan.shots))
     sheet = Image.new("RGB", (margin + cols * (panel_width + margin),
@@ -176,9 +177,15 @@ def contact_sheet(plan: ShotPlan, root: Path, output: Path, *, columns: int = 3,
         if shot.keyframe_state != "none":
             head += "  ·  ✓ approved" if shot.keyframe_state == "approved" else "  ·  pending"
         draw.text((x, y + panel_height + 6), head, fill="black", font=bold)
+        # a sketch panel's words travel beside its drawing (framing, subject, setting): written here
+        cells = panel_labels(root / still) if still else None
+        if cells:
+            words = "  ·  ".join(value if key.startswith("SHOT") else f"{key.lower()}: {value}" for key, value in cells)
+            draw.text((x, y + panel_height + 30), textwrap.shorten(words, width=max(20, panel_width // 7),
+                                                                  placeholder=" …"), fill="#7a4a10", font=regular)
         text = textwrap.shorten(shot.prompt, width=180, placeholder=" …")
         for i, line in enumerate(textwrap.wrap(text, width=max(20, panel_width // 8))[:3]):
-            draw.text((x, y + panel_height + 32 + i * 18), line, fill="#333333", font=regular)
+            draw.text((x, y + panel_height + 50 + i * 18), line, fill="#333333", font=regular)
     from shotsmith.atomic import atomic_output
 
     output = Path(output)
