@@ -512,6 +512,10 @@ class DiffusersBackend(Backend):
                                        f"{plan.width}x{plan.height}, {plan.num_frames} frames",
                                        hint='set [backends.diffusers] offload = "model" (or "sequential"), '
                                             "or lower short_side / the resolution / the duration") from exc
+                missing = getattr(exc, "name", None) if isinstance(exc, NameError) else None
+                if missing and importlib.util.find_spec(missing) is None:  # Wan I2V calls ftfy without importing it
+                    raise BackendError(f"{self._label(request)}{type(pipe).__name__} needs the {missing} package, "
+                                       f"which is not installed", hint=f"pip install {missing}") from exc
                 raise BackendError(f"{self._label(request)}{model} failed: {type(exc).__name__}: {exc}") from exc
         check_cancel()
         frames = frames_to_uint8(output.frames if hasattr(output, "frames") else output[0])

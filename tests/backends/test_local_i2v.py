@@ -144,6 +144,9 @@ def is_colour(pixel, colour) -> bool:
     ("ltx_condition", [GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO], True, False, True),
     ("svd", [GenerationMode.IMAGE_TO_VIDEO], False, False, False),
     ("ltx2_i2v", [GenerationMode.IMAGE_TO_VIDEO], False, True, True),
+    ("wan_i2v", [GenerationMode.IMAGE_TO_VIDEO], False, False, True),
+    ("wan_flf2v", [GenerationMode.IMAGE_TO_VIDEO], True, False, True),  # same class, told apart by its config
+    ("cogvideox_i2v", [GenerationMode.IMAGE_TO_VIDEO], False, False, True),
 ])
 def test_capabilities_are_the_model_folders_own(models, name, modes, end, audio, negative):
     caps = make_backend(_model(models, name)).capabilities()
@@ -221,6 +224,46 @@ async def test_stable_video_diffusion_animates_the_image_without_a_prompt(models
     assert "prompt" not in calls[0] and "negative_prompt" not in calls[0]
     assert calls[0]["image"].size == (32, 32) and calls[0]["fps"] == 8
     assert decode(Path(result.path)).shape == (8, 32, 32, 3)  # SVD takes any frame count
+
+
+@pytest.mark.parametrize("name, pipeline, last", [
+    ("wan_i2v", "WanImageToVideoPipeline", False),
+    ("wan_flf2v", "WanImageToVideoPipeline", True),
+    ("cogvideox_i2v", "CogVideoXImageToVideoPipeline", False),
+])
+async def test_wan_and_cogvideox_get_the_keyframe_and_flf2v_the_last_frame(models, images, monkeypatch, tmp_path,
+                                                                            name, pipeline, last):
+    if name.startswith("wan"):
+        pytest.importorskip("ftfy")  # diffusers' Wan I2V cleans prompts with it (the diffusers extra installs it)
+    calls = spy(monkeypatch, pipeline)
+    backend = make_backend(_model(models, name))
+    _, warnings, result = await generate(backend, request(image=images["key"], end_image=images["end"]),
+                                         tmp_path / f"{name}.mp4")
+    image = calls[0]["image"]
+    assert image.size == (32, 32) and is_colour(image.getpixel((4, 16)), RED)
+    if last:
+        assert is_colour(calls[0]["last_image"].getpixel((4, 16)), BLUE)
+        assert not [w for w in warnings if "end" in w]
+    else:  # a first-frame-only checkpoint: the end frame is not sent, and the user is told
+        assert "last_image" not in calls[0]
+        assert any("end image is not used" in w for w in warnings)
+    assert decode(Path(result.path)).shape == (9, 32, 32, 3)
+
+
+async def test_a_package_the_pipeline_needs_is_named(models, images, monkeypatch, tmp_path):
+    """diffusers' Wan I2V calls ftfy whenever the prompt is cleaned, without checking it is installed."""
+    import importlib.util
+
+    from diffusers.pipelines.wan import pipeline_wan_i2v
+
+    monkeypatch.delattr(pipeline_wan_i2v, "ftfy", raising=False)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ftfy" else real(name, *a))
+    backend = make_backend(_model(models, "wan_i2v"))
+    ready, _ = backend.prepare(request(image=images["key"]))
+    with pytest.raises(local_diffusion.BackendError, match="WanImageToVideoPipeline needs the ftfy package") as info:
+        await backend.generate(ready, tmp_path / "x.mp4", on_progress=lambda e: None, cancel=threading.Event())
+    assert info.value.hint == "pip install ftfy"
 
 
 # -- refusals: one clear line, nothing dropped silently -------------------------------------------

@@ -35,9 +35,11 @@ def word_tokenizer(cls: type = transformers.PreTrainedTokenizerFast, *, specials
     return cls(tokenizer_object=tok, model_max_length=max_length, **specials)
 
 
-def tiny_t5(hidden: int = 32) -> transformers.T5EncoderModel:
+def tiny_t5(hidden: int = 32, cls: type = transformers.T5EncoderModel) -> transformers.PreTrainedModel:
+    """A one-layer T5 encoder (LTX, CogVideoX); ``cls=UMT5EncoderModel`` for Wan."""
     torch.manual_seed(0)
-    return transformers.T5EncoderModel(transformers.T5Config(
+    config = transformers.UMT5Config if cls.__name__.startswith("UMT5") else transformers.T5Config
+    return cls(config(
         d_model=hidden, d_kv=8, d_ff=37, num_layers=1, num_heads=4, vocab_size=64, relative_attention_num_buckets=8,
         feed_forward_proj="gated-gelu", is_encoder_decoder=False, dropout_rate=0.0))
 
@@ -160,5 +162,54 @@ def build_ltx2_i2v(folder: Path) -> Path:
     diffusers.LTX2ImageToVideoPipeline(
         transformer=transformer, vae=vae, audio_vae=audio_vae, scheduler=diffusers.FlowMatchEulerDiscreteScheduler(),
         text_encoder=text_encoder, tokenizer=tokenizer, connectors=connectors, vocoder=vocoder,
+    ).save_pretrained(str(folder))
+    return folder
+
+
+def build_wan_i2v(folder: Path, *, first_last_frame: bool = False) -> Path:
+    """``WanImageToVideoPipeline`` (Wan 2.1 I2V) at diffusers' dummy sizes; ``first_last_frame`` makes it an
+    FLF2V checkpoint: the image embedder has a position embedding for two images (``pos_embed_seq_len``)."""
+    torch.manual_seed(0)
+    vae = diffusers.AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                                     temperal_downsample=[False, True, True])
+    image_tokens = (32 // 8) ** 2 + 1  # CLIP at 32 px in 8 px patches, plus its class token
+    torch.manual_seed(0)
+    transformer = diffusers.WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=36, out_channels=16,
+        text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32, image_dim=4, pos_embed_seq_len=2 * image_tokens if first_last_frame else None)
+    torch.manual_seed(0)
+    image_encoder = transformers.CLIPVisionModel(transformers.CLIPVisionConfig(
+        hidden_size=4, projection_dim=4, num_hidden_layers=2, num_attention_heads=2, image_size=32,
+        intermediate_size=16, patch_size=8))
+    diffusers.WanImageToVideoPipeline(
+        transformer=transformer, vae=vae, scheduler=diffusers.FlowMatchEulerDiscreteScheduler(shift=7.0),
+        text_encoder=tiny_t5(32, transformers.UMT5EncoderModel), tokenizer=word_tokenizer(), image_encoder=image_encoder,
+        image_processor=transformers.CLIPImageProcessor(crop_size=32, size=32),
+    ).save_pretrained(str(folder))
+    return folder
+
+
+def build_wan_flf2v(folder: Path) -> Path:
+    """Wan 2.1 first-last-frame-to-video: the same pipeline class, told apart by its transformer's config."""
+    return build_wan_i2v(folder, first_last_frame=True)
+
+
+def build_cogvideox_i2v(folder: Path) -> Path:
+    """``CogVideoXImageToVideoPipeline`` at diffusers' dummy sizes: the image latent joins the noise (8 channels in)."""
+    torch.manual_seed(0)
+    transformer = diffusers.CogVideoXTransformer3DModel(
+        num_attention_heads=4, attention_head_dim=16, in_channels=8, out_channels=4, time_embed_dim=2,
+        text_embed_dim=32, num_layers=1, sample_width=4, sample_height=4, sample_frames=9, patch_size=2,
+        temporal_compression_ratio=4, max_text_seq_length=16, use_rotary_positional_embeddings=True,
+        use_learned_positional_embeddings=False)
+    torch.manual_seed(0)
+    vae = diffusers.AutoencoderKLCogVideoX(
+        in_channels=3, out_channels=3, down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4, block_out_channels=(8, 8, 8, 8), latent_channels=4,
+        layers_per_block=1, norm_num_groups=2, temporal_compression_ratio=4)
+    diffusers.CogVideoXImageToVideoPipeline(
+        transformer=transformer, vae=vae, scheduler=diffusers.CogVideoXDDIMScheduler(), text_encoder=tiny_t5(32),
+        tokenizer=word_tokenizer(),
     ).save_pretrained(str(folder))
     return folder
