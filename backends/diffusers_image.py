@@ -289,7 +289,7 @@ class DiffusersImageBackend(DiffusersBackend):
                             f"generating {snapped_w}x{snapped_h}")
         return snapped_w, snapped_h, warnings
 
-    def plan(self, request: GenerationRequest, multiple: int = 8, default_steps: int = 50) -> ImagePlan:  # type: ignore[override]
+    def plan_image(self, request: GenerationRequest, multiple: int = 8, default_steps: int = 50) -> ImagePlan:
         """Turn a request into pipeline arguments, checking each value as diffusers' check_inputs would."""
         label = self._label(request)
         if request.mode not in (GenerationMode.TEXT_TO_IMAGE, GenerationMode.REFERENCE_TO_IMAGE):
@@ -355,7 +355,8 @@ class DiffusersImageBackend(DiffusersBackend):
         progress.emit(0.0, message=f"loading {model}")
         pipe, load_warnings = self.pipeline(model)
         check_cancel()
-        plan = self.plan(request, size_multiple(pipe, self.settings), pipeline_facts(pipe, self.settings).default_steps)
+        plan = self.plan_image(request, size_multiple(pipe, self.settings),
+                               pipeline_facts(pipe, self.settings).default_steps)
         runner = pipe
         if plan.reference is not None:
             runner = image_to_image(pipe)

@@ -188,6 +188,19 @@ def test_size_follows_the_requests_aspect_and_resolution(sd_dir, tmp_path):
     assert percents == sorted(percents) and percents[-1] == 100
 
 
+def test_plan_refuses_what_the_pipeline_would_refuse_with_the_shot_named(tmp_path):
+    backend = make_backend(tmp_path)
+    for request, message in [(still(prompt="   "), "prompt is empty"), (still(seed=2**64), "seed .* out of range"),
+                             (still(mode=GenerationMode.TEXT_TO_VIDEO), "makes stills, not text-to-video")]:
+        with pytest.raises(InvalidInputError, match=f"shot 1: .*{message}"):
+            backend.plan_image(request)
+    with pytest.raises(InvalidInputError, match="too large"):
+        make_backend(tmp_path, short_side=4096).plan_image(still())
+    plan = make_backend(tmp_path, short_side=None, steps=9, guidance_scale=0.0).plan_image(still(), 16, 50)
+    assert (plan.width, plan.height, plan.steps, plan.guidance_scale) == (640, 352, 9, 0.0)  # 360 lies halfway: round() takes the even 22 x 16
+    assert plan.reference is None and plan.strength is None
+
+
 def test_same_seed_same_image_and_another_seed_another(sd_dir, tmp_path):
     backend = make_backend(sd_dir)
     run(backend, still(seed=11), tmp_path / "a.png")
