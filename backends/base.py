@@ -111,6 +111,9 @@ class Capabilities(BaseModel):
     generates_audio: bool = Field(default=False, description="The clips come with a generated audio track.")
     max_references: int = Field(default=0, ge=0, description="Reference images a request may carry.")
     supports_end_image: bool = Field(default=False, description="Image-to-video can also take the last frame.")
+    extension_s: list[float] | None = Field(default=None,
+                                            description="Video backends with ``video-extend``: the seconds one "
+                                                        "extension may add; None: the create durations.")
     voices: list[str] = Field(default_factory=list, description="Voice backends: the voices it offers (first = default).")
     word_timings: bool = Field(default=False, description="Voice backends: results carry per-word timings.")
     still_clips: bool = Field(default=False,
@@ -185,6 +188,9 @@ class GenerationRequest(BaseModel):
     style: str = ""
     shot_index: int | None = None
     model: str | None = None
+    extend_from: str | None = Field(default=None, description="video-extend: the provider's handle of the finished "
+                                                              "generation to continue (Backend.extension_source); "
+                                                              "``duration_s`` is then the seconds to add.")
 
 
 ProgressState = Literal["queued", "submitted", "running", "downloading", "done", "cached", "failed", "cancelled"]
@@ -241,6 +247,12 @@ class Backend(ABC):
         """
         return None
 
+    def extension_source(self, task_id: str, data: dict) -> str | None:
+        """The handle a ``video-extend`` request names (``extend_from``) for a finished generation of this
+        backend, from its job record (the provider's task id and the data the adapter kept with it);
+        None when that generation cannot be extended (the default: no extension)."""
+        return None
+
     def cache_identity(self) -> dict:
         """Settings outside the request that change the pixels (steps, guidance, a weights revision).
 
@@ -275,6 +287,10 @@ class Backend(ABC):
                                 f"prompt alone")
         if mode is GenerationMode.IMAGE_TO_VIDEO and not request.image:
             raise InvalidInputError(f"{label}image-to-video needs a start image")
+        if mode is GenerationMode.VIDEO_EXTEND and not request.extend_from:
+            raise InvalidInputError(f"{label}video-extend needs the generation to extend (extend_from)")
+        if request.extend_from and mode is not GenerationMode.VIDEO_EXTEND:
+            raise InvalidInputError(f"{label}extend_from is only for video-extend requests")
         if mode is GenerationMode.REFERENCE_TO_IMAGE and not request.references:
             raise InvalidInputError(f"{label}reference-to-image needs at least one reference image",
                                     hint="add references, or ask for text-to-image")
@@ -328,7 +344,10 @@ _CAMERA_WORDS = ("push", "pull", "zoom", "dolly", "pan", "tilt", "track", "crane
 def _prepare_video(name: str, request: GenerationRequest, caps: Capabilities, label: str, updates: dict,
                    warnings: list[str]) -> None:
     """Duration, frame rate, camera move and soundtrack: what only a clip has."""
-    snapped = caps.snap_duration(request.duration_s)
+    if request.mode is GenerationMode.VIDEO_EXTEND and caps.extension_s:  # seconds added, not a clip length
+        snapped = min(caps.extension_s, key=lambda d: (abs(d - request.duration_s), -d))
+    else:
+        snapped = caps.snap_duration(request.duration_s)
     if abs(snapped - request.duration_s) > 1e-6:
         warnings.append(f"{label}duration {request.duration_s:g}s is not available on {name}; using {snapped:g}s")
         updates["duration_s"] = snapped

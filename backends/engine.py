@@ -79,7 +79,7 @@ CREATE_SENT_AT = "create_sent_at"
 #: Request fields added after cache keys were first issued: left out of a key while at their defaults, so
 #: the media kinds did not change (and regenerate, and charge again for) any shot made before them.
 LATER_FIELDS = {"end_image": None, "references": [], "voice": None, "language": None, "instructions": None,
-                "audio": None}
+                "audio": None, "extend_from": None}
 #: Staging folders in ``clips/`` older than this are left over from a killed run and are removed.
 STALE_STAGING_S = 6 * 3600
 

@@ -36,6 +36,16 @@ not sent: Kling takes them only through ``/v1/videos/multi-image2video``
 (``kling-v1-6`` only, up to four ``image_list`` entries and no start frame),
 which would be a reference-to-video mode the backend contract does not have;
 a cast's references reach Kling's shots through their keyframes instead.
+
+Extending a clip (``video-extend``, models ``kling-v1``, ``-v1-5``, ``-v1-6``):
+``POST /v1/videos/video-extend`` with ``video_id`` (the *video* id of a finished
+task, read from that task's ``task_result.videos[0].id`` right before the
+create), ``prompt`` and optionally ``negative_prompt``/``cfg_scale``; poll
+``GET /v1/videos/video-extend/{task_id}``. One extension adds about five
+seconds and is priced like a five-second create; the result is the whole,
+longer video. The endpoint documents no ``external_task_id``, so a lost
+extend create cannot be looked up: the shot stops as "may have been created"
+rather than paying twice.
 """
 
 from __future__ import annotations
@@ -68,6 +78,10 @@ IMAGE_TO_VIDEO_MODELS = TEXT_TO_VIDEO_MODELS | {"kling-v1-5", "kling-v2-1"}
 #: Models that take a last frame (``image_tail``), in pro mode; kling-v1 also in std at 5 s (copies of the docs).
 TAIL_MODELS = {"kling-v1", "kling-v1-5", "kling-v1-6", "kling-v2-1", "kling-v2-5-turbo", "kling-v2-6"}
 CAMERA_CONTROL = {"kling-v1": ("text2video", "std", "5"), "kling-v1-5": ("image2video", "pro", "5")}
+#: Models whose videos ``/v1/videos/video-extend`` extends (Kling's capability map).
+EXTEND_MODELS = {"kling-v1", "kling-v1-5", "kling-v1-6"}
+#: What the create endpoint of each video kind is called in a task's ``kind``.
+KINDS = ("text2video", "image2video", "video-extend")
 
 
 class KlingBackend(RemoteBackend):
@@ -97,9 +111,10 @@ class KlingBackend(RemoteBackend):
     def capabilities(self) -> Capabilities:
         model = self.model or ""
         modes = [m for m, names in ((GenerationMode.TEXT_TO_VIDEO, TEXT_TO_VIDEO_MODELS),
-                                    (GenerationMode.IMAGE_TO_VIDEO, IMAGE_TO_VIDEO_MODELS)) if model in names]
+                                    (GenerationMode.IMAGE_TO_VIDEO, IMAGE_TO_VIDEO_MODELS),
+                                    (GenerationMode.VIDEO_EXTEND, EXTEND_MODELS)) if model in names]
         return Capabilities(modes=modes or [GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO],
-                            durations_s=[5.0, 10.0],
+                            durations_s=[5.0, 10.0], extension_s=[5.0],
                             min_duration_s=5, max_duration_s=10, aspect_ratios=["16:9", "9:16", "1:1"],
                             resolutions=["720p", "1080p"], fps=[24, 30], max_prompt_chars=2500, supports_seed=False,
                             supports_negative_prompt=True, supports_camera_control=model in CAMERA_CONTROL,
@@ -141,6 +156,10 @@ class KlingBackend(RemoteBackend):
         rate = self.prices.get(mode, 0.28)
         return CostEstimate(amount=round(rate * request.duration_s / 5, 3), unit="USD", source=self.pricing_source,
                             detail=f"estimate: ${rate:g} per 5 s in {mode} mode; override with [backends.kling.prices]")
+
+    def extension_source(self, task_id: str, data: dict) -> str | None:
+        kind = str(data.get("kind") or "text2video")
+        return f"{kind}/{task_id}" if kind in KINDS else None
 
     @staticmethod
     def _mode(request: GenerationRequest) -> str:
@@ -258,7 +277,27 @@ class KlingBackend(RemoteBackend):
                 body.pop("camera_control", None)  # exclusive with a tail frame
         return kind, body
 
+    def extend_body(self, request: GenerationRequest, video_id: str) -> dict:
+        body: dict = {"video_id": video_id, "prompt": request.prompt}
+        if request.negative_prompt:
+            body["negative_prompt"] = request.negative_prompt
+        if (request.model or self.model or "").startswith("kling-v1"):
+            body["cfg_scale"] = 0.5
+        return body
+
     async def submit(self, api: ApiClient, request: GenerationRequest) -> RemoteTask:
+        if request.mode is GenerationMode.VIDEO_EXTEND:
+            # The extension names the video, not the task: read its id from the finished task (free).
+            kind, _, task_id = str(request.extend_from).partition("/")
+            if kind not in KINDS or not task_id:
+                raise RemoteError(f"kling: cannot extend {request.extend_from!r} (not a kling task)", retryable=False)
+            source = self._data(await api.request("GET", self.url(f"/v1/videos/{kind}/{task_id}")))
+            videos = (source.get("task_result") or {}).get("videos") or []
+            if not videos or not videos[0].get("id"):
+                raise RemoteError(f"kling: task {task_id} has no finished video to extend", retryable=False)
+            data = self._data(await api.request("POST", self.url("/v1/videos/video-extend"),
+                                                json=self.extend_body(request, str(videos[0]["id"]))))
+            return RemoteTask(str(data["task_id"]), {"kind": "video-extend"})
         kind, body = self.body(request)
         data = self._data(await api.request("POST", self.url(f"/v1/videos/{kind}"), json=body))
         return RemoteTask(str(data["task_id"]), {"kind": kind})
@@ -266,6 +305,9 @@ class KlingBackend(RemoteBackend):
     async def find_created(self, api: ApiClient, request: GenerationRequest, token: str,
                            sent_at: float) -> RemoteTask | None:
         """The task created with ``external_task_id = token``, or None when Kling has none."""
+        if request.mode is GenerationMode.VIDEO_EXTEND:
+            raise RemoteError("kling: a video-extend create takes no external_task_id, so a lost one cannot be "
+                              "looked up")
         kind = "image2video" if request.mode is GenerationMode.IMAGE_TO_VIDEO else "text2video"
         try:
             data = self._data(await api.request("GET", self.url(f"/v1/videos/{kind}/{token}")))

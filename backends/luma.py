@@ -6,7 +6,10 @@ with ``model`` (ray-2, ray-flash-2, ray-1-6), ``prompt``, ``aspect_ratio``,
 ``keyframes.frame0 = {"type": "image", "url": ...}`` (and ``frame1`` for the
 last frame); ``GET /generations/{id}`` reports ``state`` queued, dreaming,
 completed (video at ``assets.video``) or failed (``failure_reason``);
-``DELETE /generations/{id}`` removes (and so stops) a generation.
+``DELETE /generations/{id}`` removes (and so stops) a generation. A clip is
+extended (``video-extend``) by a new generation whose ``keyframes.frame0`` is
+``{"type": "generation", "id": <the finished generation's id>}``, priced like a
+create of the seconds it adds; the result is taken as the whole, longer clip.
 
 Luma takes images only as public URLs and has no upload endpoint, so a
 keyframe is put on the configured uploader (option ``uploader``, e.g. ``s3``;
@@ -79,7 +82,8 @@ class LumaBackend(RemoteBackend):
         return ("uploader", "upload")
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(modes=[GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO], durations_s=[5.0, 9.0],
+        return Capabilities(modes=[GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO,
+                                   GenerationMode.VIDEO_EXTEND], durations_s=[5.0, 9.0], extension_s=[5.0, 9.0],
                             min_duration_s=5, max_duration_s=9, aspect_ratios=["16:9", "9:16", "1:1"],
                             resolutions=list(RESOLUTIONS), fps=[24], max_prompt_chars=5000, supports_seed=False,
                             supports_negative_prompt=False, supports_camera_control=False, supports_end_image=True,
@@ -156,6 +160,9 @@ class LumaBackend(RemoteBackend):
                                   hint="nothing was sent to the provider or spent; check the uploader's settings") from exc
         return urls
 
+    def extension_source(self, task_id: str, data: dict) -> str | None:
+        return task_id  # a generation id: frame0 of the extension names it
+
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
         model = request.model or self.model or "ray-2"
         base = self.prices.get(model, self.prices.get("ray-2", 0.71))
@@ -180,7 +187,10 @@ class LumaBackend(RemoteBackend):
         body: dict = {"model": request.model or self.model, "prompt": request.prompt,
                       "aspect_ratio": request.aspect_ratio, "duration": f"{int(round(request.duration_s))}s",
                       "resolution": RESOLUTIONS[request.resolution], "loop": False}
-        if request.mode is GenerationMode.IMAGE_TO_VIDEO:
+        if request.mode is GenerationMode.VIDEO_EXTEND:
+            assert request.extend_from
+            body["keyframes"] = {"frame0": {"type": "generation", "id": request.extend_from}}
+        elif request.mode is GenerationMode.IMAGE_TO_VIDEO:
             assert request.image
             body["keyframes"] = {"frame0": {"type": "image", "url": url(request.image, "upload:frame0")}}
             if request.end_image:
@@ -208,8 +218,11 @@ class LumaBackend(RemoteBackend):
                     covered = True
                     continue
                 echo = item.get("request") or {}
-                if all(echo.get(k) == wanted.get(k) for k in MATCH_FIELDS) and \
-                        bool((echo.get("keyframes") or {}).get("frame0")) == bool(wanted.get("keyframes")):
+                frame0 = (echo.get("keyframes") or {}).get("frame0")
+                wanted0 = (wanted.get("keyframes") or {}).get("frame0")
+                same_start = frame0 == wanted0 if (wanted0 or {}).get("type") == "generation" else \
+                    bool(frame0) == bool(wanted0)  # an uploaded image's URL differs per upload
+                if all(echo.get(k) == wanted.get(k) for k in MATCH_FIELDS) and same_start:
                     matches.append(str(item["id"]))
             if not data.get("has_more") or not generations:
                 covered = True

@@ -16,6 +16,12 @@ being unconfirmed); other models get neither. The video URI is on the API host a
 only then) the download carries it. Seeds are Vertex-only and the Gemini API
 offers no documented cancel, so a cancelled shot stays resumable.
 
+Extending a clip (``video-extend``, Veo 3.1): the same ``predictLongRunning``
+with ``instances[0].video = {"uri": ...}``, the URI of the finished operation's
+video (read from that operation right before the create); it adds seven
+seconds at 720p, is priced like seven seconds of a create, and returns the
+whole, longer video.
+
 The default model is Veo 3.1 (``veo-3.1-generate-preview``, the Gemini API's
 current Veo); Veo 3.x returns clips with generated audio (on the Gemini API it
 cannot be switched off), which the capabilities declare; Veo 2 is silent.
@@ -38,9 +44,9 @@ MODELS: dict[str, dict] = {
     "veo-3.0-generate-001": {"durations": [4, 6, 8], "resolutions": ["720p", "1080p"], "audio": True},
     "veo-3.0-fast-generate-001": {"durations": [4, 6, 8], "resolutions": ["720p", "1080p"], "audio": True},
     "veo-3.1-generate-preview": {"durations": [4, 6, 8], "resolutions": ["720p", "1080p"], "audio": True,
-                                 "last_frame": True, "references": 3},
+                                 "last_frame": True, "references": 3, "extend": 7},
     "veo-3.1-fast-generate-preview": {"durations": [4, 6, 8], "resolutions": ["720p", "1080p"], "audio": True,
-                                      "last_frame": True, "references": 3},
+                                      "last_frame": True, "references": 3, "extend": 7},
 }
 DEFAULT_MODEL = "veo-3.1-generate-preview"
 MODERATION_WORDS = ("safety", "violat", "responsible ai", "sensitive", "usage guidelines", "blocked")
@@ -67,7 +73,10 @@ class VeoBackend(RemoteBackend):
 
     def capabilities(self) -> Capabilities:
         spec = self._spec()
-        return Capabilities(modes=[GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO],
+        modes = [GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO]
+        if spec.get("extend"):
+            modes.append(GenerationMode.VIDEO_EXTEND)
+        return Capabilities(modes=modes, extension_s=[float(spec["extend"])] if spec.get("extend") else None,
                             durations_s=[float(d) for d in spec["durations"]], min_duration_s=min(spec["durations"]),
                             max_duration_s=max(spec["durations"]), aspect_ratios=["16:9", "9:16"],
                             resolutions=spec["resolutions"], fps=[24], max_prompt_chars=4000, supports_seed=False,
@@ -82,8 +91,15 @@ class VeoBackend(RemoteBackend):
         return CostEstimate(amount=round(rate * request.duration_s, 3), unit="USD", source=self.pricing_source,
                             detail=f"estimate: ${rate:g}/s for {model}; override with [backends.veo.prices]")
 
+    def extension_source(self, task_id: str, data: dict) -> str | None:
+        return task_id  # the operation's name: its video's URI is read from it when extending
+
     def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
         ready, warnings = super().prepare(request)
+        if ready.mode is GenerationMode.VIDEO_EXTEND and ready.resolution != "720p":
+            label = f"shot {ready.shot_index}: " if ready.shot_index is not None else ""
+            warnings.append(f"{label}veo extends videos at 720p only; using 720p")
+            ready = ready.model_copy(update={"resolution": "720p"})
         if ready.references and ready.image:
             # Google documents reference images for generating from a prompt; with a start frame (which
             # already shows the cast) the pair is unconfirmed, so only the frame is sent.
@@ -136,9 +152,23 @@ class VeoBackend(RemoteBackend):
             parameters["negativePrompt"] = request.negative_prompt
         return {"instances": [instance], "parameters": parameters}
 
+    def extend_body(self, request: GenerationRequest, video_uri: str) -> dict:
+        parameters: dict = {"sampleCount": 1, "aspectRatio": request.aspect_ratio, "resolution": "720p"}
+        if request.negative_prompt:
+            parameters["negativePrompt"] = request.negative_prompt
+        return {"instances": [{"prompt": request.prompt, "video": {"uri": video_uri}}], "parameters": parameters}
+
     async def submit(self, api: ApiClient, request: GenerationRequest) -> RemoteTask:
         model = request.model or self.model
-        data = json_body(await api.request("POST", self.url(f"models/{model}:predictLongRunning"), json=self.body(request)))
+        if request.mode is GenerationMode.VIDEO_EXTEND:
+            source = await self.poll(api, RemoteTask(str(request.extend_from)))  # free: reads the finished one
+            if source.state != "succeeded" or not source.video_url:
+                raise RemoteError(f"veo: operation {request.extend_from} has no finished video to extend",
+                                  retryable=False)
+            body = self.extend_body(request, source.video_url)
+        else:
+            body = self.body(request)
+        data = json_body(await api.request("POST", self.url(f"models/{model}:predictLongRunning"), json=body))
         return RemoteTask(str(data["name"]))
 
     async def poll(self, api: ApiClient, task: RemoteTask) -> RemoteStatus:

@@ -27,7 +27,7 @@ from shotsmith.assistant.events import (AgentEvent, GenerationProgress, Notice, 
 from shotsmith.assistant.planner import OFFLINE_PLANNER, parse_shot_count, plan_brief
 from shotsmith.assistant.production.drafting import ShotDraft, check_against_brief, mentioned_media, plan_from_drafts
 from shotsmith.assistant.production import music, storyboard, voiceover
-from shotsmith.assistant.production import continuity
+from shotsmith.assistant.production import continuity, extending
 from shotsmith.assistant.production.casting import assign_cast
 from shotsmith.assistant.production.outputs import publish, resolve_output
 from shotsmith.assistant.production.spending import Estimate, ShotCost, SpendingPolicy, SpendingRefusedError, usd
@@ -47,6 +47,8 @@ from shotsmith.store import ProjectStore
 Emit = Callable[[AgentEvent], None]
 #: How long a still image may be shown (it has no length of its own).
 STILL_LENGTH_S = 3600.0
+#: Generation rounds at most in one generate (continued shots after their predecessors, extensions again).
+MAX_WAVES = 12
 
 
 @dataclass
@@ -733,10 +735,10 @@ class ProductionService:
             if continuity.pending(shot):  # its first frame does not exist yet: priced as the i2v it will be
                 estimate.to_generate.append(self._continued_cost(shot, plan, be))
                 continue
-            if self._usable_bound(shot) or self._reusable_clip(be, shot, plan) is not None:
+            if self._usable_bound(shot) or self._free_clip(be, shot, plan) is not None:
                 estimate.cached.append(shot.index)
                 continue
-            ready, _ = be.prepare(self.request_for(shot, plan, be))
+            ready, _ = be.prepare(self._extension_for(shot, plan, be) or self.request_for(shot, plan, be))
             cost = be.estimate_cost(ready)
             estimate.unit, estimate.source = cost.unit, cost.source
             estimate.to_generate.append(ShotCost(shot_index=shot.index, cache_key=cache_key(be, ready),
@@ -794,13 +796,20 @@ class ProductionService:
         """Generate in waves: every shot that can go now runs concurrently in the engine; a continued shot
         goes in a later wave, once its predecessor's clip exists and its last frame is taken."""
         result = self._generate_wave(shots, be)
-        while self._prepare_continuity(be, shots):
-            upcoming = self._estimate_shots(shots, be)
+        progress = bool(result.generated)
+        for _ in range(MAX_WAVES):
+            took = self._prepare_continuity(be, shots)
+            if not (took or progress):
+                break
+            upcoming = self._estimate_shots(shots, be)  # continued shots now ready; clips to extend again
+            if not upcoming.to_generate:
+                break
             self._carry_continue_approvals(upcoming, be)
             if upcoming.to_generate and self.spending.decide(upcoming) == "ask" and not self.spending.auto_approve:
                 result.awaiting = upcoming
                 break
             wave = self._generate_wave(shots, be, announce_cached=False)
+            progress = bool(wave.generated)
             result.generated += wave.generated
             result.cached = sorted((set(result.cached) | set(wave.cached)) - set(result.generated))
             result.warnings += [w for w in wave.warnings if w not in result.warnings]
@@ -823,7 +832,8 @@ class ProductionService:
             approvals = self.spending.approval_for(estimate)
             plan = self.plan
             chosen = [s for s in self._select(estimate.shots) if not continuity.pending(s)]
-            requests = [self.request_for(s, plan, be) for s in chosen]
+            requests = [self._extension_for(s, plan, be) or self.request_for(s, plan, be) for s in chosen]
+            self._say_extensions(chosen, requests, be)
             t0 = time.perf_counter()
             outcomes = asyncio.run(self._run_engine(be, requests, self._forward, self.spending.guard(approvals)))
             self.activity.time("generate", time.perf_counter() - t0)
@@ -860,7 +870,7 @@ class ProductionService:
                     continuity.pending(shot) or continuity.needs_frame(shot, self.store.root):
                 updated.append(shot)
                 continue
-            path = self._reusable_clip(be, shot, plan)
+            path = self._free_clip(be, shot, plan) or self._extended_clip(be, shot, plan)
             if path is None:
                 updated.append(shot)
                 continue
@@ -871,6 +881,45 @@ class ProductionService:
         self.store.project.plan = new
         self.store.save()
         self.emit(PlanUpdated(new))
+
+    # -- extending a clip that is too short (extending.py) ----------------------------------
+    def _extension_for(self, shot: Shot, plan: ShotPlan, be: Backend) -> GenerationRequest | None:
+        """The ``video-extend`` request that makes the shot's clip long enough, where the backend can."""
+        if shot.source or not extending.too_short(shot, self.store.root, self._needed_s(shot)):
+            return None
+        return extending.extension_request(shot, self.request_for(shot, plan, be), be,
+                                           self.store.project.generations)
+
+    def _free_clip(self, be: Backend, shot: Shot, plan: ShotPlan) -> Path | None:
+        """A clip already made for the shot (see _reusable_clip); one shorter than the shot needs only
+        when the bound clip cannot be extended instead."""
+        path = self._reusable_clip(be, shot, plan)
+        if path is None or self._extension_for(shot, plan, be) is None:
+            return path
+        return path if self._media_length(path)[0] + extending.SLACK_S >= self._needed_s(shot) else None
+
+    def _extended_clip(self, be: Backend, shot: Shot, plan: ShotPlan) -> Path | None:
+        """The finished extension of the shot's clip (it replaces the clip; the old one stays cached)."""
+        request = self._extension_for(shot, plan, be)
+        if request is None:
+            return None
+        record = self.store.project.generations.get(cache_key(be, be.prepare(request)[0]))
+        if record and record.status == "succeeded" and record.clip and (self.store.root / record.clip).is_file():
+            return self.store.root / record.clip
+        return None
+
+    def _say_extensions(self, shots: list[Shot], requests: list[GenerationRequest], be: Backend) -> None:
+        """Tell the user which too-short clips are extended and which are made again (and why)."""
+        for shot, request in zip(shots, requests):
+            if request.mode is GenerationMode.VIDEO_EXTEND:
+                text = (f"shot {shot.index}: extending its {shot.clip_length_s or 0:.1f} s clip by "
+                        f"{request.duration_s:g} s on {be.name}")
+            elif extending.too_short(shot, self.store.root, self._needed_s(shot)):
+                text = extending.regenerate_notice(shot, be, self._needed_s(shot))
+            else:
+                continue
+            self.emit(Notice(text))
+            self.activity.notices.append(text)
 
     # -- continuity (continue transitions) -----------------------------------------------
     def _check_continuity(self, plan: ShotPlan) -> ShotPlan:

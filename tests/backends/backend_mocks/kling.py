@@ -63,7 +63,9 @@ class KlingMock(MockProvider):
             task = self.new_task(create.group(1), body, body.get("prompt", ""))
             return Resp(200, self.envelope(0, "SUCCEED", {"task_id": task.id, "task_status": "submitted",
                                                           "created_at": 1, "updated_at": 1}))
-        poll = re.fullmatch(r"/v1/videos/(text2video|image2video)/([\w-]+)", req.path)
+        if req.path == "/v1/videos/video-extend" and req.method == "POST":
+            return self._extend(req.body or {})
+        poll = re.fullmatch(r"/v1/videos/(text2video|image2video|video-extend)/([\w-]+)", req.path)
         if poll and req.method == "GET":
             task = self.tasks.get(poll.group(2)) or next(
                 (t for t in list(self.tasks.values()) if t.body.get("external_task_id") == poll.group(2)), None)
@@ -79,9 +81,49 @@ class KlingMock(MockProvider):
                     "task_status_msg": "Generation failed: internal error" if phase == "failed" else "",
                     "created_at": 1, "updated_at": 2}
             if phase == "done":
-                data["task_result"] = {"videos": [{"id": "v1", "url": self.file_url(task), "duration": "5"}]}
+                seconds = (self.task_shape(task) or (0, 0, 5.0))[2] if self.render else 5.0
+                data["task_result"] = {"videos": [{"id": self.video_id(task), "url": self.file_url(task),
+                                                   "duration": f"{seconds:g}"}]}
             return Resp(200, self.envelope(0, "SUCCEED", data))
         return Resp(404, self.envelope(1203, "not found"))
+
+    @staticmethod
+    def video_id(task) -> str:
+        return f"vid-{task.id}"
+
+    def _extend(self, body: dict):
+        """``POST /v1/videos/video-extend``: a finished video (by its video id) plus about five seconds."""
+        fault = self.submit_fault()
+        if fault is not None:
+            return fault if not isinstance(fault, Resp) else Resp(
+                fault.status, self.envelope(1302 if fault.status == 429 else 5000, "busy"), fault.headers)
+        allowed = {"video_id", "prompt", "negative_prompt", "cfg_scale", "callback_url"}
+        if set(body) - allowed:
+            return Resp(400, self.envelope(1201, f"unknown fields {sorted(set(body) - allowed)}"))
+        source = next((t for t in list(self.tasks.values()) if self.video_id(t) == body.get("video_id")), None)
+        if source is None or self.phase(source)[0] != "done":
+            return Resp(400, self.envelope(1201, "video_id: no finished video with that id"))
+        if len(body.get("prompt") or "") > 2500:
+            return Resp(400, self.envelope(1201, "prompt too long"))
+        task = self.new_task("video-extend", body, body.get("prompt", ""))
+        task.extra.update(extends=source, adds_s=self.extend_s)
+        return Resp(200, self.envelope(0, "SUCCEED", {"task_id": task.id, "task_status": "submitted",
+                                                      "created_at": 1, "updated_at": 1}))
+
+    #: Seconds one extension adds.
+    extend_s = 4.8
+
+    def task_shape(self, task):
+        """An extension's clip is its source's (as served) plus the seconds it adds."""
+        source = task.extra.get("extends")
+        if source is None:
+            return self.generation_shape(task)
+        width, height, seconds = self.task_shape(source) or (160, 90, 1.0)
+        return width, height, seconds + task.extra["adds_s"]
+
+    def generation_shape(self, task):
+        """(width, height, seconds) of a plain task's clip with ``render``; None: the one test clip."""
+        return None
 
     @staticmethod
     def _validate(kind: str, body: dict) -> str | None:

@@ -31,7 +31,12 @@ class LumaMock(MockProvider):
                 return Resp(400, {"detail": problem})
             if "FORBIDDEN" in body.get("prompt", ""):
                 return Resp(400, {"detail": "Prompt not allowed because it failed moderation"})
+            source, problem = self._extended(body)
+            if problem:
+                return Resp(400, {"detail": problem})
             task = self.new_task(kind, body, body.get("prompt", ""))
+            if source is not None:  # an extension: the whole clip, the source's seconds and the new ones
+                task.extra.update(extends=source, adds_s=float(body["duration"].rstrip("s")))
             return Resp(201, self._generation(task))
         if req.method == "GET" and path == "/generations":
             limit, offset = int(req.query.get("limit", 10)), int(req.query.get("offset", 0))
@@ -69,9 +74,35 @@ class LumaMock(MockProvider):
         keyframes = body.get("keyframes") or {}
         if set(keyframes) - {"frame0", "frame1"}:
             return "invalid keyframes"
-        for frame in keyframes.values():
+        for name, frame in keyframes.items():
+            if frame.get("type") == "generation" and name == "frame0" and frame.get("id"):
+                continue  # an extension of an earlier generation (checked against the generations by _extended)
             if frame.get("type") != "image" or not frame.get("url"):
                 return "invalid keyframe"
+        return None
+
+    def _extended(self, body: dict):
+        """(the generation that frame0 extends, or None; a problem): it must exist and be completed."""
+        frame0 = (body.get("keyframes") or {}).get("frame0") or {}
+        if frame0.get("type") != "generation":
+            return None, None
+        source = self.tasks.get(frame0["id"])
+        if source is None:
+            return None, "keyframes.frame0: generation not found"
+        if self.phase(source)[0] != "done":
+            return None, "keyframes.frame0: the generation is not completed"
+        return source, None
+
+    def task_shape(self, task):
+        """An extension's clip is its source's (as served) plus the seconds it adds."""
+        source = task.extra.get("extends")
+        if source is None:
+            return self.generation_shape(task)
+        width, height, seconds = self.task_shape(source) or (160, 90, 1.0)
+        return width, height, seconds + task.extra["adds_s"]
+
+    def generation_shape(self, task):
+        """(width, height, seconds) of a plain generation's clip with ``render``; None: the one test clip."""
         return None
 
     @staticmethod
