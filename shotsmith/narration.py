@@ -223,7 +223,10 @@ def _topic_and_phrases(text: str) -> tuple[str, list[str]]:
                           head, re.IGNORECASE)
         topic = match.group(1).strip() if match else (phrases[0] if phrases else head.strip())
     style = re.compile(r"\b(grade|cinematic|style|look|tone|colour|color|vertical|square|format|music)\b", re.I)
-    return topic, [p for p in phrases if not style.search(p)]
+    # "…, 3 shots", "…, 20 seconds": how the video is cut, not something to say
+    shape = re.compile(r"^\s*(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+"
+                       r"(?:shots?|scenes?|clips?|seconds?|secs?|s)\b", re.I)
+    return topic, [p for p in phrases if not style.search(p) and not shape.search(p)]
 
 
 def write_script(plan: ShotPlan, brief: Brief | str, *, language: str = "en",
@@ -263,7 +266,7 @@ def write_script(plan: ShotPlan, brief: Brief | str, *, language: str = "en",
             lines.append(fillers[(n - 1) % len(fillers)])
     out = []
     for shot, line in zip(shots, lines):
-        out.append(NarrationLine(shot_index=shot.index, text=trim_to(line, word_budget(shot.duration_s, rate))))
+        out.append(NarrationLine(shot_index=shot.index, text=condense(line, word_budget(shot.duration_s, rate))))
     return NarrationScript(lines=out, language=language, words_per_s=words_per_s)
 
 
@@ -458,7 +461,7 @@ def fit(plan: ShotPlan, script: NarrationScript, timings: dict[int, list[Timed]]
                 keep = math.floor(result.available_s * script.rate)
             needed = LEAD_IN_S + placement.speech_s + TAIL_S
             result.offers.append(Offer("longer_shot", shot.index, duration_s=math.ceil(needed * 10 - 1e-6) / 10))
-            result.offers.append(Offer("shorter_line", shot.index, max_words=keep, text=trim_to(line.text, keep) or None))
+            result.offers.append(Offer("shorter_line", shot.index, max_words=keep, text=condense(line.text, keep) or None))
         results.append(result)
     return FitReport(results, placements, duration_s=round(sum(s.duration_s for s in plan.shots), 6))
 

@@ -378,4 +378,5 @@ class OfflineSession(SessionBase):
             lines = [f"{line.shot_index}. {line.text}" for line in script.lines if line.text]
             said = ("the voice-over is shorter:" if change == "shorter" else "a voice-over:") + "\n" + "\n".join(lines)
         self.reply(f"Done: {said}" + (f"\nIt does not fit yet: {note}." if note else "")
-                   + "\nOnly the changed lines are spoken again; say 'generate' to update the video.")
+                   + ("\nOnly the changed lines are spoken again; " if script is not None else "\n")
+                   + "say 'generate' to update the video.")
