@@ -172,7 +172,7 @@ def conditioning_arguments(pipe: Any, modes: PipelineModes, image: Any, end_imag
             condition = _condition_class(pipe, "LTX2VideoCondition")
             items = [condition(frames=image, index=0, strength=1.0)]
             if end_image is not None:
-                items.append(condition(frames=end_image, index=num_frames - 1, strength=1.0))
+                items.append(condition(frames=end_image, index=-1, strength=1.0))  # a latent index: the last
         else:
             condition = _condition_class(pipe, "LTXVideoCondition")
             items = [condition(image=image, frame_index=0, strength=1.0)]

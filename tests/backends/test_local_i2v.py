@@ -144,6 +144,7 @@ def is_colour(pixel, colour) -> bool:
     ("ltx_condition", [GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO], True, False, True),
     ("svd", [GenerationMode.IMAGE_TO_VIDEO], False, False, False),
     ("ltx2_i2v", [GenerationMode.IMAGE_TO_VIDEO], False, True, True),
+    ("ltx2_condition", [GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO], True, True, True),
     ("wan_i2v", [GenerationMode.IMAGE_TO_VIDEO], False, False, True),
     ("wan_flf2v", [GenerationMode.IMAGE_TO_VIDEO], True, False, True),  # same class, told apart by its config
     ("cogvideox_i2v", [GenerationMode.IMAGE_TO_VIDEO], False, False, True),
@@ -313,6 +314,17 @@ async def test_ltx2_audio_is_muxed_into_the_clip(models, images, tmp_path):
     seconds = samples.shape[1] / rate
     assert abs(seconds - 9 / 8) < 0.1  # as long as the picture (AAC frames round up a little)
     assert np.sqrt(np.mean(samples.astype(np.float64) ** 2)) > 1e-3  # not silence
+
+
+async def test_ltx2_condition_keeps_both_frames_and_the_audio(models, images, monkeypatch, tmp_path):
+    calls = spy(monkeypatch, "LTX2ConditionPipeline")
+    backend = make_backend(_model(models, "ltx2_condition"))
+    _, warnings, result = await generate(backend, request(image=images["key"], end_image=images["end"]),
+                                         tmp_path / "ltx2c.mp4")
+    conditions = calls[0]["conditions"]
+    assert [c.index for c in conditions] == [0, -1]  # LTX-2 counts latent frames: -1 is the last one
+    assert is_colour(conditions[0].frames.getpixel((4, 16)), RED) and is_colour(conditions[1].frames.getpixel((4, 16)), BLUE)
+    assert result.has_audio and audio_of(Path(result.path))[0][0] == "aac"
 
 
 async def test_a_silent_request_drops_the_models_audio(models, images, tmp_path):

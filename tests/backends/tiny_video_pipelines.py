@@ -119,7 +119,7 @@ def tiny_gemma3(hidden: int = 32, layers: int = 2) -> transformers.Gemma3ForCond
     return transformers.Gemma3ForConditionalGeneration(config)
 
 
-def build_ltx2_i2v(folder: Path) -> Path:
+def build_ltx2_i2v(folder: Path, pipeline: str = "LTX2ImageToVideoPipeline") -> Path:
     """``LTX2ImageToVideoPipeline``: video *and* audio (an audio VAE and a vocoder), at diffusers' dummy sizes."""
     from diffusers.pipelines.ltx2 import LTX2TextConnectors
     from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
@@ -159,7 +159,7 @@ def build_ltx2_i2v(folder: Path) -> Path:
     vocoder = LTX2Vocoder(in_channels=2 * 8, hidden_channels=32, out_channels=2, upsample_kernel_sizes=[4, 4],
                           upsample_factors=[2, 2], resnet_kernel_sizes=[3], resnet_dilations=[[1, 3, 5]],
                           leaky_relu_negative_slope=0.1, output_sampling_rate=16000)
-    diffusers.LTX2ImageToVideoPipeline(
+    getattr(diffusers, pipeline)(
         transformer=transformer, vae=vae, audio_vae=audio_vae, scheduler=diffusers.FlowMatchEulerDiscreteScheduler(),
         text_encoder=text_encoder, tokenizer=tokenizer, connectors=connectors, vocoder=vocoder,
     ).save_pretrained(str(folder))
@@ -213,3 +213,8 @@ def build_cogvideox_i2v(folder: Path) -> Path:
         tokenizer=word_tokenizer(),
     ).save_pretrained(str(folder))
     return folder
+
+
+def build_ltx2_condition(folder: Path) -> Path:
+    """``LTX2ConditionPipeline``: LTX-2 with ``conditions`` (first and last frame), text-to-video without them."""
+    return build_ltx2_i2v(folder, "LTX2ConditionPipeline")
