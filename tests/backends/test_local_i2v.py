@@ -346,6 +346,38 @@ async def test_through_the_engine_the_keyframe_is_part_of_the_shot(models, image
     assert again[0].cached and len(calls) == 1
 
 
+# -- the production path, from the command line ------------------------------------------------
+def test_run_animates_each_shots_storyboard_keyframes(models, tmp_path):
+    """``shotsmith run`` with an LTX condition model: sketch keyframes (first and last, since the model takes a
+    last frame) are made first, then each shot is generated image-to-video from its own."""
+    import json
+    import subprocess
+    import sys
+
+    model = _model(models, "ltx_condition")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[backends.diffusers]\nmodel = "{model}"\nshort_side = 32\nfps = [8]\nsteps = 2\n'
+                      'device = "cpu"\nmax_duration_s = 3.0\nsize_multiple = 32\n')
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo), "SHOTSMITH_CONFIG": str(config), "OMP_NUM_THREADS": "1",
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "SHOTSMITH_LOAD_PLUGINS": ""}
+    done = subprocess.run([sys.executable, "-m", "shotsmith", "run", "a 4 second ad for a kite shop: a red kite "
+                           "over the sea at dusk", "-o", "kite.mp4", "--backend", "diffusers", "--yes"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    project = json.loads((tmp_path / "kite.shotsmith" / "project.json").read_text(encoding="utf-8"))
+    records = list(project["generations"].values())
+    stills = [r for r in records if r["backend"] == "sketch"]
+    shots = [r for r in records if r["backend"] == "diffusers"]
+    assert shots and len(stills) == 2 * len(shots)  # a first and a last keyframe per shot
+    for record in shots:
+        req = record["request"]
+        assert req["mode"] == "image-to-video" and Path(req["image"]).is_file() and Path(req["end_image"]).is_file()
+        assert f"shot{req['shot_index']:02d}" in Path(req["image"]).name  # the shot's own keyframe
+        assert record["status"] == "succeeded"
+    assert decode(tmp_path / "kite.mp4").shape[0] > 0
+
+
 # -- the Ray executor: the keyframe travels to the actor --------------------------------------------
 @pytest.mark.slow
 @pytest.mark.timeout(300)
