@@ -122,6 +122,8 @@ class History:
     def __init__(self, root: Path) -> None:
         self.folder = Path(root) / HISTORY_DIR
         self._index: HistoryIndex | None = None
+        #: (entry number, text) of the snapshot this process last wrote: a save that changes nothing of it writes nothing
+        self._written: tuple[int, str] | None = None
 
     # -- reading ---------------------------------------------------------------------------
     @property
@@ -146,7 +148,9 @@ class History:
 
     # -- writing ---------------------------------------------------------------------------
     def _write(self, number: int, state: dict[str, Any]) -> None:
-        atomic_write_text(self.folder / f"{number:05d}.json", json.dumps(state, ensure_ascii=False) + "\n")
+        text = json.dumps(state, ensure_ascii=False) + "\n"
+        atomic_write_text(self.folder / f"{number:05d}.json", text)
+        self._written = (number, text)
 
     def _save_index(self) -> None:
         atomic_write_text(self.folder / INDEX_FILE, self.index.model_dump_json(indent=1) + "\n")
@@ -165,6 +169,8 @@ class History:
         if head is not None and (head.digest == digest or settings_of_a_new_project):
             # Same edit state with new clip bindings, or the settings of a project that has nothing in
             # it yet: amend the current entry quietly instead of adding one.
+            if head.digest == digest and self._written == (head.number, json.dumps(state, ensure_ascii=False) + "\n"):
+                return None  # e.g. a generation record changed: the snapshot on disk is this state already
             head.digest = digest
             self._write(head.number, state)
             self._save_index()
