@@ -67,7 +67,7 @@ def timeline_to_plan(timeline: Timeline, *, resolve: Callable[[str], Path] | Non
     for clip, model in zip(plan.get("clips", []), timeline.clips):
         clip.pop("transition_to_next", None)
         t = model.transition_to_next
-        if t.kind is not TransitionKind.CUT:
+        if t.overlap_s:  # a cut, or a continue (a hard cut in the edit), is the default: nothing written
             clip["transition"] = f"{t.kind.value} {t.duration_s:g}"
         clip["in_s"] = model.in_s
         clip["out_s"] = model.out_s
@@ -115,7 +115,10 @@ def _parse_transition(value: Any, where: str) -> dict[str, Any]:
             raise InvalidInputError(f"{where}: transition duration {parts[1]!r} is not a number") from None
     else:
         raise InvalidInputError(f"{where}: transition {value!r} should be like 'dissolve 0.5' or 'cut'")
-    kinds = [k.value for k in TransitionKind]
+    kinds = [k.value for k in TransitionKind if k is not TransitionKind.CONTINUE]
+    if kind == TransitionKind.CONTINUE.value:
+        raise InvalidInputError(f"{where}: 'continue' generates the next shot from this clip's last frame, so it "
+                                "belongs to a planned project, not an edit plan", hint="use cut here")
     if kind not in kinds:
         raise InvalidInputError(f"{where}: unknown transition {kind!r}", hint=f"choose one of {', '.join(kinds)}")
     return {"kind": kind, "duration_s": 0.0 if kind == "cut" else duration}

@@ -496,6 +496,7 @@ class ProductionService:
             return []
         plan = self.plan
         return [s.index for s in self._select(shots) if not s.source and s.keyframe_state == "pending"
+                and not s.continues_from  # its first frame is the previous clip's last, not a panel
                 and not self._usable_bound(s) and self._reusable_clip(be, s, plan) is None]
 
     def redo_keyframe(self, index: int, *, prompt: str | None = None, camera=None, note: str | None = None) -> Estimate:
@@ -912,8 +913,9 @@ class ProductionService:
         """Tell the user which too-short clips are extended and which are made again (and why)."""
         for shot, request in zip(shots, requests):
             if request.mode is GenerationMode.VIDEO_EXTEND:
-                text = (f"shot {shot.index}: extending its {shot.clip_length_s or 0:.1f} s clip by "
-                        f"{request.duration_s:g} s on {be.name}")
+                added = be.prepare(request)[0].duration_s
+                text = (f"shot {shot.index}: extending its {shot.clip_length_s or 0:.1f} s clip by {added:g} s on "
+                        f"{be.name} (it needs {request.duration_s:g} s more) instead of generating it again")
             elif extending.too_short(shot, self.store.root, self._needed_s(shot)):
                 text = extending.regenerate_notice(shot, be, self._needed_s(shot))
             else:

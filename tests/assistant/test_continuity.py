@@ -212,3 +212,42 @@ def test_the_last_frame_of_a_video_is_its_final_decoded_frame(tmp_path):
     subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(clip), "-vf", "select=eq(n\\,35)", "-frames:v", "1",
                     str(ref)], check=True)
     assert diff(got, np.asarray(Image.open(ref).convert("RGB")).astype(np.float32)) < 2.0
+
+
+def test_the_agents_edit_shot_takes_continue_in_its_strict_schema(tmp_path):
+    from shotsmith.assistant.agent.schemas import strict_schema
+    from shotsmith.assistant.agent.tools import EditShotArgs, ProductionTools
+
+    schema = strict_schema(EditShotArgs)
+    transition = schema["properties"]["transition"]
+    assert "continue" in transition["enum"] and None in transition["enum"]
+    assert schema["additionalProperties"] is False
+    service = planned(tmp_path / "p")
+    tools = ProductionTools(service, planner_label="test")
+    fields = {name: None for name in EditShotArgs.model_fields}
+    tools.edit_shot(EditShotArgs(**{**fields, "shot": 1, "transition": "continue"}))
+    first = service.plan.shots[0].transition_to_next
+    assert first.kind is TransitionKind.CONTINUE and first.duration_s == 0
+    assert service.plan.shots[1].continues_from == continuity.PENDING
+    refusing = planned(tmp_path / "q", backend="priced-test")
+    with pytest.raises(InvalidInputError, match="does not do image-to-video"):
+        ProductionTools(refusing, planner_label="test").edit_shot(
+            EditShotArgs(**{**fields, "shot": 1, "transition": "continue"}))
+
+
+def test_an_edit_plan_refuses_continue_and_a_planned_cut_exports_it_as_a_cut(tmp_path):
+    from shotsmith.tools.editplan import plan_to_timeline, timeline_to_plan
+
+    clip = tmp_path / "a.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=24:duration=1",
+                    "-pix_fmt", "yuv420p", str(clip)], check=True)
+    with pytest.raises(InvalidInputError, match="belongs to a planned project"):
+        plan_to_timeline({"clips": [{"source": str(clip), "transition": "continue"}, {"source": str(clip)}]})
+    service = planned(tmp_path / "p")
+    service.edit(lambda p: continue_from(p, 2, 1))
+    service.generate()
+    service.store.project.sync_cut()
+    timeline = service.store.project.timeline
+    assert timeline.clips[0].transition_to_next.kind is TransitionKind.CONTINUE
+    exported = timeline_to_plan(timeline)
+    assert "transition" not in exported["clips"][0]  # a hard cut in the edit
