@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 # wheel folder, while a looser spec could pull a multi-GB CUDA build.
 $(VENV)/.installed-dev: pyproject.toml examples/plugin-backend/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev,diffusers,ray]'
+	$(BIN)/pip install --quiet -e '.[dev,diffusers,ray,beats,kokoro]'
 	$(BIN)/pip install --quiet -e examples/plugin-backend
 	touch $@ $(VENV)/.installed
 
