@@ -905,9 +905,17 @@ class ProductionService:
         if request is None:
             return None
         record = self.store.project.generations.get(cache_key(be, be.prepare(request)[0]))
-        if record and record.status == "succeeded" and record.clip and (self.store.root / record.clip).is_file():
-            return self.store.root / record.clip
-        return None
+        if not (record and record.status == "succeeded" and record.clip and (self.store.root / record.clip).is_file()):
+            return None
+        path = self.store.root / record.clip
+        if self._media_length(path)[0] <= (shot.clip_length_s or 0) + extending.SLACK_S:
+            # The contract is the whole, longer clip; a bare continuation (or a shorter file) is not bound.
+            text = (f"shot {shot.index}: {be.name} returned a clip no longer than the one it extended; it is not "
+                    "used (the shot keeps its clip)")
+            self.emit(Notice(text, level="warning"))
+            self.activity.notices.append(text)
+            return None
+        return path
 
     def _say_extensions(self, shots: list[Shot], requests: list[GenerationRequest], be: Backend) -> None:
         """Tell the user which too-short clips are extended and which are made again (and why)."""

@@ -251,3 +251,16 @@ def test_an_edit_plan_refuses_continue_and_a_planned_cut_exports_it_as_a_cut(tmp
     assert timeline.clips[0].transition_to_next.kind is TransitionKind.CONTINUE
     exported = timeline_to_plan(timeline)
     assert "transition" not in exported["clips"][0]  # a hard cut in the edit
+
+
+def test_continue_set_through_the_editing_tools_is_refused_at_generation_on_a_text_to_video_backend(tmp_path):
+    from shotsmith.tools.arrange import SetTransitionArgs, set_transition
+    from shotsmith.tools.spec import ToolContext
+
+    service = planned(tmp_path / "p", backend="priced-test", auto_approve=True)
+    set_transition(ToolContext(store=service.store), SetTransitionArgs(clip=1, kind=TransitionKind.CONTINUE))
+    reopened = ProductionService.open(tmp_path / "p", ServiceOptions(auto_approve=True))
+    assert reopened.plan.shots[0].transition_to_next.kind is TransitionKind.CONTINUE
+    with pytest.raises(InvalidInputError, match="priced-test does not do image-to-video"):
+        reopened.generate()
+    assert reopened.store.project.spending.charges == []  # refused before anything was sent

@@ -225,3 +225,19 @@ def test_an_extension_request_without_its_source_is_refused():
     ready, warnings = LumaBackend().prepare(GenerationRequest(prompt="x", mode=GenerationMode.VIDEO_EXTEND,
                                                               extend_from="g1", duration_s=2.5))
     assert ready.duration_s == 5.0 and any("using 5s" in w for w in warnings)
+
+
+def test_an_extension_that_is_not_the_whole_longer_clip_is_not_bound(serve, mock_clip, tmp_path, monkeypatch):
+    case = CASES["luma"]
+    mock = start(case, serve, mock_clip, tmp_path, monkeypatch)
+    # A provider answering with the new seconds alone (not the whole clip): shorter than the clip it extends.
+    type(mock).task_shape = lambda self, task: ((160, 90, 1.0) if task.extra.get("extends") else small_shape(self, task))
+    notices: list[str] = []
+    service = planned(case, tmp_path / "p", emit=lambda e: isinstance(e, Notice) and notices.append(e.text))
+    service.generate()
+    short = service.plan.shots[0]
+    service.edit(lambda p: edit_shot(p, 1, duration_s=7.0))
+    service.generate()
+    assert any("no longer than the one it extended" in n for n in notices)
+    assert service.plan.shots[0].clip == short.clip  # kept, not replaced by the fragment
+    assert len(creates(mock)) == 2  # and not extended again and again
