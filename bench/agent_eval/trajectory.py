@@ -98,15 +98,21 @@ def _drain(session, turn) -> list:
 
 
 def _say(session, text: str, log: list) -> None:
-    """One user message, answering yes to every question about spending (as the eval's user does)."""
+    """One user message, answering yes to every question about spending and approving the storyboard once
+    when generation waits for it ("looks good"), as the eval's user does."""
     from shotsmith.assistant.events import ApprovalRequested
 
     events = _drain(session, session.send(text))
     log += events
-    while session.pending_approval and session.last_error is None:
-        if not any(isinstance(e, ApprovalRequested) for e in events):
+    reviewed = False
+    while session.last_error is None:
+        if session.pending_approval and any(isinstance(e, ApprovalRequested) for e in events):
+            events = _drain(session, session.respond(True))
+        elif not reviewed and session.service.keyframes_to_review():
+            reviewed = True  # stills wait for the user's look before any video is paid for
+            events = _drain(session, session.send("looks good"))
+        else:
             break
-        events = _drain(session, session.respond(True))
         log += events
 
 

@@ -79,8 +79,8 @@ def test_eval_harness_drives_a_configured_model(fake_llm):
     [(score, _)] = run.evaluate(llm="openai:fake-model", llm_base_url=fake_llm.base_url, cases=[case])
     assert score.checks["duration"] == score.checks["aspect"] == score.checks["shot_count"] == 1.0, score
     assert "Do not generate" in fake_llm.requests[0]["messages"][-1]["content"]
-    assert [c["tools"] for c in run.SURFACE] == [4, 11]  # plan phase, then produce phase
-    assert "at most 11 tools" in run.surface_line(run.SURFACE)
+    assert [c["tools"] for c in run.SURFACE] == [4, 12]  # plan phase, then produce phase (with storyboard)
+    assert "at most 12 tools" in run.surface_line(run.SURFACE)
 
 
 @pytest.mark.slow
@@ -106,14 +106,19 @@ PLAN = {"brief": TRAJECTORY["brief"], "duration_s": None, "aspect_ratio": None, 
 
 def _script(fake_llm, *, render_after_edits: bool) -> None:
     render = call("render", {"preview": False, "output": None})
+    approve = call("storyboard", {"action": "approve", "shots": None, "change": None, "camera": None})
     fake_llm.add(call("plan_shots", PLAN), say("Planned two shots."),
-                 call("generate_shots", {"shots": None}),  # asks; answered yes
+                 call("generate_shots", {"shots": None}),  # draws the (free) stills; the video waits for them
+                 say("Here is the storyboard."),
+                 approve, call("generate_shots", {"shots": None}),  # "looks good": asks; answered yes
                  render, say("Rendered."),
                  call("edit_shot", {"shot": 2, "speed": 0.5}), say("Shot 2 is slower."),
                  call("generate_shots", {"shots": None}),  # nothing to pay: the clip is reused
                  *([render] if render_after_edits else []), say("Done."),
                  call("edit_shot", {"shot": 1, "action": "dusting flour"}), say("Changed shot 1."),
-                 call("generate_shots", {"shots": None}),  # asks for shot 1 only
+                 call("generate_shots", {"shots": None}),  # shot 1's new still waits for a look
+                 say("Shot 1's new still is ready."),
+                 approve, call("generate_shots", {"shots": None}),  # asks for shot 1 only
                  *([render] if render_after_edits else []), say("Done again."))
 
 
