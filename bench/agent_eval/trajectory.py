@@ -2,7 +2,8 @@
 
 Each trajectory is a short conversation on a priced backend (``eval-priced``:
 animatic cards billed at 0.05 USD per second), answered yes whenever the
-assistant asks before spending, under a ``--max-cost`` cap:
+assistant asks before spending (and "looks good" once when the video waits for
+its storyboard stills to be approved), under a ``--max-cost`` cap:
 
     brief -> "generate and render" -> an edit that should cost nothing (speed)
     -> render -> an edit that changes one shot's picture -> generate and render
