@@ -432,8 +432,6 @@ class DiffusersBackend(Backend):
         if request.mode not in (GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO):
             raise InvalidInputError(f"{label}the diffusers backend does text-to-video and image-to-video, "
                                     f"not {request.mode.value}")
-        if request.mode is GenerationMode.IMAGE_TO_VIDEO and not request.image:
-            raise InvalidInputError(f"{label}image-to-video needs a start image")
         if not request.prompt.strip():
             raise InvalidInputError(f"{label}the prompt is empty")
         if request.seed is not None and not 0 <= request.seed <= MAX_SEED:

@@ -157,6 +157,13 @@ def test_capabilities_are_the_model_folders_own(models, name, modes, end, audio,
     assert caps.local and not caps.costs_money and caps.long_running
 
 
+def test_an_image_to_video_shot_is_priced_before_its_keyframe_exists(models):
+    """``backends info`` and the estimate before the storyboard price the shot as it will be made."""
+    backend = make_backend(_model(models, "ltx_i2v"))
+    cost = backend.estimate_cost(request(mode=GenerationMode.IMAGE_TO_VIDEO))
+    assert cost.amount == 0 and cost.source == "local compute" and "32x32" in cost.detail
+
+
 def test_the_end_frame_setting_overrides_the_reading(models):
     model = _model(models, "ltx_condition")
     assert not make_backend(model, end_image=False).capabilities().supports_end_image
