@@ -133,6 +133,10 @@ class OfflineSession(SessionBase):
         if intent.kind in ("approve", "decline"):
             if intent.kind == "approve" and self._held_for_review is not None:
                 return self._approve_panels(None)  # "yes" to "approve the storyboard?": all of it, and go on
+            if intent.kind == "decline" and self._held_for_review is not None:
+                self._held_for_review = None
+                return self.reply("OK, no video was generated. Change or redo the stills you want different, "
+                                  "approve them, and say 'generate' again.")
             return self.reply("There is nothing waiting for approval. " + HELP)
         if intent.kind in ("storyboard", "approve_panels", "redo_panel", "narration"):
             return self._review_or_narration(intent)

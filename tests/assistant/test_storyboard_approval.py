@@ -119,6 +119,15 @@ def test_generation_held_for_the_storyboard_even_when_the_stills_are_free(tmp_pa
     assert len(ImageToVideoBackend.requests) == 2 and session.last_error is None
 
 
+def test_no_to_the_held_storyboard_generates_nothing(tmp_path):
+    session = paid_session(tmp_path / "p", yes=True)
+    collect(session.send(BRIEF))
+    collect(session.send("generate"))
+    assert "no video was generated" in texts(collect(session.send("no")))
+    assert "say 'generate' to make the video" in texts(collect(session.send("approve all")))
+    assert ImageToVideoBackend.requests == []  # the hold was answered: approving later does not generate
+
+
 def test_a_scripted_run_keeps_auto_approval(tmp_path):
     session = paid_session(tmp_path / "p", yes=True)
     collect(session.run_brief(BRIEF, produce=True))
