@@ -171,7 +171,10 @@ def contact_sheet(plan: ShotPlan, root: Path, output: Path, *, columns: int = 3,
             sheet.paste(panel, (x, y))
         else:
             draw.rectangle([x, y, x + panel_width, y + panel_height], fill="#dddddd")
-            draw.text((x + 12, y + 12), "footage" if shot.source else "no keyframe yet", fill="black", font=regular)
+            before = plan.continued_from(shot.index)
+            label = ("footage" if shot.source else f"continues from the last frame of shot {before}"
+                     if before is not None else "no keyframe yet")
+            draw.text((x + 12, y + 12), label, fill="black", font=regular)
         draw.rectangle([x, y, x + panel_width - 1, y + panel_height - 1], outline="black", width=2)
         head = f"{shot.index}  ·  {shot.duration_s:g} s  ·  {shot.camera.value.replace('_', ' ')}"
         if shot.keyframe_state != "none":

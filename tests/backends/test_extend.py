@@ -241,3 +241,20 @@ def test_an_extension_that_is_not_the_whole_longer_clip_is_not_bound(serve, mock
     assert any("no longer than the one it extended" in n for n in notices)
     assert service.plan.shots[0].clip == short.clip  # kept, not replaced by the fragment
     assert len(creates(mock)) == 2  # and not extended again and again
+
+
+def test_a_lost_kling_extend_create_is_never_sent_again(serve, mock_clip, tmp_path, monkeypatch):
+    """video-extend takes no external_task_id: an answer lost after the create stops the shot as
+    "may have been created"; the rerun does not pay for a second extension."""
+    case = CASES["kling"]
+    mock = start(case, serve, mock_clip, tmp_path, monkeypatch)
+    service = planned(case, tmp_path / "p")
+    service.generate()
+    service.edit(lambda p: edit_shot(p, 1, duration_s=7.0))
+    mock.faults.submit_accept_drop = 1  # the extension is created, its answer lost
+    with pytest.raises(Exception, match="may have been created"):
+        service.generate()
+    assert len(creates(mock)) == 2
+    with pytest.raises(Exception, match="may have been created"):
+        ProductionService.open(tmp_path / "p", ServiceOptions(auto_approve=True)).generate()
+    assert len(creates(mock)) == 2
