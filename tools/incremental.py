@@ -43,6 +43,7 @@ quality). Formats other than H.264/H.265 in MP4/MOV/MKV render in one pass.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -162,14 +163,21 @@ def _file_key(value: str, scratch: Path) -> list | None:
     """What a file named in the graph contributes to the key: content for small files, else its stamp."""
     path = Path(value)
     try:
+        st = path.stat()
         if not path.is_file():
             return None
-        if path.stat().st_size <= CONTENT_KEY_LIMIT:
+        if st.st_size <= CONTENT_KEY_LIMIT:
             name = str(path).replace(str(scratch), "<scratch>")
-            return [name, hashlib.sha256(path.read_bytes()).hexdigest()]
+            return [name, _content_digest(str(path), st.st_size, st.st_mtime_ns)]
         return _stamp(path)
     except OSError:
         return None
+
+
+@functools.lru_cache(maxsize=256)
+def _content_digest(path: str, size: int, mtime_ns: int) -> str:
+    """A file's SHA-256, once per version of it (a font is named by every segment's titles and slates)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _ffmpeg_stamp() -> list:
