@@ -367,8 +367,10 @@ class OfflineSession(SessionBase):
 
     def _redone_text(self, index: int, cost: str = "") -> str:
         panel = next(p for p in self.service.storyboard_panels() if p.shot == index)
-        return (f"Redrew shot {index}'s still" + (f" ({cost})" if cost else "") + f": {panel.line(self.store.root)}"
-                f"\nOnly that still was made again. Say 'approve {index}' when it looks right.")
+        still = self.store.root / panel.keyframe if panel.keyframe else "not made"
+        return (f"Redrew shot {index}'s still" + (f" ({cost})" if cost else "") + f": {still}\n"
+                f"Shot {index} now: {panel.prompt} ({panel.camera.replace('_', ' ')})\n"
+                f"Only that still was made again. Say 'approve {index}' when it looks right.")
 
     def _narration(self, change: str, *, shot: int | None, text: str | None) -> None:
         service = self.service
