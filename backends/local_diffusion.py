@@ -327,9 +327,13 @@ class DiffusersBackend(Backend):
             loaded = _cached
         if loaded is not None and loaded[0][0] == model:
             return modes_of_pipeline(loaded[1][0], self.settings.end_image)
-        key = (model, self.settings.end_image)
+        index = Path(model).expanduser() / "model_index.json"
+        key = (model, self.settings.end_image, index.stat().st_mtime if index.is_file() else None)
         if key not in _modes_cache:
-            _modes_cache[key] = modes_of_model(model, self.settings.end_image)
+            try:
+                _modes_cache[key] = modes_of_model(model, self.settings.end_image)
+            except BackendError:  # not a video pipeline: check_ready and the load say so; listing must not fail
+                _modes_cache[key] = None
         return _modes_cache[key]
 
     def executor(self) -> str:
@@ -351,7 +355,12 @@ class DiffusersBackend(Backend):
                                    "on this machine's GPU (or CPU); no money is charged")
 
     def check_ready(self) -> None:
-        self.model_id()
+        """A model is set and, where its folder names its pipeline, that pipeline makes shots (before any approval)."""
+        model = self.model_id()
+        try:
+            modes_of_model(model, self.settings.end_image)
+        except BackendError as exc:
+            raise BackendError(f"{model}: {exc.message}", hint=exc.hint) from None
 
     def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
         """The base checks, after making sure there is a model to run (the first place a missing one shows).

@@ -129,7 +129,10 @@ def modes_of_model(model: str, end_image: bool | None = None) -> PipelineModes |
     index, folder = found
     import diffusers
 
-    pipeline_class = getattr(diffusers, str(index.get("_class_name", "")), None)
+    try:
+        pipeline_class = getattr(diffusers, str(index.get("_class_name", "")), None)
+    except Exception:  # a class whose optional dependency is missing: the load will say which
+        return None
     if not isinstance(pipeline_class, type):
         return None
     components = {k for k, v in index.items() if not k.startswith("_") and isinstance(v, list) and v[0] is not None}

@@ -157,6 +157,17 @@ def test_capabilities_are_the_model_folders_own(models, name, modes, end, audio,
     assert caps.local and not caps.costs_money and caps.long_running
 
 
+def test_a_folder_that_holds_no_video_pipeline_is_reported_before_anything_runs(tmp_path):
+    folder = tmp_path / "sd"
+    folder.mkdir()
+    (folder / "model_index.json").write_text('{"_class_name": "StableDiffusionPipeline"}', encoding="utf-8")
+    backend = make_backend(folder)
+    assert backend.capabilities().modes == [GenerationMode.TEXT_TO_VIDEO]  # listing it still works
+    with pytest.raises(local_diffusion.BackendError, match="StableDiffusionPipeline is not a text-to-video or "
+                                                           "image-to-video pipeline"):
+        backend.check_ready()
+
+
 def test_an_image_to_video_shot_is_priced_before_its_keyframe_exists(models):
     """``backends info`` and the estimate before the storyboard price the shot as it will be made."""
     backend = make_backend(_model(models, "ltx_i2v"))
