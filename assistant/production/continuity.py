@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shotsmith.backends.base import Backend, GenerationMode
+from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest
 from shotsmith.brief import Shot, ShotPlan
 from shotsmith.errors import InvalidInputError, MediaError
 from shotsmith.formats import KEN_BURNS_AMOUNT, CameraMove
@@ -47,8 +47,21 @@ def clip_digest(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def check_backend(plan: ShotPlan, backend: Backend) -> None:
-    """Refuse (one line) a plan with ``continue`` that the video backend cannot make, instead of a silent cut."""
+def probe_image(folder: Path) -> Path:
+    """A small grey PNG standing in for a frame that does not exist yet, so that a backend's own checks of an
+    image-to-video request (an uploader it needs, the image's size) run before anything is spent."""
+    from PIL import Image
+
+    path = folder / "continue-probe.png"
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (512, 512), (128, 128, 128)).save(path, format="PNG")
+    return path
+
+
+def check_backend(plan: ShotPlan, backend: Backend, probe: Path | None = None) -> None:
+    """Refuse (one line) a plan with ``continue`` that the video backend cannot make, instead of a silent cut;
+    with ``probe`` (see :func:`probe_image`) the backend's own checks of such a request run too."""
     for before, shot in zip(plan.shots, plan.shots[1:]):
         if not before.transition_to_next.continues:
             continue
@@ -60,6 +73,14 @@ def check_backend(plan: ShotPlan, backend: Backend) -> None:
             raise InvalidInputError(f"shot {shot.index} cannot continue from shot {before.index}: backend "
                                     f"{backend.name} does not do image-to-video",
                                     hint="choose a backend with image-to-video (backends list), or use a cut")
+        if probe is not None:
+            try:
+                backend.prepare(GenerationRequest(prompt=shot.prompt, mode=GenerationMode.IMAGE_TO_VIDEO,
+                                                  duration_s=shot.duration_s, aspect_ratio=plan.aspect_ratio,
+                                                  image=str(probe), shot_index=shot.index))
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"shot {shot.index} cannot continue from shot {before.index}: {exc.message}",
+                                        hint=exc.hint) from None
 
 
 def sync(plan: ShotPlan, digest_of: Callable[[Shot], str | None]) -> ShotPlan:

@@ -938,7 +938,7 @@ class ProductionService:
         old = self.store.project.plan
         before = {s.index for s in old.shots if s.transition_to_next.continues} if old is not None else set()
         if {s.index for s in plan.shots if s.transition_to_next.continues} - before:
-            continuity.check_backend(plan, self.backend())
+            continuity.check_backend(plan, self.backend(), continuity.probe_image(self.store.root / ".shotsmith"))
         return continuity.sync(plan, self._clip_digest)
 
     def _clip_digest(self, shot: Shot) -> str | None:
@@ -948,7 +948,7 @@ class ProductionService:
         """Bind continued shots to their predecessors' clips and take each missing first frame; True when
         a frame was taken (a continued shot became ready to generate)."""
         plan = self.plan
-        continuity.check_backend(plan, be)
+        continuity.check_backend(plan, be, continuity.probe_image(self.store.root / ".shotsmith"))
         plan = continuity.sync(plan, self._clip_digest)
         selected = {s.index for s in self._select(shots)}
         for shot in plan.shots:
@@ -990,8 +990,10 @@ class ProductionService:
 
     def _continued_cost(self, shot: Shot, plan: ShotPlan, be: Backend) -> ShotCost:
         """A continued shot priced as the image-to-video request it will be."""
-        ready = self._continued_payload(shot, plan, be)
-        cost = be.estimate_cost(ready.model_copy(update={"mode": GenerationMode.IMAGE_TO_VIDEO}))
+        probe = continuity.probe_image(self.store.root / ".shotsmith")  # the frame to come, for pricing
+        ready, _ = be.prepare(self._continued_payload(shot, plan, be).model_copy(
+            update={"mode": GenerationMode.IMAGE_TO_VIDEO, "image": str(probe)}))
+        cost = be.estimate_cost(ready)
         return ShotCost(shot_index=shot.index, cache_key=self._shot_key(shot, plan, be), amount=cost.amount,
                         unit=cost.unit, usd=usd(cost.amount, cost.unit), backend=be.name, kind="video")
 

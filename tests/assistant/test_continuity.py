@@ -264,3 +264,11 @@ def test_continue_set_through_the_editing_tools_is_refused_at_generation_on_a_te
     with pytest.raises(InvalidInputError, match="priced-test does not do image-to-video"):
         reopened.generate()
     assert reopened.store.project.spending.charges == []  # refused before anything was sent
+
+
+def test_a_backend_that_could_not_send_the_frame_refuses_continue_before_anything_is_spent(tmp_path, monkeypatch):
+    monkeypatch.delenv("SHOTSMITH_S3_BUCKET", raising=False)
+    service = planned(tmp_path / "p", backend="luma", keyframes="off")  # Luma takes images only as URLs
+    with pytest.raises(InvalidInputError, match="shot 2 cannot continue from shot 1: luma takes images only as "
+                                                "public URLs and no uploader is configured"):
+        service.edit(lambda p: continue_from(p, 2, 1))
