@@ -258,3 +258,33 @@ def test_a_lost_kling_extend_create_is_never_sent_again(serve, mock_clip, tmp_pa
     with pytest.raises(Exception, match="may have been created"):
         ProductionService.open(tmp_path / "p", ServiceOptions(auto_approve=True)).generate()
     assert len(creates(mock)) == 2
+
+
+def test_a_continued_shot_sends_the_exact_last_frame_of_the_previous_clip_to_the_provider(serve, mock_clip, tmp_path,
+                                                                                          monkeypatch):
+    import base64
+    import io
+
+    import av
+    import numpy as np
+    from PIL import Image
+
+    from shotsmith.plan_edits import continue_from
+
+    case = CASES["kling"]
+    mock = start(case, serve, mock_clip, tmp_path, monkeypatch)
+    service = ProductionService.open(tmp_path / "p", ServiceOptions(backend="kling", keyframes="off", auto_approve=True,
+                                                                    resolution="720p", fps=24))
+    service.plan_brief("a 10 second film: a red kite over a beach, a dog running on the sand", shot_count=2)
+    service.edit(lambda p: continue_from(p, 2, 1))
+    estimate = service.estimate()
+    assert estimate.shots == [1, 2] and estimate.to_generate[1].usd > 0  # the continued shot, priced as i2v
+    service.generate()
+    first, second = creates(mock)
+    assert first.path == "/v1/videos/text2video" and second.path == "/v1/videos/image2video"
+    sent = np.asarray(Image.open(io.BytesIO(base64.b64decode(second.body["image"]))).convert("RGB"))
+    with av.open(str(service.store.root / service.plan.shots[0].clip)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert sent.shape == frames[-1].shape
+    assert np.array_equal(sent, frames[-1])  # lossless: the very last decoded frame
+    assert not np.array_equal(sent, frames[-2])
