@@ -22,7 +22,9 @@ How:
   segment it shows in. Boundaries are therefore never moved for layers.
 * Missing segments are encoded, consecutive ones in one ffmpeg process that
   splits its output with the ``segment`` muxer at forced IDR frames (closed
-  GOPs, every segment starts on a keyframe), with the same encoder settings as
+  GOPs, every segment starts on a keyframe); when the load average leaves a
+  core idle, the runs are split in two at a segment boundary and encoded by two
+  processes at once (:func:`parallel_jobs`); with the same encoder settings as
   every other segment; then all segments are joined by the concat demuxer
   **without re-encoding**, and the sound is muxed in by copying.
 * **The sound** is the whole timeline's mix, exactly as a full render mixes it
@@ -30,6 +32,9 @@ How:
   keyed on its own graph (:func:`sound_key`: every source, range, speed,
   volume, fade, duck, loop and the loudness target). A picture-only edit (a
   title, a colour, a still redrawn) reuses it: no mix, no loudness pass.
+* **Previews** are incremental renders at the preview's settings (``fast``) into
+  their own cache: the first decodes the sources once, later ones make only
+  what an edit changed.
 * **Smart render**: a body segment that is a plain, whole source clip whose
   packets already are what the encoder would be asked to make (same codec
   parameter sets as this encoder writes, size, frame rate, pixel format; speed
