@@ -260,3 +260,21 @@ def test_the_service_re_renders_only_what_an_edit_changed_and_previews_small(tmp
     assert abs(second.duration_s - service.store.project.timeline.duration_s) < 0.1
     preview = service.render(preview=True)
     assert preview.preview and preview.height == 360 and preview.version is None
+
+
+def test_runs_are_shared_between_cores_at_segment_boundaries(tmp_path, monkeypatch):
+    from shotsmith.tools import incremental
+    from shotsmith.tools.incremental import Segment, SegmentPlan, _share
+
+    plans = [SegmentPlan(Segment(a, b, (0,)), f"k{a}", tmp_path / f"{a}.mp4")
+             for a, b in ((0, 90), (90, 105), (105, 180), (180, 195), (195, 270), (270, 450))]
+    halves = _share([plans], 2)
+    assert [len(r) for r in halves] == [4, 2]  # cut at frame 195, the boundary nearest the middle (225)
+    assert halves[0][-1].segment.end == halves[1][0].segment.start == 195
+    assert _share([plans[:1]], 2) == [plans[:1]]  # one segment cannot be shared
+    assert _share([plans[:2], plans[3:]], 2) == [plans[:2], plans[3:]]  # already two runs
+    monkeypatch.setattr(incremental.os, "getloadavg", lambda: (0.2, 0, 0))
+    monkeypatch.setattr(incremental.os, "cpu_count", lambda: 2)
+    assert incremental.parallel_jobs() == 2
+    monkeypatch.setattr(incremental.os, "getloadavg", lambda: (3.5, 0, 0))
+    assert incremental.parallel_jobs() == 1  # a busy machine: one process costs least
