@@ -371,10 +371,16 @@ class DiffusersBackend(Backend):
         modes = self.modes(model)
         if modes is not None and request.image:
             self._check_modes(request, modes, model)
+        dropped: list[str] = []
+        if modes is not None and request.image and request.end_image and not modes.end_image:
+            request = request.model_copy(update={"end_image": None})  # said here, with the model's name
+            dropped.append(f"{self._label(request)}{modes.pipeline} takes no last frame; the end image is not used "
+                           f"(LTX condition and Wan first-last-frame models do)")
         if modes is not None and not request.image and not modes.text_to_video:
             ready, warnings = self._prepare_pending_keyframe(request, modes, model)
         else:
             ready, warnings = super().prepare(request)
+        warnings = [*dropped, *warnings]
         if modes is not None and not modes.takes_prompt:
             warnings.append(f"{self._label(request)}{modes.pipeline} animates the start image alone; "
                             f"the prompt is not used")

@@ -265,7 +265,9 @@ async def test_wan_and_cogvideox_get_the_keyframe_and_flf2v_the_last_frame(model
         assert not [w for w in warnings if "end" in w]
     else:  # a first-frame-only checkpoint: the end frame is not sent, and the user is told
         assert "last_image" not in calls[0]
-        assert any("end image is not used" in w for w in warnings)
+        assert [w for w in warnings if "end image" in w] == [
+            f"shot 2: {pipeline} takes no last frame; the end image is not used (LTX condition and Wan "
+            "first-last-frame models do)"]
     assert decode(Path(result.path)).shape == (9, 32, 32, 3)
 
 
