@@ -80,3 +80,31 @@ async def test_palette_command_opens_the_storyboard(tmp_path):
             assert not isinstance(app.screen, StoryboardScreen)
     finally:
         session.close()
+
+
+async def test_the_panel_opens_when_paid_video_waits_for_the_storyboard(tmp_path):
+    from tests.assistant._test_backends import ImageToVideoBackend, register
+
+    register()
+    ImageToVideoBackend.requests.clear()
+    options = ServiceOptions(backend="i2v-test", image_backend="sketch", resolution="360p", fps=24)
+    session = open_session(tmp_path / "d", options=options, offline=True)
+    try:
+        app = ShotsmithApp(session)
+        async with app.run_test(size=SIZE) as pilot:
+            await send(pilot, "a 4 second ad for a bakery: croissants, a baker, 2 shots")
+            await send(pilot, "generate")  # free sketch stills; the paid video waits for them
+            assert isinstance(app.screen, StoryboardScreen) and ImageToVideoBackend.requests == []
+            await app.screen.refresh_panels()
+            assert [t.panel.state for t in app.screen.query(PanelTile)] == ["pending", "pending"]
+            await pilot.press("A")  # approve all: the held generation goes on and asks about the video's money
+            await settle(pilot)
+            from shotsmith.tui.screens.approval import ApprovalScreen
+
+            assert isinstance(app.screen, ApprovalScreen)
+            assert app.screen.request.estimate.backend == "i2v-test"
+            await pilot.press("n")
+            await settle(pilot)
+            assert ImageToVideoBackend.requests == []
+    finally:
+        session.close()

@@ -302,6 +302,17 @@ class ChatScreen(Screen[None]):
         if message.turn == self._turn_no:
             self.busy = False
             self.query_one(ChatLog).end_turn()
+            self._show_held_storyboard()
+
+    def _show_held_storyboard(self) -> None:
+        """Generation waits for the storyboard (stills not yet approved): open the panel, once per set of stills."""
+        try:
+            waiting = self.session.service.keyframes_to_review()
+        except Exception:  # a session without a real project service (or none yet): nothing to show
+            return
+        if waiting and waiting != getattr(self, "_storyboard_shown", None):
+            self._storyboard_shown = waiting
+            self.action_storyboard()
 
     # -- helpers -----------------------------------------------------------------------
     def _show_plan(self, plan: ShotPlan | None) -> None:
