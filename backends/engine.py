@@ -246,7 +246,8 @@ class ShotOutcome:
     def describe(self) -> str:
         """``shot N: cause (hint)`` for a failed shot."""
         label = f"shot {self.shot_index}" if self.shot_index is not None else "clip"
-        return f"{label}: {self.error}{f' ({self.hint})' if self.hint else ''}"
+        error = str(self.error or "").removeprefix(f"{label}: ")  # a backend may have named the shot already
+        return f"{label}: {error}{f' ({self.hint})' if self.hint else ''}"
 
 
 def failed_shots_error(outcomes: list[ShotOutcome]) -> BackendError | None:

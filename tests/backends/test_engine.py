@@ -413,3 +413,11 @@ def test_ctrl_c_while_a_create_is_in_flight_is_remembered(runway, store):
     runway.faults.submit_hang_s = 0
     again = asyncio.run(generate_shots(ProjectStore.open(store.root), backend, [req(1)]))
     assert again[0].uncertain and runway.submits == 1
+
+
+def test_a_failed_shot_is_named_once_even_when_the_backend_named_it():
+    from shotsmith.backends.engine import ShotOutcome
+    named = ShotOutcome(shot_index=1, request=None, cache_key="k1", error="shot 1: out of memory", hint="lower the resolution")
+    plain = ShotOutcome(shot_index=2, request=None, cache_key="k2", error="timed out")
+    assert named.describe() == "shot 1: out of memory (lower the resolution)"
+    assert plain.describe() == "shot 2: timed out"
