@@ -34,7 +34,7 @@ def plan_table(plan: ShotPlan) -> Table:
         table.add_column(name, justify=justify, overflow="fold", max_width=90 if name == "prompt" else None)
     for shot in plan.shots:
         trans = shot.transition_to_next
-        nxt = "cut" if trans.kind.value == "cut" else f"{trans.kind.value} {trans.duration_s:g}s"
+        nxt = trans.kind.value if not trans.overlap_s else f"{trans.kind.value} {trans.duration_s:g}s"
         cells = [str(shot.index), f"{shot.duration_s:.2f}s", *([f"{shot.speed:g}x"] if show_speed else []),
                  shot.camera.value, nxt, Text(shot.prompt)]
         table.add_row(*cells)

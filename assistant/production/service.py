@@ -441,6 +441,8 @@ class ProductionService:
             if shot.source:
                 estimate.footage.append(shot.index)
                 continue
+            if shot.continues_from:  # its first frame comes from the previous clip, not the image backend
+                continue
             if not self._needs_keyframe(shot, video):
                 estimate.cached.append(shot.index)
                 continue
@@ -1060,7 +1062,7 @@ class ProductionService:
         rendered = render_cut(timeline, kept, cache=self.store.root / ".shotsmith" / "segments", full=full,
                               resolve=self.store.resolve, protected=self.store.source_paths(),
                               on_progress=lambda s: self.emit(RenderProgress(s, total)), cancel=self.cancel,
-                              preview=preview, proxies=self.store.root / ".shotsmith" / "proxies")
+                              preview=preview, preview_cache=self.store.root / ".shotsmith" / "previews")
         if not preview:
             publish(kept, target)
             self.store.project.renders.append(RenderRecord(

@@ -39,7 +39,9 @@ def shot_detail(shot: Shot) -> str:
         extras.append(f"footage: {shot.source}")
     elif shot.bound_clip:
         extras.append("clip ready")
-    if shot.transition_to_next.kind.value != "cut":
+    if shot.transition_to_next.continues:
+        extras.append("the next shot starts from its last frame")
+    elif shot.transition_to_next.kind.value != "cut":
         extras.append(f"{shot.transition_to_next.kind.value} {shot.transition_to_next.duration_s:g} s to the next")
     text = f"{shot.index}. {shot.prompt}"
     return text + ("\n" + " · ".join(extras) if extras else "")
