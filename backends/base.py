@@ -249,8 +249,9 @@ class Backend(ABC):
 
     def extension_source(self, task_id: str, data: dict) -> str | None:
         """The handle a ``video-extend`` request names (``extend_from``) for a finished generation of this
-        backend, from its job record (the provider's task id and the data the adapter kept with it);
-        None when that generation cannot be extended (the default: no extension)."""
+        backend, from its job record: the provider's task id ("" for a local backend) and the data the
+        adapter kept with it, plus ``clip`` (the clip's absolute path); None when that generation cannot
+        be extended (the default: no extension)."""
         return None
 
     def cache_identity(self) -> dict:

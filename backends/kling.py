@@ -159,7 +159,7 @@ class KlingBackend(RemoteBackend):
 
     def extension_source(self, task_id: str, data: dict) -> str | None:
         kind = str(data.get("kind") or "text2video")
-        return f"{kind}/{task_id}" if kind in KINDS else None
+        return f"{kind}/{task_id}" if task_id and kind in KINDS else None
 
     @staticmethod
     def _mode(request: GenerationRequest) -> str:

@@ -161,7 +161,7 @@ class LumaBackend(RemoteBackend):
         return urls
 
     def extension_source(self, task_id: str, data: dict) -> str | None:
-        return task_id  # a generation id: frame0 of the extension names it
+        return task_id or None  # a generation id: frame0 of the extension names it
 
     def estimate_cost(self, request: GenerationRequest) -> CostEstimate:
         model = request.model or self.model or "ray-2"

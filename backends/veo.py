@@ -92,7 +92,7 @@ class VeoBackend(RemoteBackend):
                             detail=f"estimate: ${rate:g}/s for {model}; override with [backends.veo.prices]")
 
     def extension_source(self, task_id: str, data: dict) -> str | None:
-        return task_id  # the operation's name: its video's URI is read from it when extending
+        return task_id or None  # the operation's name: its video's URI is read from it when extending
 
     def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, list[str]]:
         ready, warnings = super().prepare(request)

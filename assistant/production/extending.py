@@ -22,10 +22,9 @@ SLACK_S = 0.02
 
 
 def source_record(generations: dict[str, GenerationRecord], clip: str, backend: str) -> GenerationRecord | None:
-    """The finished job on ``backend`` that made ``clip`` (a remote one: it has a task id), or None."""
+    """The finished job on ``backend`` that made ``clip``, or None."""
     for record in generations.values():
-        if record.clip == clip and record.status == "succeeded" and record.backend == backend \
-                and record.remote_task_id:
+        if record.clip == clip and record.status == "succeeded" and record.backend == backend:
             return record
     return None
 
@@ -37,15 +36,21 @@ def too_short(shot: Shot, root: Path, needed_s: float) -> bool:
 
 
 def extension_request(shot: Shot, request: GenerationRequest, backend: Backend,
-                      generations: dict[str, GenerationRecord]) -> GenerationRequest | None:
+                      generations: dict[str, GenerationRecord], root: Path) -> GenerationRequest | None:
     """The ``video-extend`` request that lengthens ``shot``'s clip to what ``request`` (the shot's
-    own request) asks for, or None when the backend cannot extend that clip."""
+    own request) asks for, or None when the backend cannot extend that clip.
+
+    The backend names the handle (``Backend.extension_source``) from the job record: the provider's
+    task id (empty for a local backend) and the data kept with it, plus ``clip``, the clip's absolute
+    path (what a local model would condition on).
+    """
     if GenerationMode.VIDEO_EXTEND not in backend.capabilities().modes or not shot.clip or not shot.clip_length_s:
         return None
     record = source_record(generations, shot.clip, backend.name)
-    if record is None or not record.remote_task_id:
+    if record is None or not record.clip:
         return None
-    handle = backend.extension_source(record.remote_task_id, dict(record.remote_data))
+    handle = backend.extension_source(record.remote_task_id or "",
+                                      {**record.remote_data, "clip": str(root / record.clip)})
     if not handle:
         return None
     missing = round(request.duration_s - shot.clip_length_s, 3)

@@ -891,7 +891,7 @@ class ProductionService:
         if shot.source or not extending.too_short(shot, self.store.root, self._needed_s(shot)):
             return None
         return extending.extension_request(shot, self.request_for(shot, plan, be), be,
-                                           self.store.project.generations)
+                                           self.store.project.generations, self.store.root)
 
     def _free_clip(self, be: Backend, shot: Shot, plan: ShotPlan) -> Path | None:
         """A clip already made for the shot (see _reusable_clip); one shorter than the shot needs only
