@@ -204,7 +204,9 @@ def test_footage_opener_reframe_and_edits_survive_the_render(tmp_path, fake_llm,
     collect(session.send(BRIEF))
     assert session.last_error is None
     generated = {g.clip for g in session.store.project.generations.values()}
-    assert len(generated) == 2
+    made = sorted((g.backend, g.shot_index) for g in session.store.project.generations.values())
+    # a storyboard still per shot, then each shot animated from it
+    assert made == [("animatic", 1), ("animatic", 2), ("sketch", 1), ("sketch", 2)]
 
     # "use my clip beach.mp4 as the opener, then swap the shots": footage replaces shot 1, nothing is generated.
     fake_llm.add(call("list_media", {"page": None}),
@@ -223,7 +225,7 @@ def test_footage_opener_reframe_and_edits_survive_the_render(tmp_path, fake_llm,
                  call("render", {"preview": False}), say("Vertical now."))
     collect(session.send("vertical for Reels, keep the shots"))
     assert session.last_error is None
-    assert len(session.store.project.generations) == 2
+    assert {g.clip for g in session.store.project.generations.values()} == generated  # nothing new made
     video = probe(project / "renders" / "final.mp4").video
     assert (video.width, video.height) == (360, 640)
     session.close()
