@@ -422,7 +422,11 @@ def _runs(plans: list[SegmentPlan]) -> list[list[SegmentPlan]]:
 
 def parallel_jobs() -> int:
     """How many runs to encode at once: one per idle core (at most 2), so a quiet machine's second core works
-    on the other half of the cut; on a busy one (load average at or above the cores) one, which costs least."""
+    on the other half of the cut; on a busy one (load average at or above the cores) one, which costs least.
+    ``SHOTSMITH_RENDER_JOBS`` sets it."""
+    forced = os.environ.get("SHOTSMITH_RENDER_JOBS", "").strip()
+    if forced.isdigit() and int(forced) > 0:
+        return int(forced)
     cores = os.cpu_count() or 1
     try:
         load = os.getloadavg()[0]
