@@ -75,7 +75,7 @@ def test_cache_key_covers_every_new_field_and_image_contents(picture):
 def test_request_payload_matches_records_written_before_the_new_fields():
     request = GenerationRequest(prompt="p", duration_s=4)
     old_record = request.model_dump(mode="json", exclude={"shot_index", "end_image", "references", "voice",
-                                                          "language", "instructions", "audio"})
+                                                          "language", "instructions", "audio", "extend_from"})
     assert request_payload(request) == old_record
 
 
