@@ -288,3 +288,55 @@ def test_a_continued_shot_sends_the_exact_last_frame_of_the_previous_clip_to_the
     assert sent.shape == frames[-1].shape
     assert np.array_equal(sent, frames[-1])  # lossless: the very last decoded frame
     assert not np.array_equal(sent, frames[-2])
+
+
+KILLED_RUN = """
+import sys
+from shotsmith.assistant.production import ProductionService, ServiceOptions
+ProductionService.open(sys.argv[1], ServiceOptions(auto_approve=True)).generate()
+"""
+
+
+def test_a_process_killed_while_its_extension_runs_is_resumed_by_the_next_run(serve, mock_clip, tmp_path,
+                                                                              monkeypatch):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    case = CASES["veo"]
+    mock = start(case, serve, mock_clip, tmp_path, monkeypatch)
+    service = planned(case, tmp_path / "p")
+    service.generate()
+    service.edit(lambda p: edit_shot(p, 1, duration_s=round(service.plan.shots[0].clip_length_s + 2.0, 3)))
+    for task in mock.tasks.values():
+        task.created -= 60
+    mock.latency = 60.0  # the extension runs until the process is killed
+    script = tmp_path / "run.py"
+    script.write_text(KILLED_RUN)
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "p")], env=dict(os.environ))
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            saved = json.loads((tmp_path / "p" / "project.json").read_text())
+            if any(r.get("request", {}).get("mode") == "video-extend" and r.get("remote_task_id")
+                   for r in saved["generations"].values()) and mock.polls:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the child never recorded the extension's operation")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert len(creates(mock)) == 2
+    mock.latency = 0.05
+    for task in mock.tasks.values():
+        task.created -= 120  # the provider finished it meanwhile
+    rerun = ProductionService.open(tmp_path / "p", ServiceOptions(auto_approve=True))
+    assert rerun.generate().generated == [1]
+    assert len(creates(mock)) == 2  # polled the same operation: one extension, paid once
+    assert rerun.plan.shots[0].clip_length_s > service.plan.shots[0].clip_length_s + 2.0
