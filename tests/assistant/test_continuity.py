@@ -272,3 +272,26 @@ def test_a_backend_that_could_not_send_the_frame_refuses_continue_before_anythin
     with pytest.raises(InvalidInputError, match="shot 2 cannot continue from shot 1: luma takes images only as "
                                                 "public URLs and no uploader is configured"):
         service.edit(lambda p: continue_from(p, 2, 1))
+
+
+def test_in_a_conversation_one_yes_covers_a_continued_chain(tmp_path):
+    from shotsmith.assistant import open_session
+    from shotsmith.assistant.events import ApprovalRequested
+    from tests.assistant._assistant_helpers import collect
+
+    session = open_session(tmp_path / "p", options=ServiceOptions(backend="i2v-test", keyframes="off",
+                                                                  resolution="360p", fps=FPS), offline=True)
+    collect(session.send(BRIEF))
+    collect(session.send("continue shot 2 from shot 1"))
+    collect(session.send("make shot 3 continue from 2"))
+    asked = [e for e in collect(session.send("generate")) if isinstance(e, ApprovalRequested)]
+    assert len(asked) == 1 and asked[0].estimate.shots == [1, 2, 3]
+    assert ImageToVideoBackend.requests == []  # nothing before the yes
+    events = collect(session.respond(True))
+    assert not [e for e in events if isinstance(e, ApprovalRequested)]  # the continued shots need no second yes
+    assert session.last_error is None, session.last_error
+    modes = [(r.shot_index, r.mode) for r in ImageToVideoBackend.requests]
+    assert modes == [(1, GenerationMode.TEXT_TO_VIDEO), (2, GenerationMode.IMAGE_TO_VIDEO),
+                     (3, GenerationMode.IMAGE_TO_VIDEO)]
+    assert session.store.project.spending.spent_usd == pytest.approx(asked[0].estimate.usd)
+    assert (session.store.root / "renders" / "final.mp4").is_file()
