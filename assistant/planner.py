@@ -25,6 +25,7 @@ from shotsmith.assistant.vocabulary import PLATFORM, Reading, content_words, rea
 from shotsmith.brief import Brief, Shot, ShotPlan
 from shotsmith.errors import InvalidInputError
 from shotsmith.formats import CameraMove, Transition, TransitionKind
+from shotsmith.narration import VOICE_CUE
 
 OFFLINE_PLANNER = "offline planner"
 MIN_TOTAL_S = 2.0
@@ -233,6 +234,7 @@ def _strip_specs(text: str) -> str:
     text = PLATFORM.sub(" ", text)
     text = _LENGTH_WORDS.sub(" ", text)
     text = re.sub(r"#(\w)", r"\1", text)  # hashtags read as words
+    text = VOICE_CUE.sub(" ", text)  # "with a voice-over" asks for narration (shotsmith.narration), not a shot
     return re.sub(r"[ \t]+", " ", text).strip(" ,.;:-")
 
 
@@ -292,7 +294,22 @@ def _clean_subject(subject: str) -> str:
     if lead:
         subject = lead.group(1)
     subject = re.sub(r"\s+(?:who|that|which)$", "", subject, flags=re.IGNORECASE)
+    how = re.match(r"\s*how\s+to\s+([a-z]+)\b(.*)$", subject, re.IGNORECASE)
+    if how:  # "how to brew pour-over coffee" shows the doing: "brewing pour-over coffee"
+        subject = _gerund(how.group(1)) + how.group(2)
     return subject.strip() or subject
+
+
+def _gerund(verb: str) -> str:
+    """brew -> brewing, make -> making, cut -> cutting, see -> seeing (English spelling rules, short verbs)."""
+    v = verb.lower()
+    if v.endswith("ie"):
+        return v[:-2] + "ying"
+    if v.endswith("e") and not v.endswith(("ee", "ye", "oe")) and len(v) > 2:
+        return v[:-1] + "ing"
+    if (len(v) <= 4 and re.fullmatch(r"[^aeiou]*[aeiou][bdfgklmnprstvz]", v)):
+        return v + v[-1] + "ing"
+    return v + "ing"
 
 
 def _setting_from(text: str, *, prepositions: str = "for|in|at|inside|on") -> tuple[str, str]:

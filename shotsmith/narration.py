@@ -208,25 +208,46 @@ def _sentence(text: str) -> str:
     return text if text[-1] in ".!?" else text + "."
 
 
+#: What asks for the voice rather than says something: "with a voice-over", "narrated", "with narration".
+VOICE_CUE = re.compile(r"\b(?:with\s+(?:an?\s+)?)?(?:narrat\w*|voice[- ]?overs?|voiceovers?|narrator)\b"
+                        r"(?:\s+by\s+\w+)?", re.IGNORECASE)
+#: "A 10 second ad where a barista pours…": the format words before a scene; the scene is a line, not a topic.
+_FORMAT_LEAD = re.compile(r"^\s*(?:an?\s+)?(?:[\w.-]+[\s-]+){0,4}?(?:ad|advert|video|film|reel|spot|promo|"
+                          r"explainer|clip|short)\s+(?:where|in which|showing|of)\s+", re.IGNORECASE)
+
+
 def _topic_and_phrases(text: str) -> tuple[str, list[str]]:
     """(what the brief is about, its listed phrases): "an ad for a café: morning light, latte art" ->
-    ("a café", ["morning light", "latte art"])."""
-    head, _, tail = text.partition(":")
-    body = tail if tail.strip() else head
-    phrases = [p.strip() for p in re.split(r"[,;]|\band\b", body) if len(p.split()) >= 2]
+    ("a café", ["morning light", "latte art"]). The words that ask for the voice itself ("with a
+    voice-over") and the format before a scene ("a 10 second ad where …") are never said."""
+    text = VOICE_CUE.sub(" ", text)
     how = _HOW_TO.search(text)
+    scene = None if how else _FORMAT_LEAD.match(text)
+    match = None
+    if scene:  # the scene itself is the first thing said; there is no "this is …" topic
+        phrases = [p.strip() for p in re.split(r"[,;:]|\band\b(?=\s+(?:a|an|the|then)\b)", text[scene.end():])
+                   if len(p.split()) >= 2]
+    else:
+        head, _, tail = text.partition(":")
+        body = tail if tail.strip() else head
+        phrases = [p.strip() for p in re.split(r"[,;]|\band\b", body) if len(p.split()) >= 2]
+        if how:
+            phrases = [p for p in phrases if not _HOW_TO.search(p) and how.group(1).strip() not in p]
+        else:
+            match = re.search(r"\b(?:ad|advert|video|film|reel|explainer|spot|promo)\s+(?:for|about|on)\s+([^:,.;]+)",
+                              head, re.IGNORECASE)
+    style = re.compile(r"\b(grade|cinematic|style|look|tone|colour|color|vertical|square|format|music)\b", re.I)
+    # "…, 3 shots", "…, 20 seconds", "a 10 second ad": how the video is cut, not something to say
+    shape = re.compile(r"^\s*(?:an?\s+)?(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)[\s-]+"
+                       r"(?:shots?|scenes?|clips?|seconds?|secs?|s)\b", re.I)
+    phrases = [p for p in phrases if not style.search(p) and not shape.search(p)]
     if how:
         topic = how.group(1).strip()
-        phrases = [p for p in phrases if not _HOW_TO.search(p) and topic not in p]
+    elif scene:
+        topic = ""
     else:
-        match = re.search(r"\b(?:ad|advert|video|film|reel|explainer|spot|promo)\s+(?:for|about|on)\s+([^:,.;]+)",
-                          head, re.IGNORECASE)
-        topic = match.group(1).strip() if match else (phrases[0] if phrases else head.strip())
-    style = re.compile(r"\b(grade|cinematic|style|look|tone|colour|color|vertical|square|format|music)\b", re.I)
-    # "…, 3 shots", "…, 20 seconds": how the video is cut, not something to say
-    shape = re.compile(r"^\s*(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+"
-                       r"(?:shots?|scenes?|clips?|seconds?|secs?|s)\b", re.I)
-    return topic, [p for p in phrases if not style.search(p) and not shape.search(p)]
+        topic = match.group(1).strip() if match else (phrases[0] if phrases else "")
+    return topic, phrases
 
 
 def write_script(plan: ShotPlan, brief: Brief | str, *, language: str = "en",

@@ -311,3 +311,14 @@ def test_relative_clauses_leave_no_stray_words_in_the_subject(brief, subject):
     assert subject in [s.subject for s in plan.shots]
     assert not any(s.subject.split()[-1].lower() in ("who", "that", "which", "where") or
                    s.subject.lower().startswith(("a where", "which", "where")) for s in plan.shots)
+
+
+@pytest.mark.parametrize("brief, subject", [
+    ("A 10 second ad where a barista pours latte art at dawn, with a voice-over", "a barista"),
+    ("A 20 second explainer with a voice-over: how to brew pour-over coffee", "brewing pour-over coffee"),
+    ("how to make sourdough bread, 15 seconds", "making sourdough bread"),
+])
+def test_a_voice_over_request_is_no_shot_and_a_how_to_shows_the_doing(brief, subject):
+    shots = plan_brief(brief).plan.shots
+    assert all(s.subject == subject for s in shots), [s.subject for s in shots]
+    assert not any("voice" in s.prompt.lower() for s in shots)

@@ -57,6 +57,19 @@ def test_listed_phrases_become_lines_and_short_shots_get_short_lines():
     assert texts[-1] == "Come and see for yourself."
 
 
+@pytest.mark.parametrize("brief, first_lines", [
+    # the words that ask for the voice and the format before a scene are never said
+    ("A 10 second ad where a barista pours latte art at dawn, with a voice-over, warm grade",
+     ["A barista pours latte art at dawn."]),
+    ("A 10 second ad, morning light, latte art, with a voice-over", ["Morning light.", "Latte art."]),
+    ("A 15 second narrated ad for my bakery: fresh bread, warm light", ["This is my bakery.", "Fresh bread."]),
+])
+def test_what_a_brief_asks_of_the_video_is_not_read_aloud(brief, first_lines):
+    texts = [line.text for line in write_script(plan_of(4, 4, 4), brief).lines]
+    assert texts[:len(first_lines)] == first_lines
+    assert not any(word in " ".join(texts).lower() for word in ("voice", "narrat", "second ad", "grade"))
+
+
 def test_a_line_that_runs_long_is_reported_with_both_offers_and_each_offer_works():
     plan = plan_of(2.0, 3.0)
     script = NarrationScript(lines=[
