@@ -93,8 +93,10 @@ def edit_shot(plan: ShotPlan, index: int, *, transition: Transition | None = Non
     if "speed" in updates and "duration_s" not in updates:
         updates["duration_s"] = round(shot.duration_s * shot.speed / float(updates["speed"]), 3)
     if transition is not None:
-        updates["transition_to_next"] = (Transition.cut() if transition.kind is TransitionKind.CUT else
-                                         Transition(kind=TransitionKind.CONTINUE) if transition.continues else transition)
+        if transition.kind is TransitionKind.CUT:
+            updates["transition_to_next"] = Transition.cut()
+        else:  # a continue is a hard cut in the edit: it has no duration
+            updates["transition_to_next"] = Transition(kind=transition.kind) if transition.continues else transition
         if index == plan.shots[-1].index and (transition.overlap_s or transition.continues):
             raise InvalidInputError(f"shot {index} is the last shot; a transition joins a shot to the next one")
         if transition.continues:
