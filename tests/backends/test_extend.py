@@ -340,3 +340,20 @@ def test_a_process_killed_while_its_extension_runs_is_resumed_by_the_next_run(se
     assert rerun.generate().generated == [1]
     assert len(creates(mock)) == 2  # polled the same operation: one extension, paid once
     assert rerun.plan.shots[0].clip_length_s > service.plan.shots[0].clip_length_s + 2.0
+
+
+def test_a_continued_shot_whose_predecessor_stays_too_short_is_said_not_skipped(serve, mock_clip, tmp_path,
+                                                                               monkeypatch):
+    from shotsmith.errors import InvalidInputError
+    from shotsmith.plan_edits import continue_from
+
+    case = CASES["kling"]
+    mock = start(case, serve, mock_clip, tmp_path, monkeypatch, model="kling-v2-5-turbo")  # 5 or 10 s, no extend
+    service = ProductionService.open(tmp_path / "p", ServiceOptions(backend="kling", keyframes="off", auto_approve=True,
+                                                                    resolution="720p", fps=24))
+    service.plan_brief("a 16 second film: a red kite over a beach, a dog running on the sand", shot_count=2)
+    service.edit(lambda p: edit_shot(p, 1, duration_s=12.0))  # longer than any one Kling clip
+    service.edit(lambda p: continue_from(p, 2, 1))
+    with pytest.raises(InvalidInputError, match="shot 2 continues from shot 1, whose clip is shorter"):
+        service.generate()
+    assert [r.path for r in creates(mock)] == ["/v1/videos/text2video"]  # shot 1 only; shot 2 was not sent
