@@ -111,9 +111,21 @@ def video_rows(backend: Backend) -> list[tuple[str, str]]:
         ("negative prompt", _yes(caps.supports_negative_prompt)),
         ("camera control", _yes(caps.supports_camera_control)),
         ("last frame", "yes (image-to-video to a given end frame)" if caps.supports_end_image else "no"),
+        ("extends clips", _extends(caps)),
         ("references", f"up to {caps.max_references} images" if caps.max_references else "none"),
         ("audio", "generated with the video" if caps.generates_audio else "none (silent clips)"),
     ]
+
+
+def _extends(caps) -> str:
+    """Whether a shot made longer than its clip is extended (and by how much each time) or made again."""
+    from shotsmith.backends.base import GenerationMode
+
+    if GenerationMode.VIDEO_EXTEND not in caps.modes:
+        return "no (a longer shot is generated again)"
+    steps = caps.extension_s or caps.durations_s
+    added = f", {' or '.join(f'{s:g}' for s in steps)} s at a time" if steps else ""
+    return f"yes{added} (priced like a create of those seconds)"
 
 
 def image_rows(backend: Backend) -> list[tuple[str, str]]:
