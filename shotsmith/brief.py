@@ -71,6 +71,9 @@ class Shot(BaseModel):
     keyframe_signature: str | None = Field(default=None, description="generation_signature() the keyframes were made for.")
     keyframe_approved: str | None = Field(default=None, description="The keyframe still (its path) the user approved "
                                           "for animation; a new still (an edit, a redo) is pending until approved.")
+    redo_of: str | None = Field(default=None, description="Set by a storyboard redo that changes the same shot "
+                                "(ProductionService.redo_keyframe): generation_signature() right after it. While it "
+                                "matches, the previous still (keyframe) is the new still's reference image.")
     continues_from: str | None = Field(
         default=None, description="Set by the production service while the previous shot's transition is "
                                   "``continue``: a digest of that shot's clip (``pending`` until it exists). Part of "

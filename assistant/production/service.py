@@ -411,11 +411,13 @@ class ProductionService:
     def image_backend(self, backend: str | None = None) -> Backend:
         return storyboard.image_backend_for(self.backend(backend), self.store.project.production.image_backend)
 
-    def _keyframe_requests(self, shot: Shot, plan: ShotPlan, video: Backend) -> list[tuple[bool, GenerationRequest]]:
+    def _keyframe_requests(self, shot: Shot, plan: ShotPlan, video: Backend,
+                           image: Backend) -> list[tuple[bool, GenerationRequest]]:
         project = self.store.project
+        previous = self._redo_stills(shot) if image.capabilities().max_references else (None, None)
         make = lambda end: storyboard.keyframe_request(  # noqa: E731
             shot, plan, cast=project.cast, look=project.look, resolution=self.resolution, fps=self.fps,
-            seed=project.production.seed, resolve=self.store.resolve, end=end)
+            seed=project.production.seed, resolve=self.store.resolve, end=end, previous=previous[end])
         wanted = [(False, make(False))]
         if video.capabilities().supports_end_image:
             wanted.append((True, make(True)))
@@ -446,7 +448,7 @@ class ProductionService:
             if not self._needs_keyframe(shot, video):
                 estimate.cached.append(shot.index)
                 continue
-            for _, request in self._keyframe_requests(shot, plan, video):
+            for _, request in self._keyframe_requests(shot, plan, video, image):
                 ready, _ = image.prepare(request)
                 key = cache_key(image, ready)
                 record = self.store.project.generations.get(key)
@@ -503,7 +505,17 @@ class ProductionService:
 
     def redo_keyframe(self, index: int, *, prompt: str | None = None, camera=None, note: str | None = None) -> Estimate:
         """Change shot ``index`` through the plan edit model for a new still ("redo 3 with a lower angle"), and
-        return what that still alone costs; :meth:`generate_keyframes` with ``[index]`` then makes it."""
+        return what that still alone costs; :meth:`generate_keyframes` with ``[index]`` then makes it.
+
+        The rule for keeping the rest of the picture: a ``note`` (added to the prompt) or a ``camera`` move
+        is a change to the same shot, so its previous still (first and last frame) goes to the image backend
+        as the first reference image, where the backend takes references (``diffusers-image`` starts its
+        img2img from it; Runway, Luma, Kontext and Gemini get it beside the cast's). A new ``prompt`` is a
+        rewrite and is redrawn from scratch, as is a shot with no still shown for it (none made, or only
+        one of an earlier, since-edited version). The reference holds only while the shot is as the redo
+        left it (``Shot.redo_of``): any other edit first makes it a plain redraw. It is part of the still's
+        request, so the estimate returned here, its approval and the request sent are the same one.
+        """
         from shotsmith.plan_edits import edit_shot, find_shot
 
         with self._work:
@@ -520,8 +532,26 @@ class ProductionService:
             if not fields:
                 raise InvalidInputError(f"say what to change in shot {index}'s still",
                                         hint=f"e.g. 'redo {index} with a lower angle' or 'redo {index} push in'")
-            self.edit(lambda plan: edit_shot(plan, index, **fields))
+            shown = shot.bound_keyframe or (shot.keyframe and shot.redo_of == shot.generation_signature())
+            same_shot = not prompt and bool(shown)
+
+            def redo(plan: ShotPlan) -> ShotPlan:
+                plan = edit_shot(plan, index, **fields)
+                return plan.model_copy(update={"shots": [
+                    s.model_copy(update={"redo_of": s.generation_signature() if same_shot else None})
+                    if s.index == index else s for s in plan.shots]})
+
+            self.edit(redo)
             return self.estimate_keyframes([index])
+
+    def _redo_stills(self, shot: Shot) -> tuple[str | None, str | None]:
+        """The previous first and last still of a shot a redo changed (see :meth:`redo_keyframe`), absolute;
+        (None, None) once the new still is made, after any other edit, or when the files are gone."""
+        if not shot.redo_of or shot.redo_of != shot.generation_signature() or shot.bound_keyframe:
+            return None, None
+        found = [self.store.root / still if still and (self.store.root / still).is_file() else None
+                 for still in (shot.keyframe, shot.end_keyframe)]
+        return tuple(str(p) if p else None for p in found)  # type: ignore[return-value]
 
     def _run_keyframes(self, estimate: Estimate, image: Backend, video: Backend, shots: list[int] | None
                        ) -> GenerateResult:
@@ -529,7 +559,7 @@ class ProductionService:
         plan = self.plan
         outcomes: list[ShotOutcome] = []
         wanted = [(shot, end, request) for shot in self._select(shots) if self._needs_keyframe(shot, video)
-                  for end, request in self._keyframe_requests(shot, plan, video)]
+                  for end, request in self._keyframe_requests(shot, plan, video, image)]
         if estimate.to_generate:
             image.check_ready()
             self.spending.check_budget(estimate)
@@ -538,9 +568,14 @@ class ProductionService:
             outcomes = asyncio.run(self._run_engine(image, [r for _, _, r in wanted], self._forward,
                                                     self.spending.guard(approvals)))
             self.activity.time("keyframes", time.perf_counter() - t0)
-            error = failed_shots_error(outcomes)
-            if error is not None:
-                raise error
+        # What the image backend changed or dropped (size snapped, prompt cut short…), said like the video's.
+        for warning in collapse_warnings(outcomes):
+            text = scrub(f"storyboard stills ({image.name}): {warning}")
+            result.warnings.append(text)
+            self.emit(Notice(text, level="warning"))
+        error = failed_shots_error(outcomes)
+        if error is not None:
+            raise error
         updates: dict[int, dict] = {}
         for shot, end, request in wanted:
             ready, _ = image.prepare(request)
@@ -773,13 +808,14 @@ class ProductionService:
             if upcoming.to_generate and self.spending.decide(upcoming) == "ask" and not self.spending.auto_approve:
                 self.activity.estimates.append(upcoming.summary())
                 return GenerateResult(backend=be.name, keyframes=keyframes.keyframes, usd=keyframes.usd,
-                                      footage=keyframes.footage, awaiting=upcoming)
+                                      footage=keyframes.footage, awaiting=upcoming, warnings=keyframes.warnings)
         held = self._held_for_review(shots, be, keyframes)
         if held is not None:
             return held
         result = self._generate_shots(shots, be)
         if keyframes is not None:
             result.keyframes, result.usd = keyframes.keyframes, round(result.usd + keyframes.usd, 6)
+            result.warnings[:0] = keyframes.warnings
         if not shots:
             self._generate_voice(result)
         return result
@@ -793,6 +829,7 @@ class ProductionService:
         held = GenerateResult(backend=be.name, review=waiting)
         if keyframes is not None:
             held.keyframes, held.usd, held.footage = keyframes.keyframes, keyframes.usd, keyframes.footage
+            held.warnings = keyframes.warnings
         return held
 
     def _generate_shots(self, shots: list[int] | None, be: Backend) -> GenerateResult:

@@ -32,11 +32,15 @@ from shotsmith.cast import CastMember, Look
 from shotsmith.errors import InvalidInputError
 from shotsmith.fonts import font_path
 
-#: Each video provider's own image model (same account, same look); anything else falls back to sketch.
-PROVIDER_IMAGE_BACKEND = {"runway": "runway-image", "luma": "luma-image", "pika": "flux", "veo": "gemini-image"}
+#: Each video provider's own image model (same account, same look; for the local ``diffusers`` video backend the
+#: local ``diffusers-image`` one, when a model is configured for it); anything else falls back to sketch.
+PROVIDER_IMAGE_BACKEND = {"runway": "runway-image", "luma": "luma-image", "pika": "flux", "veo": "gemini-image",
+                          "diffusers": "diffusers-image"}
 OFFLINE_IMAGE_BACKEND = "sketch"
 #: Words added to an end-frame request so it shows where the shot arrives, not where it starts.
 END_FRAME_HINT = "the same scene at the very end of the shot, after the camera move"
+#: How a redo's previous still is tagged among the references (Runway cites it as ``@previous``).
+PREVIOUS_TAG = "previous"
 
 
 def wants_keyframes(mode: str, video: Backend) -> bool:
@@ -45,13 +49,19 @@ def wants_keyframes(mode: str, video: Backend) -> bool:
 
 
 def image_backend_for(video: Backend, chosen: str | None) -> Backend:
-    """The backend that draws the keyframes: the user's choice, else the provider's own, else sketch."""
+    """The backend that draws the keyframes: the user's choice, else the provider's own, else sketch.
+
+    The provider's own is used only where it is installed and, when it runs locally, has a model set:
+    ``diffusers-image`` pairs with ``diffusers`` only when ``[backends.diffusers-image] model`` is configured
+    (a local image model is the user's own download, never assumed); a cloud image model is its provider's.
+    """
     if chosen:
         backend = get_backend(chosen)
     else:
         own = getattr(video, "image_backend", None) or PROVIDER_IMAGE_BACKEND.get(video.name)
-        name = own if own in backend_classes() else OFFLINE_IMAGE_BACKEND
-        backend = get_backend(name)
+        backend = get_backend(own) if own in backend_classes() else None
+        if backend is None or (backend.capabilities().local and not backend.model):
+            backend = get_backend(OFFLINE_IMAGE_BACKEND)
     kinds = {mode.kind.value for mode in backend.capabilities().modes}
     if "image" not in kinds:
         raise InvalidInputError(f"backend {backend.name} does not make images",
@@ -87,11 +97,15 @@ def references(shot: Shot, cast: list[CastMember], resolve) -> list[Reference]:
 
 
 def keyframe_request(shot: Shot, plan: ShotPlan, *, cast: list[CastMember], look: Look, resolution: str, fps: int,
-                     seed: int | None, resolve, end: bool = False) -> GenerationRequest:
+                     seed: int | None, resolve, end: bool = False, previous: str | None = None) -> GenerationRequest:
+    """The still's request; ``previous`` (a redo's earlier still, absolute) goes first among the references,
+    so a backend that starts from one image (diffusers-image's img2img) starts from it."""
     prompt = full_prompt(shot, cast, look)
     if end:
         prompt = f"{prompt}; {END_FRAME_HINT}"
     refs = references(shot, cast, resolve)
+    if previous:
+        refs = [Reference(path=previous, tag=PREVIOUS_TAG, role="location"), *refs]
     return GenerationRequest(prompt=prompt, mode=GenerationMode.TEXT_TO_IMAGE, duration_s=max(shot.duration_s, 0.1),
                              aspect_ratio=plan.aspect_ratio, resolution=resolution, fps=fps, camera=shot.camera,
                              style=shot.style, shot_index=shot.index, references=refs,

@@ -113,6 +113,34 @@ class StillBackend(Backend):
         return GenerationResult(path=str(dest), duration_s=0.0, width=width, height=height, kind=MediaKind.IMAGE)
 
 
+class WarningStillBackend(StillBackend):
+    """Priced stills like still-test, but every still comes back with a warning (as diffusers-image's "prompt
+    cut short") whose text quotes a key-shaped token, so the service must show it scrubbed."""
+
+    name = "warn-still-test"
+    description = "Test backend: priced stills that each come back with a warning."
+    model = "warn-still-test-v1"
+    requests: list = []
+    WARNING = "prompt cut short at 77 tokens (sent with key=sk-live-abcdef123456)"
+
+    async def generate(self, request, dest, *, on_progress, cancel) -> GenerationResult:
+        result = await super().generate(request, dest, on_progress=on_progress, cancel=cancel)
+        return result.model_copy(update={"warnings": [self.WARNING]})
+
+
+class PlainStillBackend(StillBackend):
+    """Priced stills that take no reference images (a redo of one just redraws it)."""
+
+    name = "plain-still-test"
+    description = "Test backend: priced stills without references."
+    model = "plain-still-test-v1"
+    requests: list = []
+
+    def capabilities(self) -> Capabilities:
+        return super().capabilities().model_copy(update={"modes": [GenerationMode.TEXT_TO_IMAGE],
+                                                         "max_references": 0})
+
+
 class ImageToVideoBackend(PricedBackend):
     """Priced like priced-test, animates a start (and end) image; remembers every request it got."""
 
@@ -140,6 +168,8 @@ class _Plugin:
         register(KeyedBackend)
         register(EnvKeyBackend)
         register(StillBackend)
+        register(WarningStillBackend)
+        register(PlainStillBackend)
         register(ImageToVideoBackend)
 
 
