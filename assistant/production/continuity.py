@@ -1,4 +1,4 @@
-"""Continuity between shots: a ``continue`` transition, and extending a clip instead of regenerating it.
+"""Continuity between shots: the ``continue`` transition (extending a clip is :mod:`.extending`).
 
 ``continue`` (a :class:`~shotsmith.formats.TransitionKind`) is a hard cut in the edit whose next
 shot is generated image-to-video from the previous shot's *last frame*, extracted exactly (the
