@@ -183,8 +183,11 @@ def test_camera_warning_says_when_the_prompt_does_not_describe_the_move():
 
 
 def test_start_image_on_a_text_only_backend_is_reported(picture):
-    class TextOnly(AnimaticBackend):
+    class TextOnly(AnimaticBackend):  # the animatic itself animates stills; this one keeps only its text mode
         name = "textonly"
+
+        def capabilities(self):
+            return super().capabilities().model_copy(update={"modes": [GenerationMode.TEXT_TO_VIDEO]})
 
     ready, warnings = TextOnly().prepare(GenerationRequest(prompt="p", duration_s=2, image=str(picture("s.png"))))
     assert ready.image is None and ready.mode is GenerationMode.TEXT_TO_VIDEO
