@@ -55,6 +55,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -455,8 +456,6 @@ def _encode_runs(timeline: Timeline, settings: OutputSettings, runs: list[list[S
                  scratch: Path, cache: Path, cancel: threading.Event | None,
                  on_progress: Callable[[float], None] | None, infos: dict, fast: bool, jobs: int) -> None:
     """Encode the runs, ``jobs`` ffmpeg processes at a time, each in its own scratch folder."""
-    from concurrent.futures import ThreadPoolExecutor
-
     runs = _share(runs, jobs) if jobs > 1 else runs
     done = [0.0] * len(runs)
     lock = threading.Lock()
@@ -588,19 +587,33 @@ def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve
                     with atomic_output(plan.path) as tmp:
                         write_copy(span, tmp)
                     plan.action = "copy"
-        _encode_runs(timeline, settings, _runs(plans), resolve=resolve, scratch=scratch, cache=cache, cancel=cancel,
-                     on_progress=on_progress, infos=infos, fast=fast, jobs=parallel_jobs() if jobs is None else jobs)
-        for plan in plans:
-            if plan.action == "cached":
-                os.utime(plan.path)  # recently used: pruning keeps it
-        # the whole timeline's sound, mixed and encoded as a full render does, or reused when its graph is unchanged
+        # the whole timeline's sound, mixed and encoded as a full render does, or reused when its graph is unchanged;
+        # it needs nothing of the picture, so it is mixed while the picture's runs are encoded
         sound_path = _sound_file(cache, sound_key(timeline, settings, resolve=resolve, scratch=scratch, infos=infos),
                                  settings)
         sound_action = "cached" if sound_path.is_file() else "mixed"
-        if sound_action == "mixed":
-            mix_sound(timeline, settings, sound_path, resolve=resolve, scratch=scratch, cancel=cancel, infos=infos)
-        else:
-            os.utime(sound_path)
+        stop = cancel or threading.Event()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shotsmith-sound") as pool:
+            mixing = None
+            if sound_action == "mixed":
+                (scratch / "sound").mkdir()
+                mixing = pool.submit(mix_sound, timeline, settings, sound_path, resolve=resolve,
+                                     scratch=scratch / "sound", cancel=stop, infos=infos)
+            else:
+                os.utime(sound_path)
+            try:
+                _encode_runs(timeline, settings, _runs(plans), resolve=resolve, scratch=scratch, cache=cache,
+                             cancel=stop, on_progress=on_progress, infos=infos, fast=fast,
+                             jobs=parallel_jobs() if jobs is None else jobs)
+            except BaseException:
+                if cancel is None:
+                    stop.set()  # the picture failed: the sound stops too (the pool waits for it)
+                raise
+            if mixing is not None:
+                mixing.result()
+        for plan in plans:
+            if plan.action == "cached":
+                os.utime(plan.path)  # recently used: pruning keeps it
         # join: the picture and the sound copied. auto_convert off: the demuxer would turn H.264 into Annex B and
         # back, adding parameter sets to every segment's first packet (no longer the packets cached or copied)
         listing = scratch / "segments.ffconcat"
