@@ -31,7 +31,8 @@ How:
   (measured first for a loudness target), encoded once into the same cache,
   keyed on its own graph (:func:`sound_key`: every source, range, speed,
   volume, fade, duck, loop and the loudness target). A picture-only edit (a
-  title, a colour, a still redrawn) reuses it: no mix, no loudness pass.
+  title, a colour, a still redrawn) reuses it: no mix, no loudness pass. When
+  it must be mixed, that runs beside the picture's encode (it needs nothing of it).
 * **Previews** are incremental renders at the preview's settings (``fast``) into
   their own cache: the first decodes the sources once, later ones make only
   what an edit changed.
