@@ -335,7 +335,7 @@ def main() -> int:
             "the one compiler builds for its frames (and the files it reads), so changing a shot re-encodes its "
             "body and the two transitions around it, in one ffmpeg run split at forced IDR frames; the rest is "
             "joined from the cache by stream copy, and the sound (keyed on its own graph) is mixed again only "
-            "when it changed (here it did: clip 5's sound moved). "
+            "when it changed (here it did: clip 5's sound moved), beside the picture's encode. "
             "Into an empty cache the incremental render costs about a sixth more CPU than one pass (an IDR frame "
             "at each of the 18 boundaries, the separate join); the service pays it once, then every edit is cheap. "
             "A preview is 640x360, ultrafast, crf 28, fastest scaler, no deblocking, and incremental in its "
