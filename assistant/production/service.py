@@ -712,6 +712,17 @@ class ProductionService:
             out.append((ready, cache_key(voice, ready)))
         return out
 
+    def _voice_warnings(self) -> list[str]:
+        """What the voice backend said while preparing the lines (a voice it lacks, options it ignores).
+
+        The engine is sent the prepared requests, so it never sees these: they are said here or not at all.
+        """
+        script = self.store.project.narration
+        if script is None:
+            return []
+        voice, name = self.voice_backend()
+        return [w for request in voiceover.speech_requests(script, voice, name) for w in voice.prepare(request)[1]]
+
     def _estimate_voice(self) -> Estimate | None:
         if self.store.project.narration is None:
             return None
@@ -744,6 +755,10 @@ class ProductionService:
         approvals = self.spending.approval_for(estimate)
         outcomes = asyncio.run(self._run_engine(voice, [r for r, _ in self._voice_requests()], self._forward,
                                                 self.spending.guard(approvals)))
+        said = [w for o in outcomes for w in o.warnings] + self._voice_warnings()
+        for warning in collapse_warnings(said):  # e.g. espeak's fallback from a voice it lacks
+            result.warnings.append(warning)
+            self.emit(Notice(warning, level="warning"))
         error = failed_shots_error(outcomes)
         if error is not None:
             raise error
