@@ -652,16 +652,14 @@ class _Summary:
 
 
 def render(timeline: Timeline, output: Path, *, cache: Path | None, full: bool = False, preview: bool = False,
-           preview_cache: Path | None = None, proxies: Path | None = None, **kwargs) -> RenderResult:
+           preview_cache: Path | None = None, **kwargs) -> RenderResult:
     """The render front ends call: incremental into ``cache`` for a final render, one pass with ``full=True``
     (from scratch) or without a cache.
 
     A preview (small, fastest settings: :func:`~shotsmith.tools.encoding.preview_settings`) of a project is
     incremental too, into its own ``preview_cache``: the first one decodes the sources once, its runs
     encoded in parallel on an idle machine; after an edit only the segments it changed are made again.
-    ``proxies`` is the older name of ``preview_cache`` (previews once read proxies of the sources).
     """
-    preview_cache = preview_cache or proxies
     if preview:
         settings = preview_settings(settings_for_output(kwargs.pop("settings", None) or timeline.output, Path(output)))
         if preview_cache is None or full or not supports(settings):
