@@ -28,7 +28,7 @@ from shotsmith.assistant.planner import OFFLINE_PLANNER, parse_shot_count, plan_
 from shotsmith.assistant.production.drafting import ShotDraft, check_against_brief, mentioned_media, plan_from_drafts
 from shotsmith.assistant.production import music, storyboard, voiceover
 from shotsmith.assistant.production import continuity, extending
-from shotsmith.assistant.production.casting import assign_cast
+from shotsmith.assistant.production.casting import assign_cast, unknown_tags_notice
 from shotsmith.assistant.production.outputs import publish, resolve_output
 from shotsmith.assistant.production.spending import Estimate, ShotCost, SpendingPolicy, SpendingRefusedError, usd
 from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest, ProgressEvent
@@ -134,6 +134,14 @@ class Activity:
         self.timings_s[key] = round(self.timings_s.get(key, 0.0) + seconds, 3)
 
 
+def _refuse_outputs_onto(outputs: set[Path], sources) -> None:
+    """An output (`-o`) that is a file the run reads (music, a voice-over script, an input) is refused up front."""
+    for source in sources:
+        if Path(source).expanduser().resolve() in outputs:
+            raise PathSafetyError(f"refusing to overwrite {str(source)!r}: it is a source file of this run",
+                                  hint="choose another output file name")
+
+
 class ProductionService:
     """Plans, generates, assembles and renders one project; every front end drives one of these."""
 
@@ -176,6 +184,10 @@ class ProductionService:
 
             resolve_voice(options.voice)  # an unknown voice fails before a project folder exists
         music.check_options(options.music, options.music_mood, options.beat_sync)  # before a folder exists too
+        outputs = {Path(p).expanduser().resolve() for p in options.outputs}
+        given = [Path(p) for p in (options.music, options.voiceover, *inputs)
+                 if p and str(p) not in ("auto", "off") and Path(p).expanduser().is_file()]
+        _refuse_outputs_onto(outputs, given)  # said before any shot is made (or paid for), not at the render
         if options.resolution and options.resolution not in RESOLUTIONS:
             raise InvalidInputError(f"unknown resolution {options.resolution!r}",
                                     hint=f"choose one of {', '.join(RESOLUTIONS)}")
@@ -183,6 +195,7 @@ class ProductionService:
             if not Path(path).expanduser().is_file():
                 raise InvalidInputError(f"input file {path} does not exist")
         store = ProjectStore.open_or_create(Path(project_dir).expanduser())
+        _refuse_outputs_onto(outputs, store.source_paths())  # a project's own music bed, footage or inputs
         for path in inputs:
             store.add_input(Path(path))
         return cls(store, options, emit=emit, cancel=cancel)
@@ -291,6 +304,7 @@ class ProductionService:
                 plan = use_footage(plan, self.store.relative(path), length_s=length, index=i + 1, image=image)
         notices = list(read.notices[1:])
         plan = assign_cast(plan, text, self.store.project.cast)  # @mara in the brief puts Mara in her shots
+        notices += unknown_tags_notice(text, self.store.project.cast)
         self.activity.time("plan", time.perf_counter() - t0)
         plan = self.set_plan(plan, Brief(text=brief.text, duration_s=brief.duration_s, aspect_ratio=brief.aspect_ratio,
                                          shot_count=brief.shot_count, notices=notices))
@@ -894,7 +908,9 @@ class ProductionService:
                                        "nothing was sent") from exc
         result = GenerateResult(backend=be.name, footage=list(estimate.footage))
         outcomes: list[ShotOutcome] = []
-        if any(not continuity.pending(s) for s in self._select(estimate.shots)):  # pending ones wait for a wave
+        # Nothing to make (all cached or bound; an extended shot's own request is not): send nothing. Pending
+        # continued shots wait for a later wave.
+        if estimate.shots and any(not continuity.pending(s) for s in self._select(estimate.shots)):
             be.check_ready()  # a missing key or model: say so before anything is sent
             self.spending.check_budget(estimate)
             approvals = self.spending.approval_for(estimate)

@@ -17,3 +17,29 @@ def test_a_voice_backend_warning_reaches_the_user(tmp_path):
     report, error = drive_brief(session, EXPLAINER, out)
     assert error is None, error
     assert any("klingon" in n and "espeak has no voice" in n for n in report.notices), report.notices
+
+
+def _tone(path, seconds=2):
+    import subprocess
+
+    import imageio_ffmpeg
+
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    f"sine=f=330:d={seconds}", "-c:a", "aac", str(path)], check=True)
+    return path
+
+
+def test_output_onto_the_music_file_is_refused_before_anything_is_made(tmp_path):
+    """`-o song.mp4 --music song.mp4` was refused only at the render, after every shot was generated (and, on a
+    paid backend, paid for): it is a usage error, said before a project folder exists."""
+    import pytest
+
+    from shotsmith.errors import PathSafetyError
+
+    song = _tone(tmp_path / "song.mp4")
+    before = song.read_bytes()
+    with pytest.raises(PathSafetyError) as caught:
+        open_session(tmp_path / "song.shotsmith", options=ServiceOptions(music=str(song), outputs=(song,)),
+                     offline=True)
+    assert "song.mp4" in caught.value.message and caught.value.exit_code == 2
+    assert not (tmp_path / "song.shotsmith").exists() and song.read_bytes() == before
