@@ -28,7 +28,7 @@ from shotsmith.assistant.planner import OFFLINE_PLANNER, parse_shot_count, plan_
 from shotsmith.assistant.production.drafting import ShotDraft, check_against_brief, mentioned_media, plan_from_drafts
 from shotsmith.assistant.production import music, storyboard, voiceover
 from shotsmith.assistant.production import continuity, extending
-from shotsmith.assistant.production.casting import assign_cast, unknown_tags_notice
+from shotsmith.assistant.production.casting import assign_cast
 from shotsmith.assistant.production.outputs import publish, resolve_output
 from shotsmith.assistant.production.spending import Estimate, ShotCost, SpendingPolicy, SpendingRefusedError, usd
 from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest, ProgressEvent
@@ -304,7 +304,6 @@ class ProductionService:
                 plan = use_footage(plan, self.store.relative(path), length_s=length, index=i + 1, image=image)
         notices = list(read.notices[1:])
         plan = assign_cast(plan, text, self.store.project.cast)  # @mara in the brief puts Mara in her shots
-        notices += unknown_tags_notice(text, self.store.project.cast)
         self.activity.time("plan", time.perf_counter() - t0)
         plan = self.set_plan(plan, Brief(text=brief.text, duration_s=brief.duration_s, aspect_ratio=brief.aspect_ratio,
                                          shot_count=brief.shot_count, notices=notices))
@@ -908,9 +907,7 @@ class ProductionService:
                                        "nothing was sent") from exc
         result = GenerateResult(backend=be.name, footage=list(estimate.footage))
         outcomes: list[ShotOutcome] = []
-        # Nothing to make (all cached or bound; an extended shot's own request is not): send nothing. Pending
-        # continued shots wait for a later wave.
-        if estimate.shots and any(not continuity.pending(s) for s in self._select(estimate.shots)):
+        if any(not continuity.pending(s) for s in self._select(estimate.shots)):  # pending ones wait for a wave
             be.check_ready()  # a missing key or model: say so before anything is sent
             self.spending.check_budget(estimate)
             approvals = self.spending.approval_for(estimate)
