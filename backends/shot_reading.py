@@ -45,8 +45,10 @@ FRAMING_WORDS: list[tuple[str, Framing]] = [
 ]
 
 #: Camera height words: a low angle puts the horizon low (the subject looms), a high angle high.
-ANGLE_WORDS = [(r"low[\s-]angle|from (?:slightly )?below|worm'?s[\s-]eye", "low"),
-               (r"high[\s-]angle|from (?:slightly )?above|bird'?s[\s-]eye|top[\s-]down|overhead shot", "high")]
+#: "a lower angle" is how a redo asks for it ("redo 3 with a lower angle").
+ANGLE_WORDS = [(r"low(?:er)?[\s-]angle|low(?:er)? camera|from (?:slightly )?below|worm'?s[\s-]eye", "low"),
+               (r"high(?:er)?[\s-]angle|high(?:er)? camera|from (?:slightly )?above|bird'?s[\s-]eye|top[\s-]down|"
+                r"overhead shot", "high")]
 
 PERSON_WORDS = set("""person people man men woman women girl girls boy boys child children kid kids baby toddler
 teen teenager couple family friend friends crowd team group audience fan fans guest guests customer customers
@@ -140,11 +142,10 @@ def read_framing(prompt: str) -> Framing:
 
 
 def read_angle(prompt: str) -> str:
+    """The camera height the prompt names last: a redo's note is appended, so it overrides the planner's words."""
     text = prompt.lower()
-    for pattern, angle in ANGLE_WORDS:
-        if re.search(pattern, text):
-            return angle
-    return "eye"
+    found = [(m.start(), angle) for pattern, angle in ANGLE_WORDS for m in re.finditer(pattern, text)]
+    return max(found)[1] if found else "eye"
 
 
 #: How planner prompts pad an action ("revealed in fine detail", "with subtle, lifelike movement"): cut from labels.

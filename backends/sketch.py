@@ -180,6 +180,8 @@ def _subject(draw: ImageDraw.ImageDraw, width: int, height: int, reading: ShotRe
 def _reference_thumbnails(request: GenerationRequest) -> list[tuple[Image.Image, str]]:
     pictures = []
     for ref in request.references[:MAX_REFERENCES]:
+        if ref.tag == "previous":  # a redo's earlier still (storyboard.PREVIOUS_TAG) is no cast member to draw
+            continue
         path = Path(ref.path)
         if not path.is_file():
             raise InvalidInputError(f"reference image {path} does not exist",

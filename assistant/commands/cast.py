@@ -15,22 +15,26 @@ from rich.table import Table
 from rich.text import Text
 
 from shotsmith.assistant.commands.console import console
-from shotsmith.assistant.production.casting import add_member, remove_member
+from shotsmith.assistant.production.casting import add_member, check_member, remove_member
 from shotsmith.store import ProjectStore
 
 cast_app = typer.Typer(help="The project's cast: characters, products and locations with reference images.",
                        no_args_is_help=True)
 PROJECT_OPTION = typer.Option(..., "--project", "-p", help="The project folder.")
+NEW_PROJECT_OPTION = typer.Option(..., "--project", "-p", help="The project folder (created when missing: the cast "
+                                                                "can come before the brief).")
 
 
 @cast_app.command("add")
 def cast_add(name: str = typer.Argument(..., help="How briefs name it, e.g. Mara (then @mara or Mara)."),
              images: list[Path] = typer.Argument(None, help="Reference images (PNG/JPEG/WebP)."),
-             project: Path = PROJECT_OPTION,
+             project: Path = NEW_PROJECT_OPTION,
              description: str = typer.Option("", "--description", "-d", help="What it looks like, in prompt words."),
              kind: str = typer.Option("character", "--kind", "-k", help="character, product or location.")) -> None:
-    """Add a cast member (or add images and a description to one)."""
-    store = ProjectStore.open(project)
+    """Add a cast member (or add images and a description to one); a new folder becomes a project."""
+    # Checked before the folder is made: a refused add leaves no project behind.
+    check_member(name, images or [], kind=kind, description=description)
+    store = ProjectStore.open_or_create(project)
     member = add_member(store, name, images or [], description=description, kind=kind)
     console.print(Text.assemble(("✓", "bold green"), f" {member.name} ({member.kind}): {len(member.images)} image(s)"),
                   soft_wrap=True)

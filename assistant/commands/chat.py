@@ -62,7 +62,11 @@ def chat_command(
                 turn = session.send(text)
             _drain(turn, printer)
             if session.last_error is not None and message:
-                raise session.last_error
+                error = session.last_error
+                if scripted:  # the user's later lines are named, not dropped without a word
+                    unsent = "not sent: " + ", ".join(repr(line) for line in scripted) + " (send them again)"
+                    error.hint = f"{error.hint}; {unsent}" if getattr(error, "hint", None) else unsent
+                raise error
     finally:
         printer.stop()
         session.close()

@@ -24,6 +24,7 @@ from shotsmith.assistant.run import drive_brief
 from shotsmith.assistant.session_factory import open_session
 from shotsmith.atomic import check_writable
 from shotsmith.errors import InvalidInputError
+from shotsmith.store import PROJECT_FILE
 
 
 def storyboard_command(
@@ -45,6 +46,9 @@ def storyboard_command(
         raise InvalidInputError(f"the contact sheet {output} must be a .png file")
     check_writable(output)
     text = read_brief(brief) if brief else None
+    if text is None and not (project / PROJECT_FILE).is_file():  # nothing to plan: a typo'd folder is not made
+        raise InvalidInputError(f"{project} holds no project, so no shot plan yet",
+                                hint="give a brief to plan first, or the folder of an existing project")
     options = ServiceOptions(backend=backend, resolution=resolution, image_backend=image_backend,
                              auto_approve=yes, max_cost_usd=max_cost)
     session = open_session(project, options=options, llm=llm, llm_base_url=llm_base_url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -30,21 +31,27 @@ def _checked_image(path: Path) -> None:
         raise InvalidInputError(f"{path} is a {kind} image; use PNG, JPEG or WebP")
 
 
+def check_member(name: str, images: list[Path], *, kind: str = "character", description: str = "") -> CastMember:
+    """Refuse a bad name, kind or image before anything is written (``cast add`` may be creating the project)."""
+    for image in images:
+        _checked_image(Path(image).expanduser())
+    if kind not in ("character", "product", "location"):
+        raise InvalidInputError(f"cast kind {kind!r} is not character, product or location")
+    try:
+        return CastMember(name=name, kind=kind, description=description)
+    except ValidationError as exc:
+        raise InvalidInputError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+
+
 def add_member(store: ProjectStore, name: str, images: list[Path], *, description: str = "",
                kind: str = "character") -> CastMember:
     """Add (or extend) a member; images are checked, then copied into ``assets/cast/NAME/``."""
-    for image in images:
-        _checked_image(Path(image).expanduser())
+    checked = check_member(name, images, kind=kind, description=description)
     try:
         existing = find_member(store.project.cast, name)
     except InvalidInputError:
         existing = None
-    if kind not in ("character", "product", "location"):
-        raise InvalidInputError(f"cast kind {kind!r} is not character, product or location")
-    try:
-        member = existing or CastMember(name=name, kind=kind, description=description)
-    except ValidationError as exc:
-        raise InvalidInputError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+    member = existing or checked
     folder = store.root / CAST_DIR / member.name
     folder.mkdir(parents=True, exist_ok=True)
     added = []
@@ -99,3 +106,22 @@ def assign_cast(plan: ShotPlan, brief: str, cast: list[CastMember]) -> ShotPlan:
                 names.append(member.name)
         shots.append(shot.model_copy(update={"cast": names}) if names != shot.cast else shot)
     return plan.model_copy(update={"shots": shots})
+
+
+#: ``@name`` as a brief writes it; a word character before the ``@`` makes it an e-mail address, not a tag.
+_TAG = re.compile(r"(?<![\w@])@([A-Za-z]\w{1,15})\b")
+
+
+def unknown_tags_notice(text: str, cast: list[CastMember]) -> list[str]:
+    """The brief's ``@names`` that no cast member answers to, said once, so the user's tag is not silently a word.
+
+    Without a member the shot gets the bare word in its prompt and no reference images: the user who
+    wrote ``@mara`` meant the same Mara in every shot, and is told how to get her.
+    """
+    known = {m.name.lower() for m in cast}
+    unknown = list(dict.fromkeys(f"@{t.lower()}" for t in _TAG.findall(text) if t.lower() not in known))
+    if not unknown:
+        return []
+    return [f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in the cast: the shots use the "
+            f"word without reference images (add one with 'shotsmith cast add NAME IMAGE… -p DIR', "
+            f"or say 'this is Name: picture.png')"]

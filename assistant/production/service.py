@@ -28,7 +28,7 @@ from shotsmith.assistant.planner import OFFLINE_PLANNER, parse_shot_count, plan_
 from shotsmith.assistant.production.drafting import ShotDraft, check_against_brief, mentioned_media, plan_from_drafts
 from shotsmith.assistant.production import music, storyboard, voiceover
 from shotsmith.assistant.production import continuity, extending
-from shotsmith.assistant.production.casting import assign_cast
+from shotsmith.assistant.production.casting import assign_cast, unknown_tags_notice
 from shotsmith.assistant.production.outputs import publish, resolve_output
 from shotsmith.assistant.production.spending import Estimate, ShotCost, SpendingPolicy, SpendingRefusedError, usd
 from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest, ProgressEvent
@@ -304,6 +304,7 @@ class ProductionService:
                 plan = use_footage(plan, self.store.relative(path), length_s=length, index=i + 1, image=image)
         notices = list(read.notices[1:])
         plan = assign_cast(plan, text, self.store.project.cast)  # @mara in the brief puts Mara in her shots
+        notices += unknown_tags_notice(text, self.store.project.cast)
         self.activity.time("plan", time.perf_counter() - t0)
         plan = self.set_plan(plan, Brief(text=brief.text, duration_s=brief.duration_s, aspect_ratio=brief.aspect_ratio,
                                          shot_count=brief.shot_count, notices=notices))

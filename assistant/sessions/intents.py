@@ -177,7 +177,9 @@ def parse_storyboard_or_narration(text: str, *, shot_count: int) -> Intent | Non
                          r"(\d+|last|first|second|third|fourth|fifth|sixth)(?:'s\s+(?:still|panel|keyframe))?"
                          r"(?:\s*(with|:|,|-|as|from|but|so|showing)?\s+(.*))?", t.rstrip("."), re.I)
     if match and not re.fullmatch(r"redo\s+\d+", low):  # "redo 3" alone is three steps back in the history
-        change = (match.group(3) or "").strip()
+        change = (match.group(3) or "").strip(" .,;:-")
+        if change.lower() in ("with", "as", "from", "but", "so", "showing"):  # "redo 3 with": nothing said yet
+            change = ""
         joiner = (match.group(2) or "").lower()
         note = f"{joiner} {change}" if change and joiner in ("from", "as", "showing") else change or None
         camera = next((cam for words, cam in _CAMERA_WORDS if re.search(words, change, re.I)), None)

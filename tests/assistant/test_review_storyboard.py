@@ -1,0 +1,127 @@
+"""A user's review of "storyboard first" (issue #10): what went wrong when it was used as documented.
+
+Each test is one defect found by using the CLI and chat on real (tiny) media: the README's order
+(``cast add`` before anything else), a brief's ``@name`` nobody is cast as, a redo that asks for a lower
+angle, a redo with nothing after "with", and the lines a piped chat never sent.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from shotsmith.assistant import ServiceOptions, open_session
+from shotsmith.assistant.production import ProductionService
+from shotsmith.backends.base import GenerationMode, GenerationRequest, Reference
+from shotsmith.backends.shot_reading import read_angle
+from shotsmith.backends.sketch import render_png
+from tests.assistant._assistant_helpers import collect
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "tests.assistant._run_cli", *args], capture_output=True, text=True, env=env,
+                          timeout=120, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL, cwd=cwd)
+
+
+def face(path: Path) -> Path:
+    Image.new("RGB", (48, 72), "red").save(path)
+    return path
+
+
+# -- cast add is the first thing the README does ------------------------------------------------------------------
+
+def test_cast_add_on_a_new_folder_starts_the_project(tmp_path):
+    project = tmp_path / "ad.shotsmith"
+    added = cli("cast", "add", "Mara", str(face(tmp_path / "mara.png")), "-d", "a tall woman in a red coat",
+                "-p", str(project))
+    assert added.returncode == 0, added.stderr
+    listed = cli("cast", "list", "-p", str(project))
+    assert listed.returncode == 0 and "Mara" in listed.stdout and "red coat" in listed.stdout
+    assert (project / "assets" / "cast" / "Mara" / "mara.png").is_file()
+
+
+def test_a_refused_cast_add_on_a_new_folder_leaves_no_project_behind(tmp_path):
+    for args in (["Mara", str(tmp_path / "missing.png")], ["Mara Lee", str(face(tmp_path / "m.png"))],
+                 ["Mara", str(face(tmp_path / "m.png")), "--kind", "robot"]):
+        project = tmp_path / "never"
+        done = cli("cast", "add", *args, "-p", str(project))
+        assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.count("error:") == 1
+        assert not project.exists(), args
+
+
+def test_storyboard_without_a_brief_on_a_missing_folder_creates_nothing(tmp_path):
+    done = cli("storyboard", "-p", str(tmp_path / "typo"), "-o", str(tmp_path / "b.png"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert not (tmp_path / "typo").exists() and not (tmp_path / "b.png").exists()
+
+
+# -- a brief's @name that is not in the cast ------------------------------------------------------------------------
+
+def test_a_brief_naming_an_unknown_member_says_so(tmp_path):
+    svc = ProductionService.open(tmp_path / "p", ServiceOptions(resolution="360p"))
+    _, notices = svc.plan_brief("a 6 second ad where @mara pours a latte for @theo, 2 shots")
+    said = [n for n in notices if "not in the cast" in n]
+    assert len(said) == 1 and "@mara" in said[0] and "@theo" in said[0] and "cast add" in said[0]
+    from shotsmith.assistant.production.casting import add_member
+    add_member(svc.store, "Mara", [face(tmp_path / "m.png")])
+    _, notices = svc.plan_brief("a 6 second ad where @mara pours a latte for @theo, 2 shots")
+    said = [n for n in notices if "not in the cast" in n]
+    assert len(said) == 1 and "@theo" in said[0] and "@mara" not in said[0]
+    _, notices = svc.plan_brief("a 6 second ad where @Mara pours a latte, mail me at a@b.com, 2 shots")
+    assert not [n for n in notices if "not in the cast" in n]
+
+
+# -- redo 3 with a lower angle --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("words, angle", [("a lower angle", "low"), ("from a lower angle", "low"),
+                                          ("lower camera", "low"), ("a higher angle", "high"),
+                                          ("a low-angle shot", "low"), ("slightly lower", "eye")])
+def test_the_sketch_reads_a_redos_angle_words(words, angle):
+    assert read_angle(f"Close-up of the cup, soft natural light, {words}") == angle
+
+
+def test_a_redos_angle_overrides_the_planners():
+    assert read_angle("Low-angle shot of a barista, from slightly above, warm light, a higher angle") == "high"
+    assert read_angle("High-angle shot of a barista, warm light, a lower angle") == "low"
+
+
+def test_a_redos_previous_still_is_not_drawn_as_a_cast_thumbnail(tmp_path):
+    previous = face(tmp_path / "previous.png")
+    base = dict(prompt="Close-up of the cup on a counter, soft light", duration_s=1, resolution="360p",
+                mode=GenerationMode.TEXT_TO_IMAGE)
+    plain = render_png(GenerationRequest(**base))
+    with_previous = render_png(GenerationRequest(**{**base, "mode": GenerationMode.REFERENCE_TO_IMAGE},
+                                                 references=[Reference(path=str(previous), tag="previous",
+                                                                           role="location")]))
+    a, b = (Image.open(io.BytesIO(data)).convert("RGB") for data in (plain, with_previous))
+    assert a.tobytes() == b.tobytes()
+
+
+def test_redo_with_nothing_after_with_changes_nothing(tmp_path):
+    session = open_session(tmp_path / "c", options=ServiceOptions(resolution="360p"), offline=True)
+    collect(session.send("a 6 second ad for a bakery, 2 shots"))
+    before = [s.prompt for s in session.service.plan.shots]
+    for said in ("redo 1 with", "redo shot 1 with", "redraw 1:", "redo 1 with ."):
+        collect(session.send(said))
+        assert [s.prompt for s in session.service.plan.shots] == before, said
+    assert session.last_error is not None and "say what to change" in str(session.last_error)
+
+
+# -- a piped chat that stops at an error says what it did not send ------------------------------------------------
+
+def test_a_piped_chat_stopping_at_an_error_names_the_lines_it_did_not_send(tmp_path):
+    project = tmp_path / "c"
+    done = cli("chat", "-p", str(project), stdin="a 6 second ad for a bakery, 2 shots\napprove 9\nmake shot 2 longer\n"
+                                               "render\n")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "no shot 9" in done.stderr
+    assert "not sent" in done.stderr and "make shot 2 longer" in done.stderr and "render" in done.stderr
