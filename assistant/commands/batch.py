@@ -38,6 +38,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from shotsmith.assistant.commands.console import console
 from shotsmith.assistant.commands.options import EXECUTOR_OPTION
@@ -424,8 +425,8 @@ def print_table(summary: dict) -> None:
     for column in ("id", "status", "shots", "spent USD", "seconds", "output / error"):
         table.add_column(column, overflow="fold")
     for row in summary["briefs"]:
-        table.add_row(row["id"], row["status"], str(row["shots"]), f"{row['spent_usd']:.2f}", f"{row['seconds']:.1f}",
-                      row["error"] or row["output"])
+        table.add_row(Text(row["id"]), row["status"], str(row["shots"]), f"{row['spent_usd']:.2f}",  # plain text: an
+                      f"{row['seconds']:.1f}", Text(row["error"] or row["output"]))  # error may name '[secrets]'
     console.print(table)
     cap = summary["max_cost_usd"]
     console.print(f"{summary['counts']} · spent {summary['spent_usd']:.2f} USD"

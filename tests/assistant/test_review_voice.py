@@ -43,3 +43,15 @@ def test_output_onto_the_music_file_is_refused_before_anything_is_made(tmp_path)
                      offline=True)
     assert "song.mp4" in caught.value.message and caught.value.exit_code == 2
     assert not (tmp_path / "song.shotsmith").exists() and song.read_bytes() == before
+
+
+def test_the_batch_table_shows_an_error_as_written(capsys):
+    """A brief's error naming `[secrets]` lost those words in the closing table (read as console markup)."""
+    from shotsmith.assistant.commands.batch import print_table
+
+    error = "no API key for runway (set RUNWAYML_API_SECRET in the environment, or under [secrets] in the config file)"
+    print_table({"briefs": [{"id": "[b]ad", "status": "failed", "shots": 1, "spent_usd": 0.0, "seconds": 0.1,
+                             "error": error, "output": "out/bad.mp4"}],
+                 "counts": {"failed": 1}, "spent_usd": 0.0, "max_cost_usd": None, "seconds": 0.1})
+    shown = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    assert "[secrets]" in shown and "[b]ad" in shown
