@@ -9,7 +9,7 @@ the object), the camera move as arrows (push-in converging, pull-back
 diverging, pans across, tilts up or down), the style's palette (shared with
 the animatic, :mod:`shotsmith.backends.palette`), the light's direction (a
 sun, a glow, shaded sides), and small labelled thumbnails of the cast
-references in the shot.
+references in the shot (where every camera move keeps them on screen).
 
 The words (shot number, framing, subject, setting) are **not drawn into the
 panel**: they travel as data with it, a PNG text chunk (:data:`LABELS_KEY`,
@@ -43,7 +43,7 @@ from shotsmith.backends.base import (Backend, Capabilities, CostEstimate, Genera
 from shotsmith.backends.palette import palette_for, rgb
 from shotsmith.backends.shot_reading import Framing, ShotReading, read_shot, shorten
 from shotsmith.errors import CancelledError, InvalidInputError
-from shotsmith.formats import ASPECT_RATIOS, frame_size
+from shotsmith.formats import ASPECT_RATIOS, frame_size, steady_region
 
 #: Where the horizon sits (fraction of the height) by framing and camera height.
 HORIZON = {Framing.EXTREME_WIDE: 0.55, Framing.WIDE: 0.6, Framing.MEDIUM: 0.55, Framing.TWO_SHOT: 0.55,
@@ -84,7 +84,11 @@ def panel(request: GenerationRequest) -> Image.Image:
     d.light_mark(draw, width, height, reading.light)
     _subject(draw, width, height, reading, horizon, light_c, mid_c, line_c, rng)
     d.camera_arrows(draw, width, height, request.camera.value)
-    d.thumbnails(image, _reference_thumbnails(request))
+    # The cast marks who is in the shot: kept where every camera move keeps them on screen all along (the
+    # animatic flies the render's move over the panel; pans and tilts cut up to a sixth off each side).
+    left, top, right, bottom = steady_region()
+    d.thumbnails(image, _reference_thumbnails(request),
+                 (round(left * width), round(top * height), round(right * width), round(bottom * height)))
     draw.rectangle((0, 0, width - 1, height - 1), outline=d.INK, width=max(2, min(width, height) // 180))
     return image
 
@@ -208,7 +212,7 @@ class SketchBackend(Backend):
     name = "sketch"
     description = ("Offline storyboard panels: framing, figures, setting, light and camera arrows drawn from each "
                    "shot. Free, instant, no model.")
-    model = "sketch-v2"  # v2: the labels travel beside the drawing, not in it
+    model = "sketch-v3"  # v2: the labels travel beside the drawing, not in it; v3: the cast inside every move
 
     def capabilities(self) -> Capabilities:
         return Capabilities(modes=[GenerationMode.TEXT_TO_IMAGE, GenerationMode.REFERENCE_TO_IMAGE],

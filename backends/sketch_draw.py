@@ -403,25 +403,31 @@ def fit_text(text: str, face: ImageFont.FreeTypeFont, max_width: float) -> str:
     return cut.rstrip() + "…"
 
 
-def thumbnails(image: Image.Image, pictures: list[tuple[Image.Image, str]]) -> None:
-    """Small labelled thumbnails of the cast along the top-right corner (who is in the shot)."""
+def thumbnails(image: Image.Image, pictures: list[tuple[Image.Image, str]],
+               box: tuple[int, int, int, int] | None = None) -> None:
+    """Small labelled thumbnails of the cast in the top-right corner of ``box`` (who is in the shot).
+
+    ``box`` (pixels, default the whole image) is where they must stay: the sketch passes the part of the panel
+    that every camera move keeps on screen, so an animated panel never crops who is in it. They shrink to fit
+    its width when there are many (a portrait frame).
+    """
     if not pictures:
         return
-    width, height = image.size
-    size = max(24, int(min(width, height) * 0.16))
-    pad = max(4, size // 10)
+    left, top, right, _ = box or (0, 0, *image.size)
+    pad = max(4, int(min(image.size) * 0.016))
+    size = max(16, min(int(min(image.size) * 0.16), (right - left) // len(pictures) - pad * 3))
     face = font(size * 0.16, True)
     draw = ImageDraw.Draw(image)
-    x = width - pad
+    x, y = right - pad - 3, top + pad + 3  # the cell's frame is drawn 3 px outside it
     for picture, tag in pictures:
         thumb = picture.convert("RGB")
         thumb.thumbnail((size, size))
         cell = Image.new("RGB", (size, size), (250, 250, 250))
         cell.paste(thumb, ((size - thumb.width) // 2, (size - thumb.height) // 2))
         x -= size
-        draw.rectangle((x - 3, pad - 3, x + size + 2, pad + size + int(size * 0.24) + 2), fill=(250, 250, 250),
+        draw.rectangle((x - 3, y - 3, x + size + 2, y + size + int(size * 0.24) + 2), fill=(250, 250, 250),
                        outline=INK, width=2)
-        image.paste(cell, (x, pad))
-        draw.text((x + size / 2, pad + size + size * 0.12), fit_text(tag, face, size), font=face, fill=INK,
+        image.paste(cell, (x, y))
+        draw.text((x + size / 2, y + size + size * 0.12), fit_text(tag, face, size), font=face, fill=INK,
                   anchor="mm")
-        x -= pad * 2
+        x -= pad * 2 + 6

@@ -148,3 +148,46 @@ def ken_burns_canvas(width: int, height: int, amount: float = KEN_BURNS_AMOUNT) 
     them must agree on it, and backends do not import the editing tools.
     """
     return (max(2, round(width * (1 + amount) / 2) * 2), max(2, round(height * (1 + amount) / 2) * 2))
+
+
+#: (left, top, right, bottom) of a still, as fractions of its width and height.
+Box = tuple[float, float, float, float]
+
+
+def camera_view(move: CameraMove, progress: float, amount: float = KEN_BURNS_AMOUNT) -> Box:
+    """The part of a still the render's ``move`` shows at ``progress`` (0 = first frame, 1 = last).
+
+    The numbers of :func:`zoompan_expressions` (the render's Ken Burns move) as fractions of the still
+    (static: the whole still, as the render fits a static still). Why it exists: what the sketch must keep
+    on screen, and what a continued shot's first frame is, are both read from the move itself.
+    """
+    t = min(1.0, max(0.0, progress))
+    zoom = {CameraMove.STATIC: 1.0, CameraMove.ZOOM_IN: 1 + amount * t,
+            CameraMove.ZOOM_OUT: 1 + amount * (1 - t)}.get(move, 1 + amount)
+    size = 1 / zoom
+    x = y = (1 - size) / 2
+    spare = 1 - size
+    if move is CameraMove.PAN_RIGHT:
+        x = spare * t
+    elif move is CameraMove.PAN_LEFT:
+        x = spare * (1 - t)
+    elif move is CameraMove.TILT_DOWN:
+        y = spare * t
+    elif move is CameraMove.TILT_UP:
+        y = spare * (1 - t)
+    return (x, y, x + size, y + size)
+
+
+def steady_region(moves: "list[CameraMove] | None" = None, amount: float = KEN_BURNS_AMOUNT) -> Box:
+    """The part of a still on screen for the whole of every move in ``moves`` (default: every move).
+
+    Each move's view travels in a straight line (or shrinks/grows about the centre), so what its first and
+    last views share is on screen throughout; the sketch keeps the shot's identifying marks (the cast) there.
+    """
+    views = [camera_view(m, t, amount) for m in (moves or list(CameraMove)) for t in (0.0, 1.0)]
+    return (max(v[0] for v in views), max(v[1] for v in views), min(v[2] for v in views), min(v[3] for v in views))
+
+
+#: Stands in a still's slate for the shot's time on screen; the render writes it in (a backend sees the clip's
+#: length, which includes the outgoing transition's handle, not the shot's duration).
+SLATE_SCREEN_TIME = "{screen_time}"

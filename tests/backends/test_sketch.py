@@ -201,9 +201,9 @@ def test_cast_references_appear_as_thumbnails(tmp_path):
     Image.new("RGB", (120, 160), (12, 201, 33)).save(mara)
     image = panel(still("Medium shot of @Mara reading, in a library", resolution="720p",
                         references=[Reference(path=str(mara), tag="Mara")]))
-    corner = np.asarray(image)[:200, -260:].reshape(-1, 3)
+    corner = np.asarray(image)[:260, -340:].reshape(-1, 3)  # the top-right corner of the steady region
     assert (np.abs(corner.astype(int) - (12, 201, 33)).sum(axis=1) < 6).sum() > 2000
-    plain = np.asarray(panel(still("Medium shot of @Mara reading, in a library", resolution="720p")))[:200, -260:]
+    plain = np.asarray(panel(still("Medium shot of @Mara reading, in a library", resolution="720p")))[:260, -340:]
     assert (np.abs(plain.reshape(-1, 3).astype(int) - (12, 201, 33)).sum(axis=1) < 6).sum() == 0
     with pytest.raises(InvalidInputError, match="does not exist"):
         panel(still("x", references=[Reference(path=str(tmp_path / "gone.png"))]))
@@ -280,3 +280,28 @@ def test_labels_are_kept_as_data_not_drawn_into_the_panel(tmp_path):
     plain = tmp_path / "plain.png"
     Image.new("RGB", (8, 8)).save(plain)
     assert panel_labels(plain) is None and panel_labels(tmp_path / "missing.png") is None
+
+
+@pytest.mark.parametrize("ratio", list(ASPECT_RATIOS))
+def test_the_cast_stays_inside_every_camera_moves_view_for_its_whole_duration(tmp_path, ratio):
+    """The animatic flies the render's move over the panel (formats.camera_view is that move's geometry): every
+    pixel of every cast thumbnail is in the view at the first, middle and last frame of every move."""
+    from shotsmith.formats import camera_view
+
+    refs = []
+    for i, colour in enumerate(((200, 30, 160), (20, 150, 140), (230, 120, 10), (60, 60, 220))):
+        path = tmp_path / f"m{i}.png"
+        Image.new("RGB", (100, 130), colour).save(path)
+        refs.append((Reference(path=str(path), tag=f"m{i}"), colour))
+    for count in (1, 4):
+        for move in CameraMove:
+            picture = np.asarray(panel(still("Medium shot of @m0 reading, in a library", aspect_ratio=ratio,
+                                             camera=move, references=[r for r, _ in refs[:count]]))).astype(int)
+            h, w = picture.shape[:2]
+            for _, colour in refs[:count]:
+                ys, xs = np.nonzero(np.abs(picture - colour).sum(axis=2) < 6)
+                assert len(xs) > 200, (ratio, move, colour)
+                for t in (0.0, 0.5, 1.0):
+                    left, top, right, bottom = camera_view(move, t)
+                    assert xs.min() >= left * w and xs.max() < right * w, (ratio, move, t, colour)
+                    assert ys.min() >= top * h and ys.max() < bottom * h, (ratio, move, t, colour)
