@@ -4,7 +4,8 @@ A shot's result is a **still card** (PNG), not a clip: a gradient-and-grid pictu
 in a palette chosen from the style words (or the shot's storyboard panel, when
 the request carries one), drawn at half the size of the renderer's Ken Burns
 canvas (the render moves a still at its own size, and a soft card loses nothing),
-and a **slate**: the shot number, the prompt, the camera move and "ANIMATIC ·
+and a **slate**: the shot number, the prompt, the camera move, the shot's time on
+screen (:data:`~shotsmith.formats.SLATE_SCREEN_TIME`, written in by the render) and "ANIMATIC ·
 PREVIZ", kept as text in the PNG (``shotsmith:slate``) rather than drawn into it.
 When the shot is animated from a storyboard panel (image-to-video), the panel is
 pure drawing and its labels (shot, framing, subject, setting: the ``sketch``
@@ -38,7 +39,7 @@ from shotsmith.backends.palette import DEFAULT_PALETTE, PALETTES, palette_for  #
 from shotsmith.backends.sketch import panel_labels
 from shotsmith.errors import CancelledError
 from shotsmith.fonts import wrap_text
-from shotsmith.formats import SLATE_KEY, ken_burns_canvas, frame_size
+from shotsmith.formats import SLATE_KEY, SLATE_SCREEN_TIME, frame_size, ken_burns_canvas
 
 #: Longest prompt shown on a card (a title holds 500 characters).
 MAX_CARD_CHARS = 480
@@ -47,7 +48,7 @@ MAX_CARD_CHARS = 480
 class AnimaticBackend(Backend):
     name = "animatic"
     description = "Offline previz: labelled cards with the prompt and a simulated camera move. Free, instant, no GPU."
-    model = "animatic-v1"
+    model = "animatic-v2"  # v2: the slate shows the shot's time on screen (not the clip's, handle included)
 
     def capabilities(self) -> Capabilities:
         return Capabilities(modes=[GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO],
@@ -93,9 +94,12 @@ def slate(request: GenerationRequest, width: int, height: int) -> list[dict]:
     """The card's words as title fields (sizes in pixels of a ``height``-line frame): the render draws them."""
     short = min(width, height)
     head, body, small = max(14, short // 14), max(12, short // 24), max(10, short // 34)
-    prompt = request.prompt if len(request.prompt) <= MAX_CARD_CHARS else request.prompt[:MAX_CARD_CHARS - 1] + "…"
+    prompt = request.prompt.replace(SLATE_SCREEN_TIME, "")
+    prompt = prompt if len(prompt) <= MAX_CARD_CHARS else prompt[:MAX_CARD_CHARS - 1] + "…"
     shot = f"SHOT {request.shot_index}" if request.shot_index is not None else "SHOT"
-    footer = f"CAMERA: {request.camera.phrase.upper()}   ·   {request.duration_s:.1f}s   ·   {request.aspect_ratio}"
+    # The shot's length is its time on screen, which only the render knows (the request's duration includes
+    # the outgoing transition's handle: a 3 s shot before a 0.5 s dissolve is a 3.5 s clip): it writes it in.
+    footer = f"CAMERA: {request.camera.phrase.upper()}   ·   {SLATE_SCREEN_TIME}   ·   {request.aspect_ratio}"
     common = {"fade_in_s": 0.0, "fade_out_s": 0.0, "color": "white"}
     previz = {"text": "ANIMATIC · PREVIZ", "position": "top_right", "size": small, "bold": True,
               "box_color": "0xd62828@0.85", **common}

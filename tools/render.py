@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field
 from shotsmith.atomic import atomic_output
 from shotsmith.errors import InvalidInputError, MediaError, PathSafetyError, ShotsmithError
 from shotsmith.fonts import FONTS_DIR
-from shotsmith.formats import KEN_BURNS_AMOUNT, SLATE_KEY, CameraMove, TransitionKind, ken_burns_canvas, zoompan_expressions
+from shotsmith.formats import KEN_BURNS_AMOUNT, SLATE_KEY, SLATE_SCREEN_TIME, CameraMove, TransitionKind, ken_burns_canvas, zoompan_expressions
 from shotsmith.media.ffmpeg import run_ffmpeg
 from shotsmith.media.probe import MediaInfo, probe
 from shotsmith.timeline import ClipRef, OutputSettings, Overlay, Timeline, Title
@@ -682,10 +682,13 @@ class _Compiler:
             begin = 0 if i == 0 else p.start_frame + (placed[i - 1].end_frame - p.start_frame) // 2
             end = placed[-1].end_frame if i == len(placed) - 1 else \
                 placed[i + 1].start_frame + (p.end_frame - placed[i + 1].start_frame) // 2
+            # the shot's time on screen: until the next clip starts (a clip's handle lies under that one)
+            screen = (placed[i + 1].start_frame if i < len(placed) - 1 else p.end_frame) - p.start_frame
             for title in titles:
                 size = max(4, round(title.size * self.H / height)) if title.size else 0
-                found.append(title.model_copy(update={"size": size, "start_s": begin / self.fps,
-                                                      "end_s": (end - 0.5) / self.fps}))
+                found.append(title.model_copy(update={
+                    "size": size, "text": title.text.replace(SLATE_SCREEN_TIME, f"{screen / self.fps:.1f}s"),
+                    "start_s": begin / self.fps, "end_s": (end - 0.5) / self.fps}))
         return found
 
     def _shows(self, start_s: float, end_s: float | None, duration_s: float) -> bool:

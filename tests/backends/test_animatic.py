@@ -184,3 +184,41 @@ def test_a_storyboard_panels_labels_ride_in_the_slate_unmoved_by_the_camera(tmp_
     # ...while the picture between them moved with the camera
     middle = (slice(80, 260), slice(0, 640))
     assert np.abs(first[middle] - last[middle]).mean() > 4
+
+
+@pytest.mark.parametrize("move", list(CameraMove))
+def test_camera_view_is_the_renders_move(move):
+    """formats.camera_view (what the sketch keeps on screen, where a continued shot starts) is the same geometry
+    as the zoompan expressions the render's Ken Burns move evaluates, at every frame."""
+    from shotsmith.formats import camera_view, zoompan_expressions
+
+    frames, iw, ih = 25, 1000.0, 600.0
+    z, x, y = zoompan_expressions(move, frames, amount=0.2, static_zoom=1.0)
+    for on in range(frames):
+        zoom = eval(z, {"on": on})  # noqa: S307  (our own arithmetic strings)
+        scope = {"on": on, "zoom": zoom, "iw": iw, "ih": ih}
+        left, top = eval(x, scope) / iw, eval(y, scope) / ih  # noqa: S307
+        view = camera_view(move, on / (frames - 1))
+        assert view == pytest.approx((left, top, left + 1 / zoom, top + 1 / zoom), abs=1e-9)
+
+
+def test_the_slate_shows_the_shots_time_on_screen_not_its_clips_length_with_the_handle(tmp_path):
+    """A 3 s shot before a 0.5 s dissolve is a 3.5 s clip (its handle lies under the next shot): the slate the
+    render draws says 3.0s; the last shot, which has no handle, says its own length."""
+    from shotsmith.tools.render import compile_timeline
+
+    first = _card(tmp_path, shot_index=1, duration_s=3.5, camera=CameraMove.PAN_LEFT)
+    second = _card(tmp_path, shot_index=2, duration_s=2.0)
+    assert all("3.5s" not in t.text for t in still_slate(first)[1])
+    dissolve = Transition(kind=TransitionKind.DISSOLVE, duration_s=0.5)
+    timeline = Timeline(clips=[ClipRef(source=str(first), in_s=0, out_s=3.5, motion=CameraMove.PAN_LEFT,
+                                       transition_to_next=dissolve),
+                               ClipRef(source=str(second), in_s=0, out_s=2.0)],
+                        output=OutputSettings(width=320, height=180, fps=12))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    compiled = compile_timeline(timeline, scratch=scratch)
+    assert compiled.duration_s == pytest.approx(5.0)
+    drawn = " ".join(" ".join(p.read_text() for p in sorted(scratch.glob("slate*.txt"))).split())  # unwrapped
+    assert "CAMERA: SMOOTH PAN LEFT · 3.0s · 16:9" in drawn and "CAMERA: LOCKED-OFF STATIC CAMERA · 2.0s" in drawn
+    assert "3.5s" not in drawn and "{" not in drawn
