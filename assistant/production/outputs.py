@@ -85,7 +85,18 @@ def publish(kept: Path, target: Path) -> None:
         sidecar = Path(kept).with_suffix(suffix)
         if sidecar.is_file():
             _publish_one(sidecar, target.with_suffix(suffix))
+        elif _is_earlier_render(target.with_suffix(suffix), Path(kept).parent):
+            # This render has no such captions (style off, burn, track): a player would load the stale ones.
+            target.with_suffix(suffix).unlink()
     _publish_one(Path(kept), target)
+
+
+def _is_earlier_render(path: Path, renders: Path) -> bool:
+    """Whether ``path`` is a sidecar an earlier render of this project published (so ours to remove)."""
+    if not path.is_file():
+        return False
+    data = path.read_bytes()
+    return any(kept.is_file() and kept.read_bytes() == data for kept in renders.glob(f"v[0-9]*{path.suffix}"))
 
 
 def _publish_one(kept: Path, target: Path) -> None:

@@ -55,3 +55,24 @@ def test_the_batch_table_shows_an_error_as_written(capsys):
                  "counts": {"failed": 1}, "spent_usd": 0.0, "max_cost_usd": None, "seconds": 0.1})
     shown = " ".join(capsys.readouterr().out.replace("│", " ").split())
     assert "[secrets]" in shown and "[b]ad" in shown
+
+
+def test_caption_sidecars_of_an_earlier_render_do_not_stay_beside_a_new_one(tmp_path):
+    """`--captions srt` then `--captions burn` (or off) on the same -o left the first render's x.srt/x.vtt beside
+    the new x.mp4: a player loads them, so it showed stale captions (twice, over burned ones). A sidecar the user
+    wrote there themselves (not one of this project's renders) is left alone."""
+    out = tmp_path / "x.mp4"
+    session = open_session(tmp_path / "x.shotsmith", options=ServiceOptions(resolution="360p", captions="srt",
+                                                                            outputs=(out,)), offline=True)
+    report, error = drive_brief(session, EXPLAINER, out)
+    assert error is None, error
+    assert out.with_suffix(".srt").is_file() and out.with_suffix(".vtt").is_file()
+    session.close()
+    mine = tmp_path / "x.shotsmith" / "renders" / "final.vtt"  # a file of the user's at another output's side
+    mine.write_text("WEBVTT\n\n00:00.000 --> 00:01.000\nmy own\n")
+    again = open_session(tmp_path / "x.shotsmith", options=ServiceOptions(captions="off", outputs=(out,)),
+                         offline=True)
+    again.service.render()
+    assert not out.with_suffix(".srt").exists() and not out.with_suffix(".vtt").exists()
+    again.service.render(tmp_path / "x.shotsmith" / "renders" / "final.mp4")
+    assert mine.read_text().endswith("my own\n")
