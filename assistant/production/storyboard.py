@@ -116,8 +116,9 @@ class Panel(BaseModel):
     """One storyboard panel as the chat, the agent and the TUI show it."""
 
     shot: int = Field(description="Shot number.")
-    state: Literal["approved", "pending", "none", "footage"] = Field(
-        description="approved / pending (a still waits for a yes) / none (no still yet) / footage (the user's file).")
+    state: Literal["approved", "pending", "none", "footage", "continues"] = Field(
+        description="approved / pending (a still waits for a yes) / none (no still yet) / footage (the user's file) "
+                    "/ continues (starts from the previous shot's last frame: no still of its own).")
     keyframe: str | None = Field(default=None, description="Project-relative path of the still, when there is one.")
     duration_s: float = Field(description="Seconds on screen.")
     camera: str = Field(description="Camera move.")
@@ -125,7 +126,8 @@ class Panel(BaseModel):
 
     def line(self, root: Path | None = None) -> str:
         """``2. [pending] 3 s, push in: a barista pours … — keyframes/ab12.png`` (the path under ``root``)."""
-        mark = {"approved": "approved", "pending": "pending", "none": "no still yet", "footage": "footage"}[self.state]
+        mark = {"approved": "approved", "pending": "pending", "none": "no still yet", "footage": "footage",
+                "continues": f"continues from shot {self.shot - 1}"}[self.state]
         where = f" — {root / self.keyframe if root else self.keyframe}" if self.keyframe else ""
         prompt = textwrap.shorten(self.prompt, width=90, placeholder=" …")
         return f"{self.shot}. [{mark}] {self.duration_s:g} s, {self.camera.replace('_', ' ')}: {prompt}{where}"
@@ -133,7 +135,8 @@ class Panel(BaseModel):
 
 def panels(plan: ShotPlan) -> list[Panel]:
     """The storyboard: one panel per shot, in cut order."""
-    return [Panel(shot=s.index, state="footage" if s.source else s.keyframe_state, keyframe=s.bound_keyframe,
+    return [Panel(shot=s.index, state="footage" if s.source else "continues" if s.continues_from else s.keyframe_state,
+                  keyframe=None if s.continues_from else s.bound_keyframe,
                   duration_s=s.duration_s, camera=s.camera.value, prompt=s.prompt) for s in plan.shots]
 
 
@@ -147,6 +150,11 @@ def approve(plan: ShotPlan, shots: list[int] | None) -> tuple[ShotPlan, list[int
         missing = sorted({i for i in shots if i not in known})
         if missing:
             raise InvalidInputError(f"no shot {', '.join(map(str, missing))}; the plan has shots 1-{len(plan.shots)}")
+        continued = [i for i in shots if known[i].continues_from]
+        if continued:
+            raise InvalidInputError(
+                "; ".join(f"shot {i} continues from shot {i - 1}'s last frame" for i in continued)
+                + ": it has no still of its own to approve", hint=f"approve shot {continued[0] - 1} instead")
         bare = [i for i in shots if not known[i].source and not known[i].bound_keyframe]
         if bare:
             raise InvalidInputError(f"shot {', '.join(map(str, bare))} has no storyboard still yet",

@@ -125,3 +125,22 @@ def test_a_piped_chat_stopping_at_an_error_names_the_lines_it_did_not_send(tmp_p
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "no shot 9" in done.stderr
     assert "not sent" in done.stderr and "make shot 2 longer" in done.stderr and "render" in done.stderr
+
+
+# -- a continued shot in the storyboard review -----------------------------------------------------------------------
+
+def test_a_continued_shot_is_shown_as_continuing_not_as_missing_its_still(tmp_path):
+    session = open_session(tmp_path / "c", options=ServiceOptions(resolution="360p"), offline=True)
+    collect(session.send("a 9 second ad for a bakery, 3 shots"))
+    collect(session.send("show the storyboard"))
+    collect(session.send("continue shot 3 from shot 2"))
+    events = collect(session.send("show the storyboard"))
+    text = "\n".join(getattr(e, "text", "") for e in events)
+    line = next(x for x in text.splitlines() if x.startswith("3. "))
+    assert "continues from shot 2" in line and "no still yet" not in line
+    assert session.service.storyboard_panels()[2].state == "continues"
+    collect(session.send("approve 3"))
+    assert "continues from shot 2" in str(session.last_error) and "make the storyboard first" not in str(
+        session.last_error)
+    collect(session.send("approve all"))
+    assert session.last_error is None

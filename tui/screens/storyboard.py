@@ -27,7 +27,8 @@ from shotsmith.brief import Shot
 from shotsmith.tui import thumbs
 from shotsmith.tui.widgets.thumb_strip import IMAGE_ROWS, image_class
 
-MARKS = {"approved": "✓ approved", "pending": "… pending", "none": "no still yet", "footage": "footage"}
+MARKS = {"approved": "✓ approved", "pending": "… pending", "none": "no still yet", "footage": "footage",
+         "continues": "↳ continues"}
 HINT = "←/→ choose · a approve panel · A approve all · r redo… · Esc close"
 
 
@@ -48,7 +49,7 @@ class PanelTile(Vertical):
         self.path: Path | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("no still yet", classes="panel-empty")
+        yield Static(MARKS["continues"] if self.panel.state == "continues" else "no still yet", classes="panel-empty")
         yield Static(self.label, classes="panel-label", markup=False)
 
     @property
