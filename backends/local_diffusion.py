@@ -32,6 +32,11 @@ Why it is built this way:
   (:mod:`.video_conditioning`), from ``model_index.json`` before it is loaded, so
   the capabilities the planner sees are the loaded model's own. An image the
   model cannot take is refused, never dropped.
+* A pipeline that takes a video condition (LTX / LTX-2 condition) extends a clip it
+  made (``video-extend``): the new run is conditioned at frame 0 on the clip's last
+  frames (a count the VAE encodes whole), and the result is the whole, longer clip:
+  the original frames untouched, then the new frames after that overlap, encoded once
+  (the clip's sound kept). Only a local file is needed, so the handle is the clip's path.
 * The pipeline blocks for minutes, so it runs in a worker thread
   (``asyncio.to_thread``); the step callback reports progress and stops the
   run when the cancel event is set, by raising out of the denoising loop.
@@ -69,10 +74,12 @@ from shotsmith.backends.video_conditioning import (
     PipelineModes,
     audio_sample_rate,
     conditioning_arguments,
+    extension_arguments,
     fit_image,
     modes_of_model,
     modes_of_pipeline,
     output_audio,
+    overlap_frames,
 )
 from shotsmith.config import Settings, load_settings
 from shotsmith.errors import BackendError, CancelledError, InvalidInputError
@@ -157,6 +164,15 @@ class DiffusersSettings(BaseModel):
 
 
 @dataclass
+class ClipMedia:
+    """A decoded clip: its frames (uint8, F x H x W x 3) and its sound (float32 samples x channels, or None)."""
+
+    frames: Any
+    audio: Any = None
+    sample_rate: int | None = None
+
+
+@dataclass
 class PipelineFacts:
     """What the loaded pipeline allows, read from its components (or the config's overrides)."""
 
@@ -185,6 +201,10 @@ class GenerationPlan:
     end_image: str | None = None
     #: Keep the audio a pipeline returns (False when the request asked for a silent clip).
     keep_audio: bool = True
+    #: video-extend: the clip to continue, and how many of its last frames the run starts from
+    #: (``num_frames`` counts them too; the clip grows by ``num_frames - overlap``).
+    extend_from: str | None = None
+    overlap: int = 0
 
     @property
     def duration_s(self) -> float:
@@ -308,6 +328,8 @@ class DiffusersBackend(Backend):
         offered = [GenerationMode.TEXT_TO_VIDEO] if modes is None or modes.text_to_video else []
         if modes is not None and modes.image_to_video:
             offered.append(GenerationMode.IMAGE_TO_VIDEO)
+        if modes is not None and modes.extends:  # any length the model makes; the added seconds are snapped
+            offered.append(GenerationMode.VIDEO_EXTEND)
         return Capabilities(modes=offered, durations_s=None,
                             min_duration_s=s.min_duration_s, max_duration_s=s.max_duration_s,
                             aspect_ratios=list(ASPECT_RATIOS), resolutions=list(s.resolutions), fps=list(s.fps),
@@ -316,6 +338,15 @@ class DiffusersBackend(Backend):
                             supports_camera_control=False, max_concurrency=self._concurrency(), costs_money=False,
                             local=True, long_running=True, generates_audio=modes is not None and modes.audio,
                             supports_end_image=modes is not None and modes.end_image)
+
+    def extension_source(self, task_id: str, data: dict) -> str | None:
+        """The clip's own file (``data["clip"]``): a local model continues from its frames, so the path is
+        the handle (a provider task id means nothing here). None when this model cannot extend."""
+        modes = self.modes()
+        clip = data.get("clip")
+        if modes is None or not modes.extends or not clip or not Path(clip).is_file():
+            return None
+        return str(clip)
 
     def modes(self, model: str | None = None) -> PipelineModes | None:
         """What the model's pipeline takes: from the loaded pipeline when it is this model, else read from
@@ -376,7 +407,11 @@ class DiffusersBackend(Backend):
             request = request.model_copy(update={"end_image": None})  # said here, with the model's name
             dropped.append(f"{self._label(request)}{modes.pipeline} takes no last frame; the end image is not used "
                            f"(LTX condition and Wan first-last-frame models do)")
-        if modes is not None and not request.image and not modes.text_to_video:
+        if request.mode is GenerationMode.VIDEO_EXTEND and modes is not None and not modes.extends:
+            raise InvalidInputError(f"{self._label(request)}{model} ({modes.pipeline}) cannot extend a clip",
+                                    hint="LTX condition models (LTXConditionPipeline, LTX2ConditionPipeline) can")
+        if modes is not None and not request.image and not modes.text_to_video and \
+                request.mode is not GenerationMode.VIDEO_EXTEND:
             ready, warnings = self._prepare_pending_keyframe(request, modes, model)
         else:
             ready, warnings = super().prepare(request)
@@ -441,12 +476,18 @@ class DiffusersBackend(Backend):
                                     "in the config file, or pass model= to the backend")
         return model
 
-    def plan(self, request: GenerationRequest, facts: PipelineFacts) -> GenerationPlan:
-        """Turn a request into pipeline arguments, checking each value as diffusers' check_inputs would."""
+    def plan(self, request: GenerationRequest, facts: PipelineFacts, *, clip_frames: int | None = None) -> GenerationPlan:
+        """Turn a request into pipeline arguments, checking each value as diffusers' check_inputs would.
+
+        A ``video-extend`` request's ``duration_s`` is the seconds to add; ``clip_frames`` (the clip's
+        frame count, once it is decoded) caps the overlap the run starts from."""
         label = f"shot {request.shot_index}: " if request.shot_index is not None else ""
-        if request.mode not in (GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO):
-            raise InvalidInputError(f"{label}the diffusers backend does text-to-video and image-to-video, "
-                                    f"not {request.mode.value}")
+        if request.mode not in (GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO,
+                                GenerationMode.VIDEO_EXTEND):
+            raise InvalidInputError(f"{label}the diffusers backend does text-to-video, image-to-video and "
+                                    f"video-extend, not {request.mode.value}")
+        if request.mode is GenerationMode.VIDEO_EXTEND and not request.extend_from:
+            raise InvalidInputError(f"{label}video-extend needs the clip to extend (extend_from)")
         if not request.prompt.strip():
             raise InvalidInputError(f"{label}the prompt is empty")
         if request.seed is not None and not 0 <= request.seed <= MAX_SEED:
@@ -473,8 +514,17 @@ class DiffusersBackend(Backend):
             warnings.append(f"{label}frame size {round(width)}x{round(height)} is not a multiple of {m}; "
                             f"generating {snapped_w}x{snapped_h}")
         wanted = max(1, round(request.duration_s * request.fps))
-        frames = snap_frames(wanted, facts.frame_step, facts.max_frames)
-        if frames != wanted:
+        overlap = 0
+        if request.mode is GenerationMode.VIDEO_EXTEND:
+            overlap, frames = self._extension_frames(wanted, facts, clip_frames, label)
+            if frames - overlap != wanted:
+                added = frames - overlap
+                warnings.append(f"{label}the model adds frames {facts.frame_step} at a time; adding {added} frames "
+                                f"({added / request.fps:.2f}s) instead of {wanted} ({request.duration_s:g}s at "
+                                f"{request.fps} fps)")
+        else:
+            frames = snap_frames(wanted, facts.frame_step, facts.max_frames)
+        if frames != wanted and not overlap:
             why = (f"the model makes at most {facts.max_frames} frames" if facts.max_frames and wanted > facts.max_frames
                    else f"the model needs k*{facts.frame_step}+1 frames")
             warnings.append(f"{label}{why}; generating {frames} frames ({frames / request.fps:.2f}s) "
@@ -485,7 +535,25 @@ class DiffusersBackend(Backend):
                               guidance_scale=self.settings.guidance_scale, seed=request.seed,
                               prompt=request.prompt, negative_prompt=negative or None, warnings=warnings,
                               image=request.image, end_image=request.end_image if request.image else None,
-                              keep_audio=request.audio is not False)
+                              keep_audio=request.audio is not False, extend_from=request.extend_from,
+                              overlap=overlap)
+
+    @staticmethod
+    def _extension_frames(wanted: int, facts: PipelineFacts, clip_frames: int | None, label: str) -> tuple[int, int]:
+        """(overlap, frames to generate) for adding ``wanted`` frames: the run starts from the clip's last
+        ``overlap`` frames (``k*step+1``, see :func:`overlap_frames`) and adds a multiple of ``step``, so the
+        whole run is ``k*step+1`` frames too, as the VAE needs."""
+        step = facts.frame_step
+        overlap = overlap_frames(step, clip_frames)
+        if overlap < 1:
+            raise InvalidInputError(f"{label}the clip to extend has no frames")
+        added = max(step, round(wanted / step) * step)
+        if facts.max_frames is not None and overlap + added > facts.max_frames:
+            added = ((facts.max_frames - overlap) // step) * step
+            if added < 1:
+                raise InvalidInputError(f"{label}the model makes at most {facts.max_frames} frames, no more than the "
+                                        f"{overlap} an extension starts from")
+        return overlap, overlap + added
 
     def run_blocking(self, request: GenerationRequest, dest: Path, model: str, on_progress: ProgressCallback,
                      cancel: threading.Event, stop: threading.Event | None = None) -> GenerationResult:
@@ -509,8 +577,15 @@ class DiffusersBackend(Backend):
         check_cancel()
         modes = modes_of_pipeline(pipe, self.settings.end_image)
         self._check_modes(request, modes, model)  # the folder may have changed since prepare()
-        plan = self.plan(request, pipeline_facts(pipe, self.settings))
-        kwargs = self.pipeline_arguments(pipe, plan, progress, cancelled, modes)
+        source: ClipMedia | None = None
+        if request.mode is GenerationMode.VIDEO_EXTEND:
+            if not modes.extends:
+                raise InvalidInputError(f"{self._label(request)}{model} ({modes.pipeline}) cannot extend a clip")
+            source = read_clip(Path(request.extend_from or ""), request.fps, label=self._label(request))
+        plan = self.plan(request, pipeline_facts(pipe, self.settings),
+                         clip_frames=len(source.frames) if source is not None else None)
+        kwargs = self.pipeline_arguments(pipe, plan, progress, cancelled, modes,
+                                         tail=source.frames[-plan.overlap:] if source is not None else None)
         with _run_lock:
             check_cancel()
             try:
@@ -534,23 +609,30 @@ class DiffusersBackend(Backend):
         frames = frames_to_uint8(output.frames if hasattr(output, "frames") else output[0])
         audio = output_audio(output) if modes.audio and plan.keep_audio else None
         rate = audio_sample_rate(pipe) if audio is not None else None
+        duration = plan.duration_s
+        if source is not None:  # the whole, longer clip: the original, then what follows the overlap
+            frames, audio, rate = extended_media(source, frames, plan.overlap, plan.fps, audio, rate)
+            duration = len(frames) / plan.fps
         progress.emit(DENOISE_SHARE + 5.0, message="encoding")
-        encode_mp4(frames, dest, plan.fps, cancel=_AnyEvent(cancel, stop), on_progress=progress.encoding(plan.duration_s),
+        encode_mp4(frames, dest, plan.fps, cancel=_AnyEvent(cancel, stop), on_progress=progress.encoding(duration),
                    what=f"encoding {self._label(request) or 'the clip '}".strip(), audio=audio, sample_rate=rate)
         info = probe(dest)
         video = require_video(info)
         progress.emit(100.0, message="done")
-        return GenerationResult(path=str(dest), duration_s=info.duration_s or plan.duration_s, width=video.width,
+        return GenerationResult(path=str(dest), duration_s=info.duration_s or duration, width=video.width,
                                 height=video.height, cost=CostEstimate(amount=0.0, source="local compute"),
                                 warnings=[*load_warnings, *plan.warnings], has_audio=bool(info.audio))
 
     def pipeline_arguments(self, pipe: Any, plan: GenerationPlan, progress: "_Progress",
-                           cancelled: Any, modes: PipelineModes | None = None) -> dict[str, Any]:
+                           cancelled: Any, modes: PipelineModes | None = None,
+                           tail: Any = None) -> dict[str, Any]:
         """The keyword arguments for ``pipe(...)``, with the progress/cancel callback the pipeline supports.
 
         The start image (and last frame) is cropped to the generation size and handed over the way this
-        pipeline takes it (``image=``/``last_image=`` or LTX ``conditions``); a pipeline that reads the
-        frame rate (LTX ``frame_rate``, Stable Video Diffusion's ``fps`` conditioning) gets the shot's."""
+        pipeline takes it (``image=``/``last_image=`` or LTX ``conditions``); an extension's ``tail`` (the
+        clip's last frames, uint8) goes in as a video condition at frame 0, fitted to the generation size;
+        a pipeline that reads the frame rate (LTX ``frame_rate``, Stable Video Diffusion's ``fps``
+        conditioning) gets the shot's."""
         import torch
 
         modes = modes or modes_of_pipeline(pipe, self.settings.end_image)
@@ -564,6 +646,8 @@ class DiffusersBackend(Backend):
             end = (fit_image(plan.end_image, plan.width, plan.height, what="end image")
                    if plan.end_image and modes.end_image else None)
             kwargs.update(conditioning_arguments(pipe, modes, image, end, plan.num_frames))
+        if tail is not None:
+            kwargs.update(extension_arguments(pipe, modes, fit_frames(tail, plan.width, plan.height)))
         for rate in ("frame_rate", "fps"):
             if rate in params:
                 kwargs[rate] = plan.fps
@@ -819,6 +903,89 @@ def encode_mp4(frames: Any, dest: Path, fps: int, *, cancel: threading.Event | N
         run_ffmpeg([*inputs, "-frames:v", str(count), "-c:v", "libx264", "-preset", "medium", "-crf", "16",
                     "-pix_fmt", "yuv420p", "-r", str(fps), *sound, "-movflags", "+faststart", "-f", "mp4", str(dest)],
                    duration_s=duration, cancel=cancel, on_progress=on_progress, what=what)
+
+
+def read_clip(path: Path, fps: int, *, label: str = "") -> ClipMedia:
+    """Decode a clip to extend: every frame as uint8 RGB (at ``fps``, resampled only where the clip has
+    another rate) and its first sound track as float32 samples.
+
+    Decoded through ffmpeg into raw files (the runner owns the pipes), with the frames passed through
+    as they are, so frame N here is frame N of the file and the extended clip starts with exactly them."""
+    import numpy as np
+
+    if not path.is_file():
+        raise InvalidInputError(f"{label}the clip to extend {path} does not exist",
+                                hint="generate the shot again; its clip was removed from the project")
+    info = probe(path)
+    video = require_video(info)
+    width, height = video.width, video.height
+    resample = ["-vf", f"fps={fps}"] if video.fps and abs(video.fps - fps) > 0.01 else ["-fps_mode", "passthrough"]
+    with tempfile.TemporaryDirectory(prefix="shotsmith-extend-") as tmp:
+        raw = Path(tmp) / "frames.rgb"
+        run_ffmpeg(["-i", str(path), "-map", "0:v:0", *resample, "-f", "rawvideo", "-pix_fmt", "rgb24", str(raw)],
+                   what=f"{label}reading the clip to extend")
+        frames = np.fromfile(raw, dtype=np.uint8)
+        frames = frames[: frames.size // (width * height * 3) * width * height * 3].reshape(-1, height, width, 3)
+        audio = rate = None
+        if info.audio:
+            stream = info.audio[0]
+            pcm = Path(tmp) / "audio.f32"
+            run_ffmpeg(["-i", str(path), "-map", "0:a:0", "-f", "f32le", "-ac", str(stream.channels), "-ar",
+                        str(stream.sample_rate), str(pcm)], what=f"{label}reading the clip's sound")
+            audio = np.fromfile(pcm, dtype="<f4").reshape(-1, stream.channels)
+            rate = stream.sample_rate
+    if not len(frames):
+        raise InvalidInputError(f"{label}the clip to extend {path} has no frames")
+    return ClipMedia(frames=frames, audio=audio, sample_rate=rate)
+
+
+def fit_frames(frames: Any, width: int, height: int) -> list[Any]:
+    """uint8 frames as PIL images of ``width`` x ``height`` (scaled to cover and centre-cropped where
+    their size differs, like a keyframe)."""
+    from PIL import Image, ImageOps
+
+    images = [Image.fromarray(frame) for frame in frames]
+    if images and images[0].size != (width, height):
+        images = [ImageOps.fit(i, (width, height), method=Image.Resampling.LANCZOS) for i in images]
+    return images
+
+
+def extended_media(source: ClipMedia, generated: Any, overlap: int, fps: int, audio: Any = None,
+                   rate: int | None = None) -> tuple[Any, Any, int | None]:
+    """The whole, longer clip: ``source``'s frames, then the generated frames after the ``overlap`` that
+    repeats the clip's tail (fitted to the clip's size where the model made another). The clip's sound
+    is kept as it is; sound the model made for the new frames (LTX-2) follows it, resampled to the
+    clip's rate, and a silent clip gets silence under its old part."""
+    import numpy as np
+
+    height, width = source.frames.shape[1:3]
+    new = generated[overlap:]
+    if new.shape[1:3] != (height, width):
+        new = np.stack([np.asarray(i) for i in fit_frames(new, width, height)])
+    frames = np.concatenate([source.frames, new])
+    if source.audio is None and audio is None:
+        return frames, None, None
+    if source.audio is None:  # silence under the original part, then the model's sound after the overlap
+        assert rate is not None
+        start = round(overlap / fps * rate)
+        lead = np.zeros((round(len(source.frames) / fps * rate), audio.shape[1]), dtype=np.float32)
+        return frames, np.concatenate([lead, audio[start:]]), rate
+    if audio is None:
+        return frames, source.audio, source.sample_rate  # the encoder pads it with silence to the new length
+    target = int(source.sample_rate or rate or 0)
+    tail = audio[round(overlap / fps * (rate or target)):]
+    if rate and rate != target and len(tail):
+        positions = np.linspace(0, len(tail) - 1, max(1, round(len(tail) * target / rate)))
+        tail = np.stack([np.interp(positions, np.arange(len(tail)), tail[:, c]) for c in range(tail.shape[1])],
+                        axis=1).astype(np.float32)
+    channels = source.audio.shape[1]
+    if tail.shape[1] != channels:
+        tail = np.repeat(tail.mean(axis=1, keepdims=True), channels, axis=1)
+    lead = source.audio[: round(len(source.frames) / fps * target)]
+    if len(lead) < round(len(source.frames) / fps * target):
+        lead = np.concatenate([lead, np.zeros((round(len(source.frames) / fps * target) - len(lead), channels),
+                                              dtype=np.float32)])
+    return frames, np.concatenate([lead, tail]).astype(np.float32), target
 
 
 class _Progress:

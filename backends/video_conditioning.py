@@ -9,7 +9,9 @@ families differ in how a shot's storyboard keyframe reaches them:
   Diffusion (which takes no prompt at all);
 * ``conditions=`` — ``LTXConditionPipeline`` (``LTXVideoCondition(image, frame_index)``) and
   ``LTX2ConditionPipeline`` (``LTX2VideoCondition(frames, index)``): a first *and* a last frame,
-  and plain text-to-video when given none.
+  and plain text-to-video when given none. These two also take a *video* condition (the last frames
+  of an existing clip at frame 0), which is how the backend extends a clip it made
+  (:func:`extension_arguments`, ``video-extend``).
 
 Why it is read off the class and its ``__call__`` signature rather than a list of names:
 diffusers adds pipelines every release, and a signature (``image`` required or optional,
@@ -52,6 +54,8 @@ class PipelineModes:
     takes_prompt: bool
     #: The output carries an ``audio`` waveform beside the frames (LTX-2).
     audio: bool
+    #: Takes a video condition at frame 0 (the tail of a clip), so it can extend a clip (LTX / LTX-2 condition).
+    extends: bool = False
 
 
 def pipeline_modes(pipeline_class: type, components: set[str] | None = None,
@@ -87,8 +91,10 @@ def pipeline_modes(pipeline_class: type, components: set[str] | None = None,
     if end_image is not None:
         end = bool(end_image) and image and (argument == "conditions" or "last_image" in params)
     audio = "vocoder" in (components or set()) or name.startswith("LTX2")
+    # LTXConditionPipeline names ``video`` in its signature; LTX-2's conditions take a list of frames.
+    extends = argument == "conditions" and ("video" in params or name.startswith("LTX2"))
     return PipelineModes(pipeline=name, text_to_video=text, image_to_video=image, end_image=end,
-                         image_argument=argument, takes_prompt="prompt" in params, audio=audio)
+                         image_argument=argument, takes_prompt="prompt" in params, audio=audio, extends=extends)
 
 
 def modes_of_pipeline(pipe: Any, end_image: bool | None = None) -> PipelineModes:
@@ -186,6 +192,30 @@ def conditioning_arguments(pipe: Any, modes: PipelineModes, image: Any, end_imag
     if end_image is not None:
         arguments["last_image"] = end_image
     return arguments
+
+
+def overlap_frames(step: int, available: int | None = None, wanted: int = 9) -> int:
+    """How many of a clip's last frames an extension conditions on: ``k*step + 1`` (what a VAE that
+    compresses time by ``step`` encodes whole), the smallest such count of at least ``wanted`` (9: one
+    latent frame of real LTX plus its causal first frame), but never more than the clip has."""
+    step = max(1, step)
+    count = ((max(wanted, 1) - 1 + step - 1) // step) * step + 1
+    if available is not None and count > available:
+        count = ((available - 1) // step) * step + 1 if available >= 1 else 0
+    return count
+
+
+def extension_arguments(pipe: Any, modes: PipelineModes, tail: list[Any]) -> dict[str, Any]:
+    """The ``pipe(...)`` keywords that condition a generation on ``tail`` (a clip's last frames, as PIL
+    images at the generation size) at its first frame, so the new frames continue that clip."""
+    if not modes.extends:
+        raise BackendError(f"{modes.pipeline} cannot continue a clip",
+                           hint="LTX-Video's LTXConditionPipeline and LTX-2's LTX2ConditionPipeline can")
+    if modes.pipeline.startswith("LTX2"):
+        return {"conditions": [_condition_class(pipe, "LTX2VideoCondition")(frames=list(tail), index=0,
+                                                                          strength=1.0)]}
+    return {"conditions": [_condition_class(pipe, "LTXVideoCondition")(video=list(tail), frame_index=0,
+                                                                      strength=1.0)]}
 
 
 def _condition_class(pipe: Any, name: str) -> type:

@@ -908,7 +908,9 @@ class ProductionService:
                                        "nothing was sent") from exc
         result = GenerateResult(backend=be.name, footage=list(estimate.footage))
         outcomes: list[ShotOutcome] = []
-        if any(not continuity.pending(s) for s in self._select(estimate.shots)):  # pending ones wait for a wave
+        # Nothing to make (all cached or bound; an extended shot's own request is not): send nothing. Pending
+        # continued shots wait for a later wave.
+        if estimate.shots and any(not continuity.pending(s) for s in self._select(estimate.shots)):
             be.check_ready()  # a missing key or model: say so before anything is sent
             self.spending.check_budget(estimate)
             approvals = self.spending.approval_for(estimate)

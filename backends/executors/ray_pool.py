@@ -19,7 +19,8 @@ saved the shot's record as ``running`` and asked the spend guard):
    by Ray (``max_restarts=-1``) and the shot is sent to another actor, up to
    ``max_attempts`` times.
 6. **Images travel with the shot**: the keyframe (and last frame) of an
-   image-to-video shot are read here and sent as bytes with the request, because
+   image-to-video shot, and the clip a ``video-extend`` shot continues, are
+   read here and sent as bytes with the request, because
    a worker on another machine cannot open the driver's paths; the worker writes
    them to its own temporary folder and points the request at them.
 7. **The clip comes back through Ray's object store** as bytes with their
@@ -293,20 +294,25 @@ def reset_pools() -> None:
         _pools.clear()
 
 
+#: Request fields that name a file on the driver, and what each is called in a message.
+FILE_FIELDS = {"image": "start image", "end_image": "end image", "extend_from": "clip to extend"}
+
+
 def request_images(request: Any) -> dict[str, tuple[str, bytes]]:
-    """The request's start and end images as ``{field: (file name, bytes)}``, read on the driver.
+    """The request's start and end images (and, for ``video-extend``, the clip to extend: the worker
+    conditions on its last frames and writes the whole, longer clip) as ``{field: (file name, bytes)}``,
+    read on the driver.
 
     A missing file is the shot's own error here, before a worker is taken: on the worker it would
     be a path that never existed there."""
     images: dict[str, tuple[str, bytes]] = {}
-    for field in ("image", "end_image"):
+    for field, what in FILE_FIELDS.items():
         path = getattr(request, field, None)
         if not path:
             continue
         try:
             images[field] = (Path(path).name, Path(path).read_bytes())
         except OSError as exc:
-            what = "start image" if field == "image" else "end image"
             raise InvalidInputError(f"shot {request.shot_index}: the {what} {path} cannot be read: "
                                     f"{exc.strerror or exc}") from None
     return images

@@ -103,8 +103,9 @@ class ShotWorker:
 
         ``backend`` names the backend class (``module:Class``) whose ``run_blocking`` makes the shot, built
         here from ``settings``: the worker knows no backend itself, so any local backend can use the pool.
-        ``images`` are the request's start/end images as ``{field: (name, bytes)}`` (the driver's paths
-        mean nothing on this machine); they are written next to the clip and the request points at them.
+        ``images`` are the request's start/end images (and an extension's source clip, ``extend_from``) as
+        ``{field: (name, bytes)}`` (the driver's paths mean nothing on this machine); they are written next
+        to the clip and the request points at them.
         """
         existing = self.jobs.get(job_id)
         if existing is not None and existing.state in ("running", "done"):

@@ -189,6 +189,8 @@ def test_plan_checks_and_snaps_like_check_inputs(modelscope_dir):
     with pytest.raises(InvalidInputError, match="seed"):
         backend.plan(request(seed=2**64), facts)
     with pytest.raises(InvalidInputError, match="text-to-video"):
+        backend.plan(request(mode=GenerationMode.VIDEO_TO_VIDEO), facts)
+    with pytest.raises(InvalidInputError, match="video-extend needs the clip to extend"):
         backend.plan(request(mode=GenerationMode.VIDEO_EXTEND), facts)
     with pytest.raises(InvalidInputError, match="too large"):
         make_backend(modelscope_dir, short_side=4096).plan(request(aspect_ratio="9:16"), facts)

@@ -141,10 +141,12 @@ def is_colour(pixel, colour) -> bool:
 @pytest.mark.parametrize("name, modes, end, audio, negative", [
     ("ltx_t2v", [GenerationMode.TEXT_TO_VIDEO], False, False, True),
     ("ltx_i2v", [GenerationMode.IMAGE_TO_VIDEO], False, False, True),
-    ("ltx_condition", [GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO], True, False, True),
+    ("ltx_condition", [GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO,
+                       GenerationMode.VIDEO_EXTEND], True, False, True),  # extends a clip
     ("svd", [GenerationMode.IMAGE_TO_VIDEO], False, False, False),
     ("ltx2_i2v", [GenerationMode.IMAGE_TO_VIDEO], False, True, True),
-    ("ltx2_condition", [GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO], True, True, True),
+    ("ltx2_condition", [GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO,
+                       GenerationMode.VIDEO_EXTEND], True, True, True),  # extends a clip
     ("wan_i2v", [GenerationMode.IMAGE_TO_VIDEO], False, False, True),
     ("wan_flf2v", [GenerationMode.IMAGE_TO_VIDEO], True, False, True),  # same class, told apart by its config
     ("cogvideox_i2v", [GenerationMode.IMAGE_TO_VIDEO], False, False, True),
@@ -388,8 +390,11 @@ def test_run_animates_each_shots_storyboard_keyframes(models, tmp_path):
     project = json.loads((tmp_path / "kite.shotsmith" / "project.json").read_text(encoding="utf-8"))
     records = list(project["generations"].values())
     stills = [r for r in records if r["backend"] == "sketch"]
-    shots = [r for r in records if r["backend"] == "diffusers"]
+    shots = [r for r in records if r["backend"] == "diffusers" and r["request"]["mode"] != "video-extend"]
     assert shots and len(stills) == 2 * len(shots)  # a first and a last keyframe per shot
+    # A shot longer than the model's 3 s is extended from its own clip (no keyframe of its own).
+    assert all(r["request"]["mode"] == "video-extend" for r in records if r["backend"] == "diffusers"
+               and r not in shots)
     for record in shots:
         req = record["request"]
         assert req["mode"] == "image-to-video" and Path(req["image"]).is_file() and Path(req["end_image"]).is_file()

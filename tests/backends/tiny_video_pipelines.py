@@ -218,3 +218,22 @@ def build_cogvideox_i2v(folder: Path) -> Path:
 def build_ltx2_condition(folder: Path) -> Path:
     """``LTX2ConditionPipeline``: LTX-2 with ``conditions`` (first and last frame), text-to-video without them."""
     return build_ltx2_i2v(folder, "LTX2ConditionPipeline")
+
+
+def recording_pipeline(monkeypatch, name: str) -> list[dict]:
+    """Make diffusers resolve ``name`` (what ``model_index.json`` names) to a subclass that records each
+    call's keywords, then runs the real pipeline, so the real ``from_pretrained`` path builds it."""
+    import functools
+
+    base = getattr(diffusers, name)
+    calls: list[dict] = []
+
+    class Recording(base):
+        @functools.wraps(base.__call__)
+        def __call__(self, *args, **kwargs):
+            calls.append(kwargs)
+            return base.__call__(self, *args, **kwargs)
+
+    Recording.__name__ = Recording.__qualname__ = name  # what the backend reads the modes from
+    monkeypatch.setattr(diffusers, name, Recording)
+    return calls
