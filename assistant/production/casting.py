@@ -40,7 +40,12 @@ def check_member(name: str, images: list[Path], *, kind: str = "character", desc
     try:
         return CastMember(name=name, kind=kind, description=description)
     except ValidationError as exc:
-        raise InvalidInputError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+        first = exc.errors()[0]
+        if first["loc"] == ("description",):  # pydantic's own words name no field
+            limit = CastMember.model_fields["description"].metadata[0].max_length
+            raise InvalidInputError(f"the description of {name} is {len(description)} characters; "
+                                    f"at most {limit} go into a prompt", hint="shorten it") from None
+        raise InvalidInputError(first["msg"].removeprefix("Value error, ")) from None
 
 
 def add_member(store: ProjectStore, name: str, images: list[Path], *, description: str = "",

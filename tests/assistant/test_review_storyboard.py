@@ -51,11 +51,13 @@ def test_cast_add_on_a_new_folder_starts_the_project(tmp_path):
 
 def test_a_refused_cast_add_on_a_new_folder_leaves_no_project_behind(tmp_path):
     for args in (["Mara", str(tmp_path / "missing.png")], ["Mara Lee", str(face(tmp_path / "m.png"))],
-                 ["Mara", str(face(tmp_path / "m.png")), "--kind", "robot"]):
+                 ["Mara", str(face(tmp_path / "m.png")), "--kind", "robot"],
+                 ["Mara", str(face(tmp_path / "m.png")), "-d", "x" * 600]):
         project = tmp_path / "never"
         done = cli("cast", "add", *args, "-p", str(project))
         assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.count("error:") == 1
         assert not project.exists(), args
+    assert "description of Mara is 600 characters" in done.stderr
 
 
 def test_storyboard_without_a_brief_on_a_missing_folder_creates_nothing(tmp_path):
