@@ -200,7 +200,8 @@ def parse_storyboard_or_narration(text: str, *, shot_count: int) -> Intent | Non
         index = _find_shot(where, shot_count)
         if index is None and re.search(r"\b(?:opener|opening|first)\b", where, re.I):
             index = 1
-        return Intent("narration", {"change": "line", "shot": index or shot_count, "text": match.group(1)})
+        return Intent("narration", {"change": "line", "shot": shot_count if index is None else index,  # 0 is named
+                                    "text": match.group(1)})
     if re.fullmatch(r"(?:make\s+)?(?:the\s+|it\s+)?(?:" + voice + r"\s+)?(?:a\s+bit\s+|much\s+)?shorter"
                     r"(?:\s+(?:lines|narration|voice[- ]?over|please))?|"
                     r"(?:make\s+)?(?:the\s+)?" + voice + r"(?:'s)?\s+(?:lines\s+)?(?:a\s+bit\s+|much\s+)?shorter|"

@@ -76,3 +76,13 @@ def test_caption_sidecars_of_an_earlier_render_do_not_stay_beside_a_new_one(tmp_
     assert not out.with_suffix(".srt").exists() and not out.with_suffix(".vtt").exists()
     again.service.render(tmp_path / "x.shotsmith" / "renders" / "final.mp4")
     assert mine.read_text().endswith("my own\n")
+
+
+def test_a_line_for_shot_0_is_not_given_to_the_last_shot():
+    """"on shot 0 say 'hi'" changed the last shot's line (0 read as 'no shot named'); it names shot 0, which the
+    service refuses in one line like any shot the plan lacks."""
+    from shotsmith.assistant.sessions.intents import parse_intent
+
+    intent = parse_intent("on shot 0 say 'hi'", shot_count=3)
+    assert intent.args == {"change": "line", "shot": 0, "text": "hi"}
+    assert parse_intent("say 'hi'", shot_count=3).args["shot"] == 3
