@@ -153,6 +153,29 @@ def test_added_seconds_snap_to_what_the_vae_takes_and_say_so(models, clip, monke
     assert decode(Path(result.path)).shape[0] == 24
 
 
+def test_ltx2_condition_extends_with_the_frames_and_keeps_the_clips_sound_first(models, clip, monkeypatch,
+                                                                                 tmp_path):
+    calls = tiny.recording_pipeline(monkeypatch, "LTX2ConditionPipeline")
+    backend = make_backend(_model(models, "ltx2_condition"))
+    _, _, result = run(backend, extend(clip, duration_s=1.0), tmp_path / "ltx2.mp4")
+    (condition,) = calls[0]["conditions"]
+    assert condition.index == 0 and isinstance(condition.frames, list)  # a video condition: the clip's tail
+    original = decode(clip)
+    tail = np.stack([np.asarray(frame) for frame in condition.frames])
+    assert np.abs(tail.astype(int) - original[-len(tail):].astype(int)).max() <= 2 and len(tail) > 1
+    longer = decode(Path(result.path))
+    assert len(longer) == 16 + calls[0]["num_frames"] - len(tail)
+    assert np.abs(longer[:16].astype(float) - original.astype(float)).mean() < CODEC_NOISE
+    with av.open(str(result.path)) as container:  # the clip's 440 Hz tone first, then the model's sound
+        stream = container.streams.audio[0]
+        rate = stream.rate
+        samples = np.concatenate([f.to_ndarray().reshape(stream.channels, -1)[0] for f in container.decode(audio=0)])
+    assert len(samples) / rate == pytest.approx(len(longer) / 8, abs=0.1)
+    head = samples[rate // 4: rate]  # skip the encoder's priming
+    spectrum = np.abs(np.fft.rfft(head))
+    assert abs(np.argmax(spectrum) * rate / len(head) - 440) < 10
+
+
 def test_a_missing_clip_is_one_clear_line(models, tmp_path):
     backend = make_backend(_model(models, "ltx_condition"))
     ready, _ = backend.prepare(extend(tmp_path / "gone.mp4"))
