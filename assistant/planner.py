@@ -44,7 +44,9 @@ _SECONDS = re.compile(_NUM + r"[\s-]*(?:s|sec|secs|second|seconds)\b", re.I)
 _MINUTES = re.compile(r"(?:" + _NUM + r"|\ba|\ban|\bhalf an?)[\s-]*(?:min|mins|minute|minutes)\b", re.I)
 _HOURS = re.compile(r"(?:" + _NUM + r"|\ban?)[\s-]*(?:h|hr|hrs|hour|hours)\b", re.I)
 # \b keeps "drone shot" from reading as "one shot" and "someone" as "one".
-_SHOTS = re.compile(r"(?:\b" + _NUM + r"|\bsingle|\bone)[\s-]+(?:shots?|scenes?|cuts?|clips?)\b", re.I)
+#: "a two-shot" / "the two-shot" is a framing (two people in one frame), not a count of shots.
+_SHOTS = re.compile(r"(?!(?<=\ba )two-shot\b|(?<=\bthe )two-shot\b)"
+                    r"(?:\b" + _NUM + r"|\bsingle|\bone)[\s-]+(?:shots?|scenes?|cuts?|clips?)\b", re.I)
 
 _ASPECTS: list[tuple[str, str]] = [
     (r"\b9\s*[:x/]\s*16\b|\bvertical\b|\bportrait\b(?!\s+of\b)|\btik\s?tok\b|\breels?\b|\bshorts\b|\bstor(?:y|ies)\b", "9:16"),

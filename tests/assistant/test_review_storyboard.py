@@ -146,3 +146,15 @@ def test_a_continued_shot_is_shown_as_continuing_not_as_missing_its_still(tmp_pa
         session.last_error)
     collect(session.send("approve all"))
     assert session.last_error is None
+
+
+# -- a two-shot is a framing -------------------------------------------------------------------------------------
+
+def test_a_two_shot_in_a_brief_is_a_framing_not_a_shot_count(tmp_path):
+    svc = ProductionService.open(tmp_path / "p", ServiceOptions(resolution="360p"))
+    plan, _ = svc.plan_brief("a 12 second film: an extreme close-up of an eye, then a two-shot of two friends "
+                             "laughing at a table, then an insert of hands kneading dough, then a wide shot of a "
+                             "village at night, 4 shots")
+    assert len(plan.shots) == 4
+    assert "two-shot of two friends laughing" in plan.shots[1].prompt
+    assert svc.plan_brief("a two-shot ad for a bakery, 2 shots")[0].shots.__len__() == 2
