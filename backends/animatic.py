@@ -10,7 +10,9 @@ PREVIZ", kept as text in the PNG (``shotsmith:slate``) rather than drawn into it
 When the shot is animated from a storyboard panel (image-to-video), the panel is
 pure drawing and its labels (shot, framing, subject, setting: the ``sketch``
 backend keeps them beside the picture, :func:`~shotsmith.backends.sketch.panel_labels`)
-become the slate's lower block.
+become the slate's lower block. Any other start image (a continued shot's first frame, the previous
+clip's last; another image backend's still) is image-to-video's *first frame*: the card puts it where the
+camera move starts (:func:`first_frame_still`), so the move begins on the whole image.
 
 Why a still: the render animates it anyway. Encoding a moving card per shot and
 then encoding the whole cut again cost 6x a bare encode for the offline demo;
@@ -39,7 +41,7 @@ from shotsmith.backends.palette import DEFAULT_PALETTE, PALETTES, palette_for  #
 from shotsmith.backends.sketch import panel_labels
 from shotsmith.errors import CancelledError
 from shotsmith.fonts import wrap_text
-from shotsmith.formats import SLATE_KEY, SLATE_SCREEN_TIME, frame_size, ken_burns_canvas
+from shotsmith.formats import SLATE_KEY, SLATE_SCREEN_TIME, CameraMove, camera_view, frame_size, ken_burns_canvas
 
 #: Longest prompt shown on a card (a title holds 500 characters).
 MAX_CARD_CHARS = 480
@@ -78,8 +80,10 @@ class AnimaticBackend(Backend):
         canvas = (max(2, cw // 4 * 2), max(2, ch // 4 * 2))  # half the canvas: the render moves it at this size
         seed_source = f"{request.seed}|{request.prompt}".encode()
         seed = request.seed if request.seed is not None else int(hashlib.sha256(seed_source).hexdigest()[:6], 16)
-        if request.image and Path(request.image).is_file():
+        if request.image and Path(request.image).is_file() and panel_labels(request.image) is not None:
             picture = _panel(Path(request.image), canvas)
+        elif request.image and Path(request.image).is_file():
+            picture = first_frame_still(Path(request.image), (cw, ch), request.camera)
         else:
             picture = card_picture(canvas, palette_for(request.style, request.prompt), seed)
         info = PngImagePlugin.PngInfo()
@@ -87,7 +91,7 @@ class AnimaticBackend(Backend):
         Image.fromarray(picture).save(dest, format="PNG", pnginfo=info, compress_level=1)
         if on_progress is not None:
             on_progress(ProgressEvent(shot_index=request.shot_index, state="running", percent=100.0))
-        return canvas
+        return picture.shape[1], picture.shape[0]
 
 
 def slate(request: GenerationRequest, width: int, height: int) -> list[dict]:
@@ -147,6 +151,33 @@ def card_picture(size: tuple[int, int], palette: tuple[str, str, str], seed: int
     lines[(np.arange(height) % step) < 2, :] = True
     picture[lines] = picture[lines] * 0.8 + 255 * 0.2
     return np.clip(picture, 0, 255).astype(np.uint8)
+
+
+def first_frame_still(path: Path, canvas: tuple[int, int], camera: CameraMove) -> np.ndarray:
+    """A still the render's ``camera`` move starts on ``path`` whole: image-to-video's first frame is the image.
+
+    The image fills the part of the canvas the move shows at its first frame
+    (:func:`~shotsmith.formats.camera_view` at 0: the whole canvas for a static shot or a push-in, the
+    centre for a pull-back, one side for a pan or tilt); the rest, which the move travels into, is the image
+    mirrored out from its edges and blurred, so it reads as beyond the frame. Why: a continued shot's start
+    image is the previous clip's last frame, and the cut into it is seamless only if the first frame shows
+    exactly that. Made at the full canvas so the first frame is the image at the frame's own size.
+    """
+    from PIL import Image, ImageFilter, ImageOps
+
+    width, height = canvas
+    left, top, right, bottom = camera_view(camera, 0.0)
+    x0, y0 = round(left * width), round(top * height)
+    w, h = round(right * width) - x0, round(bottom * height) - y0
+    with Image.open(path) as image:
+        inner = ImageOps.fit(image.convert("RGB"), (w, h), Image.Resampling.LANCZOS)
+    if (w, h) == (width, height):
+        return np.asarray(inner)
+    pads = ((y0, height - y0 - h), (x0, width - x0 - w), (0, 0))
+    beyond = Image.fromarray(np.pad(np.asarray(inner), pads, mode="symmetric"))
+    beyond = beyond.filter(ImageFilter.GaussianBlur(max(2, min(width, height) // 60)))
+    beyond.paste(inner, (x0, y0))
+    return np.asarray(beyond)
 
 
 def _panel(path: Path, size: tuple[int, int]) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 
 import av
 import numpy as np
@@ -222,3 +223,26 @@ def test_the_slate_shows_the_shots_time_on_screen_not_its_clips_length_with_the_
     drawn = " ".join(" ".join(p.read_text() for p in sorted(scratch.glob("slate*.txt"))).split())  # unwrapped
     assert "CAMERA: SMOOTH PAN LEFT · 3.0s · 16:9" in drawn and "CAMERA: LOCKED-OFF STATIC CAMERA · 2.0s" in drawn
     assert "3.5s" not in drawn and "{" not in drawn
+
+
+@pytest.mark.parametrize("move", list(CameraMove))
+def test_a_continued_shot_starts_on_the_previous_clips_last_frame_whatever_its_camera_move(tmp_path, move):
+    """``continue`` into an animatic shot: the first frame after the cut is the previous clip's last frame for
+    every camera move of the continued shot (its still puts the keyframe where the move starts), while the move
+    still happens; the cut into the shot after is a jump. With test_continuity's helpers, on a real render."""
+    from shotsmith.plan_edits import continue_from, edit_shot
+    from tests.assistant.test_continuity import FPS, changed, decoded, diff, planned
+
+    service = planned(tmp_path / "p")
+    service.edit(lambda p: edit_shot(p, 1, camera=CameraMove.PAN_RIGHT))
+    service.edit(lambda p: edit_shot(p, 2, camera=move, transition=Transition.cut()))
+    service.edit(lambda p: continue_from(p, 2, 1))
+    service.generate()
+    one, two = service.plan.shots[:2]
+    rendered = Path(service.render().path)
+    cut, end = round(one.duration_s * FPS), round((one.duration_s + two.duration_s) * FPS)
+    frames = decoded(rendered, [cut - 1, cut, cut + 1, end - 1, end])
+    assert changed(frames[cut - 1], frames[cut]) < 0.07, move  # across the cut: the slate's words only
+    assert changed(frames[end - 1], frames[end]) > 0.14  # the hard cut into shot 3 jumps
+    if move is not CameraMove.STATIC:
+        assert diff(frames[cut], frames[end - 1]) > 1.5, move  # ...and the continued shot's camera moves
