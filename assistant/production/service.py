@@ -168,8 +168,8 @@ class ProductionService:
         options = options or ServiceOptions()
         if options.backend:
             get_backend(options.backend)
-        if options.image_backend:
-            get_backend(options.image_backend)
+        if options.image_backend:  # a video or voice backend is refused before a folder exists or it is kept
+            storyboard.check_makes_images(get_backend(options.image_backend))
         if options.keyframes not in (None, "auto", "off"):
             raise InvalidInputError(f"--keyframes {options.keyframes!r} is not auto or off")
         if options.captions not in (None, "burn", "srt", "track", "off"):
@@ -208,7 +208,7 @@ class ProductionService:
         if updates.get("backend"):
             get_backend(updates["backend"])
         if updates.get("image_backend"):
-            get_backend(updates["image_backend"])
+            storyboard.check_makes_images(get_backend(updates["image_backend"]))
         if updates.get("keyframes") not in (None, "auto", "off"):
             raise InvalidInputError(f"--keyframes {updates['keyframes']!r} is not auto or off")
         if options.voiceover in ("auto", "off"):
@@ -219,6 +219,10 @@ class ProductionService:
             updates["captions"] = options.captions
         updates.update(music.settings_updates(self.store, options.music, options.music_mood, options.beat_sync))
         self._voiceover_file = options.voiceover if options.voiceover not in (None, "auto", "off") else None
+        # Said at planning when there turns out to be no voice-over for them to apply to (never dropped silently).
+        self._asked_for_speech = [f"--{name} {value}" for name, value in (("voice", options.voice),
+                                                                         ("captions", options.captions))
+                                  if value and value != "off"]
         if updates.get("resolution") and updates["resolution"] != production.resolution:
             updates["output_size"] = None  # a new resolution asked for replaces an explicit size
         if updates:
@@ -317,6 +321,10 @@ class ProductionService:
         if script is not None:
             notices.append(f"narration: {sum(1 for line in script.lines if line.text)} line(s) for the voice-over "
                            f"({production.voice or 'espeak, a scratch voice'})")
+        elif self._asked_for_speech and not self.store.project.timeline.captions:
+            notices.append(f"no voice-over: the brief does not ask for one (or it is off), so "
+                           f"{' and '.join(self._asked_for_speech)} have nothing to speak or caption; ask for one in "
+                           "the brief ('with a voice-over'), give --voiceover FILE, or say 'add a voice-over' in chat")
         return plan, notices + self.backend_notes()
 
     def backend_notes(self, backend: str | None = None) -> list[str]:

@@ -86,3 +86,18 @@ def test_a_line_for_shot_0_is_not_given_to_the_last_shot():
     intent = parse_intent("on shot 0 say 'hi'", shot_count=3)
     assert intent.args == {"change": "line", "shot": 0, "text": "hi"}
     assert parse_intent("say 'hi'", shot_count=3).args["shot"] == 3
+
+
+def test_a_voice_or_captions_asked_for_without_a_voice_over_is_said(tmp_path):
+    """`--voice espeak:fr --captions srt` on a brief that asks for no voice-over made a silent video with no .srt
+    and said nothing: the user's options were dropped silently."""
+    out = tmp_path / "q.mp4"
+    session = open_session(tmp_path / "q.shotsmith", options=ServiceOptions(
+        resolution="360p", voice="espeak:fr", captions="srt", outputs=(out,)), offline=True)
+    report, error = drive_brief(session, "a 4 second ad for a bakery, 2 shots", out, produce=False)
+    assert error is None, error
+    said = [n for n in report.notices if "--voice" in n and "--captions" in n]
+    assert said and "no voice-over" in said[0], report.notices
+    quiet = open_session(tmp_path / "r.shotsmith", options=ServiceOptions(resolution="360p"), offline=True)
+    report, error = drive_brief(quiet, "a 4 second ad for a bakery, 2 shots", None, produce=False)
+    assert error is None and not [n for n in report.notices if "voice-over" in n]
