@@ -168,8 +168,8 @@ class ProductionService:
         options = options or ServiceOptions()
         if options.backend:
             get_backend(options.backend)
-        if options.image_backend:
-            get_backend(options.image_backend)
+        if options.image_backend:  # a video or voice backend is refused before a folder exists or it is kept
+            storyboard.check_makes_images(get_backend(options.image_backend))
         if options.keyframes not in (None, "auto", "off"):
             raise InvalidInputError(f"--keyframes {options.keyframes!r} is not auto or off")
         if options.captions not in (None, "burn", "srt", "track", "off"):
@@ -208,7 +208,7 @@ class ProductionService:
         if updates.get("backend"):
             get_backend(updates["backend"])
         if updates.get("image_backend"):
-            get_backend(updates["image_backend"])
+            storyboard.check_makes_images(get_backend(updates["image_backend"]))
         if updates.get("keyframes") not in (None, "auto", "off"):
             raise InvalidInputError(f"--keyframes {updates['keyframes']!r} is not auto or off")
         if options.voiceover in ("auto", "off"):

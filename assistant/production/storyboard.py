@@ -62,6 +62,11 @@ def image_backend_for(video: Backend, chosen: str | None) -> Backend:
         backend = get_backend(own) if own in backend_classes() else None
         if backend is None or (backend.capabilities().local and not backend.model):
             backend = get_backend(OFFLINE_IMAGE_BACKEND)
+    return check_makes_images(backend)
+
+
+def check_makes_images(backend: Backend) -> Backend:
+    """``backend``, when it makes stills; refused when it does not (a video or voice backend as ``--image-backend``)."""
     kinds = {mode.kind.value for mode in backend.capabilities().modes}
     if "image" not in kinds:
         raise InvalidInputError(f"backend {backend.name} does not make images",

@@ -158,3 +158,19 @@ def test_a_two_shot_in_a_brief_is_a_framing_not_a_shot_count(tmp_path):
     assert len(plan.shots) == 4
     assert "two-shot of two friends laughing" in plan.shots[1].prompt
     assert svc.plan_brief("a two-shot ad for a bakery, 2 shots")[0].shots.__len__() == 2
+
+
+# -- --image-backend naming a backend that makes no images -------------------------------------------------------------
+
+def test_an_image_backend_that_makes_no_images_is_refused_before_it_is_kept(tmp_path):
+    project = tmp_path / "p"
+    made = cli("storyboard", "a 4 second ad for a bakery, 2 shots", "-p", str(project), "-o", str(tmp_path / "a.png"))
+    assert made.returncode == 0, made.stderr
+    for name in ("animatic", "espeak"):
+        refused = cli("storyboard", "-p", str(project), "-o", str(tmp_path / "b.png"), "--image-backend", name)
+        assert refused.returncode == 2 and "does not make images" in refused.stderr
+        assert not (tmp_path / "b.png").exists()
+    # The refused choice was not kept: the next storyboard still draws (from the cache).
+    again = cli("storyboard", "-p", str(project), "-o", str(tmp_path / "c.png"))
+    assert again.returncode == 0, again.stderr
+    assert '"image_backend": null' in (project / "project.json").read_text()
