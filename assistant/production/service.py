@@ -544,6 +544,10 @@ class ProductionService:
             shot = find_shot(self.plan, index)
             if shot.source:
                 raise InvalidInputError(f"shot {index} is the user's footage; it has no storyboard still")
+            if shot.continues_from:  # its first frame is the previous clip's last: there is no still to redraw
+                raise InvalidInputError(f"shot {index} continues from shot {index - 1}'s last frame; it has no still "
+                                        "to redo", hint=f"redo shot {index - 1}, or change the shot: "
+                                                        f"'shot {index}: <new prompt>'")
             fields: dict = {}
             if prompt:
                 fields["prompt"] = prompt

@@ -174,3 +174,15 @@ def test_an_image_backend_that_makes_no_images_is_refused_before_it_is_kept(tmp_
     again = cli("storyboard", "-p", str(project), "-o", str(tmp_path / "c.png"))
     assert again.returncode == 0, again.stderr
     assert '"image_backend": null' in (project / "project.json").read_text()
+
+
+def test_redo_on_a_continued_shot_says_it_has_no_still_and_changes_nothing(tmp_path):
+    session = open_session(tmp_path / "c", options=ServiceOptions(resolution="360p"), offline=True)
+    collect(session.send("a 9 second ad for a bakery, 3 shots"))
+    collect(session.send("show the storyboard"))
+    collect(session.send("continue shot 3 from shot 2"))
+    before = session.service.plan.model_dump()
+    events = collect(session.send("redo 3 with a lower angle"))
+    assert "Redrew" not in "\n".join(getattr(e, "text", "") for e in events)
+    assert "continues from shot 2" in str(session.last_error)
+    assert session.service.plan.model_dump() == before
