@@ -175,10 +175,7 @@ class ProductionService:
         if options.captions not in (None, "burn", "srt", "track", "off"):
             raise InvalidInputError(f"--captions {options.captions!r} is not burn, srt, track or off")
         if options.voiceover not in (None, "auto", "off"):
-            path = Path(options.voiceover).expanduser()
-            if path.suffix.lower() not in voiceover.SCRIPT_SUFFIXES or not path.is_file():
-                raise InvalidInputError(f"--voiceover {options.voiceover!r} is not auto, off or a .txt/.md file "
-                                        "that exists")
+            voiceover.read_script_file(options.voiceover)  # not there, not text, or empty: before a folder exists
         if options.voice:
             from shotsmith.backends.voice import resolve_voice
 

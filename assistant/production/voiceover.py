@@ -32,13 +32,47 @@ def script_for(plan: ShotPlan, brief: str, mode: str, *, language: str = "en") -
         return None
     if mode == "auto":
         return write_script(plan, brief, language=language) if wants_narration(brief) else None
-    path = Path(mode).expanduser()
+    return script_from_text(read_script_file(mode), plan, language=language)
+
+
+def read_script_file(name: str | Path) -> str:
+    """The lines of a ``--voiceover`` file as they are to be spoken, one per line; refused in one line when
+    it is not a .txt/.md file, not UTF-8 text, or has nothing to say.
+
+    A Markdown file is read as Markdown: headings are titles, not narration, and bullets, emphasis and
+    links lose their markup (``**Grind** the _beans_`` is spoken and captioned as "Grind the beans").
+    """
+    path = Path(name).expanduser()
     if path.suffix.lower() not in SCRIPT_SUFFIXES or not path.is_file():
-        raise InvalidInputError(f"--voiceover {mode!r} is not auto, off or a .txt/.md file that exists")
-    text = path.read_text(encoding="utf-8").strip()
-    if not text:
-        raise InvalidInputError(f"the voice-over file {path} is empty")
-    return script_from_text(text, plan, language=language)
+        raise InvalidInputError(f"--voiceover {str(name)!r} is not auto, off or a .txt/.md file that exists")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"the voice-over file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                                hint="save it as UTF-8 plain text") from exc
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read the voice-over file {path}: {exc.strerror or exc}") from exc
+    if path.suffix.lower() == ".md":
+        text = _markdown_lines(text)
+    if not text.strip():
+        raise InvalidInputError(f"the voice-over file {path} is empty" + (" (of anything but headings)"
+                                                                          if path.suffix.lower() == ".md" else ""))
+    return text.strip()
+
+
+def _markdown_lines(text: str) -> str:
+    from markdown_it import MarkdownIt  # rich's Markdown parser, so always installed
+
+    rows: list[str] = []
+    in_heading = False
+    for token in MarkdownIt().parse(text):
+        if token.type in ("heading_open", "heading_close"):
+            in_heading = token.type == "heading_open"
+        elif token.type == "inline" and not in_heading:
+            parts = [child.content if child.type in ("text", "code_inline") else
+                     "\n" if child.type in ("softbreak", "hardbreak") else "" for child in token.children or []]
+            rows += "".join(parts).split("\n")
+    return "\n".join(row.strip() for row in rows if row.strip())
 
 
 def speech_requests(script: NarrationScript, voice: Backend, voice_name: str | None) -> list[GenerationRequest]:

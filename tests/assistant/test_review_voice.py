@@ -101,3 +101,34 @@ def test_a_voice_or_captions_asked_for_without_a_voice_over_is_said(tmp_path):
     quiet = open_session(tmp_path / "r.shotsmith", options=ServiceOptions(resolution="360p"), offline=True)
     report, error = drive_brief(quiet, "a 4 second ad for a bakery, 2 shots", None, produce=False)
     assert error is None and not [n for n in report.notices if "voice-over" in n]
+
+
+def test_a_voiceover_file_that_is_not_text_or_is_empty_is_refused_before_a_project_exists(tmp_path):
+    """A non-UTF-8 file failed mid-run with a logged traceback and exit 1; an empty one after planning."""
+    import pytest
+
+    from shotsmith.errors import InvalidInputError
+
+    for name, data, words in (("bin.txt", b"\xff\xfe\x00bad", "not UTF-8"), ("empty.md", b"  \n", "empty")):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(InvalidInputError) as caught:
+            open_session(tmp_path / "p.shotsmith", options=ServiceOptions(voiceover=str(tmp_path / name)),
+                         offline=True)
+        assert words in caught.value.message and caught.value.exit_code == 2
+        assert not (tmp_path / "p.shotsmith").exists()
+
+
+def test_a_markdown_voiceover_is_spoken_without_its_markup(tmp_path):
+    """A .md script's heading, bullets and emphasis were read aloud and captioned ('# Script **Grind**')."""
+    script = tmp_path / "lines.md"
+    script.write_text("# Script\n\n**Grind** the _beans_.\n\n- Pour [slowly](https://example.com).\n")
+    out = tmp_path / "m.mp4"
+    session = open_session(tmp_path / "m.shotsmith", options=ServiceOptions(resolution="360p", voiceover=str(script),
+                                                                            captions="srt", outputs=(out,)),
+                           offline=True)
+    report, error = drive_brief(session, "a 6 second ad for a cafe, 2 shots", out)
+    assert error is None, error
+    assert [line.text for line in session.store.project.narration.lines] == ["Grind the beans.", "Pour slowly."]
+    from shotsmith.tools.subtitles import parse_srt
+
+    assert " ".join(c.text for c in parse_srt(out.with_suffix(".srt").read_text())) == "Grind the beans. Pour slowly."
