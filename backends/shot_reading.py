@@ -66,20 +66,41 @@ PAIR_WORDS = re.compile(r"\b(couple|pair|duo|two (?:people|friends|men|women|kid
 GROUP_WORDS = re.compile(r"\b(crowd|people|team|group|family|friends|audience|customers|guests|students|"
                          r"dancers|players|workers|tourists|commuters|passengers|fans)\b")
 
-#: Places by the way they are drawn; interiors first ("a coffee shop in the old town" is inside).
+#: Places by the way they are drawn; interiors first ("a coffee shop in the old town" is inside), unless the
+#: words put the camera outside the building (:data:`EXTERIOR`).
 SETTING_KINDS: list[tuple[str, str]] = [
     (r"\b(shop|caf[eé]|kitchen|room|office|studio|bar|restaurant|store|interior|inside|home|house|apartment|flat|"
      r"gym|lab|library|hall|corridor|bedroom|lobby|classroom|bakery|salon|workshop|garage|warehouse|counter|"
-     r"window|table|desk|stage)\b", "interior"),
-    (r"\b(beach|sea|ocean|lake|river|coast|shore|harbou?r|waves?|pier|bay)\b", "water"),
+     r"window|table|desk|stage|oven|ceiling)\b", "interior"),
+    (r"\b(beach|sea|ocean|lake|river|coast|shore|harbou?r|waves?|pier|bay|sand|dunes?|surf)\b", "water"),
     (r"\b(forest|park|garden|field|mountains?|hills?|meadow|woods|trees|countryside|farm|valley|jungle|trail|"
      r"vineyard|orchard)\b", "nature"),
     (r"\b(street|city|town|road|downtown|urban|alley|market|neighbou?rhood|square|rooftop|skyline|avenue|"
-     r"crossing|station|bridge)\b", "street"),
+     r"crossing|station|bridge|building|pavement|sidewalk|storefront|shopfront|doorstep|porch|terrace|patio)\b",
+     "street"),
 ]
+#: The camera outside a building ("just outside a coffee shop", "in front of the bakery"): a street, not a room.
+EXTERIOR = re.compile(r"\b(outside|in front of|out front|exterior|facade|façade|storefront|shopfront|doorstep)\b")
+#: A trade or its things with no place named: "a baker shaping sourdough", "brewing pour-over coffee" happen indoors.
+INDOOR_WORK = re.compile(r"\b(barista|baker|bakers|chef|chefs|cook|bartender|waiter|waitress|sourdough|dough|loaf|"
+                         r"loaves|bread|pastr(?:y|ies)|croissants?|cakes?|latte|espresso|pour[\s-]over|brew(?:ing|s)?|"
+                         r"coffee|tea|laptop|keyboard)\b")
 
+#: Prepositions a setting clause starts with ("in a bakery", "just outside a coffee shop").
 PLACE_PREPOSITIONS = ("in ", "at ", "on ", "near ", "by ", "inside ", "outside ", "under ", "along ", "across ",
-                      "beside ", "behind ", "through ", "around ", "within ", "into ", "over ", "among ")
+                      "beside ", "behind ", "through ", "around ", "within ", "into ", "over ", "among ",
+                      "in front of ", "next to ")
+#: How a place is qualified before its preposition: "just outside", "deep inside", "right by".
+PLACE_QUALIFIER = re.compile(r"^(?:just|right|deep|far|somewhere|way|high|low|out)\s+(?=\w)", re.I)
+#: What follows "in"/"on" in planner padding and is no place: "in mid-motion", "in a quieter beat", "in soft
+#: focus", "in the rain" (weather), "in profile".
+NOT_PLACES = re.compile(r"\b(motion|moment|beat|focus|frame|detail|details|profile|light|lighting|shadows?|rain|"
+                        r"snow|fog|mist|haze|silence|style|time|background|foreground|depth|space|backdrop|colou?rs?|"
+                        r"tones?|grade|look|mood|silhouette|slow|candid|view|shot|close-up|angle|sequence)\b")
+#: A place inside a clause: preposition, determiner, the place's words (up to the next preposition or the end).
+PLACE_IN_CLAUSE = re.compile(r"\b(?:(?:just|right|deep)\s+)?(in front of|next to|outside|inside|in|at|on|near|by|"
+                             r"beside|behind|over|along)\s+((?:the|a|an|her|his|their|its|our)\s+[\w\s'’-]+?)"
+                             r"(?=\s+(?:in|at|on|with|as|while|during|for|near|by|under)\b|$)", re.I)
 
 #: Words for the light, most telling first: (pattern, key). See :class:`Light`.
 LIGHT_WORDS: list[tuple[str, str]] = [
@@ -164,14 +185,44 @@ def read_subject(prompt: str) -> str:
     return FILLER.sub("", first).strip()
 
 
+def _place_clause(clause: str) -> str | None:
+    """``clause`` as a setting label when it names a place ("just outside a coffee shop" -> "outside a coffee
+    shop", "in a bakery" -> "a bakery"), or None ("in mid-motion", "in a quieter beat" are padding)."""
+    text = PLACE_QUALIFIER.sub("", clause)
+    low = text.lower()
+    if not low.startswith(PLACE_PREPOSITIONS) or NOT_PLACES.search(low):
+        return None
+    return re.sub(r"^(in|inside|at|within)\s+", "", text, flags=re.I)
+
+
 def read_setting(prompt: str) -> str:
+    """Where the shot is: a later clause that names a place, else a place inside the subject's clause
+    ("a woman waits just outside a coffee shop in the rain" -> "outside a coffee shop"), else ""."""
     for clause in _clauses(prompt)[1:]:
-        low = clause.lower()
-        if low.startswith(PLACE_PREPOSITIONS):
-            return re.sub(r"^(in|inside|at|within)\s+", "", clause, flags=re.I)
-    first = _clauses(prompt)[0].lower() if _clauses(prompt) else ""
-    match = re.search(r"\b(?:in|at|on|inside)\s+(the|a|an)\s+([\w\s'-]+)$", first)
-    return f"{match.group(1)} {match.group(2)}" if match else ""
+        place = _place_clause(clause)
+        if place:
+            return place
+    for match in PLACE_IN_CLAUSE.finditer(read_subject(prompt)):
+        preposition, place = match.group(1).lower(), match.group(2)
+        if not NOT_PLACES.search(place.lower()):
+            return place if preposition in ("in", "inside", "at") else f"{preposition} {place}"
+    return _place_phrase(read_subject(prompt))
+
+
+#: Words that open a noun phrase naming a place ("her coffee shop", "the oven").
+DETERMINERS = {"the", "a", "an", "her", "his", "their", "its", "our", "my", "your"}
+
+
+def _place_phrase(text: str) -> str:
+    """A place the subject names without a preposition, a determiner and up to three words ending in a place
+    word: "mara opens her coffee shop" -> "her coffee shop", "loaves coming out of the oven" -> "the oven"."""
+    words = text.split()
+    for i, word in enumerate(words):
+        if word.lower() in DETERMINERS:
+            for end in range(i + 2, min(i + 4, len(words)) + 1):
+                if _named_place_kind(words[end - 1]) != "open":
+                    return " ".join(words[i:end])
+    return ""
 
 
 def read_people(text: str, *, characters: int = 0) -> int:
@@ -198,12 +249,25 @@ def read_object(text: str) -> str:
     return "box"
 
 
-def read_setting_kind(text: str) -> str:
+def _named_place_kind(text: str) -> str:
+    """The kind of the place ``text`` names in so many words, or "open" (no place word)."""
     low = text.lower()
+    outside = bool(EXTERIOR.search(low))
     for pattern, kind in SETTING_KINDS:
+        if outside and kind == "interior":
+            continue  # the building is seen from outside: its street, unless water or nature is named
         if re.search(pattern, low):
             return kind
-    return "open"
+    return "street" if outside else "open"
+
+
+def read_setting_kind(text: str) -> str:
+    """How the place is drawn: the place named, else indoors for indoor work (a baker, brewing coffee), else
+    "open" (a plain horizon)."""
+    kind = _named_place_kind(text)
+    if kind == "open" and INDOOR_WORK.search(text.lower()):
+        return "interior"
+    return kind
 
 
 def read_light(text: str) -> Light:
@@ -223,9 +287,27 @@ def shorten(text: str, limit: int) -> str:
     return f"{cut}…"
 
 
+#: Words ending in -ing that are things or places, not the verb that ends a subject's noun phrase.
+ING_NOUNS = {"building", "ceiling", "crossing", "clearing", "landing", "wing", "ring", "spring", "morning", "evening",
+             "painting", "clothing", "railing", "string", "king", "ping", "thing", "something", "nothing"}
+
+
 def _head_phrase(subject: str) -> str:
-    """The subject before its first preposition: "a cup of coffee on the counter" -> "a cup" (a thing, not a place)."""
-    return re.split(r"\s(?:on|in|at|by|with|near|of|under|over|from|inside|outside of)\s", subject, maxsplit=1)[0]
+    """The subject's noun phrase, before its first preposition or -ing verb: "a cup of coffee on the counter" ->
+    "a cup", "a coffee shop setting the scene" -> "a coffee shop", "flour dusting the counter" -> "flour"."""
+    head = re.split(r"\s(?:on|in|at|by|with|near|of|under|over|from|inside|outside of)\s", subject, maxsplit=1)[0]
+    words = head.split()
+    for i, word in enumerate(words[1:], 1):
+        if word.lower().endswith("ing") and word.lower() not in ING_NOUNS:
+            return " ".join(words[:i])
+    return head
+
+
+def _is_place(head: str) -> bool:
+    """Whether a subject's noun phrase is a place ("a neighbourhood coffee shop", "the street"), not a sentence
+    that mentions one ("mara and theo open their coffee shop")."""
+    words = head.split()
+    return _named_place_kind(head) != "open" and bool(words) and (words[0].lower() in DETERMINERS or len(words) <= 4)
 
 
 def read_shot(request: GenerationRequest) -> ShotReading:
@@ -243,5 +325,5 @@ def read_shot(request: GenerationRequest) -> ShotReading:
     return ShotReading(framing=framing, angle=read_angle(prompt), subject=subject, setting=setting,
                        setting_kind=read_setting_kind(setting or prompt), people=people,
                        object_kind=read_object(subject or prompt), light=read_light(f"{prompt} {request.style}"),
-                       subject_is_place=people == 0 and read_setting_kind(_head_phrase(subject)) != "open",
+                       subject_is_place=people == 0 and _is_place(_head_phrase(subject)),
                        hands=bool(re.search(r"\bhands?\b", subject.lower())))
