@@ -158,11 +158,16 @@ def word_timings(text: str, events: list[tuple[int, int, int]], samples: np.ndar
     hop = max(1, rate // 100)
     out: list[WordTiming] = []
     ordered = sorted(events, key=lambda e: (e[2], e[0]))
+    at_token = None
     for n, (position, length, ms) in enumerate(ordered):
         word = _token(text, position - 1, length)
         if not word:
             continue
         start = ms / 1000
+        token = _token_start(text, position - 1)
+        if token == at_token and out:  # '20%' is spoken 'twenty percent': one written word, timed to its last part
+            start = out.pop().start_s
+        at_token = token
         end = ordered[n + 1][2] / 1000 if n + 1 < len(ordered) else total
         a, b = int(start * rate), min(len(samples), int(end * rate))
         tail = np.abs(samples[a:b])
@@ -212,6 +217,13 @@ def _next_index(tokens: list[str], timed: list[WordTiming], n: int, at: int) -> 
         return tokens.index(timed[n + 1].word, at + 1)
     except ValueError:
         return at + 1
+
+
+def _token_start(text: str, at: int) -> int:
+    """Where the whitespace-delimited token holding character ``at`` begins."""
+    while at > 0 and not text[at - 1].isspace():
+        at -= 1
+    return at
 
 
 def _token(text: str, at: int, length: int) -> str:

@@ -132,3 +132,18 @@ def test_a_markdown_voiceover_is_spoken_without_its_markup(tmp_path):
     from shotsmith.tools.subtitles import parse_srt
 
     assert " ".join(c.text for c in parse_srt(out.with_suffix(".srt").read_text())) == "Grind the beans. Pour slowly."
+
+
+def test_a_written_word_espeak_speaks_as_several_is_captioned_once():
+    """'20%' is spoken 'twenty percent' (two WORD events on one written token): the captions read
+    'Save 20% 20% now' and '#1 #1', '7am 7am'. Each written word is one caption word, timed from its first
+    spoken word to its last."""
+    import re
+
+    from shotsmith.backends.espeak import EspeakBackend
+
+    text = "Save 20% now, at #1 Café from 7am. Call 555-0134 today!"
+    samples, rate, words = EspeakBackend().synthesize(text)
+    assert [w.word for w in words] == re.findall(r"\S+", text)
+    assert all(a.end_s <= b.start_s + 1e-3 for a, b in zip(words, words[1:]))
+    assert words[-1].end_s <= len(samples) / rate + 1e-3
