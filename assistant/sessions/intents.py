@@ -45,6 +45,19 @@ def _find_shot(text: str, count: int) -> int | None:
     return _shot_ref(match.group(1), count) if match else None
 
 
+_IMAGE = r"[\w./\\-]+\.(?:png|jpe?g|webp)\b"
+#: Words before a cast member's name that are not the name ("this is my friend Mara", "this is the shop").
+_CAST_FILLER = {"my", "our", "your", "the", "a", "an", "this", "friend", "character", "hero", "heroine", "protagonist",
+                "product", "mascot", "brand", "location", "place", "actor", "actress", "model", "colleague"}
+
+
+def _cast_name(words: str) -> str:
+    parts = words.strip().lstrip("@").split()
+    while len(parts) > 1 and parts[0].lower() in _CAST_FILLER:
+        parts = parts[1:]
+    return " ".join(parts)
+
+
 def parse_intent(text: str, *, shot_count: int) -> Intent | None:
     """The edit or command ``text`` asks for, or None when it is not one of the known forms."""
     t = text.strip()
@@ -62,16 +75,19 @@ def parse_intent(text: str, *, shot_count: int) -> Intent | None:
         return review
 
     # "this is Mara: mara.png" / "this is @mara (mara1.jpg, mara2.jpg), a woman with red hair" / "Mara is in mara.png"
-    match = re.search(r"(?:this\s+is\s+@?([A-Za-z][\w]{1,15})\b|@?([A-Za-z][\w]{1,15})\s+is\s+(?:in|at|shown in)\b)"
-                      r"(.*)$", t, re.I)
+    # The name is every word before the ':' / ',' / '(' / first image ("this is my friend Mara" is Mara; "this is
+    # Mara Lee" is refused by the cast's one-word rule, rather than adding "Mara" described as "Lee").
+    match = re.search(r"(?:this\s+is\s+(@?[^\W\d]\w*(?:\s+[^\W\d]\w*){0,3}?)\s*(?=[:,(]|" + _IMAGE + r"|$)"
+                      r"|@?([A-Za-z][\w]{1,15})\s+is\s+(?:in|at|shown in)\b)(.*)$", t, re.I)
     if match:
-        images = re.findall(r"[\w./\\-]+\.(?:png|jpe?g|webp)\b", match.group(3), re.I)
+        images = re.findall(_IMAGE, match.group(3), re.I)
         if images:
-            rest = re.sub(r"[\w./\\-]+\.(?:png|jpe?g|webp)\b", "", match.group(3), flags=re.I)
+            rest = re.sub(_IMAGE, "", match.group(3), flags=re.I)
             description = re.sub(r"^[\s:,;()-]+|[\s,;()-]+$", "", re.sub(r"\(\s*[,\s]*\)", "", rest))
             description = re.sub(r"^(?:and\s+|,\s*)", "", description).strip(" ,;:")
-            return Intent("cast", {"name": match.group(1) or match.group(2), "images": images,
-                                   "description": description})
+            description = "" if description.lower() in ("and", "or") else description
+            return Intent("cast", {"name": _cast_name(match.group(1)) if match.group(1) else match.group(2),
+                                   "images": images, "description": description})
 
     match = re.search(r"use\s+(?:my\s+)?(?:clip|footage|video|file|shot)?\s*['\"]?([\w./\\-]+\.\w{2,4})['\"]?"
                       r"(?:\s+as\s+(?:the\s+)?(opener|opening(?:\s+shot)?|intro|first\s+shot|closer|ending|last\s+shot|"

@@ -186,3 +186,28 @@ def test_redo_on_a_continued_shot_says_it_has_no_still_and_changes_nothing(tmp_p
     assert "Redrew" not in "\n".join(getattr(e, "text", "") for e in events)
     assert "continues from shot 2" in str(session.last_error)
     assert session.service.plan.model_dump() == before
+
+
+# -- "this is …" in chat names the member, not the first word ---------------------------------------------------------
+
+@pytest.mark.parametrize("said, name, description", [
+    ("this is Mara: mara.png, a tall woman in a red coat", "Mara", "a tall woman in a red coat"),
+    ("this is my friend Mara: mara.png, a tall woman", "Mara", "a tall woman"),
+    ("this is the shop: shop.jpg", "shop", ""),
+    ("this is @mara (mara1.jpg, mara2.jpg), a woman with red hair", "mara", "a woman with red hair"),
+    ("this is Mara mara.png", "Mara", ""),
+    ("this is Mara Lee: mara.png, a tall woman", "Mara Lee", "a tall woman"),
+    ("@theo is shown in theo.png and theo2.jpg", "theo", ""),
+])
+def test_this_is_names_the_member(said, name, description):
+    from shotsmith.assistant.sessions.intents import parse_intent
+    intent = parse_intent(said, shot_count=3)
+    assert intent is not None and intent.kind == "cast"
+    assert intent.args["name"] == name and intent.args["description"] == description
+
+
+def test_a_two_word_cast_name_in_chat_is_refused_in_one_line_and_adds_nobody(tmp_path):
+    session = open_session(tmp_path / "c", options=ServiceOptions(resolution="360p"), offline=True)
+    face(session.store.assets_dir / "mara.png")
+    collect(session.send("this is Mara Lee: mara.png, a tall woman"))
+    assert "cast name 'Mara Lee'" in str(session.last_error) and session.store.project.cast == []
