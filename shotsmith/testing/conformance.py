@@ -17,7 +17,9 @@ package installs) with a backend to run every check in one test.
 
 The checks that apply depend on what the backend makes (its modes' kinds):
 
-* **video**: a clip that decodes end to end, at the requested size and length;
+* **video**: a clip that decodes end to end, at the requested size and length (a backend that declares
+  ``size_multiple`` may snap the size to a multiple of it, within one multiple, when a warning says so:
+  a diffusion model's VAE needs such a multiple);
 * **image**: a PNG, JPEG or WebP whose pixels decode, at the requested aspect
   ratio (within rounding); with ``max_references``, requests carrying
   references keep them and a missing reference file is an error, not ignored;
@@ -188,12 +190,12 @@ def check_validation(backend: Backend, folder: Path | None = None) -> None:
 
 
 def check_generate(backend: Backend, folder: Path, *, duration_tolerance_s: float = 0.25, size_tolerance_px: int = 2,
-                   aspect_tolerance: float = 0.03) -> None:
+                   aspect_tolerance: float = 0.03, size_multiple: int | None = None) -> None:
     """Every kind the backend makes comes out right (see the module docstring)."""
     for kind in kinds_of(backend):
         if kind is MediaKind.VIDEO:
             check_generate_video(backend, folder, duration_tolerance_s=duration_tolerance_s,
-                                 size_tolerance_px=size_tolerance_px)
+                                 size_tolerance_px=size_tolerance_px, size_multiple=size_multiple)
         elif kind is MediaKind.IMAGE:
             check_generate_image(backend, folder, aspect_tolerance=aspect_tolerance)
         else:
@@ -201,8 +203,9 @@ def check_generate(backend: Backend, folder: Path, *, duration_tolerance_s: floa
 
 
 def check_generate_video(backend: Backend, folder: Path, *, duration_tolerance_s: float = 0.25,
-                         size_tolerance_px: int = 2) -> None:
-    request, _ = backend.prepare(smallest_request(backend, MediaKind.VIDEO))
+                         size_tolerance_px: int = 2, size_multiple: int | None = None) -> None:
+    """The clip decodes, at the requested size (or, with ``size_multiple``, snapped to it with a warning) and length."""
+    request, prepared = backend.prepare(smallest_request(backend, MediaKind.VIDEO))
     dest = folder / "conformance.mp4"
     result, events = run_generate(backend, request, dest)
     width, height = frame_size(request.aspect_ratio, request.resolution)
@@ -217,6 +220,13 @@ def check_generate_video(backend: Backend, folder: Path, *, duration_tolerance_s
     info = verify_clip(dest)
     video = info.video
     assert video is not None
+    if size_multiple and (video.width, video.height) != (width, height) and \
+            all(side % size_multiple == 0 and abs(side - asked) < size_multiple
+                for side, asked in ((video.width, width), (video.height, height))):
+        said = f"{video.width}x{video.height}"
+        assert any(said in w for w in [*prepared, *result.warnings]), \
+            f"the frame was snapped from {width}x{height} to {said} without a warning that says so"
+        width, height = video.width, video.height
     assert abs(video.width - width) <= size_tolerance_px and abs(video.height - height) <= size_tolerance_px, \
         f"clip is {video.width}x{video.height}; {request.aspect_ratio} at {request.resolution} is {width}x{height}"
     assert abs(info.duration_s - request.duration_s) <= duration_tolerance_s, \
@@ -345,13 +355,13 @@ def _folder(folder: Path | None):
         yield Path(tmp)
 
 
-def check_all(backend: Backend, folder: Path | None = None) -> None:
+def check_all(backend: Backend, folder: Path | None = None, *, size_multiple: int | None = None) -> None:
     with _folder(folder) as base:
         check_identity(backend)
         check_capabilities(backend)
         check_cost_estimate(backend)
         check_validation(backend, base)
-        check_generate(backend, base)
+        check_generate(backend, base, size_multiple=size_multiple)
         caps = backend.capabilities()
         if caps.max_references and MediaKind.IMAGE in caps.kinds:
             check_references(backend, base)
@@ -368,6 +378,8 @@ class BackendConformance:
     #: Loosen for backends whose clip length is quantised (e.g. by a codec's frame rate).
     duration_tolerance_s = 0.25
     size_tolerance_px = 2
+    #: Declare for backends that snap the frame to a multiple (a diffusion model's VAE): see check_generate_video.
+    size_multiple: int | None = None
     #: How far an image's width/height ratio may be from the requested one (providers round sizes).
     aspect_tolerance = 0.03
 
@@ -395,7 +407,7 @@ class BackendConformance:
     def test_generate_makes_a_decodable_clip_of_the_requested_shape(self, backend, tmp_path):
         self._needs(backend, MediaKind.VIDEO)
         check_generate_video(backend, tmp_path, duration_tolerance_s=self.duration_tolerance_s,
-                             size_tolerance_px=self.size_tolerance_px)
+                             size_tolerance_px=self.size_tolerance_px, size_multiple=self.size_multiple)
 
     def test_generate_makes_an_image_of_the_requested_aspect_ratio(self, backend, tmp_path):
         self._needs(backend, MediaKind.IMAGE)

@@ -204,6 +204,60 @@ class TestDiffusersImageConformance(BackendConformance):
         torch.set_num_threads(threads)
 
 
+class TestDiffusersConformance(BackendConformance):
+    """The local diffusers video backend on a tiny random-weight ModelScope folder (tests/backends/tiny_pipelines.py).
+
+    It honours the requested resolution, snapped to the model's multiple: this folder's VAE compresses 16x, as
+    a real model's does, so 16:9 at 360p is made 640x352, with the warning the suite requires for that."""
+
+    size_multiple = 16
+
+    @pytest.fixture
+    def backend(self, tmp_path_factory):
+        pytest.importorskip("diffusers")
+        torch = pytest.importorskip("torch")
+        from tests.backends.tiny_pipelines import PipelineUnavailable, build_modelscope
+
+        from shotsmith.backends.local_diffusion import DiffusersBackend
+        from shotsmith.config import Settings
+
+        folder = tmp_path_factory.getbasetemp() / "tiny-video-models" / "modelscope-vae16"
+        if not (folder / "model_index.json").is_file():
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                build_modelscope(folder, vae_blocks=5)
+            except PipelineUnavailable as exc:
+                pytest.skip(str(exc))
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # tiny models on a shared box: a spinning thread pool is slower
+        # VAE tiling is off: the tiny VAE's sample_size would make every tile a couple of latent pixels.
+        yield DiffusersBackend(model=str(folder), settings=Settings(), resolutions=["360p"], fps=[8], steps=2,
+                               device="cpu", vae_tiling=False)
+        torch.set_num_threads(threads)
+
+
+class SilentlySnapped(WrongSize):
+    """Makes 640x352 for a 640x360 frame and says nothing: a declared multiple does not excuse that."""
+
+    name = "silentlysnapped"
+
+    async def generate(self, request, dest, *, on_progress, cancel):
+        await asyncio.to_thread(run_ffmpeg, ["-f", "lavfi", "-i", f"testsrc2=s=640x352:r=24:d={request.duration_s}",
+                                              "-c:v", "libx264", "-pix_fmt", "yuv420p", str(dest)])
+        return GenerationResult(path=str(dest), duration_s=request.duration_s, width=640, height=352)
+
+
+def test_suite_catches_a_snapped_size_without_a_warning(tmp_path):
+    from shotsmith.testing.conformance import check_generate_video
+
+    backend = SilentlySnapped()
+    backend.capabilities = lambda: AnimaticBackend().capabilities().model_copy(update={"resolutions": ["360p"]})
+    with pytest.raises(AssertionError, match="without a warning"):
+        check_generate_video(backend, tmp_path, size_multiple=16)
+    with pytest.raises(AssertionError, match="640x352"):  # undeclared, it is simply the wrong size
+        check_generate_video(backend, tmp_path)
+
+
 class TestEspeakConformance(BackendConformance):
     @pytest.fixture
     def backend(self):

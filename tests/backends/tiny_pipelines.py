@@ -52,8 +52,11 @@ def tiny_text_encoder(hidden: int) -> CLIPTextModel:
                                         num_hidden_layers=2, vocab_size=1000, hidden_act="gelu"))
 
 
-def build_modelscope(folder: Path, *, unet_blocks: tuple[int, int] = (4, 8)) -> Path:
-    """ModelScope's TextToVideoSDPipeline: UNet3D + one-block VAE + CLIP, a few thousand weights."""
+def build_modelscope(folder: Path, *, unet_blocks: tuple[int, int] = (4, 8), vae_blocks: int = 1) -> Path:
+    """ModelScope's TextToVideoSDPipeline: UNet3D + one-block VAE + CLIP, a few thousand weights.
+
+    ``vae_blocks=5`` gives the VAE a real model's spatial compression (16x), so a 360p frame is cheap to
+    denoise on a CPU and its size snaps to the model's multiple of 16, as a real model's does."""
     # Deprecated in diffusers (frozen since 0.33) but still the legacy-callback case; skip if it is ever removed.
     pipeline_class = getattr(diffusers, "TextToVideoSDPipeline", None)
     if pipeline_class is None:
@@ -66,8 +69,10 @@ def build_modelscope(folder: Path, *, unet_blocks: tuple[int, int] = (4, 8)) -> 
     scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
                               set_alpha_to_one=False)
     torch.manual_seed(0)
-    vae = AutoencoderKL(block_out_channels=(8,), in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"],
-                        up_block_types=["UpDecoderBlock2D"], latent_channels=4, sample_size=32, norm_num_groups=2)
+    vae = AutoencoderKL(block_out_channels=(8,) * vae_blocks, in_channels=3, out_channels=3,
+                        down_block_types=["DownEncoderBlock2D"] * vae_blocks,
+                        up_block_types=["UpDecoderBlock2D"] * vae_blocks, latent_channels=4, sample_size=32,
+                        norm_num_groups=2)
     pipe = pipeline_class(unet=unet, scheduler=scheduler, vae=vae, text_encoder=tiny_text_encoder(4),
                                  tokenizer=tiny_clip_tokenizer(folder.parent / f"{folder.name}-tokenizer"))
     pipe.save_pretrained(str(folder))
