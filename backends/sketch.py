@@ -34,6 +34,7 @@ import random
 import threading
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw, PngImagePlugin, UnidentifiedImageError
 
 import shotsmith
@@ -82,13 +83,18 @@ def panel(request: GenerationRequest) -> Image.Image:
     d.setting(draw, width, height, reading.setting_kind, horizon, d.mix(line_c, d.PAPER, 0.35), rng, detail=detail,
               window_light=d.mix(reading.light.colour, d.PAPER, 0.3))
     d.light_mark(draw, width, height, reading.light)
-    _subject(draw, width, height, reading, horizon, light_c, mid_c, line_c, rng)
+    cast = _reference_thumbnails(request)
+    scene = np.asarray(image).copy() if cast else None
+    heads = _subject(draw, width, height, reading, horizon, light_c, mid_c, line_c, rng)
     d.camera_arrows(draw, width, height, request.camera.value)
-    # The cast marks who is in the shot: kept where every camera move keeps them on screen all along (the
-    # animatic flies the render's move over the panel; pans and tilts cut up to a sixth off each side).
-    left, top, right, bottom = steady_region()
-    d.thumbnails(image, _reference_thumbnails(request),
-                 (round(left * width), round(top * height), round(right * width), round(bottom * height)))
+    if cast:
+        # The cast marks who is in the shot: kept where every camera move keeps them on screen all along (the
+        # animatic flies the render's move over the panel; pans and tilts cut up to a sixth off each side), in
+        # the corner of that region the figures and arrows leave clearest (not over the faces of a two-shot).
+        left, top, right, bottom = steady_region()
+        box = (round(left * width), round(top * height), round(right * width), round(bottom * height))
+        drawn = np.abs(np.asarray(image).astype(np.int16) - scene).max(axis=2) > 24
+        d.thumbnails(image, cast, box, _clearest_corner(drawn, heads, len(cast), box))
     draw.rectangle((0, 0, width - 1, height - 1), outline=d.INK, width=max(2, min(width, height) // 180))
     return image
 
@@ -114,8 +120,15 @@ def panel_labels(path: str | Path) -> list[tuple[str, str]] | None:
 
 
 def _subject(draw: ImageDraw.ImageDraw, width: int, height: int, reading: ShotReading, horizon: float,
-             light_c, mid_c, line_c, rng: random.Random) -> None:
-    """The figures (or the object) at the size the framing gives them."""
+             light_c, mid_c, line_c, rng: random.Random) -> list[tuple[float, float, float, float]]:
+    """The figures (or the object) at the size the framing gives them; returns the boxes of the heads drawn
+    (what the cast thumbnails must not cover)."""
+    heads: list[tuple[float, float, float, float]] = []
+
+    def person(draw, cx, top, head, **kw):
+        heads.append((cx - 0.45 * head, top, cx + 0.45 * head, top + head * 1.05))
+        d.person(draw, cx, top, head, **kw)
+
     skin = d.mix((232, 196, 160), light_c, 0.15)
     coat = d.mix(mid_c, d.INK, 0.25)
     lit = -1.0 if reading.light.x < 0.45 else (1.0 if reading.light.x > 0.55 else 0.0)
@@ -125,7 +138,7 @@ def _subject(draw: ImageDraw.ImageDraw, width: int, height: int, reading: ShotRe
     H, W = height, width
     if reading.people == 0 and framing not in (Framing.OVER_SHOULDER, Framing.TWO_SHOT):
         if reading.subject_is_place:
-            return  # the place itself: the setting is the subject
+            return heads  # the place itself: the setting is the subject
         if reading.hands and framing not in (Framing.WIDE, Framing.EXTREME_WIDE):
             framing = Framing.INSERT  # hands at work read as an insert whatever the size word says
         size = {Framing.EXTREME_WIDE: 0.08, Framing.WIDE: 0.16, Framing.MEDIUM: 0.38, Framing.MEDIUM_CLOSE: 0.5,
@@ -138,47 +151,66 @@ def _subject(draw: ImageDraw.ImageDraw, width: int, height: int, reading: ShotRe
         d.thing(draw, reading.object_kind, W * 0.5, base, size, fill=coat, outline=line_c, rng=rng)
         if framing is Framing.INSERT:
             d.hand(draw, W * 0.5 + size * 0.75, base - size * 0.35, size * 0.45, fill=skin, outline=line_c)
-        return
+        return heads
     if framing in (Framing.WIDE, Framing.EXTREME_WIDE):
         head = (0.035 if framing is Framing.WIDE else 0.016) * H
         feet = min(horizon + (0.14 if framing is Framing.WIDE else 0.06), 0.86) * H
         xs = {1: [0.5], 2: [0.45, 0.56], 3: [0.38, 0.47, 0.58, 0.66]}[min(reading.people, 3)]
         for i, x in enumerate(xs):
             top = feet - head * 7.4
-            d.person(draw, W * x, top, head, fill=skin, clothes=d.mix(coat, (200, 80, 60), 0.25 * i),
+            person(draw, W * x, top, head, fill=skin, clothes=d.mix(coat, (200, 80, 60), 0.25 * i),
                      outline=line_c, face=False, lit_from=lit)
-        return
+        return heads
     if framing is Framing.INSERT:
         d.thing(draw, reading.object_kind, W * 0.42, 0.78 * H, 0.42 * H, fill=coat, outline=line_c, rng=rng)
         d.hand(draw, W * 0.56, 0.5 * H, 0.2 * H, fill=skin, outline=line_c)
-        return
+        return heads
     if framing is Framing.OVER_SHOULDER:
         # The one we look past: the back of a head and a shoulder, dark and cropped by the frame edge.
-        d.person(draw, W * 0.64, 0.15 * H, 0.26 * H, fill=skin, outline=line_c, look=-0.8, lit_from=lit,
+        person(draw, W * 0.64, 0.15 * H, 0.26 * H, fill=skin, outline=line_c, look=-0.8, lit_from=lit,
                  hair=d.mix(coat, d.INK, 0.4), clothes=d.mix(coat, (170, 70, 60), 0.3))
         fg = d.mix(coat, d.INK, 0.6)
-        d.person(draw, W * 0.12, 0.14 * H, 0.45 * H, fill=d.mix(skin, d.INK, 0.5), clothes=fg, outline=d.INK,
+        person(draw, W * 0.12, 0.14 * H, 0.45 * H, fill=d.mix(skin, d.INK, 0.5), clothes=fg, outline=d.INK,
                  back=True, hair=d.mix(fg, d.INK, 0.5))
-        return
+        return heads
     if framing is Framing.TWO_SHOT or (reading.people >= 2 and framing is Framing.MEDIUM):
         for x, look, tint in ((0.33, 0.7, 0.0), (0.67, -0.7, 0.35)):
-            d.person(draw, W * x, 0.16 * H, 0.21 * H, fill=skin, outline=line_c, look=look, lit_from=lit,
+            person(draw, W * x, 0.16 * H, 0.21 * H, fill=skin, outline=line_c, look=look, lit_from=lit,
                      hair=d.mix(d.mix(coat, (150, 90, 50), tint), d.INK, 0.3),
                      clothes=d.mix(coat, (170, 70, 60), tint))
-        return
+        return heads
     head_top, head = {Framing.MEDIUM: (0.1, 0.22), Framing.MEDIUM_CLOSE: (0.1, 0.32), Framing.CLOSE: (0.1, 0.56),
                       Framing.EXTREME_CLOSE: (-0.27, 1.38)}[framing]
     # Seen from below the figure looms (bigger, higher); from above it shrinks into the floor.
     head_top, head = {"low": (head_top - 0.03, head * 1.12), "high": (head_top + 0.07, head * 0.85)}.get(
         reading.angle, (head_top, head))
     cx = W * (0.5 if framing in (Framing.CLOSE, Framing.EXTREME_CLOSE) else rng.choice((0.42, 0.58)))
-    d.person(draw, cx, head_top * H, head * H, fill=skin, outline=line_c, look=0.3 * (1 if cx < W * 0.5 else -1),
+    person(draw, cx, head_top * H, head * H, fill=skin, outline=line_c, look=0.3 * (1 if cx < W * 0.5 else -1),
              lit_from=lit, hair=d.mix(coat, d.INK, 0.35), clothes=coat)
     if reading.people >= 3:  # the rest of the group, softer behind
         for x in (0.18, 0.84):
-            d.person(draw, W * x, (head_top + 0.08) * H, head * 0.7 * H, fill=d.mix(skin, d.PAPER, 0.35),
+            person(draw, W * x, (head_top + 0.08) * H, head * 0.7 * H, fill=d.mix(skin, d.PAPER, 0.35),
                      clothes=d.mix(coat, d.PAPER, 0.35), outline=d.mix(line_c, d.PAPER, 0.4), face=False,
                      lit_from=lit)
+    return heads
+
+
+def _clearest_corner(drawn: np.ndarray, heads: list[tuple[float, float, float, float]], count: int,
+                     box: tuple[int, int, int, int]) -> str:
+    """The corner of ``box`` where the thumbnails would cover least of what ``drawn`` marks (the subject and the
+    camera arrows), a face counting three times; a bottom corner must be clearly better (the slate's lower
+    block is near it on screen)."""
+    height, width = drawn.shape
+    faces = np.zeros_like(drawn)
+    for x0, y0, x1, y1 in heads:
+        faces[max(0, int(y0)):max(0, int(y1)), max(0, int(x0)):max(0, int(x1))] = True
+
+    def covered(corner: str) -> float:
+        x0, y0, x1, y1 = d.cells_footprint(d.thumbnail_cells((width, height), count, box, corner))
+        area = (slice(max(0, y0), y1), slice(max(0, x0), x1))
+        return float(drawn[area].mean()) + 3 * float(faces[area].mean()) + (0.1 if corner.startswith("bottom") else 0)
+
+    return min(d.CORNERS, key=covered)
 
 
 def _reference_thumbnails(request: GenerationRequest) -> list[tuple[Image.Image, str]]:

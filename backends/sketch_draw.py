@@ -403,31 +403,50 @@ def fit_text(text: str, face: ImageFont.FreeTypeFont, max_width: float) -> str:
     return cut.rstrip() + "…"
 
 
-def thumbnails(image: Image.Image, pictures: list[tuple[Image.Image, str]],
-               box: tuple[int, int, int, int] | None = None) -> None:
-    """Small labelled thumbnails of the cast in the top-right corner of ``box`` (who is in the shot).
+#: The corners of a box the cast thumbnails can sit in, in order of preference (top right first, as boards do).
+CORNERS = ("top_right", "top_left", "bottom_right", "bottom_left")
 
-    ``box`` (pixels, default the whole image) is where they must stay: the sketch passes the part of the panel
-    that every camera move keeps on screen, so an animated panel never crops who is in it. They shrink to fit
-    its width when there are many (a portrait frame).
+
+def thumbnail_cells(image_size: tuple[int, int], count: int, box: tuple[int, int, int, int] | None = None,
+                    corner: str = "top_right") -> list[tuple[int, int, int]]:
+    """Where ``count`` cast thumbnails go in ``corner`` of ``box`` (pixels, default the whole image): ``(x, y,
+    size)`` of each picture, its frame drawn 3 px around it and its name under it. They shrink to fit the box's
+    width when there are many (a portrait frame)."""
+    if count <= 0:
+        return []
+    left, top, right, bottom = box or (0, 0, *image_size)
+    pad = max(4, int(min(image_size) * 0.016))
+    size = max(16, min(int(min(image_size) * 0.16), (right - left) // count - pad * 3))
+    step = size + pad * 2 + 6
+    y = top + pad + 3 if corner.startswith("top") else bottom - pad - 3 - size - int(size * 0.24)
+    if corner.endswith("right"):
+        return [(right - pad - 3 - size - i * step, y, size) for i in range(count)]
+    return [(left + pad + 3 + i * step, y, size) for i in range(count)]
+
+
+def cells_footprint(cells: list[tuple[int, int, int]]) -> tuple[int, int, int, int]:
+    """The pixels the thumbnails in ``cells`` cover, frames and names included."""
+    return (min(x for x, _, _ in cells) - 3, min(y for _, y, _ in cells) - 3,
+            max(x + s for x, _, s in cells) + 3, max(y + s + int(s * 0.24) for _, y, s in cells) + 3)
+
+
+def thumbnails(image: Image.Image, pictures: list[tuple[Image.Image, str]],
+               box: tuple[int, int, int, int] | None = None, corner: str = "top_right") -> None:
+    """Small labelled thumbnails of the cast in ``corner`` of ``box`` (who is in the shot).
+
+    The sketch passes the part of the panel that every camera move keeps on screen as ``box``, so an animated
+    panel never crops who is in it, and the corner its figures leave clearest.
     """
     if not pictures:
         return
-    left, top, right, _ = box or (0, 0, *image.size)
-    pad = max(4, int(min(image.size) * 0.016))
-    size = max(16, min(int(min(image.size) * 0.16), (right - left) // len(pictures) - pad * 3))
-    face = font(size * 0.16, True)
     draw = ImageDraw.Draw(image)
-    x, y = right - pad - 3, top + pad + 3  # the cell's frame is drawn 3 px outside it
-    for picture, tag in pictures:
+    for (picture, tag), (x, y, size) in zip(pictures, thumbnail_cells(image.size, len(pictures), box, corner)):
         thumb = picture.convert("RGB")
         thumb.thumbnail((size, size))
         cell = Image.new("RGB", (size, size), (250, 250, 250))
         cell.paste(thumb, ((size - thumb.width) // 2, (size - thumb.height) // 2))
-        x -= size
         draw.rectangle((x - 3, y - 3, x + size + 2, y + size + int(size * 0.24) + 2), fill=(250, 250, 250),
                        outline=INK, width=2)
         image.paste(cell, (x, y))
-        draw.text((x + size / 2, y + size + size * 0.12), fit_text(tag, face, size), font=face, fill=INK,
-                  anchor="mm")
-        x -= pad * 2 + 6
+        draw.text((x + size / 2, y + size + size * 0.12), fit_text(tag, font(size * 0.16, True), size),
+                  font=font(size * 0.16, True), fill=INK, anchor="mm")

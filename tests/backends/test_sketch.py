@@ -305,3 +305,30 @@ def test_the_cast_stays_inside_every_camera_moves_view_for_its_whole_duration(tm
                     left, top, right, bottom = camera_view(move, t)
                     assert xs.min() >= left * w and xs.max() < right * w, (ratio, move, t, colour)
                     assert ys.min() >= top * h and ys.max() < bottom * h, (ratio, move, t, colour)
+
+
+@pytest.mark.parametrize("prompt", ["Two-shot of two friends talking, in a cafe",
+                                    "Over-the-shoulder shot of a customer, near the entrance",
+                                    "Medium shot of a couple, in a kitchen"])
+def test_the_cast_thumbnails_leave_the_faces_clear(tmp_path, prompt, monkeypatch):
+    """Boards put the cast in a corner; in a two-shot the top right is the right-hand face, so the thumbnails go
+    to the corner of the steady region the figures leave clearest. The faces are where the drawing put heads."""
+    mara = tmp_path / "mara.png"
+    Image.new("RGB", (100, 130), (12, 201, 33)).save(mara)
+    refs = [Reference(path=str(mara), tag="mara"), Reference(path=str(mara), tag="theo")]
+    heads = []
+    drawn_person = sketch_draw.person
+
+    def person(draw, cx, top, head, **kw):
+        if not kw.get("back"):
+            heads.append((cx - 0.4 * head, top, cx + 0.4 * head, top + head))
+        drawn_person(draw, cx, top, head, **kw)
+
+    monkeypatch.setattr(sketch_draw, "person", person)
+    with_cast = np.asarray(panel(still(prompt, references=refs))).astype(int)
+    plain = np.asarray(panel(still(prompt))).astype(int)
+    cast = np.abs(with_cast - plain).max(axis=2) > 24
+    assert cast.sum() > 2000 and heads
+    for x0, y0, x1, y1 in heads:
+        face = cast[max(0, int(y0)):int(y1), max(0, int(x0)):int(x1)]
+        assert face.mean() < 0.05, (prompt, (x0, y0, x1, y1))
