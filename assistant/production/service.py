@@ -172,6 +172,9 @@ class ProductionService:
             storyboard.check_makes_images(get_backend(options.image_backend))
         if options.keyframes not in (None, "auto", "off"):
             raise InvalidInputError(f"--keyframes {options.keyframes!r} is not auto or off")
+        if options.keyframes == "off" and options.image_backend:  # one of the two would go unused, unsaid
+            raise InvalidInputError(f"--image-backend {options.image_backend} draws storyboard stills and "
+                                    "--keyframes off makes none", hint="give one of them")
         if options.captions not in (None, "burn", "srt", "track", "off"):
             raise InvalidInputError(f"--captions {options.captions!r} is not burn, srt, track or off")
         if options.voiceover not in (None, "auto", "off"):

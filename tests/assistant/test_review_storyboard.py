@@ -211,3 +211,10 @@ def test_a_two_word_cast_name_in_chat_is_refused_in_one_line_and_adds_nobody(tmp
     face(session.store.assets_dir / "mara.png")
     collect(session.send("this is Mara Lee: mara.png, a tall woman"))
     assert "cast name 'Mara Lee'" in str(session.last_error) and session.store.project.cast == []
+
+
+def test_keyframes_off_with_an_image_backend_is_a_usage_error_not_a_silently_unused_flag(tmp_path):
+    done = cli("run", "a 4 second ad for a bakery, 2 shots", "-p", str(tmp_path / "p"), "-o", str(tmp_path / "o.mp4"),
+               "--keyframes", "off", "--image-backend", "sketch")
+    assert done.returncode == 2 and "--keyframes off" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "p").exists() and not (tmp_path / "o.mp4").exists()
