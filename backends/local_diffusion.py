@@ -581,7 +581,8 @@ class DiffusersBackend(Backend):
         if request.mode is GenerationMode.VIDEO_EXTEND:
             if not modes.extends:
                 raise InvalidInputError(f"{self._label(request)}{model} ({modes.pipeline}) cannot extend a clip")
-            source = read_clip(Path(request.extend_from or ""), request.fps, label=self._label(request))
+            source = read_clip(Path(request.extend_from or ""), request.fps, label=self._label(request),
+                               cancel=_AnyEvent(cancel, stop))
         plan = self.plan(request, pipeline_facts(pipe, self.settings),
                          clip_frames=len(source.frames) if source is not None else None)
         kwargs = self.pipeline_arguments(pipe, plan, progress, cancelled, modes,
@@ -905,7 +906,7 @@ def encode_mp4(frames: Any, dest: Path, fps: int, *, cancel: threading.Event | N
                    duration_s=duration, cancel=cancel, on_progress=on_progress, what=what)
 
 
-def read_clip(path: Path, fps: int, *, label: str = "") -> ClipMedia:
+def read_clip(path: Path, fps: int, *, label: str = "", cancel: Any = None) -> ClipMedia:
     """Decode a clip to extend: every frame as uint8 RGB (at ``fps``, resampled only where the clip has
     another rate) and its first sound track as float32 samples.
 
@@ -923,7 +924,7 @@ def read_clip(path: Path, fps: int, *, label: str = "") -> ClipMedia:
     with tempfile.TemporaryDirectory(prefix="shotsmith-extend-") as tmp:
         raw = Path(tmp) / "frames.rgb"
         run_ffmpeg(["-i", str(path), "-map", "0:v:0", *resample, "-f", "rawvideo", "-pix_fmt", "rgb24", str(raw)],
-                   what=f"{label}reading the clip to extend")
+                   what=f"{label}reading the clip to extend", cancel=cancel)
         frames = np.fromfile(raw, dtype=np.uint8)
         frames = frames[: frames.size // (width * height * 3) * width * height * 3].reshape(-1, height, width, 3)
         audio = rate = None
@@ -931,7 +932,7 @@ def read_clip(path: Path, fps: int, *, label: str = "") -> ClipMedia:
             stream = info.audio[0]
             pcm = Path(tmp) / "audio.f32"
             run_ffmpeg(["-i", str(path), "-map", "0:a:0", "-f", "f32le", "-ac", str(stream.channels), "-ar",
-                        str(stream.sample_rate), str(pcm)], what=f"{label}reading the clip's sound")
+                        str(stream.sample_rate), str(pcm)], what=f"{label}reading the clip's sound", cancel=cancel)
             audio = np.fromfile(pcm, dtype="<f4").reshape(-1, stream.channels)
             rate = stream.sample_rate
     if not len(frames):

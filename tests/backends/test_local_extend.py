@@ -176,6 +176,20 @@ def test_ltx2_condition_extends_with_the_frames_and_keeps_the_clips_sound_first(
     assert abs(np.argmax(spectrum) * rate / len(head) - 440) < 10
 
 
+def test_the_overlap_is_what_the_vae_encodes_whole_and_never_more_than_the_clip(models, clip):
+    backend = make_backend(_model(models, "ltx_condition"))
+    ltx = local_diffusion.PipelineFacts(size_multiple=32, frame_step=8)  # real LTX: 8x in time
+    plan = backend.plan(extend(clip, duration_s=2.0, fps=24), ltx, clip_frames=121)
+    assert (plan.overlap, plan.num_frames) == (9, 9 + 48) and (plan.num_frames - 1) % 8 == 0
+    short = backend.plan(extend(clip, duration_s=1.0), local_diffusion.PipelineFacts(frame_step=4), clip_frames=6)
+    assert (short.overlap, short.num_frames) == (5, 13)  # a 6-frame clip gives its last 5 (4+1)
+    capped = backend.plan(extend(clip, duration_s=4.0), local_diffusion.PipelineFacts(frame_step=4, max_frames=21),
+                          clip_frames=40)
+    assert (capped.overlap, capped.num_frames) == (9, 21) and any("adding 12 frames" in w for w in capped.warnings)
+    with pytest.raises(InvalidInputError, match="at most 9 frames"):
+        backend.plan(extend(clip), local_diffusion.PipelineFacts(frame_step=4, max_frames=9), clip_frames=40)
+
+
 def test_a_missing_clip_is_one_clear_line(models, tmp_path):
     backend = make_backend(_model(models, "ltx_condition"))
     ready, _ = backend.prepare(extend(tmp_path / "gone.mp4"))
