@@ -23,6 +23,7 @@ from shotsmith.assistant.production.outputs import check_output_path, default_pr
 from shotsmith.assistant.production.report import RunReport, write_report
 from shotsmith.assistant.run import drive_brief
 from shotsmith.assistant.session_factory import open_session
+from shotsmith.narration import wants_narration
 from shotsmith.errors import InvalidInputError
 
 BRIEF_SUFFIXES = (".txt", ".md")
@@ -117,6 +118,10 @@ def run_command(
         from shotsmith.config import load_settings
 
         get_backend(backend or load_settings().backend).check_ready()
+        if voice and voiceover != "off" and (voiceover not in (None, "auto") or wants_narration(text)):
+            from shotsmith.backends.voice import resolve_voice
+
+            resolve_voice(voice)[0].check_ready()  # the voice too: not after the shots were made (and paid)
     session = open_session(project_dir, options=options, llm=llm,
                            llm_base_url=llm_base_url, inputs=tuple(inputs))
     printer = EventPrinter(progress_bars=not plan_only, announce_outputs=False)

@@ -147,3 +147,21 @@ def test_a_written_word_espeak_speaks_as_several_is_captioned_once():
     assert [w.word for w in words] == re.findall(r"\S+", text)
     assert all(a.end_s <= b.start_s + 1e-3 for a, b in zip(words, words[1:]))
     assert words[-1].end_s <= len(samples) / rate + 1e-3
+
+
+def test_a_voice_that_cannot_speak_is_said_before_planning_a_new_project(tmp_path):
+    """`run --voice kokoro` (no model folder) or a cloud voice without its key failed only after the plan, the
+    stills and every shot were made (paid, on a paid video backend); like the video backend, it is checked first."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k not in ("SHOTSMITH_KOKORO_MODELS", "OPENAI_API_KEY")}
+    env.update(PYTHONPATH=str(repo), SHOTSMITH_CONFIG=str(tmp_path / "none.toml"))
+    for voice, words in (("kokoro", "Kokoro model folder"), ("openai-speech:coral", "OPENAI_API_KEY")):
+        proc = subprocess.run([sys.executable, "-m", "shotsmith", "run", EXPLAINER, "-o", str(tmp_path / "k.mp4"),
+                               "--voice", voice], capture_output=True, text=True, timeout=120, env=env)
+        assert proc.returncode == 1 and words in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+        assert not (tmp_path / "k.shotsmith").exists()
