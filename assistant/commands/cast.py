@@ -30,7 +30,8 @@ def cast_add(name: str = typer.Argument(..., help="How briefs name it, e.g. Mara
              images: list[Path] = typer.Argument(None, help="Reference images (PNG/JPEG/WebP)."),
              project: Path = NEW_PROJECT_OPTION,
              description: str = typer.Option("", "--description", "-d", help="What it looks like, in prompt words."),
-             kind: str = typer.Option("character", "--kind", "-k", help="character, product or location.")) -> None:
+             kind: str | None = typer.Option(None, "--kind", "-k", help="character, product or location (default: "
+                                                                         "character; kept when extending a member).")) -> None:
     """Add a cast member (or add images and a description to one); a new folder becomes a project."""
     # Checked before the folder is made: a refused add leaves no project behind.
     check_member(name, images or [], kind=kind, description=description)

@@ -31,14 +31,14 @@ def _checked_image(path: Path) -> None:
         raise InvalidInputError(f"{path} is a {kind} image; use PNG, JPEG or WebP")
 
 
-def check_member(name: str, images: list[Path], *, kind: str = "character", description: str = "") -> CastMember:
+def check_member(name: str, images: list[Path], *, kind: str | None = None, description: str = "") -> CastMember:
     """Refuse a bad name, kind or image before anything is written (``cast add`` may be creating the project)."""
     for image in images:
         _checked_image(Path(image).expanduser())
-    if kind not in ("character", "product", "location"):
+    if kind not in (None, "character", "product", "location"):
         raise InvalidInputError(f"cast kind {kind!r} is not character, product or location")
     try:
-        return CastMember(name=name, kind=kind, description=description)
+        return CastMember(name=name, kind=kind or "character", description=description)
     except ValidationError as exc:
         first = exc.errors()[0]
         if first["loc"] == ("description",):  # pydantic's own words name no field
@@ -49,8 +49,11 @@ def check_member(name: str, images: list[Path], *, kind: str = "character", desc
 
 
 def add_member(store: ProjectStore, name: str, images: list[Path], *, description: str = "",
-               kind: str = "character") -> CastMember:
-    """Add (or extend) a member; images are checked, then copied into ``assets/cast/NAME/``."""
+               kind: str | None = None) -> CastMember:
+    """Add (or extend) a member; images are checked, then copied into ``assets/cast/NAME/``.
+
+    ``kind`` None keeps an existing member's kind (a new one is a character); a kind given changes it.
+    """
     checked = check_member(name, images, kind=kind, description=description)
     try:
         existing = find_member(store.project.cast, name)
@@ -72,7 +75,7 @@ def add_member(store: ProjectStore, name: str, images: list[Path], *, descriptio
         added.append(store.relative(target))
     updated = member.model_copy(update={"images": [*member.images, *added],
                                         "description": description or member.description,
-                                        "kind": kind if existing is None else member.kind})
+                                        "kind": kind or member.kind})
     store.project.cast = [m for m in store.project.cast if m.name != member.name] + [updated]
     if store.project.plan is not None:
         store.project.plan = assign_cast(store.project.plan, store.project.brief.text if store.project.brief else "",

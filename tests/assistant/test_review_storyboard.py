@@ -218,3 +218,12 @@ def test_keyframes_off_with_an_image_backend_is_a_usage_error_not_a_silently_unu
                "--keyframes", "off", "--image-backend", "sketch")
     assert done.returncode == 2 and "--keyframes off" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "p").exists() and not (tmp_path / "o.mp4").exists()
+
+
+def test_cast_add_with_a_kind_changes_an_existing_members_kind_and_without_one_keeps_it(tmp_path):
+    project = tmp_path / "p"
+    assert cli("cast", "add", "Cup", str(face(tmp_path / "cup.png")), "-p", str(project)).returncode == 0
+    assert cli("cast", "add", "Cup", "--kind", "product", "-p", str(project)).returncode == 0
+    assert cli("cast", "add", "Cup", "-d", "a teal mug", "-p", str(project)).returncode == 0
+    listed = cli("cast", "list", "-p", str(project)).stdout
+    assert "product" in listed and "teal mug" in listed
