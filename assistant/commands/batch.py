@@ -111,7 +111,13 @@ def load_briefs(source: Path) -> list[BatchBrief]:
     if source.is_dir():
         briefs = []
         for path in sorted(p for p in source.iterdir() if p.suffix.lower() in BRIEF_SUFFIXES and p.is_file()):
-            text = path.read_text(encoding="utf-8").strip()
+            try:
+                text = path.read_text(encoding="utf-8-sig").strip()
+            except UnicodeDecodeError as exc:
+                raise InvalidInputError(f"brief file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                                        hint="save it as UTF-8 plain text") from exc
+            except OSError as exc:
+                raise InvalidInputError(f"cannot read the brief file {path}: {exc.strerror or exc}") from exc
             if not text:
                 raise InvalidInputError(f"brief file {path} is empty")
             briefs.append(BatchBrief(id=path.stem, brief=text))

@@ -165,3 +165,17 @@ def test_a_voice_that_cannot_speak_is_said_before_planning_a_new_project(tmp_pat
                                "--voice", voice], capture_output=True, text=True, timeout=120, env=env)
         assert proc.returncode == 1 and words in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
         assert not (tmp_path / "k.shotsmith").exists()
+
+
+def test_a_brief_file_that_is_not_text_is_one_line(tmp_path):
+    """`batch FOLDER` with a non-UTF-8 brief file ended in a traceback and 'internal error'."""
+    import pytest
+
+    from shotsmith.assistant.commands.batch import load_briefs
+    from shotsmith.errors import InvalidInputError
+
+    (tmp_path / "a.txt").write_bytes(b"\xff\xfe\x00bad")
+    (tmp_path / "b.txt").write_text("an ad for tea")
+    with pytest.raises(InvalidInputError) as caught:
+        load_briefs(tmp_path)
+    assert "a.txt" in caught.value.message and "UTF-8" in caught.value.message
