@@ -12,7 +12,10 @@ spent.
 Approval is per panel and bound to the still itself (``Shot.keyframe_approved``
 holds the approved still's path): an edit that changes the picture, or a redo,
 makes a new still, which is pending until the user approves it; re-timing or
-moving a shot keeps its still, and so its approval.
+moving a shot keeps its still, and so its approval. A redo that changes the same shot
+(a note or a camera move) draws the new still from the previous one, passed as the
+first reference (``PREVIOUS_TAG``) to image backends that take references; the rule is
+in ``ProductionService.redo_keyframe``.
 """
 
 from __future__ import annotations
