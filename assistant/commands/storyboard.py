@@ -18,6 +18,7 @@ from rich.text import Text
 from shotsmith.assistant.commands.console import EventPrinter, console
 from shotsmith.assistant.commands.run import read_brief
 from shotsmith.assistant.production import ServiceOptions
+from shotsmith.assistant.production.outputs import default_project_dir
 from shotsmith.assistant.production.spending import ApprovalRequiredError
 from shotsmith.assistant.production.storyboard import contact_sheet
 from shotsmith.assistant.run import drive_brief
@@ -30,7 +31,9 @@ from shotsmith.store import PROJECT_FILE
 def storyboard_command(
     brief: str | None = typer.Argument(None, help="A brief (or .txt/.md file) to plan first; omit to use the "
                                                  "project's plan."),
-    project: Path = typer.Option(..., "--project", "-p", help="Project folder (created when planning a brief)."),
+    project: Path | None = typer.Option(None, "--project", "-p", help="Project folder (created when planning a brief; "
+                                                                     "default with a brief: <output>.shotsmith beside "
+                                                                     "the sheet, like run)."),
     output: Path = typer.Option(Path("storyboard.png"), "--output", "-o", help="The contact sheet to write (.png)."),
     image_backend: str | None = typer.Option(None, "--image-backend", help="Backend for the stills (default: the video "
                                                                           "provider's image model, else sketch)."),
@@ -46,6 +49,11 @@ def storyboard_command(
         raise InvalidInputError(f"the contact sheet {output} must be a .png file")
     check_writable(output)
     text = read_brief(brief) if brief else None
+    if project is None:
+        if text is None:
+            raise InvalidInputError("give a brief to plan, or the project folder with -p",
+                                    hint="shotsmith storyboard BRIEF -o board.png, or shotsmith storyboard -p DIR")
+        project = default_project_dir(output)
     if text is None and not (project / PROJECT_FILE).is_file():  # nothing to plan: a typo'd folder is not made
         raise InvalidInputError(f"{project} holds no project, so no shot plan yet",
                                 hint="give a brief to plan first, or the folder of an existing project")

@@ -118,3 +118,18 @@ def test_this_is_mara_in_chat_adds_her_and_the_brief_puts_her_in_the_shots(tmp_p
     assert all("Mara" in s.cast for s in session.service.plan.shots if "mara" in s.prompt.lower())
     assert any("Mara" in s.cast for s in session.service.plan.shots)
     assert "cast changed" in [e.label for e in session.store.history.index.entries][1]
+
+
+def test_storyboard_of_a_brief_needs_no_project_flag(tmp_path):
+    """`shotsmith storyboard BRIEF -o board.png` keeps its project beside the sheet, as `run` does beside its video;
+    with neither a brief nor -p there is nothing to draw: one line, exit 2."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cli = [sys.executable, "-m", "tests.assistant._run_cli", "storyboard"]
+    proc = subprocess.run([*cli, BRIEF, "-o", str(tmp_path / "board.png")], capture_output=True, text=True, env=env,
+                          timeout=120, stdin=subprocess.DEVNULL, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "board.png").is_file() and (tmp_path / "board.shotsmith" / "project.json").is_file()
+    bare = subprocess.run([*cli, "-o", str(tmp_path / "b2.png")], capture_output=True, text=True, env=env, timeout=60,
+                          stdin=subprocess.DEVNULL, cwd=tmp_path)
+    assert bare.returncode == 2 and "Traceback" not in bare.stderr and "-p" in bare.stderr
+    assert not (tmp_path / "b2.png").exists()
