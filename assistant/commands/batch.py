@@ -55,7 +55,9 @@ from shotsmith.errors import CancelledError, InvalidInputError, ShotsmithError
 from shotsmith.formats import ASPECT_RATIOS
 from shotsmith.project import SpendingLedger
 
-COLUMNS = ("id", "brief", "backend", "aspect", "duration", "resolution", "fps", "seed")
+COLUMNS = ("id", "brief", "backend", "aspect", "duration", "resolution", "fps", "seed", "voice", "captions", "music")
+#: Columns added later: left out of a brief's signature when empty, so a batch run before them is not redone.
+LATER_COLUMNS = ("voice", "captions", "music")
 STATE_FILE = "batch.json"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 #: How long a Ctrl-C waits for running briefs to stop (they stop at their next step).
@@ -74,6 +76,9 @@ class BatchBrief:
     resolution: str | None = None
     fps: int | None = None
     seed: int | None = None
+    voice: str | None = None  # backend:voice, as `run --voice` (a locale's variant speaks its language)
+    captions: str | None = None  # burn, srt, track or off, as `run --captions`
+    music: str | None = None  # a music file or folder, as `run --music` (relative to the CSV's folder)
 
     def text(self) -> str:
         """The brief as planned: the aspect/duration columns written in front of it."""
@@ -85,7 +90,8 @@ class BatchBrief:
         return f"A {' '.join(said)} video: {self.brief}" if said else self.brief
 
     def signature(self, options: dict) -> str:
-        blob = json.dumps({"brief": self.text(), **asdict(self), **options}, sort_keys=True)
+        fields = {k: v for k, v in asdict(self).items() if v is not None or k not in LATER_COLUMNS}
+        blob = json.dumps({"brief": self.text(), **fields, **options}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -165,7 +171,10 @@ def _read_csv(path: Path) -> list[BatchBrief]:
                                      duration=float(row["duration"]) if row.get("duration") else None,
                                      resolution=row.get("resolution") or None,
                                      fps=int(row["fps"]) if row.get("fps") else None,
-                                     seed=int(row["seed"]) if row.get("seed") else None))
+                                     seed=int(row["seed"]) if row.get("seed") else None,
+                                     voice=row.get("voice") or None, captions=(row.get("captions") or "").lower() or None,
+                                     music=str((path.parent / Path(row["music"]).expanduser()).resolve())
+                                     if row.get("music") and row["music"].lower() != "off" else row.get("music") or None))
         except ValueError as exc:
             raise InvalidInputError(f"{where}: {exc}") from exc
     return briefs
@@ -181,6 +190,19 @@ def _check_format(brief: BatchBrief) -> None:
     if brief.duration is not None and stated is not None and abs(stated - brief.duration) > 1e-6:
         raise InvalidInputError(f"brief {brief.id}: the brief says {stated:g} s but the duration column "
                                 f"says {brief.duration:g}", hint="keep one of them")
+    if brief.captions is not None and brief.captions not in ("burn", "srt", "track", "off"):
+        raise InvalidInputError(f"brief {brief.id}: captions {brief.captions!r} is not burn, srt, track or off")
+    try:
+        if brief.voice:
+            from shotsmith.backends.voice import resolve_voice
+
+            resolve_voice(brief.voice)
+        if brief.music and brief.music.lower() != "off":
+            from shotsmith.assistant.production.music import check_source
+
+            check_source(brief.music)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"brief {brief.id}: {exc.message}", hint=exc.hint) from exc
     ratio = parse_aspect_ratio(brief.brief)
     if brief.aspect and ratio and ratio != brief.aspect:
         raise InvalidInputError(f"brief {brief.id}: the brief says {ratio} but the aspect column says {brief.aspect}",
@@ -274,7 +296,8 @@ def _run_one(brief: BatchBrief, outdir: Path, common: dict, budget: BatchBudget,
         options = ServiceOptions(backend=brief.backend or common["backend"],
                                  resolution=brief.resolution or common["resolution"], fps=brief.fps or common["fps"],
                                  seed=brief.seed if brief.seed is not None else common["seed"], max_cost_usd=cap,
-                                 auto_approve=common["yes"], outputs=(output,), executor=common["executor"])
+                                 auto_approve=common["yes"], outputs=(output,), executor=common["executor"],
+                                 voice=brief.voice, captions=brief.captions, music=brief.music)
         session = open_session(project, options=options, llm=llm, llm_base_url=llm_base_url)
         sessions[brief.id] = session
         try:

@@ -179,3 +179,34 @@ def test_a_brief_file_that_is_not_text_is_one_line(tmp_path):
     with pytest.raises(InvalidInputError) as caught:
         load_briefs(tmp_path)
     assert "a.txt" in caught.value.message and "UTF-8" in caught.value.message
+
+
+def test_batch_rows_choose_their_voice_captions_and_music(tmp_path):
+    """Localized variants need their own voice: a batch row names its voice, captions and music like `run`'s
+    --voice/--captions/--music (music relative to the CSV); a bad value names its row before anything runs."""
+    import pytest
+
+    from shotsmith.assistant.commands.batch import load_briefs, run_batch
+    from shotsmith.errors import InvalidInputError
+    from shotsmith.tools.subtitles import parse_srt
+
+    _tone(tmp_path / "bed.m4a", seconds=3)
+    csv = tmp_path / "briefs.csv"
+    csv.write_text("id,brief,voice,captions,music\n"
+                   f'fr,"{EXPLAINER}",espeak:fr,srt,bed.m4a\n'
+                   "plain,a 4 second ad for tea,,,\n")
+    briefs = load_briefs(csv)
+    summary = run_batch(briefs, tmp_path / "out", resolution="360p")
+    assert summary["counts"] == {"done": 2}, summary
+    import json
+
+    project = json.loads((tmp_path / "out" / "fr.shotsmith" / "project.json").read_text())
+    assert project["production"]["voice"] == "espeak:fr" and project["production"]["music_bed"].endswith("bed.m4a")
+    assert parse_srt((tmp_path / "out" / "fr.srt").read_text())
+    assert not (tmp_path / "out" / "plain.srt").exists()
+    for bad, words in (("espeak:fr,subtitles,", "captions 'subtitles'"), ("nosuchvoice,,", "nosuchvoice"),
+                       (",,missing.mp3", "does not exist")):
+        csv.write_text(f"id,brief,voice,captions,music\nx,an ad,{bad}\n")
+        with pytest.raises(InvalidInputError) as caught:
+            load_briefs(csv)
+        assert caught.value.message.startswith("brief x:") and words in caught.value.message, caught.value.message
