@@ -126,7 +126,8 @@ def _subject(draw: ImageDraw.ImageDraw, width: int, height: int, reading: ShotRe
     heads: list[tuple[float, float, float, float]] = []
 
     def person(draw, cx, top, head, **kw):
-        heads.append((cx - 0.45 * head, top, cx + 0.45 * head, top + head * 1.05))
+        if not kw.get("back"):  # the back of a head (an over-the-shoulder foreground) has no face to keep clear
+            heads.append((cx - 0.45 * head, top, cx + 0.45 * head, top + head * 1.05))
         d.person(draw, cx, top, head, **kw)
 
     skin = d.mix((232, 196, 160), light_c, 0.15)
@@ -198,8 +199,8 @@ def _subject(draw: ImageDraw.ImageDraw, width: int, height: int, reading: ShotRe
 def _clearest_corner(drawn: np.ndarray, heads: list[tuple[float, float, float, float]], count: int,
                      box: tuple[int, int, int, int]) -> str:
     """The corner of ``box`` where the thumbnails would cover least of what ``drawn`` marks (the subject and the
-    camera arrows), a face counting three times; a bottom corner must be clearly better (the slate's lower
-    block is near it on screen)."""
+    camera arrows), a face counting three times; a bottom corner must be clearly better (on screen the slate's
+    lower block is under it, three lines high in a portrait frame)."""
     height, width = drawn.shape
     faces = np.zeros_like(drawn)
     for x0, y0, x1, y1 in heads:
@@ -208,7 +209,7 @@ def _clearest_corner(drawn: np.ndarray, heads: list[tuple[float, float, float, f
     def covered(corner: str) -> float:
         x0, y0, x1, y1 = d.cells_footprint(d.thumbnail_cells((width, height), count, box, corner))
         area = (slice(max(0, y0), y1), slice(max(0, x0), x1))
-        return float(drawn[area].mean()) + 3 * float(faces[area].mean()) + (0.1 if corner.startswith("bottom") else 0)
+        return float(drawn[area].mean()) + 3 * float(faces[area].mean()) + (0.3 if corner.startswith("bottom") else 0)
 
     return min(d.CORNERS, key=covered)
 
@@ -244,7 +245,7 @@ class SketchBackend(Backend):
     name = "sketch"
     description = ("Offline storyboard panels: framing, figures, setting, light and camera arrows drawn from each "
                    "shot. Free, instant, no model.")
-    model = "sketch-v3"  # v2: the labels travel beside the drawing, not in it; v3: the cast inside every move
+    model = "sketch-v4"  # v2: the labels travel beside the drawing, not in it; v4: the cast inside every move, faces clear
 
     def capabilities(self) -> Capabilities:
         return Capabilities(modes=[GenerationMode.TEXT_TO_IMAGE, GenerationMode.REFERENCE_TO_IMAGE],
