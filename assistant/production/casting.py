@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import re
 import shutil
 from pathlib import Path
@@ -65,6 +66,10 @@ def add_member(store: ProjectStore, name: str, images: list[Path], *, descriptio
     added = []
     for image in images:
         source = Path(image).expanduser().resolve()
+        same = [kept for kept in member.images if (store.root / kept).is_file()
+                and filecmp.cmp(store.root / kept, source, shallow=False)]
+        if same:  # the member has this picture already: saying it again adds no second reference
+            continue
         target = folder / source.name
         if target.resolve() != source:
             n = 1

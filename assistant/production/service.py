@@ -16,6 +16,7 @@ transitions therefore cost nothing.
 from __future__ import annotations
 
 import asyncio
+import filecmp
 import threading
 import time
 from collections.abc import Callable
@@ -1209,4 +1210,7 @@ class ProductionService:
                                     hint=f"available: {', '.join(shown[:20]) or 'none'}"
                                          f"{' …' if len(shown) > 20 else ''}; copy the file into the project's "
                                          "assets/ or pass it as an input")
+        paths = [self.store.resolve(m) for m in matches]
+        if all(filecmp.cmp(paths[0], other, shallow=False) for other in paths[1:]):
+            return paths[0]  # copies of one file (an input and its copy in the cast) are one picture
         raise InvalidInputError(f"{name!r} is ambiguous: {', '.join(matches)}")

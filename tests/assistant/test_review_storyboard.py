@@ -227,3 +227,16 @@ def test_cast_add_with_a_kind_changes_an_existing_members_kind_and_without_one_k
     assert cli("cast", "add", "Cup", "-d", "a teal mug", "-p", str(project)).returncode == 0
     listed = cli("cast", "list", "-p", str(project)).stdout
     assert "product" in listed and "teal mug" in listed
+
+
+def test_saying_this_is_mara_again_with_the_same_picture_is_not_ambiguous(tmp_path):
+    picture = face(tmp_path / "mara.png")
+    session = open_session(tmp_path / "c", options=ServiceOptions(resolution="360p"), offline=True,
+                           inputs=(picture,))
+    collect(session.send("this is Mara: mara.png"))
+    assert session.last_error is None
+    collect(session.send("this is Mara: mara.png, a tall woman in a red coat"))
+    assert session.last_error is None, session.last_error
+    [member] = session.store.project.cast
+    assert member.description == "a tall woman in a red coat"
+    assert member.images == ["assets/cast/Mara/mara.png"]  # the same picture is not a second reference
