@@ -838,6 +838,8 @@ class ProductionService:
         self._prepare_continuity(be, shots)
         if any(not s.source and not self._usable_bound(s) for s in self._select(shots)):
             be.check_ready()  # a video backend that cannot run: say so before even the free stills are drawn
+        if not shots and (spoken := self._estimate_voice()) is not None and spoken.to_generate:
+            self.voice_backend()[0].check_ready()  # the voice too: not after the shots were made (and paid)
         keyframes: GenerateResult | None = None
         if self.keyframes_on(be.name) and any(self._needs_keyframe(s, be) for s in self._select(shots)):
             keyframes = self._run_keyframes(self.estimate_keyframes(shots, be.name), self.image_backend(be.name), be,

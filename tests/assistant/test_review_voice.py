@@ -210,3 +210,16 @@ def test_batch_rows_choose_their_voice_captions_and_music(tmp_path):
         with pytest.raises(InvalidInputError) as caught:
             load_briefs(csv)
         assert caught.value.message.startswith("brief x:") and words in caught.value.message, caught.value.message
+
+
+def test_a_voice_that_cannot_speak_stops_generation_before_any_shot(tmp_path, monkeypatch):
+    """Every entry (batch, chat, the API) drives generate(): a narrated project whose voice cannot run (no key)
+    is said before any still or shot is made, not after the video was generated (and paid for)."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("SHOTSMITH_CONFIG", str(tmp_path / "none.toml"))
+    out = tmp_path / "n.mp4"
+    session = open_session(tmp_path / "n.shotsmith", options=ServiceOptions(
+        resolution="360p", voice="openai-speech:coral", outputs=(out,)), offline=True)
+    report, error = drive_brief(session, EXPLAINER, out)
+    assert error is not None and "OPENAI_API_KEY" in (error.hint or "") + error.message
+    assert not list((tmp_path / "n.shotsmith" / "clips").glob("*")), "nothing is generated before the voice is ready"
