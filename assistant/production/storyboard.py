@@ -24,7 +24,7 @@ import textwrap
 from pathlib import Path
 from typing import Literal
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 from pydantic import BaseModel, Field
 
 from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest, Reference
@@ -174,6 +174,25 @@ def approve(plan: ShotPlan, shots: list[int] | None) -> tuple[ShotPlan, list[int
     return new, approved
 
 
+def _footage_picture(path: Path, at_s: float) -> Image.Image | None:
+    """The user's clip (or still) as the cut first shows it, for its panel; None when it cannot be read."""
+    import av
+
+    from shotsmith.errors import ShotsmithError
+    from shotsmith.media.probe import open_video
+
+    try:
+        with open_video(path) as (container, stream):
+            if at_s > 0 and stream.time_base:
+                container.seek(int(at_s / stream.time_base), stream=stream)
+            for frame in container.decode(stream):
+                if frame.time is None or frame.time >= at_s - 1e-3:
+                    return frame.to_image().convert("RGB")
+    except (ShotsmithError, av.FFmpegError, OSError, ValueError):
+        return None  # the sheet still shows the shot, as a labelled box
+    return None
+
+
 def contact_sheet(plan: ShotPlan, root: Path, output: Path, *, columns: int = 3, panel_width: int = 480) -> Path:
     """A storyboard sheet: each panel with its shot number, duration, camera move and prompt beneath."""
     shots = [s for s in plan.shots if s.bound_keyframe or s.source]
@@ -195,10 +214,12 @@ def contact_sheet(plan: ShotPlan, root: Path, output: Path, *, columns: int = 3,
         x = margin + (position % columns) * (panel_width + margin)
         y = margin + (position // columns) * (panel_height + caption_height + margin)
         still = shot.bound_keyframe
-        if still:
+        picture = _footage_picture(root / shot.source, shot.in_s) if shot.source else None
+        if picture is not None:  # the user's frame, fitted as the render fits it (never stretched)
+            sheet.paste(ImageOps.pad(picture, (panel_width, panel_height), color="#dddddd"), (x, y))
+        elif still:
             with Image.open(root / still) as image:
-                panel = image.convert("RGB").resize((panel_width, panel_height))
-            sheet.paste(panel, (x, y))
+                sheet.paste(image.convert("RGB").resize((panel_width, panel_height)), (x, y))
         else:
             draw.rectangle([x, y, x + panel_width, y + panel_height], fill="#dddddd")
             before = plan.continued_from(shot.index)
@@ -207,7 +228,9 @@ def contact_sheet(plan: ShotPlan, root: Path, output: Path, *, columns: int = 3,
             draw.text((x + 12, y + 12), label, fill="black", font=regular)
         draw.rectangle([x, y, x + panel_width - 1, y + panel_height - 1], outline="black", width=2)
         head = f"{shot.index}  ·  {shot.duration_s:g} s  ·  {shot.camera.value.replace('_', ' ')}"
-        if shot.keyframe_state != "none":
+        if shot.source:
+            head += "  ·  footage"
+        elif shot.keyframe_state != "none":
             head += "  ·  ✓ approved" if shot.keyframe_state == "approved" else "  ·  pending"
         draw.text((x, y + panel_height + 6), head, fill="black", font=bold)
         # a sketch panel's words travel beside its drawing (framing, subject, setting): written here

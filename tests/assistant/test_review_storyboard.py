@@ -240,3 +240,16 @@ def test_saying_this_is_mara_again_with_the_same_picture_is_not_ambiguous(tmp_pa
     [member] = session.store.project.cast
     assert member.description == "a tall woman in a red coat"
     assert member.images == ["assets/cast/Mara/mara.png"]  # the same picture is not a second reference
+
+
+def test_the_contact_sheet_shows_a_footage_shots_picture(tmp_path):
+    from shotsmith.media.ffmpeg import run_ffmpeg
+    clip = tmp_path / "clip.mp4"
+    run_ffmpeg(["-y", "-f", "lavfi", "-i", "testsrc=s=160x120:d=1:r=10", "-pix_fmt", "yuv420p", str(clip)])
+    session = open_session(tmp_path / "c", options=ServiceOptions(resolution="360p"), offline=True, inputs=(clip,))
+    collect(session.send("a 6 second ad for a bakery, 2 shots"))
+    collect(session.send("use my clip clip.mp4 as the opener"))
+    collect(session.send("show the storyboard"))
+    with Image.open(session.store.renders_dir / "storyboard.png") as sheet:
+        first = sheet.convert("RGB").crop((76, 76, 316, 216))  # inside the first panel, below any label
+        assert len(set(first.getdata())) > 8  # the clip's colour bars, not one grey box
