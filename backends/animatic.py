@@ -38,7 +38,7 @@ import shotsmith
 from shotsmith.backends.base import (Backend, Capabilities, CostEstimate, GenerationMode, GenerationRequest,
                                      GenerationResult, MediaKind, ProgressCallback, ProgressEvent)
 from shotsmith.backends.palette import DEFAULT_PALETTE, PALETTES, palette_for  # noqa: F401  (shared with sketch)
-from shotsmith.backends.sketch import panel_labels
+from shotsmith.backends.sketch import labels, panel_labels
 from shotsmith.errors import CancelledError
 from shotsmith.fonts import wrap_text
 from shotsmith.formats import SLATE_KEY, SLATE_SCREEN_TIME, CameraMove, camera_view, frame_size, ken_burns_canvas
@@ -107,8 +107,8 @@ def slate(request: GenerationRequest, width: int, height: int) -> list[dict]:
     common = {"fade_in_s": 0.0, "fade_out_s": 0.0, "color": "white"}
     previz = {"text": "ANIMATIC · PREVIZ", "position": "top_right", "size": small, "bold": True,
               "box_color": "0xd62828@0.85", **common}
-    if request.image:  # a storyboard panel: the picture is the drawing; its labels (kept beside it) go here
-        cells = panel_labels(request.image) or []
+    if request.image:  # a start image: the picture says it all; the labels (a panel keeps them beside it) go here
+        cells = panel_labels(request.image) or labels(request)  # another still: the words read from the prompt
         framing = next((value for key, value in cells if key.startswith("SHOT")), "")
         words = "   ·   ".join(f"{key}: {value}" for key, value in cells if not key.startswith("SHOT"))
         lines = [f"{framing}   ·   {footer}" if framing else footer] + ([words] if words else [])

@@ -239,6 +239,8 @@ def test_a_continued_shot_starts_on_the_previous_clips_last_frame_whatever_its_c
     service.edit(lambda p: continue_from(p, 2, 1))
     service.generate()
     one, two = service.plan.shots[:2]
+    words = " ".join(t.text for t in still_slate(service.store.root / two.clip)[1])
+    assert "SUBJECT: " in words and "SETTING: " in words  # read from its prompt: its frame is no panel
     rendered = Path(service.render().path)
     cut, end = round(one.duration_s * FPS), round((one.duration_s + two.duration_s) * FPS)
     frames = decoded(rendered, [cut - 1, cut, cut + 1, end - 1, end])
