@@ -157,7 +157,19 @@ def captions_for_voiceover(placements, timings: dict, *, duration_s: float | Non
         words = timings.get(placement.shot_index) or []
         limit = ordered[n + 1].start_s if n + 1 < len(ordered) else duration_s
         cues += captions_from_words(words, offset_s=placement.start_s, until_s=limit)
-    return cues
+    if duration_s is None:
+        return cues
+    # Speech past the end of the video is cut there (the fit check tells the user): so are its captions.
+    return [_cut_at(cue, duration_s) for cue in cues if cue.start_s < duration_s - 0.05]
+
+
+def _cut_at(cue: Caption, end_s: float) -> Caption:
+    """``cue`` ending by ``end_s``: the words spoken after it are left out."""
+    if cue.end_s <= end_s:
+        return cue
+    words = [w.model_copy(update={"end_s": min(w.end_s, end_s)}) for w in cue.words if w.start_s < end_s]
+    return cue.model_copy(update={"end_s": end_s, "words": words,
+                                  "text": " ".join(w.word for w in words) if words else cue.text})
 
 
 def parse_srt(text: str, *, name: str = "subtitles") -> list[Caption]:

@@ -223,3 +223,19 @@ def test_a_voice_that_cannot_speak_stops_generation_before_any_shot(tmp_path, mo
     report, error = drive_brief(session, EXPLAINER, out)
     assert error is not None and "OPENAI_API_KEY" in (error.hint or "") + error.message
     assert not list((tmp_path / "n.shotsmith" / "clips").glob("*")), "nothing is generated before the voice is ready"
+
+
+def test_burned_captions_of_a_voice_over_longer_than_the_video_do_not_fail_the_render(tmp_path):
+    """A narration that runs past the end (told to the user, the voice cut there) made `--captions srt` fine but
+    `--captions burn` fail ("caption 4 starts after the end of the timeline"): the cues stop where the video does,
+    like the speech."""
+    script = tmp_path / "lines.txt"
+    script.write_text("Fresh bread.\nCall us today or visit our bakery on the corner of Main Street and Fifth.\n")
+    out = tmp_path / "b.mp4"
+    session = open_session(tmp_path / "b.shotsmith", options=ServiceOptions(
+        resolution="360p", voiceover=str(script), captions="burn", outputs=(out,)), offline=True)
+    report, error = drive_brief(session, "a 4 second ad for a bakery, 2 shots", out)
+    assert error is None, error
+    assert any("past the end of the video" in n for n in report.notices), report.notices
+    cues = session.store.project.timeline.captions
+    assert cues and all(c.end_s <= 4.0 + 1e-6 and all(w.start_s < 4.0 for w in c.words) for c in cues)
