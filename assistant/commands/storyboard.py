@@ -58,7 +58,8 @@ def storyboard_command(
         raise InvalidInputError(f"{project} holds no project, so no shot plan yet",
                                 hint="give a brief to plan first, or the folder of an existing project")
     options = ServiceOptions(backend=backend, resolution=resolution, image_backend=image_backend,
-                             auto_approve=yes, max_cost_usd=max_cost)
+                             auto_approve=yes, max_cost_usd=max_cost,
+                             outputs=(output,))  # never onto a picture the project reads (a cast image, a still)
     session = open_session(project, options=options, llm=llm, llm_base_url=llm_base_url)
     service = session.service
     printer = EventPrinter()

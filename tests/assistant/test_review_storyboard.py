@@ -253,3 +253,16 @@ def test_the_contact_sheet_shows_a_footage_shots_picture(tmp_path):
     with Image.open(session.store.renders_dir / "storyboard.png") as sheet:
         first = sheet.convert("RGB").crop((76, 76, 316, 216))  # inside the first panel, below any label
         assert len(set(first.getdata())) > 8  # the clip's colour bars, not one grey box
+
+
+def test_the_contact_sheet_never_overwrites_the_projects_own_pictures(tmp_path):
+    project = tmp_path / "p"
+    assert cli("cast", "add", "Mara", str(face(tmp_path / "mara.png")), "-p", str(project)).returncode == 0
+    assert cli("storyboard", "a 4 second ad where @mara pours coffee, 2 shots", "-p", str(project), "-o",
+               str(tmp_path / "a.png")).returncode == 0
+    still = next((project / "clips").glob("sketch-*.png"))
+    for target in (project / "assets" / "cast" / "Mara" / "mara.png", still):
+        before = target.read_bytes()
+        done = cli("storyboard", "-p", str(project), "-o", str(target))
+        assert done.returncode == 2 and "refusing to overwrite" in done.stderr
+        assert target.read_bytes() == before
