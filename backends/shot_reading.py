@@ -46,9 +46,11 @@ FRAMING_WORDS: list[tuple[str, Framing]] = [
 
 #: Camera height words: a low angle puts the horizon low (the subject looms), a high angle high.
 #: "a lower angle" is how a redo asks for it ("redo 3 with a lower angle").
-ANGLE_WORDS = [(r"low(?:er)?[\s-]angle|low(?:er)? camera|from (?:slightly )?below|worm'?s[\s-]eye", "low"),
-               (r"high(?:er)?[\s-]angle|high(?:er)? camera|from (?:slightly )?above|bird'?s[\s-]eye|top[\s-]down|"
-                r"overhead shot", "high")]
+ANGLE_WORDS = [(r"low(?:er)?[\s-]angle|low(?:er)? camera|worm'?s[\s-]eye", "low"),
+               (r"high(?:er)?[\s-]angle|high(?:er)? camera|bird'?s[\s-]eye|top[\s-]down|overhead shot", "high")]
+#: Viewpoint phrases the planner adds for variety ("from slightly above"): weaker than an angle named as such, so
+#: "Low-angle shot of …, from slightly above" stays a low angle.
+VIEWPOINT_WORDS = [(r"from (?:slightly )?below", "low"), (r"from (?:slightly )?above", "high")]
 
 PERSON_WORDS = set("""person people man men woman women girl girls boy boys child children kid kids baby toddler
 teen teenager couple family friend friends crowd team group audience fan fans guest guests customer customers
@@ -163,10 +165,14 @@ def read_framing(prompt: str) -> Framing:
 
 
 def read_angle(prompt: str) -> str:
-    """The camera height the prompt names last: a redo's note is appended, so it overrides the planner's words."""
+    """The camera height the prompt names last: a redo's note is appended, so it overrides the planner's words.
+    An angle named as such ("low-angle", "a higher angle") wins over a viewpoint phrase ("from slightly above")."""
     text = prompt.lower()
-    found = [(m.start(), angle) for pattern, angle in ANGLE_WORDS for m in re.finditer(pattern, text)]
-    return max(found)[1] if found else "eye"
+    for words in (ANGLE_WORDS, VIEWPOINT_WORDS):
+        found = [(m.start(), angle) for pattern, angle in words for m in re.finditer(pattern, text)]
+        if found:
+            return max(found)[1]
+    return "eye"
 
 
 #: How planner prompts pad an action ("revealed in fine detail", "with subtle, lifelike movement"): cut from labels.

@@ -107,3 +107,18 @@ def test_every_example_brief_reads_a_place_for_every_shot(tmp_path):
                 assert word not in found.setting, (shot.prompt, found.setting)
             if "outside" in shot.prompt:
                 assert found.setting_kind == "street" and found.setting.startswith("outside"), shot.prompt
+
+
+@pytest.mark.parametrize("prompt, angle", [
+    # the planner's words for the bakery reel and the README's @mara brief: a low-angle shot with a viewpoint
+    ("Low-angle shot of flour dusting the counter, with energy building, with the surroundings in soft focus, "
+     "from slightly above, slow pull-back, soft natural light, pastel style", "low"),
+    ("Extreme close-up of a baker shaping sourdough, caught between movements, from slightly below, gentle tilt "
+     "down", "low"),
+    ("High-angle shot of happy customers filling the frame, just outside a coffee shop", "high"),
+    ("Close-up of a cup, from slightly above", "high"),
+    ("Low-angle shot of a barista, from slightly above, warm light, a higher angle", "high"),  # a redo's note
+    ("Medium shot of a chef, in a kitchen", "eye"),
+])
+def test_an_angle_named_as_such_wins_over_a_viewpoint_phrase(prompt, angle):
+    assert reading(prompt).angle == angle
