@@ -245,7 +245,7 @@ class SketchBackend(Backend):
     name = "sketch"
     description = ("Offline storyboard panels: framing, figures, setting, light and camera arrows drawn from each "
                    "shot. Free, instant, no model.")
-    model = "sketch-v4"  # v2: the labels travel beside the drawing, not in it; v4: the cast inside every move, faces clear
+    model = "sketch-v5"  # v2: labels beside the drawing; v4: the cast inside every move, faces clear; v5: angle words
 
     def capabilities(self) -> Capabilities:
         return Capabilities(modes=[GenerationMode.TEXT_TO_IMAGE, GenerationMode.REFERENCE_TO_IMAGE],
