@@ -388,7 +388,11 @@ class Offer:
     def describe(self) -> str:
         if self.kind == "longer_shot":
             return f"make shot {self.shot_index} {self.duration_s:g} s long"
-        return f"shorten shot {self.shot_index}'s line to {self.max_words} words" + (f": \"{self.text}\"" if self.text else "")
+        if not self.text:
+            return f"shorten shot {self.shot_index}'s line to {self.max_words} words"
+        count = len(self.text.split())  # the offer's own words (whole clauses may leave fewer than fit)
+        fit = f" (up to {self.max_words} fit)" if self.max_words is not None and count < self.max_words else ""
+        return f"shorten shot {self.shot_index}'s line to {count} words{fit}: \"{self.text}\""
 
 
 @dataclass

@@ -239,3 +239,13 @@ def test_burned_captions_of_a_voice_over_longer_than_the_video_do_not_fail_the_r
     assert any("past the end of the video" in n for n in report.notices), report.notices
     cues = session.store.project.timeline.captions
     assert cues and all(c.end_s <= 4.0 + 1e-6 and all(w.start_s < 4.0 for w in c.words) for c in cues)
+
+
+def test_the_shorter_line_offer_counts_the_words_it_offers():
+    """The fit offer read 'shorten shot 1's line to 11 words: "Boil fresh cold water."' (4 words)."""
+    from shotsmith.narration import Offer as FitOffer
+
+    offer = FitOffer(kind="shorter_line", shot_index=1, max_words=11, text="Boil fresh cold water.")
+    assert offer.describe() == "shorten shot 1's line to 4 words (up to 11 fit): \"Boil fresh cold water.\""
+    exact = FitOffer(kind="shorter_line", shot_index=2, max_words=4, text="Grind the beans medium.")
+    assert exact.describe() == "shorten shot 2's line to 4 words: \"Grind the beans medium.\""
