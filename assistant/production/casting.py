@@ -20,6 +20,8 @@ CAST_DIR = "assets/cast"
 
 
 def _checked_image(path: Path) -> None:
+    if path.is_dir():
+        raise InvalidInputError(f"reference image {path} is a folder", hint="name the picture files in it")
     if not path.is_file():
         raise InvalidInputError(f"reference image {path} does not exist")
     try:

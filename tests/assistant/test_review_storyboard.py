@@ -50,7 +50,8 @@ def test_cast_add_on_a_new_folder_starts_the_project(tmp_path):
 
 
 def test_a_refused_cast_add_on_a_new_folder_leaves_no_project_behind(tmp_path):
-    for args in (["Mara", str(tmp_path / "missing.png")], ["Mara Lee", str(face(tmp_path / "m.png"))],
+    for args in (["Mara", str(tmp_path / "missing.png")], ["Mara", str(tmp_path)],
+                 ["Mara Lee", str(face(tmp_path / "m.png"))],
                  ["Mara", str(face(tmp_path / "m.png")), "--kind", "robot"],
                  ["Mara", str(face(tmp_path / "m.png")), "-d", "x" * 600]):
         project = tmp_path / "never"
