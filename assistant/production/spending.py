@@ -21,6 +21,7 @@ The rules, all here:
 
 from __future__ import annotations
 
+import math
 import uuid
 from typing import Literal
 
@@ -55,7 +56,9 @@ def usd(amount: float, unit: str) -> float:
 
 def money(usd_amount: float, amount: float | None = None, unit: str = "USD") -> str:
     """``0.75 USD (75 credits)``: USD first, the provider's unit beside when it differs."""
-    text = f"{usd_amount:.2f} USD"
+    # Under a cent (a paid voice line) two significant digits, so a real cost never reads as 0.00.
+    places = 1 - math.floor(math.log10(usd_amount)) if 0 < usd_amount < 0.005 else 2
+    text = f"{usd_amount:.{places}f} USD"
     if unit != "USD" and amount is not None:
         text += f" ({amount:g} {unit})"
     return text

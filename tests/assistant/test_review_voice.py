@@ -249,3 +249,12 @@ def test_the_shorter_line_offer_counts_the_words_it_offers():
     assert offer.describe() == "shorten shot 1's line to 4 words (up to 11 fit): \"Boil fresh cold water.\""
     exact = FitOffer(kind="shorter_line", shot_index=2, max_words=4, text="Grind the beans medium.")
     assert exact.describe() == "shorten shot 2's line to 4 words: \"Grind the beans medium.\""
+
+
+def test_a_cost_under_a_cent_is_not_shown_as_nothing():
+    """A paid voice-over of two lines was approved as 'about 0.00 USD' (it was 0.0011): a real cost never reads
+    as zero; a free one still does."""
+    from shotsmith.assistant.production.spending import money
+
+    assert money(0.001108) == "0.0011 USD" and money(0.0) == "0.00 USD" and money(0.75, 75, "credits") == \
+        "0.75 USD (75 credits)"
