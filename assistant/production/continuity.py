@@ -28,7 +28,7 @@ import numpy as np
 from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest
 from shotsmith.brief import Shot, ShotPlan
 from shotsmith.errors import InvalidInputError, MediaError
-from shotsmith.formats import KEN_BURNS_AMOUNT, CameraMove
+from shotsmith.formats import KEN_BURNS_AMOUNT, CameraMove, camera_view
 
 #: ``continues_from`` of a continued shot whose predecessor has no clip yet.
 PENDING = "pending"
@@ -162,19 +162,12 @@ def _last_video_frame(clip: Path) -> np.ndarray:
 
 
 def _end_of_move(picture: np.ndarray, camera: CameraMove, amount: float = KEN_BURNS_AMOUNT) -> np.ndarray:
-    """The part of a still the render shows at the end of ``camera``'s move (static: the whole still)."""
+    """The part of a still the render shows at the end of ``camera``'s move (static: the whole still), read
+    from the render's own move geometry (:func:`shotsmith.formats.camera_view`)."""
     height, width = picture.shape[:2]
-    zoom = 1.0 if camera in (CameraMove.STATIC, CameraMove.ZOOM_OUT) else 1 + amount
-    w, h = max(2, round(width / zoom)), max(2, round(height / zoom))
-    x, y = (width - w) // 2, (height - h) // 2
-    if camera is CameraMove.PAN_RIGHT:
-        x = width - w
-    elif camera is CameraMove.PAN_LEFT:
-        x = 0
-    elif camera is CameraMove.TILT_DOWN:
-        y = height - h
-    elif camera is CameraMove.TILT_UP:
-        y = 0
+    x0, y0, x1, y1 = camera_view(camera, 1.0, amount)
+    w, h = max(2, round(width * (x1 - x0))), max(2, round(height * (y1 - y0)))
+    x, y = min(width - w, max(0, round(width * x0))), min(height - h, max(0, round(height * y0)))
     return np.ascontiguousarray(picture[y:y + h, x:x + w])
 
 

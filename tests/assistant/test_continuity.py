@@ -40,7 +40,8 @@ def _backends():
 def planned(root: Path, backend: str = "animatic", **options) -> ProductionService:
     service = ProductionService.open(root, ServiceOptions(backend=backend, resolution="360p", fps=FPS, **options))
     service.plan_brief(BRIEF, shot_count=3)
-    # A static shot 2: the render starts a still's camera move from the whole picture only when static.
+    # A static shot 2 keeps these tests about the frame itself; every other move across the cut is covered by
+    # test_animatic.py::test_a_continued_shot_starts_on_the_previous_clips_last_frame_whatever_its_camera_move.
     service.edit(lambda p: edit_shot(p, 2, camera=CameraMove.STATIC))
     return service
 
