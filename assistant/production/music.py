@@ -26,7 +26,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from shotsmith.errors import InvalidInputError
+from shotsmith.errors import InvalidInputError, ShotsmithError
 from shotsmith.timeline import Timeline
 from shotsmith.tools.audio import AUDIO_SUFFIXES, choose_music, music_bed, read_library
 
@@ -83,7 +83,7 @@ def check_source(source: str, moods: list[str] | None = None) -> Path:
         if moods:
             raise InvalidInputError(f"--music-mood chooses a track from a folder, but {source} is one file",
                                     hint="pass the folder holding your music, or leave out --music-mood")
-        return path.resolve()
+        return check_audio(path.resolve())
     if not path.exists():
         raise InvalidInputError(f"music {source} does not exist", hint="give an audio file or a folder of them")
     if not path.is_dir():
@@ -95,6 +95,19 @@ def check_source(source: str, moods: list[str] | None = None) -> Path:
     if moods:
         _match_moods(path, moods)
     return path.resolve()
+
+
+def check_audio(track: Path) -> Path:
+    """``track`` when ffmpeg reads sound from it; else a usage error now, not a failed render after the shots."""
+    from shotsmith.media.probe import probe
+
+    try:
+        info = probe(track)
+    except ShotsmithError as exc:
+        raise InvalidInputError(f"music {track}: {exc.message}", hint="give an audio file ffmpeg can read") from exc
+    if not info.has_audio:
+        raise InvalidInputError(f"music {track} has no audio stream", hint="give a file with sound")
+    return track
 
 
 def _match_moods(folder: Path, moods: list[str]) -> Path:
@@ -113,8 +126,9 @@ def choose(source: str, brief: str, moods: list[str]) -> tuple[Path, str]:
     path = Path(source).expanduser()
     if path.is_dir() and moods:
         chosen = _match_moods(path, moods)
-        return chosen, f"moods {', '.join(moods)}"
-    return choose_music(path, brief)
+        return check_audio(chosen), f"moods {', '.join(moods)}"
+    chosen, why = choose_music(path, brief)
+    return check_audio(Path(chosen)), why
 
 
 def check_options(source: str | None, moods: str | None, beat_sync: bool | None) -> None:

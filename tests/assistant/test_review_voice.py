@@ -258,3 +258,35 @@ def test_a_cost_under_a_cent_is_not_shown_as_nothing():
 
     assert money(0.001108) == "0.0011 USD" and money(0.0) == "0.00 USD" and money(0.75, 75, "credits") == \
         "0.75 USD (75 credits)"
+
+
+def test_music_that_is_not_audio_is_refused_before_anything_is_made(tmp_path):
+    """`--music clip.mp4` (a video without sound) or a corrupt .mp3 failed at the render, exit 1, after every shot
+    was generated (and paid for); it is a usage error before a project exists. So is such a track chosen from a
+    folder, before any shot."""
+    import subprocess
+
+    import imageio_ffmpeg
+    import pytest
+
+    from shotsmith.errors import InvalidInputError
+
+    silent = tmp_path / "silent.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i",
+                    "testsrc2=s=64x64:d=1", str(silent)], check=True)
+    fake = tmp_path / "fake.mp3"
+    fake.write_text("not audio")
+    for bad, words in ((silent, "no audio"), (fake, "fake.mp3")):
+        with pytest.raises(InvalidInputError) as caught:
+            open_session(tmp_path / "m.shotsmith", options=ServiceOptions(music=str(bad)), offline=True)
+        assert words in caught.value.message and caught.value.exit_code == 2
+        assert not (tmp_path / "m.shotsmith").exists()
+    library = tmp_path / "lib"
+    library.mkdir()
+    (library / "calm.mp3").write_text("not audio")
+    out = tmp_path / "f.mp4"
+    session = open_session(tmp_path / "f.shotsmith", options=ServiceOptions(resolution="360p", music=str(library),
+                                                                            outputs=(out,)), offline=True)
+    report, error = drive_brief(session, "a calm 4 second ad for tea, 2 shots", out)
+    assert isinstance(error, InvalidInputError) and "calm.mp3" in error.message
+    assert not list((tmp_path / "f.shotsmith" / "clips").glob("*"))
