@@ -148,7 +148,12 @@ def continue_from(plan: ShotPlan, index: int, source: int) -> ShotPlan:
 
 
 def reorder(plan: ShotPlan, order: list[int], *, remove: list[int] | None = None) -> ShotPlan:
-    """Put the shots in ``order`` (current numbers), dropping ``remove``; cut points keep their transitions."""
+    """Put the shots in ``order`` (current numbers), dropping ``remove``; cut points keep their transitions.
+
+    Except ``continue``, which joins two shots (the second starts from the first's last frame): it stays
+    with its pair while they still follow one another, and is never handed to another pair (that cut
+    becomes a plain cut, and the other pair's old transition goes with the position as before).
+    """
     indices = [s.index for s in plan.shots]
     drop = set(remove or [])
     unknown = sorted(i for i in set(order) | drop if i not in indices)
@@ -162,8 +167,16 @@ def reorder(plan: ShotPlan, order: list[int], *, remove: list[int] | None = None
     by_index = {s.index: s for s in plan.shots}
     kept = [i for i in order if i not in drop]
     cuts = [s.transition_to_next for s in plan.shots]
-    shots = [by_index[i].model_copy(update={"transition_to_next": cuts[pos] if pos < len(kept) - 1 else Transition.cut()})
-             for pos, i in enumerate(kept)]
+    continued = {(a.index, b.index) for a, b in zip(plan.shots, plan.shots[1:]) if a.transition_to_next.continues}
+
+    def joint(pos: int) -> Transition:
+        if pos >= len(kept) - 1:
+            return Transition.cut()
+        if (kept[pos], kept[pos + 1]) in continued:
+            return by_index[kept[pos]].transition_to_next
+        return Transition.cut() if cuts[pos].continues else cuts[pos]
+
+    shots = [by_index[i].model_copy(update={"transition_to_next": joint(pos)}) for pos, i in enumerate(kept)]
     return _renumbered(plan, shots)
 
 

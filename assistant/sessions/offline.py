@@ -40,6 +40,11 @@ REVIEW_HINT = ("Say 'approve 2', 'approve all' (or 'looks good'), or 'redo 3 wit
 _WARNING_WORDS = ("capped", "minimum", "longest", "shortest")
 
 
+def _continues(plan) -> int:
+    """How many cuts are ``continue`` (a shot starting from the previous one's last frame)."""
+    return sum(1 for shot in plan.shots if shot.transition_to_next.continues)
+
+
 class OfflineSession(SessionBase):
     answering = OFFLINE_PLANNER
 
@@ -162,6 +167,7 @@ class OfflineSession(SessionBase):
             if not service.has_plan:
                 return self.reply(f"{said}. Now describe the video.")
             return self.reply(f"Done: {said}. Say 'generate' to update the video.")
+        joins = _continues(service.plan) if service.has_plan else 0
         if intent.kind == "footage":
             service.add_footage(a["path"], index=a["index"])
             what = f"shot {a['index']} now uses {a['path']}"
@@ -196,6 +202,9 @@ class OfflineSession(SessionBase):
             what = f"the video is now {a['aspect_ratio']}"
         else:  # pragma: no cover - parse_intent returns only the kinds above
             return self.reply(HELP)
+        if intent.kind != "continue" and _continues(service.plan) < joins:
+            what += ("; a shot that continued from the one before it no longer follows it, so that cut is a plain "
+                     "cut now (say 'continue shot N from shot M' to join two shots again)")
         self.reply(f"Done: {what}. {service.estimate().text}. Say 'generate' to update the video.")
 
     def _produce(self, *, preview: bool) -> None:

@@ -267,3 +267,37 @@ def test_the_contact_sheet_never_overwrites_the_projects_own_pictures(tmp_path):
         done = cli("storyboard", "-p", str(project), "-o", str(target))
         assert done.returncode == 2 and "refusing to overwrite" in done.stderr
         assert target.read_bytes() == before
+
+
+# -- a continue joins two shots: reordering keeps it with them, or drops it -----------------------------------------------
+
+def _plan3():
+    from shotsmith.brief import ShotPlan
+    from shotsmith.plan_edits import continue_from
+    plan = ShotPlan.model_validate({"aspect_ratio": "16:9", "planner": "test", "shots": [
+        {"index": i, "prompt": f"shot {name}", "duration_s": 3.0} for i, name in enumerate("ABC", 1)]})
+    return continue_from(plan, 3, 2)  # C starts from B's last frame
+
+
+def _continued_pairs(plan):
+    return [(a.prompt, b.prompt) for a, b in zip(plan.shots, plan.shots[1:]) if a.transition_to_next.continues]
+
+
+def test_moving_a_continued_shot_away_makes_that_cut_a_plain_cut_not_another_pairs_continue():
+    from shotsmith.plan_edits import edit_shot, swap
+    plan = _plan3()
+    assert _continued_pairs(plan) == [("shot B", "shot C")]
+    moved = edit_shot(plan, 3, move_to=1)  # C A B: C no longer follows B
+    assert _continued_pairs(moved) == []
+    assert _continued_pairs(edit_shot(plan, 1, move_to=3)) == [("shot B", "shot C")]  # B C A: the pair stays together
+    assert _continued_pairs(swap(plan, 1, 3)) == []  # C B A
+
+
+def test_chat_says_when_a_move_undoes_a_continue(tmp_path):
+    session = open_session(tmp_path / "c", options=ServiceOptions(resolution="360p"), offline=True)
+    collect(session.send("a 9 second ad for a bakery, 3 shots"))
+    collect(session.send("continue shot 3 from shot 2"))
+    events = collect(session.send("move shot 3 to 1"))
+    text = "\n".join(getattr(e, "text", "") for e in events)
+    assert "plain cut now" in text
+    assert not any(s.transition_to_next.continues for s in session.service.plan.shots)
