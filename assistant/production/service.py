@@ -380,8 +380,11 @@ class ProductionService:
                                                   index=index, duration_s=duration_s, in_s=in_s, image=image))
 
     def edit(self, change: Callable[[ShotPlan], ShotPlan]) -> ShotPlan:
-        """Apply one :mod:`shotsmith.plan_edits` function to the plan and keep the result."""
-        return self.set_plan(change(self.plan))
+        """Apply one :mod:`shotsmith.plan_edits` function to the plan and keep the result.
+
+        A shot whose new prompt names a cast member (``@theo``, or the name) gets the member, as a brief's does.
+        """
+        return self.set_plan(assign_cast(change(self.plan), "", self.store.project.cast))
 
     def _carry_bindings(self, plan: ShotPlan) -> ShotPlan:
         """A re-plan keeps the clips of shots it did not change (matched by what they show)."""

@@ -301,3 +301,15 @@ def test_chat_says_when_a_move_undoes_a_continue(tmp_path):
     text = "\n".join(getattr(e, "text", "") for e in events)
     assert "plain cut now" in text
     assert not any(s.transition_to_next.continues for s in session.service.plan.shots)
+
+
+def test_a_shot_edited_to_name_a_cast_member_carries_the_member(tmp_path):
+    from shotsmith.assistant.production.casting import add_member
+    from shotsmith.plan_edits import edit_shot
+    svc = ProductionService.open(tmp_path / "p", ServiceOptions(resolution="360p"))
+    add_member(svc.store, "Theo", [face(tmp_path / "theo.png")], description="a man in a green apron")
+    svc.plan_brief("a 6 second ad for a bakery, 2 shots")
+    assert all(not s.cast for s in svc.plan.shots)
+    svc.edit(lambda plan: edit_shot(plan, 2, prompt="@theo waves at the camera"))
+    assert [s.cast for s in svc.plan.shots] == [[], ["Theo"]]
+    assert "green apron" in svc.request_for(svc.plan.shots[1]).prompt  # described to the backend (and its still)
