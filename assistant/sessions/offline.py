@@ -13,7 +13,7 @@ import json
 
 from shotsmith.assistant.events import AssistantText, Notice
 from shotsmith.assistant.planner import OFFLINE_PLANNER
-from shotsmith.assistant.production.casting import add_member
+from shotsmith.assistant.production.casting import add_member, unknown_tags_notice
 from shotsmith.assistant.production.spending import Estimate
 from shotsmith.assistant.sessions.base import STATE_DIR, SessionBase
 from shotsmith.assistant.sessions.intents import Intent, parse_intent
@@ -180,6 +180,8 @@ class OfflineSession(SessionBase):
         elif intent.kind == "prompt":
             service.edit(lambda p: edit_shot(p, a["index"], prompt=a["prompt"]))
             what = f"shot {a['index']} has a new prompt"
+            for unknown in unknown_tags_notice(a["prompt"], self.store.project.cast):  # "shot 1: @zed opens"
+                what += f" ({unknown})"
         elif intent.kind == "speed":
             shot = find_shot(service.plan, a["index"])
             speed = round(min(4.0, max(0.25, shot.speed * a["factor"])), 2)

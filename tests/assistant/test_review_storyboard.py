@@ -313,3 +313,10 @@ def test_a_shot_edited_to_name_a_cast_member_carries_the_member(tmp_path):
     svc.edit(lambda plan: edit_shot(plan, 2, prompt="@theo waves at the camera"))
     assert [s.cast for s in svc.plan.shots] == [[], ["Theo"]]
     assert "green apron" in svc.request_for(svc.plan.shots[1]).prompt  # described to the backend (and its still)
+
+
+def test_a_shot_edited_to_name_an_unknown_member_says_so(tmp_path):
+    session = open_session(tmp_path / "c", options=ServiceOptions(resolution="360p"), offline=True)
+    collect(session.send("a 6 second ad for a bakery, 2 shots"))
+    events = collect(session.send("shot 1: @zed opens the door"))
+    assert "@zed is not in the cast" in "\n".join(getattr(e, "text", "") for e in events)
