@@ -28,7 +28,6 @@ as the video backend does.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import inspect
 import io
@@ -58,21 +57,16 @@ from shotsmith.backends.base import (
 from shotsmith.backends.download import verify_image
 from shotsmith.backends.local_diffusion import (
     DENOISE_SHARE,
-    MAX_PIXELS,
     MAX_SEED,
     DiffusersBackend,
     DiffusersSettings,
-    _dtype_keyword,
-    _Interrupted,
-    _is_out_of_memory,
-    _Progress,
-    _run_lock,
+    Progress,
     pipeline_facts,
-    snap_to_multiple,
+    step_callback,
 )
 from shotsmith.config import Settings
-from shotsmith.errors import BackendError, CancelledError, InvalidInputError, MediaError
-from shotsmith.formats import ASPECT_RATIOS, RESOLUTIONS, frame_size
+from shotsmith.errors import BackendError, InvalidInputError, MediaError
+from shotsmith.formats import ASPECT_RATIOS
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +191,7 @@ class DiffusersImageBackend(DiffusersBackend):
     description = ("Local text-to-image with a diffusers pipeline from your model folder (SD 1.5, SDXL, SD3, FLUX); "
                    "reference frames by image-to-image. Free; wants a GPU.")
     settings_model = DiffusersImageSettings
+    _size_noun = "image"
 
     def __init__(self, model: str | None = None, *, settings: Settings | None = None, **options: Any) -> None:
         try:
@@ -245,12 +240,7 @@ class DiffusersImageBackend(DiffusersBackend):
     async def generate(self, request: GenerationRequest, dest: Path, *, on_progress: ProgressCallback,
                        cancel: threading.Event) -> GenerationResult:
         model = self.model_id(request)
-        stop = threading.Event()  # set when the awaiting task itself is cancelled
-        try:
-            result = await asyncio.to_thread(self.run_blocking, request, Path(dest), model, on_progress, cancel, stop)
-        except asyncio.CancelledError:
-            stop.set()  # the worker thread notices at its next step and leaves
-            raise
+        result = await self._in_thread(request, Path(dest), model, on_progress, cancel)
         if self.executor() == "ray":
             label = self._label(request)
             result.warnings.append(f"{label}diffusers-image runs stills in this process; the Ray executor is for "
@@ -258,37 +248,6 @@ class DiffusersImageBackend(DiffusersBackend):
         return result
 
     # -- pieces -----------------------------------------------------------------------
-    def model_id(self, request: GenerationRequest | None = None) -> str:
-        model = (request.model if request is not None else None) or self.model
-        if not model:
-            raise BackendError("the diffusers-image backend has no model to run",
-                               hint='set [backends.diffusers-image] model = "/path/to/pipeline-folder" (or a hub id) '
-                                    "in the config file, or pass model= to the backend")
-        return model
-
-    def _size(self, request: GenerationRequest, multiple: int) -> tuple[int, int, list[str]]:
-        """The request's frame (or ``short_side`` at its aspect ratio) snapped to ``multiple``, with the warning."""
-        label = self._label(request)
-        if request.aspect_ratio not in ASPECT_RATIOS:
-            raise InvalidInputError(f"{label}unknown aspect ratio {request.aspect_ratio}")
-        if self.settings.short_side:
-            w_ratio, h_ratio = (int(p) for p in request.aspect_ratio.split(":"))
-            short = self.settings.short_side
-            width, height = (short * w_ratio / h_ratio, short) if w_ratio >= h_ratio else (short, short * h_ratio / w_ratio)
-        else:
-            if request.resolution not in RESOLUTIONS:
-                raise InvalidInputError(f"{label}unknown resolution {request.resolution}",
-                                        hint=f"choose one of {', '.join(self.settings.resolutions)}")
-            width, height = frame_size(request.aspect_ratio, request.resolution)
-        snapped_w, snapped_h = snap_to_multiple(width, multiple), snap_to_multiple(height, multiple)
-        if snapped_w * snapped_h > MAX_PIXELS:
-            raise InvalidInputError(f"{label}{snapped_w}x{snapped_h} is too large an image for a local model")
-        warnings = []
-        if (snapped_w, snapped_h) != (round(width), round(height)):
-            warnings.append(f"{label}image size {round(width)}x{round(height)} is not a multiple of {multiple}; "
-                            f"generating {snapped_w}x{snapped_h}")
-        return snapped_w, snapped_h, warnings
-
     def plan_image(self, request: GenerationRequest, multiple: int = 8, default_steps: int = 50) -> ImagePlan:
         """Turn a request into pipeline arguments, checking each value as diffusers' check_inputs would."""
         label = self._label(request)
@@ -341,16 +300,9 @@ class DiffusersImageBackend(DiffusersBackend):
                      cancel: threading.Event, stop: threading.Event | None = None) -> GenerationResult:
         """Load (or reuse) the pipeline, denoise, decode, write the PNG. Runs in a worker thread."""
         stop = stop or threading.Event()
-        progress = _Progress(on_progress, request.shot_index)
+        progress = Progress(on_progress, request.shot_index)
         label = self._label(request)
-
-        def cancelled() -> bool:
-            return cancel.is_set() or stop.is_set()
-
-        def check_cancel() -> None:
-            if cancelled():
-                raise CancelledError(f"{label}generation was cancelled")
-
+        cancelled, check_cancel = self._cancel_checks(request, cancel, stop)
         check_cancel()
         progress.emit(0.0, message=f"loading {model}")
         pipe, load_warnings = self.pipeline(model)
@@ -362,20 +314,8 @@ class DiffusersImageBackend(DiffusersBackend):
             runner = image_to_image(pipe)
         kwargs, call_warnings = self.image_arguments(runner, plan, request, progress, cancelled)
         too_long = prompt_limit_warning(runner, plan.prompt, label)
-        with _run_lock:
-            check_cancel()
-            try:
-                output = runner(**kwargs)
-            except _Interrupted:
-                raise CancelledError(f"{label}generation was cancelled") from None
-            except ValueError as exc:  # diffusers' own check_inputs: this model refuses the values
-                raise InvalidInputError(f"{label}{model} refused the request: {exc}") from exc
-            except Exception as exc:
-                if _is_out_of_memory(exc):
-                    raise BackendError(f"{label}{model} ran out of memory at {plan.width}x{plan.height}",
-                                       hint='set [backends.diffusers-image] offload = "model" (or "sequential"), '
-                                            "or lower short_side / the resolution") from exc
-                raise BackendError(f"{label}{model} failed: {type(exc).__name__}: {exc}") from exc
+        output = self._call_pipeline(runner, kwargs, request, model, check_cancel,
+                                     size=f"{plan.width}x{plan.height}", lower="short_side / the resolution")
         check_cancel()
         progress.emit(DENOISE_SHARE + 5.0, message="writing the image")
         atomic_write_bytes(dest, self._png(output, model, label))
@@ -390,7 +330,7 @@ class DiffusersImageBackend(DiffusersBackend):
                                 kind=MediaKind.IMAGE, cost=CostEstimate(amount=0.0, source="local compute"),
                                 warnings=warnings)
 
-    def image_arguments(self, pipe: Any, plan: ImagePlan, request: GenerationRequest, progress: _Progress,
+    def image_arguments(self, pipe: Any, plan: ImagePlan, request: GenerationRequest, progress: Progress,
                         cancelled: Any) -> tuple[dict[str, Any], list[str]]:
         """The keyword arguments for ``pipe(...)`` (only those its ``__call__`` takes), and what had to be left out."""
         import torch
@@ -420,19 +360,7 @@ class DiffusersImageBackend(DiffusersBackend):
             kwargs["generator"] = torch.Generator(device="cpu").manual_seed(plan.seed)
         if "output_type" in params:
             kwargs["output_type"] = "pil"
-
-        if "callback_on_step_end" in params:
-            def on_step_end(pipeline, step, timestep, callback_kwargs):
-                if cancelled():
-                    raise _Interrupted()
-                total = getattr(pipeline, "_num_timesteps", None) or plan.steps
-                progress.emit(DENOISE_SHARE * min(1.0, (step + 1) / max(total, 1)), message=f"step {step + 1}/{total}")
-                return callback_kwargs
-
-            kwargs["callback_on_step_end"] = on_step_end
-        else:
-            log.warning("%s has no step callback: no progress until it finishes, and cancel waits for the end",
-                        type(pipe).__name__)
+        kwargs.update(step_callback(pipe, plan.steps, progress, cancelled))
         return kwargs, warnings
 
     @staticmethod
@@ -461,28 +389,11 @@ class DiffusersImageBackend(DiffusersBackend):
         key, device, dtype, offload = super()._placement(torch, model)
         return ("text-to-image", *key), device, dtype, offload
 
-    def _source(self, model: str) -> str:
-        """What ``from_pretrained`` gets: a checked local folder, or the hub id as given."""
-        local = Path(model).expanduser()
-        # A hub id is "org/name"; anything else that names no existing folder is a wrong path.
-        if local.exists() or model.startswith((".", "/", "~")) or "\\" in model or model.count("/") > 1:
-            if not local.is_dir():
-                raise InvalidInputError(f"diffusers-image model folder {local} does not exist",
-                                        hint="point [backends.diffusers-image] model at a folder holding "
-                                             "model_index.json")
-            if not (local / "model_index.json").is_file():
-                raise InvalidInputError(f"{local} is not a diffusers pipeline folder (no model_index.json)",
-                                        hint="download the whole pipeline, e.g. `hf download <id> --local-dir <folder>`")
-            return str(local)
-        return model
-
     def _load(self, torch: Any, model: str, device: str, dtype: Any, offload: str) -> tuple[Any, list[str]]:
         from diffusers import AutoPipelineForText2Image
 
         source = self._source(model)
-        options: dict[str, Any] = {_dtype_keyword(): dtype}
-        if self.settings.variant:
-            options["variant"] = self.settings.variant
+        options = self._pretrained_options(dtype)
         log.info("loading text-to-image pipeline %s on %s (%s, offload=%s)", source, device, dtype, offload)
         try:
             with _quiet_loading():

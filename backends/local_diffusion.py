@@ -459,9 +459,15 @@ class DiffusersBackend(Backend):
 
             return await generate_on_ray(self, request, Path(dest), model, on_progress=on_progress, cancel=cancel,
                                          ray_table=self.ray_table)
+        return await self._in_thread(request, Path(dest), model, on_progress, cancel)
+
+    async def _in_thread(self, request: GenerationRequest, dest: Path, model: str, on_progress: ProgressCallback,
+                         cancel: threading.Event) -> GenerationResult:
+        """:meth:`run_blocking` in a worker thread (the pipeline blocks for minutes); when the awaiting task
+        is cancelled, the thread is told to stop at its next step."""
         stop = threading.Event()  # set when the awaiting task itself is cancelled
         try:
-            return await asyncio.to_thread(self.run_blocking, request, Path(dest), model, on_progress, cancel, stop)
+            return await asyncio.to_thread(self.run_blocking, request, dest, model, on_progress, cancel, stop)
         except asyncio.CancelledError:
             stop.set()  # the worker thread notices at its next step and leaves
             raise
@@ -471,8 +477,8 @@ class DiffusersBackend(Backend):
         """The pipeline to load: the request's model, else the configured one; a clear error when none."""
         model = (request.model if request is not None else None) or self.model
         if not model:
-            raise BackendError("the diffusers backend has no model to run",
-                               hint='set [backends.diffusers] model = "/path/to/pipeline-folder" (or a hub id) '
+            raise BackendError(f"the {self.name} backend has no model to run",
+                               hint=f'set [backends.{self.name}] model = "/path/to/pipeline-folder" (or a hub id) '
                                     "in the config file, or pass model= to the backend")
         return model
 
@@ -494,25 +500,7 @@ class DiffusersBackend(Backend):
             raise InvalidInputError(f"{label}seed {request.seed} is out of range", hint=f"use 0 to {MAX_SEED}")
         if request.fps < 1 or request.fps > 120:
             raise InvalidInputError(f"{label}{request.fps} fps is out of range (1 to 120)")
-        if request.aspect_ratio not in ASPECT_RATIOS:
-            raise InvalidInputError(f"{label}unknown aspect ratio {request.aspect_ratio}")
-        warnings: list[str] = []
-        if self.settings.short_side:
-            w_ratio, h_ratio = (int(p) for p in request.aspect_ratio.split(":"))
-            short = self.settings.short_side
-            width, height = (short * w_ratio / h_ratio, short) if w_ratio >= h_ratio else (short, short * h_ratio / w_ratio)
-        else:
-            if request.resolution not in RESOLUTIONS:
-                raise InvalidInputError(f"{label}unknown resolution {request.resolution}",
-                                        hint=f"choose one of {', '.join(self.settings.resolutions)}")
-            width, height = frame_size(request.aspect_ratio, request.resolution)
-        m = facts.size_multiple
-        snapped_w, snapped_h = snap_to_multiple(width, m), snap_to_multiple(height, m)
-        if snapped_w * snapped_h > MAX_PIXELS:
-            raise InvalidInputError(f"{label}{snapped_w}x{snapped_h} is too large a frame for a local model")
-        if (snapped_w, snapped_h) != (round(width), round(height)):
-            warnings.append(f"{label}frame size {round(width)}x{round(height)} is not a multiple of {m}; "
-                            f"generating {snapped_w}x{snapped_h}")
+        snapped_w, snapped_h, warnings = self._size(request, facts.size_multiple)
         wanted = max(1, round(request.duration_s * request.fps))
         overlap = 0
         if request.mode is GenerationMode.VIDEO_EXTEND:
@@ -538,6 +526,34 @@ class DiffusersBackend(Backend):
                               keep_audio=request.audio is not False, extend_from=request.extend_from,
                               overlap=overlap)
 
+    #: What one output is called in the size messages ("frame" here, "image" for stills).
+    _size_noun: ClassVar[str] = "frame"
+
+    def _size(self, request: GenerationRequest, multiple: int) -> tuple[int, int, list[str]]:
+        """The request's frame (or ``short_side`` at its aspect ratio) snapped to ``multiple``, with the warning
+        that snapping it raised; an unknown aspect ratio or resolution, or an absurd size, is refused."""
+        label, noun = self._label(request), self._size_noun
+        if request.aspect_ratio not in ASPECT_RATIOS:
+            raise InvalidInputError(f"{label}unknown aspect ratio {request.aspect_ratio}")
+        if self.settings.short_side:
+            w_ratio, h_ratio = (int(p) for p in request.aspect_ratio.split(":"))
+            short = self.settings.short_side
+            width, height = (short * w_ratio / h_ratio, short) if w_ratio >= h_ratio else (short, short * h_ratio / w_ratio)
+        else:
+            if request.resolution not in RESOLUTIONS:
+                raise InvalidInputError(f"{label}unknown resolution {request.resolution}",
+                                        hint=f"choose one of {', '.join(self.settings.resolutions)}")
+            width, height = frame_size(request.aspect_ratio, request.resolution)
+        snapped_w, snapped_h = snap_to_multiple(width, multiple), snap_to_multiple(height, multiple)
+        if snapped_w * snapped_h > MAX_PIXELS:
+            article = "an" if noun[0] in "aeiou" else "a"
+            raise InvalidInputError(f"{label}{snapped_w}x{snapped_h} is too large {article} {noun} for a local model")
+        warnings = []
+        if (snapped_w, snapped_h) != (round(width), round(height)):
+            warnings.append(f"{label}{noun} size {round(width)}x{round(height)} is not a multiple of {multiple}; "
+                            f"generating {snapped_w}x{snapped_h}")
+        return snapped_w, snapped_h, warnings
+
     @staticmethod
     def _extension_frames(wanted: int, facts: PipelineFacts, clip_frames: int | None, label: str) -> tuple[int, int]:
         """(overlap, frames to generate) for adding ``wanted`` frames: the run starts from the clip's last
@@ -559,15 +575,8 @@ class DiffusersBackend(Backend):
                      cancel: threading.Event, stop: threading.Event | None = None) -> GenerationResult:
         """Load (or reuse) the pipeline, denoise, decode, encode. Runs in a worker thread."""
         stop = stop or threading.Event()
-        progress = _Progress(on_progress, request.shot_index)
-
-        def cancelled() -> bool:
-            return cancel.is_set() or stop.is_set()
-
-        def check_cancel() -> None:
-            if cancelled():
-                raise CancelledError(f"{self._label(request)}generation was cancelled")
-
+        progress = Progress(on_progress, request.shot_index)
+        cancelled, check_cancel = self._cancel_checks(request, cancel, stop)
         check_cancel()
         known = self.modes(model)
         if known is not None:  # refused before gigabytes are loaded for a shot that cannot be made
@@ -587,25 +596,9 @@ class DiffusersBackend(Backend):
                          clip_frames=len(source.frames) if source is not None else None)
         kwargs = self.pipeline_arguments(pipe, plan, progress, cancelled, modes,
                                          tail=source.frames[-plan.overlap:] if source is not None else None)
-        with _run_lock:
-            check_cancel()
-            try:
-                output = pipe(**kwargs)
-            except _Interrupted:
-                raise CancelledError(f"{self._label(request)}generation was cancelled") from None
-            except ValueError as exc:  # diffusers' own check_inputs: this model refuses the values
-                raise InvalidInputError(f"{self._label(request)}{model} refused the request: {exc}") from exc
-            except Exception as exc:
-                if _is_out_of_memory(exc):
-                    raise BackendError(f"{self._label(request)}{model} ran out of memory at "
-                                       f"{plan.width}x{plan.height}, {plan.num_frames} frames",
-                                       hint='set [backends.diffusers] offload = "model" (or "sequential"), '
-                                            "or lower short_side / the resolution / the duration") from exc
-                missing = getattr(exc, "name", None) if isinstance(exc, NameError) else None
-                if missing and importlib.util.find_spec(missing) is None:  # Wan I2V calls ftfy without importing it
-                    raise BackendError(f"{self._label(request)}{type(pipe).__name__} needs the {missing} package, "
-                                       f"which is not installed", hint=f"pip install {missing}") from exc
-                raise BackendError(f"{self._label(request)}{model} failed: {type(exc).__name__}: {exc}") from exc
+        output = self._call_pipeline(pipe, kwargs, request, model, check_cancel,
+                                     size=f"{plan.width}x{plan.height}, {plan.num_frames} frames",
+                                     lower="short_side / the resolution / the duration")
         check_cancel()
         frames = frames_to_uint8(output.frames if hasattr(output, "frames") else output[0])
         audio = output_audio(output) if modes.audio and plan.keep_audio else None
@@ -624,7 +617,46 @@ class DiffusersBackend(Backend):
                                 height=video.height, cost=CostEstimate(amount=0.0, source="local compute"),
                                 warnings=[*load_warnings, *plan.warnings], has_audio=bool(info.audio))
 
-    def pipeline_arguments(self, pipe: Any, plan: GenerationPlan, progress: "_Progress",
+    def _cancel_checks(self, request: GenerationRequest, cancel: threading.Event,
+                       stop: threading.Event) -> tuple[Any, Any]:
+        """``(cancelled, check_cancel)`` for one run: the user's cancel or the awaiting task's ``stop``;
+        ``check_cancel`` raises the shot's CancelledError."""
+        def cancelled() -> bool:
+            return cancel.is_set() or stop.is_set()
+
+        def check_cancel() -> None:
+            if cancelled():
+                raise CancelledError(f"{self._label(request)}generation was cancelled")
+
+        return cancelled, check_cancel
+
+    def _call_pipeline(self, pipe: Any, kwargs: dict[str, Any], request: GenerationRequest, model: str,
+                       check_cancel: Any, *, size: str, lower: str) -> Any:
+        """``pipe(**kwargs)`` under the run lock (one run on the GPU at a time), its failures turned into one
+        clear line each: cancelled from the step callback, values the model refuses (diffusers' own
+        ``check_inputs``), out of memory at ``size`` (the hint names the offload switch and what to
+        ``lower``), a package the pipeline needs and does not import, anything else with the model's name."""
+        label = self._label(request)
+        with _run_lock:
+            check_cancel()
+            try:
+                return pipe(**kwargs)
+            except _Interrupted:
+                raise CancelledError(f"{label}generation was cancelled") from None
+            except ValueError as exc:  # diffusers' own check_inputs: this model refuses the values
+                raise InvalidInputError(f"{label}{model} refused the request: {exc}") from exc
+            except Exception as exc:
+                if _is_out_of_memory(exc):
+                    raise BackendError(f"{label}{model} ran out of memory at {size}",
+                                       hint=f'set [backends.{self.name}] offload = "model" (or "sequential"), '
+                                            f"or lower {lower}") from exc
+                missing = getattr(exc, "name", None) if isinstance(exc, NameError) else None
+                if missing and importlib.util.find_spec(missing) is None:  # Wan I2V calls ftfy without importing it
+                    raise BackendError(f"{label}{type(pipe).__name__} needs the {missing} package, "
+                                       f"which is not installed", hint=f"pip install {missing}") from exc
+                raise BackendError(f"{label}{model} failed: {type(exc).__name__}: {exc}") from exc
+
+    def pipeline_arguments(self, pipe: Any, plan: GenerationPlan, progress: "Progress",
                            cancelled: Any, modes: PipelineModes | None = None,
                            tail: Any = None) -> dict[str, Any]:
         """The keyword arguments for ``pipe(...)``, with the progress/cancel callback the pipeline supports.
@@ -661,25 +693,7 @@ class DiffusersBackend(Backend):
             kwargs["generator"] = torch.Generator(device="cpu").manual_seed(plan.seed)
         if "output_type" in params:
             kwargs["output_type"] = "np"
-
-        def step_done(step: int, total: int) -> None:
-            if cancelled():
-                raise _Interrupted()
-            progress.emit(DENOISE_SHARE * min(1.0, (step + 1) / max(total, 1)), message=f"step {step + 1}/{total}")
-
-        if "callback_on_step_end" in params:
-            def on_step_end(pipeline, step, timestep, callback_kwargs):
-                step_done(step, getattr(pipeline, "_num_timesteps", None) or plan.steps)
-                return callback_kwargs
-
-            kwargs["callback_on_step_end"] = on_step_end
-        elif "callback" in params:  # older pipelines (ModelScope's TextToVideoSDPipeline)
-            kwargs["callback"] = lambda step, timestep, latents: step_done(step, plan.steps)
-            if "callback_steps" in params:
-                kwargs["callback_steps"] = 1
-        else:
-            log.warning("%s has no step callback: no progress until it finishes, and cancel waits for the end",
-                        type(pipe).__name__)
+        kwargs.update(step_callback(pipe, plan.steps, progress, cancelled))
         return kwargs
 
     def pipeline(self, model: str) -> tuple[Any, list[str]]:
@@ -725,21 +739,8 @@ class DiffusersBackend(Backend):
     def _load(self, torch: Any, model: str, device: str, dtype: Any, offload: str) -> tuple[Any, list[str]]:
         from diffusers import DiffusionPipeline
 
-        local = Path(model).expanduser()
-        # A hub id is "org/name"; anything else that names no existing folder is a wrong path.
-        if local.exists() or model.startswith((".", "/", "~")) or "\\" in model or model.count("/") > 1:
-            if not local.is_dir():
-                raise InvalidInputError(f"diffusers model folder {local} does not exist",
-                                        hint="point [backends.diffusers] model at a folder holding model_index.json")
-            if not (local / "model_index.json").is_file():
-                raise InvalidInputError(f"{local} is not a diffusers pipeline folder (no model_index.json)",
-                                        hint="download the whole pipeline, e.g. `hf download <id> --local-dir <folder>`")
-            source = str(local)
-        else:
-            source = model
-        options: dict[str, Any] = {_dtype_keyword(): dtype}
-        if self.settings.variant:
-            options["variant"] = self.settings.variant
+        source = self._source(model)
+        options = self._pretrained_options(dtype)
         log.info("loading diffusers pipeline %s on %s (%s, offload=%s)", source, device, dtype, offload)
         try:
             pipe = DiffusionPipeline.from_pretrained(source, **options)
@@ -750,6 +751,28 @@ class DiffusersBackend(Backend):
                                     "(`hf download <id>`); check the variant setting") from exc
         self._check_video_pipeline(pipe, model)
         return pipe, self._setup(pipe, device, offload)
+
+    def _source(self, model: str) -> str:
+        """What ``from_pretrained`` gets: a checked local folder, or the hub id as given."""
+        local = Path(model).expanduser()
+        # A hub id is "org/name"; anything else that names no existing folder is a wrong path.
+        if local.exists() or model.startswith((".", "/", "~")) or "\\" in model or model.count("/") > 1:
+            if not local.is_dir():
+                raise InvalidInputError(f"{self.name} model folder {local} does not exist",
+                                        hint=f"point [backends.{self.name}] model at a folder holding "
+                                             "model_index.json")
+            if not (local / "model_index.json").is_file():
+                raise InvalidInputError(f"{local} is not a diffusers pipeline folder (no model_index.json)",
+                                        hint="download the whole pipeline, e.g. `hf download <id> --local-dir <folder>`")
+            return str(local)
+        return model
+
+    def _pretrained_options(self, dtype: Any) -> dict[str, Any]:
+        """``from_pretrained``'s dtype (under the keyword this diffusers takes) and the configured variant."""
+        options: dict[str, Any] = {_dtype_keyword(): dtype}
+        if self.settings.variant:
+            options["variant"] = self.settings.variant
+        return options
 
     def _setup(self, pipe: Any, device: str, offload: str) -> list[str]:
         """Place a pipeline on ``device`` with the memory switches of these settings; returns the warnings."""
@@ -989,8 +1012,34 @@ def extended_media(source: ClipMedia, generated: Any, overlap: int, fps: int, au
     return frames, np.concatenate([lead, tail]).astype(np.float32), target
 
 
-class _Progress:
-    """Ordered running events: percent never goes back, and 100 comes last."""
+def step_callback(pipe: Any, steps: int, progress: "Progress", cancelled: Any) -> dict[str, Any]:
+    """The step-callback keyword ``pipe`` takes (``callback_on_step_end``, or an older pipeline's
+    ``callback``/``callback_steps``): each step fills the denoising share of ``progress`` and leaves the
+    loop at once (:class:`_Interrupted`) when ``cancelled()``; none, with a log line, when it takes neither."""
+    params = inspect.signature(pipe.__call__).parameters
+
+    def step_done(step: int, total: int) -> None:
+        if cancelled():
+            raise _Interrupted()
+        progress.emit(DENOISE_SHARE * min(1.0, (step + 1) / max(total, 1)), message=f"step {step + 1}/{total}")
+
+    if "callback_on_step_end" in params:
+        def on_step_end(pipeline, step, timestep, callback_kwargs):
+            step_done(step, getattr(pipeline, "_num_timesteps", None) or steps)
+            return callback_kwargs
+
+        return {"callback_on_step_end": on_step_end}
+    if "callback" in params:  # older pipelines (ModelScope's TextToVideoSDPipeline)
+        return {"callback": lambda step, timestep, latents: step_done(step, steps),
+                **({"callback_steps": 1} if "callback_steps" in params else {})}
+    log.warning("%s has no step callback: no progress until it finishes, and cancel waits for the end",
+                type(pipe).__name__)
+    return {}
+
+
+class Progress:
+    """Ordered running events for one shot: percent never goes back, and 100 comes last (shared by the
+    diffusers backends, which report loading, denoising and writing through it)."""
 
     def __init__(self, callback: ProgressCallback, shot_index: int | None) -> None:
         self.callback = callback
