@@ -180,6 +180,18 @@ def mood_words(text: str) -> set[str]:
     return words | {MOOD_SYNONYMS[w] for w in words if w in MOOD_SYNONYMS}
 
 
+def folder_tracks(path: Path, source: str | Path) -> list[MusicTrack]:
+    """The tracks of the music folder ``path`` (``source`` as the user named it); one clear line when it is
+    not a folder or holds no audio, so choosing a track and checking a --music value say the same."""
+    if not path.is_dir():
+        raise InvalidInputError(f"music {source} is neither a file nor a folder")
+    tracks = read_library(path)
+    if not tracks:
+        raise InvalidInputError(f"the music folder {path} has no audio files",
+                                hint=f"add {', '.join(sorted(AUDIO_SUFFIXES))} files, or a music.yaml")
+    return tracks
+
+
 def choose_music(source: str | Path, brief: str = "") -> tuple[Path, str]:
     """(the music file, why it was chosen) from a file or a folder, by the brief's moods.
 
@@ -190,12 +202,7 @@ def choose_music(source: str | Path, brief: str = "") -> tuple[Path, str]:
     path = Path(source).expanduser()
     if path.is_file():
         return path, "the file given"
-    if not path.is_dir():
-        raise InvalidInputError(f"music {source} is neither a file nor a folder")
-    tracks = read_library(path)
-    if not tracks:
-        raise InvalidInputError(f"the music folder {path} has no audio files",
-                                hint=f"add {', '.join(sorted(AUDIO_SUFFIXES))} files, or a music.yaml")
+    tracks = folder_tracks(path, source)
     wanted = mood_words(brief)
     scored = [(len(wanted & set(t.moods)), -n, t) for n, t in enumerate(tracks)]
     best, _, track = max(scored, key=lambda s: (s[0], s[1]))

@@ -28,7 +28,7 @@ from typing import Any
 
 from shotsmith.errors import InvalidInputError, ShotsmithError
 from shotsmith.timeline import Timeline
-from shotsmith.tools.audio import AUDIO_SUFFIXES, choose_music, music_bed, read_library
+from shotsmith.tools.audio import AUDIO_SUFFIXES, choose_music, folder_tracks, music_bed, read_library
 
 #: The :class:`~.service.ProductionService` calling in (not imported: the service imports this module).
 Service = Any
@@ -86,12 +86,7 @@ def check_source(source: str, moods: list[str] | None = None) -> Path:
         return check_audio(path.resolve())
     if not path.exists():
         raise InvalidInputError(f"music {source} does not exist", hint="give an audio file or a folder of them")
-    if not path.is_dir():
-        raise InvalidInputError(f"music {source} is neither a file nor a folder")
-    tracks = read_library(path)
-    if not tracks:
-        raise InvalidInputError(f"the music folder {path} has no audio files",
-                                hint=f"add {', '.join(sorted(AUDIO_SUFFIXES))} files, or a music.yaml")
+    folder_tracks(path, source)
     if moods:
         _match_moods(path, moods)
     return path.resolve()
