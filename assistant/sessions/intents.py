@@ -58,6 +58,31 @@ def _cast_name(words: str) -> str:
     return " ".join(parts)
 
 
+_LINE_WORDS = r"(?:voice[- ]?over|voiceover|narration|narrator|voice|line|words)"
+
+
+def _narration_line(t: str, shot_count: int) -> Intent | None:
+    """A shot's line set or silenced in words other than "say '…'": "change the voice-over on shot 2 to '…'",
+    "set shot 3's line to '…'", "don't say anything on shot 1", "no voice-over on shot 2". The shot must be
+    named (never guessed), so the rest of the message cannot be mistaken for a new brief."""
+    set_line = (re.fullmatch(r"(?:change|set|make|replace)\s+(?:the\s+)?" + _LINE_WORDS
+                             + r"\s+(?:on|for|of|in|over)\s+(?P<where>.+?)\s+(?:to|into|with)\s*:?\s*" + _QUOTED
+                             + r"\s*[.!]?", t, re.I)
+                or re.fullmatch(r"(?:change|set|make|replace)\s+(?P<where>.+?)['’]s\s+" + _LINE_WORDS
+                                + r"\s+(?:to|into|with)\s*:?\s*" + _QUOTED + r"\s*[.!]?", t, re.I))
+    silence = (re.fullmatch(r"(?:don['’]?t|do\s+not)\s+say\s+anything\s+(?:on|in|over|for|during)\s+(?P<where>.+?)"
+                            r"[.!]?", t, re.I)
+               or re.fullmatch(r"(?:no|remove|drop|delete|mute)\s+(?:the\s+)?" + _LINE_WORDS
+                               + r"\s+(?:on|for|of|in|from|over)\s+(?P<where>.+?)[.!]?", t, re.I))
+    match = set_line or silence
+    if match is None or len(match.group("where").split()) > 3:
+        return None
+    index = _find_shot(match.group("where"), shot_count)
+    if index is None:
+        return None
+    return Intent("narration", {"change": "line", "shot": index, "text": match.group(2) if set_line else ""})
+
+
 def parse_intent(text: str, *, shot_count: int) -> Intent | None:
     """The edit or command ``text`` asks for, or None when it is not one of the known forms."""
     t = text.strip()
@@ -121,6 +146,10 @@ def parse_intent(text: str, *, shot_count: int) -> Intent | None:
     if match:
         return Intent("continue", {"index": _shot_ref(match.group(1) or match.group(2), shot_count),
                                    "source": _shot_ref(match.group(3), shot_count)})
+
+    narrated = _narration_line(t, shot_count)  # before the shot forms: "change the voice-over on shot 2 to '…'"
+    if narrated is not None:
+        return narrated
 
     match = re.search(r"^(?:change\s+|make\s+|set\s+)?" + _SHOT + r"\s*(?::|to be|to show|should show|=)\s*(.+)$", t, re.I)
     if match and len(match.group(2).split()) >= 2:

@@ -390,7 +390,8 @@ class OfflineSession(SessionBase):
         if script is None:
             said = "no voice-over now (say 'add a voice-over' to bring one back)"
         elif change == "line":
-            said = f"shot {shot} now says \u201c{script.line(shot).text}\u201d"
+            line = script.line(shot).text
+            said = f"shot {shot} now says \u201c{line}\u201d" if line else f"shot {shot} has no voice-over line now"
         else:
             lines = [f"{line.shot_index}. {line.text}" for line in script.lines if line.text]
             said = ("the voice-over is shorter:" if change == "shorter" else "a voice-over:") + "\n" + "\n".join(lines)

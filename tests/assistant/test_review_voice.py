@@ -3,6 +3,8 @@ using the feature, kept so it stays fixed."""
 
 from __future__ import annotations
 
+import pytest
+
 from shotsmith.assistant import ServiceOptions, drive_brief, open_session
 
 EXPLAINER = "A 6 second explainer with a voice-over: how to brew tea, 2 shots"
@@ -290,3 +292,36 @@ def test_music_that_is_not_audio_is_refused_before_anything_is_made(tmp_path):
     report, error = drive_brief(session, "a calm 4 second ad for tea, 2 shots", out)
     assert isinstance(error, InvalidInputError) and "calm.mp3" in error.message
     assert not list((tmp_path / "f.shotsmith" / "clips").glob("*"))
+
+
+@pytest.mark.parametrize("text, shot, line", [
+    ("change the voice-over on shot 2 to 'Welcome in.'", 2, "Welcome in."),
+    ("set shot 3's line to 'Open daily.'", 3, "Open daily."),
+    ("change the narration for the last shot to “See you soon.”", 3, "See you soon."),
+    ("don't say anything on shot 1", 1, ""),
+    ("no voice-over on shot 2", 2, ""),
+    ("remove the narration from shot 2", 2, ""),
+])
+def test_narration_edits_in_other_words_are_edits_not_a_new_brief(text, shot, line):
+    """'change the voice-over on shot 2 to …' and 'don't say anything on shot 1' were not understood, and a
+    message of six words or more that is not understood is planned as a new brief: the project's plan was
+    replaced by one for the sentence."""
+    from shotsmith.assistant.sessions.intents import parse_intent
+
+    intent = parse_intent(text, shot_count=3)
+    assert intent is not None and intent.kind == "narration", intent
+    assert intent.args == {"change": "line", "shot": shot, "text": line}
+
+
+def test_a_silenced_shot_is_said_so(tmp_path):
+    out = tmp_path / "s.mp4"
+    session = open_session(tmp_path / "s.shotsmith", options=ServiceOptions(resolution="360p", outputs=(out,)),
+                           offline=True)
+    report, error = drive_brief(session, EXPLAINER, None, produce=False)
+    assert error is None, error
+    import asyncio
+
+    async def said(text):
+        return [e.text for e in [event async for event in session.send(text)] if hasattr(e, "text")]
+
+    assert any("shot 1 has no voice-over line now" in t for t in asyncio.run(said("don't say anything on shot 1")))
