@@ -31,7 +31,7 @@ torch = pytest.importorskip("torch")
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from shotsmith.backends import diffusers_image, local_diffusion, registry  # noqa: E402
+from shotsmith.backends import diffusers_image, registry  # noqa: E402
 from shotsmith.backends.base import GenerationMode, GenerationRequest, MediaKind, ProgressEvent, Reference  # noqa: E402
 from shotsmith.backends.diffusers_image import DiffusersImageBackend  # noqa: E402
 from shotsmith.backends.download import verify_image  # noqa: E402
@@ -40,19 +40,10 @@ from shotsmith.config import Settings  # noqa: E402
 from shotsmith.errors import BackendError, CancelledError, InvalidInputError  # noqa: E402
 from shotsmith.media.probe import probe  # noqa: E402
 from shotsmith.testing.conformance import reference_image  # noqa: E402
+from tests.backends.diffusers_support import one_cpu_thread  # noqa: E402, F401 (a fixture)
 from tests.backends.tiny_image_pipelines import build_stable_diffusion_3, shared_stable_diffusion  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_cpu_thread():
-    """Tiny models on a shared 2-core box: torch's thread pool spinning under contention is 10x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-    local_diffusion.clear_pipeline_cache()
 
 
 @pytest.fixture(scope="session")

@@ -27,12 +27,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 pytest.importorskip("diffusers")
 torch = pytest.importorskip("torch")
 
-import av  # noqa: E402
 import numpy as np  # noqa: E402
 import diffusers  # noqa: E402
 
 from shotsmith.backends import local_diffusion, registry  # noqa: E402
 from tests.backends import tiny_pipelines  # noqa: E402
+from tests.backends.diffusers_support import decode, make_video_backend, one_cpu_thread  # noqa: E402, F401
 from shotsmith.backends.base import GenerationMode, GenerationRequest, ProgressEvent  # noqa: E402
 from shotsmith.backends.engine import generate_shots  # noqa: E402
 from shotsmith.backends.local_diffusion import (  # noqa: E402
@@ -41,7 +41,6 @@ from shotsmith.backends.local_diffusion import (  # noqa: E402
     snap_frames,
     snap_to_multiple,
 )
-from shotsmith.config import Settings  # noqa: E402
 from shotsmith.errors import BackendError, CancelledError, InvalidInputError, ShotsmithError  # noqa: E402
 from shotsmith.media.probe import probe  # noqa: E402
 
@@ -57,16 +56,6 @@ def build_modelscope(folder: Path) -> Path:
 build_animatediff = tiny_pipelines.build_animatediff
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_cpu_thread():
-    """Tiny models on a shared 2-core box: torch's thread pool spinning under contention is 10x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-    local_diffusion.clear_pipeline_cache()
-
-
 @pytest.fixture(scope="module")
 def modelscope_dir(tmp_path_factory) -> Path:
     return build_modelscope(tmp_path_factory.mktemp("models") / "tiny-modelscope")
@@ -75,11 +64,6 @@ def modelscope_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def animatediff_dir(tmp_path_factory) -> Path:
     return build_animatediff(tmp_path_factory.mktemp("models") / "tiny-animatediff")
-
-
-def make_backend(model: Path | None, **options) -> DiffusersBackend:
-    defaults = dict(short_side=32, fps=[8], steps=2, device="cpu", min_duration_s=0.25, max_duration_s=4.0)
-    return DiffusersBackend(model=str(model) if model else None, settings=Settings(), **{**defaults, **options})
 
 
 def request(**kwargs) -> GenerationRequest:
@@ -102,10 +86,6 @@ async def run(backend: DiffusersBackend, req: GenerationRequest, dest: Path, can
     result = await backend.generate(ready, dest, on_progress=record, cancel=cancel or threading.Event())
     return result, events
 
-
-def decode(path: Path) -> np.ndarray:
-    with av.open(str(path)) as container:
-        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
 
 
 # -- registration, configuration ------------------------------------------------------------
@@ -150,7 +130,7 @@ def test_model_and_switches_come_from_the_config(modelscope_dir):
 ])
 def test_bad_settings_are_refused_by_name(options, message):
     with pytest.raises(InvalidInputError, match=message):
-        make_backend(None, **options)
+        make_video_backend(None, **options)
 
 
 def test_import_without_the_extra_is_skipped_by_the_registry(monkeypatch):
@@ -165,7 +145,7 @@ def test_import_without_the_extra_is_skipped_by_the_registry(monkeypatch):
 
 # -- request checks and snapping ------------------------------------------------------------
 def test_prepare_snaps_duration_and_fps_with_warnings(modelscope_dir):
-    backend = make_backend(modelscope_dir, fps=[8, 16])
+    backend = make_video_backend(modelscope_dir, fps=[8, 16])
     ready, warnings = backend.prepare(request(duration_s=9.0, fps=15))
     assert ready.duration_s == 4.0 and ready.fps == 16
     assert any("duration 9s" in w and "4s" in w for w in warnings)
@@ -176,7 +156,7 @@ def test_prepare_snaps_duration_and_fps_with_warnings(modelscope_dir):
 
 
 def test_plan_checks_and_snaps_like_check_inputs(modelscope_dir):
-    backend = make_backend(modelscope_dir)
+    backend = make_video_backend(modelscope_dir)
     facts = local_diffusion.PipelineFacts(size_multiple=8, frame_step=4, max_frames=33)
     plan = backend.plan(request(aspect_ratio="16:9", duration_s=2.0), facts)
     assert (plan.width, plan.height) == (56, 32)  # 32 * 16/9 = 56.9 -> nearest multiple of 8
@@ -193,8 +173,8 @@ def test_plan_checks_and_snaps_like_check_inputs(modelscope_dir):
     with pytest.raises(InvalidInputError, match="video-extend needs the clip to extend"):
         backend.plan(request(mode=GenerationMode.VIDEO_EXTEND), facts)
     with pytest.raises(InvalidInputError, match="too large"):
-        make_backend(modelscope_dir, short_side=4096).plan(request(aspect_ratio="9:16"), facts)
-    native = make_backend(modelscope_dir, short_side=None).plan(request(aspect_ratio="9:16", resolution="480p"), facts)
+        make_video_backend(modelscope_dir, short_side=4096).plan(request(aspect_ratio="9:16"), facts)
+    native = make_video_backend(modelscope_dir, short_side=None).plan(request(aspect_ratio="9:16", resolution="480p"), facts)
     assert (native.width, native.height) == (480, 856)  # 480x853 snapped
 
 
@@ -215,31 +195,31 @@ def test_snapping_helpers_and_pipeline_facts():
         def __call__(self, prompt=None, num_frames=81, num_inference_steps=40):
             return None
 
-    facts = pipeline_facts(WanLike(), make_backend(None).settings)
+    facts = pipeline_facts(WanLike(), make_video_backend(None).settings)
     assert (facts.size_multiple, facts.frame_step, facts.max_frames, facts.default_steps) == (16, 4, None, 40)
-    override = pipeline_facts(WanLike(), make_backend(None, size_multiple=32, frame_step=8, max_frames=97).settings)
+    override = pipeline_facts(WanLike(), make_video_backend(None, size_multiple=32, frame_step=8, max_frames=97).settings)
     assert (override.size_multiple, override.frame_step, override.max_frames) == (32, 8, 97)
 
 
 async def test_bad_model_paths_are_clear(tmp_path):
     with pytest.raises(InvalidInputError, match="does not exist"):
-        await run(make_backend(tmp_path / "nope"), request(), tmp_path / "a.mp4")
+        await run(make_video_backend(tmp_path / "nope"), request(), tmp_path / "a.mp4")
     (tmp_path / "empty").mkdir()
     with pytest.raises(InvalidInputError, match="model_index.json"):
-        await run(make_backend(tmp_path / "empty"), request(), tmp_path / "b.mp4")
+        await run(make_video_backend(tmp_path / "empty"), request(), tmp_path / "b.mp4")
 
 
 async def test_a_device_that_is_not_there_is_refused(modelscope_dir, tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     with pytest.raises(InvalidInputError, match="no CUDA"):
-        await run(make_backend(modelscope_dir, device="cuda"), request(), tmp_path / "a.mp4")
+        await run(make_video_backend(modelscope_dir, device="cuda"), request(), tmp_path / "a.mp4")
 
 
 # -- generation -------------------------------------------------------------------------------
 async def test_generates_an_h264_mp4_of_the_requested_frames_and_size(modelscope_dir, tmp_path):
     dest = tmp_path / "shot.mp4"
-    result, events = await run(make_backend(modelscope_dir), request(duration_s=1.0, negative_prompt="blurry"), dest)
+    result, events = await run(make_video_backend(modelscope_dir), request(duration_s=1.0, negative_prompt="blurry"), dest)
     frames = decode(dest)
     assert frames.shape == (8, 32, 32, 3)  # 1 s at 8 fps, 32 px short side at 1:1
     info = probe(dest)
@@ -256,14 +236,14 @@ async def test_generates_an_h264_mp4_of_the_requested_frames_and_size(modelscope
 
 
 async def test_landscape_is_snapped_to_the_vae_multiple(modelscope_dir, tmp_path):
-    result, _ = await run(make_backend(modelscope_dir), request(aspect_ratio="16:9", duration_s=0.25), tmp_path / "w.mp4")
+    result, _ = await run(make_video_backend(modelscope_dir), request(aspect_ratio="16:9", duration_s=0.25), tmp_path / "w.mp4")
     assert decode(tmp_path / "w.mp4").shape == (2, 32, 56, 3)
     assert (result.width, result.height) == (56, 32)
     assert any("multiple of 8" in w for w in result.warnings)
 
 
 async def test_seeded_runs_are_reproducible(modelscope_dir, tmp_path):
-    backend = make_backend(modelscope_dir)
+    backend = make_video_backend(modelscope_dir)
     for name, seed in (("a", 7), ("b", 7), ("c", 8)):
         await run(backend, request(seed=seed, duration_s=0.5), tmp_path / f"{name}.mp4")
     a, b, c = (decode(tmp_path / f"{n}.mp4") for n in "abc")
@@ -281,12 +261,12 @@ async def test_cancel_stops_between_steps(modelscope_dir, tmp_path):
     events: list[ProgressEvent] = []
     dest = tmp_path / "cancelled.mp4"
     with pytest.raises(CancelledError, match="shot 1"):
-        await run(make_backend(modelscope_dir, steps=6), request(), dest, cancel,
+        await run(make_video_backend(modelscope_dir, steps=6), request(), dest, cancel,
                   on_event=lambda e: (events.append(e), cancel_after_first_step(e)))
     assert [e.message for e in events if "step" in e.message] == ["step 1/6"]
     assert not dest.exists() or dest.stat().st_size == 0
     # The cached pipeline is fine afterwards.
-    await run(make_backend(modelscope_dir), request(duration_s=0.25), tmp_path / "after.mp4")
+    await run(make_video_backend(modelscope_dir), request(duration_s=0.25), tmp_path / "after.mp4")
     assert decode(tmp_path / "after.mp4").shape[0] == 2
 
 
@@ -294,13 +274,13 @@ async def test_cancel_before_start_loads_nothing(tmp_path):
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(CancelledError):
-        await run(make_backend(tmp_path / "never-read"), request(), tmp_path / "a.mp4", cancel)
+        await run(make_video_backend(tmp_path / "never-read"), request(), tmp_path / "a.mp4", cancel)
 
 
 async def test_animatediff_uses_step_end_callback_and_caps_frames(animatediff_dir, tmp_path):
     """callback_on_step_end pipelines report every step; the motion modules' 16-frame limit is honoured."""
     dest = tmp_path / "ad.mp4"
-    result, events = await run(make_backend(animatediff_dir, steps=3, guidance_scale=5.0),
+    result, events = await run(make_video_backend(animatediff_dir, steps=3, guidance_scale=5.0),
                                request(duration_s=3.0, aspect_ratio="4:5"), dest)
     frames = decode(dest)
     assert frames.shape == (16, 40, 32, 3)  # 24 frames wanted, 16 allowed; 32x40 at 4:5
@@ -317,7 +297,7 @@ async def test_animatediff_uses_step_end_callback_and_caps_frames(animatediff_di
             cancel.set()
 
     with pytest.raises(CancelledError):
-        await run(make_backend(animatediff_dir, steps=3), request(), tmp_path / "ad2.mp4", cancel,
+        await run(make_video_backend(animatediff_dir, steps=3), request(), tmp_path / "ad2.mp4", cancel,
                   on_event=cancel_at_step_2)
     assert "step 2/3" in seen and "step 3/3" not in seen and "encoding" not in seen
 
@@ -325,7 +305,7 @@ async def test_animatediff_uses_step_end_callback_and_caps_frames(animatediff_di
 async def test_asyncio_cancellation_stops_the_worker(modelscope_dir, tmp_path):
     """Cancelling the awaiting task (not the event) also ends the thread at the next step."""
     started = threading.Event()
-    backend = make_backend(modelscope_dir, steps=50)
+    backend = make_video_backend(modelscope_dir, steps=50)
     seen: list[str] = []
 
     def on_progress(event: ProgressEvent) -> None:
@@ -345,7 +325,7 @@ async def test_asyncio_cancellation_stops_the_worker(modelscope_dir, tmp_path):
 
 
 async def test_through_the_engine(modelscope_dir, store):
-    backend = make_backend(modelscope_dir)
+    backend = make_video_backend(modelscope_dir)
     outcomes = await generate_shots(store, backend, [request(duration_s=0.5, shot_index=3)])
     assert outcomes[0].ok and not outcomes[0].cached, outcomes[0].error
     assert decode(outcomes[0].clip).shape == (4, 32, 32, 3)
@@ -402,7 +382,7 @@ def test_device_and_dtype_follow_the_hardware():
     ("sequential", "cuda", 80, "sequential"), ("model", "cpu", 0, "none"), ("none", "cuda", 8, "none"),
 ])
 def test_offload_mode(mode, device, vram, expected):
-    backend = make_backend(None, offload=mode)
+    backend = make_video_backend(None, offload=mode)
     assert backend._offload_mode(FakeTorch(cuda=device == "cuda", vram_gib=vram), device) == expected
 
 
@@ -447,7 +427,7 @@ def test_memory_switches_use_diffusers_own_methods(modelscope_dir, monkeypatch, 
         return FakePipe()
 
     monkeypatch.setattr(diffusers.DiffusionPipeline, "from_pretrained", staticmethod(fake_from_pretrained))
-    backend = make_backend(modelscope_dir, offload=offload, vae_tiling=tiling, variant="fp16")
+    backend = make_video_backend(modelscope_dir, offload=offload, vae_tiling=tiling, variant="fp16")
     pipe, warnings = backend._load(torch, str(modelscope_dir), "cuda", torch.float16, offload)
     assert made == calls and not warnings
     assert loaded_with["source"] == str(modelscope_dir) and loaded_with["variant"] == "fp16"
@@ -468,7 +448,7 @@ def test_a_pipeline_that_does_not_make_shots_is_refused(modelscope_dir, monkeypa
         monkeypatch.setattr(diffusers.DiffusionPipeline, "from_pretrained",
                             staticmethod(lambda source, fake=fake, **options: fake()))
         with pytest.raises(BackendError, match="not a text-to-video or image-to-video pipeline"):
-            make_backend(modelscope_dir)._load(torch, str(modelscope_dir), "cpu", torch.float32, "none")
+            make_video_backend(modelscope_dir)._load(torch, str(modelscope_dir), "cpu", torch.float32, "none")
 
 
 def test_settings_that_change_the_frames_change_the_cache_key(tmp_path):

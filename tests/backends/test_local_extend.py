@@ -37,39 +37,18 @@ from shotsmith.errors import InvalidInputError  # noqa: E402
 from shotsmith.media.ffmpeg import run_ffmpeg  # noqa: E402
 from shotsmith.media.probe import probe  # noqa: E402
 from shotsmith.plan_edits import edit_shot  # noqa: E402
+from tests.backends.diffusers_support import (  # noqa: E402, F401 (fixtures, used by name)
+    decode,
+    fresh_pipeline,
+    make_video_backend,
+    models,
+    one_cpu_thread,
+    tiny_model,
+)
 from tests.backends import tiny_video_pipelines as tiny  # noqa: E402
 
 #: Mean absolute difference (0-255) a re-encode at CRF 16 may leave on a frame that was copied.
 CODEC_NOISE = 4.0
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_cpu_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-    local_diffusion.clear_pipeline_cache()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_pipeline():
-    """Each test loads its own pipeline (a recording class must be in place before the load)."""
-    local_diffusion.clear_pipeline_cache()
-    yield
-    local_diffusion.clear_pipeline_cache()
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("models")
-
-
-def _model(models: Path, name: str) -> Path:
-    folder = models / name
-    if not (folder / "model_index.json").is_file():
-        getattr(tiny, f"build_{name}")(folder)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -82,21 +61,11 @@ def clip(tmp_path_factory) -> Path:
     return out
 
 
-def make_backend(model: Path, **options) -> DiffusersBackend:
-    defaults = dict(short_side=32, fps=[8], steps=2, device="cpu", min_duration_s=0.25, max_duration_s=4.0)
-    return DiffusersBackend(model=str(model), settings=Settings(), **{**defaults, **options})
-
-
 def extend(clip: Path, **kwargs) -> GenerationRequest:
     values = dict(prompt="a red kite over the sea", duration_s=1.0, aspect_ratio="1:1", resolution="360p", fps=8,
                   seed=7, shot_index=1, mode=GenerationMode.VIDEO_EXTEND, extend_from=str(clip))
     values.update(kwargs)
     return GenerationRequest(**values)
-
-
-def decode(path: Path) -> np.ndarray:
-    with av.open(str(path)) as container:
-        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
 
 
 def run(backend: DiffusersBackend, request: GenerationRequest, dest: Path):
@@ -106,12 +75,12 @@ def run(backend: DiffusersBackend, request: GenerationRequest, dest: Path):
 
 
 def test_only_a_pipeline_that_takes_a_video_condition_extends(models, clip):
-    condition = make_backend(_model(models, "ltx_condition"))
+    condition = make_video_backend(tiny_model(models, "ltx_condition"))
     assert GenerationMode.VIDEO_EXTEND in condition.capabilities().modes
     assert condition.extension_source("", {"clip": str(clip)}) == str(clip)
     assert condition.extension_source("", {"clip": str(clip.with_name("gone.mp4"))}) is None
     for name in ("ltx_t2v", "ltx_i2v"):
-        other = make_backend(_model(models, name))
+        other = make_video_backend(tiny_model(models, name))
         assert GenerationMode.VIDEO_EXTEND not in other.capabilities().modes
         assert other.extension_source("", {"clip": str(clip)}) is None
         with pytest.raises(InvalidInputError, match="does not do video-extend|cannot extend a clip"):
@@ -121,7 +90,7 @@ def test_only_a_pipeline_that_takes_a_video_condition_extends(models, clip):
 def test_the_extension_starts_from_the_clips_last_frames_and_is_the_whole_longer_clip(models, clip, monkeypatch,
                                                                                       tmp_path):
     calls = tiny.recording_pipeline(monkeypatch, "LTXConditionPipeline")
-    backend = make_backend(_model(models, "ltx_condition"))
+    backend = make_video_backend(tiny_model(models, "ltx_condition"))
     ready, warnings, result = run(backend, extend(clip, duration_s=1.0), tmp_path / "longer.mp4")
     original = decode(clip)
     assert original.shape == (16, 32, 32, 3)
@@ -146,7 +115,7 @@ def test_the_extension_starts_from_the_clips_last_frames_and_is_the_whole_longer
 
 def test_added_seconds_snap_to_what_the_vae_takes_and_say_so(models, clip, monkeypatch, tmp_path):
     calls = tiny.recording_pipeline(monkeypatch, "LTXConditionPipeline")
-    backend = make_backend(_model(models, "ltx_condition"))
+    backend = make_video_backend(tiny_model(models, "ltx_condition"))
     _, _, result = run(backend, extend(clip, duration_s=0.75), tmp_path / "snapped.mp4")  # 6 frames asked
     assert calls[0]["num_frames"] == 17  # 8 added (4 at a time)
     assert any("adding 8 frames" in w for w in result.warnings)
@@ -156,7 +125,7 @@ def test_added_seconds_snap_to_what_the_vae_takes_and_say_so(models, clip, monke
 def test_ltx2_condition_extends_with_the_frames_and_keeps_the_clips_sound_first(models, clip, monkeypatch,
                                                                                  tmp_path):
     calls = tiny.recording_pipeline(monkeypatch, "LTX2ConditionPipeline")
-    backend = make_backend(_model(models, "ltx2_condition"))
+    backend = make_video_backend(tiny_model(models, "ltx2_condition"))
     _, _, result = run(backend, extend(clip, duration_s=1.0), tmp_path / "ltx2.mp4")
     (condition,) = calls[0]["conditions"]
     assert condition.index == 0 and isinstance(condition.frames, list)  # a video condition: the clip's tail
@@ -177,7 +146,7 @@ def test_ltx2_condition_extends_with_the_frames_and_keeps_the_clips_sound_first(
 
 
 def test_the_overlap_is_what_the_vae_encodes_whole_and_never_more_than_the_clip(models, clip):
-    backend = make_backend(_model(models, "ltx_condition"))
+    backend = make_video_backend(tiny_model(models, "ltx_condition"))
     ltx = local_diffusion.PipelineFacts(size_multiple=32, frame_step=8)  # real LTX: 8x in time
     plan = backend.plan(extend(clip, duration_s=2.0, fps=24), ltx, clip_frames=121)
     assert (plan.overlap, plan.num_frames) == (9, 9 + 48) and (plan.num_frames - 1) % 8 == 0
@@ -191,7 +160,7 @@ def test_the_overlap_is_what_the_vae_encodes_whole_and_never_more_than_the_clip(
 
 
 def test_a_missing_clip_is_one_clear_line(models, tmp_path):
-    backend = make_backend(_model(models, "ltx_condition"))
+    backend = make_video_backend(tiny_model(models, "ltx_condition"))
     ready, _ = backend.prepare(extend(tmp_path / "gone.mp4"))
     with pytest.raises(InvalidInputError, match="the clip to extend .*gone.mp4 does not exist"):
         asyncio.run(backend.generate(ready, tmp_path / "out.mp4", on_progress=lambda e: None,
@@ -217,7 +186,7 @@ def planned(model: Path, root: Path, monkeypatch, notices: list[str]) -> Product
 def test_a_longer_shot_extends_its_clip_with_the_local_model(models, tmp_path, monkeypatch):
     calls = tiny.recording_pipeline(monkeypatch, "LTXConditionPipeline")
     notices: list[str] = []
-    service = planned(_model(models, "ltx_condition"), tmp_path / "p", monkeypatch, notices)
+    service = planned(tiny_model(models, "ltx_condition"), tmp_path / "p", monkeypatch, notices)
     assert service.generate().generated == [1]
     short = service.plan.shots[0]
     first = decode(service.store.root / short.clip)
@@ -245,7 +214,7 @@ def test_a_longer_shot_extends_its_clip_with_the_local_model(models, tmp_path, m
 def test_a_text_only_model_makes_the_longer_shot_again_and_says_so(models, tmp_path, monkeypatch):
     calls = tiny.recording_pipeline(monkeypatch, "LTXPipeline")
     notices: list[str] = []
-    service = planned(_model(models, "ltx_t2v"), tmp_path / "p", monkeypatch, notices)
+    service = planned(tiny_model(models, "ltx_t2v"), tmp_path / "p", monkeypatch, notices)
     service.generate()
     short = service.plan.shots[0]
     service.edit(lambda p: edit_shot(p, 1, duration_s=round(short.clip_length_s + 0.9, 3)))
@@ -266,7 +235,7 @@ def test_on_ray_the_clip_to_extend_travels_to_the_worker(models, clip, tmp_path,
     from tests.backends.ray_support import NAMESPACE, ray_instance
 
     ray_instance()
-    model = _model(models, "ltx_condition")
+    model = tiny_model(models, "ltx_condition")
     on_ray = DiffusersBackend(model=str(model), settings=Settings(executor="ray",
                                                                   ray={"namespace": NAMESPACE, "poll_s": 0.05}),
                               short_side=32, fps=[8], steps=2, device="cpu", max_duration_s=4.0)
@@ -291,7 +260,7 @@ def test_on_ray_the_clip_to_extend_travels_to_the_worker(models, clip, tmp_path,
     remote = asyncio.run(on_the_cluster())
     assert not source.exists()
     monkeypatch.setattr(ray_pool, "request_images", read)
-    _, _, here = run(make_backend(model), extend(tmp_path / "hidden.mp4"), tmp_path / "local.mp4")
+    _, _, here = run(make_video_backend(model), extend(tmp_path / "hidden.mp4"), tmp_path / "local.mp4")
     ray_frames, local_frames = decode(Path(remote.path)), decode(Path(here.path))
     assert ray_frames.shape == local_frames.shape == (24, 32, 32, 3)
     assert np.abs(ray_frames.astype(int) - local_frames.astype(int)).max() <= 2  # same clip, same seed

@@ -35,38 +35,15 @@ from shotsmith.backends.engine import generate_shots  # noqa: E402
 from shotsmith.backends.local_diffusion import DiffusersBackend  # noqa: E402
 from shotsmith.config import Settings  # noqa: E402
 from shotsmith.errors import InvalidInputError  # noqa: E402
-from tests.backends import tiny_video_pipelines as tiny  # noqa: E402
+from tests.backends.diffusers_support import (  # noqa: E402, F401 (fixtures, used by name)
+    fresh_pipeline,
+    make_video_backend,
+    models,
+    one_cpu_thread,
+    tiny_model,
+)
 
 RED, BLUE = (220, 20, 20), (20, 20, 220)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_cpu_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-    local_diffusion.clear_pipeline_cache()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_pipeline():
-    """Each test loads its own pipeline (a spy must be in place before the load)."""
-    local_diffusion.clear_pipeline_cache()
-    yield
-    local_diffusion.clear_pipeline_cache()
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("models")
-
-
-def _model(models: Path, name: str) -> Path:
-    folder = models / name
-    if not (folder / "model_index.json").is_file():
-        getattr(tiny, f"build_{name}")(folder)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +56,6 @@ def images(tmp_path_factory) -> dict[str, str]:
     key.save(folder / "key.png")
     Image.new("RGB", (64, 64), BLUE).save(folder / "end.png")
     return {"key": str(folder / "key.png"), "end": str(folder / "end.png")}
-
-
-def make_backend(model: Path, **options) -> DiffusersBackend:
-    defaults = dict(short_side=32, fps=[8], steps=2, device="cpu", min_duration_s=0.25, max_duration_s=4.0)
-    return DiffusersBackend(model=str(model), settings=Settings(), **{**defaults, **options})
 
 
 def request(**kwargs) -> GenerationRequest:
@@ -152,7 +124,7 @@ def is_colour(pixel, colour) -> bool:
     ("cogvideox_i2v", [GenerationMode.IMAGE_TO_VIDEO], False, False, True),
 ])
 def test_capabilities_are_the_model_folders_own(models, name, modes, end, audio, negative):
-    caps = make_backend(_model(models, name)).capabilities()
+    caps = make_video_backend(tiny_model(models, name)).capabilities()
     assert local_diffusion._cached is None  # read from model_index.json: nothing was loaded
     assert caps.modes == modes and caps.supports_end_image is end and caps.generates_audio is audio
     assert caps.supports_negative_prompt is negative  # SVD takes no prompt at all
@@ -163,7 +135,7 @@ def test_a_folder_that_holds_no_video_pipeline_is_reported_before_anything_runs(
     folder = tmp_path / "sd"
     folder.mkdir()
     (folder / "model_index.json").write_text('{"_class_name": "StableDiffusionPipeline"}', encoding="utf-8")
-    backend = make_backend(folder)
+    backend = make_video_backend(folder)
     assert backend.capabilities().modes == [GenerationMode.TEXT_TO_VIDEO]  # listing it still works
     with pytest.raises(local_diffusion.BackendError, match="StableDiffusionPipeline is not a text-to-video or "
                                                            "image-to-video pipeline"):
@@ -172,22 +144,22 @@ def test_a_folder_that_holds_no_video_pipeline_is_reported_before_anything_runs(
 
 def test_an_image_to_video_shot_is_priced_before_its_keyframe_exists(models):
     """``backends info`` and the estimate before the storyboard price the shot as it will be made."""
-    backend = make_backend(_model(models, "ltx_i2v"))
+    backend = make_video_backend(tiny_model(models, "ltx_i2v"))
     cost = backend.estimate_cost(request(mode=GenerationMode.IMAGE_TO_VIDEO))
     assert cost.amount == 0 and cost.source == "local compute" and "32x32" in cost.detail
 
 
 def test_the_end_frame_setting_overrides_the_reading(models):
-    model = _model(models, "ltx_condition")
-    assert not make_backend(model, end_image=False).capabilities().supports_end_image
-    assert not make_backend(_model(models, "ltx_i2v"), end_image=True).capabilities().supports_end_image  # no way in
+    model = tiny_model(models, "ltx_condition")
+    assert not make_video_backend(model, end_image=False).capabilities().supports_end_image
+    assert not make_video_backend(tiny_model(models, "ltx_i2v"), end_image=True).capabilities().supports_end_image  # no way in
 
 
 # -- the keyframe reaches the pipeline -------------------------------------------------------------
 async def test_ltx_image_to_video_gets_the_keyframe_cropped_to_the_generation_size(models, images, monkeypatch,
                                                                                    tmp_path):
     calls = spy(monkeypatch, "LTXImageToVideoPipeline")
-    backend = make_backend(_model(models, "ltx_i2v"))
+    backend = make_video_backend(tiny_model(models, "ltx_i2v"))
     ready, warnings, result = await generate(backend, request(image=images["key"]), tmp_path / "clip.mp4")
     assert ready.mode is GenerationMode.IMAGE_TO_VIDEO  # a text-to-video shot with a keyframe goes image-to-video
     assert len(calls) == 1
@@ -203,7 +175,7 @@ async def test_ltx_image_to_video_gets_the_keyframe_cropped_to_the_generation_si
 
 async def test_ltx_condition_takes_the_first_and_the_last_frame(models, images, monkeypatch, tmp_path):
     calls = spy(monkeypatch, "LTXConditionPipeline")
-    backend = make_backend(_model(models, "ltx_condition"))
+    backend = make_video_backend(tiny_model(models, "ltx_condition"))
     _, warnings, result = await generate(backend, request(image=images["key"], end_image=images["end"]),
                                          tmp_path / "clip.mp4")
     assert not [w for w in warnings if "end" in w]  # the end frame was kept
@@ -217,14 +189,14 @@ async def test_ltx_condition_takes_the_first_and_the_last_frame(models, images, 
 
 async def test_a_model_that_does_both_still_makes_text_to_video(models, monkeypatch, tmp_path):
     calls = spy(monkeypatch, "LTXConditionPipeline")
-    _, _, result = await generate(make_backend(_model(models, "ltx_condition")), request(), tmp_path / "t2v.mp4")
+    _, _, result = await generate(make_video_backend(tiny_model(models, "ltx_condition")), request(), tmp_path / "t2v.mp4")
     assert "conditions" not in calls[0] and "image" not in calls[0]
     assert decode(Path(result.path)).shape == (9, 32, 32, 3)
 
 
 async def test_a_different_keyframe_makes_a_different_clip(models, images, tmp_path):
     """The conditioning latent is decoded into the first frame: the image changes the pixels, not just the call."""
-    backend = make_backend(_model(models, "ltx_i2v"))
+    backend = make_video_backend(tiny_model(models, "ltx_i2v"))
     blue = str(tmp_path / "blue.png")
     Image.new("RGB", (64, 64), BLUE).save(blue)
     _, _, a = await generate(backend, request(image=images["key"]), tmp_path / "a.mp4")
@@ -237,7 +209,7 @@ async def test_a_different_keyframe_makes_a_different_clip(models, images, tmp_p
 
 async def test_stable_video_diffusion_animates_the_image_without_a_prompt(models, images, monkeypatch, tmp_path):
     calls = spy(monkeypatch, "StableVideoDiffusionPipeline")
-    backend = make_backend(_model(models, "svd"))
+    backend = make_video_backend(tiny_model(models, "svd"))
     _, warnings, result = await generate(backend, request(image=images["key"], negative_prompt="blur"),
                                          tmp_path / "svd.mp4")
     assert any("animates the start image alone; the prompt is not used" in w for w in warnings)
@@ -257,7 +229,7 @@ async def test_wan_and_cogvideox_get_the_keyframe_and_flf2v_the_last_frame(model
     if name.startswith("wan"):
         pytest.importorskip("ftfy")  # diffusers' Wan I2V cleans prompts with it (the diffusers extra installs it)
     calls = spy(monkeypatch, pipeline)
-    backend = make_backend(_model(models, name))
+    backend = make_video_backend(tiny_model(models, name))
     _, warnings, result = await generate(backend, request(image=images["key"], end_image=images["end"]),
                                          tmp_path / f"{name}.mp4")
     image = calls[0]["image"]
@@ -282,7 +254,7 @@ async def test_a_package_the_pipeline_needs_is_named(models, images, monkeypatch
     monkeypatch.delattr(pipeline_wan_i2v, "ftfy", raising=False)
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ftfy" else real(name, *a))
-    backend = make_backend(_model(models, "wan_i2v"))
+    backend = make_video_backend(tiny_model(models, "wan_i2v"))
     ready, _ = backend.prepare(request(image=images["key"]))
     with pytest.raises(local_diffusion.BackendError, match="WanImageToVideoPipeline needs the ftfy package") as info:
         await backend.generate(ready, tmp_path / "x.mp4", on_progress=lambda e: None, cancel=threading.Event())
@@ -291,7 +263,7 @@ async def test_a_package_the_pipeline_needs_is_named(models, images, monkeypatch
 
 # -- refusals: one clear line, nothing dropped silently -------------------------------------------
 def test_a_text_to_video_model_refuses_a_keyframe(models, images):
-    backend = make_backend(_model(models, "ltx_t2v"))
+    backend = make_video_backend(tiny_model(models, "ltx_t2v"))
     with pytest.raises(InvalidInputError) as info:
         backend.prepare(request(image=images["key"], mode=GenerationMode.IMAGE_TO_VIDEO))
     message = info.value.message
@@ -304,7 +276,7 @@ def test_a_text_to_video_model_refuses_a_keyframe(models, images):
 async def test_an_image_to_video_model_refuses_to_make_a_shot_without_a_keyframe(models, tmp_path):
     """Planned before its keyframe exists, the shot is checked as the image-to-video it will be, and says so;
     made without one it is refused, before the model is loaded."""
-    backend = make_backend(_model(models, "svd"))
+    backend = make_video_backend(tiny_model(models, "svd"))
     ready, warnings = backend.prepare(request(duration_s=9.0))
     assert ready.image is None and ready.duration_s == 4.0  # the usual checks ran (duration snapped)
     assert any("makes a shot only from a start image" in w and "--keyframes off" in w for w in warnings)
@@ -317,7 +289,7 @@ async def test_an_image_to_video_model_refuses_to_make_a_shot_without_a_keyframe
 async def test_an_unreadable_keyframe_is_named(models, tmp_path):
     bad = tmp_path / "key.png"
     bad.write_text("not an image")
-    backend = make_backend(_model(models, "ltx_i2v"))
+    backend = make_video_backend(tiny_model(models, "ltx_i2v"))
     ready, _ = backend.prepare(request(image=str(bad)))
     with pytest.raises(InvalidInputError, match="start image .*key.png is not an image"):
         await backend.generate(ready, tmp_path / "x.mp4", on_progress=lambda e: None, cancel=threading.Event())
@@ -325,7 +297,7 @@ async def test_an_unreadable_keyframe_is_named(models, tmp_path):
 
 # -- audio ------------------------------------------------------------------------------------------
 async def test_ltx2_audio_is_muxed_into_the_clip(models, images, tmp_path):
-    backend = make_backend(_model(models, "ltx2_i2v"))
+    backend = make_video_backend(tiny_model(models, "ltx2_i2v"))
     _, _, result = await generate(backend, request(image=images["key"]), tmp_path / "ltx2.mp4")
     assert result.has_audio is True
     frames = decode(Path(result.path))
@@ -340,7 +312,7 @@ async def test_ltx2_audio_is_muxed_into_the_clip(models, images, tmp_path):
 
 async def test_ltx2_condition_keeps_both_frames_and_the_audio(models, images, monkeypatch, tmp_path):
     calls = spy(monkeypatch, "LTX2ConditionPipeline")
-    backend = make_backend(_model(models, "ltx2_condition"))
+    backend = make_video_backend(tiny_model(models, "ltx2_condition"))
     _, warnings, result = await generate(backend, request(image=images["key"], end_image=images["end"]),
                                          tmp_path / "ltx2c.mp4")
     conditions = calls[0]["conditions"]
@@ -350,7 +322,7 @@ async def test_ltx2_condition_keeps_both_frames_and_the_audio(models, images, mo
 
 
 async def test_a_silent_request_drops_the_models_audio(models, images, tmp_path):
-    backend = make_backend(_model(models, "ltx2_i2v"))
+    backend = make_video_backend(tiny_model(models, "ltx2_i2v"))
     _, _, result = await generate(backend, request(image=images["key"], audio=False), tmp_path / "quiet.mp4")
     assert result.has_audio is False and audio_of(Path(result.path))[0] is None
 
@@ -358,7 +330,7 @@ async def test_a_silent_request_drops_the_models_audio(models, images, tmp_path)
 # -- through the engine (the production path's job runner) -----------------------------------------
 async def test_through_the_engine_the_keyframe_is_part_of_the_shot(models, images, store, monkeypatch):
     calls = spy(monkeypatch, "LTXImageToVideoPipeline")
-    backend = make_backend(_model(models, "ltx_i2v"))
+    backend = make_video_backend(tiny_model(models, "ltx_i2v"))
     shot = request(image=images["key"], mode=GenerationMode.IMAGE_TO_VIDEO, shot_index=4)
     outcomes = await generate_shots(store, backend, [shot])
     assert outcomes[0].ok, outcomes[0].error
@@ -376,7 +348,7 @@ def test_run_animates_each_shots_storyboard_keyframes(models, tmp_path):
     import subprocess
     import sys
 
-    model = _model(models, "ltx_condition")
+    model = tiny_model(models, "ltx_condition")
     config = tmp_path / "config.toml"
     config.write_text(f'[backends.diffusers]\nmodel = "{model}"\nshort_side = 32\nfps = [8]\nsteps = 2\n'
                       'device = "cpu"\nmax_duration_s = 3.0\nsize_multiple = 32\n')
@@ -411,8 +383,8 @@ def test_on_ray_the_keyframe_travels_to_the_worker(models, images, tmp_path, mon
     from tests.backends.ray_support import NAMESPACE, ray_instance
 
     ray_instance()
-    model = _model(models, "ltx_i2v")
-    local = make_backend(model)
+    model = tiny_model(models, "ltx_i2v")
+    local = make_video_backend(model)
     on_ray = DiffusersBackend(model=str(model), settings=Settings(executor="ray",
                                                                   ray={"namespace": NAMESPACE, "poll_s": 0.05}),
                               short_side=32, fps=[8], steps=2, device="cpu", max_duration_s=4.0)
