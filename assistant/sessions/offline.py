@@ -10,6 +10,7 @@ continues after a restart.
 from __future__ import annotations
 
 import json
+import re
 
 from shotsmith.assistant.events import AssistantText, Notice
 from shotsmith.assistant.planner import OFFLINE_PLANNER
@@ -25,6 +26,11 @@ from shotsmith.plan_edits import continue_from, edit_shot, find_shot, swap
 from shotsmith.scrub import scrub
 
 HISTORY_FILE = "offline_history.json"
+#: An edit of the voice, captions or music in words the offline planner does not know (e.g. "use a french voice
+#: for the narration"): answered with what it understands rather than planned as a new brief.
+_EDIT_REQUEST = re.compile(r"\s*(?:please\s+)?(?:use|change|switch|set|replace|turn|swap|give|put)\b.*\b(?:voice|voices|"
+                           r"voice[- ]?over|narration|narrator|captions?|subtitles?|music|song|soundtrack)\b",
+                           re.IGNORECASE)
 HELP = ("I am the offline planner and understand: a new brief; 'make shot 2 slower/faster' (speed); "
         "'make shot 2 longer/shorter' or 'shot 2 4 seconds' (duration); 'shot 3: <new prompt>'; 'shot 2 push in'; "
         "'swap the last two' / 'swap 1 and 3'; 'move shot 4 to 1'; 'vertical for Reels' / 'square'; "
@@ -107,8 +113,8 @@ class OfflineSession(SessionBase):
         if intent is not None and intent.kind in ("cast", "music"):  # these can be given before there is a plan
             return self._act(intent)
         if plan is None or intent is None:
-            if plan is not None and len(text.split()) < 6:
-                return self.reply(HELP)
+            if plan is not None and (len(text.split()) < 6 or _EDIT_REQUEST.match(text)):
+                return self.reply(HELP)  # not a new brief: re-planning would replace the project's shots
             return self._plan(text)
         self._act(intent)
 

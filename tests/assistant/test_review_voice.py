@@ -325,3 +325,25 @@ def test_a_silenced_shot_is_said_so(tmp_path):
         return [e.text for e in [event async for event in session.send(text)] if hasattr(e, "text")]
 
     assert any("shot 1 has no voice-over line now" in t for t in asyncio.run(said("don't say anything on shot 1")))
+
+
+@pytest.mark.parametrize("text", ["use a french voice for the narration please",
+                                  "switch the captions to the top of the frame",
+                                  "change the narrator to a deeper male voice"])
+def test_an_edit_the_offline_planner_cannot_do_does_not_replace_the_plan(tmp_path, text):
+    """'use a french voice for the narration please' (six words or more, not understood) was planned as a new brief:
+    the project's shots were replaced by a plan for that sentence. An edit request about the voice, captions or
+    music gets the list of what is understood instead; the plan stays."""
+    import asyncio
+
+    session = open_session(tmp_path / "e.shotsmith", options=ServiceOptions(resolution="360p"), offline=True)
+    report, error = drive_brief(session, EXPLAINER, None, produce=False)
+    assert error is None, error
+    before = session.store.project.plan.model_dump()
+
+    async def said(message):
+        return [getattr(e, "text", "") async for e in session.send(message)]
+
+    replies = asyncio.run(said(text))
+    assert session.store.project.plan.model_dump() == before
+    assert any("understand" in r for r in replies), replies
