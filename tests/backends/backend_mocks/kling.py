@@ -7,13 +7,13 @@ import time
 
 import jwt
 
-from tests.backends.backend_mocks.server import MockProvider, Req, Resp
+from tests.backends.backend_mocks.server import ExtensionShapes, MockProvider, Req, Resp
 
 ACCESS_KEY = "ak-test-ACCESS-4242"
 SECRET_KEY = "sk-test-KLINGSECRET-0123456789abcdef0123"
 
 
-class KlingMock(MockProvider):
+class KlingMock(ExtensionShapes, MockProvider):
     name = "kling"
 
     def __init__(self, clip, **kwargs) -> None:
@@ -112,18 +112,6 @@ class KlingMock(MockProvider):
 
     #: Seconds one extension adds.
     extend_s = 4.8
-
-    def task_shape(self, task):
-        """An extension's clip is its source's (as served) plus the seconds it adds."""
-        source = task.extra.get("extends")
-        if source is None:
-            return self.generation_shape(task)
-        width, height, seconds = self.task_shape(source) or (160, 90, 1.0)
-        return width, height, seconds + task.extra["adds_s"]
-
-    def generation_shape(self, task):
-        """(width, height, seconds) of a plain task's clip with ``render``; None: the one test clip."""
-        return None
 
     @staticmethod
     def _validate(kind: str, body: dict) -> str | None:

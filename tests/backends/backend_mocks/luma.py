@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from tests.backends.backend_mocks.server import MockProvider, Req, Resp
+from tests.backends.backend_mocks.server import ExtensionShapes, MockProvider, Req, Resp
 
 PREFIX = "/dream-machine/v1"
 
 
-class LumaMock(MockProvider):
+class LumaMock(ExtensionShapes, MockProvider):
     name = "luma"
 
     def handle(self, req: Req):
@@ -92,18 +92,6 @@ class LumaMock(MockProvider):
         if self.phase(source)[0] != "done":
             return None, "keyframes.frame0: the generation is not completed"
         return source, None
-
-    def task_shape(self, task):
-        """An extension's clip is its source's (as served) plus the seconds it adds."""
-        source = task.extra.get("extends")
-        if source is None:
-            return self.generation_shape(task)
-        width, height, seconds = self.task_shape(source) or (160, 90, 1.0)
-        return width, height, seconds + task.extra["adds_s"]
-
-    def generation_shape(self, task):
-        """(width, height, seconds) of a plain generation's clip with ``render``; None: the one test clip."""
-        return None
 
     @staticmethod
     def _validate_image(body: dict) -> str | None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from tests.backends.backend_mocks.server import MockProvider, Req, Resp
+from tests.backends.backend_mocks.server import ExtensionShapes, MockProvider, Req, Resp
 
 GEMINI_KEY = "AIza-test-SECRET-gemini-0001"
 
 
-class VeoMock(MockProvider):
+class VeoMock(ExtensionShapes, MockProvider):
     name = "veo"
 
     def _error(self, status: int, code: str, message: str, headers=None) -> Resp:
@@ -86,18 +86,6 @@ class VeoMock(MockProvider):
         if (body.get("parameters") or {}).get("resolution", "720p") != "720p":
             return None, "video extension is 720p only"
         return source, None
-
-    def task_shape(self, task):
-        """An extension's clip is its source's (as served) plus the seconds it adds."""
-        source = task.extra.get("extends")
-        if source is None:
-            return self.generation_shape(task)
-        width, height, seconds = self.task_shape(source) or (160, 90, 1.0)
-        return width, height, seconds + task.extra["adds_s"]
-
-    def generation_shape(self, task):
-        """(width, height, seconds) of a plain operation's clip with ``render``; None: the one test clip."""
-        return None
 
     @staticmethod
     def _validate(body: dict) -> str | None:
