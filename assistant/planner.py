@@ -132,7 +132,10 @@ _BEFORE_NOUNS = {"a", "an", "the", "in", "on", "at", "of", "with", "into", "onto
 _S_VERBS = {"walks", "runs", "pours", "smiles", "laughs", "drinks", "opens", "turns", "looks", "dances", "jumps",
             "flies", "rides", "drives", "holds", "sips", "enters", "leaves", "sings", "plays", "cooks", "eats",
             "climbs", "swims", "falls", "rises", "spins", "waves", "reaches", "lifts", "throws", "catches", "kicks",
-            "writes", "reads", "waits", "sits", "stands", "stirs", "cuts", "slices", "bakes", "paints", "glides"}
+            "writes", "reads", "waits", "sits", "stands", "stirs", "cuts", "slices", "bakes", "paints", "glides",
+            "grinds", "serves", "steams", "brews", "greets", "hands", "shapes", "kneads", "takes", "wipes", "pulls",
+            "pushes", "carries", "hugs", "kisses", "makes", "taps", "tastes", "wraps", "sprinkles", "dusts", "fills",
+            "arranges", "pets", "nods", "points", "picks", "places", "puts", "watches", "builds", "shows"}
 
 
 @dataclass(frozen=True)
@@ -410,7 +413,51 @@ def _read_brief(text: str) -> _Reading:
     about_place = bool(place) and place in read.topic.lower()  # "a hotel in Paris" is the establishing shot
     if read.topic and (_has_verb(read.topic.split()) or (peers and not about_place)):
         read.beats.insert(0, (read.topic, Reading(text=read.topic)))
+    read.beats = _carry_subjects(read.beats)
     return read
+
+
+def _leading_verb(word: str) -> str | None:
+    """The -ing form of a beat's first word when it is a verb ("pours" -> "pouring", "pouring" stays), else None."""
+    bare = word.lower().strip(",.")
+    if bare.endswith("ing") and len(bare) > 4 and bare not in _NOT_VERBS:
+        return bare
+    if bare + "s" in _S_VERBS:  # a plural subject's verb ("…, pour coffee")
+        return _gerund(bare)
+    if bare not in _S_VERBS:
+        return None
+    if bare.endswith("ies"):
+        stem = bare[:-3] + "y"
+    elif bare.endswith(("ches", "shes", "sses", "xes", "zes")):
+        stem = bare[:-2]
+    else:
+        stem = bare[:-1]
+    return _gerund(stem)
+
+
+def _carry_subjects(beats: list[tuple[str, Reading]]) -> list[tuple[str, Reading]]:
+    """A beat that starts with its verb ("…, pours a latte") is done by the subject of the beat before it:
+    "a barista pouring a latte". Without it the prompt read "Close-up of pours a latte" and the model drew no one.
+    A verb in its -s form becomes its -ing form, so every prompt reads "<framing> of <someone> <doing>"."""
+    subject = ""
+    carried: list[tuple[str, Reading]] = []
+    for text, reading in beats:
+        words = text.split()
+        verb = _leading_verb(words[0]) if words else None
+        if verb is not None:
+            doing = " ".join([subject or "someone", verb, *words[1:]])
+            plain = " ".join([subject or "someone", *words])  # "opening" also names a thing: "they open the door"
+            text = doing if _subject_action(doing)[0] == (subject or "someone") else plain
+        else:
+            who, action = _subject_action(text)
+            if who and (action or not subject):  # a verbless beat names the subject only when none came before
+                subject = who
+            first = action.split()[0] if action else ""
+            if _leading_verb(first) and not first.lower().endswith("ing"):  # "a baker kneads dough" reads as a shot: "a baker kneading dough"
+                doing = " ".join([who, _leading_verb(first) or first, *action.split()[1:]])
+                text = doing if _subject_action(doing)[0] == who else text  # "opening" also names a thing
+        carried.append((text, reading))
+    return carried
 
 
 def _unshout(text: str) -> str:
@@ -425,8 +472,21 @@ def _lower_article(text: str) -> str:
 
 
 def _merge(beats: list[tuple[str, Reading]]) -> tuple[str, Reading]:
-    """Neighbouring beats sharing one shot."""
-    merged = Reading(text=" and ".join(t for t, _ in beats))
+    """Neighbouring beats sharing one shot, read as one shot: the first beat's subject leads and its actions
+    join ("a barista grinding beans and pouring a latte"); a beat that only names that subject adds nothing;
+    other subjects are what the shot also shows ("a cat running, with a bird flying"). Joining the texts
+    with "and" made "a cat and a dog running and a bird flying", and "a barista and pours a latte"."""
+    who: dict[str, tuple[str, list[str]]] = {}
+    for text, _ in beats:
+        subject, action = _subject_action(text)
+        key = subject.lower()
+        if key not in who:
+            who[key] = (subject if action else text, [])
+        if action:
+            who[key][1].append(action)
+    phrases = [" ".join([subject, " and ".join(actions)]).strip() for subject, actions in who.values()]
+    text = phrases[0] + (", with " + " and ".join(phrases[1:]) if len(phrases) > 1 else "")
+    merged = Reading(text=text)
     for _, reading in beats:
         _extend(merged.moves, reading.moves)
         _extend(merged.camera, reading.camera)

@@ -322,3 +322,34 @@ def test_a_voice_over_request_is_no_shot_and_a_how_to_shows_the_doing(brief, sub
     shots = plan_brief(brief).plan.shots
     assert all(s.subject == subject for s in shots), [s.subject for s in shots]
     assert not any("voice" in s.prompt.lower() for s in shots)
+
+
+@pytest.mark.parametrize("brief, expected", [
+    ("A 10 second ad: a barista grinds beans, pours a latte, serves a customer",
+     ["a barista grinding beans", "a barista pouring a latte", "a barista serving a customer"]),
+    ("8 second clip of a barista in a café, pours a latte, smiles at the camera",
+     ["a barista pouring a latte", "a barista smiling at the camera"]),
+    ("A 6 second video: @mara and @theo open the shop, pour coffee", ["mara and theo pouring coffee"]),
+])
+def test_a_beat_starting_with_its_verb_keeps_the_subject_before_it(brief, expected):
+    """Review of #10: "…, pours a latte" was planned as "Close-up of pours a latte" (nobody to draw)."""
+    prompts = [s.prompt for s in plan_brief(brief).plan.shots]
+    for phrase in expected:
+        assert any(f" of {phrase}" in p for p in prompts), (phrase, prompts)
+    assert not any(re.search(r" of (pours|smiles|pour|serves)\b", p) for p in prompts), prompts
+
+
+@pytest.mark.parametrize("brief, lead, also", [
+    ("A 4 second video: a cat and a dog running, a bird flying, a fish swimming",
+     "of a cat and a dog running", ", with a bird flying and a fish swimming"),
+    ("A 4 second video: a baker kneads dough, shapes a loaf, a customer smiles",
+     "of a baker kneading dough and shaping a loaf", ", with a customer smiling"),
+    ("A 3 second video: a barista, pours a latte", "of a barista pouring a latte", ""),
+])
+def test_beats_sharing_a_shot_read_as_one_shot(brief, lead, also):
+    """More beats than shots: the first beat's subject leads, its actions join, other subjects are also shown
+    ("a cat and a dog running and a bird flying" read as one odd subject; "a barista and pours a latte")."""
+    shots = plan_brief(brief).plan.shots
+    assert len(shots) == 1
+    assert lead + also in shots[0].prompt
+    assert " and pours" not in shots[0].prompt and "running and a bird" not in shots[0].prompt
