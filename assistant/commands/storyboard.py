@@ -24,6 +24,7 @@ from shotsmith.assistant.production.storyboard import contact_sheet
 from shotsmith.assistant.run import drive_brief
 from shotsmith.assistant.session_factory import open_session
 from shotsmith.atomic import check_writable
+from shotsmith.backends.registry import get_backend
 from shotsmith.errors import InvalidInputError
 from shotsmith.store import PROJECT_FILE
 
@@ -71,6 +72,8 @@ def storyboard_command(
         elif service.store.project.plan is None:
             raise InvalidInputError("the project has no shot plan yet", hint="give a brief to plan first")
         estimate = service.estimate_keyframes(image_backend=image_backend)
+        if estimate.to_generate:  # a missing key is one line before any yes is asked, not after it
+            get_backend(estimate.backend).check_ready()
         if service.spending.decide(estimate) == "ask" and not yes:
             if not (sys.stdin.isatty() and typer.confirm(f"Storyboard: {estimate.text}. Go ahead?", default=False)):
                 raise ApprovalRequiredError(f"the storyboard needs approval ({estimate.text}); nothing was spent",
@@ -82,7 +85,15 @@ def storyboard_command(
     finally:
         printer.stop()
         session.close()
-    made = f"{len(result.keyframes)} new keyframe(s)" if result.keyframes else "keyframes from the cache"
+    # A shot may get two stills (its first and last frame): say both counts, not the shots as "keyframes".
+    stills = sum(bool(still) for s in service.plan.shots if s.index in result.keyframes
+                 for still in (s.keyframe, s.end_keyframe))
+    made = (f"{_count(len(result.keyframes), 'shot')} with {_count(stills, 'new still')}" if result.keyframes
+            else "stills from the cache")
     console.print(Text.assemble(("✓", "bold green"), " wrote ", (str(sheet), "bold"),
                                 f" · {len(service.plan.shots)} shots · {made}"
                                 + (f" · spent {result.usd:.2f} USD" if result.usd else "")), soft_wrap=True)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -133,3 +133,19 @@ def test_storyboard_of_a_brief_needs_no_project_flag(tmp_path):
                           stdin=subprocess.DEVNULL, cwd=tmp_path)
     assert bare.returncode == 2 and "Traceback" not in bare.stderr and "-p" in bare.stderr
     assert not (tmp_path / "b2.png").exists()
+
+
+def test_storyboard_counts_stills_and_checks_the_image_key_before_asking(tmp_path):
+    """Review of #10: 4 stills (first and last frames of 2 shots) were reported as '2 new keyframe(s)'; a paid
+    image backend without its key asked for approval first and only then said the key is missing."""
+    env = {k: v for k, v in os.environ.items() if k != "FAL_KEY"} | {"PYTHONPATH": str(REPO)}
+    cli = [sys.executable, "-m", "tests.assistant._run_cli", "storyboard", BRIEF, "--backend", "i2v-test", "-r", "360p"]
+    proc = subprocess.run([*cli, "-p", str(tmp_path / "sb"), "-o", str(tmp_path / "b.png"), "--image-backend",
+                           "still-test", "--yes"], capture_output=True, text=True, env=env, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 shots with 4 new stills" in proc.stdout, proc.stdout
+    keyless = subprocess.run([*cli, "-p", str(tmp_path / "k"), "-o", str(tmp_path / "k.png"), "--image-backend",
+                              "flux"], capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
+    assert keyless.returncode != 0 and "Traceback" not in keyless.stderr
+    assert "FAL_KEY" in keyless.stderr and "approval" not in keyless.stderr, keyless.stderr
