@@ -62,7 +62,7 @@ from shotsmith.backends.local_diffusion import (
     DiffusersSettings,
     Progress,
     pipeline_facts,
-    step_callback,
+    sampling_arguments,
 )
 from shotsmith.config import Settings
 from shotsmith.errors import BackendError, InvalidInputError, MediaError
@@ -333,8 +333,6 @@ class DiffusersImageBackend(DiffusersBackend):
     def image_arguments(self, pipe: Any, plan: ImagePlan, request: GenerationRequest, progress: Progress,
                         cancelled: Any) -> tuple[dict[str, Any], list[str]]:
         """The keyword arguments for ``pipe(...)`` (only those its ``__call__`` takes), and what had to be left out."""
-        import torch
-
         label = self._label(request)
         params = inspect.signature(pipe.__call__).parameters
         warnings: list[str] = []
@@ -353,14 +351,8 @@ class DiffusersImageBackend(DiffusersBackend):
                 kwargs["negative_prompt"] = plan.negative_prompt
             else:
                 warnings.append(f"{label}{type(pipe).__name__} takes no negative prompt; it is ignored")
-        if plan.guidance_scale is not None and "guidance_scale" in params:
-            kwargs["guidance_scale"] = plan.guidance_scale
-        if plan.seed is not None:
-            # A CPU generator gives the same noise on every device; diffusers moves it over.
-            kwargs["generator"] = torch.Generator(device="cpu").manual_seed(plan.seed)
-        if "output_type" in params:
-            kwargs["output_type"] = "pil"
-        kwargs.update(step_callback(pipe, plan.steps, progress, cancelled))
+        kwargs.update(sampling_arguments(pipe, guidance_scale=plan.guidance_scale, seed=plan.seed, output_type="pil",
+                                         steps=plan.steps, progress=progress, cancelled=cancelled))
         return kwargs, warnings
 
     @staticmethod

@@ -666,8 +666,6 @@ class DiffusersBackend(Backend):
         clip's last frames, uint8) goes in as a video condition at frame 0, fitted to the generation size;
         a pipeline that reads the frame rate (LTX ``frame_rate``, Stable Video Diffusion's ``fps``
         conditioning) gets the shot's."""
-        import torch
-
         modes = modes or modes_of_pipeline(pipe, self.settings.end_image)
         params = inspect.signature(pipe.__call__).parameters
         kwargs: dict[str, Any] = {"num_frames": plan.num_frames, "height": plan.height, "width": plan.width,
@@ -686,14 +684,8 @@ class DiffusersBackend(Backend):
                 kwargs[rate] = plan.fps
         if plan.negative_prompt and "negative_prompt" in params:
             kwargs["negative_prompt"] = plan.negative_prompt
-        if plan.guidance_scale is not None and "guidance_scale" in params:
-            kwargs["guidance_scale"] = plan.guidance_scale
-        if plan.seed is not None:
-            # A CPU generator gives the same noise on every device; diffusers moves it over.
-            kwargs["generator"] = torch.Generator(device="cpu").manual_seed(plan.seed)
-        if "output_type" in params:
-            kwargs["output_type"] = "np"
-        kwargs.update(step_callback(pipe, plan.steps, progress, cancelled))
+        kwargs.update(sampling_arguments(pipe, guidance_scale=plan.guidance_scale, seed=plan.seed, output_type="np",
+                                         steps=plan.steps, progress=progress, cancelled=cancelled))
         return kwargs
 
     def pipeline(self, model: str) -> tuple[Any, list[str]]:
@@ -1010,6 +1002,25 @@ def extended_media(source: ClipMedia, generated: Any, overlap: int, fps: int, au
         lead = np.concatenate([lead, np.zeros((round(len(source.frames) / fps * target) - len(lead), channels),
                                               dtype=np.float32)])
     return frames, np.concatenate([lead, tail]).astype(np.float32), target
+
+
+def sampling_arguments(pipe: Any, *, guidance_scale: float | None, seed: int | None, output_type: str, steps: int,
+                       progress: "Progress", cancelled: Any) -> dict[str, Any]:
+    """The keywords both diffusers backends hand ``pipe`` alike: the guidance scale (where it takes one), a
+    seeded generator, the ``output_type`` (where it takes one) and the :func:`step_callback`."""
+    import torch
+
+    params = inspect.signature(pipe.__call__).parameters
+    kwargs: dict[str, Any] = {}
+    if guidance_scale is not None and "guidance_scale" in params:
+        kwargs["guidance_scale"] = guidance_scale
+    if seed is not None:
+        # A CPU generator gives the same noise on every device; diffusers moves it over.
+        kwargs["generator"] = torch.Generator(device="cpu").manual_seed(seed)
+    if "output_type" in params:
+        kwargs["output_type"] = output_type
+    kwargs.update(step_callback(pipe, steps, progress, cancelled))
+    return kwargs
 
 
 def step_callback(pipe: Any, steps: int, progress: "Progress", cancelled: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ module using this has already skipped itself when torch or diffusers is missing.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import av
@@ -16,6 +17,7 @@ import pytest
 import torch
 
 from shotsmith.backends import local_diffusion
+from shotsmith.backends.base import GenerationRequest, ProgressEvent
 from shotsmith.backends.local_diffusion import DiffusersBackend
 from shotsmith.config import Settings
 from tests.backends import tiny_video_pipelines
@@ -58,6 +60,22 @@ def make_video_backend(model: Path | None, **options) -> DiffusersBackend:
     """The ``diffusers`` backend on ``model`` at the tests' tiny sizes (32 px, 8 fps, 2 steps, on the CPU)."""
     defaults = dict(short_side=32, fps=[8], steps=2, device="cpu", min_duration_s=0.25, max_duration_s=4.0)
     return DiffusersBackend(model=str(model) if model else None, settings=Settings(), **{**defaults, **options})
+
+
+async def generate_recorded(backend: DiffusersBackend, request: GenerationRequest, dest: Path,
+                            cancel: threading.Event | None = None, on_event=None):
+    """``(result, events)``: ``request`` prepared and generated into ``dest`` as the engine would, with every
+    progress event kept (and handed to ``on_event`` as it comes, e.g. to cancel at a step)."""
+    events: list[ProgressEvent] = []
+
+    def record(event: ProgressEvent) -> None:
+        events.append(event)
+        if on_event:
+            on_event(event)
+
+    ready, _ = backend.prepare(request)
+    result = await backend.generate(ready, dest, on_progress=record, cancel=cancel or threading.Event())
+    return result, events
 
 
 def decode(path: Path) -> np.ndarray:

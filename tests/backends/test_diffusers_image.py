@@ -40,7 +40,7 @@ from shotsmith.config import Settings  # noqa: E402
 from shotsmith.errors import BackendError, CancelledError, InvalidInputError  # noqa: E402
 from shotsmith.media.probe import probe  # noqa: E402
 from shotsmith.testing.conformance import reference_image  # noqa: E402
-from tests.backends.diffusers_support import one_cpu_thread  # noqa: E402, F401 (a fixture)
+from tests.backends.diffusers_support import generate_recorded, one_cpu_thread  # noqa: E402, F401 (a fixture)
 from tests.backends.tiny_image_pipelines import build_stable_diffusion_3, shared_stable_diffusion  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,16 +70,7 @@ def still(**kwargs) -> GenerationRequest:
 
 def run(backend: DiffusersImageBackend, request: GenerationRequest, dest: Path, cancel: threading.Event | None = None,
         on_event=None):
-    events: list[ProgressEvent] = []
-
-    def record(event: ProgressEvent) -> None:
-        events.append(event)
-        if on_event:
-            on_event(event)
-
-    ready, _ = backend.prepare(request)
-    result = asyncio.run(backend.generate(ready, dest, on_progress=record, cancel=cancel or threading.Event()))
-    return result, events
+    return asyncio.run(generate_recorded(backend, request, dest, cancel, on_event))
 
 
 def pixels(path: Path) -> np.ndarray:

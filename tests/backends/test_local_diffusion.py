@@ -32,7 +32,12 @@ import diffusers  # noqa: E402
 
 from shotsmith.backends import local_diffusion, registry  # noqa: E402
 from tests.backends import tiny_pipelines  # noqa: E402
-from tests.backends.diffusers_support import decode, make_video_backend, one_cpu_thread  # noqa: E402, F401
+from tests.backends.diffusers_support import (  # noqa: E402, F401 (one_cpu_thread: a fixture)
+    decode,
+    generate_recorded,
+    make_video_backend,
+    one_cpu_thread,
+)
 from shotsmith.backends.base import GenerationMode, GenerationRequest, ProgressEvent  # noqa: E402
 from shotsmith.backends.engine import generate_shots  # noqa: E402
 from shotsmith.backends.local_diffusion import (  # noqa: E402
@@ -71,20 +76,6 @@ def request(**kwargs) -> GenerationRequest:
                   shot_index=1)
     values.update(kwargs)
     return GenerationRequest(**values)
-
-
-async def run(backend: DiffusersBackend, req: GenerationRequest, dest: Path, cancel: threading.Event | None = None,
-              on_event=None):
-    events: list[ProgressEvent] = []
-
-    def record(event: ProgressEvent) -> None:
-        events.append(event)
-        if on_event:
-            on_event(event)
-
-    ready, _ = backend.prepare(req)
-    result = await backend.generate(ready, dest, on_progress=record, cancel=cancel or threading.Event())
-    return result, events
 
 
 
@@ -203,23 +194,23 @@ def test_snapping_helpers_and_pipeline_facts():
 
 async def test_bad_model_paths_are_clear(tmp_path):
     with pytest.raises(InvalidInputError, match="does not exist"):
-        await run(make_video_backend(tmp_path / "nope"), request(), tmp_path / "a.mp4")
+        await generate_recorded(make_video_backend(tmp_path / "nope"), request(), tmp_path / "a.mp4")
     (tmp_path / "empty").mkdir()
     with pytest.raises(InvalidInputError, match="model_index.json"):
-        await run(make_video_backend(tmp_path / "empty"), request(), tmp_path / "b.mp4")
+        await generate_recorded(make_video_backend(tmp_path / "empty"), request(), tmp_path / "b.mp4")
 
 
 async def test_a_device_that_is_not_there_is_refused(modelscope_dir, tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     with pytest.raises(InvalidInputError, match="no CUDA"):
-        await run(make_video_backend(modelscope_dir, device="cuda"), request(), tmp_path / "a.mp4")
+        await generate_recorded(make_video_backend(modelscope_dir, device="cuda"), request(), tmp_path / "a.mp4")
 
 
 # -- generation -------------------------------------------------------------------------------
 async def test_generates_an_h264_mp4_of_the_requested_frames_and_size(modelscope_dir, tmp_path):
     dest = tmp_path / "shot.mp4"
-    result, events = await run(make_video_backend(modelscope_dir), request(duration_s=1.0, negative_prompt="blurry"), dest)
+    result, events = await generate_recorded(make_video_backend(modelscope_dir), request(duration_s=1.0, negative_prompt="blurry"), dest)
     frames = decode(dest)
     assert frames.shape == (8, 32, 32, 3)  # 1 s at 8 fps, 32 px short side at 1:1
     info = probe(dest)
@@ -236,7 +227,7 @@ async def test_generates_an_h264_mp4_of_the_requested_frames_and_size(modelscope
 
 
 async def test_landscape_is_snapped_to_the_vae_multiple(modelscope_dir, tmp_path):
-    result, _ = await run(make_video_backend(modelscope_dir), request(aspect_ratio="16:9", duration_s=0.25), tmp_path / "w.mp4")
+    result, _ = await generate_recorded(make_video_backend(modelscope_dir), request(aspect_ratio="16:9", duration_s=0.25), tmp_path / "w.mp4")
     assert decode(tmp_path / "w.mp4").shape == (2, 32, 56, 3)
     assert (result.width, result.height) == (56, 32)
     assert any("multiple of 8" in w for w in result.warnings)
@@ -245,7 +236,7 @@ async def test_landscape_is_snapped_to_the_vae_multiple(modelscope_dir, tmp_path
 async def test_seeded_runs_are_reproducible(modelscope_dir, tmp_path):
     backend = make_video_backend(modelscope_dir)
     for name, seed in (("a", 7), ("b", 7), ("c", 8)):
-        await run(backend, request(seed=seed, duration_s=0.5), tmp_path / f"{name}.mp4")
+        await generate_recorded(backend, request(seed=seed, duration_s=0.5), tmp_path / f"{name}.mp4")
     a, b, c = (decode(tmp_path / f"{n}.mp4") for n in "abc")
     assert np.array_equal(a, b)
     assert np.abs(a.astype(int) - c.astype(int)).mean() > 1.0
@@ -261,12 +252,12 @@ async def test_cancel_stops_between_steps(modelscope_dir, tmp_path):
     events: list[ProgressEvent] = []
     dest = tmp_path / "cancelled.mp4"
     with pytest.raises(CancelledError, match="shot 1"):
-        await run(make_video_backend(modelscope_dir, steps=6), request(), dest, cancel,
+        await generate_recorded(make_video_backend(modelscope_dir, steps=6), request(), dest, cancel,
                   on_event=lambda e: (events.append(e), cancel_after_first_step(e)))
     assert [e.message for e in events if "step" in e.message] == ["step 1/6"]
     assert not dest.exists() or dest.stat().st_size == 0
     # The cached pipeline is fine afterwards.
-    await run(make_video_backend(modelscope_dir), request(duration_s=0.25), tmp_path / "after.mp4")
+    await generate_recorded(make_video_backend(modelscope_dir), request(duration_s=0.25), tmp_path / "after.mp4")
     assert decode(tmp_path / "after.mp4").shape[0] == 2
 
 
@@ -274,13 +265,13 @@ async def test_cancel_before_start_loads_nothing(tmp_path):
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(CancelledError):
-        await run(make_video_backend(tmp_path / "never-read"), request(), tmp_path / "a.mp4", cancel)
+        await generate_recorded(make_video_backend(tmp_path / "never-read"), request(), tmp_path / "a.mp4", cancel)
 
 
 async def test_animatediff_uses_step_end_callback_and_caps_frames(animatediff_dir, tmp_path):
     """callback_on_step_end pipelines report every step; the motion modules' 16-frame limit is honoured."""
     dest = tmp_path / "ad.mp4"
-    result, events = await run(make_video_backend(animatediff_dir, steps=3, guidance_scale=5.0),
+    result, events = await generate_recorded(make_video_backend(animatediff_dir, steps=3, guidance_scale=5.0),
                                request(duration_s=3.0, aspect_ratio="4:5"), dest)
     frames = decode(dest)
     assert frames.shape == (16, 40, 32, 3)  # 24 frames wanted, 16 allowed; 32x40 at 4:5
@@ -297,7 +288,7 @@ async def test_animatediff_uses_step_end_callback_and_caps_frames(animatediff_di
             cancel.set()
 
     with pytest.raises(CancelledError):
-        await run(make_video_backend(animatediff_dir, steps=3), request(), tmp_path / "ad2.mp4", cancel,
+        await generate_recorded(make_video_backend(animatediff_dir, steps=3), request(), tmp_path / "ad2.mp4", cancel,
                   on_event=cancel_at_step_2)
     assert "step 2/3" in seen and "step 3/3" not in seen and "encoding" not in seen
 
