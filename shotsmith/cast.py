@@ -23,6 +23,40 @@ CastKind = Literal["character", "product", "location"]
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{1,15}$")
 
 
+#: Words that make a cast member a place or a product when nothing says its kind ("this is the shop: shop.png").
+_LOCATION_WORDS = {"shop", "store", "cafe", "café", "kitchen", "street", "room", "beach", "office", "studio", "bakery",
+                   "restaurant", "bar", "garden", "park", "house", "home", "apartment", "flat", "hotel", "lobby",
+                   "warehouse", "factory", "market", "square", "city", "town", "village", "forest", "lake", "mountain",
+                   "rooftop", "gym", "salon", "classroom", "school", "library", "church", "stage", "set", "venue",
+                   "bedroom", "bathroom", "hall", "corridor", "alley", "harbour", "harbor", "station", "place",
+                   "location", "diner", "bistro", "boutique", "showroom", "workshop", "garage", "farm", "yard"}
+_PRODUCT_WORDS = {"bottle", "cup", "mug", "can", "box", "shoe", "shoes", "sneaker", "sneakers", "bag", "package",
+                  "packaging", "jar", "tin", "pack", "product", "phone", "watch", "perfume", "lipstick", "cream",
+                  "serum", "drink", "gadget", "device", "headphones", "jacket", "shirt", "dress", "hat",
+                  "chair", "lamp", "toy", "bike", "car", "logo", "label", "brand", "mascot"}
+
+_PERSON_WORDS = {"friend", "woman", "man", "girl", "boy", "person", "barista", "chef", "baker", "owner", "customer",
+                 "actor", "actress", "character", "hero", "heroine", "kid", "child", "lady", "guy", "dog", "cat",
+                 "colleague", "mum", "mom", "dad", "sister", "brother", "wife", "husband", "partner", "host"}
+
+
+def infer_kind(words: str) -> CastKind:
+    """The kind a member's own words suggest (its name and what the user said of it): a place ("the shop",
+    "our kitchen"), a product ("our new bottle", "the can") or, by default, a character. Only a guess for
+    chat's "this is …"; ``cast add --kind`` says it outright and wins."""
+    tokens = re.findall(r"[^\W\d_]+", words.lower())
+    if re.search(r"\b(?:our|my|the)\s+new\s+\w", words, re.IGNORECASE):
+        return "product"  # "our new X" is what the ad sells
+    for token in tokens:  # the first telling word wins: "my friend Mara, a woman in a red dress" is a character
+        if token in _PERSON_WORDS:
+            return "character"
+        if token in _LOCATION_WORDS and token not in _PRODUCT_WORDS:
+            return "location"
+        if token in _PRODUCT_WORDS:
+            return "product"
+    return "character"
+
+
 class CastMember(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

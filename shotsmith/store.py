@@ -145,7 +145,7 @@ class ProjectStore:
             return candidate
         raise PathSafetyError(
             f"path {str(path)!r} is outside the project folder {self.root}",
-            hint="copy the file into the project's assets/ or pass it as an input file",
+            hint="copy the file into the project's assets/ or pass it with -i/--input",
         )
 
     def relative(self, path: Path) -> str:

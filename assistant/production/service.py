@@ -1214,7 +1214,7 @@ class ProductionService:
             raise InvalidInputError(f"no media file named {name!r} in the project",
                                     hint=f"available: {', '.join(shown[:20]) or 'none'}"
                                          f"{' …' if len(shown) > 20 else ''}; copy the file into the project's "
-                                         "assets/ or pass it as an input")
+                                         "assets/ or pass it with -i/--input (shotsmith chat -i FILE)")
         paths = [self.store.resolve(m) for m in matches]
         if all(filecmp.cmp(paths[0], other, shallow=False) for other in paths[1:]):
             return paths[0]  # copies of one file (an input and its copy in the cast) are one picture

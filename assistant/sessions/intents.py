@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from shotsmith.assistant.planner import parse_aspect_ratio
 from shotsmith.assistant.production.music import parse_request as parse_music_request
+from shotsmith.cast import infer_kind
 
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
              "ninth": 9, "tenth": 10, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
@@ -111,8 +112,9 @@ def parse_intent(text: str, *, shot_count: int) -> Intent | None:
             description = re.sub(r"^[\s:,;()-]+|[\s,;()-]+$", "", re.sub(r"\(\s*[,\s]*\)", "", rest))
             description = re.sub(r"^(?:and\s+|,\s*)", "", description).strip(" ,;:")
             description = "" if description.lower() in ("and", "or") else description
+            said = " ".join([match.group(1) or match.group(2), *description.split()[:3]])  # "the shop", "our new X"
             return Intent("cast", {"name": _cast_name(match.group(1)) if match.group(1) else match.group(2),
-                                   "images": images, "description": description})
+                                   "images": images, "description": description, "kind": infer_kind(said)})
 
     match = re.search(r"use\s+(?:my\s+)?(?:clip|footage|video|file|shot)?\s*['\"]?([\w./\\-]+\.\w{2,4})['\"]?"
                       r"(?:\s+as\s+(?:the\s+)?(opener|opening(?:\s+shot)?|intro|first\s+shot|closer|ending|last\s+shot|"

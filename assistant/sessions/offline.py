@@ -162,10 +162,14 @@ class OfflineSession(SessionBase):
             return self._produce(preview=True)
         if intent.kind == "cast":
             paths = [self.service.find_media(name) for name in a["images"]]
-            member = add_member(self.store, a["name"], paths, description=a["description"])
+            known = any(m.name.lower() == a["name"].lower() for m in self.store.project.cast)
+            # A new member's kind is read from the words ("this is the shop" is a location); a known one keeps
+            # its own (`cast add --kind` changes it).
+            member = add_member(self.store, a["name"], paths, description=a["description"],
+                                kind=None if known else a.get("kind"))
             plan = self.store.project.plan
             in_shots = [s.index for s in plan.shots if member.name in s.cast] if plan else []
-            return self.reply(f"{member.name} is in the cast with {len(member.images)} reference image(s)"
+            return self.reply(f"{member.name} is in the cast ({member.kind}) with {len(member.images)} reference image(s)"
                               + (f"; in shot(s) {', '.join(map(str, in_shots))}" if in_shots else
                                  f"; name @{member.name} in a shot to put them in it") + ".")
         if intent.kind == "music":

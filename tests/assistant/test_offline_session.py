@@ -168,3 +168,39 @@ def test_a_backend_without_its_key_is_reported_before_any_approval(tmp_path, tes
     assert any(isinstance(e, Notice) and "no API key for keyed-test" in e.text for e in events)
     assert not session.pending_approval
     assert not [p for p in (tmp_path / "p" / "clips").iterdir() if p.is_file()]
+
+
+@pytest.mark.parametrize("said, name, kind", [
+    ("this is the shop: shop.png", "shop", "location"),
+    ("this is our kitchen: shop.png, warm wooden counters", "kitchen", "location"),
+    ("this is Bella: shop.png, our new bottle of olive oil", "Bella", "product"),
+    ("this is the can: shop.png", "can", "product"),
+    ("this is my friend Mara: shop.png, a woman in a red dress", "Mara", "character"),
+])
+def test_this_is_the_shop_makes_a_location_not_a_character(tmp_path, said, name, kind):
+    """Review of #10: every 'this is …' became a character; the words say a place or a product. A member
+    already in the cast keeps its kind (cast add --kind changes it)."""
+    from PIL import Image
+
+    session = open_session(tmp_path / "p", options=ServiceOptions(resolution="360p"), offline=True)
+    Image.new("RGB", (32, 32), "blue").save(session.store.assets_dir / "shop.png")
+    events = collect(session.send(said))
+    [member] = session.store.project.cast
+    assert (member.name, member.kind) == (name, kind)
+    assert any(f"({kind})" in getattr(e, "text", "") for e in events)
+    session.store.project.cast[0] = member.model_copy(update={"kind": "character"})  # as if set by cast add --kind
+    collect(session.send(said))
+    assert session.store.project.cast[0].kind == "character"
+
+
+def test_a_picture_outside_the_project_names_the_input_option(tmp_path, monkeypatch):
+    """'this is Mara: mara.png' for a file in the current folder, without -i: the hint says -i/--input."""
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    Image.new("RGB", (32, 32), "red").save(tmp_path / "mara.png")
+    session = open_session(tmp_path / "p", options=ServiceOptions(resolution="360p"), offline=True)
+    events = collect(session.send("this is Mara: mara.png"))
+    text = " ".join(str(getattr(e, "text", "")) + str(getattr(e, "hint", "")) for e in events)
+    assert "-i/--input" in text, events
+    assert not session.store.project.cast
