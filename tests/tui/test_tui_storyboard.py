@@ -108,3 +108,31 @@ async def test_the_panel_opens_when_paid_video_waits_for_the_storyboard(tmp_path
             assert ImageToVideoBackend.requests == []
     finally:
         session.close()
+
+
+async def test_a_on_a_continued_panel_says_why_and_sends_nothing(tmp_path):
+    """Review of #10: ``a`` on a continued panel sent "approve 3", which only errors; the hint line says why."""
+    from textual.widgets import Static
+
+    session = open_session(tmp_path / "e", options=ServiceOptions(resolution="360p", fps=24), offline=True)
+    try:
+        app = ShotsmithApp(session)
+        async with app.run_test(size=SIZE) as pilot:
+            await send(pilot, BRIEF)
+            await send(pilot, "continue shot 3 from shot 2")
+            await send(pilot, "show the storyboard")
+            said = len(session.history())
+            await pilot.press("ctrl+b")
+            screen = app.screen
+            await screen.refresh_panels()
+            assert [t.panel.state for t in screen.query(PanelTile)][2] == "continues"
+            await pilot.press("right", "right", "a")
+            await settle(pilot)
+            assert len(session.history()) == said  # nothing sent to the session
+            hint = str(screen.query_one("#storyboard-hint", Static).content)
+            assert "continues from shot 2" in hint and "approve shot 2" in hint
+            assert states(session)[3] != "approved"
+            await pilot.press("left")
+            assert "a approve panel" in str(screen.query_one("#storyboard-hint", Static).content)
+    finally:
+        session.close()

@@ -3,7 +3,8 @@
 Video money is spent on a shot only after its still is approved (in a
 conversation, for a backend that needs a yes), so this is where a user looks
 before saying yes: a row of panels, the chosen one outlined. ``a`` approves
-the chosen panel and ``A`` every panel by saying "approve 2" / "approve all"
+the chosen panel (a continued or footage panel has no still: the hint line
+says so instead) and ``A`` every panel by saying "approve 2" / "approve all"
 to the session, exactly as if typed, so the offline planner and the agent
 answer it through the one production path (a held generation goes on once
 the last still is approved); ``r`` closes the panel with "redo N with " in
@@ -153,11 +154,22 @@ class StoryboardScreen(ModalScreen[None]):
     def action_move(self, step: int) -> None:
         self.chosen += step
         self._mark()
+        self.query_one("#storyboard-hint", Static).update(HINT)
 
     def action_approve(self) -> None:
-        shot = self.chosen_shot
-        if shot is not None:
-            self.chat.say(f"approve {shot}")
+        tiles = self.tiles
+        if not tiles:
+            return
+        panel = tiles[self.chosen].panel
+        # A continued shot starts from the previous clip's last frame and a footage shot is the user's clip:
+        # neither has a still to approve, and "approve 3" would only come back as an error in the chat.
+        if panel.state in ("continues", "footage"):
+            why = (f"shot {panel.shot} continues from shot {panel.shot - 1}'s last frame: no still of its own to "
+                   f"approve (approve shot {panel.shot - 1})" if panel.state == "continues"
+                   else f"shot {panel.shot} is your footage: no still to approve")
+            self.query_one("#storyboard-hint", Static).update(why)
+            return
+        self.chat.say(f"approve {panel.shot}")
 
     def action_approve_all(self) -> None:
         if self.chosen_shot is not None:
