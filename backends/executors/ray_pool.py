@@ -38,6 +38,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -71,6 +72,8 @@ class RaySettings(BaseModel):
     shot_timeout_s: float = Field(default=6 * 3600.0, gt=0)
     call_timeout_s: float = Field(default=60.0, gt=0)
     poll_s: float = Field(default=0.2, gt=0, le=10)
+    connect_timeout_s: float = Field(default=10.0, gt=0, le=600, description="How long joining a cluster by "
+                                     "address may take before it is given up (the address is probed first).")
     keep_results: int = Field(default=32, ge=1)
     detached: bool | None = Field(default=None, description="Workers outlive the driver; default true on a "
                                                             "cluster joined by address, false on a local instance.")
@@ -85,14 +88,57 @@ def ray_settings(table: dict[str, Any] | None = None) -> RaySettings:
                                 hint=f"known settings: {', '.join(RaySettings.model_fields)}") from exc
 
 
+#: The HTTP/2 client preface and an empty SETTINGS frame: a gRPC server (Ray's GCS, the Ray client
+#: server) answers them with its own SETTINGS frame at once.
+_H2_HELLO = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+
+def probe_address(address: str, timeout_s: float) -> None:
+    """Check, within ``timeout_s`` in all, that a gRPC server answers at ``address`` (``host:port`` or
+    ``ray://host:port``); a usage error naming the address otherwise.
+
+    Why: ``ray.init`` has no connect timeout; on a wrong address it retries for minutes and floods
+    the terminal with its C++ client's log. ``auto`` / ``local`` (no port) are left to Ray."""
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    host = host.strip("[]") or "127.0.0.1"
+    deadline = time.monotonic() + timeout_s
+
+    def fail(why: str) -> InvalidInputError:
+        return InvalidInputError(f"cannot reach the Ray cluster at {address} within {timeout_s:g} s ({why})",
+                                 hint="check RAY_ADDRESS / [ray] address (`ray status` on the head node), "
+                                      "or use --executor local")
+
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s) as sock:
+            sock.sendall(_H2_HELLO)
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            head = sock.recv(9)
+    except socket.timeout:
+        raise fail("no answer") from None
+    except OSError as exc:
+        raise fail(exc.strerror or type(exc).__name__) from None
+    if len(head) < 9 or head[3] != 0x04:  # the server's first frame must be SETTINGS
+        raise fail("it does not speak gRPC: not a Ray head node")
+
+
 def connect(settings: RaySettings) -> bool:
-    """Join ``address`` (or $RAY_ADDRESS), else start a local instance; True when joined by address."""
+    """Join ``address`` (or $RAY_ADDRESS), else start a local instance; True when joined by address.
+
+    An address is probed first (:func:`probe_address`), so a wrong one is one line within
+    ``connect_timeout_s``; Ray's own logging stays out of the terminal (``log_to_driver=False``,
+    warnings and worse only)."""
     address = settings.address or os.environ.get("RAY_ADDRESS") or None
     if not ray.is_initialized():
+        if address:
+            probe_address(address, settings.connect_timeout_s)
         try:
             ray.init(address=address, namespace=settings.namespace, include_dashboard=False,
-                     ignore_reinit_error=True, log_to_driver=False, configure_logging=False)
-        except Exception as exc:  # a wrong address, a cluster of another ray version...
+                     ignore_reinit_error=True, log_to_driver=False, configure_logging=False,
+                     logging_level=logging.WARNING)
+        except Exception as exc:  # a cluster of another ray version...
             raise BackendError(f"could not start or join Ray ({'at ' + address if address else 'locally'}): "
                                f"{type(exc).__name__}: {exc}",
                                hint="check RAY_ADDRESS / [ray] address, or use --executor local") from exc
