@@ -51,6 +51,7 @@ from shotsmith.assistant.production.spending import SpendingRefusedError
 from shotsmith.assistant.run import drive_brief
 from shotsmith.assistant.session_factory import open_session
 from shotsmith.atomic import atomic_write_text
+from shotsmith.backends.executors import check_executor
 from shotsmith.errors import CancelledError, InvalidInputError, ShotsmithError
 from shotsmith.formats import ASPECT_RATIOS
 from shotsmith.project import SpendingLedger
@@ -335,11 +336,10 @@ def run_batch(briefs: list[BatchBrief], outdir: Path, *, backend: str | None = N
     outdir.mkdir(parents=True, exist_ok=True)
     common = {"backend": backend, "resolution": resolution, "fps": fps, "seed": seed, "yes": yes,
               "executor": executor}
-    if executor == "ray":  # join or start Ray once, from this thread, before briefs start in theirs
-        from shotsmith.backends.executors.ray_pool import connect, ray_settings
-        from shotsmith.config import load_settings
-
-        connect(ray_settings(load_settings().ray))
+    if executor is not None:  # an unknown executor, or ray not installed: a usage error before any brief
+        check_executor(executor)
+    # Ray itself is joined (or started, ~18 s) lazily by the first shot that needs the pool
+    # (ray_pool.get_pool, under its lock): a batch of cloud or animatic briefs never starts it.
     previous = _previous_state(outdir)
     projects = {b.id: default_project_dir(outdir / f"{b.id}.mp4") for b in briefs}
     outcomes: dict[str, BriefOutcome] = {}

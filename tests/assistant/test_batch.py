@@ -135,3 +135,19 @@ def test_the_command_reports_and_exits_with_the_failures_code(tmp_path, test_bac
     printed = capsys.readouterr()
     assert "tea" in printed.out and "refused" in printed.out
     assert main(["batch", str(folder), "-o", str(tmp_path / "out"), "--executor", "slurm"]) == 2
+
+
+def test_a_batch_with_the_ray_executor_starts_ray_only_for_a_shot_that_needs_the_pool(tmp_path, test_backends,
+                                                                                       monkeypatch):
+    """Animatic briefs need no pool: --executor ray must not join or start Ray (~18 s) for them."""
+    ray = pytest.importorskip("ray")
+    from shotsmith.backends.executors import ray_pool
+
+    pools: list = []
+    monkeypatch.setattr(ray_pool, "get_pool", lambda settings: pools.append(settings))
+    monkeypatch.setattr(ray_pool, "connect", lambda settings: pools.append(settings))
+    briefs = load_briefs(write_csv(tmp_path / "b.csv", ['tea,"a 2 second ad for tea",animatic,,',
+                                                        'jam,"a 2 second ad for jam",animatic,1:1,']))
+    summary = run_batch(briefs, tmp_path / "out", resolution="360p", fps=12, yes=True, executor="ray", jobs=2)
+    assert {b["id"]: b["status"] for b in summary["briefs"]} == {"tea": "done", "jam": "done"}
+    assert pools == [] and not ray.is_initialized()
