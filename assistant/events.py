@@ -90,6 +90,9 @@ class GenerationProgress:
     state: str
     percent: float | None = None
     message: str = ""
+    #: What is being made for the shot: "shot" (its clip), "still" (its storyboard keyframe) or "voice" (its line),
+    #: so "still 2 done" is not shown as "shot 2 done" when only the still was redrawn.
+    kind: str = "shot"
 
 
 @dataclass(frozen=True)

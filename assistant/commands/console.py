@@ -82,8 +82,8 @@ class EventPrinter:
                     console.print(line(f"  {name} refused:", "yellow", summary[:300]), soft_wrap=True)
             case PlanUpdated(plan=plan):
                 self._plan(plan)
-            case GenerationProgress(shot_index=index, state=state, percent=percent, message=message):
-                self._shot(index, state, percent, message)
+            case GenerationProgress(shot_index=index, state=state, percent=percent, message=message, kind=kind):
+                self._shot(index, state, percent, message, kind)
             case RenderProgress(seconds_done=done, seconds_total=total):
                 self._render(done, total)
             case OutputWritten(path=path, duration_s=duration, size_bytes=size):
@@ -105,17 +105,20 @@ class EventPrinter:
         console.print(plan_table(plan))
         self._shot_tasks.clear()
 
-    def _shot(self, index: int | None, state: str, percent: float | None, message: str) -> None:
+    def _shot(self, index: int | None, state: str, percent: float | None, message: str, kind: str = "shot") -> None:
+        # kind: "shot" (the clip), "still" (its storyboard keyframe) or "voice" (its line): a redrawn still is
+        # "still 2: done", not "shot 2: done".
         if self.progress_bars:
-            if index not in self._shot_tasks:
+            key = (kind, index)
+            if key not in self._shot_tasks:
                 self.progress.start()
-                self._shot_tasks[index] = self.progress.add_task(f"shot {index:>2}" if index else "shot", total=100,
-                                                                 state="waiting")
-            self.progress.update(self._shot_tasks[index], state=state,
+                self._shot_tasks[key] = self.progress.add_task(f"{kind} {index:>2}" if index else kind, total=100,
+                                                               state="waiting")
+            self.progress.update(self._shot_tasks[key], state=state,
                                  **({"completed": percent} if percent is not None else {}))
         elif state in ("done", "cached", "failed", "cancelled"):
             style = {"failed": "red", "cancelled": "yellow"}.get(state, "green")
-            console.print(Text.assemble(f"  shot {index}: ", (state, style), f" {message}".rstrip()), soft_wrap=True)
+            console.print(Text.assemble(f"  {kind} {index}: ", (state, style), f" {message}".rstrip()), soft_wrap=True)
 
     def _render(self, done: float, total: float) -> None:
         if self.progress_bars:

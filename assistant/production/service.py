@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from shotsmith.assistant.events import (AgentEvent, GenerationProgress, Notice, OutputWritten, PlanUpdated,
@@ -595,7 +596,8 @@ class ProductionService:
             self.spending.check_budget(estimate)
             approvals = self.spending.approval_for(estimate)
             t0 = time.perf_counter()
-            outcomes = asyncio.run(self._run_engine(image, [r for _, _, r in wanted], self._forward,
+            outcomes = asyncio.run(self._run_engine(image, [r for _, _, r in wanted],
+                                                    partial(self._forward, kind="still"),
                                                     self.spending.guard(approvals)))
             self.activity.time("keyframes", time.perf_counter() - t0)
         # What the image backend changed or dropped (size snapped, prompt cut short…), said like the video's.
@@ -624,8 +626,8 @@ class ProductionService:
                                for o in outcomes if o.ok and not o.cached), 6)
         return result
 
-    def _forward(self, event: ProgressEvent) -> None:  # a provider's error text may quote a key: scrubbed
-        self.emit(GenerationProgress(event.shot_index, event.state, event.percent, scrub(event.message)))
+    def _forward(self, event: ProgressEvent, *, kind: str = "shot") -> None:  # a provider's error text may quote a key
+        self.emit(GenerationProgress(event.shot_index, event.state, event.percent, scrub(event.message), kind=kind))
 
     def _needed_s(self, shot: Shot) -> float:
         """The least clip length that can show the shot (its transition may shrink, the shot may not)."""
@@ -783,7 +785,8 @@ class ProductionService:
         voice.check_ready()
         self.spending.check_budget(estimate)
         approvals = self.spending.approval_for(estimate)
-        outcomes = asyncio.run(self._run_engine(voice, [r for r, _ in self._voice_requests()], self._forward,
+        outcomes = asyncio.run(self._run_engine(voice, [r for r, _ in self._voice_requests()],
+                                                partial(self._forward, kind="voice"),
                                                 self.spending.guard(approvals)))
         said = [w for o in outcomes for w in o.warnings] + self._voice_warnings()
         for warning in collapse_warnings(said):  # e.g. espeak's fallback from a voice it lacks

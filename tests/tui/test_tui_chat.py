@@ -441,3 +441,26 @@ def test_the_scripted_session_keeps_the_protocol():
     # (ScriptedSession alone leaves out resume() on purpose: the screen's path for a session that cannot ask again.)
     assert isinstance(ResumableSession(), ChatSessionLike)
     assert not isinstance(ScriptedSession(), ChatSessionLike)
+
+
+async def test_a_redrawn_still_reads_still_not_shot(scripted, make_app, settle):
+    """Review of #10: only shot 2's still was redrawn and the panel said "✓ shot 2 done"."""
+    app = make_app(scripted(["redrawing", GenerationProgress(2, "done", 100.0, kind="still"),
+                             GenerationProgress(3, "done", 100.0)]))
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "redo 2 with a lower angle")
+        await settle(pilot)
+        shown = str(app.screen.query_one("#shot-states", Static).content)
+        assert "still  2  done" in shown and "shot  3  done" in shown and "shot  2" not in shown, shown
+
+
+def test_the_console_says_still_or_shot(capsys):
+    from shotsmith.assistant.commands.console import EventPrinter
+
+    printer = EventPrinter()
+    printer.progress_bars = False
+    for event in (GenerationProgress(2, "done", 100.0, kind="still"), GenerationProgress(2, "done", 100.0)):
+        printer(event)
+    printer.stop()
+    out = capsys.readouterr().out
+    assert "still 2: done" in out and "shot 2: done" in out

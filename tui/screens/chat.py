@@ -273,8 +273,8 @@ class ChatScreen(Screen[None]):
                 chat.add_notice(f"approval needed: {estimate_text(estimate)} for shot(s) "
                                 f"{', '.join(map(str, estimate.shots))} with {estimate.backend}", "warning")
                 self.app.push_screen(ApprovalScreen(request), callback=self._approval_answered)
-            case GenerationProgress(shot_index=index, state=state, percent=percent, message=text):
-                progress.shot(index, state, percent, text)
+            case GenerationProgress(shot_index=index, state=state, percent=percent, message=text, kind=kind):
+                progress.shot(index, state, percent, text, kind=kind)
             case RenderProgress(seconds_done=done, seconds_total=total):
                 progress.render_progress(done, total)
             case OutputWritten(path=path, duration_s=duration, size_bytes=size):

@@ -37,6 +37,8 @@ class ProgressPanel(Vertical):
         #: The project folder: paths inside it are shown relative to it (they are long, the panel is narrow).
         self.root = root
         self.states: dict[int | None, tuple[str, float | None, str]] = {}
+        #: shot index → what its state is about: "shot" (the clip), "still" (the storyboard keyframe), "voice".
+        self.kinds: dict[int | None, str] = {}
         #: shot index → the generation signature its state belongs to.
         self._signatures: dict[int, str] = {}
         #: The last plan's cut without its clip bindings: when it changes, the last render is out of date.
@@ -74,6 +76,7 @@ class ProgressPanel(Vertical):
                 states[shot.index] = self.states[shot.index]
             else:
                 states[shot.index] = ("done", None, "") if shot.bound_clip else ("waiting", None, "")
+        self.kinds = {i: self.kinds.get(i, "shot") if states[i] == self.states.get(i) else "shot" for i in states}
         self.states, self._signatures = states, signatures
         self._show_states()
         cut = [shot.model_dump(exclude={"clip", "clip_signature", "clip_length_s"}) for shot in plan.shots]
@@ -83,8 +86,11 @@ class ProgressPanel(Vertical):
             self.query_one("#render-label", Static).update(
                 NO_RENDER if self.output is None else "render: out of date")
 
-    def shot(self, index: int | None, state: str, percent: float | None, message: str) -> None:
+    def shot(self, index: int | None, state: str, percent: float | None, message: str, *, kind: str = "shot") -> None:
+        """The latest state of shot ``index``'s ``kind`` of work: a redrawn still reads "still 2 done", so it
+        is not taken for the shot's clip."""
         self.states[index] = (state, percent, message)
+        self.kinds[index] = kind
         self._show_states()
 
     def render_progress(self, done: float, total: float) -> None:
@@ -125,7 +131,7 @@ class ProgressPanel(Vertical):
         text = Text()
         for index, (state, percent, message) in sorted(self.states.items(), key=lambda item: (item[0] is None, item[0] or 0)):
             mark, style = MARKS.get(state, ("?", ""))
-            label = f"shot {index:>2}" if index is not None else "all    "
+            label = f"{self.kinds.get(index, 'shot')} {index:>2}" if index is not None else "all    "
             text.append(f"{mark} ", style=style)
             text.append(f"{label}  {state}")
             if percent is not None and state not in ("done", "cached"):
