@@ -47,7 +47,7 @@ from shotsmith.assistant.planner import parse_aspect_ratio, parse_duration
 from shotsmith.assistant.production import ServiceOptions
 from shotsmith.assistant.production.outputs import default_project_dir
 from shotsmith.assistant.production.report import write_report
-from shotsmith.assistant.production.spending import SpendingRefusedError
+from shotsmith.assistant.production.spending import SpendingRefusedError, money
 from shotsmith.assistant.run import drive_brief
 from shotsmith.assistant.session_factory import open_session
 from shotsmith.atomic import atomic_write_text
@@ -451,12 +451,12 @@ def batch_command(
 
 def print_table(summary: dict) -> None:
     table = Table(title="batch", show_lines=False)
-    for column in ("id", "status", "shots", "spent USD", "seconds", "output / error"):
+    for column in ("id", "status", "shots", "spent", "seconds", "output / error"):
         table.add_column(column, overflow="fold")
     for row in summary["briefs"]:
-        table.add_row(Text(row["id"]), row["status"], str(row["shots"]), f"{row['spent_usd']:.2f}",  # plain text: an
+        table.add_row(Text(row["id"]), row["status"], str(row["shots"]), money(row["spent_usd"]),  # plain text: an
                       f"{row['seconds']:.1f}", Text(row["error"] or row["output"]))  # error may name '[secrets]'
     console.print(table)
     cap = summary["max_cost_usd"]
-    console.print(f"{summary['counts']} · spent {summary['spent_usd']:.2f} USD"
-                  + (f" of {cap:.2f}" if cap is not None else "") + f" · {summary['seconds']:.1f} s", markup=False)
+    console.print(f"{summary['counts']} · spent {money(summary['spent_usd'])}"
+                  + (f" of {money(cap)}" if cap is not None else "") + f" · {summary['seconds']:.1f} s", markup=False)

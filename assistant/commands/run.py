@@ -21,6 +21,7 @@ from shotsmith.assistant.production import ServiceOptions
 from shotsmith.assistant.production.music import require_librosa, wants_beat_sync
 from shotsmith.assistant.production.outputs import check_output_path, default_project_dir
 from shotsmith.assistant.production.report import RunReport, write_report
+from shotsmith.assistant.production.spending import money
 from shotsmith.assistant.run import drive_brief
 from shotsmith.assistant.session_factory import open_session
 from shotsmith.narration import wants_narration
@@ -153,7 +154,7 @@ def print_summary(report: RunReport, json_report: Path | None, *, plan_only: boo
         console.print(Text.assemble(("✓", "bold green"), " wrote ", (out.path, "bold"),
                                     f" · {out.duration_s:.2f} s · {out.width}x{out.height} · {out.size_bytes / 1e6:.1f} MB"
                                     f" · {report.timings_s.get('total', 0):.1f} s"
-                                    + (f" · spent {spent:.2f} USD" if spent else "")
+                                    + (f" · spent {money(spent)}" if spent else "")
                                     + (f" · {cached} shot(s) from cache" if cached else "")), soft_wrap=True)
     if json_report:
         console.print(f"report: {json_report}", markup=False)

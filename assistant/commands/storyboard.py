@@ -19,7 +19,7 @@ from shotsmith.assistant.commands.console import EventPrinter, console
 from shotsmith.assistant.commands.run import read_brief
 from shotsmith.assistant.production import ServiceOptions
 from shotsmith.assistant.production.outputs import default_project_dir
-from shotsmith.assistant.production.spending import ApprovalRequiredError
+from shotsmith.assistant.production.spending import ApprovalRequiredError, money
 from shotsmith.assistant.production.storyboard import contact_sheet
 from shotsmith.assistant.run import drive_brief
 from shotsmith.assistant.session_factory import open_session
@@ -92,7 +92,7 @@ def storyboard_command(
             else "stills from the cache")
     console.print(Text.assemble(("✓", "bold green"), " wrote ", (str(sheet), "bold"),
                                 f" · {len(service.plan.shots)} shots · {made}"
-                                + (f" · spent {result.usd:.2f} USD" if result.usd else "")), soft_wrap=True)
+                                + (f" · spent {money(result.usd)}" if result.usd else "")), soft_wrap=True)
 
 
 def _count(n: int, noun: str) -> str:

@@ -184,7 +184,7 @@ class SpendingPolicy:
         if spent + estimate.usd > self.max_cost_usd + SLACK_USD:
             raise BudgetExceededError(
                 f"generating would cost about {money(estimate.usd, estimate.amount, estimate.unit)}; with "
-                f"{spent:.2f} USD already spent in this project that exceeds --max-cost {self.max_cost_usd:g} USD. "
+                f"{money(spent)} already spent in this project that exceeds --max-cost {self.max_cost_usd:g} USD. "
                 "Nothing was generated.",
                 hint="raise --max-cost, use fewer or shorter shots, or the free animatic backend")
 
@@ -281,7 +281,7 @@ class LedgerGuard:
         spent = self.policy.ledger.spent_usd
         if limit is not None and spent + cost_usd > limit + SLACK_USD:
             raise BudgetExceededError(f"shot {request.shot_index} would take this project's spending to "
-                                      f"{spent + cost_usd:.2f} USD, past --max-cost {limit:g} USD; nothing was sent")
+                                      f"{money(spent + cost_usd)}, past --max-cost {limit:g} USD; nothing was sent")
         if cost_usd > 0 or caps.needs_approval:
             self.policy.ledger.charges.append(Charge(
                 cache_key=cache_key, backend=backend.name, shot_index=request.shot_index, amount=cost.amount,

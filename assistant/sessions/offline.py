@@ -15,7 +15,7 @@ import re
 from shotsmith.assistant.events import AssistantText, Notice
 from shotsmith.assistant.planner import OFFLINE_PLANNER
 from shotsmith.assistant.production.casting import add_member, unknown_tags_notice
-from shotsmith.assistant.production.spending import Estimate
+from shotsmith.assistant.production.spending import Estimate, money
 from shotsmith.assistant.sessions.base import STATE_DIR, SessionBase
 from shotsmith.assistant.sessions.intents import Intent, parse_intent
 from shotsmith.atomic import atomic_write_text
@@ -50,6 +50,18 @@ def _continues(plan) -> int:
     """How many cuts are ``continue`` (a shot starting from the previous one's last frame)."""
     return sum(1 for shot in plan.shots if shot.transition_to_next.continues)
 
+
+
+def shots_ready(generated: list[int], cached: list[int]) -> str:
+    """``5 shot(s) ready, all from cache (nothing generated)``: what a run made and what it reused, never
+    counting a shot twice (it read 'Generated 5 shot(s), 5 from cache' when nothing was generated)."""
+    made, reused = set(generated), set(cached) - set(generated)
+    ready = len(made | reused)
+    if not made:
+        return f"{ready} shot(s) ready, all from cache (nothing generated)" if ready else "No shots to make"
+    if not reused:
+        return f"{ready} shot(s) ready, all generated"
+    return f"{ready} shot(s) ready: {len(made)} generated, {len(reused)} from cache"
 
 class OfflineSession(SessionBase):
     answering = OFFLINE_PLANNER
@@ -263,8 +275,7 @@ class OfflineSession(SessionBase):
                 break
         self.check_cancel()
         output = service.render(preview=preview)
-        self.reply(f"Generated {len(result.generated)} shot(s), {len(result.cached)} from cache"
-                   f" (spent {spent:.2f} USD). Wrote {output.path} "
+        self.reply(f"{shots_ready(result.generated, result.cached)} (spent {money(spent)}). Wrote {output.path} "
                    f"({output.duration_s:.1f} s, {output.width}x{output.height}).")
 
     def _respond(self, approved: bool) -> None:
@@ -334,7 +345,7 @@ class OfflineSession(SessionBase):
             self.approval_ids += [a.id for a in self.store.project.spending.approvals if a.id not in before]
         if result.keyframes:
             self.emit(Notice(f"storyboard: keyframes for shot(s) {', '.join(map(str, result.keyframes))} made "
-                             f"with {result.backend}" + (f" ({result.usd:.2f} USD)" if result.usd else "")))
+                             f"with {result.backend}" + (f" ({money(result.usd)})" if result.usd else "")))
         return result.keyframes
 
     def _respond_stills(self, approved: bool) -> None:

@@ -14,6 +14,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from shotsmith.assistant.production.spending import money
+
 
 class StatusLine(Static):
     answering: reactive[str] = reactive("")
@@ -30,7 +32,7 @@ class StatusLine(Static):
         if self.backend:
             line.append(" · backend: ")
             line.append(self.backend, style="bold")
-        line.append(f" · spent {self.spent_usd:.2f} USD")
+        line.append(f" · spent {money(self.spent_usd)}")
         line.append(" · project: ")
         line.append(self.project)
         return line
