@@ -177,7 +177,7 @@ def voice_rows(backend: Backend) -> list[tuple[str, str]]:
         ("languages", ", ".join(caps.languages) if caps.languages else "any it is given"),
         ("formats", _audio_format(backend)),
         ("word timings", "yes, from the voice (captions follow them exactly)" if caps.word_timings else
-                         "no (estimated from the audio for captions; docs/voice.md)"),
+                         "estimated (from the audio, for captions; docs/voice.md)"),
         ("instructions", "yes (tone, pace)" if caps.supports_instructions else "no"),
         ("seed", _yes(caps.supports_seed)),
         ("max text", _prompt_limit(caps)),

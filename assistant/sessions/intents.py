@@ -124,7 +124,8 @@ def parse_intent(text: str, *, shot_count: int) -> Intent | None:
         if where.startswith(("closer", "ending", "last")):
             index = shot_count
         elif re.match(_SHOT, where, re.I):
-            index = _find_shot(where, shot_count) or 1
+            found = _find_shot(where, shot_count)  # "shot 0" stays 0: the edit refuses it (shots count from 1)
+            index = 1 if found is None else found
         else:
             index = 1
         return Intent("footage", {"path": match.group(1), "index": index})

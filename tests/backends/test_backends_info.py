@@ -51,7 +51,7 @@ def test_a_voice_backend_shows_voices_languages_format_timings_and_price_per_tex
 
 def test_cloud_voices_show_their_format_timings_and_a_price_per_1000_characters():
     openai = info("openai-speech")
-    assert "coral" in openai["voices"] and openai["word timings"].startswith("no (estimated")
+    assert "coral" in openai["voices"] and openai["word timings"].startswith("estimated (")
     assert openai["instructions"].startswith("yes")
     assert re.fullmatch(r"[\d.]+ USD per 1000 characters of text \(an estimate\)", openai["price unit"])
     assert float(openai["price unit"].split()[0]) > 0
