@@ -51,7 +51,6 @@ def _continues(plan) -> int:
     return sum(1 for shot in plan.shots if shot.transition_to_next.continues)
 
 
-
 def shots_ready(generated: list[int], cached: list[int]) -> str:
     """``5 shot(s) ready, all from cache (nothing generated)``: what a run made and what it reused, never
     counting a shot twice (it read 'Generated 5 shot(s), 5 from cache' when nothing was generated)."""
@@ -62,6 +61,7 @@ def shots_ready(generated: list[int], cached: list[int]) -> str:
     if not reused:
         return f"{ready} shot(s) ready, all generated"
     return f"{ready} shot(s) ready: {len(made)} generated, {len(reused)} from cache"
+
 
 class OfflineSession(SessionBase):
     answering = OFFLINE_PLANNER
