@@ -98,7 +98,9 @@ PLACE_QUALIFIER = re.compile(r"^(?:just|right|deep|far|somewhere|way|high|low|ou
 #: focus", "in the rain" (weather), "in profile".
 NOT_PLACES = re.compile(r"\b(motion|moment|beat|focus|frame|detail|details|profile|light|lighting|shadows?|rain|"
                         r"snow|fog|mist|haze|silence|style|time|background|foreground|depth|space|backdrop|colou?rs?|"
-                        r"tones?|grade|look|mood|silhouette|slow|candid|view|shot|close-up|angle|sequence)\b")
+                        r"tones?|grade|look|mood|silhouette|slow|candid|view|shot|close-up|angle|sequence|"
+                        # who is looked at, not where: "waves at the camera", "smiles at the viewer"
+                        r"camera|lens|viewers?|audience|screen)\b")
 #: A place inside a clause: preposition, determiner, the place's words (up to the next preposition or the end).
 PLACE_IN_CLAUSE = re.compile(r"\b(?:(?:just|right|deep)\s+)?(in front of|next to|outside|inside|in|at|on|near|by|"
                              r"beside|behind|over|along)\s+((?:the|a|an|her|his|their|its|our)\s+[\w\s'’-]+?)"

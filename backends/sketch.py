@@ -31,6 +31,7 @@ import hashlib
 import io
 import json
 import random
+import re
 import threading
 from pathlib import Path
 
@@ -86,15 +87,20 @@ def panel(request: GenerationRequest) -> Image.Image:
     cast = _reference_thumbnails(request)
     scene = np.asarray(image).copy() if cast else None
     heads = _subject(draw, width, height, reading, horizon, light_c, mid_c, line_c, rng)
-    d.camera_arrows(draw, width, height, request.camera.value)
     if cast:
         # The cast marks who is in the shot: kept where every camera move keeps them on screen all along (the
         # animatic flies the render's move over the panel; pans and tilts cut up to a sixth off each side), in
-        # the corner of that region the figures and arrows leave clearest (not over the faces of a two-shot).
+        # the corner of that region the figures leave clearest (not over the faces of a two-shot). The camera
+        # arrows are then drawn around them: a pan's head hidden under a thumbnail said no direction.
         left, top, right, bottom = steady_region()
         box = (round(left * width), round(top * height), round(right * width), round(bottom * height))
         drawn = np.abs(np.asarray(image).astype(np.int16) - scene).max(axis=2) > 24
-        d.thumbnails(image, cast, box, _clearest_corner(drawn, heads, len(cast), box))
+        corner = _clearest_corner(drawn, heads, len(cast), box)
+        cells = d.thumbnail_cells((width, height), len(cast), box, corner)
+        d.camera_arrows(draw, width, height, request.camera.value, avoid=d.cells_footprint(cells))
+        d.thumbnails(image, cast, box, corner)
+    else:
+        d.camera_arrows(draw, width, height, request.camera.value)
     draw.rectangle((0, 0, width - 1, height - 1), outline=d.INK, width=max(2, min(width, height) // 180))
     return image
 
@@ -104,8 +110,15 @@ def labels(request: GenerationRequest) -> list[tuple[str, str]]:
     reading = read_shot(request)
     size = FRAMING_LABEL[reading.framing] + (f" · {reading.angle.upper()} ANGLE" if reading.angle != "eye" else "")
     return [(f"SHOT {request.shot_index}" if request.shot_index is not None else "SHOT", size),
-            ("SUBJECT", shorten(reading.subject, 60) or "-"),
-            ("SETTING", shorten(reading.setting, 50) or reading.setting_kind)]
+            ("SUBJECT", shorten(_named(reading.subject, request), 60) or "-"),
+            ("SETTING", shorten(_named(reading.setting, request), 50) or reading.setting_kind)]
+
+
+def _named(text: str, request: GenerationRequest) -> str:
+    """``@theo`` in a label reads as the cast member's name ("Theo" as cast), not the tag a brief types."""
+    names = {ref.tag.lower(): ref.tag.removesuffix("_x") for ref in request.references if ref.tag}
+    names.update({name.lower(): name for name in names.values()})
+    return re.sub(r"@(\w+)", lambda m: names.get(m.group(1).lower(), m.group(1)), text)
 
 
 def panel_labels(path: str | Path) -> list[tuple[str, str]] | None:
@@ -245,7 +258,9 @@ class SketchBackend(Backend):
     name = "sketch"
     description = ("Offline storyboard panels: framing, figures, setting, light and camera arrows drawn from each "
                    "shot. Free, instant, no model.")
-    model = "sketch-v5"  # v2: labels beside the drawing; v4: the cast inside every move, faces clear; v5: angle words
+    # v2: labels beside the drawing; v4: the cast inside every move, faces clear; v5: angle words; v6: arrows
+    # kept off the cast thumbnails, @names and "the camera" out of the labels
+    model = "sketch-v6"
 
     def capabilities(self) -> Capabilities:
         return Capabilities(modes=[GenerationMode.TEXT_TO_IMAGE, GenerationMode.REFERENCE_TO_IMAGE],

@@ -356,20 +356,48 @@ def arrow(draw: ImageDraw.ImageDraw, start: tuple[float, float], end: tuple[floa
     draw.polygon([(x1, y1), left, right], fill=colour)
 
 
-def camera_arrows(draw: ImageDraw.ImageDraw, width: int, height: int, move: str) -> None:
-    """The move as a storyboard artist marks it: push-in converging, pull-back diverging, pan across, tilt up/down."""
+def _clear_of(a: tuple[float, float], b: tuple[float, float], avoid: tuple[float, float, float, float] | None,
+              gap: float) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """The part of the straight arrow ``a``→``b`` left of ``avoid`` (a box, grown by ``gap``): the arrow as it is
+    when it misses the box, else cut back along its line to the longer side the box leaves (None when it is a
+    diagonal the box sits on: it is dropped)."""
+    if avoid is None:
+        return a, b
+    x0, y0, x1, y1 = avoid[0] - gap, avoid[1] - gap, avoid[2] + gap, avoid[3] + gap
+    if max(a[0], b[0]) < x0 or min(a[0], b[0]) > x1 or max(a[1], b[1]) < y0 or min(a[1], b[1]) > y1:
+        return a, b
+    axis = 0 if a[1] == b[1] else 1 if a[0] == b[0] else None
+    if axis is None:
+        return None
+    lo, hi = sorted((a[axis], b[axis]))
+    low_side, high_side = (lo, min(hi, (x0, y0)[axis])), (max(lo, (x1, y1)[axis]), hi)
+    span = max(low_side, high_side, key=lambda s: s[1] - s[0])
+    forward = b[axis] > a[axis]
+    start, end = (span if forward else span[::-1])
+
+    def point(v: float) -> tuple[float, float]:
+        return (v, a[1]) if axis == 0 else (a[0], v)
+    return point(start), point(end)
+
+
+def camera_arrows(draw: ImageDraw.ImageDraw, width: int, height: int, move: str,
+                  avoid: tuple[float, float, float, float] | None = None) -> None:
+    """The move as a storyboard artist marks it: push-in converging, pull-back diverging, pan across, tilt up/down.
+
+    ``avoid`` is a box the arrows stay off (the cast thumbnails): a pan or tilt is shortened, a push-in's corner
+    arrow that would cross it is left out (three still say the move)."""
     short = min(width, height)
     line = max(3, int(short * 0.012))
+    gap = line * 3
     if move in ("zoom_in", "zoom_out"):
         inner = (0.3, 0.3, 0.7, 0.7)
         ix0, iy0, ix1, iy1 = inner[0] * width, inner[1] * height, inner[2] * width, inner[3] * height
         dash = max(4, int(short * 0.02))
-        for x in np.arange(ix0, ix1, dash * 2):
-            draw.line((x, iy0, min(x + dash, ix1), iy0), fill=ARROW, width=max(2, line // 2))
-            draw.line((x, iy1, min(x + dash, ix1), iy1), fill=ARROW, width=max(2, line // 2))
-        for y in np.arange(iy0, iy1, dash * 2):
-            draw.line((ix0, y, ix0, min(y + dash, iy1)), fill=ARROW, width=max(2, line // 2))
-            draw.line((ix1, y, ix1, min(y + dash, iy1)), fill=ARROW, width=max(2, line // 2))
+        dashes = [(x, y, min(x + dash, ix1), y) for x in np.arange(ix0, ix1, dash * 2) for y in (iy0, iy1)]
+        dashes += [(x, y, x, min(y + dash, iy1)) for y in np.arange(iy0, iy1, dash * 2) for x in (ix0, ix1)]
+        for x0, y0, x1, y1 in dashes:
+            if _clear_of((x0, y0), (x1, y1), avoid, line) == ((x0, y0), (x1, y1)):  # the frame breaks at the cast
+                draw.line((x0, y0, x1, y1), fill=ARROW, width=max(2, line // 2))
         for (ox, oy), (tx, ty) in (((0.06, 0.08), (ix0, iy0)), ((0.94, 0.08), (ix1, iy0)),
                                    ((0.06, 0.8), (ix0, iy1)), ((0.94, 0.8), (ix1, iy1))):
             outer = (ox * width, oy * height)
@@ -377,15 +405,21 @@ def camera_arrows(draw: ImageDraw.ImageDraw, width: int, height: int, move: str)
             # Stop short of the target so the heads do not sit on the frame corners.
             end = (a[0] + (b[0] - a[0]) * 0.85, a[1] + (b[1] - a[1]) * 0.85)
             start = (a[0] + (b[0] - a[0]) * 0.1, a[1] + (b[1] - a[1]) * 0.1)
-            arrow(draw, start, end, width=line)
+            kept = _clear_of(start, end, avoid, gap)
+            if kept:
+                arrow(draw, *kept, width=line)
     elif move in ("pan_left", "pan_right"):
         y = 0.2 * height
         a, b = (0.18 * width, y), (0.82 * width, y)
-        arrow(draw, *((a, b) if move == "pan_right" else (b, a)), width=line)
+        kept = _clear_of(*((a, b) if move == "pan_right" else (b, a)), avoid, gap)
+        if kept:
+            arrow(draw, *kept, width=line)
     elif move in ("tilt_up", "tilt_down"):
         x = 0.9 * width
         a, b = (x, 0.72 * height), (x, 0.16 * height)
-        arrow(draw, *((a, b) if move == "tilt_up" else (b, a)), width=line)
+        kept = _clear_of(*((a, b) if move == "tilt_up" else (b, a)), avoid, gap)
+        if kept:
+            arrow(draw, *kept, width=line)
 
 
 # -- text on thumbnails (the panel's own words travel beside it: sketch.labels) -------------------------------

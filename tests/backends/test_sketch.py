@@ -332,3 +332,34 @@ def test_the_cast_thumbnails_leave_the_faces_clear(tmp_path, prompt, monkeypatch
     for x0, y0, x1, y1 in heads:
         face = cast[max(0, int(y0)):int(y1), max(0, int(x0)):int(x1)]
         assert face.mean() < 0.05, (prompt, (x0, y0, x1, y1))
+
+
+@pytest.mark.parametrize("ratio", ["16:9", "9:16", "1:1"])
+@pytest.mark.parametrize("move", ["pan_right", "pan_left", "tilt_up", "tilt_down", "zoom_in", "zoom_out"])
+def test_the_camera_arrows_stay_off_the_cast_thumbnails(tmp_path, monkeypatch, move, ratio):
+    """Review of #10: a pan's arrow ran under Theo's thumbnail, its head hidden: the arrows go around the cast
+    (drawn without the thumbnails here, to see what they would hide), and a pan or tilt still has its head."""
+    theo = tmp_path / "theo.png"
+    Image.new("RGB", (64, 64), (12, 201, 33)).save(theo)
+    placed = []
+    monkeypatch.setattr(sketch_draw, "thumbnails", lambda image, pictures, box, corner: placed.append((box, corner)))
+    request = still("Medium shot of @Theo walking across the street", aspect_ratio=ratio, resolution="360p",
+                    camera=CameraMove(move), references=[Reference(path=str(theo), tag="Theo")])
+    pixels = np.asarray(panel(request)).astype(int)
+    [(box, corner)] = placed
+    x0, y0, x1, y1 = sketch_draw.cells_footprint(sketch_draw.thumbnail_cells(pixels.shape[1::-1], 1, box, corner))
+    arrow = np.abs(pixels - sketch_draw.ARROW).sum(axis=2) < 30
+    assert arrow.sum() > 50  # the move is still marked
+    assert not arrow[max(0, y0):y1, max(0, x0):x1].any()
+
+
+def test_labels_name_the_cast_member_and_the_camera_is_no_setting():
+    """Review of #10: "SUBJECT: @theo waves" kept the tag's "@", and "waves at the camera" was read as the
+    setting "the camera"."""
+    from shotsmith.backends.sketch import labels
+
+    theo = Reference(path="unused.png", tag="Theo")
+    cells = dict(labels(still("Medium shot of @theo waving at the camera, in a bakery", references=[theo])))
+    assert cells["SUBJECT"] == "Theo waving at the camera" and cells["SETTING"] == "a bakery"
+    assert read_setting("Medium shot of a woman waves at the camera, slow push-in") != "the camera"
+    assert read_setting("Close-up of a barista smiling at the lens") == ""
