@@ -188,8 +188,8 @@ def render_commands(timeline, settings, *, resolve, output: Path, fast: bool) ->
         compiled = compile_timeline(timeline, settings, resolve=resolve, scratch=Path(scratch), output=output,
                                     loudness=loudness, fast=fast)
     steps = [("measure the mix's loudness (EBU R128, sound only)", measures[0])] if measures else []
-    if len(measures) > 1:
-        steps.append(("measure it again after the limiter the gain needs", measures[1]))
+    for again in measures[1:]:  # each pass through the limiter steps the gain closer to the target
+        steps.append(("measure it again after the limiter the gain needs", again))
     if loudness is None:
         gain = ""
     elif loudness.integrated_lufs < -69:

@@ -21,6 +21,7 @@ frame however many clips there are.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
@@ -47,6 +48,8 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 SAMPLE_RATE = 48000
 #: A longer graph than this goes to a script file instead of argv.
 MAX_INLINE_GRAPH = 60_000
+
+log = logging.getLogger(__name__)
 
 
 class RenderResult(BaseModel):
@@ -855,6 +858,9 @@ def subtitle_track_args(timeline: Timeline, settings: OutputSettings, scratch: P
 TRUE_PEAK_DB = -1.5
 #: The limiter's ceiling sits this far under it: it sees sample peaks, the AAC encoder adds overshoot.
 LIMITER_MARGIN_DB = 1.0
+#: How close to the target a limited mix is brought, and in at most how many sound-only passes.
+LOUDNESS_TOLERANCE_LU = 0.2
+LOUDNESS_PASSES = 4
 
 
 @dataclass(frozen=True)
@@ -864,6 +870,8 @@ class Loudness:
     integrated_lufs: float
     true_peak_db: float
     lra: float = 0.0
+    #: For a gain computed through the limiter: the loudness the limited mix measured at that gain.
+    reached_lufs: float | None = None
 
 
 def loudness_gain(measured: Loudness, target_lufs: float) -> list[Filter]:
@@ -942,10 +950,33 @@ def normalising_measurement(timeline: Timeline, settings: OutputSettings, *,
     first = measure_loudness(timeline, settings, resolve=resolve, scratch=scratch, cancel=cancel, on_command=on_command)
     if first.integrated_lufs < -69 or first.true_peak_db + target - first.integrated_lufs <= TRUE_PEAK_DB:
         return first
-    limited = measure_loudness(timeline, settings, resolve=resolve, scratch=scratch, cancel=cancel, gain=first,
-                               on_command=on_command)
-    shortfall = target - limited.integrated_lufs  # what the limiter took away
-    return Loudness(integrated_lufs=first.integrated_lufs - shortfall, true_peak_db=first.true_peak_db, lra=first.lra)
+    # The limiter takes more the more gain it is given, so one correction by the shortfall still lands
+    # under the target (a voice + music bed measured -15.2 for -14). Each pass measures the limited
+    # mix and steps the gain along the measured slope (secant), until within LOUDNESS_TOLERANCE_LU,
+    # or until more gain no longer buys loudness: then the true-peak ceiling bounds it (reported).
+    gain = target - first.integrated_lufs
+    tried: list[tuple[float, float]] = []  # (gain dB, limited loudness)
+    for _ in range(LOUDNESS_PASSES):
+        applied = Loudness(integrated_lufs=target - gain, true_peak_db=first.true_peak_db, lra=first.lra)
+        limited = measure_loudness(timeline, settings, resolve=resolve, scratch=scratch, cancel=cancel, gain=applied,
+                                   on_command=on_command)
+        tried.append((gain, limited.integrated_lufs))
+        shortfall = target - limited.integrated_lufs
+        if abs(shortfall) <= LOUDNESS_TOLERANCE_LU:
+            break
+        slope = 1.0
+        if len(tried) > 1:
+            (g0, m0), (g1, m1) = tried[-2], tried[-1]
+            slope = (m1 - m0) / (g1 - g0) if g1 != g0 else 0.0
+            if slope < 0.05:
+                break  # ceiling-bound: more gain is all limited away
+        gain += max(-12.0, min(12.0, shortfall / slope))
+    gain, reached = min(tried, key=lambda t: abs(target - t[1]))
+    if abs(target - reached) > LOUDNESS_TOLERANCE_LU:
+        log.warning("loudness: the mix reaches %.1f LUFS, not the %g target: its peaks are held at the %g dBTP "
+                    "ceiling (more gain is limited away)", reached, target, TRUE_PEAK_DB)
+    return Loudness(integrated_lufs=target - gain, true_peak_db=first.true_peak_db, lra=first.lra,
+                    reached_lufs=reached)
 
 
 # ---------------------------------------------------------------------------------------------

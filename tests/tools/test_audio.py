@@ -190,3 +190,27 @@ def test_loudness_target_below_the_mix_is_met_without_a_limiter(make_clip, tmp_p
     assert [f.name for f in loudness_gain(Loudness(-20.0, -8.0), -23.0)] == ["volume"]
     assert [f.name for f in loudness_gain(Loudness(-20.0, -3.0), -14.0)] == ["volume", "alimiter"]
     assert loudness_gain(Loudness(-70.0, -120.0), -14.0) == []  # silence stays silence
+
+
+def test_a_voice_over_on_a_peaky_music_bed_reaches_the_target(tmp_path):
+    """Review of #13: a voice + music bed with drum-like peaks measured -15.2 LUFS for -14: the limiter took
+    more than the one correction made up (-15.0 here). The gain is now stepped along the measured slope until the
+    limited mix is on target (within 0.5 LU), true peaks still under the ceiling."""
+    from shotsmith.cli import main
+    from shotsmith.tools.editplan import dump_plan
+
+    run_ffmpeg(["-f", "lavfi", "-i", "color=c=gray:s=160x120:r=30", "-t", "6", "-c:v", "libx264", "-preset",
+                "ultrafast", "-pix_fmt", "yuv420p", str(tmp_path / "picture.mp4")])
+    run_ffmpeg(["-f", "lavfi", "-i", "aevalsrc='0.9*sin(2*PI*80*t)*exp(-30*mod(t,0.5))+0.05*sin(2*PI*440*t)'"
+                ":d=6:s=48000", "-c:a", "aac", str(tmp_path / "bed.m4a")])
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=f=220:sample_rate=48000", "-t", "5", "-af",
+                "volume='if(lt(mod(t,0.4),0.25),0.05,0)':eval=frame", "-c:a", "aac", str(tmp_path / "vo.m4a")])
+    plan = tmp_path / "mix.yaml"
+    plan.write_text(dump_plan({"version": 1, "output": {"width": 160, "height": 120, "preset": "ultrafast"},
+                               "clips": [{"source": "picture.mp4", "out_s": 6}],
+                               "audio": [{"source": "bed.m4a", "volume": 0.8, "duck": True},
+                                         {"source": "vo.m4a", "role": "voiceover", "start_s": 0.5}]}))
+    assert main(["render", str(plan), "-o", str(tmp_path / "web.mp4"), "-p", "web"]) == 0
+    integrated, peak = r128(tmp_path / "web.mp4", tmp_path)
+    assert integrated == pytest.approx(-14.0, abs=0.5), (integrated, peak)
+    assert peak <= -1.5

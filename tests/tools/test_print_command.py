@@ -59,7 +59,8 @@ def test_printed_commands_are_what_the_render_runs(make_clip, tmp_path, monkeypa
     assert main(["render", str(folder / "edit.yaml"), "-o", str(output)]) == 0
     assert output.is_file()
 
-    assert len(ran) == measures + 1
+    # a limited mix is measured until it is on target: at least one pass through the limiter
+    assert len(ran) == measures + 1 if measures == 1 else len(ran) >= measures + 1
     assert [_normalised(argv[1:], output) for argv in printed] == [_normalised(argv, output) for argv in ran]
     for argv in printed[:-1]:  # the measurement passes: sound only, through ebur128, nothing written
         assert "ebur128" in " ".join(argv) and argv[-3:] == ["-f", "null", "-"]
@@ -67,7 +68,7 @@ def test_printed_commands_are_what_the_render_runs(make_clip, tmp_path, monkeypa
     assert "loudnorm" not in final and re.search(r"volume=[+-]?[0-9.]+dB", final)  # one linear gain, no one-pass
     assert ("alimiter" in final) == (measures == 2)
     comments = [line for line in printed_lines if line.startswith("#")]
-    assert len(comments) == measures + 1 and "measure" in comments[0]
+    assert len(comments) == len(ran) and "measure" in comments[0]
     assert re.search(r"render with the measured gain: [+-][0-9.]+ dB to -14 LUFS", comments[-1])
 
 
