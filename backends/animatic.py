@@ -12,7 +12,10 @@ pure drawing and its labels (shot, framing, subject, setting: the ``sketch``
 backend keeps them beside the picture, :func:`~shotsmith.backends.sketch.panel_labels`)
 become the slate's lower block. Any other start image (a continued shot's first frame, the previous
 clip's last; another image backend's still) is image-to-video's *first frame*: the card puts it where the
-camera move starts (:func:`first_frame_still`), so the move begins on the whole image.
+camera move starts (:func:`first_frame_still`), so the move begins on the whole image. A card made from a
+panel keeps how to take the panel's camera arrows off (:func:`~shotsmith.backends.sketch.unmarked`), so a shot
+continued from it does not start with the previous move's arrows; its own move is marked in the slate instead
+(an arrow glyph beside the camera line), where it stays sharp and still while the picture moves.
 
 Why a still: the render animates it anyway. Encoding a moving card per shot and
 then encoding the whole cut again cost 6x a bare encode for the offline demo;
@@ -38,13 +41,16 @@ import shotsmith
 from shotsmith.backends.base import (Backend, Capabilities, CostEstimate, GenerationMode, GenerationRequest,
                                      GenerationResult, MediaKind, ProgressCallback, ProgressEvent)
 from shotsmith.backends.palette import DEFAULT_PALETTE, PALETTES, palette_for  # noqa: F401  (shared with sketch)
-from shotsmith.backends.sketch import labels, panel_labels
+from shotsmith.backends.sketch import MARKS_KEY, labels, marks_patch, panel_labels, unmarked
 from shotsmith.errors import CancelledError
 from shotsmith.fonts import wrap_text
 from shotsmith.formats import SLATE_KEY, SLATE_SCREEN_TIME, CameraMove, camera_view, frame_size, ken_burns_canvas
 
 #: Longest prompt shown on a card (a title holds 500 characters).
 MAX_CARD_CHARS = 480
+#: A camera move as the slate marks it where the picture has no arrow of its own (DejaVu Sans draws these).
+MOVE_GLYPHS = {"zoom_in": "→ ←", "zoom_out": "← →", "pan_left": "←", "pan_right": "→", "tilt_up": "↑",
+               "tilt_down": "↓"}
 
 
 class AnimaticBackend(Backend):
@@ -80,13 +86,16 @@ class AnimaticBackend(Backend):
         canvas = (max(2, cw // 4 * 2), max(2, ch // 4 * 2))  # half the canvas: the render moves it at this size
         seed_source = f"{request.seed}|{request.prompt}".encode()
         seed = request.seed if request.seed is not None else int(hashlib.sha256(seed_source).hexdigest()[:6], 16)
+        info = PngImagePlugin.PngInfo()
         if request.image and Path(request.image).is_file() and panel_labels(request.image) is not None:
-            picture = _panel(Path(request.image), canvas)
+            picture, plain = _panel(Path(request.image), canvas)
+            patch = marks_patch(Image.fromarray(picture), Image.fromarray(plain))
+            if patch:  # how a continued shot takes this shot's arrows off its last frame
+                info.add_text(MARKS_KEY, patch)
         elif request.image and Path(request.image).is_file():
             picture = first_frame_still(Path(request.image), (cw, ch), request.camera)
         else:
             picture = card_picture(canvas, palette_for(request.style, request.prompt), seed)
-        info = PngImagePlugin.PngInfo()
         info.add_text(SLATE_KEY, json.dumps({"height": height, "titles": slate(request, width, height)}))
         Image.fromarray(picture).save(dest, format="PNG", pnginfo=info, compress_level=1)
         if on_progress is not None:
@@ -108,7 +117,13 @@ def slate(request: GenerationRequest, width: int, height: int) -> list[dict]:
     previz = {"text": "ANIMATIC · PREVIZ", "position": "top_right", "size": small, "bold": True,
               "box_color": "0xd62828@0.85", **common}
     if request.image:  # a start image: the picture says it all; the labels (a panel keeps them beside it) go here
-        cells = panel_labels(request.image) or labels(request)  # another still: the words read from the prompt
+        cells = panel_labels(request.image)
+        if cells is None:  # another still: the words read from the prompt. A continued shot's picture (the
+            # previous clip's last frame, its arrows taken off) has no arrow for this move: the slate gives it.
+            cells = labels(request)
+            glyph = MOVE_GLYPHS.get(request.camera.value)
+            footer = f"CAMERA: {glyph} {request.camera.phrase.upper()}" + footer[footer.index("   ·   "):] \
+                if glyph else footer
         framing = next((value for key, value in cells if key.startswith("SHOT")), "")
         words = "   ·   ".join(f"{key}: {value}" for key, value in cells if not key.startswith("SHOT"))
         lines = [f"{framing}   ·   {footer}" if framing else footer] + ([words] if words else [])
@@ -180,12 +195,15 @@ def first_frame_still(path: Path, canvas: tuple[int, int], camera: CameraMove) -
     return np.asarray(beyond)
 
 
-def _panel(path: Path, size: tuple[int, int]) -> np.ndarray:
-    """A storyboard panel filling the card (cropped to its shape): the camera moves over the drawing."""
+def _panel(path: Path, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A storyboard panel filling the card (cropped to its shape): the camera moves over the drawing. Also the
+    same card without the panel's camera arrows (:func:`~shotsmith.backends.sketch.unmarked`)."""
     from PIL import Image, ImageOps
 
     with Image.open(path) as image:
-        return np.asarray(ImageOps.fit(image.convert("RGB"), size, Image.Resampling.LANCZOS))
+        fit = [np.asarray(ImageOps.fit(picture, size, Image.Resampling.LANCZOS))
+               for picture in (image.convert("RGB"), unmarked(image))]
+    return fit[0], fit[1]
 
 
 @shotsmith.hookimpl

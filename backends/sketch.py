@@ -27,6 +27,7 @@ it is the image backend when generation is offline.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import io
 import json
@@ -60,10 +61,17 @@ FRAMING_LABEL = {Framing.EXTREME_WIDE: "EXTREME WIDE", Framing.WIDE: "WIDE", Fra
 MAX_REFERENCES = 4
 #: PNG text key of a panel's labels: ``[[key, value], ...]`` (shot and framing, subject, setting).
 LABELS_KEY = "shotsmith:labels"
+#: PNG text key of how to take the camera arrows off a picture (:func:`marks_patch`, :func:`unmarked`).
+MARKS_KEY = "shotsmith:unmarked"
 
 
 def panel(request: GenerationRequest) -> Image.Image:
     """The storyboard panel for ``request`` at its aspect ratio and resolution."""
+    return _drawn(request)[0]
+
+
+def _drawn(request: GenerationRequest) -> tuple[Image.Image, Image.Image]:
+    """The panel, and the same panel without its camera arrows (see :func:`unmarked`)."""
     width, height = frame_size(request.aspect_ratio, request.resolution)
     reading = read_shot(request)
     seed = int(hashlib.sha256(f"{request.seed}|{request.prompt}|{request.style}".encode()).hexdigest()[:8], 16)
@@ -97,12 +105,50 @@ def panel(request: GenerationRequest) -> Image.Image:
         drawn = np.abs(np.asarray(image).astype(np.int16) - scene).max(axis=2) > 24
         corner = _clearest_corner(drawn, heads, len(cast), box)
         cells = d.thumbnail_cells((width, height), len(cast), box, corner)
+        plain = image.copy()
         d.camera_arrows(draw, width, height, request.camera.value, avoid=d.cells_footprint(cells))
         d.thumbnails(image, cast, box, corner)
+        d.thumbnails(plain, cast, box, corner)
     else:
+        plain = image.copy()
         d.camera_arrows(draw, width, height, request.camera.value)
-    draw.rectangle((0, 0, width - 1, height - 1), outline=d.INK, width=max(2, min(width, height) // 180))
-    return image
+    for picture in (image, plain):
+        ImageDraw.Draw(picture).rectangle((0, 0, width - 1, height - 1), outline=d.INK,
+                                          width=max(2, min(width, height) // 180))
+    return image, plain
+
+
+def marks_patch(marked: Image.Image, plain: Image.Image) -> str | None:
+    """What ``marked`` looks like without its camera arrows, as the few pixels that differ: JSON of the box they
+    fill and that part of ``plain`` (a PNG, base64), or None when nothing differs (a static shot)."""
+    diff = np.asarray(marked.convert("RGB")).astype(np.int16) - np.asarray(plain.convert("RGB"))
+    rows, cols = np.nonzero(np.abs(diff).max(axis=2))
+    if not len(rows):
+        return None
+    box = (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
+    buffer = io.BytesIO()
+    plain.convert("RGB").crop(box).save(buffer, "PNG", compress_level=1)
+    return json.dumps({"box": box, "png": base64.b64encode(buffer.getvalue()).decode("ascii")})
+
+
+def unmarked(image: Image.Image) -> Image.Image:
+    """``image`` without the camera arrows its :data:`MARKS_KEY` chunk says how to take off (a sketch panel, an
+    animatic card made from one), else ``image`` as it is (RGB).
+
+    Why: a continued shot starts from the previous clip's last frame; the arrows of the previous shot's move,
+    drawn into its panel, would be carried into the new shot as a stale mark of a move it does not make.
+    """
+    picture = image.convert("RGB")
+    raw = image.info.get(MARKS_KEY)
+    if not raw:
+        return picture
+    try:
+        patch = json.loads(raw)
+        with Image.open(io.BytesIO(base64.b64decode(patch["png"]))) as part:
+            picture.paste(part.convert("RGB"), tuple(patch["box"][:2]))
+    except (ValueError, KeyError, TypeError, OSError, UnidentifiedImageError):
+        return image.convert("RGB")  # a damaged chunk: the marked picture is still a picture
+    return picture
 
 
 def labels(request: GenerationRequest) -> list[tuple[str, str]]:
@@ -250,7 +296,11 @@ def render_png(request: GenerationRequest) -> bytes:
     buffer = io.BytesIO()
     info = PngImagePlugin.PngInfo()
     info.add_text(LABELS_KEY, json.dumps(labels(request)))
-    panel(request).save(buffer, "PNG", compress_level=1, pnginfo=info)
+    marked, plain = _drawn(request)
+    patch = marks_patch(marked, plain)
+    if patch:
+        info.add_text(MARKS_KEY, patch)
+    marked.save(buffer, "PNG", compress_level=1, pnginfo=info)
     return buffer.getvalue()
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest
+from shotsmith.backends.sketch import unmarked
 from shotsmith.brief import Shot, ShotPlan
 from shotsmith.errors import InvalidInputError, MediaError
 from shotsmith.formats import KEN_BURNS_AMOUNT, CameraMove, camera_view
@@ -125,8 +126,8 @@ def last_frame(clip: Path, dest: Path, camera: CameraMove = CameraMove.STATIC) -
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     if clip.suffix.lower() in STILL_SUFFIXES:
-        with Image.open(clip) as still:
-            picture = np.asarray(still.convert("RGB"))
+        with Image.open(clip) as still:  # without the camera arrows of this shot's panel: not the next shot's move
+            picture = np.asarray(unmarked(still))
         Image.fromarray(_end_of_move(picture, camera)).save(dest, format="PNG")
         return dest
     picture = _last_video_frame(clip)

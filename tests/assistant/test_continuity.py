@@ -296,3 +296,38 @@ def test_in_a_conversation_one_yes_covers_a_continued_chain(tmp_path):
                      (3, GenerationMode.IMAGE_TO_VIDEO)]
     assert session.store.project.spending.spent_usd == pytest.approx(asked[0].estimate.usd)
     assert (session.store.root / "renders" / "final.mp4").is_file()
+
+
+def test_a_continued_shot_starts_without_the_previous_panels_arrows(tmp_path):
+    """Review of #10: a continued shot's first frame (the previous clip's last) carried the previous panel's
+    pan arrow, a stale mark of a move the new shot does not make; the new move is marked in the slate."""
+    import numpy as np
+    from PIL import Image
+
+    from shotsmith.assistant.production.continuity import last_frame
+    from shotsmith.backends.animatic import AnimaticBackend, slate
+    from shotsmith.backends.base import GenerationMode, GenerationRequest
+    from shotsmith.backends.sketch import render_png
+    from shotsmith.backends.sketch_draw import ARROW
+    from shotsmith.formats import CameraMove
+
+    def arrow_pixels(path):
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert("RGB")).astype(int)
+        return int((np.abs(pixels - ARROW).sum(axis=2) < 40).sum())
+
+    shot = dict(duration_s=2, shot_index=2, resolution="360p", camera=CameraMove.PAN_RIGHT)
+    panel = tmp_path / "panel.png"
+    panel.write_bytes(render_png(GenerationRequest(prompt="Medium shot of a man walking across the street",
+                                                   mode=GenerationMode.TEXT_TO_IMAGE, **shot)))
+    card = tmp_path / "card.png"
+    AnimaticBackend().render(GenerationRequest(prompt="a man walking", mode=GenerationMode.IMAGE_TO_VIDEO,
+                                               image=str(panel), **shot), card)
+    assert arrow_pixels(panel) > 100 and arrow_pixels(card) > 50  # shot 2 itself shows its pan
+    first = last_frame(card, tmp_path / "continue.png", CameraMove.PAN_RIGHT)
+    assert arrow_pixels(first) == 0
+    continued = GenerationRequest(prompt="Medium shot of a man waving, slow pull-back", duration_s=2, shot_index=3,
+                                  mode=GenerationMode.IMAGE_TO_VIDEO, image=str(first), camera=CameraMove.ZOOM_OUT,
+                                  resolution="360p")
+    bottom = slate(continued, 640, 360)[-1]["text"]
+    assert "CAMERA: ← → SLOW PULL-BACK" in bottom, bottom
