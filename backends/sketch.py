@@ -161,10 +161,12 @@ def labels(request: GenerationRequest) -> list[tuple[str, str]]:
 
 
 def _named(text: str, request: GenerationRequest) -> str:
-    """``@theo`` in a label reads as the cast member's name ("Theo" as cast), not the tag a brief types."""
-    names = {ref.tag.lower(): ref.tag.removesuffix("_x") for ref in request.references if ref.tag}
-    names.update({name.lower(): name for name in names.values()})
-    return re.sub(r"@(\w+)", lambda m: names.get(m.group(1).lower(), m.group(1)), text)
+    """``@theo`` (or "theo", as a plan writes it) in a label reads as the cast member's name as cast ("Theo"),
+    not the tag a brief types; any other ``@word`` loses its "@"."""
+    names = {ref.tag.removesuffix("_x") for ref in request.references if ref.tag}
+    for name in sorted(names, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w@])@?{re.escape(name)}(?!\w)", name, text, flags=re.IGNORECASE)
+    return re.sub(r"@(\w)", r"\1", text)
 
 
 def panel_labels(path: str | Path) -> list[tuple[str, str]] | None:

@@ -363,3 +363,12 @@ def test_labels_name_the_cast_member_and_the_camera_is_no_setting():
     assert cells["SUBJECT"] == "Theo waving at the camera" and cells["SETTING"] == "a bakery"
     assert read_setting("Medium shot of a woman waves at the camera, slow push-in") != "the camera"
     assert read_setting("Close-up of a barista smiling at the lens") == ""
+
+
+def test_a_member_named_without_the_at_is_labelled_as_cast():
+    from shotsmith.backends.sketch import labels
+
+    cells = dict(labels(still("Medium shot of theo pouring coffee, in a cafe",
+                              references=[Reference(path="unused.png", tag="Theo")])))
+    assert cells["SUBJECT"] == "Theo pouring coffee"
+    assert dict(labels(still("Medium shot of @zed waving")))["SUBJECT"] == "zed waving"
