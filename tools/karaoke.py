@@ -46,8 +46,11 @@ def ass_text(text: str) -> str:
 
 
 def ass_script(captions: list[Caption], *, width: int, height: int, size: int, highlight: str = "yellow",
-               mode: str = "word", color: str = "white") -> str:
-    margin = max(8, height // 9)  # clear of a bottom slate or player controls
+               mode: str = "word", color: str = "white", clear: list[tuple[float, float, int]] = ()) -> str:
+    """``clear``: ``(start_s, end_s, pixels)`` spans during which the bottom ``pixels`` of the frame are taken
+    (an animatic slate's label strip, measured by the renderer from the slate's own geometry): a cue on
+    screen during one sits above it (the event's own MarginV) instead of over the labels."""
+    margin = max(8, height // 9)  # clear of player controls
     outline = max(1.0, size / 14)
     style = (f"Style: Default,DejaVu Sans,{size},{ass_color(color)},{ass_color(highlight)},&H00000000,&H80000000,"
              f"0,0,0,0,100,100,0,0,1,{outline:.1f},0,2,{margin},{margin},{margin},1")
@@ -60,10 +63,13 @@ def ass_script(captions: list[Caption], *, width: int, height: int, size: int, h
              style, "", "[Events]",
              "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text"]
     lit, plain = ass_color(highlight), ass_color(color)
+    gap = max(4, size // 4)
     for cue in sorted(captions, key=lambda c: c.start_s):
+        taken = max((px for s, e, px in clear if s < cue.end_s and cue.start_s < e), default=0)
+        lift = taken + gap if taken + gap > margin else 0  # 0: the style's margin
         for start, end, text in _events(cue, mode, lit, plain):
             if end - start >= 0.01:
-                lines.append(f"Dialogue: 0,{ass_time(start)},{ass_time(end)},Default,,0,0,0,,{text}")
+                lines.append(f"Dialogue: 0,{ass_time(start)},{ass_time(end)},Default,,0,0,{lift},,{text}")
     return "\n".join(lines) + "\n"
 
 

@@ -42,7 +42,8 @@ from shotsmith.timeline import ClipRef, OutputSettings, Overlay, Timeline, Title
 from shotsmith.tools.colors import key_color
 from shotsmith.tools.encoding import encoder_args, preview_settings, settings_for_output
 from shotsmith.tools.graph import F, Filter, FilterGraph
-from shotsmith.tools.title_filters import drawtext_filter, write_title_text
+from shotsmith.tools.title_filters import (bottom_clearance, drawtext_filter, title_box_border, title_text_height,
+                                          write_title_text)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 SAMPLE_RATE = 48000
@@ -536,9 +537,12 @@ class _Compiler:
         check_captions_fit(cues, duration_s)
         spoken = clip_captions([c for c in cues if c.words], duration_s)
         cues = [c for c in cues if not c.words]
+        # a slate's label strip at the bottom (the animatic's) keeps its place: captions go above it
+        clear = [(s.start_s, s.end_s if s.end_s is not None else duration_s, px) for s in self.slates()
+                 if (px := bottom_clearance(s, self.W, self.H))]
         if spoken:
             script = write_ass(spoken, self.scratch / "captions.ass", width=self.W, height=self.H, size=size,
-                               highlight=cs.highlight, mode=cs.highlight_mode)
+                               highlight=cs.highlight, mode=cs.highlight_mode, clear=clear)
             base = self.g.chain(base, [F("ass", filename=str(script), fontsdir=str(FONTS_DIR))], hint="ass")
         margin = max(8, self.H // 20)
         styles, files, extents = [], [], []
@@ -549,15 +553,17 @@ class _Compiler:
                                              "bold": False})
             text_file = self.scratch / f"caption{n}.txt"
             write_title_text(style, text_file, self.W, self.H)
-            lines = max(1, len(text_file.read_text(encoding="utf-8").split("\n")))
-            # the boxed block's height: DejaVu's line box is ~1.17 em, drawtext's spacing and box border
-            # as in drawtext_filter, plus a small gap between stacked cues
-            block = lines * round(size * 1.17) + (lines - 1) * max(2, size // 5) + 2 * max(4, size // 3) + max(2, size // 4)
+            # the boxed block's height (drawtext's geometry, title_filters) plus a small gap between stacked cues
+            block = (title_text_height(style, text_file.read_text(encoding="utf-8"), self.H)
+                     + 2 * title_box_border(style, self.H) + max(2, size // 4))
             styles.append(style)
             files.append(text_file)
             extents.append((cue.start_s, min(cue.end_s, duration_s), block))
-        # cues on screen at the same time are stacked upwards instead of drawn over each other
+        # cues on screen at the same time are stacked upwards instead of drawn over each other, and above
+        # a bottom slate on screen with them
         for style, text_file, (start, end, _), offset in zip(styles, files, extents, stack_offsets(extents)):
+            taken = max((px for s, e, px in clear if s < end and start < e), default=0)
+            offset += max(0, taken + title_box_border(style, self.H) + max(2, size // 4) - margin)
             if offset:
                 style = style.model_copy(update={"y": f"h-text_h-{margin + offset}"})
             base = self.g.chain(base, drawtext_filter(style, text_file, self.W, self.H, start, end), hint="cap")

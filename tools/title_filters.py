@@ -51,13 +51,39 @@ def title_alpha(start: float, end: float, fade_in: float, fade_out: float) -> st
     return f"clip({inner},0,1)"
 
 
-def write_title_text(title: Title, text_file: Path, width: int, height: int) -> None:
-    """Write the title's text for ``textfile=``, wrapped to fit the frame between its margins."""
+def wrapped_title_text(title: Title, width: int, height: int) -> str:
+    """The title's text wrapped to fit the frame between its margins (what drawtext draws)."""
     margin = max(8, height // 20)
     text = title.text.replace("\r\n", "\n").strip("\n")
-    wrapped = wrap_text(text, size=title_font_size(title, height), max_width=max(16, width - 2 * margin - 16),
-                        bold=title.bold)
-    text_file.write_text(wrapped, encoding="utf-8")
+    return wrap_text(text, size=title_font_size(title, height), max_width=max(16, width - 2 * margin - 16),
+                     bold=title.bold)
+
+
+def write_title_text(title: Title, text_file: Path, width: int, height: int) -> None:
+    """Write the title's text for ``textfile=``, wrapped to fit the frame between its margins."""
+    text_file.write_text(wrapped_title_text(title, width, height), encoding="utf-8")
+
+
+def title_text_height(title: Title, text: str, height: int) -> int:
+    """Pixels the drawn lines of ``text`` take: DejaVu's line box is ~1.17 em, plus drawtext's line spacing
+    as :func:`drawtext_filter` sets it."""
+    size = title_font_size(title, height)
+    lines = max(1, len(text.split("\n")))
+    return lines * round(size * 1.17) + (lines - 1) * max(2, size // 5)
+
+
+def title_box_border(title: Title, height: int) -> int:
+    """The box's border around the text (``boxborderw`` in :func:`drawtext_filter`); 0 without a box."""
+    return max(4, title_font_size(title, height) // 3) if title.box else 0
+
+
+def bottom_clearance(title: Title, width: int, height: int) -> int:
+    """How far up from the frame's bottom edge a bottom-anchored title (and its box) reaches, in pixels;
+    0 for a title placed anywhere else. Burned captions are lifted above it (a slate's label strip)."""
+    if title.y is not None or title.position not in ("bottom", "bottom_left", "bottom_right"):
+        return 0
+    text = wrapped_title_text(title, width, height)
+    return max(8, height // 20) + title_text_height(title, text, height) + title_box_border(title, height)
 
 
 def drawtext_filter(title: Title, text_file: Path, width: int, height: int, start: float, end: float) -> list[Filter]:

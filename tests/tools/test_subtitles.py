@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from shotsmith.errors import InvalidInputError
 from shotsmith.store import ProjectStore
-from shotsmith.timeline import Caption, CaptionSettings, ClipRef, OutputSettings, Timeline
+from shotsmith.timeline import Caption, CaptionSettings, CaptionWord, ClipRef, OutputSettings, Timeline
 from shotsmith.tools import catalogue
 from shotsmith.tools.render import render_timeline
 from shotsmith.tools.spec import TOOLS, ToolContext
@@ -165,3 +165,39 @@ def test_a_caption_after_the_end_of_the_timeline_is_refused(make_clip, tmp_path)
     with pytest.raises(InvalidInputError, match="after the end of the timeline"):
         render_timeline(plan, tmp_path / "late.mp4", resolve=store.resolve)
     assert not (tmp_path / "late.mp4").exists()
+
+
+@pytest.mark.parametrize("size", [(320, 240), (180, 320)])
+def test_burned_captions_sit_above_a_slates_label_strip(tmp_path, frame_at, size):
+    """Review of #13: burned captions were drawn over the animatic's previz labels at the bottom. Both kinds
+    of cue (spoken words through libass, plain text through drawtext) now sit above the slate's box,
+    measured on the frames: every caption pixel is above the strip's top row, 16:9 and 9:16."""
+    import json
+
+    from PIL import Image, PngImagePlugin
+
+    from shotsmith.formats import SLATE_KEY
+
+    width, height = size
+    card = tmp_path / "card.png"
+    info = PngImagePlugin.PngInfo()
+    labels = {"text": "MEDIUM · CAMERA: PUSH-IN\nSUBJECT: a cup", "position": "bottom", "size": max(8, height // 26),
+              "box": True, "fade_in_s": 0, "fade_out_s": 0, "bold": False}
+    info.add_text(SLATE_KEY, json.dumps({"height": height, "titles": [labels]}))
+    Image.new("RGB", (width, height), (0x40, 0x40, 0x40)).save(card, pnginfo=info)
+    words = [CaptionWord(word=w, start_s=0.2 + 0.2 * i, end_s=0.35 + 0.2 * i) for i, w in enumerate(["Pour", "it", "slowly"])]
+    timeline = Timeline(clips=[ClipRef(source=str(card), out_s=2.0)],
+                        output=SMALL.model_copy(update={"width": width, "height": height}),
+                        captions=[Caption(start_s=0.2, end_s=0.9, text="Pour it slowly", words=words),
+                                  Caption(start_s=1.2, end_s=1.9, text="Then wait")],
+                        caption_settings=CaptionSettings(burn=True))
+    burned = Path(render_timeline(timeline, tmp_path / "burned.mp4").path)
+    plain = Path(render_timeline(timeline.model_copy(update={"caption_settings": CaptionSettings(burn=False)}),
+                                 tmp_path / "plain.mp4").path)
+    for t in (0.6, 1.5):
+        bare = frame_at(plain, t).astype(int)
+        strip = np.flatnonzero((np.abs(bare - 0x40).max(axis=2) > 12).any(axis=1))
+        assert strip.size and strip.min() > height // 2  # the labels, at the bottom
+        caption = np.flatnonzero((np.abs(frame_at(burned, t).astype(int) - bare).max(axis=2) > 40).any(axis=1))
+        assert caption.size, t  # the cue is drawn
+        assert caption.max() < strip.min(), (t, caption.max(), strip.min())
