@@ -270,9 +270,22 @@ def _verb_index(words: list[str]) -> int | None:
             return i
     for i, word in enumerate(words):
         bare = word.lower().strip(",.")
-        if i > 0 and (bare in _S_VERBS or (bare + "s" in _S_VERBS and _plural_subject(words[:i]))):
+        if i > 0 and (bare in _S_VERBS or (bare + "s" in _S_VERBS and _plural_subject(words[:i]))
+                      or (_looks_like_s_verb(words, i) and words[i - 1].lower() not in _BEFORE_NOUNS)):
             return i
     return None
+
+
+#: Words that follow a verb and hardly ever a plural noun: "ties her shoes", "sprints up", "plates the dish".
+_AFTER_VERBS = {"a", "an", "the", "her", "his", "their", "its", "them", "it", "my", "our", "your", "up", "down",
+                "out", "off", "back", "away", "into", "onto", "some"}
+
+
+def _looks_like_s_verb(words: list[str], i: int) -> bool:
+    """A verb the lists do not know, by its shape: an -s word followed by an object or a particle."""
+    bare = words[i].lower().strip(",.")
+    return (len(bare) > 3 and bare.endswith("s") and not bare.endswith(("ss", "us", "is")) and bare.isalpha()
+            and i + 1 < len(words) and words[i + 1].lower().strip(",.") in _AFTER_VERBS)
 
 
 def _plural_subject(words: list[str]) -> bool:
@@ -417,18 +430,18 @@ def _read_brief(text: str) -> _Reading:
     return read
 
 
-def _leading_verb(word: str) -> str | None:
-    """The -ing form of a beat's first word when it is a verb ("pours" -> "pouring", "pouring" stays), else None."""
-    bare = word.lower().strip(",.")
+def _leading_verb(words: list[str], i: int = 0) -> str | None:
+    """The -ing form of ``words[i]`` when it is a verb ("pours" -> "pouring", "pouring" stays), else None."""
+    bare = words[i].lower().strip(",.")
     if bare.endswith("ing") and len(bare) > 4 and bare not in _NOT_VERBS:
         return bare
     if bare + "s" in _S_VERBS:  # a plural subject's verb ("…, pour coffee")
         return _gerund(bare)
-    if bare not in _S_VERBS:
+    if bare not in _S_VERBS and not _looks_like_s_verb(words, i):
         return None
     if bare.endswith("ies"):
-        stem = bare[:-3] + "y"
-    elif bare.endswith(("ches", "shes", "sses", "xes", "zes")):
+        stem = bare[:-1] if len(bare) <= 4 else bare[:-3] + "y"  # ties -> tie, carries -> carry
+    elif bare.endswith(("ches", "shes", "sses", "xes", "zes", "oes")):
         stem = bare[:-2]
     else:
         stem = bare[:-1]
@@ -443,7 +456,13 @@ def _carry_subjects(beats: list[tuple[str, Reading]]) -> list[tuple[str, Reading
     carried: list[tuple[str, Reading]] = []
     for text, reading in beats:
         words = text.split()
-        verb = _leading_verb(words[0]) if words else None
+        verb = _leading_verb(words) if words else None
+        rest = words[1:]
+        if verb and not words[0].lower().endswith("ing") and (
+                any(w.lower().endswith("ing") and w.lower() not in _NOT_VERBS for w in rest)
+                or _verb_index(rest) is not None
+                or not (subject or (rest and rest[0].lower() in _AFTER_VERBS | {"at", "to", "across", "around"}))):
+            verb = None  # "waves crashing on the rocks", "waves on the beach": a plural noun, not a verb
         if verb is not None:
             doing = " ".join([subject or "someone", verb, *words[1:]])
             plain = " ".join([subject or "someone", *words])  # "opening" also names a thing: "they open the door"
@@ -452,9 +471,10 @@ def _carry_subjects(beats: list[tuple[str, Reading]]) -> list[tuple[str, Reading
             who, action = _subject_action(text)
             if who and (action or not subject):  # a verbless beat names the subject only when none came before
                 subject = who
-            first = action.split()[0] if action else ""
-            if _leading_verb(first) and not first.lower().endswith("ing"):  # "a baker kneads dough" reads as a shot: "a baker kneading dough"
-                doing = " ".join([who, _leading_verb(first) or first, *action.split()[1:]])
+            acts = action.split()
+            verb = _leading_verb(acts) if acts and not acts[0].lower().endswith("ing") else None
+            if verb:  # "a baker kneads dough" reads as a shot: "a baker kneading dough"
+                doing = " ".join([who, verb, *acts[1:]])
                 text = doing if _subject_action(doing)[0] == who else text  # "opening" also names a thing
         carried.append((text, reading))
     return carried

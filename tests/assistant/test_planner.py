@@ -330,6 +330,11 @@ def test_a_voice_over_request_is_no_shot_and_a_how_to_shows_the_doing(brief, sub
     ("8 second clip of a barista in a café, pours a latte, smiles at the camera",
      ["a barista pouring a latte", "a barista smiling at the camera"]),
     ("A 6 second video: @mara and @theo open the shop, pour coffee", ["mara and theo pouring coffee"]),
+    # verbs no list knows, by their shape (an -s word before an object or a particle)
+    ("A 8 second reel: a runner ties her shoes, sprints up the stairs, raises her arms at the top",
+     ["a runner tying her shoes", "a runner raising her arms at the top"]),
+    ("A 6 second ad: waves crashing on rocks, a surfer paddles out", ["waves crashing on rocks",
+                                                                      "a surfer paddling out"]),
 ])
 def test_a_beat_starting_with_its_verb_keeps_the_subject_before_it(brief, expected):
     """Review of #10: "…, pours a latte" was planned as "Close-up of pours a latte" (nobody to draw)."""
@@ -353,3 +358,8 @@ def test_beats_sharing_a_shot_read_as_one_shot(brief, lead, also):
     assert len(shots) == 1
     assert lead + also in shots[0].prompt
     assert " and pours" not in shots[0].prompt and "running and a bird" not in shots[0].prompt
+
+
+def test_a_plural_noun_leading_a_beat_is_not_taken_for_a_verb():
+    prompts = [s.prompt for s in plan_brief("A 6 second ad: waves on the beach, gulls over the pier").plan.shots]
+    assert any(" of waves on the beach" in p for p in prompts) and not any("someone" in p for p in prompts), prompts
