@@ -504,8 +504,11 @@ def _merge(beats: list[tuple[str, Reading]]) -> tuple[str, Reading]:
             who[key] = (subject if action else text, [])
         if action:
             who[key][1].append(action)
-    phrases = [" ".join([subject, " and ".join(actions)]).strip() for subject, actions in who.values()]
-    text = phrases[0] + (", with " + " and ".join(phrases[1:]) if len(phrases) > 1 else "")
+    def listed(items: list[str]) -> str:  # "a, b and c"
+        return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
+
+    phrases = [" ".join([subject, listed(actions)]).strip() for subject, actions in who.values()]
+    text = phrases[0] + (", with " + listed(phrases[1:]) if len(phrases) > 1 else "")
     merged = Reading(text=text)
     for _, reading in beats:
         _extend(merged.moves, reading.moves)
