@@ -32,12 +32,23 @@ _current: ContextVar[str | None] = ContextVar("shotsmith_executor", default=None
 
 
 def check_executor(name: str) -> str:
-    """``name`` if it is a known executor that can run here; a usage error otherwise (before any work)."""
+    """``name`` if it is a known executor that can run here; a usage error otherwise (before any work).
+
+    For ``ray`` with a cluster address (``[ray] address`` or ``$RAY_ADDRESS``) the head is probed
+    (:func:`.ray_config.probe_address`, bounded by ``connect_timeout_s``; ray itself is not started)."""
     if name not in EXECUTORS:
         raise InvalidInputError(f"unknown executor {name!r}", hint=f"choose one of {', '.join(EXECUTORS)}")
     if name == "ray" and importlib.util.find_spec("ray") is None:
         raise InvalidInputError("the ray executor needs ray, which is not installed",
                                 hint="pip install 'shotsmith[ray]'")
+    if name == "ray":  # a cluster named by address must answer now, not fail every shot later
+        from shotsmith.backends.executors.ray_config import cluster_address, probe_address, ray_settings
+        from shotsmith.config import load_settings
+
+        settings = ray_settings(load_settings().ray)
+        address = cluster_address(settings)
+        if address:
+            probe_address(address, settings.connect_timeout_s)
     return name
 
 

@@ -88,3 +88,20 @@ def test_the_ray_client_scheme_and_env_address_are_probed_too(monkeypatch):
     monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{_free_port()}")
     with pytest.raises(InvalidInputError, match="cannot reach the Ray cluster at 127.0.0.1:"):
         connect(RaySettings(connect_timeout_s=2.0))
+
+
+def test_the_cli_refuses_a_wrong_address_before_any_work(tmp_path, monkeypatch, capsys):
+    """--executor ray with a cluster that is not there: one line, exit 2, at once (not a failed shot later)."""
+    import ray
+
+    from shotsmith.cli import main
+
+    (tmp_path / "briefs").mkdir()
+    (tmp_path / "briefs" / "tea.txt").write_text("a 2 second ad for tea", encoding="utf-8")
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{_free_port()}")
+    started = time.monotonic()
+    code = main(["batch", str(tmp_path / "briefs"), "-o", str(tmp_path / "out"), "--executor", "ray"])
+    assert code == 2 and time.monotonic() - started < 5
+    err = capsys.readouterr().err
+    assert "cannot reach the Ray cluster at 127.0.0.1:" in err and "Traceback" not in err
+    assert not ray.is_initialized() and not (tmp_path / "out" / "tea.mp4").exists()
