@@ -52,6 +52,7 @@ from shotsmith.assistant.run import drive_brief
 from shotsmith.assistant.session_factory import open_session
 from shotsmith.atomic import atomic_write_text
 from shotsmith.backends.executors import check_executor
+from shotsmith.config import load_settings
 from shotsmith.errors import CancelledError, InvalidInputError, ShotsmithError
 from shotsmith.formats import ASPECT_RATIOS
 from shotsmith.project import SpendingLedger
@@ -92,7 +93,10 @@ class BatchBrief:
 
     def signature(self, options: dict) -> str:
         fields = {k: v for k, v in asdict(self).items() if v is not None or k not in LATER_COLUMNS}
-        blob = json.dumps({"brief": self.text(), **fields, **options}, sort_keys=True)
+        # A cell wins over the batch option of the same name (as when the brief runs): the batch's
+        # empty --backend must not hide the row's backend, or a changed cell would read as unchanged.
+        said = {k: v for k, v in options.items() if fields.get(k) is None}
+        blob = json.dumps({"brief": self.text(), **fields, **said}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -103,6 +107,7 @@ class BriefOutcome:
     output: str
     project: str
     signature: str
+    backend: str | None = None  # the backend this run used: an emptied cell shows the default it fell back to
     exit_code: int = 0
     error: str | None = None
     spent_usd: float = 0.0
@@ -294,7 +299,10 @@ def _run_one(brief: BatchBrief, outdir: Path, common: dict, budget: BatchBudget,
     try:
         cap = budget.allowance(brief.id)
         outcome.cap_usd = cap
-        options = ServiceOptions(backend=brief.backend or common["backend"],
+        # An empty cell means the batch's --backend or the config's default, never the backend the
+        # brief's project stored from an earlier run (a row that once said runway would stay runway).
+        outcome.backend = brief.backend or common["backend"] or load_settings().backend
+        options = ServiceOptions(backend=outcome.backend,
                                  resolution=brief.resolution or common["resolution"], fps=brief.fps or common["fps"],
                                  seed=brief.seed if brief.seed is not None else common["seed"], max_cost_usd=cap,
                                  auto_approve=common["yes"], outputs=(output,), executor=common["executor"],
@@ -351,6 +359,7 @@ def run_batch(briefs: list[BatchBrief], outdir: Path, *, backend: str | None = N
         if before.get("status") in ("done", "skipped") and before.get("signature") == signature and output.is_file():
             outcomes[brief.id] = BriefOutcome(id=brief.id, status="skipped", output=str(output),
                                               project=str(projects[brief.id]), signature=signature,
+                                              backend=before.get("backend"),
                                               spent_usd=BatchBudget.spent(projects[brief.id]),
                                               shots=int(before.get("shots") or 0))
         else:
@@ -451,10 +460,10 @@ def batch_command(
 
 def print_table(summary: dict) -> None:
     table = Table(title="batch", show_lines=False)
-    for column in ("id", "status", "shots", "spent", "seconds", "output / error"):
+    for column in ("id", "status", "backend", "shots", "spent", "seconds", "output / error"):
         table.add_column(column, overflow="fold")
     for row in summary["briefs"]:
-        table.add_row(Text(row["id"]), row["status"], str(row["shots"]), money(row["spent_usd"]),  # plain text: an
+        table.add_row(Text(row["id"]), row["status"], Text(row.get("backend") or "—"), str(row["shots"]), money(row["spent_usd"]),  # plain text: an
                       f"{row['seconds']:.1f}", Text(row["error"] or row["output"]))  # error may name '[secrets]'
     console.print(table)
     cap = summary["max_cost_usd"]

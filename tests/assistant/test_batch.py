@@ -151,3 +151,19 @@ def test_a_batch_with_the_ray_executor_starts_ray_only_for_a_shot_that_needs_the
     summary = run_batch(briefs, tmp_path / "out", resolution="360p", fps=12, yes=True, executor="ray", jobs=2)
     assert {b["id"]: b["status"] for b in summary["briefs"]} == {"tea": "done", "jam": "done"}
     assert pools == [] and not ray.is_initialized()
+
+
+def test_an_emptied_backend_cell_means_the_default_again_and_the_summary_says_which(tmp_path, test_backends):
+    """A row that once said priced-test and now leaves the cell empty runs on the default (the
+    config's animatic here), not on the backend its project stored from the earlier run."""
+    out = tmp_path / "out"
+    options = dict(resolution="360p", fps=12, yes=True)
+    first = run_batch(load_briefs(write_csv(tmp_path / "a.csv", ['tea,"a 2 second ad for tea",priced-test,,'])),
+                      out, **options)
+    assert first["briefs"][0]["status"] == "done" and first["briefs"][0]["backend"] == "priced-test"
+    second = run_batch(load_briefs(write_csv(tmp_path / "b.csv", ['tea,"a 2 second ad for tea",,,'])), out, **options)
+    row = second["briefs"][0]
+    assert row["status"] == "done" and row["backend"] == "animatic"
+    stored = json.loads((out / "tea.shotsmith" / "project.json").read_text())
+    assert stored["production"]["backend"] == "animatic"
+    assert row["spent_usd"] == pytest.approx(first["briefs"][0]["spent_usd"])  # nothing more was paid
