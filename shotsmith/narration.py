@@ -150,15 +150,57 @@ def _leading_clauses(words: list[str], max_words: int) -> list[str]:
     return kept if len(kept) >= min(_KEEP_SHORT, max_words) else []
 
 
-def condense(text: str, max_words: int) -> str:
+#: The opening formula of a line ("Here's how to", "This is"): said for rhythm, it goes before the topic does.
+_FORMULA = re.compile(r"^(?:here's|here\s+is|that's|that\s+is|this\s+is|these\s+are|meet)\s+(?:how\s+to\s+)?",
+                      re.IGNORECASE)
+#: Words of a shot's prompt that say how it is filmed, not what the video is about.
+_CAMERA_WORDS = {"shot", "close-up", "closeup", "wide", "medium", "insert", "establishing", "framed", "frame",
+                 "camera", "angle", "lens", "locked-off", "handheld", "tracking", "pan", "tilt", "zoom", "slow",
+                 "motion", "natural", "naturally", "candid", "detail", "details", "fine", "lifelike", "movement",
+                 "subtle", "scene", "setting", "revealed", "moving", "through", "light", "lighting", "soft", "shallow",
+                 "depth", "field", "cinematic", "style", "look", "grade", "colour", "color", "into", "over", "under"}
+
+
+def topic_words(plan: ShotPlan) -> set[str]:
+    """The content words of the plan's subjects, actions, settings and prompts: what the video is about.
+
+    A shorter line keeps these over verbs and filler ("Here's how to brew pour-over
+    coffee." keeps "pour-over coffee"); camera and style vocabulary of the prompts is left out.
+    """
+    words: set[str] = set()
+    for shot in plan.shots:
+        for text in (shot.subject, shot.action, shot.setting, shot.prompt):
+            for word in (text or "").split():
+                bare = _bare(word)
+                if (len(bare) > 2 and bare not in _FILLER_END
+                        and bare not in _FILLER and bare not in _CAMERA_WORDS and not bare.isdigit()):
+                    words.add(bare)
+    return words
+
+
+def _is_topic(word: str, keep: set[str] | frozenset[str]) -> bool:
+    return bool(keep) and (word in keep or word.rstrip("s") in keep or word + "s" in keep)
+
+
+def _keeps_topic(words: list[str], kept: list[str], keep) -> bool:
+    """Whether ``kept`` still says every topic word that ``words`` said."""
+    said = {_bare(w) for w in words if _is_topic(_bare(w), keep)}
+    return said <= {_bare(w) for w in kept}
+
+
+def condense(text: str, max_words: int, *, keep: set[str] | frozenset[str] = frozenset()) -> str:
     """``text`` in at most ``max_words`` words, keeping the words that carry its meaning.
 
     In order, while the line is too long: filler goes ("just", "really"); the
-    leading whole clauses are kept when they fit ("Start with what you need,
-    laid out and ready." -> "Start with what you need."); describing words go
-    ("warm", "beautiful", "-ly" adverbs), then articles; last, the line is cut
-    at a word boundary without a dangling "and"/"the" (:func:`trim_to`). The
-    first word and numbers ("from 7") always stay; the result ends in a stop.
+    leading whole clauses are kept when they fit and keep the topic (``keep``,
+    the brief's topic words, see :func:`topic_words`); the opening formula goes
+    ("Here's how to brew pour-over coffee." -> "Brew pour-over coffee.", not
+    "Here's how to brew."); the leading whole clauses are kept when they fit
+    ("Start with what you need, laid out and ready." -> "Start with what you
+    need."); describing words that are not topic words go ("warm", "beautiful",
+    "-ly" adverbs), then articles; last, the line is cut at a word boundary
+    without a dangling "and"/"the" (:func:`trim_to`). The first word and numbers
+    ("from 7") always stay; the result ends in a stop.
     """
     words = text.split()
     if len(words) <= max_words:
@@ -167,8 +209,18 @@ def condense(text: str, max_words: int) -> str:
         return ""
     words = _drop(words, max_words, lambda w: w in _FILLER)
     if len(words) > max_words:
+        clauses = _leading_clauses(words, max_words)
+        if clauses and _keeps_topic(words, clauses, keep):
+            words = clauses
+    if len(words) > max_words:
+        formula = _FORMULA.match(" ".join(words))
+        rest = " ".join(words)[formula.end():].split() if formula else []
+        if len(rest) >= min(_KEEP_SHORT, max_words):
+            words = [rest[0][:1].upper() + rest[0][1:]] + rest[1:]
+    if len(words) > max_words:
         words = _leading_clauses(words, max_words) or words
-    words = _drop(words, max_words, lambda w: w in _ADJECTIVES or (len(w) > 5 and w.endswith(_ADJECTIVE_ENDINGS)))
+    words = _drop(words, max_words, lambda w: not _is_topic(w, keep) and (
+        w in _ADJECTIVES or (len(w) > 5 and w.endswith(_ADJECTIVE_ENDINGS))))
     words = _drop(words, max_words, lambda w: w in _ARTICLES)
     if len(words) > max_words:
         words = _leading_clauses(words, max_words) or words
@@ -188,6 +240,7 @@ def shorter(script: NarrationScript, plan: ShotPlan, *, factor: float = 0.7,
     longer than its shot's word budget is condensed to that budget.
     """
     durations = {s.index: s.duration_s for s in plan.shots}
+    keep = topic_words(plan)  # "pour-over coffee" outlasts "Here's how to" and the verb
     lines = []
     for line in script.lines:
         if (shots is not None and line.shot_index not in shots) or line.words <= _KEEP_SHORT + 1:
@@ -196,7 +249,7 @@ def shorter(script: NarrationScript, plan: ShotPlan, *, factor: float = 0.7,
         target = max(_KEEP_SHORT, math.floor(line.words * factor))
         if line.shot_index in durations:
             target = min(target, max(_KEEP_SHORT, word_budget(durations[line.shot_index], script.rate)))
-        lines.append(line.model_copy(update={"text": condense(line.text, target)}))
+        lines.append(line.model_copy(update={"text": condense(line.text, target, keep=keep)}))
     return script.model_copy(update={"lines": lines})
 
 
@@ -275,6 +328,7 @@ def write_script(plan: ShotPlan, brief: Brief | str, *, language: str = "en",
         last = "Come and see for yourself." if re.search(r"\b(ad|advert|shop|café|cafe|store|brand|promo)\b",
                                                          text, re.I) else None
         fillers = ["Every detail, made with care.", "Take a closer look.", "This is what it's all about."]
+    keep = topic_words(plan)
     lines: list[str] = []
     for n in range(len(shots)):
         if n == 0 and first:
@@ -287,7 +341,8 @@ def write_script(plan: ShotPlan, brief: Brief | str, *, language: str = "en",
             lines.append(fillers[(n - 1) % len(fillers)])
     out = []
     for shot, line in zip(shots, lines):
-        out.append(NarrationLine(shot_index=shot.index, text=condense(line, word_budget(shot.duration_s, rate))))
+        out.append(NarrationLine(shot_index=shot.index,
+                                 text=condense(line, word_budget(shot.duration_s, rate), keep=keep)))
     return NarrationScript(lines=out, language=language, words_per_s=words_per_s)
 
 
