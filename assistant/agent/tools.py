@@ -340,6 +340,20 @@ class ProductionTools:
         done = self.service.render(args.output, preview=args.preview)
         return {"ok": True, **done.summary()}
 
+    def _narration_language(self) -> str:
+        """' Write voice-over lines in French (the voice espeak:fr speaks it).' for a voice of one language
+        other than English, so the model writes lines the voice can say; '' otherwise (the surface stays small)."""
+        from shotsmith.assistant.production.voiceover import language_name, voice_language
+
+        try:
+            spoken = voice_language(*self.service.voice_backend())
+        except Exception:  # a voice that cannot be made here is reported when it speaks, not in a description
+            return ""
+        if spoken in (None, "en"):
+            return ""
+        voice = self.service.store.project.production.voice or "espeak"
+        return f" Write voice-over lines in {language_name(spoken)} (the voice {voice} speaks it)."
+
     # -- assembly ----------------------------------------------------------------------------
     def tools(self) -> list[AgentTool]:
         specs: list[tuple[str, str, type[StrictArgs], Callable[[Any], Any]]] = [
@@ -347,7 +361,8 @@ class ProductionTools:
             ("show_project", "Show the plan, the cut (titles, audio, output) and the cost estimate.", PageArgs,
              self.show_project),
             ("edit_shot", "Change one shot: prompt parts, duration, speed, trim, transition, sound, fit, position, "
-                          "voice-over line. Other shots keep their clips.", EditShotArgs, self.edit_shot),
+                          "voice-over line. Other shots keep their clips." + self._narration_language(),
+             EditShotArgs, self.edit_shot),
             ("arrange_shots", "Reorder shots and/or remove shots.", ArrangeArgs, self.arrange_shots),
             ("storyboard", "Storyboard stills before video: show, approve (what the user approved), redo one with "
                            "a change.", StoryboardArgs, self.storyboard),

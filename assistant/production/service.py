@@ -317,9 +317,15 @@ class ProductionService:
         notices += music.prepare(self, text)  # the bed, and cuts on its beats before the narration is fitted
         plan = self.plan
         production = self.store.project.production
-        script = voiceover.script_for(plan, text, self._voiceover_file or production.voiceover)
+        mode = self._voiceover_file or production.voiceover
+        spoken = voiceover.voice_language(*self.voice_backend()) if mode != "off" else None
+        script = voiceover.script_for(plan, text, mode, voice_language=spoken)
         self.store.project.narration = script
         self.store.save()
+        said = voiceover.language_notice(script, mode if mode in ("auto", "off") else "file",
+                                         production.voice or "espeak", spoken, by_model=drafts is not None)
+        if said:
+            notices.append(said)
         if script is not None:
             notices.append(f"narration: {sum(1 for line in script.lines if line.text)} line(s) for the voice-over "
                            f"({production.voice or 'espeak, a scratch voice'})")

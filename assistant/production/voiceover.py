@@ -12,6 +12,7 @@ on every render, so an edit to the shots moves the narration with them.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest
@@ -26,13 +27,70 @@ from shotsmith.tools.subtitles import captions_for_voiceover
 SCRIPT_SUFFIXES = (".txt", ".md")
 
 
-def script_for(plan: ShotPlan, brief: str, mode: str, *, language: str = "en") -> NarrationScript | None:
-    """The narration for a new plan: ``off``, ``auto`` (when the brief asks for a voice) or a file's text."""
+def script_for(plan: ShotPlan, brief: str, mode: str, *, language: str = "en",
+               voice_language: str | None = None) -> NarrationScript | None:
+    """The narration for a new plan: ``off``, ``auto`` (when the brief asks for a voice) or a file's text.
+
+    The offline planner writes in ``language`` (it cannot translate); the user's own text is taken to
+    be in the voice's language (``voice_language``) when the voice has one, so it is paced and spoken as such.
+    """
     if mode == "off":
         return None
     if mode == "auto":
         return write_script(plan, brief, language=language) if wants_narration(brief) else None
-    return script_from_text(read_script_file(mode), plan, language=language)
+    return script_from_text(read_script_file(mode), plan, language=voice_language or language)
+
+
+#: Names for the languages a notice or the agent's tool description says (the code itself for any other).
+LANGUAGE_NAMES = {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian",
+                  "pt": "Portuguese", "nl": "Dutch", "pl": "Polish", "sv": "Swedish", "da": "Danish",
+                  "fi": "Finnish", "nb": "Norwegian", "no": "Norwegian", "cs": "Czech", "ru": "Russian",
+                  "uk": "Ukrainian", "el": "Greek", "tr": "Turkish", "ja": "Japanese", "zh": "Chinese",
+                  "cmn": "Chinese", "ko": "Korean", "hi": "Hindi", "ar": "Arabic", "ca": "Catalan"}
+
+
+def language_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code.lower().split("-")[0], code)
+
+
+_PIPER_VOICE = re.compile(r"^([a-z]{2,3})_[A-Z]{2}\b")
+
+
+def voice_language(backend: Backend, voice: str | None) -> str | None:
+    """The one language a voice speaks, read from its name; None for a voice that reads any language.
+
+    espeak's voices are languages (``fr``, ``en-us+f3``), piper's models carry theirs
+    (``fr_FR-siwis-medium``); a cloud voice (``coral``, an ElevenLabs id) reads the text's language,
+    so there is nothing to compare.
+    """
+    name = voice or getattr(backend, "voice", None) or ""
+    if backend.name == "espeak" and name:
+        return name.split("+")[0].lower().split("-")[0] or None
+    if backend.name == "piper":
+        match = _PIPER_VOICE.match(name)
+        return match.group(1) if match else None
+    return None
+
+
+def language_notice(script: NarrationScript | None, mode: str, voice_label: str,
+                    spoken: str | None, *, by_model: bool = False) -> str | None:
+    """One line when the planner's lines are in another language than the voice that will read them.
+
+    The offline planner cannot translate, so English lines read by a French espeak voice come out as
+    English words with French sounds; the user is told once, with the two ways to fix it. When a model
+    planned (``by_model``), the lines are still the offline drafts: the model is told to rewrite them.
+    """
+    if script is None or mode != "auto" or spoken is None:
+        return None
+    written = script.language.lower().split("-")[0]
+    if written == spoken:
+        return None
+    if by_model:
+        return (f"the voice-over lines are {language_name(written)} drafts; {voice_label} speaks "
+                f"{language_name(spoken)}: rewrite each line in {language_name(spoken)} (edit_shot narration)")
+    return (f"the voice-over lines are {language_name(written)}; {voice_label} will read them with a "
+            f"{language_name(spoken)} voice — give your own lines with --voiceover FILE, or plan with --llm "
+            f"to write them in {language_name(spoken)}")
 
 
 def read_script_file(name: str | Path) -> str:
