@@ -112,4 +112,4 @@ def fill_report(report: RunReport, session: ChatSessionLike, output: Path | None
     if written:
         out = written[-1]
         report.output = OutputReport(path=out.path, duration_s=out.duration_s, size_bytes=out.size_bytes,
-                                     width=out.width, height=out.height)
+                                     width=out.width, height=out.height, loudness=out.loudness)

@@ -99,7 +99,7 @@ def register(app: typer.Typer) -> None:
                             settings=settings, preview=preview, cancel=cancel,
                             on_progress=_progress_printer(timeline.duration_s))
         typer.echo(f"{result.path}  {result.width}x{result.height}  {result.duration_s:.2f}s  "
-                   f"{result.size_bytes / 1e6:.1f} MB")
+                   f"{result.size_bytes / 1e6:.1f} MB" + (f"  {result.loudness.describe()}" if result.loudness else ""))
 
     @app.command("presets")
     def presets_cmd() -> None:

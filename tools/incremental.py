@@ -63,15 +63,16 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from shotsmith.atomic import atomic_output
+from shotsmith.atomic import atomic_output, atomic_write_text
 from shotsmith.errors import InvalidInputError, MediaError, ShotsmithError
 from shotsmith.media.ffmpeg import ffmpeg_exe, run_ffmpeg
 from shotsmith.media.probe import frame_rate_fraction, probe
 from shotsmith.timeline import OutputSettings, Timeline
 from shotsmith.tools.encoding import (audio_encoder_args, container_args, preview_settings, settings_for_output,
                                      video_encoder_args)
-from shotsmith.tools.render import (IMAGE_SUFFIXES, RenderResult, _check_output, _fps_text, _is_image, _result, compile_sound,
-                                    compile_timeline, graph_args, normalising_measurement, place_clips,
+from shotsmith.tools.render import (IMAGE_SUFFIXES, LoudnessReached, RenderResult, _check_output, _fps_text, _is_image,
+                                    _result, compile_sound, compile_timeline, graph_args, normalising_measurement,
+                                    place_clips, reached_loudness,
                                     render_timeline, subtitle_track_args, timeline_sources)
 from shotsmith.tools.spec import ToolContext, edit_tool
 
@@ -230,7 +231,7 @@ def segment_key(timeline: Timeline, settings: OutputSettings, segment: Segment, 
 # the mixed sound: cached like a segment, keyed on the whole audio graph
 
 #: Bump when the meaning of a cached mix changes.
-SOUND_KEY_VERSION = "sound-1"
+SOUND_KEY_VERSION = "sound-2"  # 2: the reached loudness is kept beside the mix
 
 
 def sound_key(timeline: Timeline, settings: OutputSettings, *, resolve: Callable[[str], Path], scratch: Path,
@@ -255,15 +256,34 @@ def _sound_file(cache: Path, key: str, settings: OutputSettings) -> Path:
     return cache / f"sound-{key}{'.m4a' if settings.audio_codec == 'aac' else '.mka'}"
 
 
+def _sound_note(sound: Path) -> Path:
+    """Beside a cached mix: the loudness it reached (a cached render reports it as the mix did)."""
+    return sound.with_name(sound.name + ".json")
+
+
+def cached_loudness(sound: Path) -> tuple[bool, LoudnessReached | None]:
+    """(whether the mix at ``sound`` is cached with its note, the loudness it reached)."""
+    try:
+        data = json.loads(_sound_note(sound).read_text(encoding="utf-8"))
+        reached = data.get("loudness")
+        return sound.is_file(), None if reached is None else LoudnessReached.model_validate(reached)
+    except (OSError, ValueError, AttributeError):  # no note (or a torn one): the mix is made again
+        return False, None
+
+
 def mix_sound(timeline: Timeline, settings: OutputSettings, dest: Path, *, resolve: Callable[[str], Path],
-              scratch: Path, cancel: threading.Event | None = None, infos: dict | None = None) -> None:
-    """Mix and encode the whole timeline's sound into ``dest`` (measured first when there is a loudness target)."""
+              scratch: Path, cancel: threading.Event | None = None, infos: dict | None = None) -> LoudnessReached | None:
+    """Mix and encode the whole timeline's sound into ``dest`` (measured first when there is a loudness target);
+    returns the loudness it reached, also kept beside it for a later render that reuses the mix."""
     loudness = normalising_measurement(timeline, settings, resolve=resolve, scratch=scratch, cancel=cancel)
     sound = compile_sound(timeline, settings, resolve=resolve, scratch=scratch, loudness=loudness, infos=infos)
     with atomic_output(dest) as tmp:
         run_ffmpeg([*sound.args, "-map", f"[{sound.audio}]", *audio_encoder_args(settings),
                     "-f", "mp4" if dest.suffix == ".m4a" else "matroska", str(tmp)],
                    duration_s=sound.duration_s, cancel=cancel, what="mixing the sound")
+    reached = reached_loudness(loudness, settings)
+    atomic_write_text(_sound_note(dest), json.dumps({"loudness": reached.model_dump() if reached else None}) + "\n")
+    return reached
 
 
 # ---------------------------------------------------------------------------------------------
@@ -441,7 +461,7 @@ def _share(runs: list[list[SegmentPlan]], jobs: int) -> list[list[SegmentPlan]]:
     """Split runs at segment boundaries until there are ``jobs`` of them of about equal length (the
     boundaries already start on IDR frames, so a split costs no extra keyframe)."""
     runs = [list(r) for r in runs]
-    while len(runs) < jobs:
+    while runs and len(runs) < jobs:  # none: every segment was copied or cached
         longest = max(runs, key=lambda r: r[-1].segment.end - r[0].segment.start)
         if len(longest) < 2:
             break
@@ -592,7 +612,8 @@ def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve
         # it needs nothing of the picture, so it is mixed while the picture's runs are encoded
         sound_path = _sound_file(cache, sound_key(timeline, settings, resolve=resolve, scratch=scratch, infos=infos),
                                  settings)
-        sound_action = "cached" if sound_path.is_file() else "mixed"
+        cached_mix, reached = cached_loudness(sound_path)
+        sound_action = "cached" if cached_mix else "mixed"
         stop = cancel or threading.Event()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shotsmith-sound") as pool:
             mixing = None
@@ -602,6 +623,7 @@ def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve
                                      scratch=scratch / "sound", cancel=stop, infos=infos)
             else:
                 os.utime(sound_path)
+                os.utime(_sound_note(sound_path))
             try:
                 _encode_runs(timeline, settings, _runs(plans), resolve=resolve, scratch=scratch, cache=cache,
                              cancel=stop, on_progress=on_progress, infos=infos, fast=fast,
@@ -611,7 +633,7 @@ def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve
                     stop.set()  # the picture failed: the sound stops too (the pool waits for it)
                 raise
             if mixing is not None:
-                mixing.result()
+                reached = mixing.result()
         for plan in plans:
             if plan.action == "cached":
                 os.utime(plan.path)  # recently used: pruning keeps it
@@ -631,9 +653,10 @@ def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve
         except PermissionError as exc:
             raise ShotsmithError(f"cannot write {target}: {exc.strerror or exc}",
                                  hint="check that the output folder is writable") from exc
-    prune(cache, keep=[*(p.path for p in plans), sound_path], max_bytes=max_cache_bytes)
+    prune(cache, keep=[*(p.path for p in plans), sound_path, _sound_note(sound_path)], max_bytes=max_cache_bytes)
     compiled_like = _Summary(settings=settings, duration_s=total_s)
     result = _result(target, compiled_like)  # type: ignore[arg-type]
+    result.loudness = reached
     if timeline.caption_settings.mode == "srt" and timeline.captions:
         from shotsmith.tools.subtitles import write_sidecars
 

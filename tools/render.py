@@ -53,6 +53,24 @@ MAX_INLINE_GRAPH = 60_000
 log = logging.getLogger(__name__)
 
 
+class LoudnessReached(BaseModel):
+    """The loudness a render's mix reached against its target: said in the render summary, because a mix
+    whose peaks the true-peak ceiling holds can end under the target (more gain is limited away)."""
+
+    target_lufs: float
+    reached_lufs: float
+    limited: bool = Field(False, description="Under the target because the true-peak ceiling holds the peaks.")
+
+    def describe(self) -> str:
+        """'loudness −15.2 LUFS (target −14; limited by the true-peak ceiling)'."""
+        def signed(value: float, digits: int) -> str:
+            return f"{value:.{digits}f}".replace("-", "\u2212")
+
+        note = "; limited by the true-peak ceiling" if self.limited else ""
+        return (f"loudness {signed(self.reached_lufs, 1)} LUFS "
+                f"(target {signed(self.target_lufs, 1).removesuffix('.0')}{note})")
+
+
 class RenderResult(BaseModel):
     path: str
     duration_s: float
@@ -60,6 +78,7 @@ class RenderResult(BaseModel):
     width: int
     height: int
     sidecars: list[str] = Field(default_factory=list, description="Caption files written beside it (style srt).")
+    loudness: LoudnessReached | None = Field(None, description="With a loudness target: what the mix reached.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -985,6 +1004,18 @@ def normalising_measurement(timeline: Timeline, settings: OutputSettings, *,
                     reached_lufs=reached)
 
 
+def reached_loudness(loudness: Loudness | None, settings: OutputSettings) -> LoudnessReached | None:
+    """What a render normalised with ``loudness`` (:func:`normalising_measurement`) reached, or None
+    without a target (or for silence, which is left silent). A linear gain lands on the target; a
+    limited one reached what its last measured pass measured."""
+    target = settings.loudness_lufs
+    if target is None or loudness is None or loudness.integrated_lufs < -69:
+        return None
+    reached = target if loudness.reached_lufs is None else loudness.reached_lufs
+    return LoudnessReached(target_lufs=target, reached_lufs=round(reached, 1),
+                           limited=abs(target - reached) > LOUDNESS_TOLERANCE_LU)
+
+
 # ---------------------------------------------------------------------------------------------
 # the render entry point
 
@@ -1049,6 +1080,7 @@ def render_timeline(timeline: Timeline, output: Path, *, resolve: Callable[[str]
                 raise
             raise ShotsmithError(f"cannot write {target}: {exc.strerror or exc}") from exc
     result = _result(target, compiled)
+    result.loudness = reached_loudness(loudness, settings)
     if timeline.caption_settings.mode == "srt" and timeline.captions:
         from shotsmith.tools.subtitles import write_sidecars
 

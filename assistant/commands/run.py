@@ -154,6 +154,7 @@ def print_summary(report: RunReport, json_report: Path | None, *, plan_only: boo
         console.print(Text.assemble(("✓", "bold green"), " wrote ", (out.path, "bold"),
                                     f" · {out.duration_s:.2f} s · {out.width}x{out.height} · {out.size_bytes / 1e6:.1f} MB"
                                     f" · {report.timings_s.get('total', 0):.1f} s"
+                                    + (f" · {out.loudness.describe()}" if out.loudness else "")
                                     + (f" · spent {money(spent)}" if spent else "")
                                     + (f" · {cached} shot(s) from cache" if cached else "")), soft_wrap=True)
     if json_report:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from shotsmith.atomic import atomic_write_text
 from shotsmith.project import Approval
 from shotsmith.scrub import scrub_data
+from shotsmith.tools.render import LoudnessReached
 
 
 class ShotReport(BaseModel):
@@ -32,6 +33,8 @@ class OutputReport(BaseModel):
     size_bytes: int
     width: int
     height: int
+    #: with a loudness target: what the mix reached (under it when the true-peak ceiling holds the peaks)
+    loudness: LoudnessReached | None = None
 
 
 class CostReport(BaseModel):

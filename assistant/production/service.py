@@ -45,6 +45,7 @@ from shotsmith.plan_edits import use_footage, validated_plan
 from shotsmith.scrub import scrub
 from shotsmith.project import RenderRecord
 from shotsmith.store import ProjectStore
+from shotsmith.tools.render import LoudnessReached
 
 Emit = Callable[[AgentEvent], None]
 #: How long a still image may be shown (it has no length of its own).
@@ -115,10 +116,13 @@ class Rendered:
     height: int
     preview: bool = False
     version: int | None = None
+    #: with a loudness target: what the mix reached ("limited" when the true-peak ceiling held it under)
+    loudness: LoudnessReached | None = None
 
     def summary(self) -> dict:
         return {"path": self.path, "duration_s": round(self.duration_s, 3), "size_bytes": self.size_bytes,
-                "width": self.width, "height": self.height, "preview": self.preview, "version": self.version}
+                "width": self.width, "height": self.height, "preview": self.preview, "version": self.version,
+                **({"loudness": self.loudness.describe()} if self.loudness else {})}
 
 
 @dataclass
@@ -1180,7 +1184,8 @@ class ProductionService:
             self.store.save()
         self.activity.time("render_preview" if preview else "render", time.perf_counter() - t0)
         result = Rendered(path=str(target), duration_s=rendered.duration_s, size_bytes=rendered.size_bytes,
-                          width=rendered.width, height=rendered.height, preview=preview, version=None if preview else version)
+                          width=rendered.width, height=rendered.height, preview=preview, version=None if preview else version,
+                          loudness=rendered.loudness)
         self.activity.outputs.append(result)
         self.emit(OutputWritten(rendered.path, rendered.duration_s, rendered.size_bytes))
         return result
