@@ -65,7 +65,13 @@ def voice_language(backend: Backend, voice: str | None) -> str | None:
     """
     name = voice or getattr(backend, "voice", None) or ""
     if backend.name == "espeak" and name:
-        return name.split("+")[0].lower().split("-")[0] or None
+        from shotsmith.backends.espeak import DEFAULT_VOICE, installed_voices
+
+        base = name.split("+")[0].lower()
+        installed = installed_voices()[0]
+        if installed and base not in installed:  # espeak speaks its default instead (and says so when it speaks)
+            base = DEFAULT_VOICE
+        return base.split("-")[0] or None
     if backend.name == "piper":
         match = _PIPER_VOICE.match(name)
         return match.group(1) if match else None

@@ -34,6 +34,9 @@ def test_an_english_voice_says_nothing(tmp_path):
     assert language_notes(notices) == []
     _, notices = open_service(tmp_path / "b").plan_brief(EXPLAINER)  # the default voice, en-us
     assert language_notes(notices) == []
+    # a voice espeak does not have: it speaks its default (en-us) and warns when it speaks; no 'zz voice' here
+    _, notices = open_service(tmp_path / "c", voice="espeak:zz").plan_brief(EXPLAINER)
+    assert language_notes(notices) == []
 
 
 def test_the_users_own_lines_take_the_voices_language(tmp_path):
