@@ -108,6 +108,7 @@ class BriefOutcome:
     project: str
     signature: str
     backend: str | None = None  # the backend this run used: an emptied cell shows the default it fell back to
+    backend_was: str | None = None  # the backend the brief's last run used, when this run changed it
     exit_code: int = 0
     error: str | None = None
     spent_usd: float = 0.0
@@ -376,6 +377,9 @@ def run_batch(briefs: list[BatchBrief], outdir: Path, *, backend: str | None = N
             done, pending = wait(pending, timeout=0.5)
             for future in done:
                 outcome = future.result()
+                was = previous.get(outcome.id, {}).get("backend")
+                if was and outcome.backend and was != outcome.backend:
+                    outcome.backend_was = was
                 outcomes[outcome.id] = outcome
                 _write_state(outdir, briefs, outcomes, max_cost, started)
                 if on_outcome:
@@ -463,8 +467,9 @@ def print_table(summary: dict) -> None:
     for column in ("id", "status", "backend", "shots", "spent", "seconds", "output / error"):
         table.add_column(column, overflow="fold")
     for row in summary["briefs"]:
-        table.add_row(Text(row["id"]), row["status"], Text(row.get("backend") or "—"), str(row["shots"]), money(row["spent_usd"]),  # plain text: an
-                      f"{row['seconds']:.1f}", Text(row["error"] or row["output"]))  # error may name '[secrets]'
+        backend = (row.get("backend") or "—") + (f" (was {row['backend_was']})" if row.get("backend_was") else "")
+        table.add_row(Text(row["id"]), row["status"], Text(backend), str(row["shots"]), money(row["spent_usd"]),  # plain
+                      f"{row['seconds']:.1f}", Text(row["error"] or row["output"]))  # text: an error may name '[secrets]'
     console.print(table)
     cap = summary["max_cost_usd"]
     console.print(f"{summary['counts']} · spent {money(summary['spent_usd'])}"

@@ -163,7 +163,7 @@ def test_an_emptied_backend_cell_means_the_default_again_and_the_summary_says_wh
     assert first["briefs"][0]["status"] == "done" and first["briefs"][0]["backend"] == "priced-test"
     second = run_batch(load_briefs(write_csv(tmp_path / "b.csv", ['tea,"a 2 second ad for tea",,,'])), out, **options)
     row = second["briefs"][0]
-    assert row["status"] == "done" and row["backend"] == "animatic"
+    assert row["status"] == "done" and row["backend"] == "animatic" and row["backend_was"] == "priced-test"
     stored = json.loads((out / "tea.shotsmith" / "project.json").read_text())
     assert stored["production"]["backend"] == "animatic"
     assert row["spent_usd"] == pytest.approx(first["briefs"][0]["spent_usd"])  # nothing more was paid
