@@ -52,17 +52,28 @@ def silent_server():
     server.close()
 
 
+def _no_ray_here(monkeypatch) -> list:
+    """This process as if Ray were not joined yet (another test module may have started the shared local
+    instance), with ray.init recording its calls instead of joining anything."""
+    import ray
+
+    inits: list = []
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", lambda *args, **kwargs: inits.append(kwargs))
+    return inits
+
+
 def _connect_fails(address: str, monkeypatch, bound: float) -> InvalidInputError:
     import ray
 
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    assert not ray.is_initialized()
+    inits = _no_ray_here(monkeypatch)
     started = time.monotonic()
     with pytest.raises(InvalidInputError) as caught:
         connect(RaySettings(address=address, connect_timeout_s=bound))
     took = time.monotonic() - started
     assert took < bound + 1.0, took
-    assert not ray.is_initialized()
+    assert inits == []  # refused before ray.init was ever called
     error = caught.value
     assert error.exit_code == 2
     assert "\n" not in error.message
@@ -99,9 +110,10 @@ def test_the_cli_refuses_a_wrong_address_before_any_work(tmp_path, monkeypatch, 
     (tmp_path / "briefs").mkdir()
     (tmp_path / "briefs" / "tea.txt").write_text("a 2 second ad for tea", encoding="utf-8")
     monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{_free_port()}")
+    inits = _no_ray_here(monkeypatch)
     started = time.monotonic()
     code = main(["batch", str(tmp_path / "briefs"), "-o", str(tmp_path / "out"), "--executor", "ray"])
     assert code == 2 and time.monotonic() - started < 5
     err = capsys.readouterr().err
     assert "cannot reach the Ray cluster at 127.0.0.1:" in err and "Traceback" not in err
-    assert not ray.is_initialized() and not (tmp_path / "out" / "tea.mp4").exists()
+    assert inits == [] and not (tmp_path / "out" / "tea.mp4").exists()
