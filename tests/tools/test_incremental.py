@@ -276,5 +276,7 @@ def test_runs_are_shared_between_cores_at_segment_boundaries(tmp_path, monkeypat
     monkeypatch.setattr(incremental.os, "getloadavg", lambda: (0.2, 0, 0))
     monkeypatch.setattr(incremental.os, "cpu_count", lambda: 2)
     assert incremental.parallel_jobs() == 2
+    monkeypatch.setattr(incremental.os, "getloadavg", lambda: (1.4, 0, 0))  # this run's own start counts in it
+    assert incremental.parallel_jobs() == 2
     monkeypatch.setattr(incremental.os, "getloadavg", lambda: (3.5, 0, 0))
     assert incremental.parallel_jobs() == 1  # a busy machine: one process costs least
