@@ -13,6 +13,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from shotsmith.assistant.sessions.protocol import ChatSessionLike
+from shotsmith.media.ffmpeg import lower_children_priority
 from shotsmith.tui.screens.chat import ChatScreen
 
 
@@ -26,5 +27,10 @@ class ShotsmithApp(App[None]):
         self.session = session
 
     def on_mount(self) -> None:
+        # Keys before encodes: a render's ffmpeg runs at a lower priority than this UI while the app is up.
+        lower_children_priority(10)
         self.install_screen(ChatScreen(self.session), name="chat")
         self.push_screen("chat")
+
+    def on_unmount(self) -> None:
+        lower_children_priority(0)

@@ -96,6 +96,17 @@ def _die_with_parent_fn() -> Callable[[], None] | None:
     return preexec
 
 
+_child_niceness = 0
+
+
+def lower_children_priority(niceness: int = 10) -> None:
+    """Start later children at this niceness (0: as shotsmith itself). An interactive front end (the TUI)
+    sets it while it runs: a render's ffmpeg then yields the CPU to the UI thread, so a key reaches the screen
+    at once even while every core encodes; scripted runs keep full priority, so nothing else slows them."""
+    global _child_niceness
+    _child_niceness = max(0, int(niceness))
+
+
 def spawn(argv: Sequence[str], **kwargs) -> subprocess.Popen:
     """Start a child that shotsmith owns: its own process group (a terminal's Ctrl-C reaches shotsmith,
     which stops the child in order), killed if shotsmith dies (Linux), no stdin, and registered so
@@ -107,6 +118,14 @@ def spawn(argv: Sequence[str], **kwargs) -> subprocess.Popen:
     if os.name == "posix":
         options["process_group"] = 0
         preexec = _die_with_parent_fn()
+        niceness = _child_niceness
+        if niceness:
+            die_with_parent = preexec
+
+            def preexec() -> None:
+                if die_with_parent is not None:
+                    die_with_parent()
+                os.nice(niceness)
         if preexec is not None:
             options["preexec_fn"] = preexec
     options.update(kwargs)

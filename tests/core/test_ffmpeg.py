@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 
 import pytest
@@ -40,3 +41,28 @@ def test_progress_is_reported(make_clip, tmp_path):
                       duration_s=1.0, on_progress=seen.append)
     assert seen and seen[-1] == pytest.approx(1.0)
     assert seen == sorted(seen)
+
+
+def test_children_start_at_the_niceness_an_interactive_front_end_asks_for():
+    """The TUI lowers its render's ffmpeg below itself (keys stay on time while every core encodes);
+    a scripted run keeps its children at its own priority."""
+    import subprocess
+    import sys
+
+    from shotsmith.media import ffmpeg
+
+    def child_niceness() -> int:
+        proc = ffmpeg.spawn([sys.executable, "-c", "import os; print(os.nice(0))"], stdout=subprocess.PIPE, text=True)
+        try:
+            out, _ = proc.communicate(timeout=30)
+        finally:
+            ffmpeg.release(proc)
+        return int(out)
+
+    own = os.nice(0)
+    try:
+        ffmpeg.lower_children_priority(10)
+        assert child_niceness() == min(19, own + 10)
+    finally:
+        ffmpeg.lower_children_priority(0)
+    assert child_niceness() == own
