@@ -86,6 +86,9 @@ class PathResult:
     #: The share of shots whose picture shows every member the brief names (the headline figure).
     whole_cast: float = float("nan")
     seconds: float = 0.0
+    #: The image backend that drew the keyframes (None: no keyframes), and its keyframes' absolute paths.
+    image_backend: str | None = None
+    keyframes: list[Path] = field(default_factory=list)
 
     def share(self, part: int, whole: int) -> str:
         return f"{part}/{whole} ({100 * part / whole:.0f} %)" if whole else "0/0"
@@ -215,12 +218,23 @@ def pixel_figures(result: PathResult, store, folder: Path) -> None:
 
 # -- the four paths ---------------------------------------------------------------------------------------------
 
-def run_offline(name: str, keyframes: str, work: Path, refs, brief: str, resolution: str, fps: int) -> PathResult:
+def keyframe_paths(session) -> list[Path]:
+    """The storyboard stills the project keeps (``Shot.keyframe``, project-relative), not the video's frames."""
+    return [session.store.root / shot.keyframe for shot in session.service.plan.shots if shot.keyframe]
+
+
+def run_offline(name: str, keyframes: str, work: Path, refs, brief: str, resolution: str, fps: int,
+                image_backend: str | None = None, pixels: bool = True) -> PathResult:
     result = PathResult(name)
-    options = ServiceOptions(backend="animatic", keyframes=keyframes, resolution=resolution, fps=fps)
+    options = ServiceOptions(backend="animatic", keyframes=keyframes, resolution=resolution, fps=fps,
+                             image_backend=image_backend)
     session, result.seconds = produce(work / name, refs, brief, options)
     result.shots = len(session.service.plan.shots)
+    result.keyframes = keyframe_paths(session)
+    result.image_backend = (image_backend or "sketch") if keyframes != "off" else None
     request_figures(result, session.store)
+    if not pixels:
+        return result
     folder = work / f"{name}-frames"
     folder.mkdir()
     pixel_figures(result, session.store, folder)
@@ -243,6 +257,8 @@ def run_mock(name: str, keyframes: str, work: Path, refs, brief: str, fps: int) 
                                  auto_approve=True, max_cost_usd=50)
         session, result.seconds = produce(work / name, refs, brief, options)
         result.shots = len(session.service.plan.shots)
+        result.keyframes = keyframe_paths(session)
+        result.image_backend = "runway-image" if keyframes != "off" else None
         request_figures(result, session.store)
         result.wire = wire_figures(mock)
     finally:
@@ -253,6 +269,109 @@ def run_mock(name: str, keyframes: str, work: Path, refs, brief: str, fps: int) 
             else:
                 os.environ[key] = value
     return result
+
+
+def run_diffusers_image(work: Path, refs, brief: str, resolution: str, fps: int, model: Path) -> PathResult:
+    """Storyboard-first with ``diffusers-image`` drawing the keyframes from ``model`` (a local T2I folder), two
+    steps on the CPU: its keyframes are scored against the references; the animatic's render is not measured."""
+    import contextlib
+
+    config = work / "diffusers-image.toml"
+    config.write_text(f'[backends.diffusers-image]\nmodel = "{model}"\nshort_side = 64\nsteps = 2\n'
+                      'device = "cpu"\n', encoding="utf-8")
+    saved = os.environ.get("SHOTSMITH_CONFIG")
+    os.environ["SHOTSMITH_CONFIG"] = str(config)
+    try:
+        return run_offline("offline diffusers-image storyboard-first", "auto", work, refs, brief, resolution, fps,
+                           image_backend="diffusers-image", pixels=False)
+    finally:
+        with contextlib.suppress(KeyError):
+            del os.environ["SHOTSMITH_CONFIG"]
+        if saved is not None:
+            os.environ["SHOTSMITH_CONFIG"] = saved
+
+
+# -- the keyframes against the references ----------------------------------------------------------------------
+
+#: The default CLIP match threshold: a keyframe matches a member when the cosine similarity of their CLIP image
+#: embeddings is at least this. Same-subject image pairs score well above it with the public CLIP ViT-B/32,
+#: unrelated pairs commonly below; it is a starting point (``--clip-threshold``), not a calibrated figure.
+CLIP_THRESHOLD = 0.80
+COLOUR_MEASURE = "colour (backdrop within dE 12 on >= 0.2 % of the keyframe)"
+
+
+@dataclass
+class KeyframeScore:
+    """One image backend's keyframes against the cast's references: per member, the share that match."""
+
+    backend: str
+    measure: str
+    keyframes: int
+    shares: dict[str, float]
+    both: float
+
+
+class ClipScorer:
+    """CLIP image-embedding cosine similarity from a local folder (``CLIPModel`` + ``CLIPImageProcessor``).
+
+    The subject region is the whole keyframe: the sketch draws the cast as thumbnails inside the panel and a
+    generative backend places the subject where it likes, and neither records where, so there is no crop to take.
+    """
+
+    def __init__(self, folder: Path, threshold: float) -> None:
+        import torch
+        from transformers import CLIPImageProcessor, CLIPModel
+
+        self.torch, self.threshold = torch, threshold
+        self.model = CLIPModel.from_pretrained(str(folder)).eval()
+        self.processor = CLIPImageProcessor.from_pretrained(str(folder))
+        self.measure = f"CLIP image cosine >= {threshold:.2f} ({folder.name})"
+
+    def embed(self, paths: list[Path]):
+        images = [Image.open(p).convert("RGB") for p in paths]
+        with self.torch.no_grad():
+            pixels = self.processor(images=images, return_tensors="pt")["pixel_values"]
+            features = self.model.get_image_features(pixel_values=pixels)
+            if not isinstance(features, self.torch.Tensor):  # transformers 5: the projected embeddings are pooled
+                features = features.pooler_output
+        return self.torch.nn.functional.normalize(features, dim=-1)
+
+    def matches(self, keyframes: list[Path], refs: dict[str, list[Path]]) -> list[set[str]]:
+        frames = self.embed(keyframes)
+        found: list[set[str]] = [set() for _ in keyframes]
+        for name, paths in refs.items():
+            best = (frames @ self.embed(paths).T).max(dim=1).values  # the closest of the member's references
+            for i, similarity in enumerate(best.tolist()):
+                if similarity >= self.threshold:
+                    found[i].add(name)
+        return found
+
+
+def colour_matches(keyframes: list[Path]) -> list[set[str]]:
+    """The documented fallback: a keyframe matches a member when it shows the member's reference backdrop."""
+    return [{name for name in CAST if shows(path, CAST[name][0])} for path in keyframes]
+
+
+def score_keyframes(results: list[PathResult], refs: dict[str, Path], clip: ClipScorer | None) -> list[KeyframeScore]:
+    scores = []
+    for r in results:
+        if not r.image_backend:
+            continue
+        if not r.keyframes:
+            raise SystemExit(f"{r.name}: the storyboard run kept no keyframes to score")
+        found = clip.matches(r.keyframes, {n: [p] for n, p in refs.items()}) if clip else colour_matches(r.keyframes)
+        n = len(found)
+        scores.append(KeyframeScore(r.image_backend, clip.measure if clip else COLOUR_MEASURE, n,
+                                    {name: sum(name in f for f in found) / n for name in CAST},
+                                    sum(f >= set(CAST) for f in found) / n))
+    return scores
+
+
+def keyframe_table(scores: list[KeyframeScore]) -> str:
+    rows = ["| backend | measure | Mara | Theo | both |", "|---|---|---:|---:|---:|"]
+    rows += [f"| {s.backend} | {s.measure} | {s.shares['mara']:.2f} | {s.shares['theo']:.2f} | {s.both:.2f} |"
+             for s in scores]
+    return "\n".join(rows)
 
 
 # -- report -----------------------------------------------------------------------------------------------------
@@ -295,7 +414,23 @@ def main() -> int:
     parser.add_argument("--no-mock", action="store_true", help="the offline path only")
     parser.add_argument("--write-readme", action="store_true")
     parser.add_argument("--keep", type=Path, help="keep the projects and the measured frames in this folder")
+    parser.add_argument("--clip-model", type=Path, metavar="DIR",
+                        help="a local CLIP folder (CLIPModel + CLIPImageProcessor): score keyframes by CLIP image "
+                             "similarity instead of the colour test")
+    parser.add_argument("--clip-threshold", type=float, default=CLIP_THRESHOLD,
+                        help=f"CLIP cosine similarity at which a keyframe matches a member (default {CLIP_THRESHOLD})")
+    parser.add_argument("--image-model", type=Path, metavar="DIR",
+                        help="a local diffusers text-to-image folder: also score diffusers-image's keyframes")
     args = parser.parse_args()
+    for option, folder in (("--clip-model", args.clip_model), ("--image-model", args.image_model)):
+        if folder is not None and not folder.is_dir():
+            parser.error(f"{option} {folder}: no such folder")
+    clip = None
+    if args.clip_model is not None:
+        try:
+            clip = ClipScorer(args.clip_model.resolve(), args.clip_threshold)
+        except (OSError, ValueError) as exc:
+            parser.error(f"--clip-model {args.clip_model}: not a CLIP model folder ({str(exc).splitlines()[0]})")
     if args.smoke:
         args.shots, args.resolution = 2, "360p"
     brief = BRIEF.format(seconds=2 * args.shots, shots=args.shots)
@@ -307,17 +442,23 @@ def main() -> int:
         refs = make_references(work / "refs")
         results = [run_offline("offline storyboard-first", "auto", work, refs, brief, args.resolution, args.fps),
                    run_offline("offline t2v (--keyframes off)", "off", work, refs, brief, args.resolution, args.fps)]
+        if args.image_model is not None:
+            results.append(run_diffusers_image(work, refs, brief, args.resolution, args.fps, args.image_model.resolve()))
         if not args.no_mock:
             results += [run_mock("mock runway storyboard-first", "auto", work, refs, brief, args.fps),
                         run_mock("mock runway t2v (--keyframes off)", "off", work, refs, brief, args.fps)]
-    text = table(results)
+        scores = score_keyframes(results, refs, clip)
+    text = table([r for r in results if r.image_backend != "diffusers-image"])
     print(f"brief: {brief!r}; offline at {args.resolution} {args.fps} fps; python {platform.python_version()}")
     print(text)
     for r in results:
         if r.wire:
             print(f"{r.name}: runway mock received " + ", ".join(f"{k} {v}" for k, v in r.wire.items()))
+    keyframes_text = keyframe_table(scores)
+    print(f"keyframes against the cast's references, measure: {clip.measure if clip else COLOUR_MEASURE}")
+    print(keyframes_text)
     if args.write_readme:
-        write_readme(readme_text(brief, args, results, text))
+        write_readme(readme_text(brief, args, results, text, keyframes_text))
     storyboard, t2v = results[0], results[1]
     print(f"palette dE storyboard {mean(storyboard.palette_de):.1f} vs t2v {mean(t2v.palette_de):.1f}")
     print(f"ssim storyboard {mean(storyboard.ssim):.3f} vs t2v {mean(t2v.ssim):.3f}")
@@ -325,7 +466,7 @@ def main() -> int:
     return 0
 
 
-def readme_text(brief: str, args, results: list[PathResult], text: str) -> str:
+def readme_text(brief: str, args, results: list[PathResult], text: str, keyframes_text: str) -> str:
     wires = "\n".join(f"- {r.name}: the Runway mock received " + ", ".join(f"{k} {v}" for k, v in r.wire.items())
                       for r in results if r.wire)
     storyboard, t2v = results[0], results[1]

@@ -39,3 +39,55 @@ def test_the_consistency_bench_runs_scaled_down(tmp_path):
     storyboard, t2v = (float(v) for v in match.groups())
     assert t2v == 0.0 and storyboard > 0.0  # the references reach the panels' pixels; the previz cards show none
     assert re.fullmatch(r"ssim storyboard [0-9.]+ vs t2v [0-9.]+", lines[-2])
+
+
+def _tiny_clip(folder: Path) -> Path:
+    """A random-weight CLIP saved like a model folder (no hub): its similarities mean nothing, its shapes do."""
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("torch")
+    tiny = {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 1, "num_attention_heads": 2}
+    config = transformers.CLIPConfig(text_config=tiny, vision_config={**tiny, "image_size": 32, "patch_size": 8},
+                                     projection_dim=16)
+    transformers.CLIPModel(config).save_pretrained(str(folder))
+    transformers.CLIPImageProcessor(size={"shortest_edge": 32},
+                                    crop_size={"height": 32, "width": 32}).save_pretrained(str(folder))
+    return folder
+
+
+def _keyframe_rows(stdout: str) -> dict[str, list[str]]:
+    start = stdout.index("| backend | measure |")
+    rows = {}
+    for line in stdout[start:].splitlines()[2:]:
+        if not line.startswith("| "):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
+@pytest.mark.timeout(120)
+def test_the_bench_scores_keyframes_by_clip_similarity_from_a_local_clip_folder(tmp_path):
+    clip = _tiny_clip(tmp_path / "tiny-clip")
+    done = subprocess.run([sys.executable, str(BENCH), "--smoke", "--no-mock", "--clip-model", str(clip),
+                           "--clip-threshold", "0.5"], cwd=tmp_path, capture_output=True, text=True, timeout=110)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "keyframes against the cast's references, measure: CLIP image cosine >= 0.50 (tiny-clip)" in done.stdout
+    rows = _keyframe_rows(done.stdout)
+    assert list(rows) == ["sketch"]  # the t2v run keeps no keyframes; no --image-model, no mock
+    measure, *shares = rows["sketch"]
+    assert measure.startswith("CLIP image cosine")
+    assert all(0.0 <= float(v) <= 1.0 for v in shares) and len(shares) == 3
+    assert done.stdout.strip().splitlines()[-1] == "consistency storyboard 1.00 vs t2v 0.00"  # the colour path still
+
+
+def test_the_colour_measure_scores_the_keyframes_and_a_bad_clip_folder_is_one_line(tmp_path):
+    done = subprocess.run([sys.executable, str(BENCH), "--smoke", "--no-mock"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=110)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "measure: colour (backdrop within dE 12" in done.stdout
+    assert _keyframe_rows(done.stdout)["sketch"][1:] == ["1.00", "1.00", "1.00"]
+    (tmp_path / "empty").mkdir()
+    bad = subprocess.run([sys.executable, str(BENCH), "--smoke", "--clip-model", str(tmp_path / "empty")],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=110)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "--clip-model" in bad.stderr and "not a CLIP model folder" in bad.stderr
