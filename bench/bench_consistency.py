@@ -226,8 +226,9 @@ def keyframe_paths(session) -> list[Path]:
 def run_offline(name: str, keyframes: str, work: Path, refs, brief: str, resolution: str, fps: int,
                 image_backend: str | None = None, pixels: bool = True) -> PathResult:
     result = PathResult(name)
+    # A local model asks before its (free, but long) GPU time; the bench's running it is the yes.
     options = ServiceOptions(backend="animatic", keyframes=keyframes, resolution=resolution, fps=fps,
-                             image_backend=image_backend)
+                             image_backend=image_backend, auto_approve=image_backend is not None)
     session, result.seconds = produce(work / name, refs, brief, options)
     result.shots = len(session.service.plan.shots)
     result.keyframes = keyframe_paths(session)
@@ -297,7 +298,7 @@ def run_diffusers_image(work: Path, refs, brief: str, resolution: str, fps: int,
 #: embeddings is at least this. Same-subject image pairs score well above it with the public CLIP ViT-B/32,
 #: unrelated pairs commonly below; it is a starting point (``--clip-threshold``), not a calibrated figure.
 CLIP_THRESHOLD = 0.80
-COLOUR_MEASURE = "colour (backdrop within dE 12 on >= 0.2 % of the keyframe)"
+COLOUR_MEASURE = "colour/structure (one connected patch of the backdrop colour, dE < 12, >= 0.2 % of the keyframe)"
 
 
 @dataclass
@@ -325,7 +326,8 @@ class ClipScorer:
         self.torch, self.threshold = torch, threshold
         self.model = CLIPModel.from_pretrained(str(folder)).eval()
         self.processor = CLIPImageProcessor.from_pretrained(str(folder))
-        self.measure = f"CLIP image cosine >= {threshold:.2f} ({folder.name})"
+        self.measure = f"CLIP image cosine >= {threshold:.2f} ({folder.name}, whole keyframe)"
+        self.short = f"CLIP >= {threshold:.2f}"
 
     def embed(self, paths: list[Path]):
         images = [Image.open(p).convert("RGB") for p in paths]
@@ -347,9 +349,21 @@ class ClipScorer:
         return found
 
 
+def shows_patch(path: Path, rgb: tuple[int, int, int]) -> bool:
+    """The colour test plus structure: the pixels near the backdrop colour must include one 4-connected patch of
+    at least PRESENCE_SHARE of the image, as a placed reference is - scattered pixels of a noisy image are not."""
+    with Image.open(path) as image:
+        width, height = image.size
+    target = cv2.cvtColor(np.array([[rgb]], dtype=np.float32) / 255.0, cv2.COLOR_RGB2Lab).reshape(3)
+    close = (np.linalg.norm(lab_pixels(path) - target, axis=1) < PRESENCE_DE).reshape(height, width)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(close.astype(np.uint8), connectivity=4)
+    largest = stats[1:, cv2.CC_STAT_AREA].max() if count > 1 else 0
+    return largest >= PRESENCE_SHARE * width * height
+
+
 def colour_matches(keyframes: list[Path]) -> list[set[str]]:
-    """The documented fallback: a keyframe matches a member when it shows the member's reference backdrop."""
-    return [{name for name in CAST if shows(path, CAST[name][0])} for path in keyframes]
+    """The documented fallback: a keyframe matches a member when it holds a patch of the member's backdrop."""
+    return [{name for name in CAST if shows_patch(path, CAST[name][0])} for path in keyframes]
 
 
 def score_keyframes(results: list[PathResult], refs: dict[str, Path], clip: ClipScorer | None) -> list[KeyframeScore]:
@@ -361,7 +375,7 @@ def score_keyframes(results: list[PathResult], refs: dict[str, Path], clip: Clip
             raise SystemExit(f"{r.name}: the storyboard run kept no keyframes to score")
         found = clip.matches(r.keyframes, {n: [p] for n, p in refs.items()}) if clip else colour_matches(r.keyframes)
         n = len(found)
-        scores.append(KeyframeScore(r.image_backend, clip.measure if clip else COLOUR_MEASURE, n,
+        scores.append(KeyframeScore(r.image_backend, clip.short if clip else "colour/structure", n,
                                     {name: sum(name in f for f in found) / n for name in CAST},
                                     sum(f >= set(CAST) for f in found) / n))
     return scores

@@ -66,17 +66,23 @@ def _keyframe_rows(stdout: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.timeout(120)
-def test_the_bench_scores_keyframes_by_clip_similarity_from_a_local_clip_folder(tmp_path):
+def test_the_bench_scores_each_backends_keyframes_by_clip_similarity_from_local_folders(tmp_path, tmp_path_factory):
+    """Tiny random CLIP and tiny random SD 1.5: the CLIP path runs over sketch's and diffusers-image's keyframes."""
+    pytest.importorskip("diffusers")
+    from tests.backends.tiny_image_pipelines import shared_stable_diffusion
+
     clip = _tiny_clip(tmp_path / "tiny-clip")
     done = subprocess.run([sys.executable, str(BENCH), "--smoke", "--no-mock", "--clip-model", str(clip),
-                           "--clip-threshold", "0.5"], cwd=tmp_path, capture_output=True, text=True, timeout=110)
+                           "--clip-threshold", "0.5", "--image-model", str(shared_stable_diffusion(tmp_path_factory))],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=110)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "keyframes against the cast's references, measure: CLIP image cosine >= 0.50 (tiny-clip)" in done.stdout
+    assert ("keyframes against the cast's references, measure: CLIP image cosine >= 0.50 (tiny-clip, whole keyframe)"
+            in done.stdout)
     rows = _keyframe_rows(done.stdout)
-    assert list(rows) == ["sketch"]  # the t2v run keeps no keyframes; no --image-model, no mock
-    measure, *shares = rows["sketch"]
-    assert measure.startswith("CLIP image cosine")
-    assert all(0.0 <= float(v) <= 1.0 for v in shares) and len(shares) == 3
+    assert list(rows) == ["sketch", "diffusers-image"]  # the t2v run keeps no keyframes; no mock
+    for measure, *shares in rows.values():
+        assert measure == "CLIP >= 0.50"
+        assert len(shares) == 3 and all(0.0 <= float(v) <= 1.0 for v in shares)
     assert done.stdout.strip().splitlines()[-1] == "consistency storyboard 1.00 vs t2v 0.00"  # the colour path still
 
 
@@ -84,7 +90,7 @@ def test_the_colour_measure_scores_the_keyframes_and_a_bad_clip_folder_is_one_li
     done = subprocess.run([sys.executable, str(BENCH), "--smoke", "--no-mock"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=110)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "measure: colour (backdrop within dE 12" in done.stdout
+    assert "measure: colour/structure (one connected patch" in done.stdout
     assert _keyframe_rows(done.stdout)["sketch"][1:] == ["1.00", "1.00", "1.00"]
     (tmp_path / "empty").mkdir()
     bad = subprocess.run([sys.executable, str(BENCH), "--smoke", "--clip-model", str(tmp_path / "empty")],
