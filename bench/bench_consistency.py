@@ -28,6 +28,14 @@ Measured, from what was really sent and really rendered:
    The mock cloud path has no pixel figure on purpose: the mock serves one fixed test clip (and one fixed
    test image) whatever the request holds, so its frames say nothing about consistency; only its requests do.
 
+3. **keyframes against the references, per image backend**: the storyboard stills the project keeps
+   (``Shot.keyframe``) of ``sketch``, of ``diffusers-image`` with ``--image-model DIR`` (a local diffusers
+   text-to-image folder) and of the mock's ``runway-image``, scored against each member's reference: CLIP image
+   cosine similarity >= ``--clip-threshold`` with ``--clip-model DIR`` (a local CLIP folder; the whole keyframe is
+   the subject region: no backend records where it put the subject), else the colour/structure test (one connected
+   patch of the member's backdrop colour). The table says which measure it used: backend | measure | Mara | Theo |
+   both.
+
 The last line is ``consistency storyboard X vs t2v Y``: on the offline path, the share of shots whose picture
 shows every member the brief names. SSIM and palette distance are printed before it but are not the headline:
 the offline text-to-video shots are previz cards drawn on one template, so their frames resemble each other for
@@ -436,6 +444,8 @@ def main() -> int:
     parser.add_argument("--image-model", type=Path, metavar="DIR",
                         help="a local diffusers text-to-image folder: also score diffusers-image's keyframes")
     args = parser.parse_args()
+    if not -1.0 <= args.clip_threshold <= 1.0:
+        parser.error(f"--clip-threshold {args.clip_threshold}: a cosine similarity is between -1 and 1")
     for option, folder in (("--clip-model", args.clip_model), ("--image-model", args.image_model)):
         if folder is not None and not folder.is_dir():
             parser.error(f"{option} {folder}: no such folder")
@@ -472,7 +482,8 @@ def main() -> int:
     print(f"keyframes against the cast's references, measure: {clip.measure if clip else COLOUR_MEASURE}")
     print(keyframes_text)
     if args.write_readme:
-        write_readme(readme_text(brief, args, results, text, keyframes_text))
+        write_readme(readme_text(brief, args, results, text, keyframes_text,
+                                 clip.measure if clip else COLOUR_MEASURE))
     storyboard, t2v = results[0], results[1]
     print(f"palette dE storyboard {mean(storyboard.palette_de):.1f} vs t2v {mean(t2v.palette_de):.1f}")
     print(f"ssim storyboard {mean(storyboard.ssim):.3f} vs t2v {mean(t2v.ssim):.3f}")
@@ -480,7 +491,28 @@ def main() -> int:
     return 0
 
 
-def readme_text(brief: str, args, results: list[PathResult], text: str, keyframes_text: str) -> str:
+#: How to read the keyframe table (bench/README.md).
+KEYFRAME_READING = (
+    "This scores the storyboard stills the project keeps (each shot's `keyframe`), not the video's frames: a row per "
+    "image backend that drew them (`sketch` always; `diffusers-image` with `--image-model DIR`, a local diffusers "
+    "text-to-image folder; `runway-image` from the Runway mock). Mara, Theo: the share of keyframes that match that "
+    "member's reference; both: the share matching both. With `--clip-model DIR` (a local folder that "
+    "`CLIPModel.from_pretrained` and `CLIPImageProcessor.from_pretrained` load) a keyframe matches a member when the "
+    "cosine similarity of their CLIP image embeddings is at least `--clip-threshold` (default "
+    f"{CLIP_THRESHOLD:.2f}, a starting point for the public ViT-B/32, not a calibrated figure; the best of a "
+    "member's references counts). The subject region is the whole keyframe: neither the sketch nor a generative "
+    "backend records where it put the subject, so there is no crop to take. Without `--clip-model` the measure is "
+    "the colour/structure test: the keyframe holds one 4-connected patch of the member's reference backdrop colour "
+    "(CIE76 dE < 12) covering at least 0.2 % of it, as a placed reference does; scattered pixels of that colour "
+    "(the noise of a random-weight model) do not count. It can only see these bench references (flat, distinctive "
+    "backdrops) and is fooled by any picture with a patch of that colour: the mock's fixed test image is a colour "
+    "gradient that sweeps through teal, so it 'shows' Theo. The mock rows measure the mock, not Runway; a "
+    "`diffusers-image` row from a random-weight test pipeline measures noise; a real model folder's row, "
+    "scored with a real CLIP folder, is the figure to compare backends by. The bench prints which measure it used.")
+
+
+def readme_text(brief: str, args, results: list[PathResult], text: str, keyframes_text: str,
+                measure: str) -> str:
     wires = "\n".join(f"- {r.name}: the Runway mock received " + ", ".join(f"{k} {v}" for k, v in r.wire.items())
                       for r in results if r.wire)
     storyboard, t2v = results[0], results[1]
@@ -496,8 +528,16 @@ def readme_text(brief: str, args, results: list[PathResult], text: str, keyframe
             f"members' references, in the project's records and on the wire; text-to-video sends neither. In the "
             f"pictures the offline storyboard shows the whole cast in {100 * storyboard.whole_cast:.0f} % of the "
             f"shots and the previz cards in {100 * t2v.whole_cast:.0f} % (the bench's last line). The sketch draws "
-            f"the references as thumbnails in the panel's top-right corner, and the camera move crops them"
-            f"{': ' + cropped if cropped else ''} - the same crop issue #10 notes for the panel's labels.\n\n"
+            f"the references as thumbnails inside the part of the panel that every camera move keeps on screen for "
+            f"its whole duration (`formats.steady_region`, from the render's own move geometry), in the corner of it "
+            f"the figures leave clearest"
+            f"{': yet here ' + cropped if cropped else ''}; before that they sat at the panel's top-right edge and "
+            f"the move cut Mara out of 3 of 6 shots (01:15 run: 50 % / 100 % / 50 %). The bench measures the middle "
+            f"frame of each shot; frames taken at the start and the end of every shot of the same brief (`shotsmith "
+            f"run`, 360p) show both members too.\n\n"
+            f"**Keyframes against the references, per image backend** (measure: {measure}"
+            f"{f'; diffusers-image from the model folder {args.image_model.name!r}' if args.image_model else ''}):\n\n{keyframes_text}\n\n"
+            f"{KEYFRAME_READING}\n\n"
             f"SSIM and palette distance do not answer the question and are shown for what they are: the previz cards "
             f"are one template (a gradient, a grid and text), so consecutive cards come out more alike (SSIM "
             f"{mean(t2v.ssim):.2f}) than consecutive storyboard panels, whose framing changes from wide to close-up "
@@ -505,9 +545,11 @@ def readme_text(brief: str, args, results: list[PathResult], text: str, keyframe
             f"{mean(storyboard.palette_de):.1f} for the storyboard and {mean(t2v.palette_de):.1f} for the cards. They measure how alike two frames "
             f"are, not whether they show the same people. The mock serves one fixed test clip and image whatever it "
             f"is sent, so it has no pixel figure. A pixel figure for a generative model needs that model's frames (a "
-            f"GPU or a provider key) and a subject-region similarity (CLIP from a local model folder); this machine "
-            f"has none of them.\n\n"
-            f"Reproduce: `.venv/bin/python bench/bench_consistency.py --shots {args.shots} --write-readme` "
+            f"GPU or a provider key) and a subject-region similarity (the keyframe table with `--clip-model`, a local CLIP "
+            f"folder); the table above is what this machine can run.\n\n"
+            f"Reproduce: `.venv/bin/python bench/bench_consistency.py --shots {args.shots}"
+            f"{' --image-model DIR' if args.image_model else ''}{' --clip-model DIR' if args.clip_model else ''} "
+            f"--write-readme` "
             f"(`--keep DIR` keeps the projects and the measured frames); the suite runs `--smoke` "
             f"(`tests/assistant/test_bench_consistency.py`).\n")
 

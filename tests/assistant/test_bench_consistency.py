@@ -39,6 +39,9 @@ def test_the_consistency_bench_runs_scaled_down(tmp_path):
     storyboard, t2v = (float(v) for v in match.groups())
     assert t2v == 0.0 and storyboard > 0.0  # the references reach the panels' pixels; the previz cards show none
     assert re.fullmatch(r"ssim storyboard [0-9.]+ vs t2v [0-9.]+", lines[-2])
+    keyframes = _keyframe_rows(done.stdout)  # without --clip-model: the colour/structure test, per image backend
+    assert list(keyframes) == ["sketch", "runway-image"]
+    assert keyframes["sketch"] == ["colour/structure", "1.00", "1.00", "1.00"]
 
 
 def _tiny_clip(folder: Path) -> Path:
