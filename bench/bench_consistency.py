@@ -47,7 +47,6 @@ suite's run).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import platform
 import re
@@ -68,6 +67,8 @@ from shotsmith.assistant import ServiceOptions, drive_brief, open_session  # noq
 from shotsmith.assistant.production.casting import add_member  # noqa: E402
 from shotsmith.media.ffmpeg import ffmpeg_exe, run_ffmpeg  # noqa: E402
 from shotsmith.tools.render import place_clips  # noqa: E402
+
+from bench_render import write_readme  # noqa: E402  (a sibling script: bench/ is sys.path[0] when run)
 
 #: Each member's reference: (backdrop RGB, face RGB, description). The backdrop is what the pixel check looks for.
 CAST = {"mara": ((200, 30, 160), (240, 200, 170), "a woman with short red hair"),
@@ -417,16 +418,6 @@ def table(results: list[PathResult]) -> str:
     return "\n".join(rows)
 
 
-def write_readme(text: str) -> None:
-    readme = ROOT / "bench" / "README.md"
-    current = readme.read_text(encoding="utf-8")
-    section = re.compile(r"## Consistency\n.*?(?=\n## |\Z)", re.S)
-    block = f"## Consistency\n\n{text.rstrip()}\n"
-    current = section.sub(lambda m: block, current) if section.search(current) \
-        else current.rstrip("\n") + "\n\n" + block
-    readme.write_text(current, encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shots", type=int, default=4, help="shots in the brief (2 s each)")
@@ -483,7 +474,7 @@ def main() -> int:
     print(keyframes_text)
     if args.write_readme:
         write_readme(readme_text(brief, args, results, text, keyframes_text,
-                                 clip.measure if clip else COLOUR_MEASURE))
+                                 clip.measure if clip else COLOUR_MEASURE), heading="Consistency")
     storyboard, t2v = results[0], results[1]
     print(f"palette dE storyboard {mean(storyboard.palette_de):.1f} vs t2v {mean(t2v.palette_de):.1f}")
     print(f"ssim storyboard {mean(storyboard.ssim):.3f} vs t2v {mean(t2v.ssim):.3f}")

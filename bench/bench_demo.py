@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from shotsmith.media.probe import probe
 from shotsmith.timeline import OutputSettings
 from shotsmith.tools.encoding import encoder_args
 
-from bench_render import Timer  # a sibling script (run as `python bench/bench_demo.py`): wall and CPU of a block
+from bench_render import Timer, write_readme  # a sibling script (run as `python bench/bench_demo.py`): wall/CPU of a block, README sections
 
 ROOT = Path(__file__).resolve().parent.parent
 BRIEF = ROOT / "examples" / "briefs" / "coffee-shop.txt"
@@ -53,18 +52,6 @@ def floor(source: Path, settings: OutputSettings, out: Path) -> Timer:
     with Timer() as t:
         run_ffmpeg(["-i", str(source), "-map", "0:v", "-map", "0:a?", *encoder_args(settings), str(out)])
     return t
-
-
-def write_readme(text: str) -> None:
-    readme = Path(__file__).resolve().parent / "README.md"
-    current = readme.read_text(encoding="utf-8")
-    section = "## Offline demo\n\n" + text.strip() + "\n"
-    pattern = re.compile(r"^## Offline demo\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _m: section + "\n", current).rstrip() + "\n"
-    else:
-        updated = current.rstrip() + "\n\n" + section
-    readme.write_text(updated, encoding="utf-8")
 
 
 def main() -> int:
@@ -125,7 +112,7 @@ def main() -> int:
     for failure in failures:
         print(f"FAIL: {failure}")
     if args.write_readme:
-        write_readme(text + ("\n\nNot met: " + "; ".join(failures) if failures else ""))
+        write_readme(text + ("\n\nNot met: " + "; ".join(failures) if failures else ""), heading="Offline demo")
     return 1 if failures else 0
 
 
