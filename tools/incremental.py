@@ -74,6 +74,7 @@ from shotsmith.tools.render import (IMAGE_SUFFIXES, LoudnessReached, RenderResul
                                     _result, compile_sound, compile_timeline, graph_args, normalising_measurement,
                                     place_clips, reached_loudness,
                                     render_timeline, subtitle_track_args, timeline_sources)
+from shotsmith.tools.run_cost import clip_costs, output_frame_cost, stretch_cost
 from shotsmith.tools.spec import ToolContext, edit_tool
 
 #: Bump when the meaning of a cached segment changes (anything the key does not see).
@@ -460,17 +461,16 @@ def parallel_jobs() -> int:
     return min(2, cores) if load < cores + 1 else 1
 
 
-def _share(runs: list[list[SegmentPlan]], jobs: int) -> list[list[SegmentPlan]]:
-    """Split runs at segment boundaries until there are ``jobs`` of them of about equal length (the
-    boundaries already start on IDR frames, so a split costs no extra keyframe)."""
+def _share(runs: list[list[SegmentPlan]], jobs: int, cost: Callable[[list[SegmentPlan]], float]) -> list[list[SegmentPlan]]:
+    """Split runs at segment boundaries until there are ``jobs`` of them of about equal ``cost`` (the
+    boundaries already start on IDR frames, so a split costs no extra keyframe). The cost, not the length:
+    halves of equal length can differ in work by half (:mod:`shotsmith.tools.run_cost`)."""
     runs = [list(r) for r in runs]
     while runs and len(runs) < jobs:  # none: every segment was copied or cached
-        longest = max(runs, key=lambda r: r[-1].segment.end - r[0].segment.start)
+        longest = max(runs, key=cost)
         if len(longest) < 2:
             break
-        total = longest[-1].segment.end - longest[0].segment.start
-        cut = min(range(1, len(longest)),
-                  key=lambda k: abs(longest[k].segment.start - longest[0].segment.start - total / 2))
+        cut = min(range(1, len(longest)), key=lambda k: max(cost(longest[:k]), cost(longest[k:])))
         i = runs.index(longest)
         runs[i:i + 1] = [longest[:cut], longest[cut:]]
     return runs
@@ -480,7 +480,15 @@ def _encode_runs(timeline: Timeline, settings: OutputSettings, runs: list[list[S
                  scratch: Path, cache: Path, cancel: threading.Event | None,
                  on_progress: Callable[[float], None] | None, infos: dict, fast: bool, jobs: int) -> None:
     """Encode the runs, ``jobs`` ffmpeg processes at a time, each in its own scratch folder."""
-    runs = _share(runs, jobs) if jobs > 1 else runs
+    if jobs > 1:
+        costs = clip_costs(timeline, settings, resolve=resolve, infos=infos)
+        per_frame = output_frame_cost(settings)
+
+        def cost(run: list[SegmentPlan]) -> float:
+            touched = {i for plan in run for i in plan.segment.clips}
+            return stretch_cost(touched, sum(plan.segment.frames for plan in run), costs, per_frame)
+
+        runs = _share(runs, jobs, cost)
     done = [0.0] * len(runs)
     lock = threading.Lock()
     stop = cancel or threading.Event()

@@ -248,6 +248,18 @@ def still_canvas(canvas: tuple[int, int], still: tuple[int, int]) -> tuple[int, 
     return max(2, round(cw * factor / 2) * 2), max(2, round(ch * factor / 2) * 2)
 
 
+def span_args(start_s: float, length_s: float) -> list[str]:
+    """Input options reading ``length_s`` seconds of a file from ``start_s``.
+
+    No ``-ss`` at the start of a file: ffmpeg then seeks to 0, and a seek loses the
+    encoder delay an MP4's edit list tells the decoder to drop (AAC's 1024 priming
+    samples), so every sound read from its start came out 21 ms early at 48 kHz.
+    From any later point the seek's timestamps trim exactly.
+    """
+    length = ["-t", f"{length_s:.6f}"]
+    return length if start_s <= 0 else ["-ss", f"{start_s:.6f}", *length]
+
+
 def _fps_text(fps: float) -> str:
     from shotsmith.media.probe import frame_rate_fraction
 
@@ -362,7 +374,7 @@ class _Compiler:
         if self.audio_only:  # the loudness measurement: the sound only, read exactly as the render reads it
             if image or not info.has_audio or clip.mute or clip.volume <= 0:
                 return None, self.silence(seconds)
-            idx = self.g.add_input(path, "-ss", f"{clip.in_s:.6f}", "-t", f"{clip.source_length_s + 0.1:.6f}")
+            idx = self.g.add_input(path, *span_args(clip.in_s, clip.source_length_s + 0.1))
             v, has_audio = None, True
         elif image:
             idx = self.g.add_input(path)
@@ -383,7 +395,7 @@ class _Compiler:
             has_audio = False
         else:
             span = clip.source_length_s
-            idx = self.g.add_input(path, "-ss", f"{clip.in_s:.6f}", "-t", f"{span + 0.1:.6f}")
+            idx = self.g.add_input(path, *span_args(clip.in_s, span + 0.1))
             pre = [F("setpts", "PTS-STARTPTS" if clip.speed == 1 else f"(PTS-STARTPTS)/{clip.speed:g}"),
                    F("fps", _fps_text(self.fps))]
             src = self.g.chain(f"{idx}:v", pre, hint="pre")
@@ -504,7 +516,7 @@ class _Compiler:
             if ov.in_s >= info.duration_s:
                 raise InvalidInputError(f"{what}: in point {ov.in_s:g}s is past the end of the media ({info.duration_s:g}s)")
             end = min(end, ov.start_s + (info.duration_s - ov.in_s))
-            idx = self.g.add_input(path, "-ss", f"{ov.in_s:.6f}", "-t", f"{end - ov.start_s + 0.5:.6f}")
+            idx = self.g.add_input(path, *span_args(ov.in_s, end - ov.start_s + 0.5))
         width = max(2, int(round(self.W * ov.scale / 2)) * 2)
         chain: list[Filter] = []
         if ov.chroma_key is not None:
@@ -615,7 +627,7 @@ class _Compiler:
             span = out - track.in_s
             room = duration_s - track.start_s
             play = room if track.loop else min(span, room)
-            idx = self.g.add_input(path, "-ss", f"{track.in_s:.6f}", "-t", f"{span:.6f}")
+            idx = self.g.add_input(path, *span_args(track.in_s, span))
             chain = [F("asetpts", "PTS-STARTPTS"), F("aresample", SAMPLE_RATE),
                      F("aformat", sample_fmts="fltp", sample_rates=SAMPLE_RATE, channel_layouts="stereo")]
             if track.loop and span < room:

@@ -55,6 +55,18 @@ def ffmpeg_exe() -> str:
         raise FFmpegError(f"ffmpeg was not found: {exc}", hint="install ffmpeg or set SHOTSMITH_FFMPEG") from exc
 
 
+
+@functools.cache
+def has_encoder(name: str) -> bool:
+    """Whether this ffmpeg was built with the encoder ``name`` (``-encoders`` lists them; a build without
+    an optional library, e.g. a distribution's without libmp3lame, simply lacks the line)."""
+    try:
+        listing = subprocess.run([ffmpeg_exe(), "-hide_banner", "-encoders"], capture_output=True, text=True,
+                                 timeout=30, check=False).stdout
+    except (OSError, subprocess.SubprocessError, FFmpegError):
+        return False
+    return any(line.split()[1:2] == [name] for line in listing.splitlines() if line.startswith(" "))
+
 #: Seconds a child gets to exit after SIGTERM before it is killed.
 STOP_GRACE_S = 2.0
 

@@ -268,11 +268,17 @@ def test_runs_are_shared_between_cores_at_segment_boundaries(tmp_path, monkeypat
 
     plans = [SegmentPlan(Segment(a, b, (0,)), f"k{a}", tmp_path / f"{a}.mp4")
              for a, b in ((0, 90), (90, 105), (105, 180), (180, 195), (195, 270), (270, 450))]
-    halves = _share([plans], 2)
+    def length(run):
+        return sum(p.segment.frames for p in run)
+
+    halves = _share([plans], 2, length)
     assert [len(r) for r in halves] == [4, 2]  # cut at frame 195, the boundary nearest the middle (225)
     assert halves[0][-1].segment.end == halves[1][0].segment.start == 195
-    assert _share([plans[:1]], 2) == [plans[:1]]  # one segment cannot be shared
-    assert _share([plans[:2], plans[3:]], 2) == [plans[:2], plans[3:]]  # already two runs
+    assert _share([plans[:1]], 2, length) == [plans[:1]]  # one segment cannot be shared
+    assert _share([plans[:2], plans[3:]], 2, length) == [plans[:2], plans[3:]]  # already two runs
+    # by work, not length: the last segment (a dense source) costs four times its frames
+    heavy = _share([plans], 2, lambda run: sum(p.segment.frames * (4 if p.segment.start == 270 else 1) for p in run))
+    assert heavy[1][0].segment.start == 270
     monkeypatch.setattr(incremental.os, "getloadavg", lambda: (0.2, 0, 0))
     monkeypatch.setattr(incremental.os, "cpu_count", lambda: 2)
     assert incremental.parallel_jobs() == 2
