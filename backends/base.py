@@ -191,6 +191,8 @@ class GenerationRequest(BaseModel):
     extend_from: str | None = Field(default=None, description="video-extend: the provider's handle of the finished "
                                                               "generation to continue (Backend.extension_source); "
                                                               "``duration_s`` is then the seconds to add.")
+    take: int | None = Field(default=None, ge=1, description="A new take of the same shot (same prompt, a new "
+                                                            "generation): keeps it apart in the cache; never sent.")
 
 
 ProgressState = Literal["queued", "submitted", "running", "downloading", "done", "cached", "failed", "cancelled"]

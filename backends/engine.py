@@ -79,7 +79,7 @@ CREATE_SENT_AT = "create_sent_at"
 #: Request fields added after cache keys were first issued: left out of a key while at their defaults, so
 #: the media kinds did not change (and regenerate, and charge again for) any shot made before them.
 LATER_FIELDS = {"end_image": None, "references": [], "voice": None, "language": None, "instructions": None,
-                "audio": None, "extend_from": None}
+                "audio": None, "extend_from": None, "take": None}
 #: Staging folders in ``clips/`` older than this are left over from a killed run and are removed.
 STALE_STAGING_S = 6 * 3600
 
@@ -148,16 +148,22 @@ def cache_key(backend: Backend, request: GenerationRequest) -> str:
 
     Every image the request carries (start image, end image, each reference)
     is hashed by content, not only by path, so replacing the picture behind the
-    same file name regenerates the shot. Voice, language and instructions are
-    request fields and so part of the key.
+    same file name regenerates the shot. A local file named as the clip to
+    extend (``extend_from``) is keyed by its content alone. Voice, language,
+    instructions and a shot's ``take`` are request fields and so part of the key.
     """
     extra: dict = {}
     if request.end_image:
         extra["end_image_sha256"] = _file_digest(request.end_image)
     if request.references:
         extra["references_sha256"] = [_file_digest(r.path) for r in request.references]
+    payload = request_payload(request)
+    if request.extend_from and Path(request.extend_from).is_absolute() and Path(request.extend_from).is_file():
+        # A local backend's extension handle is the clip's own file: keyed by its content, so a project folder
+        # moved elsewhere finds the extension made before instead of running the model again.
+        payload["extend_from"] = {"sha256": _file_digest(request.extend_from)}
     blob = json.dumps({"backend": backend.name, "model": request.model or backend.model,
-                       "request": request_payload(request), "settings": backend.cache_identity(),
+                       "request": payload, "settings": backend.cache_identity(),
                        "image_sha256": _file_digest(request.image) if request.image else None, **extra},
                       sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
