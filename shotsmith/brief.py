@@ -20,6 +20,8 @@ from shotsmith.formats import AspectRatio, CameraMove, Transition
 #: Speed limits, shared with the timeline (atempo keeps pitch within these).
 MIN_SPEED = 0.25
 MAX_SPEED = 4.0
+#: How far each take moves a shot's seed: more than a plan's shots (60), so no shot and take share one.
+TAKE_SEED_STRIDE = 1000
 #: Fit modes, shared with the timeline (see shotsmith.timeline.FitMode).
 ShotFit = Literal["contain", "cover", "blur", "stretch"]
 
@@ -79,6 +81,9 @@ class Shot(BaseModel):
                                   "``continue``: a digest of that shot's clip (``pending`` until it exists). Part of "
                                   "generation_signature(), so a new clip for the previous shot invalidates this "
                                   "shot's first-frame keyframe and clip.")
+    take: int = Field(default=0, ge=0, description="How many times the shot was made again as it is (\"another "
+                      "take of shot 3\"): part of generation_signature() and of the shot's request, so a new take is "
+                      "a new generation, and undo brings the previous take back from the cache.")
     # -- the generated clip bound to the shot (set by the production service) --------------
     clip: str | None = Field(default=None, description="Project-relative path of the generated clip for this shot.")
     clip_signature: str | None = Field(default=None, description="generation_signature() the clip was made for.")
@@ -104,7 +109,14 @@ class Shot(BaseModel):
                    "aspect_ratio": self.aspect_ratio, "cast": sorted(self.cast)}
         if self.continues_from:  # absent otherwise: shots made before continuity keep their signatures
             payload["continues_from"] = self.continues_from
+        if self.take:  # likewise: a shot never made again keeps its signature
+            payload["take"] = self.take
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
+
+    def seed_from(self, base: int | None) -> int | None:
+        """The shot's seed from the project's ``base``: one per shot and take (a new take with the same seed
+        would make the same picture on a backend that honours seeds). None leaves it to the backend."""
+        return None if base is None else base + self.index + TAKE_SEED_STRIDE * self.take
 
     @property
     def bound_keyframe(self) -> str | None:

@@ -428,7 +428,7 @@ class ProductionService:
                                     duration_s=round(shot.in_s + shot.media_span_s(last=last), 3),
                                     aspect_ratio=plan.aspect_ratio, resolution=self.resolution, fps=self.fps,
                                     camera=shot.camera, style=shot.style, shot_index=shot.index,
-                                    seed=None if seed is None else seed + shot.index)
+                                    seed=shot.seed_from(seed), take=shot.take or None)
         updates: dict = {}
         if caps.max_references:
             updates["references"] = storyboard.references(shot, project.cast, self.store.resolve)
