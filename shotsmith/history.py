@@ -68,8 +68,12 @@ def _digest(state: dict[str, Any]) -> str:
         plan = {**plan, "shots": [{k: v for k, v in s.items() if k not in _BINDING_FIELDS} for s in plan["shots"]]}
         state = {**state, "plan": plan}
     timeline = state.get("timeline")
-    if timeline:  # derived from the plan in a planned project; its clips follow the bindings
-        state = {**state, "timeline": {**timeline, "clips": [] if plan else timeline.get("clips")}}
+    if plan:  # the timeline is derived from the plan; its clips follow the bindings
+        # A timeline left at its defaults is absent from a defaults-excluded dump until binding fills its
+        # clips: both read the same here, or generating would count as an edit (a no-op entry to undo).
+        state = {**state, "timeline": {**(timeline or {}), "clips": []}}
+    elif timeline:
+        state = {**state, "timeline": {**timeline, "clips": timeline.get("clips")}}
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:20]
 
 
