@@ -202,11 +202,19 @@ class History:
         numbers = [e.number for e in index.entries]
         if not numbers or index.head not in numbers:
             raise InvalidInputError("there is no history to move in yet")
-        position = numbers.index(index.head) + steps
+        here = numbers.index(index.head)
+        position = here + steps
+        # Say how far it can go: "nothing to undo" while two changes can still be undone reads as a bug.
         if position < 0:
-            raise InvalidInputError("nothing to undo: this is the oldest change in the history")
+            if here == 0:
+                raise InvalidInputError("nothing to undo: this is the oldest change in the history")
+            raise InvalidInputError(f"nothing to undo that far: only {here} change(s) can be undone",
+                                    hint=f"undo {here} goes back to change {numbers[0]}, the oldest kept")
         if position >= len(numbers):
-            raise InvalidInputError("nothing to redo")
+            left = len(numbers) - 1 - here
+            if left == 0:
+                raise InvalidInputError("nothing to redo")
+            raise InvalidInputError(f"nothing to redo that far: only {left} change(s) can be redone")
         target = index.entries[position]
         state = self.snapshot(target.number)
         from shotsmith.project import Project

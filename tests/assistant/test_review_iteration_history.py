@@ -15,6 +15,8 @@ import pytest
 
 from shotsmith.assistant import ServiceOptions
 from shotsmith.assistant.production import ProductionService
+from shotsmith.errors import InvalidInputError
+from shotsmith.plan_edits import edit_shot
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -42,3 +44,20 @@ def test_generating_a_default_size_project_adds_no_entry_so_the_first_undo_undoe
     assert labels == ["project created", "plan made (2 shots)"]
     planned.store.undo()
     assert planned.store.project.plan is None
+
+
+def test_undo_further_than_the_history_says_how_far_it_can_go(planned):
+    planned.edit(lambda p: edit_shot(p, 1, speed=0.5))
+    with pytest.raises(InvalidInputError) as caught:
+        planned.store.undo(5)
+    # Found: 'nothing to undo: this is the oldest change', said with two changes still undoable.
+    assert "nothing to undo" in caught.value.message and "only 2" in caught.value.message
+    assert planned.plan.shots[0].speed == 0.5  # nothing moved
+    planned.store.undo()
+    with pytest.raises(InvalidInputError, match="nothing to redo that far: only 1"):
+        planned.store.redo(3)
+    planned.store.redo()
+    with pytest.raises(InvalidInputError, match="^nothing to redo$"):
+        planned.store.redo()
+    result = shotsmith("undo", "-p", str(planned.store.root), "9")
+    assert result.returncode == 2 and "only 2 change(s) can be undone" in result.stderr
