@@ -56,6 +56,17 @@ class HistoryIndex(BaseModel):
         return next((e for e in self.entries if e.number == number), None)
 
 
+def _one_line(exc: Exception) -> str:
+    """A reading error as one line: pydantic's report spans lines and links its docs."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return f"{first['msg']}" + (f" at {where}" if where else "")
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def editable_state(project: "Project") -> dict[str, Any]:
     data = json.loads(project.model_dump_json(include=set(EDITABLE)))
     return data
@@ -138,8 +149,8 @@ class History:
                 self._index = HistoryIndex.model_validate_json(path.read_text(encoding="utf-8"))
             except FileNotFoundError:
                 self._index = HistoryIndex()
-            except (OSError, ValueError, ValidationError) as exc:
-                raise ProjectError(f"the project's history {path} is unreadable: {exc}",
+            except (OSError, ValueError) as exc:  # ValidationError is a ValueError: a truncated or reshaped file
+                raise ProjectError(f"the project's history {path} is unreadable: {_one_line(exc)}",
                                    hint="move .shotsmith/history aside to start a new history") from exc
         return self._index
 
@@ -148,7 +159,8 @@ class History:
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ProjectError(f"history entry {number} is unreadable ({path}): {exc}") from exc
+            raise ProjectError(f"history entry {number} is unreadable ({path}): {_one_line(exc)}",
+                               hint="move .shotsmith/history aside to start a new history") from exc
 
     # -- writing ---------------------------------------------------------------------------
     def _write(self, number: int, state: dict[str, Any]) -> None:

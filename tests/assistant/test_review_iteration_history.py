@@ -15,7 +15,8 @@ import pytest
 
 from shotsmith.assistant import ServiceOptions
 from shotsmith.assistant.production import ProductionService
-from shotsmith.errors import InvalidInputError
+from shotsmith.errors import InvalidInputError, ProjectError
+from shotsmith.store import ProjectStore
 from shotsmith.plan_edits import edit_shot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,3 +62,26 @@ def test_undo_further_than_the_history_says_how_far_it_can_go(planned):
         planned.store.redo()
     result = shotsmith("undo", "-p", str(planned.store.root), "9")
     assert result.returncode == 2 and "only 2 change(s) can be undone" in result.stderr
+
+
+@pytest.mark.parametrize("damage", ["truncated", "wrong shape"])
+def test_a_damaged_history_index_is_one_line(planned, damage):
+    index = planned.store.root / ".shotsmith/history/index.json"
+    text = index.read_text()
+    index.write_text(text[: len(text) // 2] if damage == "truncated" else '{"head": "x", "entries": 3}')
+    with pytest.raises(ProjectError) as caught:
+        ProjectStore.open(planned.store.root).history.index  # noqa: B018
+    # Found: pydantic's whole multi-line report, with its documentation link, as the error.
+    message = caught.value.message
+    assert "\n" not in message and "errors.pydantic.dev" not in message and "index.json" in message
+    result = shotsmith("history", "-p", str(planned.store.root))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert [line.split(":")[0] for line in result.stderr.splitlines() if line.strip()] == ["error", "hint"]
+
+
+def test_a_damaged_snapshot_is_one_line(planned):
+    (planned.store.root / ".shotsmith/history/00001.json").write_text('{"plan": ')
+    with pytest.raises(ProjectError) as caught:
+        ProjectStore.open(planned.store.root).undo()
+    assert "\n" not in caught.value.message and "00001.json" in caught.value.message
+    assert caught.value.hint
