@@ -118,6 +118,29 @@ def edit_shot(plan: ShotPlan, index: int, *, transition: Transition | None = Non
     return new
 
 
+def new_take(plan: ShotPlan, index: int) -> ShotPlan:
+    """Shot ``index`` made again as it is ("another take of shot 3", "regenerate shot 2"): the same prompt,
+    a new generation.
+
+    Why a take number and not a plain re-run: the take is part of the shot's generation signature and of
+    its request (and moves its seed on), so the new take is priced, approved and cached like any
+    generation while the take before stays cached: undo brings it back for free. The storyboard still
+    stays the shot's, approval and all: a take is new video from the same panel, not a new panel.
+    Footage, and a shot with no clip for what it shows now, have nothing to make again.
+    """
+    shot = find_shot(plan, index)
+    if shot.source:
+        raise InvalidInputError(f"shot {index} is your footage ({shot.source}); there is no generation to make again")
+    if not shot.bound_clip:
+        still = f"; to redraw its still, say what to change: 'redo {index} with a lower angle'" if shot.keyframe else ""
+        raise InvalidInputError(f"shot {index} has no clip yet for what it shows now, so there is no take to make "
+                                "again", hint="say 'generate' to make its clip" + still)
+    taken = shot.model_copy(update={"take": shot.take + 1})
+    if shot.bound_keyframe:  # the same still, bound to the new take
+        taken = taken.model_copy(update={"keyframe_signature": taken.generation_signature()})
+    return plan.model_copy(update={"shots": [taken if s.index == index else s for s in plan.shots]})
+
+
 def check_continue(plan: ShotPlan, index: int) -> None:
     """Shot ``index`` may end in ``continue`` only when it and the next shot are generated: the next
     shot is made image-to-video from this one's last frame (the backend's part is checked by the

@@ -26,7 +26,7 @@ from shotsmith.brief import ShotFit, ShotPlan
 from shotsmith.cut import derive_cut
 from shotsmith.errors import InvalidInputError
 from shotsmith.formats import RESOLUTIONS, AspectRatio, CameraMove, Transition, TransitionKind
-from shotsmith.plan_edits import edit_shot, reorder
+from shotsmith.plan_edits import edit_shot, new_take, reorder
 
 if TYPE_CHECKING:
     from shotsmith.assistant.production import ProductionService
@@ -85,6 +85,8 @@ class EditShotArgs(StrictArgs):
     fit: ShotFit | None = Field(description="How it fills the frame.")
     move_to: int | None = Field(ge=1, description="Move to this position.")
     narration: str | None = Field(max_length=500, description="Voice-over line over this shot ('' = silent).")
+    new_take: bool | None = Field(description="true: make the shot again as it is (same prompt, new take; "
+                                              "alone), then generate_shots.")
 
 
 class StoryboardArgs(StrictArgs):
@@ -211,7 +213,9 @@ class ProductionTools:
         return {"ok": True, "plan": self.plan_view(), "notices": notices[:8], "estimate": self.estimate_text()}
 
     def edit_shot(self, args: EditShotArgs) -> dict[str, Any]:
-        fields = args.model_dump(exclude={"shot", "transition", "move_to", "narration"}, exclude_none=True)
+        if args.new_take:
+            return self._new_take(args)
+        fields = args.model_dump(exclude={"shot", "transition", "move_to", "narration", "new_take"}, exclude_none=True)
         transition = None
         if args.transition is not None:
             plan = self.service.plan
@@ -230,6 +234,19 @@ class ProductionTools:
         out = self._changed(plan, args.move_to or args.shot)
         if fit:
             out["narration_fit"] = f"too long: {fit}"
+        return out
+
+    def _new_take(self, args: EditShotArgs) -> dict[str, Any]:
+        """The shot made again as it is (:func:`~shotsmith.plan_edits.new_take`): an undo step; generate_shots then
+        makes it, priced and approved like any generation."""
+        others = sorted(k for k, v in args.model_dump(exclude={"shot", "new_take"}).items() if v is not None)
+        if others:
+            raise InvalidInputError(f"new_take makes shot {args.shot} again as it is; give it alone, not with "
+                                    f"{', '.join(others)}", hint="a changed shot is generated anew anyway")
+        plan = self.service.edit(lambda p: new_take(p, args.shot))
+        out = self._changed(plan, args.shot)
+        out["next"] = (f"call generate_shots with shots [{args.shot}] to make the new take (the user is asked first "
+                       "when it costs); undo brings the previous take back for free")
         return out
 
     def storyboard(self, args: StoryboardArgs) -> dict[str, Any]:
@@ -361,7 +378,7 @@ class ProductionTools:
             ("show_project", "Show the plan, the cut (titles, audio, output) and the cost estimate.", PageArgs,
              self.show_project),
             ("edit_shot", "Change one shot: prompt parts, duration, speed, trim, transition, sound, fit, position, "
-                          "voice-over line. Other shots keep their clips." + self._narration_language(),
+                          "voice-over line, or a new take. Other shots keep their clips." + self._narration_language(),
              EditShotArgs, self.edit_shot),
             ("arrange_shots", "Reorder shots and/or remove shots.", ArrangeArgs, self.arrange_shots),
             ("storyboard", "Storyboard stills before video: show, approve (what the user approved), redo one with "
@@ -403,6 +420,8 @@ def shot_row(shot, says: str | None = None) -> dict[str, Any]:
         row["says"] = says
     if shot.keyframe_state != "none":
         row["still"] = shot.keyframe_state
+    if shot.take:
+        row["take"] = shot.take + 1
     return row
 
 

@@ -5,8 +5,9 @@ slower" (speed), "make shot 2 longer" (duration), "swap the last two", "vertical
 the opener", "shot 3: a dog running on a beach", "generate", "render"), the
 storyboard review ("show the storyboard", "approve 2", "approve all", "looks
 good", "redo 3 with a lower angle") and narration edits ("shorter", "say 'open
-daily from 7'", "on shot 3 say '…'", "no voice-over", "add a voice-over"), and
-says so when it does not understand; it never guesses at anything else.
+daily from 7'", "on shot 3 say '…'", "no voice-over", "add a voice-over"), a new
+take of a shot as it is ("another take of shot 3", "redo shot 3", "regenerate shot 2
+(same prompt)"), and says so when it does not understand; it never guesses at anything else.
 """
 
 from __future__ import annotations
@@ -95,6 +96,10 @@ def parse_intent(text: str, *, shot_count: int) -> Intent | None:
     music = parse_music_request(t)  # "add calm music from ~/music", "cut to the beat", "no music"
     if music is not None:
         return Intent("music", music)
+
+    take = parse_new_take(t, shot_count=shot_count)  # before the storyboard's "redo 3 with …"
+    if take is not None:
+        return take
 
     review = parse_storyboard_or_narration(t, shot_count=shot_count)
     if review is not None:
@@ -190,6 +195,47 @@ def parse_intent(text: str, *, shot_count: int) -> Intent | None:
         return Intent("show")
     if re.search(r"\b(cost|price|estimate|how much)\b", low):
         return Intent("estimate")
+    return None
+
+
+# -- a new take: the same shot generated again, unchanged ----------------------------------------------
+_WHICH = r"(?:(?:shot|scene|clip)\s*#?\s*(?P<n>\d+|last|final|first|second|third|fourth|fifth|sixth)" \
+         r"|(?:the\s+)?(?P<o>last|final|first|second|third|fourth|fifth|sixth)\s+(?:shot|scene|clip))"
+#: What may follow the shot in a new-take request without being a change to it ("(same prompt)", "again").
+_SAME = (r"(?:\s*[,(:;-]?\s*(?:with\s+|using\s+|keep(?:ing)?\s+)?(?:the\s+|a\s+)?(?:same(?:\s+prompt)?|as\s+(?:it\s+)?is|"
+         r"unchanged|no\s+changes?|(?:new|fresh|different|another|other)\s+seed|again|once\s+more|please|"
+         r"new\s+take|another\s+take|from\s+scratch)\s*\)?)*")
+_NEW_TAKE = (
+    # "redo shot 3", "regenerate shot 2 (same prompt)", "re-roll the last shot", "regenerate 2"
+    r"(?:please\s+)?(?:redo|remake|regenerate|re-?generate|re-?roll|re-?shoot|re-?take|re-?do)\s+(?:the\s+)?"
+    r"(?:" + _WHICH + r"|(?P<bare>\d+))",
+    # "another take of shot 3", "new take of 3", "give me a fresh take of the last shot", "one more take on shot 2"
+    r"(?:please\s+)?(?:(?:give\s+me|make|do|shoot|try|let'?s\s+(?:have|try|do))\s+)?(?:an?\s+|one\s+)?"
+    r"(?:another|new|fresh|second|different|more|other)\s+(?:take|version|generation|go)\s+(?:of|for|on|at)\s+"
+    r"(?:the\s+)?(?:" + _WHICH + r"|(?P<bare>\d+))",
+    # "generate shot 2 again", "try shot 3 again", "shot 3 again"
+    r"(?:please\s+)?(?:(?:generate|make|shoot|try|render|do)\s+)?(?:the\s+)?" + _WHICH + r"\s+(?:again|once\s+more)",
+    # "another take" with no shot named: asked which (never guessed)
+    r"(?:please\s+)?(?:(?:give\s+me|make|do|shoot|try)\s+)?(?:an?\s+|one\s+)?(?:another|new|fresh|different|more)\s+"
+    r"take",
+)
+#: "redo" and a bare number is the history ("redo 3": three steps forward), never a take.
+_HISTORY_REDO = re.compile(r"/?redo\s+\d+")
+
+
+def parse_new_take(text: str, *, shot_count: int) -> Intent | None:
+    """"another take of shot 3", "redo shot 3", "regenerate shot 2 (same prompt)": the shot made again as it
+    is (``Intent("take", {"index": n})``). Only the whole message counts: "redo 3 with a lower angle" is a
+    change (the storyboard's), and "redo 3" alone is the history's."""
+    t = text.strip().rstrip(".!?").strip()
+    if _HISTORY_REDO.fullmatch(t.lower()):
+        return None
+    for form in _NEW_TAKE:
+        match = re.fullmatch(form + _SAME, t, re.I)
+        if match:
+            found = match.groupdict()
+            which = found.get("n") or found.get("o") or found.get("bare") or ""
+            return Intent("take", {"index": _shot_ref(which, shot_count)})
     return None
 
 

@@ -22,7 +22,7 @@ from shotsmith.atomic import atomic_write_text
 from shotsmith.backends.registry import get_backend
 from shotsmith.errors import InvalidInputError, ShotsmithError
 from shotsmith.formats import CameraMove
-from shotsmith.plan_edits import continue_from, edit_shot, find_shot, swap
+from shotsmith.plan_edits import continue_from, edit_shot, find_shot, new_take, swap
 from shotsmith.scrub import scrub
 
 HISTORY_FILE = "offline_history.json"
@@ -37,7 +37,7 @@ HELP = ("I am the offline planner and understand: a new brief; 'make shot 2 slow
         "'use my clip beach.mp4 as the opener'; 'show plan'; 'estimate'; 'preview'; 'generate' (renders the video); "
         "'undo' / 'redo'; 'this is Mara: mara.png, a woman with red hair' (cast); 'add calm music from ~/music', "
         "'cut to the beat', 'no music'; 'show the storyboard', 'approve 2' / 'approve all' / 'looks good', "
-        "'redo 3 with a lower angle'; voice-over: 'shorter', \"say 'open daily from 7'\" (last shot) or "
+        "'redo 3 with a lower angle'; 'another take of shot 3' (the same prompt, made again); voice-over: 'shorter', \"say 'open daily from 7'\" (last shot) or "
         "\"on shot 3 say '...'\", 'no voice-over' / 'add a voice-over'. "
         "Configure a model with --llm for free-form requests.")
 REVIEW_HINT = ("Say 'approve 2', 'approve all' (or 'looks good'), or 'redo 3 with a lower angle'; no video money is "
@@ -75,6 +75,8 @@ class OfflineSession(SessionBase):
         self._pending_stills: tuple[list[int] | None, Estimate] | None = None
         #: Set (to the preview flag) while generation waits for the user to approve the storyboard.
         self._held_for_review: bool | None = None
+        #: The shot whose new take the pending approval would make (said again on a no).
+        self._take_asked: int | None = None
 
     def who_text(self) -> str:
         return ("Answering: the offline planner (no language model configured; set --llm or SHOTSMITH_LLM "
@@ -163,6 +165,8 @@ class OfflineSession(SessionBase):
             return self.reply("There is nothing waiting for approval. " + HELP)
         if intent.kind in ("storyboard", "approve_panels", "redo_panel", "narration"):
             return self._review_or_narration(intent)
+        if intent.kind == "take":
+            return self._new_take(a["index"])
         if intent.kind == "show":
             return self.reply("\n".join(f"{s.index}. ({s.duration_s:g}s{'' if s.speed == 1 else f' at {s.speed:g}x'}, "
                                         f"{s.camera.value}) {s.prompt}" for s in service.plan.shots))
@@ -231,6 +235,22 @@ class OfflineSession(SessionBase):
                      "cut now (say 'continue shot N from shot M' to join two shots again)")
         self.reply(f"Done: {what}. {service.estimate().text}. Say 'generate' to update the video.")
 
+    def _new_take(self, index: int | None) -> None:
+        """The shot made again as it is ("another take of shot 3"): a plan edit (an undo step; the take before
+        stays cached), then generated at once like any change: priced, and asked about first when it costs."""
+        if index is None:
+            raise InvalidInputError("say which shot to make again", hint="e.g. 'another take of shot 3'")
+        plan = self.service.edit(lambda p: new_take(p, index))
+        take = find_shot(plan, index).take + 1  # take 0 is the shot's first clip: "take 1" to the user
+        self.reply(f"Shot {index}: take {take}, the same prompt generated again ('undo' brings take {take - 1} "
+                   "back, free from the cache).")
+        self._take_asked = index
+        try:
+            self._produce(preview=False)
+        finally:
+            if self._pending is None:  # answered (or failed) without a question: nothing to say on a no
+                self._take_asked = None
+
     def _produce(self, *, preview: bool) -> None:
         """Storyboard stills (when the backend animates stills), then the shots, then the render.
 
@@ -288,8 +308,12 @@ class OfflineSession(SessionBase):
         if estimate is not None:
             records = self.service.spending.record(estimate, approved=approved, by="user")
             self.approval_ids.extend(r.id for r in records)
+        take, self._take_asked = self._take_asked, None
         if not approved:
-            return self.reply("OK, nothing was generated and nothing was spent. Change the plan or say 'generate' again.")
+            kept = (f" Shot {take}'s new take was not made: 'undo' brings its previous take back (free), or say "
+                    "'generate' to make it." if take is not None else "")
+            return self.reply("OK, nothing was generated and nothing was spent." + (
+                kept or " Change the plan or say 'generate' again."))
         self._produce(preview=preview)
 
     # -- the storyboard review and the narration (chat only) -------------------------------------

@@ -159,7 +159,7 @@ def test_redo_without_a_change_asks_how(tmp_path):
     session = paid_session(tmp_path / "p", yes=True)
     collect(session.send(BRIEF))
     collect(session.send("show the storyboard"))
-    collect(session.send("redo shot 2"))
+    collect(session.send("redo panel 2"))  # "redo shot 2" is a new take (test_new_take.py)
     assert "say what to change" in session.last_error.message
     assert "redo 2 with a lower angle" in session.last_error.hint
 
