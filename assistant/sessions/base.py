@@ -21,7 +21,8 @@ from shotsmith.assistant.events import (AgentEvent, ApprovalRequested, Assistant
                                         ToolCallFinished, ToolCallStarted)
 from shotsmith.assistant.production import ProductionService
 from shotsmith.assistant.production.spending import Estimate
-from shotsmith.errors import CancelledError, ShotsmithError
+from shotsmith.assistant.sessions.history_words import history_move
+from shotsmith.errors import CancelledError, InvalidInputError, ShotsmithError
 from shotsmith.scrub import scrub
 
 log = logging.getLogger(__name__)
@@ -103,22 +104,22 @@ class SessionBase:
         self.emit(Notice("there is nothing to resume in this project"))
 
     def _history_command(self, text: str) -> bool:
-        """"undo" / "redo" (also "/undo", "undo 3") move in the project history, whoever answers.
+        """"undo" / "redo" (also "/undo", "undo 3", "undo that": :mod:`.history_words`) move in the project history.
 
         They are answered here, not by the model or the planner, so they mean the
         same thing in every session and cost no model call.
         """
-        words = text.strip().lower().lstrip("/").split()
-        if len(words) not in (1, 2) or words[0] not in ("undo", "redo"):
+        move = history_move(text)  # "undo", "undo 2", "undo that", "redo the last 2 changes"
+        if move is None:
             return False
-        if len(words) == 2 and not words[1].isdigit():
-            return False
+        word, steps = move
         self.who_notice()
-        steps = int(words[1]) if len(words) == 2 else 1
-        entry = self.store.undo(steps) if words[0] == "undo" else self.store.redo(steps)
+        if steps < 1:
+            raise InvalidInputError(f"{word} 0 moves nothing", hint=f"say '{word}' or '{word} 2'")
+        entry = self.store.undo(steps) if word == "undo" else self.store.redo(steps)
         if self.store.project.plan is not None:
             self.emit(PlanUpdated(self.store.project.plan))
-        verb = "Undone" if words[0] == "undo" else "Redone"
+        verb = "Undone" if word == "undo" else "Redone"
         self.emit(AssistantText(f"{verb}: back at change {entry.number} ({entry.label}). Clips stay cached, so "
                                 "nothing needs paying for again."))
         self.remember_exchange(text, f"{verb} to change {entry.number}")

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from shotsmith.assistant import ServiceOptions
+from shotsmith.assistant import ServiceOptions, open_session
 from shotsmith.assistant.production import ProductionService
 from shotsmith.errors import InvalidInputError, ProjectError
 from shotsmith.store import ProjectStore
+from tests.assistant._assistant_helpers import collect
 from shotsmith.plan_edits import edit_shot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,3 +86,48 @@ def test_a_damaged_snapshot_is_one_line(planned):
         ProjectStore.open(planned.store.root).undo()
     assert "\n" not in caught.value.message and "00001.json" in caught.value.message
     assert caught.value.hint
+
+
+@pytest.fixture
+def chatting(tmp_path):
+    session = open_session(tmp_path / "c", options=ServiceOptions(resolution="360p", fps=24), offline=True)
+    collect(session.send("A 4 second teaser for a bakery, 2 shots"))
+    collect(session.send("make shot 1 slower"))
+    collect(session.send("make shot 2 faster"))
+    yield session
+    session.close()
+
+
+@pytest.mark.parametrize(("said", "speeds"), [
+    ("undo that", (0.67, 1.0)), ("Undo it.", (0.67, 1.0)), ("undo the last change", (0.67, 1.0)),
+    ("undo last edit please", (0.67, 1.0)), ("undo twice", (1.0, 1.0)), ("undo the last 2 changes", (1.0, 1.0)),
+    ("undo 2 edits", (1.0, 1.0)), ("/undo 2", (1.0, 1.0)),
+])
+def test_undo_in_other_words_in_chat(chatting, said, speeds):
+    # Found: 'undo that' got the offline planner's list of what it understands; nothing was undone.
+    events = collect(chatting.send(said))
+    assert tuple(round(s.speed, 2) for s in chatting.service.plan.shots) == speeds
+    assert any("Undone" in getattr(e, "text", "") for e in events)
+
+
+def test_redo_that_and_redo_too_far_in_chat(chatting):
+    collect(chatting.send("undo the last 2 changes"))
+    collect(chatting.send("redo that"))
+    assert round(chatting.service.plan.shots[0].speed, 2) == 0.67 and chatting.service.plan.shots[1].speed == 1.0
+    events = collect(chatting.send("redo 5"))
+    assert chatting.service.plan.shots[1].speed == 1.0  # nothing moved, and it says how far it could go
+    assert any("only 1 change(s) can be redone" in getattr(e, "text", "") for e in events)
+
+
+@pytest.mark.parametrize("said", ["redo 2 with a lower angle", "redo shot 2", "undo shot 1"])
+def test_shot_phrases_are_not_history_moves(chatting, said):
+    head = chatting.store.history.index.head
+    collect(chatting.send(said))
+    assert chatting.store.history.index.head >= head  # not moved back (a redrawn still may add an entry)
+
+
+def test_undo_zero_moves_nothing_and_says_so(chatting):
+    head = chatting.store.history.index.head
+    events = collect(chatting.send("undo 0"))
+    assert chatting.store.history.index.head == head
+    assert any("moves nothing" in getattr(e, "text", "") for e in events)
