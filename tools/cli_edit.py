@@ -95,7 +95,8 @@ def register(app: typer.Typer) -> None:
 
         state = _store.root / ".shotsmith" if _store is not None else None
         result = render_cut(timeline, output, cache=state / "segments" if state else None, full=full,
-                            preview_cache=state / "previews" if state else None, resolve=resolve, protected=protected,
+                            preview_cache=state / "previews" if state else None,
+                            proxies=state / "proxies" if state else None, resolve=resolve, protected=protected,
                             settings=settings, preview=preview, cancel=cancel,
                             on_progress=_progress_printer(timeline.duration_s))
         typer.echo(f"{result.path}  {result.width}x{result.height}  {result.duration_s:.2f}s  "

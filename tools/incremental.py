@@ -575,16 +575,20 @@ def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve
                        protected: Iterable[Path] = (), on_progress: Callable[[float], None] | None = None,
                        cancel: threading.Event | None = None, settings: OutputSettings | None = None,
                        smart: bool = True, max_cache_bytes: int = DEFAULT_CACHE_BYTES, fast: bool = False,
-                       jobs: int | None = None) -> IncrementalResult:
+                       jobs: int | None = None, picture_resolve: Callable[[str], Path] | None = None
+                       ) -> IncrementalResult:
     """Render ``timeline`` to ``output`` reusing every unchanged segment cached in ``cache``.
 
     ``fast`` compiles as a preview does (fastest scaler, no deblocking; ``settings`` are then the
     preview's). ``jobs``: ffmpeg processes encoding runs at once (None: :func:`parallel_jobs`).
+    ``picture_resolve`` names the files the picture is read from (a preview's proxies,
+    :func:`shotsmith.tools.proxies.proxy_resolver`); the sound is always mixed from ``resolve``'s.
     Falls back on the one-pass render for formats whose segments cannot be joined by
     copying (GIF, WebP, WebM, ProRes).
     """
     output = Path(output)
     resolve = resolve or (lambda s: Path(s))
+    picture = picture_resolve or resolve
     settings = settings_for_output(settings or timeline.output, output)
     if not supports(settings):
         return IncrementalResult(render_timeline(timeline, output, resolve=resolve, protected=protected,
@@ -600,7 +604,7 @@ def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve
         infos: dict = {}  # every compile of this render probes each source once
         plans = []
         for segment in segments:
-            key = segment_key(timeline, settings, segment, resolve=resolve, scratch=scratch, infos=infos, fast=fast)
+            key = segment_key(timeline, settings, segment, resolve=picture, scratch=scratch, infos=infos, fast=fast)
             path = cache / f"{key}.mp4"
             plans.append(SegmentPlan(segment, key, path, "cached" if path.is_file() else "encode"))
         if smart:
@@ -614,7 +618,7 @@ def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve
             for plan in plans:
                 if plan.action != "encode":
                     continue
-                span = copy_range(timeline, settings, plan.segment, resolve=resolve, extradata=extradata)
+                span = copy_range(timeline, settings, plan.segment, resolve=picture, extradata=extradata)
                 if span is not None:
                     with atomic_output(plan.path) as tmp:
                         write_copy(span, tmp)
@@ -636,7 +640,7 @@ def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve
                 os.utime(sound_path)
                 os.utime(_sound_note(sound_path))
             try:
-                _encode_runs(timeline, settings, _runs(plans), resolve=resolve, scratch=scratch, cache=cache,
+                _encode_runs(timeline, settings, _runs(plans), resolve=picture, scratch=scratch, cache=cache,
                              cancel=stop, on_progress=on_progress, infos=infos, fast=fast,
                              jobs=parallel_jobs() if jobs is None else jobs)
             except BaseException:
@@ -686,20 +690,27 @@ class _Summary:
 
 
 def render(timeline: Timeline, output: Path, *, cache: Path | None, full: bool = False, preview: bool = False,
-           preview_cache: Path | None = None, **kwargs) -> RenderResult:
+           preview_cache: Path | None = None, proxies: Path | None = None, **kwargs) -> RenderResult:
     """The render front ends call: incremental into ``cache`` for a final render, one pass with ``full=True``
     (from scratch) or without a cache.
 
     A preview (small, fastest settings: :func:`~shotsmith.tools.encoding.preview_settings`) of a project is
     incremental too, into its own ``preview_cache``: the first one decodes the sources once, its runs
     encoded in parallel on an idle machine; after an edit only the segments it changed are made again.
+    Its picture is read from the sources' proxies in ``proxies`` where they are ready
+    (:mod:`shotsmith.tools.proxies`; made in the background as clips arrive).
     """
     if preview:
         settings = preview_settings(settings_for_output(kwargs.pop("settings", None) or timeline.output, Path(output)))
         if preview_cache is None or full or not supports(settings):
             return render_timeline(timeline, output, preview=True, settings=settings, **kwargs)
+        picture = None
+        if proxies is not None:
+            from shotsmith.tools.proxies import proxy_resolver
+
+            picture = proxy_resolver(kwargs.get("resolve") or Path, settings, proxies)
         return render_incremental(timeline, output, cache=preview_cache, settings=settings, fast=True, smart=False,
-                                  **kwargs).render
+                                  picture_resolve=picture, **kwargs).render
     if full or cache is None:
         return render_timeline(timeline, output, **kwargs)
     return render_incremental(timeline, output, cache=cache, **kwargs).render
@@ -737,4 +748,5 @@ def render_tool(ctx: ToolContext, args: RenderArgs) -> RenderResult:
     output = store.resolve(args.output, allow_inputs=False)
     return render(timeline, output, cache=store.root / ".shotsmith" / "segments", resolve=store.resolve,
                       protected=store.source_paths(), on_progress=ctx.on_progress, cancel=ctx.cancel,
-                      settings=settings, preview=args.preview, preview_cache=store.root / ".shotsmith" / "previews")
+                      settings=settings, preview=args.preview, preview_cache=store.root / ".shotsmith" / "previews",
+                      proxies=store.root / ".shotsmith" / "proxies")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import filecmp
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -45,7 +46,11 @@ from shotsmith.plan_edits import use_footage, validated_plan
 from shotsmith.scrub import scrub
 from shotsmith.project import RenderRecord
 from shotsmith.store import ProjectStore
+from shotsmith.tools.encoding import preview_settings
+from shotsmith.tools.proxies import ProxyMaker
 from shotsmith.tools.render import LoudnessReached
+
+log = logging.getLogger(__name__)
 
 Emit = Callable[[AgentEvent], None]
 #: How long a still image may be shown (it has no length of its own).
@@ -163,6 +168,7 @@ class ProductionService:
         self.executor = check_executor(options.executor) if options.executor else None
         self.allowed_outputs = tuple(Path(p).expanduser().resolve() for p in options.outputs)
         self.activity = Activity()
+        self.proxies = ProxyMaker(store.root / ".shotsmith" / "proxies")
         # A model may ask for two generations in one reply and the tool node runs them in parallel:
         # one at a time keeps the spending checks and the project's records consistent.
         self._work = threading.RLock()
@@ -275,6 +281,7 @@ class ProductionService:
             self.store.project.plan = plan
             self.store.save()
             self.emit(PlanUpdated(plan))
+            self._warm_proxies()  # footage the edit brought into the cut
             return plan
 
     def plan_brief(self, text: str, *, duration_s: float | None = None, aspect_ratio: str | None = None,
@@ -996,6 +1003,7 @@ class ProductionService:
         self.store.project.plan = new
         self.store.save()
         self.emit(PlanUpdated(new))
+        self._warm_proxies()  # the clips that just arrived
 
     # -- extending a clip that is too short (extending.py) ----------------------------------
     def _extension_for(self, shot: Shot, plan: ShotPlan, be: Backend) -> GenerationRequest | None:
@@ -1174,7 +1182,8 @@ class ProductionService:
         rendered = render_cut(timeline, kept, cache=self.store.root / ".shotsmith" / "segments", full=full,
                               resolve=self.store.resolve, protected=self.store.source_paths(),
                               on_progress=lambda s: self.emit(RenderProgress(s, total)), cancel=self.cancel,
-                              preview=preview, preview_cache=self.store.root / ".shotsmith" / "previews")
+                              preview=preview, preview_cache=self.store.root / ".shotsmith" / "previews",
+                              proxies=self.proxies.folder)
         if not preview:
             publish(kept, target)
             self.store.project.renders.append(RenderRecord(
@@ -1183,12 +1192,32 @@ class ProductionService:
                 duration_s=rendered.duration_s, width=rendered.width, height=rendered.height))
             self.store.save()
         self.activity.time("render_preview" if preview else "render", time.perf_counter() - t0)
+        self._warm_proxies()  # a source this render read from itself: the next preview will not
         result = Rendered(path=str(target), duration_s=rendered.duration_s, size_bytes=rendered.size_bytes,
                           width=rendered.width, height=rendered.height, preview=preview, version=None if preview else version,
                           loudness=rendered.loudness)
         self.activity.outputs.append(result)
         self.emit(OutputWritten(rendered.path, rendered.duration_s, rendered.size_bytes))
         return result
+
+    def _warm_proxies(self) -> None:
+        """Queue proxies of the cut's large video sources, made in the background (:mod:`shotsmith.tools.proxies`):
+        a preview then reads small pictures instead of decoding every source at full size. Never fails the
+        work that called it: without a proxy a preview reads the source."""
+        project = self.store.project
+        refs = {clip.source for clip in project.timeline.clips}
+        if project.plan is not None:
+            refs |= {ref for s in project.plan.shots for ref in (s.bound_clip, s.source) if ref}
+        paths = []
+        for ref in sorted(refs):
+            try:
+                paths.append(self.store.resolve(ref))
+            except (ShotsmithError, OSError, ValueError):
+                continue
+        try:
+            self.proxies.request(paths, preview_settings(project.timeline.output))
+        except (ShotsmithError, OSError) as exc:
+            log.warning("no preview proxies: %s", exc)
 
     def produce(self, output: str | Path | None = None, *, preview: bool = False) -> tuple[GenerateResult, Rendered]:
         """Generate what is missing, then render: the end of every brief-to-video path."""

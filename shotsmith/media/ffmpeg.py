@@ -119,10 +119,12 @@ def lower_children_priority(niceness: int = 10) -> None:
     _child_niceness = max(0, int(niceness))
 
 
-def spawn(argv: Sequence[str], **kwargs) -> subprocess.Popen:
+def spawn(argv: Sequence[str], *, niceness: int | None = None, **kwargs) -> subprocess.Popen:
     """Start a child that shotsmith owns: its own process group (a terminal's Ctrl-C reaches shotsmith,
     which stops the child in order), killed if shotsmith dies (Linux), no stdin, and registered so
     :func:`stop_children` and the cancel hook can reach it. Unregister with :func:`release`.
+    ``niceness`` (None: :func:`lower_children_priority`'s) is for work nobody waits on, such as proxies
+    made in the background.
 
     Wait for the child in the thread that spawned it: Linux delivers the parent-death
     signal when that *thread* ends."""
@@ -130,7 +132,7 @@ def spawn(argv: Sequence[str], **kwargs) -> subprocess.Popen:
     if os.name == "posix":
         options["process_group"] = 0
         preexec = _die_with_parent_fn()
-        niceness = _child_niceness
+        niceness = max(_child_niceness, niceness or 0)
         if niceness:
             die_with_parent = preexec
 
@@ -231,8 +233,9 @@ class FFmpegRun:
 
     def __init__(self, args: Sequence[str], *, duration_s: float | None = None,
                  on_progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
-                 what: str = "ffmpeg") -> None:
+                 what: str = "ffmpeg", niceness: int | None = None) -> None:
         self.args = [str(a) for a in args]
+        self.niceness = niceness
         self.duration_s = duration_s
         self.on_progress = on_progress
         self.cancel = cancel
@@ -250,7 +253,7 @@ class FFmpegRun:
             FFmpegRun.started += 1
         try:
             proc = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         encoding="utf-8", errors="replace")
+                         encoding="utf-8", errors="replace", niceness=self.niceness)
         except OSError as exc:
             raise FFmpegError(f"could not start ffmpeg ({exe}): {exc.strerror or exc}") from exc
         stderr_tail: deque[str] = deque(maxlen=30)

@@ -20,6 +20,8 @@ checks them against the packets themselves:
 
 from __future__ import annotations
 
+import functools
+
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -145,20 +147,27 @@ def probe(path: str | Path, *, need_video: bool = False) -> MediaInfo:
         raise MediaError(f"{path}: no such file")
     if not path.is_file():
         raise MediaError(f"{path}: not a regular file")
-    size = path.stat().st_size
-    if size == 0:
+    st = path.stat()
+    if st.st_size == 0:
         raise MediaError(f"{path}: the file is empty (0 bytes)")
-    container = _open(path)
+    info = _probe_version(str(path), st.st_size, st.st_mtime_ns, st.st_ino).model_copy(deep=True)
+    if need_video:
+        require_video(info)
+    return info
+
+
+@functools.lru_cache(maxsize=512)
+def _probe_version(path: str, size: int, mtime_ns: int, inode: int) -> MediaInfo:
+    """One probe per version of a file: a render, its segment keys, its cost estimate and its preview's
+    proxies each ask about the same sources (a preview of ten clips opened them 94 times)."""
+    container = _open(Path(path))
     try:
         with container:
-            info = _describe(path, size, container)
+            return _describe(Path(path), size, container)
     except MediaError:
         raise
     except (av.error.FFmpegError, ValueError, OverflowError, ZeroDivisionError) as exc:
         raise MediaError(f"{path}: unreadable media ({exc})") from exc
-    if need_video:
-        require_video(info)
-    return info
 
 
 def _describe(path: Path, size: int, container) -> MediaInfo:
