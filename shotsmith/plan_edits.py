@@ -118,7 +118,7 @@ def edit_shot(plan: ShotPlan, index: int, *, transition: Transition | None = Non
     return new
 
 
-def new_take(plan: ShotPlan, index: int) -> ShotPlan:
+def new_take(plan: ShotPlan, index: int, *, after: int = 0) -> ShotPlan:
     """Shot ``index`` made again as it is ("another take of shot 3", "regenerate shot 2"): the same prompt,
     a new generation.
 
@@ -126,7 +126,9 @@ def new_take(plan: ShotPlan, index: int) -> ShotPlan:
     its request (and moves its seed on), so the new take is priced, approved and cached like any
     generation while the take before stays cached: undo brings it back for free. The storyboard still
     stays the shot's, approval and all: a take is new video from the same panel, not a new panel.
-    Footage, and a shot with no clip for what it shows now, have nothing to make again.
+    Footage, and a shot with no clip for what it shows now, have nothing to make again. ``after``: the
+    highest take already made (an undo puts takes away, but their clips stay cached): the new take comes
+    after it, so "another take" is never one the user has seen.
     """
     shot = find_shot(plan, index)
     if shot.source:
@@ -135,7 +137,7 @@ def new_take(plan: ShotPlan, index: int) -> ShotPlan:
         still = f"; to redraw its still, say what to change: 'redo {index} with a lower angle'" if shot.keyframe else ""
         raise InvalidInputError(f"shot {index} has no clip yet for what it shows now, so there is no take to make "
                                 "again", hint="say 'generate' to make its clip" + still)
-    taken = shot.model_copy(update={"take": shot.take + 1})
+    taken = shot.model_copy(update={"take": max(shot.take, after) + 1})
     if shot.bound_keyframe:  # the same still, bound to the new take
         taken = taken.model_copy(update={"keyframe_signature": taken.generation_signature()})
     return plan.model_copy(update={"shots": [taken if s.index == index else s for s in plan.shots]})

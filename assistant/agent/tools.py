@@ -22,11 +22,12 @@ from pydantic import Field
 from shotsmith.assistant.agent.path_guard import guard_paths
 from shotsmith.assistant.agent.schemas import AgentTool, StrictArgs
 from shotsmith.assistant.production.drafting import ShotDraft
+from shotsmith.assistant.production.takes import make_new_take
 from shotsmith.brief import ShotFit, ShotPlan
 from shotsmith.cut import derive_cut
 from shotsmith.errors import InvalidInputError
 from shotsmith.formats import RESOLUTIONS, AspectRatio, CameraMove, Transition, TransitionKind
-from shotsmith.plan_edits import edit_shot, new_take, reorder
+from shotsmith.plan_edits import edit_shot, reorder
 
 if TYPE_CHECKING:
     from shotsmith.assistant.production import ProductionService
@@ -237,13 +238,13 @@ class ProductionTools:
         return out
 
     def _new_take(self, args: EditShotArgs) -> dict[str, Any]:
-        """The shot made again as it is (:func:`~shotsmith.plan_edits.new_take`): an undo step; generate_shots then
-        makes it, priced and approved like any generation."""
+        """The shot made again as it is (:func:`~shotsmith.assistant.production.takes.make_new_take`): an undo
+        step; generate_shots then makes it, priced and approved like any generation."""
         others = sorted(k for k, v in args.model_dump(exclude={"shot", "new_take"}).items() if v is not None)
         if others:
             raise InvalidInputError(f"new_take makes shot {args.shot} again as it is; give it alone, not with "
                                     f"{', '.join(others)}", hint="a changed shot is generated anew anyway")
-        plan = self.service.edit(lambda p: new_take(p, args.shot))
+        plan = make_new_take(self.service, args.shot)
         out = self._changed(plan, args.shot)
         out["next"] = (f"call generate_shots with shots [{args.shot}] to make the new take (the user is asked first "
                        "when it costs); undo brings the previous take back for free")

@@ -16,13 +16,14 @@ from shotsmith.assistant.events import AssistantText, Notice
 from shotsmith.assistant.planner import OFFLINE_PLANNER
 from shotsmith.assistant.production.casting import add_member, unknown_tags_notice
 from shotsmith.assistant.production.spending import Estimate, money
+from shotsmith.assistant.production.takes import make_new_take
 from shotsmith.assistant.sessions.base import STATE_DIR, SessionBase
 from shotsmith.assistant.sessions.intents import Intent, parse_intent
 from shotsmith.atomic import atomic_write_text
 from shotsmith.backends.registry import get_backend
 from shotsmith.errors import InvalidInputError, ShotsmithError
 from shotsmith.formats import CameraMove
-from shotsmith.plan_edits import continue_from, edit_shot, find_shot, new_take, swap
+from shotsmith.plan_edits import continue_from, edit_shot, find_shot, swap
 from shotsmith.scrub import scrub
 
 HISTORY_FILE = "offline_history.json"
@@ -240,9 +241,10 @@ class OfflineSession(SessionBase):
         stays cached), then generated at once like any change: priced, and asked about first when it costs."""
         if index is None:
             raise InvalidInputError("say which shot to make again", hint="e.g. 'another take of shot 3'")
-        plan = self.service.edit(lambda p: new_take(p, index))
+        before = find_shot(self.service.plan, index).take
+        plan = make_new_take(self.service, index)
         take = find_shot(plan, index).take + 1  # take 0 is the shot's first clip: "take 1" to the user
-        self.reply(f"Shot {index}: take {take}, the same prompt generated again ('undo' brings take {take - 1} "
+        self.reply(f"Shot {index}: take {take}, the same prompt generated again ('undo' brings take {before + 1} "
                    "back, free from the cache).")
         self._take_asked = index
         try:

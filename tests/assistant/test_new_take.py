@@ -128,6 +128,13 @@ def test_chat_makes_a_new_take_with_the_animatic_and_undo_brings_the_old_one_bac
     assert service.plan.shots[1].take == 1
     assert "all from cache" in texts(collect(session.send("generate")))
 
+    # "Another take" after an undo is one not seen yet (take 3), not the cached take 2 the undo put away.
+    collect(session.send("undo"))
+    said = texts(collect(session.send("regenerate shot 2")))
+    assert "Shot 2: take 3" in said and "'undo' brings take 1 back" in said and "1 generated" in said
+    assert service.plan.shots[1].take == 2 and len(records(service, 2)) == 3
+    assert len({r.clip for r in records(service, 2)}) == 3
+
 
 def test_a_take_on_a_seeded_project_moves_the_seed_and_the_key(tmp_path):
     service = ProductionService.open(tmp_path / "p", ServiceOptions(backend="animatic", resolution="360p", fps=24,
