@@ -292,6 +292,9 @@ class ChatScreen(Screen[None]):
 
     def on_turn_ended(self, message: TurnEnded) -> None:
         self._refresh_status()
+        if self.session.store.project.plan is None:
+            # PlanUpdated carries a plan: an undo back before the first plan sends none, so look.
+            self._show_plan(None)
         self._history_turns.pop(message.turn, None)
         error = message.error
         if error is not None:
@@ -317,8 +320,8 @@ class ChatScreen(Screen[None]):
     # -- helpers -----------------------------------------------------------------------
     def _show_plan(self, plan: ShotPlan | None) -> None:
         self.query_one(ThumbStrip).show_plan(plan)
-        if plan is None:
-            return
+        if plan is None and self.query_one(PlanTable).plan is None:
+            return  # nothing planned yet, nothing shown: the welcome stays
         self.query_one(PlanTable).show_plan(plan)
         progress = self.query_one(ProgressPanel)
         progress.show_plan(plan)

@@ -74,10 +74,11 @@ class PlanTable(Vertical):
     def shots(self) -> list[Shot]:
         return list(self.plan.shots) if self.plan else []
 
-    def show_plan(self, plan: ShotPlan) -> None:
+    def show_plan(self, plan: ShotPlan | None) -> None:
+        """Show ``plan``; None (an undo back before the first plan) empties the table."""
         self.plan = plan
-        self.border_title = (f"Shot plan · {plan.aspect_ratio} · {plan.total_duration_s:.1f} s · "
-                             f"{len(plan.shots)} shots")
+        self.border_title = "Shot plan" if plan is None else (
+            f"Shot plan · {plan.aspect_ratio} · {plan.total_duration_s:.1f} s · {len(plan.shots)} shots")
         self._fill()
 
     def on_resize(self) -> None:

@@ -56,17 +56,19 @@ class ProgressPanel(Vertical):
         self.border_title = "Progress"
         self._show_states()
 
-    def show_plan(self, plan: ShotPlan) -> None:
+    def show_plan(self, plan: ShotPlan | None) -> None:
         """A new plan: shots whose picture changed (or that are new) wait; the others keep their state.
 
         A shot that arrives with a usable clip bound to it is ``done`` and one
         that uses the user's footage is ``footage``, so a restored project shows
         what is already there. The render bar is cleared when the cut changed
-        (not when the plan only came back with its clips bound).
+        (not when the plan only came back with its clips bound). No plan (an undo
+        back before the first one) leaves no shots.
         """
         states: dict[int | None, tuple[str, float | None, str]] = {}
         signatures: dict[int, str] = {}
-        for shot in plan.shots:
+        shots = plan.shots if plan is not None else []
+        for shot in shots:
             signature = shot.generation_signature()
             signatures[shot.index] = signature
             if shot.source:
@@ -79,7 +81,7 @@ class ProgressPanel(Vertical):
         self.kinds = {i: self.kinds.get(i, "shot") if states[i] == self.states.get(i) else "shot" for i in states}
         self.states, self._signatures = states, signatures
         self._show_states()
-        cut = [shot.model_dump(exclude={"clip", "clip_signature", "clip_length_s"}) for shot in plan.shots]
+        cut = [shot.model_dump(exclude={"clip", "clip_signature", "clip_length_s"}) for shot in shots]
         if cut != self._cut:
             self._cut = cut
             self.query_one("#render-bar", ProgressBar).update(total=100, progress=0)

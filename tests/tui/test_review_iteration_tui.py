@@ -1,0 +1,44 @@
+"""Review of issue 11's TUI, driven with Pilot on the real offline session: each test is a defect found by hand.
+
+The tmux session that found them ran ``shotsmith tui`` at 80x24; the sizes here match.
+"""
+
+from __future__ import annotations
+
+import pytest
+from tests.tui._tui_pilot import send
+from textual.widgets import DataTable, Static
+
+from shotsmith.assistant.production import ServiceOptions
+from shotsmith.assistant.session_factory import open_session
+from shotsmith.tui.app import ShotsmithApp
+from shotsmith.tui.widgets import PlanTable, ProgressPanel
+
+SMALL = (80, 24)
+
+
+@pytest.fixture
+def session(tmp_path):
+    opened = open_session(tmp_path / "p", options=ServiceOptions(backend="animatic", resolution="360p"), offline=True)
+    yield opened
+    opened.close()
+
+
+async def test_undo_back_before_the_first_plan_empties_the_plan_table(session):
+    app = ShotsmithApp(session)
+    async with app.run_test(size=SMALL) as pilot:
+        screen = app.screen
+        await send(pilot, "A 4 second teaser for a bakery, 2 shots")
+        table = screen.query_one("#plan-rows", DataTable)
+        assert table.row_count == 2
+        await pilot.press("ctrl+z")
+        await send(pilot, "")  # let the undo's turn finish (an empty message is not sent)
+        assert session.store.project.plan is None
+        # Found: the table kept showing the undone plan's two shots (the session re-sends only a plan it has).
+        assert table.row_count == 0 and screen.query_one(PlanTable).plan is None
+        detail = str(screen.query_one("#plan-detail", Static).content)
+        assert detail.startswith("No plan yet")
+        assert screen.query_one(ProgressPanel).states == {}
+        await pilot.press("ctrl+y")
+        await send(pilot, "")
+        assert table.row_count == 2
