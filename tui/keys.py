@@ -48,9 +48,13 @@ OTHER_KEYS = (
     Key("enter", "Enter", None, "send the message (an empty one is not sent)"),
     Key("tab,shift+tab", "Tab / Shift+Tab", None, "move between the input, the chat log and the plan table"),
     Key("up,down", "↑ / ↓", None, "in the plan table: choose a shot (its whole prompt and thumbnail are shown)"),
+    Key("left,right", "← / →", None, "in the storyboard: the previous / next panel; in the approval dialog: "
+        "move between its buttons"),
     Key("ctrl+p", "Ctrl+P", None, "command palette: generate, render, preview, undo, redo, open, storyboard, help…"),
     Key("y,n", "y / n", None, "in the approval dialog: approve / reject (Esc rejects)"),
     Key("a,A,r", "a / A / r", None, "in the storyboard: approve the chosen panel / approve all / redo it"),
+    Key("escape,q", "Esc / q", None, "close this help (Esc also closes the storyboard, and rejects in the "
+        "approval dialog)"),
     Key("ctrl+q", "Ctrl+Q", None, "quit"),
 )
 

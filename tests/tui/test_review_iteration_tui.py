@@ -42,3 +42,19 @@ async def test_undo_back_before_the_first_plan_empties_the_plan_table(session):
         await pilot.press("ctrl+y")
         await send(pilot, "")
         assert table.row_count == 2
+
+
+def test_the_help_lists_the_keys_of_every_screen():
+    # Found: the storyboard's ← / → and every screen's closing keys (Esc, the help's q) were not in the help;
+    # the check left out the storyboard and help screens and the arrows.
+    from shotsmith.tui.keys import HELP, documented
+    from shotsmith.tui.screens.approval import ApprovalScreen
+    from shotsmith.tui.screens.chat import ChatScreen
+    from shotsmith.tui.screens.help import HelpScreen
+    from shotsmith.tui.screens.storyboard import StoryboardScreen
+
+    screens = (ShotsmithApp, ChatScreen, ApprovalScreen, StoryboardScreen, HelpScreen)
+    keys = {key for screen in screens for binding in screen.BINDINGS for key in binding.key.split(",")}
+    assert sorted(key for key in keys if not documented(key)) == []
+    said = {key.shown: key.description for key in HELP}
+    assert "storyboard" in said["← / →"] and "close" in said["Esc / q"]
