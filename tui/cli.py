@@ -54,8 +54,9 @@ def web_command(
     """Serve the terminal UI in a browser on 127.0.0.1 (each tab runs its own `shotsmith tui`)."""
     from shotsmith.assistant.production import ServiceOptions
     from shotsmith.assistant.session_factory import open_session
-    from shotsmith.tui.web import HOST, serve, tui_command_line
+    from shotsmith.tui.web import HOST, check_port, serve, tui_command_line
 
+    check_port(port)  # before the project folder is made or anything is announced
     # The same checks as `tui`, here, so a bad option is one line now instead of a dead browser tab later.
     options = ServiceOptions(backend=backend, resolution=resolution, executor=executor)
     open_session(project, options=options, llm=llm, llm_base_url=llm_base_url).close()

@@ -44,6 +44,27 @@ def local_templates(folder: Path) -> Path:
     return folder
 
 
+def check_port(port: int) -> None:
+    """Refuse now, in one line, a port this machine will not let us serve on (taken, or privileged).
+
+    The server only binds once it has printed its banner ("Press Ctrl+C to quit"),
+    which read as serving when the very next line said it could not. The probe
+    binds as aiohttp does (``SO_REUSEADDR``), so a port left in TIME_WAIT passes.
+    """
+    import errno
+    import socket
+
+    from shotsmith.errors import ShotsmithError
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as exc:
+            reason = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+            raise ShotsmithError(f"cannot serve on {HOST}:{port}: {reason}", hint="pick another --port") from exc
+
+
 def serve(command: str, *, port: int, title: str) -> None:
     """Serve ``command`` on 127.0.0.1:``port`` until Ctrl+C."""
     import textual_serve

@@ -58,3 +58,21 @@ def test_the_help_lists_the_keys_of_every_screen():
     assert sorted(key for key in keys if not documented(key)) == []
     said = {key.shown: key.description for key in HELP}
     assert "storyboard" in said["← / →"] and "close" in said["Esc / q"]
+
+
+def test_web_on_a_port_in_use_says_only_that(tmp_path):
+    # Found: 'shotsmith web: http://127.0.0.1:N/', textual-serve's banner and 'Press Ctrl+C to quit' came first,
+    # then the error: it read as serving. The port is checked before anything is announced or created.
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "shotsmith", "web", "--project", str(tmp_path / "p"),
+                               "--port", str(port)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines()[0] == f"error: cannot serve on 127.0.0.1:{port}: address already in use"
+    assert not (tmp_path / "p").exists()
