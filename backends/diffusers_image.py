@@ -279,22 +279,10 @@ class DiffusersImageBackend(DiffusersBackend):
 
     def _reference_picture(self, request: GenerationRequest) -> Any:
         """The shot's first reference as an RGB picture; a missing or unreadable file is the user's to fix."""
-        from PIL import Image, UnidentifiedImageError
+        from shotsmith.backends.reference_images import open_reference
 
         ref = request.references[0]
-        path = Path(ref.path)
-        name = ref.tag or path.name
-        if not path.is_file():
-            raise InvalidInputError(f"{self._label(request)}reference image {path} ({name}) does not exist",
-                                    hint="add the cast member's picture again, or remove it from the shot")
-        try:
-            with Image.open(path) as picture:
-                picture.load()
-                rgb = picture.convert("RGB")
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-            raise InvalidInputError(f"{self._label(request)}reference image {path} is not an image Pillow can read "
-                                    f"({exc})") from exc
-        return rgb
+        return open_reference(ref.path, label=self._label(request), name=ref.tag or Path(ref.path).name).convert("RGB")
 
     def run_blocking(self, request: GenerationRequest, dest: Path, model: str, on_progress: ProgressCallback,
                      cancel: threading.Event, stop: threading.Event | None = None) -> GenerationResult:

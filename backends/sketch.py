@@ -44,8 +44,9 @@ from shotsmith.backends import sketch_draw as d
 from shotsmith.backends.base import (Backend, Capabilities, CostEstimate, GenerationMode, GenerationRequest,
                                      GenerationResult, MediaKind, ProgressCallback, ProgressEvent)
 from shotsmith.backends.palette import palette_for, rgb
+from shotsmith.backends.reference_images import open_reference
 from shotsmith.backends.shot_reading import Framing, ShotReading, read_shot, shorten
-from shotsmith.errors import CancelledError, InvalidInputError
+from shotsmith.errors import CancelledError
 from shotsmith.formats import ASPECT_RATIOS, frame_size, steady_region
 
 #: Where the horizon sits (fraction of the height) by framing and camera height.
@@ -280,16 +281,7 @@ def _reference_thumbnails(request: GenerationRequest) -> list[tuple[Image.Image,
     for ref in request.references[:MAX_REFERENCES]:
         if ref.tag == "previous":  # a redo's earlier still (storyboard.PREVIOUS_TAG) is no cast member to draw
             continue
-        path = Path(ref.path)
-        if not path.is_file():
-            raise InvalidInputError(f"reference image {path} does not exist",
-                                    hint="add the cast member's picture again, or remove it from the shot")
-        try:
-            with Image.open(path) as picture:
-                picture.load()
-                pictures.append((picture.copy(), ref.tag or path.stem))
-        except (UnidentifiedImageError, OSError) as exc:
-            raise InvalidInputError(f"reference image {path} is not an image Pillow can read ({exc})") from exc
+        pictures.append((open_reference(ref.path), ref.tag or Path(ref.path).stem))
     return pictures
 
 

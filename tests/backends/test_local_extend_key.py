@@ -21,7 +21,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 pytest.importorskip("diffusers")
 pytest.importorskip("torch")
 
-from shotsmith.assistant.events import Notice  # noqa: E402
 from shotsmith.assistant.production import ProductionService, ServiceOptions  # noqa: E402
 from shotsmith.backends.base import GenerationMode, GenerationRequest  # noqa: E402
 from shotsmith.backends.engine import cache_key  # noqa: E402
