@@ -37,6 +37,12 @@ def history_command(project: Path = PROJECT_OPTION,
     console.print(table)
     if not index.entries:
         console.print("no changes recorded yet")
+    # A render of a change a later edit replaced (an undo, then a new edit) is still kept: say where it is.
+    kept = {entry.number for entry in index.entries}
+    orphans = [f"{path} (change {number})" for number, paths in renders.items()
+               if number is not None and number not in kept for path in paths]
+    if orphans:
+        console.print(Text(f"renders of changes no longer in the history: {', '.join(orphans)}"), soft_wrap=True)
 
 
 def _move(project: Path, steps: int) -> None:

@@ -131,3 +131,19 @@ def test_undo_zero_moves_nothing_and_says_so(chatting):
     events = collect(chatting.send("undo 0"))
     assert chatting.store.history.index.head == head
     assert any("moves nothing" in getattr(e, "text", "") for e in events)
+
+
+def test_history_still_lists_a_render_of_a_change_that_a_new_edit_replaced(tmp_path):
+    service = ProductionService.open(tmp_path / "v", ServiceOptions(resolution="360p", fps=24))
+    service.plan_brief("a 4 second ad for a bakery, 2 shots")
+    service.generate()
+    service.render()
+    service.edit(lambda p: edit_shot(p, 1, speed=0.5))
+    service.render()  # v002, from the slowed change
+    service.store.undo()
+    service.edit(lambda p: edit_shot(p, 2, speed=2.0))  # drops the slowed change (the redo branch)
+    result = shotsmith("history", "-p", str(service.store.root))
+    assert result.returncode == 0, result.stderr
+    # Found: v002.mp4 vanished from `history` once its change was replaced, though the file is kept.
+    assert "renders/v001.mp4" in result.stdout and "renders/v002.mp4" in result.stdout
+    assert "no longer in the history" in " ".join(result.stdout.split())
