@@ -163,8 +163,9 @@ class ProjectStore:
         return resolved
 
     def source_paths(self) -> set[Path]:
-        """Every media file the project reads; outputs must never land on one."""
+        """Every media file the project reads, and every kept render (renders/vNNN); outputs must never land on one."""
         paths: set[Path] = {Path(p).resolve() for p in self.project.inputs}
+        paths.update((self.root / record.path).resolve() for record in self.project.renders)
         for ref in self.project.timeline.source_refs():
             raw = Path(ref)
             paths.add((raw if raw.is_absolute() else self.root / raw).resolve())

@@ -147,3 +147,19 @@ def test_history_still_lists_a_render_of_a_change_that_a_new_edit_replaced(tmp_p
     # Found: v002.mp4 vanished from `history` once its change was replaced, though the file is kept.
     assert "renders/v001.mp4" in result.stdout and "renders/v002.mp4" in result.stdout
     assert "no longer in the history" in " ".join(result.stdout.split())
+
+
+def test_a_kept_render_is_never_written_over(tmp_path):
+    service = ProductionService.open(tmp_path / "k", ServiceOptions(resolution="360p", fps=24))
+    service.plan_brief("a 4 second ad for a bakery, 2 shots")
+    service.generate()
+    service.render()
+    kept = service.store.root / "renders" / "v001.mp4"
+    before = kept.read_bytes()
+    service.edit(lambda p: edit_shot(p, 1, speed=0.5))
+    # Found: `render DIR -o DIR/renders/v001.mp4` replaced v001 with the slowed cut; history still said change 2.
+    result = shotsmith("render", str(service.store.root), "-o", str(kept))
+    assert result.returncode == 2 and "v001.mp4" in result.stderr and "Traceback" not in result.stderr
+    with pytest.raises(InvalidInputError):
+        service.render(kept)
+    assert kept.read_bytes() == before
