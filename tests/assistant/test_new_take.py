@@ -252,3 +252,26 @@ def test_the_agent_makes_a_new_take_through_edit_shot_and_generate_shots(tmp_pat
     refused = last_tool_result(fake_llm.requests[-1])
     assert "give it alone" in refused, refused
     session.close()
+
+
+# -- continuity: a continued shot's take starts from the same frame ------------------------------------------
+def test_a_take_of_a_continued_shot_starts_from_the_same_last_frame(tmp_path):
+    from shotsmith.plan_edits import continue_from
+
+    service = ProductionService.open(tmp_path / "p", ServiceOptions(backend="animatic", resolution="360p", fps=24))
+    service.plan_brief(BRIEF, shot_count=2)
+    service.edit(lambda p: continue_from(p, 2, 1))
+    assert sorted(service.generate().generated) == [1, 2]
+    two = service.plan.shots[1]
+    assert two.continues_from and two.bound_keyframe
+
+    service.edit(lambda p: new_take(p, 2))
+    result = service.generate()
+    assert result.generated == [2] and result.cached == [1]
+    taken = service.plan.shots[1]
+    assert taken.take == 1 and taken.keyframe == two.keyframe and taken.continues_from == two.continues_from
+    assert taken.bound_clip and taken.clip != two.clip
+    [record] = [r for r in records(service, 2) if r.request.get("take") == 1]
+    assert record.request["image"] == str(service.store.root / two.keyframe)  # the previous clip's last frame
+    service.store.undo()
+    assert service.plan.shots[1].bound_clip == two.clip and service.generate().generated == []
