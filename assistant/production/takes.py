@@ -22,7 +22,7 @@ def highest_take(service: "ProductionService", index: int) -> int:
     generation record of the shot's prompt (takes are made of the same prompt) that names a take."""
     plan = service.plan
     backend = service.backend()
-    prompt = service.request_for(find_shot(plan, index), plan, backend).prompt
+    prompt = backend.prepare(service.request_for(find_shot(plan, index), plan, backend))[0].prompt  # as recorded
     return max((int(r.request.get("take") or 0) for r in service.store.project.generations.values()
                 if r.backend == backend.name and r.request.get("prompt") == prompt), default=0)
 
