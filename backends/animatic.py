@@ -110,6 +110,8 @@ def slate(request: GenerationRequest, width: int, height: int) -> list[dict]:
     prompt = request.prompt.replace(SLATE_SCREEN_TIME, "")
     prompt = prompt if len(prompt) <= MAX_CARD_CHARS else prompt[:MAX_CARD_CHARS - 1] + "…"
     shot = f"SHOT {request.shot_index}" if request.shot_index is not None else "SHOT"
+    if request.take:  # a new take of the same card looks the same: the slate says which one it is
+        shot += f" · TAKE {request.take + 1}"
     # The shot's length is its time on screen, which only the render knows (the request's duration includes
     # the outgoing transition's handle: a 3 s shot before a 0.5 s dissolve is a 3.5 s clip): it writes it in.
     footer = f"CAMERA: {request.camera.phrase.upper()}   ·   {SLATE_SCREEN_TIME}   ·   {request.aspect_ratio}"

@@ -275,3 +275,16 @@ def test_a_take_of_a_continued_shot_starts_from_the_same_last_frame(tmp_path):
     assert record.request["image"] == str(service.store.root / two.keyframe)  # the previous clip's last frame
     service.store.undo()
     assert service.plan.shots[1].bound_clip == two.clip and service.generate().generated == []
+
+
+def test_the_animatic_slate_says_which_take_it_is(tmp_path):
+    from shotsmith.backends.animatic import slate
+
+    service = ProductionService.open(tmp_path / "p", ServiceOptions(backend="animatic", resolution="360p", fps=24,
+                                                                    keyframes="off"))
+    service.plan_brief(BRIEF, shot_count=2)
+    service.generate()
+    first = slate(service.request_for(service.plan.shots[1]), 640, 360)[0]["text"]
+    service.edit(lambda p: new_take(p, 2))
+    taken = slate(service.request_for(service.plan.shots[1]), 640, 360)[0]["text"]
+    assert (first, taken) == ("SHOT 2", "SHOT 2 · TAKE 2")  # the same card otherwise: the slate tells them apart

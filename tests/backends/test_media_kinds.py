@@ -61,7 +61,7 @@ def test_cache_key_covers_every_new_field_and_image_contents(picture):
     key = cache_key(backend, base)
     for change in ({"voice": "ana"}, {"language": "de"}, {"instructions": "whisper"},
                    {"end_image": str(picture("end.png"))}, {"references": []},
-                   {"references": [Reference(path=str(mara), tag="Mara", role="style")]}):
+                   {"references": [Reference(path=str(mara), tag="Mara", role="style")]}, {"take": 1}):
         assert cache_key(backend, base.model_copy(update=change)) != key, change
     mara.write_bytes(still_bytes(32, 32, "PNG", (99, 99, 99)))  # same file name, another picture
     assert cache_key(backend, base) != key
@@ -75,7 +75,7 @@ def test_cache_key_covers_every_new_field_and_image_contents(picture):
 def test_request_payload_matches_records_written_before_the_new_fields():
     request = GenerationRequest(prompt="p", duration_s=4)
     old_record = request.model_dump(mode="json", exclude={"shot_index", "end_image", "references", "voice",
-                                                          "language", "instructions", "audio", "extend_from"})
+                                                          "language", "instructions", "audio", "extend_from", "take"})
     assert request_payload(request) == old_record
 
 
