@@ -12,17 +12,41 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 from shotsmith.assistant.events import AgentEvent, ApprovalRequested, AssistantText, Notice
 from shotsmith.assistant.production.report import CostReport, OutputReport, RunReport, ShotReport
 from shotsmith.assistant.production.spending import ApprovalRequiredError
 from shotsmith.assistant.sessions.protocol import ChatSessionLike
+from shotsmith import interrupts
 from shotsmith.errors import ShotsmithError
 from shotsmith.scrub import scrub
 
 Confirm = Callable[[ApprovalRequested], bool]
+T = TypeVar("T")
+
+
+def run_turn(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(coroutine)``, except that a second Ctrl-C cannot cut short the stopping of a turn.
+
+    The first Ctrl-C leaves the loop with the turn still running; closing the loop
+    cancels it, and the turn then waits for its worker thread to stop (ffmpeg
+    killed, partial files removed). A second Ctrl-C during that wait broke it off,
+    and asyncio printed a destroyed task with its traceback after "cancelled". The
+    wait now runs inside :func:`~shotsmith.interrupts.deferred`; a third Ctrl-C
+    still ends the process at once.
+    """
+    runner = asyncio.Runner()
+    try:
+        return runner.run(coroutine)
+    except KeyboardInterrupt:
+        with interrupts.deferred():
+            runner.close()
+        raise
+    finally:
+        runner.close()
 
 
 def drive_brief(session: ChatSessionLike, brief: str, output: Path | None, *, produce: bool = True,
@@ -52,7 +76,7 @@ def drive_brief(session: ChatSessionLike, brief: str, output: Path | None, *, pr
                     asked = event
             return asked
 
-        return asyncio.run(go())
+        return run_turn(go())
 
     try:
         if session.pending_approval or session.unfinished:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from rich.text import Text
 from shotsmith.assistant.commands.console import EventPrinter, console
 from shotsmith.assistant.commands.options import EXECUTOR_OPTION
 from shotsmith.assistant.production import ServiceOptions
+from shotsmith.assistant.run import run_turn
 from shotsmith.assistant.session_factory import open_session
 
 QUIT_WORDS = ("/quit", "/exit", "quit", "exit")
@@ -77,4 +77,4 @@ def _drain(turn, printer: EventPrinter) -> None:
         async for event in turn:
             printer(event)
 
-    asyncio.run(go())
+    run_turn(go())  # a second Ctrl-C cannot break off the turn's stopping
