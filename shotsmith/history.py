@@ -139,6 +139,8 @@ class History:
         self._index: HistoryIndex | None = None
         #: (entry number, text) of the snapshot this process last wrote: a save that changes nothing of it writes nothing
         self._written: tuple[int, str] | None = None
+        #: The head moved (undo/redo) and the index is not written yet: the project's save writes it, after project.json
+        self._moved = False
 
     # -- reading ---------------------------------------------------------------------------
     @property
@@ -170,6 +172,7 @@ class History:
 
     def _save_index(self) -> None:
         atomic_write_text(self.folder / INDEX_FILE, self.index.model_dump_json(indent=1) + "\n")
+        self._moved = False
 
     def record(self, project: "Project") -> HistoryEntry | None:
         """Add an entry when the editable state changed since the head; amend the head when only bindings did."""
@@ -186,6 +189,8 @@ class History:
             # Same edit state with new clip bindings, or the settings of a project that has nothing in
             # it yet: amend the current entry quietly instead of adding one.
             if head.digest == digest and self._written == (head.number, json.dumps(state, ensure_ascii=False) + "\n"):
+                if self._moved:
+                    self._save_index()
                 return None  # e.g. a generation record changed: the snapshot on disk is this state already
             head.digest = digest
             self._write(head.number, state)
@@ -209,7 +214,13 @@ class History:
         return entry
 
     def move(self, project: "Project", steps: int) -> HistoryEntry:
-        """Undo (``steps`` < 0) or redo (> 0): put the editable state of that entry into ``project``."""
+        """Undo (``steps`` < 0) or redo (> 0): put the editable state of that entry into ``project``.
+
+        The new head is written by the :meth:`record` of the project's save that follows, after
+        project.json: cut off between the two writes (Ctrl-C, a full disk), the head still names the
+        state project.json holds, whose next save then records the move as a change, instead of a
+        head that moved without its project (the next undo skipped a change).
+        """
         index = self.index
         numbers = [e.number for e in index.entries]
         if not numbers or index.head not in numbers:
@@ -236,5 +247,5 @@ class History:
         for key in EDITABLE:
             setattr(project, key, getattr(restored, key))
         index.head = target.number
-        self._save_index()
+        self._moved = True
         return target

@@ -163,3 +163,27 @@ def test_a_kept_render_is_never_written_over(tmp_path):
     with pytest.raises(InvalidInputError):
         service.render(kept)
     assert kept.read_bytes() == before
+
+
+def test_an_undo_cut_off_between_its_two_writes_leaves_history_and_project_agreeing(planned, monkeypatch):
+    import shotsmith.store as store_module
+
+    planned.edit(lambda p: edit_shot(p, 1, speed=0.5))
+    root = planned.store.root
+    real_write = store_module.atomic_write_text
+
+    def interrupted(path, text, *args, **kwargs):
+        if Path(path).name == "project.json":
+            raise KeyboardInterrupt  # Ctrl-C as the undone project is being written
+        return real_write(path, text, *args, **kwargs)
+
+    monkeypatch.setattr(store_module, "atomic_write_text", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        planned.store.undo()
+    monkeypatch.setattr(store_module, "atomic_write_text", real_write)
+    # Found: the history's head had already moved back while project.json still held the slowed shot, so
+    # the next undo skipped a change. The index is written after the project now.
+    reopened = ProjectStore.open(root)
+    assert reopened.project.plan.shots[0].speed == 0.5
+    reopened.undo()
+    assert reopened.project.plan.shots[0].speed == 1.0 and reopened.project.plan is not None
