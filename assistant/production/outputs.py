@@ -7,10 +7,8 @@ lands on a source file of the project.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from shotsmith.atomic import atomic_output
@@ -100,18 +98,7 @@ def _is_earlier_render(path: Path, renders: Path) -> bool:
 
 
 def _publish_one(kept: Path, target: Path) -> None:
-    try:  # same file system: a hard link renamed into place costs no disk and no time
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".link{target.suffix}", dir=target.parent)
-        os.close(fd)
-        os.unlink(tmp)
-        os.link(kept, tmp)
-        try:
-            os.replace(tmp, target)
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        return
-    except OSError:
-        pass
+    # A copy, not a hard link: the output is the user's file, and a program writing it in place
+    # (`cp other.mp4 out.mp4`) would have changed the kept version through the shared inode.
     with atomic_output(target) as tmp_path:
         shutil.copyfile(kept, tmp_path)

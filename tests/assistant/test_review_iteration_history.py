@@ -187,3 +187,16 @@ def test_an_undo_cut_off_between_its_two_writes_leaves_history_and_project_agree
     assert reopened.project.plan.shots[0].speed == 0.5
     reopened.undo()
     assert reopened.project.plan.shots[0].speed == 1.0 and reopened.project.plan is not None
+
+
+def test_writing_over_the_output_in_place_leaves_the_kept_version_alone(planned, tmp_path):
+    out = tmp_path / "ad.mp4"
+    service = ProductionService(planned.store, ServiceOptions(outputs=(out,)))
+    service.render()
+    kept = planned.store.root / "renders" / "v001.mp4"
+    before = kept.read_bytes()
+    # Found: -o was a hard link to renders/v001.mp4, so `cp other.mp4 ad.mp4` (which writes in place) replaced
+    # the kept version too, and the history's v001 showed someone else's video.
+    with out.open("r+b") as handle:
+        handle.write(b"not the render")
+    assert kept.read_bytes() == before
