@@ -9,8 +9,11 @@ widgets in :mod:`shotsmith.tui.widgets`, so this file stays a shell.
 
 from __future__ import annotations
 
-from textual.app import App
+from collections.abc import Iterable
+
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
 from shotsmith.assistant.sessions.protocol import ChatSessionLike
 from shotsmith.media.ffmpeg import lower_children_priority
@@ -34,3 +37,10 @@ class ShotsmithApp(App[None]):
 
     def on_unmount(self) -> None:
         lower_children_priority(0)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's palette commands, less its "Keys" panel: the palette's "keys" is our help screen (F1),
+        which lists every key; two "keys" that show different things read as a bug."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":
+                yield command

@@ -76,3 +76,27 @@ def test_web_on_a_port_in_use_says_only_that(tmp_path):
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.splitlines()[0] == f"error: cannot serve on 127.0.0.1:{port}: address already in use"
     assert not (tmp_path / "p").exists()
+
+
+async def test_the_palette_has_one_keys_command_and_it_opens_our_help(session):
+    from textual.command import CommandList, CommandPalette
+
+    from shotsmith.tui.screens.help import HelpScreen
+
+    app = ShotsmithApp(session)
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"keys")
+        hits = app.screen.query_one(CommandList)
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if hits.option_count:
+                break
+        await pilot.pause(0.3)
+        titles = [str(hits.get_option_at_index(i).prompt).split("\n")[0].strip().lower() for i in range(hits.option_count)]
+        # Found: Textual's own 'Keys' (a side panel of the focused widget's bindings) beside ours.
+        assert titles.count("keys") == 1, titles
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
