@@ -98,7 +98,9 @@ def make_proxy(spec: ProxySpec, *, cancel: threading.Event | None = None) -> Pat
     """Write ``spec``'s proxy (atomically: a half-made proxy is never read) and return its path."""
     spec.path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(spec.path) as tmp:
-        run_ffmpeg(["-threads", "1", "-skip_loop_filter:v", "all", "-i", str(spec.source), "-map", "0:v:0",
+        # full decoding (deblocked): a proxy stands in for its source in every later preview; one thread each,
+        # the cheapest in CPU, as nobody waits on it
+        run_ffmpeg(["-threads", "1", "-i", str(spec.source), "-map", "0:v:0",
                     "-vf", f"scale={spec.width}:{spec.height}:flags=fast_bilinear", "-fps_mode", "passthrough",
                     "-c:v", "libx264", "-threads", "1", "-preset", "ultrafast", "-crf", "20", "-g", str(spec.gop),
                     "-pix_fmt", "yuv420p", "-an", "-sn", "-dn", "-map_metadata", "-1", str(tmp)],

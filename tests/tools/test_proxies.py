@@ -135,3 +135,22 @@ def test_a_proxy_that_fails_is_reported_and_the_preview_reads_the_source(tmp_pat
     assert "no preview proxy for big0.mp4" in caplog.text
     picture = proxy_resolver(Path, PREVIEW, tmp_path / "proxies")
     assert picture(str(big[0])) == big[0]
+
+
+def test_a_rotated_phone_clip_gets_an_upright_proxy_and_the_same_preview(tmp_path):
+    upright = tmp_path / "upright.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=1280x720:r=10:d=2", "-c:v", "libx264", "-preset", "ultrafast",
+                str(upright)])
+    phone = tmp_path / "phone.mp4"
+    run_ffmpeg(["-display_rotation", "90", "-i", str(upright), "-c", "copy", str(phone)])
+    output = OutputSettings(width=720, height=1280, fps=10)
+    spec = proxy_spec(phone, preview_settings(output), tmp_path / "px")
+    assert spec is not None and (spec.width, spec.height) == (360, 640)
+    make_proxy(spec)
+    timeline = Timeline(clips=[ClipRef(source=str(phone), in_s=0.2, out_s=1.8)], output=output)
+    a = render(timeline, tmp_path / "a.mp4", cache=None, preview=True, preview_cache=tmp_path / "p1")
+    b = render(timeline, tmp_path / "b.mp4", cache=None, preview=True, preview_cache=tmp_path / "p2",
+               proxies=tmp_path / "px")
+    fa, fb = _frames(Path(a.path)), _frames(Path(b.path))
+    assert len(fa) == len(fb) == 16 and fa[0][1].shape == (640, 360)
+    assert max(float(np.abs(x - y).mean()) for (_, x), (_, y) in zip(fa, fb)) < 4
