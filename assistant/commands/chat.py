@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -10,6 +11,7 @@ from rich.text import Text
 
 from shotsmith.assistant.commands.console import EventPrinter, console
 from shotsmith.assistant.commands.options import EXECUTOR_OPTION
+from shotsmith.assistant.events import Notice
 from shotsmith.assistant.production import ServiceOptions
 from shotsmith.assistant.run import run_turn
 from shotsmith.assistant.session_factory import open_session
@@ -60,7 +62,7 @@ def chat_command(
                 if text.strip().lower() in QUIT_WORDS:
                     break
                 turn = session.send(text)
-            _drain(turn, printer)
+            _drain(turn, printer if not message else partial(_unless_raised, session, printer))
             if session.last_error is not None and message:
                 error = session.last_error
                 if scripted:  # the user's later lines are named, not dropped without a word
@@ -72,7 +74,16 @@ def chat_command(
         session.close()
 
 
-def _drain(turn, printer: EventPrinter) -> None:
+def _unless_raised(session, printer: EventPrinter, event) -> None:
+    """A scripted chat stops on the error that ends a turn and exits with it (one ``error:`` line, its
+    code): the session's notice of that same error is not printed as well."""
+    error = session.last_error
+    if isinstance(event, Notice) and event.level == "error" and error is not None and event.text.startswith(error.message):
+        return
+    printer(event)
+
+
+def _drain(turn, printer) -> None:
     async def go() -> None:
         async for event in turn:
             printer(event)

@@ -200,3 +200,12 @@ def test_writing_over_the_output_in_place_leaves_the_kept_version_alone(planned,
     with out.open("r+b") as handle:
         handle.write(b"not the render")
     assert kept.read_bytes() == before
+
+
+def test_a_scripted_chat_that_stops_on_redo_says_why_once(planned):
+    result = shotsmith("chat", "-p", str(planned.store.root), "-m", "redo", "-m", "show plan")
+    # Found: '• nothing to redo' on stdout and then 'error: nothing to redo' on stderr, the same thing twice.
+    assert result.returncode == 2
+    assert "nothing to redo" not in result.stdout
+    assert result.stderr.splitlines()[0] == "error: nothing to redo"
+    assert "not sent: 'show plan'" in result.stderr
