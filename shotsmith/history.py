@@ -197,7 +197,9 @@ class History:
             self._save_index()
             return None
         before = self.snapshot(head.number) if head is not None else None
-        number = (max((e.number for e in index.entries), default=0)) + 1
+        # Numbers are never reused, not even by a new history (the old one moved aside): a kept render
+        # names the change it came from, and must not come to name another.
+        number = max([0] + [e.number for e in index.entries] + [r.history_entry or 0 for r in project.renders]) + 1
         from shotsmith.project import utcnow
 
         entry = HistoryEntry(number=number, at=utcnow(), label=describe_change(before, state), digest=digest)

@@ -209,3 +209,25 @@ def test_a_scripted_chat_that_stops_on_redo_says_why_once(planned):
     assert "nothing to redo" not in result.stdout
     assert result.stderr.splitlines()[0] == "error: nothing to redo"
     assert "not sent: 'show plan'" in result.stderr
+
+
+def test_a_new_history_never_reuses_the_number_of_a_kept_render(tmp_path):
+    import shutil
+
+    service = ProductionService.open(tmp_path / "n", ServiceOptions(resolution="360p", fps=24))
+    service.plan_brief("a 4 second ad for a bakery, 2 shots")
+    service.generate()
+    service.render()
+    made_at = service.store.project.renders[0].history_entry
+    # The history moved aside, as the error for a damaged one advises; the project goes on.
+    shutil.rmtree(service.store.root / ".shotsmith" / "history")
+    store = ProjectStore.open(service.store.root)
+    for speed in (0.5, 0.8, 1.5):
+        store.project.plan = edit_shot(store.project.plan, 1, speed=speed)
+        store.save()
+    numbers = [e.number for e in store.history.index.entries]
+    # Found: the new history counted from 1 again, so v001 (made at change 2 of the old one) was listed
+    # beside the new change 2, and the TUI called it the current render when that change was the head.
+    assert made_at not in numbers and min(numbers) > made_at
+    result = shotsmith("history", "-p", str(store.root))
+    assert "no longer in the history: renders/v001.mp4" in " ".join(result.stdout.split())
