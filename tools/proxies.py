@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shotsmith.atomic import atomic_output
-from shotsmith.errors import ShotsmithError
+from shotsmith.errors import CancelledError, ShotsmithError
 from shotsmith.media.ffmpeg import run_ffmpeg
 from shotsmith.media.probe import MediaInfo, probe
 from shotsmith.timeline import OutputSettings
@@ -185,6 +185,8 @@ class ProxyMaker:
             try:
                 if not spec.path.is_file():
                     self.made.append(make_proxy(spec, cancel=self._stop))
+            except CancelledError:
+                pass  # the session is ending (its ffmpeg children are stopped): nothing to report
             except Exception as exc:  # noqa: BLE001 - a proxy is an optimisation: the preview reads the source
                 if not self._stop.is_set():
                     log.warning("no preview proxy for %s: %s", spec.source.name, exc)

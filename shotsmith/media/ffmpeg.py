@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -189,6 +190,7 @@ def stop_children(grace_s: float = STOP_GRACE_S, *,
     running = [p for p in procs if p.poll() is None]
     with interrupts.deferred():
         for proc in running:
+            _stopped.add(proc)
             with contextlib.suppress(ProcessLookupError):
                 proc.terminate()
         deadline = time.monotonic() + grace_s
@@ -202,6 +204,10 @@ def stop_children(grace_s: float = STOP_GRACE_S, *,
     for proc in procs:
         release(proc)
     return len(running)
+
+
+#: Children :func:`stop_children` ended: their run says "cancelled", not "failed: exit code 255".
+_stopped: "weakref.WeakSet[subprocess.Popen]" = weakref.WeakSet()
 
 
 def _signal_children() -> None:
@@ -280,7 +286,7 @@ class FFmpegRun:
         finally:
             release(proc)
             reader.join(timeout=5)
-        if self._cancelled():
+        if self._cancelled() or (proc.returncode != 0 and proc in _stopped):
             raise CancelledError(f"{self.what} was cancelled")
         if proc.returncode != 0:
             tail = "".join(stderr_tail).strip()

@@ -66,3 +66,34 @@ def test_children_start_at_the_niceness_an_interactive_front_end_asks_for():
     finally:
         ffmpeg.lower_children_priority(0)
     assert child_niceness() == own
+
+
+def test_a_run_its_session_stops_says_cancelled_not_failed(tmp_path):
+    """A command's end stops its ffmpeg children (a background proxy among them): that run is cancelled,
+    not 'failed: exit code 255', so nothing reports a failure that did not happen."""
+    import threading
+
+    from shotsmith.errors import CancelledError
+
+    caught: list[BaseException] = []
+
+    def long_run() -> None:
+        try:
+            ffmpeg.run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=320x240:r=30", "-t", "60", "-f", "null", "-"])
+        except BaseException as exc:  # noqa: BLE001 - the test reads what it was
+            caught.append(exc)
+
+    thread = threading.Thread(target=long_run)
+    thread.start()
+    for _ in range(100):
+        if ffmpeg.live_children():
+            break
+        threading.Event().wait(0.05)
+    assert ffmpeg.stop_children() == 1
+    thread.join(10)
+    assert len(caught) == 1 and isinstance(caught[0], CancelledError)
+
+
+def test_has_encoder_reads_this_ffmpeg_s_list():
+    assert ffmpeg.has_encoder("libx264") and ffmpeg.has_encoder("aac")
+    assert not ffmpeg.has_encoder("no-such-encoder")
