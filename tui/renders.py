@@ -25,14 +25,18 @@ class LastRender:
 
 
 def recorded_render(store: Any) -> LastRender | None:
-    """The project's newest kept render, or None when it has none."""
+    """The kept render of the change the project is at (after an undo, an earlier version), else the newest one.
+
+    None when the project has none.
+    """
     renders = list(getattr(store.project, "renders", None) or [])
     if not renders:
         return None
-    record = renders[-1]
+    head = store.history.index.head if getattr(store, "history", None) is not None else None
+    of_head = [r for r in renders if head is not None and r.history_entry == head]
+    record = of_head[-1] if of_head else renders[-1]
     path = Path(record.path)
     path = path if path.is_absolute() else Path(store.root) / path
-    head = store.history.index.head if getattr(store, "history", None) is not None else None
     current = None if record.history_entry is None or head is None else record.history_entry == head
     return LastRender(path=path, duration_s=record.duration_s, size_bytes=_size(path), version=record.version,
                       current=current)
