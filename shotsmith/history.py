@@ -96,7 +96,8 @@ def describe_change(before: dict[str, Any] | None, after: dict[str, Any]) -> str
     old_plan, new_plan = before.get("plan"), after.get("plan")
     if old_plan != new_plan:
         if not old_plan:
-            parts.append(f"plan made ({len(new_plan['shots'])} shots)")
+            count = len(new_plan["shots"])
+            parts.append(f"plan made ({count} shot{'' if count == 1 else 's'})")
         elif not new_plan:
             parts.append("plan removed")
         else:
@@ -129,6 +130,23 @@ def describe_change(before: dict[str, Any] | None, after: dict[str, Any]) -> str
     if before.get("brief") != after.get("brief") and not parts:
         parts.append("brief changed")
     return ", ".join(parts) or "changed"
+
+
+def describe_move(entries: list[HistoryEntry], before: int, after: int) -> tuple[str, str]:
+    """(what an undo or redo from entry ``before`` to ``after`` took back or brought back, where it is now).
+
+    Naming only the entry it lands on ("back at change 3 (shot 1 edited)") read as the change undone.
+    """
+    numbers = [e.number for e in entries]
+    lo, hi = sorted((numbers.index(before), numbers.index(after)))
+    moved = entries[lo + 1:hi + 1]
+    if after < before:
+        moved = list(reversed(moved))
+    named = [f"{e.number} ({e.label})" for e in moved]
+    what = ("change " if len(named) == 1 else "changes ") + (
+        named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1])
+    here = entries[numbers.index(after)]
+    return what, f"change {here.number} ({here.label})"
 
 
 class History:

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from shotsmith.assistant.commands.console import console
+from shotsmith.history import describe_move
 from shotsmith.store import ProjectStore
 
 PROJECT_OPTION = typer.Option(..., "--project", "-p", help="The project folder.")
@@ -47,8 +48,11 @@ def history_command(project: Path = PROJECT_OPTION,
 
 def _move(project: Path, steps: int) -> None:
     store = ProjectStore.open(project)
+    before = store.history.index.head
     entry = store.undo(-steps) if steps < 0 else store.redo(steps)
-    console.print(Text.assemble(("✓", "bold green"), f" now at change {entry.number}: ", entry.label), soft_wrap=True)
+    moved, here = describe_move(store.history.index.entries, before, entry.number)
+    console.print(Text.assemble(("✓", "bold green"), f" {'undid' if steps < 0 else 'redid'} {moved}; now at {here}"),
+                  soft_wrap=True)
 
 
 def undo_command(project: Path = PROJECT_OPTION,

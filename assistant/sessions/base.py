@@ -23,6 +23,7 @@ from shotsmith.assistant.production import ProductionService
 from shotsmith.assistant.production.spending import Estimate
 from shotsmith.assistant.sessions.history_words import history_move
 from shotsmith.errors import CancelledError, InvalidInputError, ShotsmithError
+from shotsmith.history import describe_move
 from shotsmith.scrub import scrub
 
 log = logging.getLogger(__name__)
@@ -116,12 +117,14 @@ class SessionBase:
         self.who_notice()
         if steps < 1:
             raise InvalidInputError(f"{word} 0 moves nothing", hint=f"say '{word}' or '{word} 2'")
+        before = self.store.history.index.head
         entry = self.store.undo(steps) if word == "undo" else self.store.redo(steps)
         if self.store.project.plan is not None:
             self.emit(PlanUpdated(self.store.project.plan))
         verb = "Undone" if word == "undo" else "Redone"
-        self.emit(AssistantText(f"{verb}: back at change {entry.number} ({entry.label}). Clips stay cached, so "
-                                "nothing needs paying for again."))
+        moved, here = describe_move(self.store.history.index.entries, before, entry.number)
+        self.emit(AssistantText(f"{verb}: {moved}; now at {here}. Clips stay cached, so nothing needs paying "
+                                "for again."))
         self.remember_exchange(text, f"{verb} to change {entry.number}")
         return True
 

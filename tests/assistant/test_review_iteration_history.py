@@ -231,3 +231,27 @@ def test_a_new_history_never_reuses_the_number_of_a_kept_render(tmp_path):
     assert made_at not in numbers and min(numbers) > made_at
     result = shotsmith("history", "-p", str(store.root))
     assert "no longer in the history: renders/v001.mp4" in " ".join(result.stdout.split())
+
+
+def test_undo_and_redo_name_the_change_they_took_back_or_brought_back(chatting):
+    # Found: 'Undone: back at change 3 (shot 1 edited)' after undoing 'shot 2 edited': it named the change
+    # it landed on, which reads as the one undone.
+    events = collect(chatting.send("undo"))
+    said = " ".join(getattr(e, "text", "") for e in events)
+    assert "Undone: change 4 (shot 2 edited)" in said and "now at change 3 (shot 1 edited)" in said
+    events = collect(chatting.send("undo 2"))
+    said = " ".join(getattr(e, "text", "") for e in events)
+    assert "Undone: changes 3 (shot 1 edited) and 2 (plan made (2 shots), output changed)" in said
+    events = collect(chatting.send("redo"))
+    said = " ".join(getattr(e, "text", "") for e in events)
+    assert "Redone: change 2 (plan made (2 shots), output changed)" in said
+    result = shotsmith("redo", "-p", str(chatting.store.root))
+    assert result.returncode == 0 and "redid change 3 (shot 1 edited)" in " ".join(result.stdout.split())
+    result = shotsmith("undo", "-p", str(chatting.store.root))
+    assert "undid change 3 (shot 1 edited); now at change 2 (plan made (2 shots), output changed)" in " ".join(result.stdout.split())
+
+
+def test_a_one_shot_plan_is_one_shot_in_the_history():
+    from shotsmith.history import describe_change
+
+    assert describe_change({"plan": None}, {"plan": {"shots": [{"index": 1, "prompt": "bread"}]}}) == "plan made (1 shot)"

@@ -252,7 +252,7 @@ class ChatScreen(Screen[None]):
         progress = self.query_one(ProgressPanel)
         match message.event:
             case AssistantText(text=text, delta=False) if message.turn in self._history_turns:
-                chat.add_assistant_text(text, delta=False)  # "Undone: back at change 3 (shot 2 edited)…"
+                chat.add_assistant_text(text, delta=False)  # "Undone: change 3 (shot 2 edited); now at change 2 (…)…"
                 self.notify(text, title=self._history_turns[message.turn], markup=False)
             case AssistantText(text=text, delta=delta):
                 chat.add_assistant_text(text, delta=delta)
