@@ -80,11 +80,14 @@ CREATE_SENT_AT = "create_sent_at"
 #: the media kinds did not change (and regenerate, and charge again for) any shot made before them.
 LATER_FIELDS = {"end_image": None, "references": [], "voice": None, "language": None, "instructions": None,
                 "audio": None, "extend_from": None, "take": None}
+#: Request fields that may name a local file (besides each reference's ``path``): keyed by content, see key_payload.
+LOCAL_FILE_FIELDS = ("image", "end_image", "extend_from")
 #: Staging folders in ``clips/`` older than this are left over from a killed run and are removed.
 STALE_STAGING_S = 6 * 3600
 
-__all__ = ["LATER_FIELDS", "RESUMABLE", "ShotOutcome", "SpendGuard", "cache_key", "collapse_warnings",
-           "create_uncertain", "failed_shots_error", "generate_shots", "request_payload"]
+__all__ = ["LATER_FIELDS", "LOCAL_FILE_FIELDS", "RESUMABLE", "ShotOutcome", "SpendGuard", "cache_key",
+           "collapse_warnings", "create_uncertain", "failed_shots_error", "find_record", "finished_clip",
+           "generate_shots", "key_payload", "legacy_cache_key", "request_payload"]
 
 
 def create_uncertain(record: GenerationRecord) -> bool:
@@ -143,30 +146,118 @@ def request_payload(request: GenerationRequest, *, exclude: Iterable[str] = ("sh
     return payload
 
 
-def cache_key(backend: Backend, request: GenerationRequest) -> str:
-    """Hash over (backend, model, request, seed); the shot's position is not part of it.
+def _local_file(value: object) -> bool:
+    """An absolute path of a file on this machine (a URL, a provider's id or handle is none)."""
+    return isinstance(value, str) and Path(value).is_absolute() and Path(value).is_file()
 
-    Every image the request carries (start image, end image, each reference)
-    is hashed by content, not only by path, so replacing the picture behind the
-    same file name regenerates the shot. A local file named as the clip to
-    extend (``extend_from``) is keyed by its content alone. Voice, language,
-    instructions and a shot's ``take`` are request fields and so part of the key.
+
+def key_payload(request: GenerationRequest) -> dict:
+    """The request as its cache key hashes it: :func:`request_payload`, with every local file by its content.
+
+    A start image, end image, reference image or local clip to extend is ``{"sha256": …}`` instead of its
+    absolute path, so the key says what is sent, not where the project folder happens to be: a project
+    moved or cloned to another machine finds its clips instead of paying for them again. A value that is
+    not a local file (a provider's URL or handle, a file that does not exist) stays as it is.
     """
+    payload = request_payload(request)
+    for name in LOCAL_FILE_FIELDS:
+        if _local_file(payload.get(name)):
+            payload[name] = {"sha256": _file_digest(payload[name])}
+    for reference in payload.get("references") or []:
+        if _local_file(reference.get("path")):
+            reference["path"] = {"sha256": _file_digest(reference["path"])}
+    return payload
+
+
+def _hash_key(backend: Backend, request: GenerationRequest, payload: dict) -> str:
     extra: dict = {}
     if request.end_image:
         extra["end_image_sha256"] = _file_digest(request.end_image)
     if request.references:
         extra["references_sha256"] = [_file_digest(r.path) for r in request.references]
-    payload = request_payload(request)
-    if request.extend_from and Path(request.extend_from).is_absolute() and Path(request.extend_from).is_file():
-        # A local backend's extension handle is the clip's own file: keyed by its content, so a project folder
-        # moved elsewhere finds the extension made before instead of running the model again.
-        payload["extend_from"] = {"sha256": _file_digest(request.extend_from)}
     blob = json.dumps({"backend": backend.name, "model": request.model or backend.model,
                        "request": payload, "settings": backend.cache_identity(),
                        "image_sha256": _file_digest(request.image) if request.image else None, **extra},
                       sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def cache_key(backend: Backend, request: GenerationRequest) -> str:
+    """Hash over (backend, model, request, seed); neither the shot's position nor the project's folder is in it.
+
+    Every local file the request carries (start image, end image, each
+    reference, a local clip to extend) is hashed by its content alone
+    (:func:`key_payload`): replacing the picture behind the same file name
+    regenerates the shot, and moving the project folder does not. Voice,
+    language, instructions and a shot's ``take`` are request fields and so part
+    of the key. A request that carries no local file has the same key as under
+    :func:`legacy_cache_key`.
+    """
+    return _hash_key(backend, request, key_payload(request))
+
+
+def legacy_cache_key(backend: Backend, request: GenerationRequest) -> str:
+    """The key as shotsmith 0.1.0 computed it until November 2026: the absolute paths of the files are in it.
+
+    Why it is kept: records in ``project.json`` written before the change are filed under it, and a project
+    must not pay again for a clip it has (nor submit a running task twice). :func:`find_record` looks a
+    request up under it when its :func:`cache_key` finds nothing usable and then files the record under the
+    new key. Keep it until shotsmith 1.0, the first release allowed to stop reading projects written by
+    0.1.0; it is the exact old algorithm, so do not "fix" it.
+    """
+    payload = request_payload(request)
+    if request.extend_from and Path(request.extend_from).is_absolute() and Path(request.extend_from).is_file():
+        payload["extend_from"] = {"sha256": _file_digest(request.extend_from)}
+    return _hash_key(backend, request, payload)
+
+
+def _live(store: ProjectStore, record: GenerationRecord | None) -> bool:
+    """A record worth having: a finished clip that is still there, a remote task to resume, or a create
+    whose answer was lost (it may have made a task: never create it again unasked)."""
+    if record is None:
+        return False
+    if record.status == "succeeded":
+        return bool(record.clip and (store.root / record.clip).is_file())
+    return bool(record.remote_task_id and record.status in RESUMABLE) or create_uncertain(record)
+
+
+def find_record(store: ProjectStore, backend: Backend, request: GenerationRequest,
+                key: str | None = None) -> GenerationRecord | None:
+    """The generation record of a prepared ``request``: the one lookup every cache check goes through.
+
+    Looks under :func:`cache_key` (``key`` when the caller has it), then under :func:`legacy_cache_key`, so a
+    project written before the key change reuses its clips and resumes its remote tasks instead of paying
+    again. A legacy record found is filed under the new key (saved atomically): a finished one is copied
+    (the old entry stays for code from before the change), an unfinished one is moved, so one record follows
+    each remote task. Returns the new key's record otherwise (or None); it may be failed or unfinished, so
+    callers check what they need (see :func:`finished_clip`).
+    """
+    key = key or cache_key(backend, request)
+    generations = store.project.generations
+    record = generations.get(key)
+    if _live(store, record):
+        return record
+    old_key = legacy_cache_key(backend, request)
+    old = generations.get(old_key) if old_key != key else None
+    if not _live(store, old):
+        return record
+    assert old is not None
+    if old.status == "succeeded":
+        adopted = old.model_copy(deep=True, update={"cache_key": key})
+    else:
+        adopted = generations.pop(old_key)
+        adopted.cache_key = key
+    generations[key] = adopted
+    store.save()
+    log.info("%s: record %s filed under its new cache key %s", backend.name, old_key[:10], key[:10])
+    return adopted
+
+
+def finished_clip(store: ProjectStore, record: GenerationRecord | None) -> Path | None:
+    """The record's clip when it succeeded and the file is still in the project; else None."""
+    if record and record.status == "succeeded" and record.clip and (store.root / record.clip).is_file():
+        return store.root / record.clip
+    return None
 
 
 _SHOT_LABEL = re.compile(r"^shot (\d+): (.*)$", re.S)
@@ -279,10 +370,8 @@ def _emit(on_progress: ProgressCallback | None, event: ProgressEvent) -> None:
 
 
 def _cached_clip(store: ProjectStore, key: str) -> Path | None:
-    record = store.project.generations.get(key)
-    if record and record.status == "succeeded" and record.clip and (store.root / record.clip).is_file():
-        return store.root / record.clip
-    return None
+    """The finished clip under ``key`` (legacy records were filed under it by :func:`find_record` already)."""
+    return finished_clip(store, store.project.generations.get(key))
 
 
 def _take_cached(store: ProjectStore, outcome: ShotOutcome) -> bool:
@@ -345,8 +434,9 @@ async def generate_shots(store: ProjectStore, backend: Backend, requests: list[G
     prepared: list[ShotOutcome] = []
     for request in requests:
         ready, warnings = backend.prepare(request)
-        prepared.append(ShotOutcome(request.shot_index, ready, cache_key(backend, ready), warnings=warnings,
-                                    kind=ready.mode.kind))
+        key = cache_key(backend, ready)
+        find_record(store, backend, ready, key)  # a record filed under the legacy key moves to the new one
+        prepared.append(ShotOutcome(request.shot_index, ready, key, warnings=warnings, kind=ready.mode.kind))
     todo = [o for o in prepared if _cached_clip(store, o.cache_key) is None]
     if todo:
         _remove_stale_staging(store.clips_dir)

@@ -37,14 +37,14 @@ from shotsmith.assistant.production.spending import Estimate, ShotCost, Spending
 from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest, ProgressEvent
 from shotsmith.backends.executors import check_executor, executor_scope
 from shotsmith.backends.engine import (LATER_FIELDS, ShotOutcome, cache_key, collapse_warnings, failed_shots_error,
-                                       generate_shots, request_payload)
+                                       find_record, finished_clip, generate_shots, key_payload, request_payload)
 from shotsmith.backends.registry import get_backend
 from shotsmith.brief import Brief, Shot, ShotPlan
 from shotsmith.errors import InvalidInputError, PathSafetyError, ShotsmithError
 from shotsmith.formats import RESOLUTIONS
 from shotsmith.plan_edits import use_footage, validated_plan
 from shotsmith.scrub import scrub
-from shotsmith.project import RenderRecord
+from shotsmith.project import GenerationRecord, RenderRecord
 from shotsmith.store import ProjectStore
 from shotsmith.tools.encoding import preview_settings
 from shotsmith.tools.proxies import ProxyMaker
@@ -495,8 +495,7 @@ class ProductionService:
             for _, request in self._keyframe_requests(shot, plan, video, image):
                 ready, _ = image.prepare(request)
                 key = cache_key(image, ready)
-                record = self.store.project.generations.get(key)
-                if record and record.status == "succeeded" and record.clip and (self.store.root / record.clip).is_file():
+                if finished_clip(self.store, find_record(self.store, image, ready, key)) is not None:
                     continue
                 cost = image.estimate_cost(ready)
                 estimate.unit, estimate.source = cost.unit, cost.source
@@ -628,7 +627,7 @@ class ProductionService:
         updates: dict[int, dict] = {}
         for shot, end, request in wanted:
             ready, _ = image.prepare(request)
-            record = self.store.project.generations.get(cache_key(image, ready))
+            record = find_record(self.store, image, ready)
             if not (record and record.status == "succeeded" and record.clip):
                 continue
             fields = updates.setdefault(shot.index, {"keyframe_signature": shot.generation_signature()})
@@ -658,11 +657,10 @@ class ProductionService:
     def _reusable_clip(self, backend: Backend, shot: Shot, plan: ShotPlan) -> Path | None:
         """A finished clip for this shot's request, or one of the same picture generated at another length."""
         ready, _ = backend.prepare(self.request_for(shot, plan, backend))
-        key = cache_key(backend, ready)
+        clip = finished_clip(self.store, find_record(self.store, backend, ready))
+        if clip is not None:
+            return clip
         generations = self.store.project.generations
-        record = generations.get(key)
-        if record and record.status == "succeeded" and record.clip and (self.store.root / record.clip).is_file():
-            return self.store.root / record.clip
         wanted = request_payload(ready, exclude=("shot_index", "duration_s", "seed"))
         floor = min(self._needed_s(shot), ready.duration_s)
         candidates: list[tuple[float, Path]] = []
@@ -743,8 +741,7 @@ class ProductionService:
         from shotsmith.backends.base import WordTiming
 
         timings = {}
-        for ready, key in self._voice_requests():
-            record = self.store.project.generations.get(key)
+        for ready, _, record in self._voice_records():
             if record and record.status == "succeeded" and record.word_timings:
                 timings[ready.shot_index] = [WordTiming.model_validate(w) for w in record.word_timings]
         return timings
@@ -760,6 +757,14 @@ class ProductionService:
             ready, _ = voice.prepare(request)
             out.append((ready, cache_key(voice, ready)))
         return out
+
+    def _voice_records(self) -> list[tuple[GenerationRequest, str, GenerationRecord | None]]:
+        """(request, cache key, its generation record or None) for each narrated line (engine.find_record)."""
+        requests = self._voice_requests()
+        if not requests:
+            return []
+        voice, _ = self.voice_backend()
+        return [(ready, key, find_record(self.store, voice, ready, key)) for ready, key in requests]
 
     def _voice_warnings(self) -> list[str]:
         """What the voice backend said while preparing the lines (a voice it lacks, options it ignores).
@@ -777,9 +782,8 @@ class ProductionService:
             return None
         voice, _ = self.voice_backend()
         estimate = Estimate(backend=voice.name, needs_approval=voice.capabilities().needs_approval)
-        for ready, key in self._voice_requests():
-            record = self.store.project.generations.get(key)
-            if record and record.status == "succeeded" and record.clip and (self.store.root / record.clip).is_file():
+        for ready, key, record in self._voice_records():
+            if finished_clip(self.store, record) is not None:
                 estimate.cached.append(ready.shot_index or 0)
                 continue
             cost = voice.estimate_cost(ready)
@@ -819,8 +823,7 @@ class ProductionService:
         from shotsmith.backends.base import WordTiming
 
         clips, timings = {}, {}
-        for ready, key in self._voice_requests():
-            record = self.store.project.generations.get(key)
+        for ready, _, record in self._voice_records():
             if not (record and record.status == "succeeded" and record.clip):
                 raise InvalidInputError("the voice-over has not been spoken yet", hint="generate first")
             clips[ready.shot_index] = record.clip
@@ -1026,10 +1029,9 @@ class ProductionService:
         request = self._extension_for(shot, plan, be)
         if request is None:
             return None
-        record = self.store.project.generations.get(cache_key(be, be.prepare(request)[0]))
-        if not (record and record.status == "succeeded" and record.clip and (self.store.root / record.clip).is_file()):
+        path = finished_clip(self.store, find_record(self.store, be, be.prepare(request)[0]))
+        if path is None:
             return None
-        path = self.store.root / record.clip
         if self._media_length(path)[0] <= (shot.clip_length_s or 0) + extending.SLACK_S:
             # The contract is the whole, longer clip; a bare continuation (or a shorter file) is not bound.
             text = (f"shot {shot.index}: {be.name} returned a clip no longer than the one it extended; it is not "
@@ -1106,7 +1108,7 @@ class ProductionService:
         """The key a shot's request is bound to: its cache key, or a continued shot's placeholder."""
         if shot.continues_from:  # derived from the chain's first shot, so it is the same before and after
             before = next(s for s in plan.shots if s.index == plan.continued_from(shot.index))
-            payload = request_payload(self._continued_payload(shot, plan, be))
+            payload = key_payload(self._continued_payload(shot, plan, be))
             return continuity.placeholder_key(be, payload, self._shot_key(before, plan, be))
         return cache_key(be, be.prepare(self.request_for(shot, plan, be))[0])
 

@@ -1,0 +1,259 @@
+"""A generation's cache key names the files a request carries by their content, not by where the project is.
+
+The key used to hash the absolute paths of the storyboard still (``image``), the last frame (``end_image``)
+and each reference image. A project folder moved (or cloned to another machine) then looked its clips up
+under other keys whenever a shot lost its binding (a prompt changed and typed back, a re-plan), and paid
+for the same pictures again. These tests run the Runway protocol (``runway`` video and ``runway-image``
+stills, both mocked on 127.0.0.1) on real files: a cast reference image, storyboard stills, clips.
+
+Records written before the change are filed under :func:`legacy_cache_key`; they are found in place (the
+usual upgrade: same folder, new code), filed under the new key when used, and a task left running under
+the old key is resumed, never created again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from shotsmith.assistant.production import ProductionService, ServiceOptions
+from shotsmith.assistant.production.casting import add_member
+from shotsmith.backends.base import GenerationMode, GenerationRequest, Reference
+from shotsmith.backends.engine import cache_key, generate_shots, key_payload, legacy_cache_key
+from shotsmith.backends.registry import get_backend
+from shotsmith.backends.runway import RunwayBackend
+from shotsmith.plan_edits import edit_shot
+from shotsmith.store import ProjectStore
+from tests.backends.backend_mocks.runway import RunwayMock
+from tests.backends.backend_support import FAST_RETRY
+
+RUNWAY_KEY = "sk-test-SECRET-0123456789"
+BRIEF = "a 5 second shot of @mara pouring latte art in a small cafe"
+CREATE_PATHS = ("/v1/text_to_video", "/v1/image_to_video", "/v1/text_to_image")
+
+
+@pytest.fixture
+def runway(serve, mock_clip, tmp_path, monkeypatch):
+    """The Runway mock answering both the video and the image backend, fast polls."""
+    mock = serve(RunwayMock, mock_clip, key=RUNWAY_KEY, latency=0.0)
+    config = tmp_path / "shotsmith.toml"
+    config.write_text(f'[backends.runway]\nbase_url = "{mock.url}"\npoll_interval_s = 0.01\n'
+                      f'[backends.runway-image]\nbase_url = "{mock.url}"\npoll_interval_s = 0.01\n', encoding="utf-8")
+    monkeypatch.setenv("SHOTSMITH_CONFIG", str(config))
+    monkeypatch.setenv("RUNWAYML_API_SECRET", RUNWAY_KEY)
+    return mock
+
+
+def creates(mock) -> list:
+    return [r for r in mock.log if r.method == "POST" and r.path in CREATE_PATHS]
+
+
+def portrait(path: Path, colour=(200, 60, 40)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.new("RGB", (96, 128), (30, 30, 40))
+    image.paste(Image.new("RGB", (48, 64), colour), (24, 32))
+    image.save(path)
+    return path
+
+
+def open_service(root: Path, **options) -> ProductionService:
+    return ProductionService.open(root, ServiceOptions(**{"backend": "runway", "resolution": "720p", "fps": 24,
+                                                          "auto_approve": True, **options}))
+
+
+def made_project(root: Path, tmp_path: Path) -> ProductionService:
+    """One shot of a cast member, storyboard-first: a still from the reference, the clip from the still."""
+    service = open_service(root)
+    add_member(service.store, "mara", [portrait(tmp_path / "mara.png")], description="a barista with red hair")
+    service.plan_brief(BRIEF, shot_count=1)
+    assert service.generate().generated == [1]
+    return service
+
+
+def unbind_by_a_round_trip(service: ProductionService, mock,
+                            other: str = "a barista wiping the counter at closing time") -> None:
+    """Change the shot's prompt (and make it: a still and a clip are sent), then type the first prompt back:
+    its binding is gone, so the shot is found through the cache, not through the plan."""
+    original = service.plan.shots[0].prompt
+    sent = len(creates(mock))
+    service.edit(lambda p: edit_shot(p, 1, prompt=other))
+    assert service.generate().generated == [1]
+    assert len(creates(mock)) > sent  # the mock is live: what is not in the cache is sent
+    service.edit(lambda p: edit_shot(p, 1, prompt=original))
+    assert service.plan.shots[0].bound_clip is None and service.plan.shots[0].bound_keyframe is None
+
+
+def records_under_legacy_keys(store: ProjectStore) -> dict[str, str]:
+    """Rewrite the project as the code before the key change left it: each record under its legacy key.
+    Returns legacy key -> new key."""
+    generations = store.project.generations
+    moved: dict[str, str] = {}
+    for key, record in list(generations.items()):
+        backend = get_backend(record.backend)
+        request = GenerationRequest.model_validate(record.request)
+        assert cache_key(backend, request) == key  # the record is what the key was computed from
+        old = legacy_cache_key(backend, request)
+        moved[old] = key
+        del generations[key]
+        generations[old] = record.model_copy(update={"cache_key": old})
+    store.save()
+    return moved
+
+
+def assert_free_and_nothing_sent(service: ProductionService, mock) -> None:
+    sent = len(creates(mock))
+    estimate = service.estimate()
+    assert estimate.to_generate == [] and estimate.usd == 0, estimate.text
+    result = service.generate()
+    assert result.generated == [] and result.usd == 0
+    assert len(creates(mock)) == sent, "a clip in the cache was created again on the provider"
+    shot = service.plan.shots[0]
+    assert shot.bound_clip and (service.store.root / shot.bound_clip).is_file()
+
+
+def test_a_moved_project_finds_its_stills_and_clips_by_content(runway, tmp_path):
+    service = made_project(tmp_path / "here" / "p", tmp_path)
+    first_clip = service.plan.shots[0].clip
+    requests = [r.request for r in service.store.project.generations.values()]
+    assert any(r.get("image") for r in requests) and any(r.get("references") for r in requests)
+    assert {r.path for r in creates(runway)} == {"/v1/text_to_image", "/v1/image_to_video"}
+
+    moved = tmp_path / "there" / "p"
+    shutil.move(str(tmp_path / "here" / "p"), moved)
+    service = open_service(moved)
+    unbind_by_a_round_trip(service, runway)
+    assert_free_and_nothing_sent(service, runway)
+    assert service.plan.shots[0].clip == first_clip
+    # Moved back (a clone taken home): the records made in the second place hit in the first one too.
+    shutil.move(str(moved), tmp_path / "here" / "p")
+    service = open_service(tmp_path / "here" / "p")
+    unbind_by_a_round_trip(service, runway, other="an empty cafe at dawn, chairs on the tables")
+    assert_free_and_nothing_sent(service, runway)
+    assert service.plan.shots[0].clip == first_clip
+
+
+def test_a_project_written_before_the_change_reuses_its_clips_in_place_then_anywhere(runway, tmp_path):
+    root = tmp_path / "here" / "p"
+    service = made_project(root, tmp_path)
+    unbind_by_a_round_trip(service, runway)
+    renamed = records_under_legacy_keys(service.store)
+    assert set(renamed) != set(renamed.values())  # the carried files changed the keys
+
+    # The upgrade: the same folder, the new code. Estimated free, nothing sent, the records filed anew.
+    service = open_service(root)
+    assert_free_and_nothing_sent(service, runway)
+    generations = ProjectStore.open(root).project.generations
+    rekeyed = [new for old, new in renamed.items() if new in generations]
+    assert rekeyed, "the legacy records used were not filed under their new keys"
+    assert all(old in generations for old in renamed)  # the old entries stay (code from before still finds them)
+    for new in rekeyed:
+        assert generations[new].cache_key == new and generations[new].status == "succeeded"
+
+    # Filed anew, they hit after a move as well.
+    moved = tmp_path / "there" / "p"
+    shutil.move(str(root), moved)
+    service = open_service(moved)
+    unbind_by_a_round_trip(service, runway, other="an empty cafe at dawn, chairs on the tables")
+    assert_free_and_nothing_sent(service, runway)
+
+
+def test_a_legacy_record_found_in_place_makes_the_estimate_free_before_anything_runs(runway, tmp_path):
+    root = tmp_path / "p"
+    service = made_project(root, tmp_path)
+    unbind_by_a_round_trip(service, runway)
+    records_under_legacy_keys(service.store)
+    sent = len(creates(runway))
+    estimate = open_service(root, auto_approve=False).estimate()
+    assert estimate.to_generate == [] and estimate.usd == 0 and len(creates(runway)) == sent
+
+
+def test_a_task_running_under_its_legacy_key_is_resumed_not_created_again(runway, tmp_path):
+    store = ProjectStore.create(tmp_path / "p")
+    still = portrait(store.root / "clips" / "still.png")
+    reference = portrait(store.root / "assets" / "cast" / "mara" / "mara.png", (40, 160, 90))
+    backend = RunwayBackend(base_url=runway.url, poll_interval_s=0.01, retry=FAST_RETRY)
+    request = GenerationRequest(prompt="mara pours latte art", duration_s=5, shot_index=1, image=str(still),
+                                mode=GenerationMode.IMAGE_TO_VIDEO, references=[Reference(path=str(reference))])
+    runway.latency = 5.0  # still running when the process dies
+
+    class Killed(BaseException):
+        pass
+
+    def kill(event):
+        if event.state == "submitted":
+            raise Killed()
+
+    with pytest.raises(Killed):
+        asyncio.run(generate_shots(store, backend, [request], on_progress=kill))
+    assert runway.submits == 1
+    ready = backend.prepare(request)[0]
+    new, old = cache_key(backend, ready), legacy_cache_key(backend, ready)
+    assert new != old
+    # As the code before the change wrote it: the running task's record under the legacy key.
+    store = ProjectStore.open(store.root)
+    record = store.project.generations.pop(new)
+    assert record.status in ("submitted", "running") and record.remote_task_id
+    store.project.generations[old] = record.model_copy(update={"cache_key": old})
+    store.save()
+
+    runway.latency = 0.0
+    for task in runway.tasks.values():
+        task.created -= 60  # the provider finished it meanwhile
+    outcomes = asyncio.run(generate_shots(ProjectStore.open(store.root), backend, [request]))
+    assert outcomes[0].ok and outcomes[0].resumed, outcomes[0].error
+    assert runway.submits == 1, "the running task was created a second time"
+    generations = ProjectStore.open(store.root).project.generations
+    assert old not in generations  # one record follows the task: moved, not copied
+    assert generations[new].status == "succeeded" and generations[new].remote_task_id == record.remote_task_id
+    # And it is a plain cache hit from now on.
+    again = asyncio.run(generate_shots(ProjectStore.open(store.root), backend, [request]))
+    assert again[0].cached and runway.submits == 1
+
+
+# -- the key itself -------------------------------------------------------------------------------------------------
+
+FILES = ("image", "end_image", "reference")
+
+
+def project_files(root: Path) -> dict[str, Path]:
+    return {"image": portrait(root / "clips" / "still.png", (10, 20, 30)),
+            "end_image": portrait(root / "clips" / "end.png", (40, 50, 60)),
+            "reference": portrait(root / "assets" / "cast" / "mara" / "a.png", (70, 80, 90))}
+
+
+def request_for(files: dict[str, Path], **kw) -> GenerationRequest:
+    return GenerationRequest(prompt="a red kite", duration_s=5, shot_index=2, seed=3,
+                             mode=GenerationMode.IMAGE_TO_VIDEO, image=str(files["image"]),
+                             end_image=str(files["end_image"]),
+                             references=[Reference(path=str(files["reference"]), tag="mara")], **kw)
+
+
+@pytest.mark.parametrize("changed", [None, *FILES])
+def test_the_key_is_the_same_for_two_copies_and_follows_each_files_content(changed, tmp_path):
+    backend = get_backend("animatic")
+    here = project_files(tmp_path / "a" / "p")
+    shutil.copytree(tmp_path / "a" / "p", tmp_path / "elsewhere" / "copy")
+    there = {name: tmp_path / "elsewhere" / "copy" / path.relative_to(tmp_path / "a" / "p")
+             for name, path in here.items()}
+    assert cache_key(backend, request_for(here)) == cache_key(backend, request_for(there))
+    assert legacy_cache_key(backend, request_for(here)) != legacy_cache_key(backend, request_for(there))
+    assert str(tmp_path) not in str(key_payload(request_for(there)))
+    if changed is None:
+        return
+    portrait(there[changed], (255, 255, 0))  # another picture behind the same name
+    assert cache_key(backend, request_for(here)) != cache_key(backend, request_for(there))
+
+
+def test_what_is_not_a_local_file_stays_in_the_key_as_it_is(tmp_path):
+    backend = get_backend("animatic")
+    plain = GenerationRequest(prompt="a red kite", duration_s=5, seed=1)
+    # A request that carries no local file keeps its key: text-to-video projects need no lookup twice.
+    assert cache_key(backend, plain) == legacy_cache_key(backend, plain)
+    url = plain.model_copy(update={"mode": GenerationMode.IMAGE_TO_VIDEO, "image": "https://cdn.example/a.png"})
+    other = url.model_copy(update={"image": "https://cdn.example/b.png"})
+    assert key_payload(url)["image"] == "https://cdn.example/a.png"
+    assert cache_key(backend, url) != cache_key(backend, other)
