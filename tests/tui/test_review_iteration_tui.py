@@ -133,3 +133,20 @@ async def test_after_an_undo_the_progress_panel_shows_the_render_of_that_change(
             assert str(app.screen.query_one("#render-label", Static).content) == "render: done (v2)"
     finally:
         restarted.close()
+
+
+async def test_after_a_restart_a_shot_whose_clip_file_is_gone_is_not_done(versioned):
+    import json
+
+    clip = json.loads((versioned / "project.json").read_text())["plan"]["shots"][0]["clip"]
+    (versioned / clip).unlink()
+    restarted = open_session(versioned, options=ServiceOptions(resolution="360p"), offline=True)
+    try:
+        app = ShotsmithApp(restarted)
+        async with app.run_test(size=SMALL) as pilot:
+            await pilot.pause()
+            states = app.screen.query_one(ProgressPanel).states
+            # Found: '✓ shot 1 done' for a clip deleted from clips/ (the next render makes it again).
+            assert states[1][0] == "waiting" and states[2][0] == "done"
+    finally:
+        restarted.close()

@@ -414,13 +414,15 @@ async def test_a_plan_resent_with_clips_bound_keeps_progress_and_a_changed_shot_
         assert states() == {1: "done", 2: "done", 3: "waiting"}
 
 
-async def test_a_restored_plan_with_clips_shows_them_done(make_app):
+async def test_a_restored_plan_with_clips_shows_them_done(make_app, tmp_path):
     plan = coffee_plan()
     first = plan.shots[0]
     bound = plan.model_copy(update={"shots": [first.model_copy(update={
         "clip": "clips/1.mp4", "clip_signature": first.generation_signature(), "clip_length_s": 3.0})]
         + plan.shots[1:]})
-    app = make_app(ScriptedSession(plan=bound))
+    (tmp_path / "clips").mkdir()
+    (tmp_path / "clips" / "1.mp4").write_bytes(b"clip")  # done means the clip is there (a deleted one waits)
+    app = make_app(ScriptedSession(plan=bound, root=tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         progress = app.screen.query_one(ProgressPanel)

@@ -77,7 +77,7 @@ class ProgressPanel(Vertical):
                   and not (shot.bound_clip and self.states[shot.index][0] == "waiting")):
                 states[shot.index] = self.states[shot.index]
             else:
-                states[shot.index] = ("done", None, "") if shot.bound_clip else ("waiting", None, "")
+                states[shot.index] = ("done", None, "") if self._on_disk(shot.bound_clip) else ("waiting", None, "")
         self.kinds = {i: self.kinds.get(i, "shot") if states[i] == self.states.get(i) else "shot" for i in states}
         self.states, self._signatures = states, signatures
         self._show_states()
@@ -87,6 +87,13 @@ class ProgressPanel(Vertical):
             self.query_one("#render-bar", ProgressBar).update(total=100, progress=0)
             self.query_one("#render-label", Static).update(
                 NO_RENDER if self.output is None else "render: out of date")
+
+    def _on_disk(self, clip: str | None) -> bool:
+        """A bound clip whose file is there: one deleted from clips/ is made again by the next render, not done."""
+        if not clip:
+            return False
+        path = Path(clip)
+        return self.root is None or (path if path.is_absolute() else Path(self.root) / path).is_file()
 
     def shot(self, index: int | None, state: str, percent: float | None, message: str, *, kind: str = "shot") -> None:
         """The latest state of shot ``index``'s ``kind`` of work: a redrawn still reads "still 2 done", so it
