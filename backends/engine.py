@@ -50,7 +50,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,8 +86,9 @@ LOCAL_FILE_FIELDS = ("image", "end_image", "extend_from")
 STALE_STAGING_S = 6 * 3600
 
 __all__ = ["LATER_FIELDS", "LOCAL_FILE_FIELDS", "RESUMABLE", "ShotOutcome", "SpendGuard", "cache_key",
-           "collapse_warnings", "create_uncertain", "failed_shots_error", "find_record", "finished_clip",
-           "generate_shots", "key_payload", "legacy_cache_key", "request_payload"]
+           "carried_files", "collapse_warnings", "create_uncertain", "failed_shots_error", "find_record",
+           "finished_clip", "generate_shots", "key_payload", "legacy_cache_key", "recorded_payload",
+           "request_payload"]
 
 
 def create_uncertain(record: GenerationRecord) -> bool:
@@ -151,7 +152,7 @@ def _local_file(value: object) -> bool:
     return isinstance(value, str) and Path(value).is_absolute() and Path(value).is_file()
 
 
-def key_payload(request: GenerationRequest) -> dict:
+def key_payload(request: GenerationRequest, *, exclude: Iterable[str] = ("shot_index",)) -> dict:
     """The request as its cache key hashes it: :func:`request_payload`, with every local file by its content.
 
     A start image, end image, reference image or local clip to extend is ``{"sha256": …}`` instead of its
@@ -159,13 +160,42 @@ def key_payload(request: GenerationRequest) -> dict:
     moved or cloned to another machine finds its clips instead of paying for them again. A value that is
     not a local file (a provider's URL or handle, a file that does not exist) stays as it is.
     """
-    payload = request_payload(request)
+    return _by_content(request_payload(request, exclude=exclude), lambda path: _file_digest(path)
+                       if _local_file(path) else None)
+
+
+def recorded_payload(record: GenerationRecord, *, exclude: Iterable[str] = ("shot_index",)) -> dict:
+    """A record's request as :func:`key_payload` sees a request: what a cached clip was made from compares with
+    what a shot asks for now, wherever the project folder is.
+
+    A file is named by the digest kept in the record (``file_sha256``: its content when it was sent), else
+    by the file at the recorded path when it is still there (records from before digests were kept).
+    """
+    payload = {k: v for k, v in record.request.items()  # records from before a field existed lack it
+               if k not in set(exclude) and not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
+    payload = json.loads(json.dumps(payload))  # the record's own request is never changed
+    return _by_content(payload, lambda path: record.file_sha256.get(path) or (_file_digest(path)
+                                                                               if _local_file(path) else None))
+
+
+def carried_files(request: GenerationRequest) -> dict[str, str]:
+    """Path -> SHA-256 of each local file the request carries (kept in its record, see recorded_payload)."""
+    paths = [getattr(request, name) for name in LOCAL_FILE_FIELDS] + [r.path for r in request.references]
+    return {path: digest for path in paths if _local_file(path) and (digest := _file_digest(path))}
+
+
+def _by_content(payload: dict, digest_of: Callable[[str], str | None]) -> dict:
+    """``payload`` with each file field that ``digest_of`` knows replaced by ``{"sha256": …}``."""
+    def named(value: object) -> object:
+        digest = digest_of(value) if isinstance(value, str) else None
+        return {"sha256": digest} if digest else value
+
     for name in LOCAL_FILE_FIELDS:
-        if _local_file(payload.get(name)):
-            payload[name] = {"sha256": _file_digest(payload[name])}
+        if name in payload:
+            payload[name] = named(payload[name])
     for reference in payload.get("references") or []:
-        if _local_file(reference.get("path")):
-            reference["path"] = {"sha256": _file_digest(reference["path"])}
+        if isinstance(reference, dict) and "path" in reference:
+            reference["path"] = named(reference["path"])
     return payload
 
 
@@ -247,6 +277,8 @@ def find_record(store: ProjectStore, backend: Backend, request: GenerationReques
     else:
         adopted = generations.pop(old_key)
         adopted.cache_key = key
+    # In place the legacy key matched these very paths and contents: their digests go with the record.
+    adopted.file_sha256 = adopted.file_sha256 or carried_files(request)
     generations[key] = adopted
     store.save()
     log.info("%s: record %s filed under its new cache key %s", backend.name, old_key[:10], key[:10])
@@ -544,7 +576,8 @@ async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | 
     else:
         record = GenerationRecord(cache_key=key, backend=backend.name,
                                   model=request.model or backend.model, shot_index=request.shot_index,
-                                  request=request.model_dump(mode="json"), status="running",
+                                  request=request.model_dump(mode="json"), file_sha256=carried_files(request),
+                                  status="running",
                                   cost=backend.estimate_cost(request).model_dump(), kind=kind.value)
         store.project.generations[key] = record
     store.save()

@@ -47,6 +47,8 @@ class GenerationRecord(BaseModel):
                                                      "a still or speech (records from before media kinds are video).")
     word_timings: list[dict[str, Any]] | None = Field(default=None, description="Voice: when each word is spoken "
                                                       "(word, start_s, end_s), kept so a cached clip keeps them.")
+    file_sha256: dict[str, str] = Field(default_factory=dict, description="SHA-256 of each local file the request "
+                                        "carried, by the path it had then: a moved project compares by content.")
 
 
 class ProductionSettings(BaseModel):

@@ -36,8 +36,8 @@ from shotsmith.assistant.production.outputs import publish, resolve_output
 from shotsmith.assistant.production.spending import Estimate, ShotCost, SpendingPolicy, SpendingRefusedError, usd
 from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest, ProgressEvent
 from shotsmith.backends.executors import check_executor, executor_scope
-from shotsmith.backends.engine import (LATER_FIELDS, ShotOutcome, cache_key, collapse_warnings, failed_shots_error,
-                                       find_record, finished_clip, generate_shots, key_payload, request_payload)
+from shotsmith.backends.engine import (ShotOutcome, cache_key, collapse_warnings, failed_shots_error, find_record,
+                                       finished_clip, generate_shots, key_payload, recorded_payload)
 from shotsmith.backends.registry import get_backend
 from shotsmith.brief import Brief, Shot, ShotPlan
 from shotsmith.errors import InvalidInputError, PathSafetyError, ShotsmithError
@@ -661,17 +661,16 @@ class ProductionService:
         if clip is not None:
             return clip
         generations = self.store.project.generations
-        wanted = request_payload(ready, exclude=("shot_index", "duration_s", "seed"))
+        apart = ("shot_index", "duration_s", "seed")
+        wanted = key_payload(ready, exclude=apart)  # files by content: the project may have moved since
         floor = min(self._needed_s(shot), ready.duration_s)
         candidates: list[tuple[float, Path]] = []
         for record in generations.values():
             if record.status != "succeeded" or not record.clip or record.backend != backend.name:
                 continue
-            other = {k: v for k, v in record.request.items()  # records from before a field existed lack it
-                     if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
-            length = float(other.pop("duration_s", 0.0))
-            other.pop("shot_index", None), other.pop("seed", None)
-            if other == wanted and length + 1e-6 >= floor and (self.store.root / record.clip).is_file():
+            length = float(record.request.get("duration_s", 0.0))
+            if length + 1e-6 >= floor and recorded_payload(record, exclude=apart) == wanted and \
+                    (self.store.root / record.clip).is_file():
                 candidates.append((length, self.store.root / record.clip))
         if not candidates:
             return None

@@ -30,6 +30,7 @@ from shotsmith.plan_edits import edit_shot
 from shotsmith.store import ProjectStore
 from tests.backends.backend_mocks.runway import RunwayMock
 from tests.backends.backend_support import FAST_RETRY
+from tests.backends.test_extend import CASES, start
 
 RUNWAY_KEY = "sk-test-SECRET-0123456789"
 BRIEF = "a 5 second shot of @mara pouring latte art in a small cafe"
@@ -159,6 +160,40 @@ def test_a_project_written_before_the_change_reuses_its_clips_in_place_then_anyw
     service = open_service(moved)
     unbind_by_a_round_trip(service, runway, other="an empty cafe at dawn, chairs on the tables")
     assert_free_and_nothing_sent(service, runway)
+
+
+def test_a_moved_project_reuses_a_longer_clip_of_the_same_picture(serve, mock_clip, tmp_path, monkeypatch):
+    """Veo 3.1 takes the cast's reference images with the prompt (text-to-video, no still): a shot made at 8 s
+    and wanted at 4 s after the move is served by the 8 s clip of the same picture (same reference content)."""
+    case = CASES["veo"]
+    mock = start(case, serve, mock_clip, tmp_path, monkeypatch)  # clips as long as each create asked for
+    root = tmp_path / "here" / "p"
+    options = {"backend": "veo", "keyframes": "off"}
+    service = open_service(root, **options)
+    add_member(service.store, "mara", [portrait(tmp_path / "mara.png")])
+    service.plan_brief(BRIEF.replace("5 second", "8 second"), shot_count=1)
+    assert service.generate().generated == [1]
+    made = service.plan.shots[0]
+    assert made.clip_length_s == pytest.approx(8, abs=0.1)
+    (record,) = service.store.project.generations.values()
+    assert record.request["references"] and list(record.file_sha256) == [r["path"] for r in
+                                                                            record.request["references"]]
+    veo_creates = lambda: [r for r in mock.log if r.method == "POST" and r.path.endswith(":predictLongRunning")]  # noqa: E731
+    assert veo_creates()[0].body["instances"][0]["referenceImages"]
+
+    moved = tmp_path / "there" / "p"
+    shutil.move(str(root), moved)
+    service = open_service(moved, **options)
+    original = service.plan.shots[0].prompt
+    service.edit(lambda p: edit_shot(p, 1, prompt="a barista wiping the counter at closing time"))
+    assert service.generate().generated == [1] and len(veo_creates()) == 2
+    # The first prompt back, at half the length: the 8 s clip of that picture covers it (no 4 s create).
+    service.edit(lambda p: edit_shot(p, 1, prompt=original, duration_s=4))
+    assert service.plan.shots[0].bound_clip is None
+    estimate = service.estimate()
+    assert estimate.to_generate == [] and estimate.usd == 0, estimate.text
+    assert service.generate().generated == [] and len(veo_creates()) == 2
+    assert service.plan.shots[0].clip == made.clip
 
 
 def test_a_legacy_record_found_in_place_makes_the_estimate_free_before_anything_runs(runway, tmp_path):
