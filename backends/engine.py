@@ -41,6 +41,7 @@ Money rules:
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -160,7 +161,11 @@ def key_payload(request: GenerationRequest, *, exclude: Iterable[str] = ("shot_i
     moved or cloned to another machine finds its clips instead of paying for them again. A value that is
     not a local file (a provider's URL or handle, a file that does not exist) stays as it is.
     """
-    return _by_content(request_payload(request, exclude=exclude), lambda path: _file_digest(path)
+    return _key_payload(request, exclude, _file_digest)
+
+
+def _key_payload(request: GenerationRequest, exclude: Iterable[str], digest: Callable[[str], str | None]) -> dict:
+    return _by_content(request_payload(request, exclude=exclude), lambda path: digest(path)
                        if _local_file(path) else None)
 
 
@@ -199,15 +204,16 @@ def _by_content(payload: dict, digest_of: Callable[[str], str | None]) -> dict:
     return payload
 
 
-def _hash_key(backend: Backend, request: GenerationRequest, payload: dict) -> str:
+def _hash_key(backend: Backend, request: GenerationRequest, payload: dict,
+              digest: Callable[[str], str | None] = _file_digest) -> str:
     extra: dict = {}
     if request.end_image:
-        extra["end_image_sha256"] = _file_digest(request.end_image)
+        extra["end_image_sha256"] = digest(request.end_image)
     if request.references:
-        extra["references_sha256"] = [_file_digest(r.path) for r in request.references]
+        extra["references_sha256"] = [digest(r.path) for r in request.references]
     blob = json.dumps({"backend": backend.name, "model": request.model or backend.model,
                        "request": payload, "settings": backend.cache_identity(),
-                       "image_sha256": _file_digest(request.image) if request.image else None, **extra},
+                       "image_sha256": digest(request.image) if request.image else None, **extra},
                       sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -223,7 +229,8 @@ def cache_key(backend: Backend, request: GenerationRequest) -> str:
     of the key. A request that carries no local file has the same key as under
     :func:`legacy_cache_key`.
     """
-    return _hash_key(backend, request, key_payload(request))
+    digest = functools.cache(_file_digest)  # each file read once per key
+    return _hash_key(backend, request, _key_payload(request, ("shot_index",), digest), digest)
 
 
 def legacy_cache_key(backend: Backend, request: GenerationRequest) -> str:
