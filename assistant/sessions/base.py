@@ -131,6 +131,10 @@ class SessionBase:
     def remember_exchange(self, user: str, assistant: str) -> None:
         """Keep a turn answered outside the conversation proper in the history, where the session keeps one."""
 
+    def remember_failure(self, error: ShotsmithError) -> None:
+        """Keep the error (or cancellation) that ended a turn in the history, where the session keeps one, so a
+        restored conversation does not show the user's message unanswered."""
+
     # -- helpers for subclasses --------------------------------------------------------
     def emit(self, event: AgentEvent) -> None:
         self._emit(event)
@@ -191,6 +195,7 @@ class SessionBase:
                 self.last_error = exc
                 level = "warning" if isinstance(exc, CancelledError) else "error"
                 put(Notice(exc.message + (f" ({exc.hint})" if exc.hint else ""), level=level))
+                self.remember_failure(exc)
             except Exception as exc:  # a bug or an unexpected library error: one clear line, details in the log
                 log.warning("turn failed: %s", scrub(f"{type(exc).__name__}: {exc}"), exc_info=True)
                 self.last_error = ShotsmithError(scrub(f"the assistant failed: {type(exc).__name__}: {exc}"))

@@ -9,6 +9,7 @@ continues after a restart.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 
@@ -21,7 +22,7 @@ from shotsmith.assistant.sessions.base import STATE_DIR, SessionBase
 from shotsmith.assistant.sessions.intents import Intent, parse_intent
 from shotsmith.atomic import atomic_write_text
 from shotsmith.backends.registry import get_backend
-from shotsmith.errors import InvalidInputError, ShotsmithError
+from shotsmith.errors import CancelledError, InvalidInputError, ShotsmithError
 from shotsmith.formats import CameraMove
 from shotsmith.plan_edits import continue_from, edit_shot, find_shot, swap
 from shotsmith.scrub import scrub
@@ -102,6 +103,12 @@ class OfflineSession(SessionBase):
     def remember_exchange(self, user: str, assistant: str) -> None:
         self._remember("user", user)
         self._remember("assistant", assistant)
+
+    def remember_failure(self, error: ShotsmithError) -> None:
+        if self._history and self._history[-1][0] == "user":  # the message this turn kept, not yet answered
+            with contextlib.suppress(OSError, ShotsmithError):  # a read-only project: the error is said anyway
+                self._remember("assistant", error.message if isinstance(error, CancelledError)
+                               else f"error: {error.message}")
 
     @property
     def pending_approval(self) -> bool:

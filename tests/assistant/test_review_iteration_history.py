@@ -255,3 +255,15 @@ def test_a_one_shot_plan_is_one_shot_in_the_history():
     from shotsmith.history import describe_change
 
     assert describe_change({"plan": None}, {"plan": {"shots": [{"index": 1, "prompt": "bread"}]}}) == "plan made (1 shot)"
+
+
+def test_a_turn_that_failed_is_answered_in_the_kept_conversation(chatting, tmp_path):
+    collect(chatting.send("make shot 9 slower"))
+    chatting.close()
+    reopened = open_session(tmp_path / "c", options=ServiceOptions(resolution="360p", fps=24), offline=True)
+    try:
+        # Found: after a restart (chat, the TUI) the user's message stood there unanswered, as if never seen.
+        assert reopened.history()[-2:] == [("user", "make shot 9 slower"),
+                                           ("assistant", "error: there is no shot 9; the plan has shots 1-2")]
+    finally:
+        reopened.close()
