@@ -249,6 +249,46 @@ def test_a_task_running_under_its_legacy_key_is_resumed_not_created_again(runway
     assert again[0].cached and runway.submits == 1
 
 
+def test_a_run_killed_while_its_shot_ran_resumes_it_after_the_upgrade_without_paying_again(runway, tmp_path):
+    """Through the production service: the old code was killed while the shot's task ran (its still made);
+    the new code finds the task under the legacy key, polls it to the end, and neither creates nor charges."""
+    from shotsmith.assistant.events import GenerationProgress
+
+    root = tmp_path / "p"
+    service = open_service(root)
+    add_member(service.store, "mara", [portrait(tmp_path / "mara.png")])
+    service.plan_brief(BRIEF, shot_count=1)
+    runway.latency = 5.0  # the clip is still being made when the process dies
+
+    class Crash(Exception):
+        pass
+
+    def crash(event) -> None:
+        if isinstance(event, GenerationProgress) and event.kind == "shot" and event.state == "submitted":
+            raise Crash("the process died")
+
+    with pytest.raises(Exception):
+        ProductionService.open(root, ServiceOptions(auto_approve=True), emit=crash).generate()
+    assert [r.path for r in creates(runway)] == ["/v1/text_to_image", "/v1/image_to_video"]
+    store = ProjectStore.open(root)
+    (running,) = [r for r in store.project.generations.values() if r.kind == "video"]
+    assert running.remote_task_id and running.status in ("submitted", "running")
+    records_under_legacy_keys(store)
+    charges = len(store.project.spending.charges)
+
+    runway.latency = 0.0
+    for task in runway.tasks.values():
+        task.created -= 60  # the provider finished it meanwhile
+    rerun = open_service(root)
+    assert rerun.generate().generated == [1]
+    assert len(creates(runway)) == 2, "the task running under the legacy key was created again"
+    assert len(rerun.store.project.spending.charges) == charges  # and not charged again
+    shot = rerun.plan.shots[0]
+    record = rerun.store.project.generations[cache_key(rerun.backend(), rerun.backend().prepare(
+        rerun.request_for(shot, rerun.plan, rerun.backend()))[0])]
+    assert record.remote_task_id == running.remote_task_id and shot.clip == record.clip
+
+
 # -- the key itself -------------------------------------------------------------------------------------------------
 
 FILES = ("image", "end_image", "reference")
