@@ -125,7 +125,7 @@ class SessionBase:
         moved, here = describe_move(self.store.history.index.entries, before, entry.number)
         self.emit(AssistantText(f"{verb}: {moved}; now at {here}. Clips stay cached, so nothing needs paying "
                                 "for again."))
-        self.remember_exchange(text, f"{verb} to change {entry.number}")
+        self.remember_exchange(text, f"{verb}: {moved}; now at {here}")
         return True
 
     def remember_exchange(self, user: str, assistant: str) -> None:

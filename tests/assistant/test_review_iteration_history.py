@@ -267,3 +267,10 @@ def test_a_turn_that_failed_is_answered_in_the_kept_conversation(chatting, tmp_p
                                            ("assistant", "error: there is no shot 9; the plan has shots 1-2")]
     finally:
         reopened.close()
+
+
+def test_the_kept_conversation_says_what_an_undo_took_back(chatting):
+    collect(chatting.send("undo"))
+    # Found: the kept line read 'Undone to change 3', which after a restart says nothing of what was undone.
+    assert chatting.history()[-2:] == [("user", "undo"),
+                                       ("assistant", "Undone: change 4 (shot 2 edited); now at change 3 (shot 1 edited)")]
