@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import string
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from shotsmith.assistant.production import ProductionService, ServiceOptions
@@ -292,12 +296,16 @@ def test_a_run_killed_while_its_shot_ran_resumes_it_after_the_upgrade_without_pa
 # -- the key itself -------------------------------------------------------------------------------------------------
 
 FILES = ("image", "end_image", "reference")
+FOLDER_CHARS = string.ascii_letters + string.digits + " -_é"
+
+
+COLOURS = {"image": (10, 20, 30), "end_image": (40, 50, 60), "reference": (70, 80, 90)}
 
 
 def project_files(root: Path) -> dict[str, Path]:
-    return {"image": portrait(root / "clips" / "still.png", (10, 20, 30)),
-            "end_image": portrait(root / "clips" / "end.png", (40, 50, 60)),
-            "reference": portrait(root / "assets" / "cast" / "mara" / "a.png", (70, 80, 90))}
+    return {"image": portrait(root / "clips" / "still.png", COLOURS["image"]),
+            "end_image": portrait(root / "clips" / "end.png", COLOURS["end_image"]),
+            "reference": portrait(root / "assets" / "cast" / "mara" / "a.png", COLOURS["reference"])}
 
 
 def request_for(files: dict[str, Path], **kw) -> GenerationRequest:
@@ -321,6 +329,23 @@ def test_the_key_is_the_same_for_two_copies_and_follows_each_files_content(chang
         return
     portrait(there[changed], (255, 255, 0))  # another picture behind the same name
     assert cache_key(backend, request_for(here)) != cache_key(backend, request_for(there))
+
+
+@settings(max_examples=25, deadline=None)
+@given(here=st.text(FOLDER_CHARS, min_size=1, max_size=12), there=st.text(FOLDER_CHARS, min_size=1, max_size=12),
+       pixels=st.binary(min_size=3, max_size=3), changed=st.sampled_from(FILES))
+def test_property_the_key_depends_on_the_files_bytes_never_on_the_folder(here, there, pixels, changed):
+    backend = get_backend("animatic")
+    with tempfile.TemporaryDirectory() as top:
+        a = project_files(Path(top) / "a" / here)
+        b = {name: Path(top) / "b" / there / path.relative_to(Path(top) / "a" / here) for name, path in a.items()}
+        shutil.copytree(Path(top) / "a" / here, Path(top) / "b" / there)
+        assert cache_key(backend, request_for(a)) == cache_key(backend, request_for(b))
+        portrait(b[changed], tuple(pixels))  # another picture behind the same name (or the same one again)
+        if tuple(pixels) == COLOURS[changed]:
+            assert cache_key(backend, request_for(a)) == cache_key(backend, request_for(b))
+            return
+        assert cache_key(backend, request_for(a)) != cache_key(backend, request_for(b))
 
 
 def test_what_is_not_a_local_file_stays_in_the_key_as_it_is(tmp_path):
