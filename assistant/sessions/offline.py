@@ -42,6 +42,10 @@ HELP = ("I am the offline planner and understand: a new brief; 'make shot 2 slow
         "'redo 3 with a lower angle'; 'another take of shot 3' (the same prompt, made again); voice-over: 'shorter', \"say 'open daily from 7'\" (last shot) or "
         "\"on shot 3 say '...'\", 'no voice-over' / 'add a voice-over'. "
         "Configure a model with --llm for free-form requests.")
+#: Commands that act on the plan; said alone with no plan, they are answered with :data:`NO_PLAN`.
+_NEEDS_A_PLAN = ("produce", "preview", "show", "estimate", "storyboard")
+NO_PLAN = ("There is no plan yet, so nothing to make or show: describe the video you want first, e.g. "
+           "'a 15 second ad for a bakery, warm morning light'.")
 REVIEW_HINT = ("Say 'approve 2', 'approve all' (or 'looks good'), or 'redo 3 with a lower angle'; no video money is "
                "spent on a shot before its still is approved.")
 #: Notices from the planner that mean something was changed, not just assumed.
@@ -134,6 +138,10 @@ class OfflineSession(SessionBase):
         intent = parse_intent(text, shot_count=len(plan.shots) if plan else 0)
         if intent is not None and intent.kind in ("cast", "music"):  # these can be given before there is a plan
             return self._act(intent)
+        if plan is None and intent is not None and intent.kind in _NEEDS_A_PLAN and len(text.split()) <= 3:
+            # "render", "generate", "preview" (the palette's too) with nothing planned (a new project, or an
+            # undo back before the first plan): a command, not a brief about the word "render".
+            return self.reply(NO_PLAN)
         if plan is None or intent is None:
             if plan is not None and (len(text.split()) < 6 or _EDIT_REQUEST.match(text)):
                 return self.reply(HELP)  # not a new brief: re-planning would replace the project's shots

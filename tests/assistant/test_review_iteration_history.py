@@ -274,3 +274,13 @@ def test_the_kept_conversation_says_what_an_undo_took_back(chatting):
     # Found: the kept line read 'Undone to change 3', which after a restart says nothing of what was undone.
     assert chatting.history()[-2:] == [("user", "undo"),
                                        ("assistant", "Undone: change 4 (shot 2 edited); now at change 3 (shot 1 edited)")]
+
+
+@pytest.mark.parametrize("said", ["render", "generate", "preview", "render it", "show plan", "estimate"])
+def test_a_command_with_no_plan_asks_for_a_brief_instead_of_planning_the_word(chatting, said):
+    collect(chatting.send("undo 3"))  # back before the first plan (the palette's render, generate, preview…)
+    assert chatting.store.project.plan is None
+    events = collect(chatting.send(said))
+    # Found: 'render' was planned as a brief: 4 shots of 'Insert shot of render with subtle, lifelike movement'.
+    assert chatting.store.project.plan is None
+    assert any("no plan yet" in getattr(e, "text", "") for e in events)
