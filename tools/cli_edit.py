@@ -68,6 +68,9 @@ def register(app: typer.Typer) -> None:
         from shotsmith.tools.encoding import preview_settings, settings_for_output
 
         timeline, resolve, protected, _store = _load(source)
+        if _store is not None and not timeline.clips:  # a new project, or one undone back before its first plan
+            raise InvalidInputError(f"{source} has no clips to render yet",
+                                    hint="plan and generate the shots first: shotsmith run, or chat")
         settings = timeline.output
         if preset:
             settings = apply_preset(settings, preset)

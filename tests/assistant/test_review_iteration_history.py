@@ -284,3 +284,11 @@ def test_a_command_with_no_plan_asks_for_a_brief_instead_of_planning_the_word(ch
     # Found: 'render' was planned as a brief: 4 shots of 'Insert shot of render with subtle, lifelike movement'.
     assert chatting.store.project.plan is None
     assert any("no plan yet" in getattr(e, "text", "") for e in events)
+
+
+def test_rendering_a_project_with_nothing_planned_is_one_line(tmp_path):
+    store = ProjectStore.create(tmp_path / "empty")
+    # Found: IndexError from the segment planner ('internal error'), e.g. after an undo back before the first plan.
+    result = shotsmith("render", str(store.root), "-o", str(tmp_path / "x.mp4"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert "no clips" in result.stderr and not (tmp_path / "x.mp4").exists()
