@@ -41,9 +41,6 @@ Money rules:
 from __future__ import annotations
 
 import asyncio
-import functools
-import hashlib
-import json
 import logging
 import os
 import re
@@ -51,7 +48,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +57,8 @@ from typing import Protocol, runtime_checkable
 from shotsmith.atomic import atomic_output
 from shotsmith.backends.base import (Backend, GenerationRequest, GenerationResult, MediaKind, ProgressCallback,
                                      ProgressEvent, WordTiming)
+from shotsmith.backends.cache_keys import (LATER_FIELDS, LOCAL_FILE_FIELDS, cache_key, carried_files, key_payload,
+                                           legacy_cache_key, moved_legacy_keys, recorded_payload, request_payload)
 from shotsmith.backends.download import DEFAULT_SUFFIXES, verify_output
 from shotsmith.backends.errors import AmbiguousCreateError, ModerationError, RemoteError
 from shotsmith.backends.http import ApiClient
@@ -77,12 +76,6 @@ RESUMABLE = ("submitted", "running", "downloading")
 CREATE_TOKEN = "create_token"
 CREATE_SENT_AT = "create_sent_at"
 
-#: Request fields added after cache keys were first issued: left out of a key while at their defaults, so
-#: the media kinds did not change (and regenerate, and charge again for) any shot made before them.
-LATER_FIELDS = {"end_image": None, "references": [], "voice": None, "language": None, "instructions": None,
-                "audio": None, "extend_from": None, "take": None}
-#: Request fields that may name a local file (besides each reference's ``path``): keyed by content, see key_payload.
-LOCAL_FILE_FIELDS = ("image", "end_image", "extend_from")
 #: Staging folders in ``clips/`` older than this are left over from a killed run and are removed.
 STALE_STAGING_S = 6 * 3600
 
@@ -128,126 +121,6 @@ class _NotSubmitted(Exception):
     """Internal: an earlier refusal stopped this shot before anything was sent."""
 
 
-def _file_digest(path: str) -> str | None:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
-def request_payload(request: GenerationRequest, *, exclude: Iterable[str] = ("shot_index",)) -> dict:
-    """The request as its cache key sees it: every field, except later fields still at their defaults.
-
-    Compare stored requests (``GenerationRecord.request``) through this too:
-    records written before a field existed lack it.
-    """
-    payload = request.model_dump(mode="json", exclude=set(exclude))
-    for name, default in LATER_FIELDS.items():
-        if name in payload and payload[name] == default:
-            del payload[name]
-    return payload
-
-
-def _local_file(value: object) -> bool:
-    """An absolute path of a file on this machine (a URL, a provider's id or handle is none)."""
-    return isinstance(value, str) and Path(value).is_absolute() and Path(value).is_file()
-
-
-def key_payload(request: GenerationRequest, *, exclude: Iterable[str] = ("shot_index",)) -> dict:
-    """The request as its cache key hashes it: :func:`request_payload`, with every local file by its content.
-
-    A start image, end image, reference image or local clip to extend is ``{"sha256": …}`` instead of its
-    absolute path, so the key says what is sent, not where the project folder happens to be: a project
-    moved or cloned to another machine finds its clips instead of paying for them again. A value that is
-    not a local file (a provider's URL or handle, a file that does not exist) stays as it is.
-    """
-    return _key_payload(request, exclude, _file_digest)
-
-
-def _key_payload(request: GenerationRequest, exclude: Iterable[str], digest: Callable[[str], str | None]) -> dict:
-    return _by_content(request_payload(request, exclude=exclude), lambda path: digest(path)
-                       if _local_file(path) else None)
-
-
-def recorded_payload(record: GenerationRecord, *, exclude: Iterable[str] = ("shot_index",)) -> dict:
-    """A record's request as :func:`key_payload` sees a request: what a cached clip was made from compares with
-    what a shot asks for now, wherever the project folder is.
-
-    A file is named by the digest kept in the record (``file_sha256``: its content when it was sent), else
-    by the file at the recorded path when it is still there (records from before digests were kept).
-    """
-    payload = {k: v for k, v in record.request.items()  # records from before a field existed lack it
-               if k not in set(exclude) and not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
-    payload = json.loads(json.dumps(payload))  # the record's own request is never changed
-    return _by_content(payload, lambda path: record.file_sha256.get(path) or (_file_digest(path)
-                                                                               if _local_file(path) else None))
-
-
-def carried_files(request: GenerationRequest) -> dict[str, str]:
-    """Path -> SHA-256 of each local file the request carries (kept in its record, see recorded_payload)."""
-    paths = [getattr(request, name) for name in LOCAL_FILE_FIELDS] + [r.path for r in request.references]
-    return {path: digest for path in paths if _local_file(path) and (digest := _file_digest(path))}
-
-
-def _by_content(payload: dict, digest_of: Callable[[str], str | None]) -> dict:
-    """``payload`` with each file field that ``digest_of`` knows replaced by ``{"sha256": …}``."""
-    def named(value: object) -> object:
-        digest = digest_of(value) if isinstance(value, str) else None
-        return {"sha256": digest} if digest else value
-
-    for name in LOCAL_FILE_FIELDS:
-        if name in payload:
-            payload[name] = named(payload[name])
-    for reference in payload.get("references") or []:
-        if isinstance(reference, dict) and "path" in reference:
-            reference["path"] = named(reference["path"])
-    return payload
-
-
-def _hash_key(backend: Backend, request: GenerationRequest, payload: dict,
-              digest: Callable[[str], str | None] = _file_digest) -> str:
-    extra: dict = {}
-    if request.end_image:
-        extra["end_image_sha256"] = digest(request.end_image)
-    if request.references:
-        extra["references_sha256"] = [digest(r.path) for r in request.references]
-    blob = json.dumps({"backend": backend.name, "model": request.model or backend.model,
-                       "request": payload, "settings": backend.cache_identity(),
-                       "image_sha256": digest(request.image) if request.image else None, **extra},
-                      sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def cache_key(backend: Backend, request: GenerationRequest) -> str:
-    """Hash over (backend, model, request, seed); neither the shot's position nor the project's folder is in it.
-
-    Every local file the request carries (start image, end image, each
-    reference, a local clip to extend) is hashed by its content alone
-    (:func:`key_payload`): replacing the picture behind the same file name
-    regenerates the shot, and moving the project folder does not. Voice,
-    language, instructions and a shot's ``take`` are request fields and so part
-    of the key. A request that carries no local file has the same key as under
-    :func:`legacy_cache_key`.
-    """
-    digest = functools.cache(_file_digest)  # each file read once per key
-    return _hash_key(backend, request, _key_payload(request, ("shot_index",), digest), digest)
-
-
-def legacy_cache_key(backend: Backend, request: GenerationRequest) -> str:
-    """The key as shotsmith 0.1.0 computed it until November 2026: the absolute paths of the files are in it.
-
-    Why it is kept: records in ``project.json`` written before the change are filed under it, and a project
-    must not pay again for a clip it has (nor submit a running task twice). :func:`find_record` looks a
-    request up under it when its :func:`cache_key` finds nothing usable and then files the record under the
-    new key. Keep it until shotsmith 1.0, the first release allowed to stop reading projects written by
-    0.1.0; it is the exact old algorithm, so do not "fix" it.
-    """
-    payload = request_payload(request)
-    if request.extend_from and Path(request.extend_from).is_absolute() and Path(request.extend_from).is_file():
-        payload["extend_from"] = {"sha256": _file_digest(request.extend_from)}
-    return _hash_key(backend, request, payload)
-
-
 def _live(store: ProjectStore, record: GenerationRecord | None) -> bool:
     """A record worth having: a finished clip that is still there, a remote task to resume, or a create
     whose answer was lost (it may have made a task: never create it again unasked)."""
@@ -262,9 +135,9 @@ def find_record(store: ProjectStore, backend: Backend, request: GenerationReques
                 key: str | None = None) -> GenerationRecord | None:
     """The generation record of a prepared ``request``: the one lookup every cache check goes through.
 
-    Looks under :func:`cache_key` (``key`` when the caller has it), then under :func:`legacy_cache_key`, so a
-    project written before the key change reuses its clips and resumes its remote tasks instead of paying
-    again. A legacy record found is filed under the new key (saved atomically): a finished one is copied
+    Looks under :func:`cache_key` (``key`` when the caller has it), then under :func:`legacy_cache_key` (here,
+    then as it was in each folder the project was moved out of: :func:`moved_legacy_keys`), so a project
+    written before the key change reuses its clips and resumes its remote tasks instead of paying again. A legacy record found is filed under the new key (saved atomically): a finished one is copied
     (the old entry stays for code from before the change), an unfinished one is moved, so one record follows
     each remote task. Returns the new key's record otherwise (or None); it may be failed or unfinished, so
     callers check what they need (see :func:`finished_clip`).
@@ -274,22 +147,31 @@ def find_record(store: ProjectStore, backend: Backend, request: GenerationReques
     record = generations.get(key)
     if _live(store, record):
         return record
-    old_key = legacy_cache_key(backend, request)
-    old = generations.get(old_key) if old_key != key else None
-    if not _live(store, old):
+    old_key = next((k for k in _legacy_keys(store, backend, request, key) if _live(store, generations.get(k))), None)
+    if old_key is None:
         return record
-    assert old is not None
+    old = generations[old_key]
     if old.status == "succeeded":
         adopted = old.model_copy(deep=True, update={"cache_key": key})
     else:
         adopted = generations.pop(old_key)
         adopted.cache_key = key
-    # In place the legacy key matched these very paths and contents: their digests go with the record.
+    # The legacy key matched these very contents (at these project-relative names): their digests go with it.
     adopted.file_sha256 = adopted.file_sha256 or carried_files(request)
     generations[key] = adopted
     store.save()
     log.info("%s: record %s filed under its new cache key %s", backend.name, old_key[:10], key[:10])
     return adopted
+
+
+def _legacy_keys(store: ProjectStore, backend: Backend, request: GenerationRequest, key: str) -> Iterator[str]:
+    """Where a record of ``request`` written before the key change may be: its legacy key here, then the
+    legacy keys it had in the folders the project was moved out of (none when they equal the new key)."""
+    here = legacy_cache_key(backend, request)
+    if here == key:
+        return  # nothing local carried: the key did not change
+    yield here
+    yield from moved_legacy_keys(backend, request, store.root, store.project.generations.values())
 
 
 def finished_clip(store: ProjectStore, record: GenerationRecord | None) -> Path | None:

@@ -27,10 +27,12 @@ from PIL import Image
 from shotsmith.assistant.production import ProductionService, ServiceOptions
 from shotsmith.assistant.production.casting import add_member
 from shotsmith.backends.base import GenerationMode, GenerationRequest, Reference
+from shotsmith.backends.cache_keys import moved_legacy_keys
 from shotsmith.backends.engine import cache_key, generate_shots, key_payload, legacy_cache_key
 from shotsmith.backends.registry import get_backend
 from shotsmith.backends.runway import RunwayBackend
 from shotsmith.plan_edits import edit_shot
+from shotsmith.project import GenerationRecord
 from shotsmith.store import ProjectStore
 from tests.backends.backend_mocks.runway import RunwayMock
 from tests.backends.backend_support import FAST_RETRY
@@ -200,6 +202,33 @@ def test_a_moved_project_reuses_a_longer_clip_of_the_same_picture(serve, mock_cl
     assert service.plan.shots[0].clip == made.clip
 
 
+def test_a_project_written_before_the_change_and_moved_before_the_upgrade_still_pays_nothing(runway, tmp_path):
+    """The old code's project, moved (or cloned) and only then opened by the new code: its records' legacy
+    keys hold the first folder's paths, read back off the records themselves."""
+    root = tmp_path / "here" / "p"
+    service = made_project(root, tmp_path)
+    unbind_by_a_round_trip(service, runway)
+    renamed = records_under_legacy_keys(service.store)
+    moved = tmp_path / "elsewhere" / "deeper" / "p"
+    shutil.move(str(root), moved)
+    service = open_service(moved)
+    assert_free_and_nothing_sent(service, runway)
+    generations = ProjectStore.open(moved).project.generations
+    assert any(new in generations for new in renamed.values())  # filed under the new keys
+    # A still that changed behind the same name is not taken for the one the old record was made from.
+    for key in [k for k in renamed.values() if k in generations]:  # only the legacy records are left to find
+        del service.store.project.generations[key]
+    service.edit(lambda p: p.model_copy(update={"shots": [s.model_copy(update={"clip": None, "clip_signature": None})
+                                                          for s in p.shots]}))  # the clip's binding lost
+    assert open_service(moved).estimate().usd == 0  # found again under its moved legacy key
+    for key in [k for k in renamed.values() if k in service.store.project.generations]:
+        del service.store.project.generations[key]
+    service.store.save()
+    portrait(moved / service.plan.shots[0].keyframe, (0, 0, 255))
+    estimate = open_service(moved).estimate()
+    assert [c.kind for c in estimate.to_generate] == ["video"] and estimate.usd > 0
+
+
 def test_a_legacy_record_found_in_place_makes_the_estimate_free_before_anything_runs(runway, tmp_path):
     root = tmp_path / "p"
     service = made_project(root, tmp_path)
@@ -346,6 +375,23 @@ def test_property_the_key_depends_on_the_files_bytes_never_on_the_folder(here, t
             assert cache_key(backend, request_for(a)) == cache_key(backend, request_for(b))
             return
         assert cache_key(backend, request_for(a)) != cache_key(backend, request_for(b))
+
+
+def test_the_legacy_key_of_a_moved_project_is_found_from_its_records_paths(tmp_path):
+    backend = get_backend("animatic")
+    old_root, new_root = tmp_path / "old" / "p", tmp_path / "new" / "place" / "p"
+    here = project_files(old_root)
+    legacy = legacy_cache_key(backend, request_for(here))
+    record = GenerationRecord(cache_key=legacy, backend="animatic", request=request_for(here).model_dump(mode="json"))
+    shutil.move(str(old_root), new_root)
+    there = {name: new_root / path.relative_to(old_root) for name, path in here.items()}
+    assert legacy_cache_key(backend, request_for(there)) != legacy
+    assert moved_legacy_keys(backend, request_for(there), new_root, [record]) == [legacy]
+    # Files outside the project are not rebased; records naming no file of the project give no folder.
+    stranger = record.model_copy(update={"request": {**record.request, "image": "/nowhere/x.png", "end_image": None,
+                                                     "references": []}})
+    assert moved_legacy_keys(backend, request_for(there), new_root, [stranger]) == []
+    assert moved_legacy_keys(backend, request_for(there), tmp_path / "unrelated", [record]) == []
 
 
 def test_what_is_not_a_local_file_stays_in_the_key_as_it_is(tmp_path):
