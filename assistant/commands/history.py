@@ -38,6 +38,11 @@ def history_command(project: Path = PROJECT_OPTION,
     console.print(table)
     if not index.entries:
         console.print("no changes recorded yet")
+    shown = index.entries[-last:]
+    head = index.entry(index.head)
+    if head is not None and head not in shown:  # undone past the rows shown: no row has the mark
+        console.print(Text(f"→ now at change {head.number} ({head.label}), older than the rows shown "
+                           f"(--last {len(index.entries) - index.entries.index(head)} shows it)"), soft_wrap=True)
     # A render of a change a later edit replaced (an undo, then a new edit) is still kept: say where it is.
     kept = {entry.number for entry in index.entries}
     orphans = [f"{path} (change {number})" for number, paths in renders.items()

@@ -292,3 +292,13 @@ def test_rendering_a_project_with_nothing_planned_is_one_line(tmp_path):
     result = shotsmith("render", str(store.root), "-o", str(tmp_path / "x.mp4"))
     assert result.returncode == 2 and "Traceback" not in result.stderr and "internal error" not in result.stderr
     assert "no clips" in result.stderr and not (tmp_path / "x.mp4").exists()
+
+
+def test_history_says_where_it_is_when_the_current_change_is_older_than_the_rows_shown(planned):
+    for speed in (0.5, 0.6, 0.7, 0.8):
+        planned.edit(lambda p, s=speed: edit_shot(p, 1, speed=s))
+    planned.store.undo(4)
+    result = shotsmith("history", "-p", str(planned.store.root), "-n", "2")
+    # Found: with the current change older than the last rows, no row had the → mark: where am I?
+    assert result.returncode == 0
+    assert "now at change 2 (plan made (2 shots)), older than the rows shown" in " ".join(result.stdout.split())
