@@ -27,7 +27,7 @@ LATER_FIELDS = {"end_image": None, "references": [], "voice": None, "language": 
 LOCAL_FILE_FIELDS = ("image", "end_image", "extend_from")
 
 __all__ = ["LATER_FIELDS", "LOCAL_FILE_FIELDS", "cache_key", "carried_files", "key_payload", "legacy_cache_key",
-           "moved_legacy_keys", "recorded_payload", "request_payload"]
+           "moved_legacy_keys", "recorded_payload", "request_payload", "same_request"]
 
 
 def _file_digest(path: str) -> str | None:
@@ -78,11 +78,34 @@ def recorded_payload(record: GenerationRecord, *, exclude: Iterable[str] = ("sho
     A file is named by the digest kept in the record (``file_sha256``: its content when it was sent), else
     by the file at the recorded path when it is still there (records from before digests were kept).
     """
-    payload = {k: v for k, v in record.request.items()  # records from before a field existed lack it
-               if k not in set(exclude) and not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
-    payload = json.loads(json.dumps(payload))  # the record's own request is never changed
+    payload = json.loads(json.dumps(_stored_payload(record, exclude)))  # the record's own request stays as it is
     return _by_content(payload, lambda path: record.file_sha256.get(path) or (_file_digest(path)
                                                                                if _local_file(path) else None))
+
+
+def same_request(record: GenerationRecord, request: GenerationRequest, *,
+                 exclude: Iterable[str] = ("shot_index",)) -> bool:
+    """The record was made from ``request`` (but for the fields in ``exclude``), its files compared by content.
+
+    Everything but the files is compared first, so a project's many other records cost no file reads.
+    """
+    if _files_apart(_stored_payload(record, exclude)) != _files_apart(request_payload(request, exclude=exclude)):
+        return False
+    return recorded_payload(record, exclude=exclude) == key_payload(request, exclude=exclude)
+
+
+def _stored_payload(record: GenerationRecord, exclude: Iterable[str]) -> dict:
+    left_out = set(exclude)
+    return {k: v for k, v in record.request.items()  # records from before a field existed lack it
+            if k not in left_out and not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
+
+
+def _files_apart(payload: dict) -> dict:
+    """``payload`` without its file names (each reference keeps its tag, role and weight)."""
+    rest = {k: v for k, v in payload.items() if k not in LOCAL_FILE_FIELDS and k != "references"}
+    rest["references"] = [{k: v for k, v in r.items() if k != "path"} if isinstance(r, dict) else r
+                          for r in payload.get("references") or []]
+    return rest
 
 
 def carried_files(request: GenerationRequest) -> dict[str, str]:

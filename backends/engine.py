@@ -58,7 +58,8 @@ from shotsmith.atomic import atomic_output
 from shotsmith.backends.base import (Backend, GenerationRequest, GenerationResult, MediaKind, ProgressCallback,
                                      ProgressEvent, WordTiming)
 from shotsmith.backends.cache_keys import (LATER_FIELDS, LOCAL_FILE_FIELDS, cache_key, carried_files, key_payload,
-                                           legacy_cache_key, moved_legacy_keys, recorded_payload, request_payload)
+                                           legacy_cache_key, moved_legacy_keys, recorded_payload, request_payload,
+                                           same_request)
 from shotsmith.backends.download import DEFAULT_SUFFIXES, verify_output
 from shotsmith.backends.errors import AmbiguousCreateError, ModerationError, RemoteError
 from shotsmith.backends.http import ApiClient
@@ -82,7 +83,7 @@ STALE_STAGING_S = 6 * 3600
 __all__ = ["LATER_FIELDS", "LOCAL_FILE_FIELDS", "RESUMABLE", "ShotOutcome", "SpendGuard", "cache_key",
            "carried_files", "collapse_warnings", "create_uncertain", "failed_shots_error", "find_record",
            "finished_clip", "generate_shots", "key_payload", "legacy_cache_key", "recorded_payload",
-           "request_payload"]
+           "request_payload", "same_request"]
 
 
 def create_uncertain(record: GenerationRecord) -> bool:

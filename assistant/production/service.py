@@ -37,7 +37,7 @@ from shotsmith.assistant.production.spending import Estimate, ShotCost, Spending
 from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest, ProgressEvent
 from shotsmith.backends.executors import check_executor, executor_scope
 from shotsmith.backends.engine import (ShotOutcome, cache_key, collapse_warnings, failed_shots_error, find_record,
-                                       finished_clip, generate_shots, key_payload, recorded_payload)
+                                       finished_clip, generate_shots, key_payload, same_request)
 from shotsmith.backends.registry import get_backend
 from shotsmith.brief import Brief, Shot, ShotPlan
 from shotsmith.errors import InvalidInputError, PathSafetyError, ShotsmithError
@@ -661,16 +661,15 @@ class ProductionService:
         if clip is not None:
             return clip
         generations = self.store.project.generations
-        apart = ("shot_index", "duration_s", "seed")
-        wanted = key_payload(ready, exclude=apart)  # files by content: the project may have moved since
         floor = min(self._needed_s(shot), ready.duration_s)
         candidates: list[tuple[float, Path]] = []
         for record in generations.values():
             if record.status != "succeeded" or not record.clip or record.backend != backend.name:
                 continue
             length = float(record.request.get("duration_s", 0.0))
-            if length + 1e-6 >= floor and recorded_payload(record, exclude=apart) == wanted and \
-                    (self.store.root / record.clip).is_file():
+            # Files by content: the project may have moved since the record was made.
+            if length + 1e-6 >= floor and same_request(record, ready, exclude=("shot_index", "duration_s", "seed")) \
+                    and (self.store.root / record.clip).is_file():
                 candidates.append((length, self.store.root / record.clip))
         if not candidates:
             return None
