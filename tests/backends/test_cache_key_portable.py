@@ -27,7 +27,7 @@ from PIL import Image
 from shotsmith.assistant.production import ProductionService, ServiceOptions
 from shotsmith.assistant.production.casting import add_member
 from shotsmith.backends.base import GenerationMode, GenerationRequest, Reference
-from shotsmith.backends.cache_keys import moved_legacy_keys
+from shotsmith.backends.cache_keys import carried_files, moved_legacy_keys, same_request
 from shotsmith.backends.engine import cache_key, generate_shots, key_payload, legacy_cache_key
 from shotsmith.backends.registry import get_backend
 from shotsmith.backends.runway import RunwayBackend
@@ -392,6 +392,25 @@ def test_the_legacy_key_of_a_moved_project_is_found_from_its_records_paths(tmp_p
                                                      "references": []}})
     assert moved_legacy_keys(backend, request_for(there), new_root, [stranger]) == []
     assert moved_legacy_keys(backend, request_for(there), tmp_path / "unrelated", [record]) == []
+
+
+def test_same_request_compares_a_records_files_by_content_wherever_it_was_made(tmp_path):
+    old_root, new_root = tmp_path / "old" / "p", tmp_path / "new" / "p"
+    here = project_files(old_root)
+    made = request_for(here)
+    legacy = GenerationRecord(cache_key="k", backend="animatic", request=made.model_dump(mode="json"))
+    kept = legacy.model_copy(update={"file_sha256": carried_files(made)})
+    apart = ("shot_index", "duration_s", "seed")
+    shorter = made.model_copy(update={"duration_s": 2.0})
+    assert same_request(legacy, shorter, exclude=apart) and same_request(kept, shorter, exclude=apart)
+    shutil.move(str(old_root), new_root)
+    there = request_for({name: new_root / path.relative_to(old_root) for name, path in here.items()})
+    assert same_request(kept, there, exclude=apart)  # the digests kept with the record
+    assert not same_request(legacy, there, exclude=apart)  # a record without them: its files are gone
+    retagged = there.model_copy(update={"references": [there.references[0].model_copy(update={"tag": "theo"})]})
+    assert not same_request(kept, retagged, exclude=apart)
+    portrait(Path(there.end_image), (1, 2, 3))
+    assert not same_request(kept, there, exclude=apart)
 
 
 def test_what_is_not_a_local_file_stays_in_the_key_as_it_is(tmp_path):
