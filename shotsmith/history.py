@@ -88,6 +88,11 @@ def _digest(state: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:20]
 
 
+def _project_digest(project: "Project") -> str:
+    # Fields left at their defaults do not count: a newer shotsmith adding a setting is not a change.
+    return _digest(json.loads(project.model_dump_json(include=set(EDITABLE), exclude_defaults=True)))
+
+
 def describe_change(before: dict[str, Any] | None, after: dict[str, Any]) -> str:
     """A short label for what changed between two snapshots ("shot 2 edited", "titles changed")."""
     if before is None:
@@ -195,8 +200,7 @@ class History:
     def record(self, project: "Project") -> HistoryEntry | None:
         """Add an entry when the editable state changed since the head; amend the head when only bindings did."""
         state = editable_state(project)
-        # Fields left at their defaults do not count: a newer shotsmith adding a setting is not a change.
-        digest = _digest(json.loads(project.model_dump_json(include=set(EDITABLE), exclude_defaults=True)))
+        digest = _project_digest(project)
         index = self.index
         head = index.entry(index.head)
         settings_of_a_new_project = (head is not None and len(index.entries) == 1 and not state.get("plan")
@@ -266,6 +270,9 @@ class History:
         restored = Project.model_validate(merged)
         for key in EDITABLE:
             setattr(project, key, getattr(restored, key))
+        # The entry as this shotsmith digests it: one written by an older version may differ, and the
+        # save of the move would then take it for an edit (a new entry, the redo branch dropped).
+        target.digest = _project_digest(project)
         index.head = target.number
         self._moved = True
         return target

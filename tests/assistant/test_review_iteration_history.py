@@ -6,6 +6,7 @@ timeline left at its defaults is what exposed the no-op history entry.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -302,3 +303,20 @@ def test_history_says_where_it_is_when_the_current_change_is_older_than_the_rows
     # Found: with the current change older than the last rows, no row had the → mark: where am I?
     assert result.returncode == 0
     assert "now at change 2 (plan made (2 shots)), older than the rows shown" in " ".join(result.stdout.split())
+
+
+def test_an_undo_to_an_entry_recorded_by_an_older_shotsmith_keeps_the_redo_branch(planned):
+    planned.edit(lambda p: edit_shot(p, 1, speed=0.5))
+    root = planned.store.root
+    index = root / ".shotsmith/history/index.json"
+    data = json.loads(index.read_text())
+    data["entries"][1]["digest"] = "0" * 20  # 'plan made', digested the way an older version did
+    index.write_text(json.dumps(data))
+    store = ProjectStore.open(root)
+    numbers = [e.number for e in store.history.index.entries]
+    store.undo()
+    # Found: the save after the move saw a 'change' (the digest differed), added an entry and dropped the
+    # redo branch: an undo must never be recorded as an edit.
+    assert [e.number for e in store.history.index.entries] == numbers
+    store.redo()
+    assert store.project.plan.shots[0].speed == 0.5
