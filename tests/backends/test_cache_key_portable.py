@@ -413,6 +413,17 @@ def test_same_request_compares_a_records_files_by_content_wherever_it_was_made(t
     assert not same_request(kept, there, exclude=apart)
 
 
+def test_the_legacy_key_is_the_old_algorithm_to_the_bit():
+    """Pinned with the value the code before the change computed for this request (files absent, so the
+    digests are None and the value does not depend on the machine): a "fix" here would lose every record."""
+    request = GenerationRequest(prompt="a red kite", duration_s=5, shot_index=3, seed=7,
+                                mode=GenerationMode.IMAGE_TO_VIDEO, image="/projects/ad.shotsmith/clips/still.png",
+                                end_image="/projects/ad.shotsmith/clips/end.png",
+                                references=[Reference(path="/projects/ad.shotsmith/assets/cast/mara/a.png", tag="mara")])
+    assert legacy_cache_key(get_backend("animatic"), request) == \
+        "e398ae66682607dad65cc8ccf34e43a7d296d42fc0ade6490e1cf74eb565463a"
+
+
 def test_what_is_not_a_local_file_stays_in_the_key_as_it_is(tmp_path):
     backend = get_backend("animatic")
     plain = GenerationRequest(prompt="a red kite", duration_s=5, seed=1)
