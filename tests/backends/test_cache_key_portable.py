@@ -7,8 +7,9 @@ for the same pictures again. These tests run the Runway protocol (``runway`` vid
 stills, both mocked on 127.0.0.1) on real files: a cast reference image, storyboard stills, clips.
 
 Records written before the change are filed under :func:`legacy_cache_key`; they are found in place (the
-usual upgrade: same folder, new code), filed under the new key when used, and a task left running under
-the old key is resumed, never created again.
+usual upgrade: same folder, new code) and in a folder the project was moved to before the upgrade (its
+former folder read off the records' paths), filed under the new key when used, and a task left running
+under the old key is resumed, never created again.
 """
 
 from __future__ import annotations
