@@ -6,11 +6,15 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Optional
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from shotsmith.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from shotsmith.tools.render import RenderResult
 
 
 def _load(source: Path):
@@ -45,66 +49,63 @@ def _progress_printer(total: float):
     return show
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("render")
-    def render_cmd(
-        source: Path = typer.Argument(..., help="An edit plan (.yaml/.yml/.json) or a project folder."),
-        output: Path = typer.Option(..., "--output", "-o", help="Output file; its suffix picks the format "
-                                                                "(.mp4 .mov .webm .mkv .gif .webp)."),
-        preset: Optional[str] = typer.Option(None, "--preset", "-p", help="Export preset (see `shotsmith presets`)."),
-        preview: bool = typer.Option(False, "--preview", help="Fast low-resolution render (for a project, only the "
-                                                           "segments changed since its last preview are made)."),
-        full: bool = typer.Option(False, "--full", help="Render a project from scratch instead of re-encoding only "
-                                                       "the segments that changed since its last render."),
-        resolution: Optional[str] = typer.Option(None, "--resolution", "-r",
-                                                 help="Short side, keeping the aspect: 360p 480p 540p 720p 1080p 1440p 2160p."),
-        crf: Optional[int] = typer.Option(None, "--crf", min=0, max=63, help="Constant quality (lower: better, bigger)."),
-        print_command: bool = typer.Option(False, "--print-command", help="Print the ffmpeg commands the render runs "
-                                                                         "(with a loudness target, measuring it first) and exit."),
-    ) -> None:
-        """Render an edit plan or a project's timeline (one ffmpeg pass; a project's final render re-encodes
-        only what changed since the last one)."""
-        from shotsmith.tools.presets import PRESETS, apply_preset
-        from shotsmith.tools.encoding import preview_settings, settings_for_output
+ProjectRender = Callable[..., "RenderResult"]
+"""Renders a project folder: ``(folder, output, *, preview, full, settings) -> RenderResult``. The
+assistant's ``render`` command passes the production service's (versions kept, narration and music laid
+in, as ``run`` and chat render); this module cannot import it (arrows point from the assistant to tools)."""
 
-        timeline, resolve, protected, _store = _load(source)
-        if _store is not None and not timeline.clips:  # a new project, or one undone back before its first plan
-            raise InvalidInputError(f"{source} has no clips to render yet",
-                                    hint="plan and generate the shots first: shotsmith run, or chat")
-        settings = timeline.output
-        if preset:
-            settings = apply_preset(settings, preset)
-            wanted = PRESETS[preset.lower()].suffix
-            if output.suffix.lower() != wanted and not (wanted == ".mp4" and output.suffix.lower() in (".m4v", ".mkv")):
-                raise InvalidInputError(f"preset {preset} writes {wanted} files, but the output is {output.name}",
-                                        hint=f"use -o {output.with_suffix(wanted).name}")
-        if resolution or crf is not None:
-            settings = _resize(settings, resolution, crf)
-        if print_command:
-            final = settings_for_output(settings, output)
-            final = preview_settings(final) if preview else final
-            if _store is not None and preview:
-                typer.echo("# a project's preview makes only the segments changed since its last preview; this is "
-                           "the preview from scratch")
-            elif _store is not None and not full:
-                typer.echo("# a project's render re-encodes only the segments that changed; this is the render "
-                           "from scratch (--full)")
-            for comment, args in render_commands(timeline, final, resolve=resolve, output=output, fast=preview):
-                typer.echo(f"# {comment}")
-                typer.echo(" ".join(_quote(a) for a in ["ffmpeg", *args]))
-            return
-        cancel = threading.Event()
+
+def render_command(source: Path, output: Path, *, preset: str | None = None, preview: bool = False,
+                   full: bool = False, resolution: str | None = None, crf: int | None = None,
+                   print_command: bool = False, project_render: ProjectRender | None = None) -> None:
+    """``shotsmith render``: an edit plan rendered here, a project folder through ``project_render``."""
+    from shotsmith.tools.presets import PRESETS, apply_preset
+    from shotsmith.tools.encoding import preview_settings, settings_for_output
+
+    timeline, resolve, protected, _store = _load(source)
+    if _store is not None and not timeline.clips and _store.project.plan is None:
+        # a new project, or one undone back before its first plan
+        raise InvalidInputError(f"{source} has no clips to render yet",
+                                hint="plan and generate the shots first: shotsmith run, or chat")
+    settings = timeline.output
+    if preset:
+        settings = apply_preset(settings, preset)
+        wanted = PRESETS[preset.lower()].suffix
+        if output.suffix.lower() != wanted and not (wanted == ".mp4" and output.suffix.lower() in (".m4v", ".mkv")):
+            raise InvalidInputError(f"preset {preset} writes {wanted} files, but the output is {output.name}",
+                                    hint=f"use -o {output.with_suffix(wanted).name}")
+    if resolution or crf is not None:
+        settings = _resize(settings, resolution, crf)
+    if print_command:
+        final = settings_for_output(settings, output)
+        final = preview_settings(final) if preview else final
+        if _store is not None and preview:
+            typer.echo("# a project's preview makes only the segments changed since its last preview; this is "
+                       "the preview from scratch")
+        elif _store is not None and not full:
+            typer.echo("# a project's render re-encodes only the segments that changed; this is the render "
+                       "from scratch (--full)")
+        for comment, args in render_commands(timeline, final, resolve=resolve, output=output, fast=preview):
+            typer.echo(f"# {comment}")
+            typer.echo(" ".join(_quote(a) for a in ["ffmpeg", *args]))
+        return
+    if _store is not None and project_render is not None:
+        result = project_render(_store.root, output, preview=preview, full=full,
+                                settings=None if settings == timeline.output else settings)
+    else:
         from shotsmith.tools.incremental import render as render_cut
 
         state = _store.root / ".shotsmith" if _store is not None else None
         result = render_cut(timeline, output, cache=state / "segments" if state else None, full=full,
                             preview_cache=state / "previews" if state else None,
                             proxies=state / "proxies" if state else None, resolve=resolve, protected=protected,
-                            settings=settings, preview=preview, cancel=cancel,
+                            settings=settings, preview=preview, cancel=threading.Event(),
                             on_progress=_progress_printer(timeline.duration_s))
-        typer.echo(f"{result.path}  {result.width}x{result.height}  {result.duration_s:.2f}s  "
-                   f"{result.size_bytes / 1e6:.1f} MB" + (f"  {result.loudness.describe()}" if result.loudness else ""))
+    typer.echo(f"{result.path}  {result.width}x{result.height}  {result.duration_s:.2f}s  "
+               f"{result.size_bytes / 1e6:.1f} MB" + (f"  {result.loudness.describe()}" if result.loudness else ""))
 
+
+def register(app: typer.Typer) -> None:
     @app.command("presets")
     def presets_cmd() -> None:
         """List the export presets."""

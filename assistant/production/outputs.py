@@ -16,6 +16,8 @@ from shotsmith.errors import InvalidInputError, PathSafetyError
 from shotsmith.store import ProjectStore
 
 OUTPUT_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm")
+#: A render of a finished cut may also be an animated picture (``render DIR -o loop.gif --preset gif``).
+RENDER_SUFFIXES = (*OUTPUT_SUFFIXES, ".gif", ".webp")
 
 
 def default_project_dir(output: Path) -> Path:
@@ -61,8 +63,8 @@ def resolve_output(store: ProjectStore, output: str | Path | None, *, preview: b
     candidate = (raw if raw.is_absolute() else store.root / raw).resolve()
     if candidate not in allowed:
         candidate = store.resolve(str(output), allow_inputs=False)
-    if candidate.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise InvalidInputError(f"output {str(output)!r} must end in one of {', '.join(OUTPUT_SUFFIXES)}")
+    if candidate.suffix.lower() not in RENDER_SUFFIXES:
+        raise InvalidInputError(f"output {str(output)!r} must end in one of {', '.join(RENDER_SUFFIXES)}")
     if candidate in {p.resolve() for p in store.source_paths()}:
         raise PathSafetyError(f"refusing to overwrite {str(output)!r}: it is a source file of the project",
                               hint="choose a new file name under renders/")

@@ -46,6 +46,7 @@ from shotsmith.plan_edits import use_footage, validated_plan
 from shotsmith.scrub import scrub
 from shotsmith.project import GenerationRecord, RenderRecord
 from shotsmith.store import ProjectStore
+from shotsmith.timeline import OutputSettings
 from shotsmith.tools.encoding import preview_settings
 from shotsmith.tools.proxies import ProxyMaker
 from shotsmith.tools.render import LoudnessReached
@@ -1143,13 +1144,17 @@ class ProductionService:
         self.spending.record(estimate, approved=True, by=by or "user")
 
     # -- render --------------------------------------------------------------------------
-    def render(self, output: str | Path | None = None, *, preview: bool = False, full: bool = False) -> Rendered:
+    def render(self, output: str | Path | None = None, *, preview: bool = False, full: bool = False,
+               settings: OutputSettings | None = None) -> Rendered:
         """Render the cut. A final render re-encodes only the segments that changed since an earlier one
-        (``full=True`` renders from scratch); a preview is a fast small one-pass proxy render."""
+        (``full=True`` renders from scratch); a preview is small and fast, incremental in its own cache, and
+        reads the sources' proxies where they are ready. ``settings`` (an export preset, another size) replace
+        the project's output settings for this render only; the output file's suffix picks the format."""
         with self._work:
-            return self._render(output, preview=preview, full=full)
+            return self._render(output, preview=preview, full=full, settings=settings)
 
-    def _render(self, output: str | Path | None, *, preview: bool, full: bool = False) -> Rendered:
+    def _render(self, output: str | Path | None, *, preview: bool, full: bool = False,
+                settings: OutputSettings | None = None) -> Rendered:
         from shotsmith.tools.incremental import render as render_cut
 
         target = resolve_output(self.store, output, preview=preview, allowed=self.allowed_outputs)
@@ -1180,7 +1185,7 @@ class ProductionService:
         version = max((r.version for r in self.store.project.renders), default=0) + 1
         kept = target if preview else self.store.renders_dir / f"v{version:03d}{target.suffix}"
         rendered = render_cut(timeline, kept, cache=self.store.root / ".shotsmith" / "segments", full=full,
-                              resolve=self.store.resolve, protected=self.store.source_paths(),
+                              resolve=self.store.resolve, protected=self.store.source_paths(), settings=settings,
                               on_progress=lambda s: self.emit(RenderProgress(s, total)), cancel=self.cancel,
                               preview=preview, preview_cache=self.store.root / ".shotsmith" / "previews",
                               proxies=self.proxies.folder)
