@@ -6,6 +6,11 @@ SHA-256 instead of its absolute path (:func:`key_payload`): replacing the pictur
 the shot again, moving or cloning the project folder does not. :func:`legacy_cache_key` is the key as
 0.1.0 computed it (paths included), kept so that projects written before still find their records
 (:func:`shotsmith.backends.engine.find_record` does the looking up).
+
+A still (an image request) is keyed by what it shows: its ``duration_s`` is left out of the key
+(:func:`key_exclusions`), so re-timing a shot, or changing its speed, never buys its storyboard still again.
+:func:`timed_cache_key` is the key stills had before (their duration in it), kept as a fallback so the
+records filed under it are still found.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import json
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePath
 
-from shotsmith.backends.base import Backend, GenerationRequest
+from shotsmith.backends.base import Backend, GenerationRequest, MediaKind
 from shotsmith.project import GenerationRecord
 
 #: Request fields added after cache keys were first issued: left out of a key while at their defaults, so
@@ -26,8 +31,19 @@ LATER_FIELDS = {"end_image": None, "references": [], "voice": None, "language": 
 #: Request fields that may name a local file (besides each reference's ``path``): keyed by content, see key_payload.
 LOCAL_FILE_FIELDS = ("image", "end_image", "extend_from")
 
-__all__ = ["LATER_FIELDS", "LOCAL_FILE_FIELDS", "cache_key", "carried_files", "key_payload", "legacy_cache_key",
-           "moved_legacy_keys", "recorded_payload", "request_payload", "same_request"]
+__all__ = ["LATER_FIELDS", "LOCAL_FILE_FIELDS", "cache_key", "carried_files", "key_exclusions", "key_payload",
+           "legacy_cache_key", "moved_legacy_keys", "recorded_payload", "request_payload", "same_request",
+           "timed_cache_key"]
+
+
+def key_exclusions(request: GenerationRequest) -> tuple[str, ...]:
+    """The request fields a cache key leaves out: the shot's position always, and a still's duration.
+
+    Why: a still has no length. Its request carries the shot's ``duration_s`` (the field is required and a
+    backend may read it), but keying a still by it re-bought the storyboard still (a paid image) each time
+    the shot was re-timed. Video and speech keep their duration in the key: it changes what they are.
+    """
+    return ("shot_index", "duration_s") if request.mode.kind is MediaKind.IMAGE else ("shot_index",)
 
 
 def _file_digest(path: str) -> str | None:
@@ -55,15 +71,16 @@ def _local_file(value: object) -> bool:
     return isinstance(value, str) and Path(value).is_absolute() and Path(value).is_file()
 
 
-def key_payload(request: GenerationRequest, *, exclude: Iterable[str] = ("shot_index",)) -> dict:
-    """The request as its cache key hashes it: :func:`request_payload`, with every local file by its content.
+def key_payload(request: GenerationRequest, *, exclude: Iterable[str] | None = None) -> dict:
+    """The request as its cache key hashes it: :func:`request_payload` without :func:`key_exclusions` (unless
+    ``exclude`` says which fields to leave out), with every local file by its content.
 
     A start image, end image, reference image or local clip to extend is ``{"sha256": …}`` instead of its
     absolute path, so the key says what is sent, not where the project folder happens to be: a project
     moved or cloned to another machine finds its clips instead of paying for them again. A value that is
     not a local file (a provider's URL or handle, a file that does not exist) stays as it is.
     """
-    return _key_payload(request, exclude, _file_digest)
+    return _key_payload(request, key_exclusions(request) if exclude is None else exclude, _file_digest)
 
 
 def _key_payload(request: GenerationRequest, exclude: Iterable[str], digest: Callable[[str], str | None]) -> dict:
@@ -144,7 +161,8 @@ def _hash_key(backend: Backend, request: GenerationRequest, payload: dict,
 
 
 def cache_key(backend: Backend, request: GenerationRequest) -> str:
-    """Hash over (backend, model, request, seed); neither the shot's position nor the project's folder is in it.
+    """Hash over (backend, model, request, seed); neither the shot's position nor the project's folder is in it,
+    nor a still's duration (:func:`key_exclusions`).
 
     Every local file the request carries (start image, end image, each
     reference, a local clip to extend) is hashed by its content alone
@@ -155,6 +173,18 @@ def cache_key(backend: Backend, request: GenerationRequest) -> str:
     :func:`legacy_cache_key`.
     """
     digest = functools.cache(_file_digest)  # each file read once per key
+    return _hash_key(backend, request, _key_payload(request, key_exclusions(request), digest), digest)
+
+
+def timed_cache_key(backend: Backend, request: GenerationRequest) -> str:
+    """:func:`cache_key` with the request's ``duration_s`` in it: the key a still had until stills were keyed
+    without their duration (for video and speech it is their :func:`cache_key`).
+
+    Why it is kept: stills made before are filed under it, at the duration their shot had then;
+    ``engine.find_record`` looks a still up under it, at each duration the project's stills were made at,
+    and files the record found under the new key. Like :func:`legacy_cache_key`, keep it until 1.0.
+    """
+    digest = functools.cache(_file_digest)
     return _hash_key(backend, request, _key_payload(request, ("shot_index",), digest), digest)
 
 

@@ -55,11 +55,11 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from shotsmith.atomic import atomic_output
-from shotsmith.backends.base import (Backend, GenerationRequest, GenerationResult, MediaKind, ProgressCallback,
-                                     ProgressEvent, WordTiming)
+from shotsmith.backends.base import (Backend, GenerationMode, GenerationRequest, GenerationResult, MediaKind,
+                                     ProgressCallback, ProgressEvent, WordTiming)
 from shotsmith.backends.cache_keys import (LATER_FIELDS, LOCAL_FILE_FIELDS, cache_key, carried_files, key_payload,
                                            legacy_cache_key, moved_legacy_keys, recorded_payload, request_payload,
-                                           same_request)
+                                           same_request, timed_cache_key)
 from shotsmith.backends.download import DEFAULT_SUFFIXES, verify_output
 from shotsmith.backends.errors import AmbiguousCreateError, ModerationError, RemoteError
 from shotsmith.backends.http import ApiClient
@@ -83,7 +83,7 @@ STALE_STAGING_S = 6 * 3600
 __all__ = ["LATER_FIELDS", "LOCAL_FILE_FIELDS", "RESUMABLE", "ShotOutcome", "SpendGuard", "cache_key",
            "carried_files", "collapse_warnings", "create_uncertain", "failed_shots_error", "find_record",
            "finished_clip", "generate_shots", "key_payload", "legacy_cache_key", "recorded_payload",
-           "request_payload", "same_request"]
+           "request_payload", "same_request", "timed_cache_key"]
 
 
 def create_uncertain(record: GenerationRecord) -> bool:
@@ -136,9 +136,11 @@ def find_record(store: ProjectStore, backend: Backend, request: GenerationReques
                 key: str | None = None) -> GenerationRecord | None:
     """The generation record of a prepared ``request``: the one lookup every cache check goes through.
 
-    Looks under :func:`cache_key` (``key`` when the caller has it), then under :func:`legacy_cache_key` (here,
-    then as it was in each folder the project was moved out of: :func:`moved_legacy_keys`), so a project
-    written before the key change reuses its clips and resumes its remote tasks instead of paying again. A legacy record found is filed under the new key (saved atomically): a finished one is copied
+    Looks under :func:`cache_key` (``key`` when the caller has it), then, for a still, under the key stills had
+    with their duration in it (:func:`timed_cache_key`, at any duration its stills were made at), then under
+    :func:`legacy_cache_key` (here, then as it was in each folder the project was moved out of:
+    :func:`moved_legacy_keys`), so a project written before a key change reuses its clips and stills and
+    resumes its remote tasks instead of paying again. A legacy record found is filed under the new key (saved atomically): a finished one is copied
     (the old entry stays for code from before the change), an unfinished one is moved, so one record follows
     each remote task. Returns the new key's record otherwise (or None); it may be failed or unfinished, so
     callers check what they need (see :func:`finished_clip`).
@@ -166,13 +168,35 @@ def find_record(store: ProjectStore, backend: Backend, request: GenerationReques
 
 
 def _legacy_keys(store: ProjectStore, backend: Backend, request: GenerationRequest, key: str) -> Iterator[str]:
-    """Where a record of ``request`` written before the key change may be: its legacy key here, then the
-    legacy keys it had in the folders the project was moved out of (none when they equal the new key)."""
-    here = legacy_cache_key(backend, request)
-    if here == key:
-        return  # nothing local carried: the key did not change
-    yield here
-    yield from moved_legacy_keys(backend, request, store.root, store.project.generations.values())
+    """Where a record of ``request`` written before a key change may be, first match wins.
+
+    For a still, the keys it had while stills were keyed with their duration (:func:`timed_cache_key`), at
+    the shot's duration now and then at each other duration this backend's stills were made at in the
+    project: a shot re-timed since its still was made finds it. At each duration: that key, the legacy key
+    here, then the legacy keys it had in the folders the project was moved out of (keys equal to the new
+    one are skipped: nothing changed for them).
+    """
+    seen = {key}
+    for timed in _durations(store, backend, request):
+        before, legacy = timed_cache_key(backend, timed), legacy_cache_key(backend, timed)
+        for candidate in (before, legacy):
+            if candidate not in seen:
+                seen.add(candidate)
+                yield candidate
+        if legacy != before:  # a local file is carried: the folder was in the legacy key
+            yield from moved_legacy_keys(backend, timed, store.root, store.project.generations.values())
+
+
+def _durations(store: ProjectStore, backend: Backend, request: GenerationRequest) -> Iterator[GenerationRequest]:
+    """``request`` as it is, then (a still only) at each other duration this backend's stills were recorded at."""
+    yield request
+    if request.mode.kind is not MediaKind.IMAGE:
+        return
+    image_modes = {mode.value for mode in GenerationMode if mode.kind is MediaKind.IMAGE}
+    lengths = {record.request.get("duration_s") for record in store.project.generations.values()
+               if record.backend == backend.name and record.request.get("mode") in image_modes}
+    for length in sorted(x for x in lengths if isinstance(x, int | float) and x > 0 and x != request.duration_s):
+        yield request.model_copy(update={"duration_s": float(length)})
 
 
 def finished_clip(store: ProjectStore, record: GenerationRecord | None) -> Path | None:

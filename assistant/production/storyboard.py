@@ -107,7 +107,11 @@ def references(shot: Shot, cast: list[CastMember], resolve) -> list[Reference]:
 def keyframe_request(shot: Shot, plan: ShotPlan, *, cast: list[CastMember], look: Look, resolution: str, fps: int,
                      seed: int | None, resolve, end: bool = False, previous: str | None = None) -> GenerationRequest:
     """The still's request; ``previous`` (a redo's earlier still, absolute) goes first among the references,
-    so a backend that starts from one image (diffusers-image's img2img) starts from it."""
+    so a backend that starts from one image (diffusers-image's img2img) starts from it.
+
+    It carries the shot's duration (the field is required), but a still has no length: its cache key leaves
+    the duration out (``cache_keys.key_exclusions``), so re-timing a shot or changing its speed never buys
+    its still again; a new prompt, camera, style, cast or look does."""
     prompt = full_prompt(shot, cast, look)
     if end:
         prompt = f"{prompt}; {END_FRAME_HINT}"
