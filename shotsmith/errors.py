@@ -58,3 +58,4 @@ class CancelledError(ShotsmithError):
     """The user cancelled a long operation; the project is left consistent."""
 
     exit_code = 130
+    report = "cancelled"  # the one line the CLI prints for it (a server stopped by Ctrl-C says "stopped")

@@ -10,15 +10,22 @@ project's money, so reaching it from elsewhere is a tunnel's job.
 textual-serve's page links a web font from a public CDN; the page served
 here leaves that link out (the terminal font falls back to the browser's
 monospace), so opening the app makes no request beyond this machine.
+
+Ctrl-C (SIGTERM, SIGHUP) stops it as it stops any command: each open tab's
+``shotsmith tui`` is asked to quit and awaited, then one line (``stopped``) and
+exit 130 (143, 129); textual-serve alone returned quietly, which read as exit 0.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+import signal
 import sys
 import tempfile
 from pathlib import Path
+
+from shotsmith.errors import CancelledError
 
 HOST = "127.0.0.1"
 _FONT_LINK = re.compile(r"<link[^>]*fonts\.googleapis\.com[^>]*/>\s*", re.S)
@@ -65,19 +72,98 @@ def check_port(port: int) -> None:
             raise ShotsmithError(f"cannot serve on {HOST}:{port}: {reason}", hint="pick another --port") from exc
 
 
+async def _children_reaped(timeout: float = 5.0) -> None:
+    """Wait (a few seconds at most) until every child process of ours has exited and been reaped.
+
+    A tab's service is done when its TUI's output ends, a moment before the
+    process (and its shell) exit; asyncio reaps them in a watcher thread, which
+    warned "Loop … that handles pid … is closed" when the server's loop had
+    closed first. ``waitid(WNOWAIT)`` looks without reaping, so asyncio still
+    gets every exit status.
+    """
+    import asyncio
+    import os
+    import time
+
+    if not hasattr(os, "waitid"):  # pragma: no cover - not on this platform: asyncio then waits as it can
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:  # none left
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.02)  # the watcher's last callback runs on the loop
+
+
+class WebStopped(CancelledError):
+    """The server was stopped by a signal: the CLI says ``stopped`` and exits 128 + the signal (130 for Ctrl-C).
+
+    textual-serve takes SIGINT and SIGTERM for itself and returns quietly, so
+    without this a Ctrl-C read as a command that had finished (exit 0).
+    """
+
+    report = "stopped"
+
+    def __init__(self, signum: int) -> None:
+        super().__init__("stopped")
+        self.exit_code = 128 + int(signum)
+
+
 def serve(command: str, *, port: int, title: str) -> None:
-    """Serve ``command`` on 127.0.0.1:``port`` until Ctrl+C."""
+    """Serve ``command`` on 127.0.0.1:``port`` until a signal stops it (then :class:`WebStopped`)."""
+    import asyncio
+
     import textual_serve
     from textual_serve.server import Server
 
     from shotsmith.errors import ShotsmithError
+    from shotsmith.interrupts import CANCEL_SIGNALS
+
+    class _Server(Server):
+        """textual-serve's server that remembers which signal stopped it."""
+
+        def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            super().__init__(*args, **kwargs)
+            self.stopped_by: int | None = None
+            self.tabs: set[asyncio.Task] = set()  # each open tab's websocket handler
+
+        def request_exit(self, signum: int = signal.SIGINT) -> None:
+            self.stopped_by = signum
+            super().request_exit()
+
+        async def on_startup(self, app) -> None:  # type: ignore[no-untyped-def]
+            await super().on_startup(app)
+            # textual-serve registered request_exit without the signal; register it again with it (and SIGHUP).
+            loop = asyncio.get_running_loop()
+            for signum in CANCEL_SIGNALS:
+                loop.add_signal_handler(signum, self.request_exit, signum)
+
+        async def handle_websocket(self, request):  # type: ignore[no-untyped-def]
+            self.tabs.add(task := asyncio.current_task())
+            try:
+                return await super().handle_websocket(request)
+            finally:
+                self.tabs.discard(task)
+
+        async def on_shutdown(self, app) -> None:  # type: ignore[no-untyped-def]
+            # Each open tab's `shotsmith tui` is asked to quit and awaited now: aiohttp would otherwise wait
+            # for the tab's websocket (seconds) and close the loop under the child's pipes (a traceback).
+            for task in list(self.tabs):
+                task.cancel()
+            await asyncio.gather(*self.tabs, return_exceptions=True)
+            await _children_reaped()
+            await super().on_shutdown(app)
 
     statics = Path(textual_serve.__file__).parent / "static"
     with tempfile.TemporaryDirectory(prefix="shotsmith-web-") as folder:
-        server = Server(command, host=HOST, port=port, title=title, statics_path=statics,
-                        templates_path=local_templates(Path(folder)))
+        server = _Server(command, host=HOST, port=port, title=title, statics_path=statics,
+                         templates_path=local_templates(Path(folder)))
         try:
             server.serve()
         except OSError as exc:  # the port is taken (or not ours to bind): one line, not a traceback
             raise ShotsmithError(f"cannot serve on {HOST}:{port}: {exc.strerror or exc}",
                                  hint="pick another --port") from exc
+    if server.stopped_by is not None:
+        raise WebStopped(server.stopped_by)

@@ -15,8 +15,8 @@ Exit statuses (:func:`main`):
   with no command, or a group such as ``shotsmith backends`` without its
   subcommand, prints the help and exits 2 as well (as click >= 8.2 does);
 * 3 spending refused (``--max-cost``, an approval that was not given);
-* 130 cancelled with Ctrl-C, 143 with SIGTERM (129 with SIGHUP): one line
-  ``cancelled``, ffmpeg children stopped, partial files removed
+* 130 cancelled with Ctrl-C, 143 with SIGTERM (129 with SIGHUP): one line, the error's ``report``
+  (``cancelled``; ``stopped`` for ``web``), ffmpeg children stopped, partial files removed
   (:mod:`shotsmith.interrupts`).
 
 Every line printed here goes through :func:`shotsmith.scrub.scrub`, and so does
@@ -94,7 +94,7 @@ def _hint(text: str | None) -> None:
 def _cancelled(exc: BaseException | None) -> int:
     """The one cancellation report: ``cancelled`` (and a hint the job left), exit 130 / 143."""
     interrupts.settle()
-    err_console.print("[bold red]cancelled[/]")
+    err_console.print(f"[bold red]{escape(exc.report if isinstance(exc, CancelledError) else 'cancelled')}[/]")
     if isinstance(exc, ShotsmithError):
         _hint(exc.hint)
     return interrupts.exit_code_for(exc)
