@@ -36,6 +36,11 @@ Money rules:
 * **Spending fails closed at the side effect**: an optional :class:`SpendGuard`
   is asked immediately before each new create (and before a local backend's
   ``generate()``); when it refuses, nothing more is submitted.
+* **A resume costs nothing more, a task gone costs a create**: estimates count a
+  shot that resumes its task (:func:`resumable_task`, the engine's own rule) at
+  nothing more; when the provider no longer has that task (cancelled there, a 404),
+  the record stops resuming and the new create is asked of the guard like any
+  other, so it needs an approval of its own (the one line says so).
 """
 
 from __future__ import annotations
@@ -83,7 +88,7 @@ STALE_STAGING_S = 6 * 3600
 __all__ = ["LATER_FIELDS", "LOCAL_FILE_FIELDS", "RESUMABLE", "ShotOutcome", "SpendGuard", "cache_key",
            "carried_files", "collapse_warnings", "create_uncertain", "failed_shots_error", "find_record",
            "finished_clip", "generate_shots", "key_payload", "legacy_cache_key", "recorded_payload",
-           "request_payload", "same_request", "timed_cache_key"]
+           "request_payload", "resumable_task", "same_request", "timed_cache_key"]
 
 
 def create_uncertain(record: GenerationRecord) -> bool:
@@ -93,6 +98,21 @@ def create_uncertain(record: GenerationRecord) -> bool:
     create the shot again unless ``generate_shots(..., resubmit=True)``.
     """
     return record.status != "succeeded" and not record.remote_task_id and bool(record.remote_data.get(CREATE_TOKEN))
+
+
+def resumable_task(backend: Backend, record: GenerationRecord | None) -> str | None:
+    """The remote task id :func:`generate_shots` resumes for this record instead of creating (and paying for)
+    the shot again; None when it would create.
+
+    The one rule, shared with estimates (a shot that resumes costs nothing more): a remote backend and a
+    record with a task id in a state worth polling. Whether the provider still has the task is only known
+    when it is polled; if it does not, the new create goes through the spend guard (see ``on_task_gone`` in
+    :func:`~shotsmith.backends.jobs.run_remote_job`).
+    """
+    if isinstance(backend, RemoteBackend) and record is not None and record.remote_task_id \
+            and record.status in RESUMABLE:
+        return record.remote_task_id
+    return None
 
 
 @runtime_checkable
@@ -472,7 +492,8 @@ async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | 
     remote = isinstance(backend, RemoteBackend)
     task: RemoteTask | None = None
     uncertain: tuple[str, float] | None = None
-    if remote and previous is not None and previous.remote_task_id and previous.status in RESUMABLE:
+    gone: list[str] = []  # what became of the resumed task, once the provider says it no longer has it
+    if previous is not None and resumable_task(backend, previous):
         task = RemoteTask(previous.remote_task_id, dict(previous.remote_data))
         record = previous
         record.status, record.error, record.updated_at = "running", None, utcnow()
@@ -504,8 +525,24 @@ async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | 
         try:
             guard.authorize(backend, request, key)
         except BaseException as exc:
+            if gone and isinstance(exc, ShotsmithError):  # say why a shot estimated as a resume wants a create
+                exc.message = (f"shot {request.shot_index}: {gone[0]}, so making it again is a new create; "
+                               f"{exc.message}")
+                exc.args = (exc.message,)
+                exc.hint = "run again: the estimate now prices the new create; answer yes, or pass --yes"
             refused.append(exc)
             raise _SpendRefused(exc) from exc
+
+    def task_gone(old: RemoteTask, why: str) -> None:
+        # Nothing will come of the old task: its record no longer resumes (a refused create leaves it so, and
+        # the next estimate prices the create), and this shot is no longer a resume.
+        nonlocal snapshot
+        gone.append(f"task {old.id} on {backend.name} is gone ({why})")
+        outcome.resumed = False
+        record.remote_task_id, record.remote_data = None, {}
+        record.status, record.error, record.updated_at = "failed", f"task {old.id} is gone ({why})", utcnow()
+        store.save()
+        snapshot = record.model_copy(deep=True)
 
     def before_create(token: str, sent_at: float) -> None:
         authorize()
@@ -544,7 +581,7 @@ async def _generate_one(store: ProjectStore, backend: Backend, api: ApiClient | 
                 result = await run_remote_job(backend, api, request, tmp, on_progress=on_progress, cancel=cancel,
                                               task=task, on_submitted=submitted, on_downloading=downloading,
                                               before_create=before_create, settle=settle, uncertain=uncertain,
-                                              resubmit=resubmit, on_answered=answered)
+                                              resubmit=resubmit, on_answered=answered, on_task_gone=task_gone)
                 suffix = _suffix_of(tmp, kind)
             else:
                 authorize()

@@ -127,6 +127,8 @@ BeforeCreate = Callable[[str, float], None]
 Settle = Callable[[bool], None]
 #: ``on_answered()``: a synchronous create was answered; nothing is left at the provider to resume or find.
 Answered = Callable[[], None]
+#: ``on_task_gone(task, why)``: a resumed task is no longer at the provider; a new create follows (guarded).
+TaskGone = Callable[[RemoteTask, str], None]
 
 
 async def _wait(seconds: float, cancel: threading.Event) -> None:
@@ -154,12 +156,18 @@ async def run_remote_job(backend: RemoteBackend, api: ApiClient, request: Genera
                          on_downloading: Callable[[], None] | None = None,
                          before_create: BeforeCreate | None = None, settle: Settle | None = None,
                          uncertain: tuple[str, float] | None = None, resubmit: bool = False,
-                         on_answered: Answered | None = None) -> GenerationResult:
+                         on_answered: Answered | None = None,
+                         on_task_gone: TaskGone | None = None) -> GenerationResult:
     """Create (or resume, or recover) one task, poll it to the end, download and verify the output.
 
     ``uncertain`` = (token, sent_at) of an earlier create whose answer was lost:
     the task is looked for (adapters that can), or the shot stops unless
     ``resubmit`` allows a new create.
+
+    A resumed ``task`` the provider no longer has (cancelled there, or unknown to it: a 404 on its status,
+    as for an expired task) was not delivered: ``on_task_gone(task, why)`` is told, then the shot is
+    created afresh, through ``before_create`` like any create (the spend guard decides: a resume was
+    estimated at nothing more, so the new create needs an approval of its own).
     """
     cancel = cancel or threading.Event()
     emit = on_progress or (lambda e: None)
@@ -193,8 +201,19 @@ async def run_remote_job(backend: RemoteBackend, api: ApiClient, request: Genera
             if not resuming:
                 raise
             # The task a previous run left behind was cancelled (its Ctrl-C reached the provider):
-            # nothing was delivered or charged for it, so this run creates the shot afresh.
+            # nothing was delivered or charged for it, so this run creates the shot afresh (guarded).
             log.info("%s: resumed task %s had been cancelled; creating it again", backend.name, task.id)
+            if on_task_gone is not None:
+                on_task_gone(task, "cancelled at the provider")
+            task, resuming = None, False
+        except RemoteError as exc:
+            if not (resuming and not finished and exc.status == 404):
+                raise
+            # The provider does not know the task a previous run left behind (expired, deleted): nothing
+            # will ever be delivered for it; creating the shot again goes through the spend guard.
+            log.info("%s: resumed task %s is unknown to the provider (404); creating it again", backend.name, task.id)
+            if on_task_gone is not None:
+                on_task_gone(task, "the provider no longer knows it: expired or deleted")
             task, resuming = None, False
         except asyncio.CancelledError:
             if not finished:

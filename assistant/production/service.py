@@ -33,11 +33,12 @@ from shotsmith.assistant.production import music, storyboard, voiceover
 from shotsmith.assistant.production import continuity, extending
 from shotsmith.assistant.production.casting import assign_cast, unknown_tags_notice
 from shotsmith.assistant.production.outputs import publish, resolve_output
-from shotsmith.assistant.production.spending import Estimate, ShotCost, SpendingPolicy, SpendingRefusedError, usd
+from shotsmith.assistant.production.spending import (Estimate, Resume, ShotCost, SpendingPolicy,
+                                                      SpendingRefusedError, usd)
 from shotsmith.backends.base import Backend, GenerationMode, GenerationRequest, ProgressEvent
 from shotsmith.backends.executors import check_executor, executor_scope
 from shotsmith.backends.engine import (ShotOutcome, cache_key, collapse_warnings, failed_shots_error, find_record,
-                                       finished_clip, generate_shots, key_payload, same_request)
+                                       finished_clip, generate_shots, key_payload, resumable_task, same_request)
 from shotsmith.backends.registry import get_backend
 from shotsmith.brief import Brief, Shot, ShotPlan
 from shotsmith.errors import InvalidInputError, PathSafetyError, ShotsmithError
@@ -704,7 +705,7 @@ class ProductionService:
             # Every still exists in the cache: binding them is free; the shots come next.
             self._run_keyframes(estimate, self.image_backend(be.name), be, shots)
         estimate = self._estimate_shots(shots, be)
-        if not estimate.to_generate and not shots:
+        if not estimate.to_generate and not estimate.resuming and not shots:
             spoken = self._estimate_voice()
             if spoken is not None and spoken.to_generate:
                 return spoken
@@ -844,9 +845,14 @@ class ProductionService:
                 estimate.cached.append(shot.index)
                 continue
             ready, _ = be.prepare(self._extension_for(shot, plan, be) or self.request_for(shot, plan, be))
+            key = cache_key(be, ready)
+            task = resumable_task(be, find_record(self.store, be, ready, key))
+            if task is not None:  # the engine polls the running task: nothing more to pay (engine.resumable_task)
+                estimate.resuming.append(Resume(shot_index=shot.index, cache_key=key, task_id=task, backend=be.name))
+                continue
             cost = be.estimate_cost(ready)
             estimate.unit, estimate.source = cost.unit, cost.source
-            estimate.to_generate.append(ShotCost(shot_index=shot.index, cache_key=cache_key(be, ready),
+            estimate.to_generate.append(ShotCost(shot_index=shot.index, cache_key=key,
                                                  amount=cost.amount, unit=cost.unit, usd=usd(cost.amount, cost.unit),
                                                  backend=be.name, kind="video"))
         self.activity.estimates.append(estimate.summary())
@@ -950,12 +956,12 @@ class ProductionService:
         outcomes: list[ShotOutcome] = []
         # Nothing to make (all cached or bound; an extended shot's own request is not): send nothing. Pending
         # continued shots wait for a later wave.
-        if estimate.shots and any(not continuity.pending(s) for s in self._select(estimate.shots)):
+        if estimate.sent and any(not continuity.pending(s) for s in self._select(estimate.sent)):
             be.check_ready()  # a missing key or model: say so before anything is sent
             self.spending.check_budget(estimate)
             approvals = self.spending.approval_for(estimate)
             plan = self.plan
-            chosen = [s for s in self._select(estimate.shots) if not continuity.pending(s)]
+            chosen = [s for s in self._select(estimate.sent) if not continuity.pending(s)]
             requests = [self._extension_for(s, plan, be) or self.request_for(s, plan, be) for s in chosen]
             self._say_extensions(chosen, requests, be)
             t0 = time.perf_counter()
@@ -967,7 +973,7 @@ class ProductionService:
         done = [o for o in outcomes if o.ok and not o.cached]
         result.generated = [o.shot_index for o in done if o.shot_index is not None]
         result.usd = round(sum(usd(be.estimate_cost(o.request).amount, be.estimate_cost(o.request).unit)
-                               for o in done), 6)
+                               for o in done if not o.resumed), 6)  # a resumed task was paid for when created
         self._bind_clips(be, shots)
         result.cached = sorted(set(estimate.cached) | {o.shot_index for o in outcomes if o.cached and o.shot_index})
         for index in estimate.cached if announce_cached else ():

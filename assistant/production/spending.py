@@ -3,8 +3,9 @@
 The rules, all here:
 
 * An estimate counts only shots that will really be sent (cached, bound and
-  footage shots are free); amounts are kept in USD with the provider's unit
-  beside (Runway: 1 credit = 0.01 USD).
+  footage shots are free; a shot whose remote task is already running resumes
+  it for nothing more, ``Estimate.resuming``); amounts are kept in USD with the
+  provider's unit beside (Runway: 1 credit = 0.01 USD).
 * A backend that costs money, runs remotely or ties up a GPU for long needs an
   :class:`~shotsmith.project.Approval` bound to the backend, the exact request
   cache keys and the amount; ``--yes`` records one on the user's behalf.
@@ -74,6 +75,15 @@ class ShotCost(BaseModel):
     kind: Literal["video", "image", "voice"] = "video"
 
 
+class Resume(BaseModel):
+    """A shot whose remote task is already running: the engine polls it to the end, nothing more is paid."""
+
+    shot_index: int
+    cache_key: str
+    task_id: str
+    backend: str
+
+
 class Estimate(BaseModel):
     """What generating would send and cost; cached, already-bound and footage shots cost nothing.
 
@@ -91,6 +101,9 @@ class Estimate(BaseModel):
     needs_approval: bool = False
     #: Backends (beyond ``backend``) whose work needs approval: the image backend for keyframes.
     approval_backends: list[str] = Field(default_factory=list)
+    #: Shots whose task is already running at the provider (``engine.resumable_task``): sent to the engine,
+    #: which resumes them, but neither priced nor approved (a create, should the task be gone, asks anew).
+    resuming: list[Resume] = Field(default_factory=list)
 
     def part(self, backend: str) -> "Estimate":
         """The share of this estimate sent to one backend."""
@@ -127,12 +140,23 @@ class Estimate(BaseModel):
 
     @property
     def text(self) -> str:
+        resumes = "; ".join(f"shot {r.shot_index} resumes task {r.task_id} on {r.backend} (0 more)"
+                            for r in self.resuming)
         if not self.to_generate:
+            if resumes:
+                return resumes + (f"; {len(self.cached)} cached" if self.cached else "")
             return "nothing to generate: every shot is cached or uses footage"
         if len(self.backends) > 1:
-            return "; ".join(self.part(b)._text_one() for b in self.backends) + (
+            text = "; ".join(self.part(b)._text_one() for b in self.backends) + (
                 f"; {len(self.cached)} cached" if self.cached else "")
-        return self._text_one()
+        else:
+            text = self._text_one()
+        return f"{text}; {resumes}" if resumes else text
+
+    @property
+    def sent(self) -> list[int]:
+        """The shots the engine is given: those to generate and those that resume their running task."""
+        return self.shots + [r.shot_index for r in self.resuming if r.shot_index not in self.shots]
 
     def _text_one(self) -> str:
         unit = self.to_generate[0].unit if self.to_generate else self.unit
@@ -151,7 +175,7 @@ class Estimate(BaseModel):
                 "usd": self.usd, "amount": self.amount, "unit": self.unit, "needs_approval": self.asks,
                 "parts": [{"backend": b, "usd": self.part(b).usd, "shots": self.part(b).shots,
                            "kind": self.part(b).to_generate[0].kind} for b in self.backends],
-                "text": self.text}
+                "resuming": [r.model_dump() for r in self.resuming], "text": self.text}
 
     @property
     def asks(self) -> bool:
