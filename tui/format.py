@@ -73,8 +73,8 @@ def estimate_text(estimate: Estimate | None) -> str:
     """
     if estimate is None:
         return "unavailable"
-    if not estimate.to_generate:
-        return "nothing to generate: every shot is cached or uses footage"
+    if not estimate.to_generate:  # nothing to pay: cached, footage, or resuming a running task (0 more)
+        return estimate.text
     if estimate.usd or estimate.unit != "USD":
         return money(estimate.usd, estimate.amount, estimate.unit)
     return "no money, but long GPU time" if estimate.asks else "free (local)"

@@ -61,6 +61,9 @@ def test_a_running_task_is_estimated_at_nothing_more_and_resumed_without_a_creat
     assert [(r.shot_index, r.task_id) for r in estimate.resuming] == [(1, task)]
     assert f"shot 1 resumes task {task}" in estimate.text and "0 more" in estimate.text, estimate.text
     assert service.spending.decide(estimate) == "free"
+    from shotsmith.tui.format import estimate_text
+
+    assert f"resumes task {task}" in estimate_text(estimate)  # the TUI's cost line says so too
 
     for t in runway.tasks.values():
         t.created -= 60  # the provider finished it meanwhile
