@@ -12,7 +12,8 @@ spent.
 Approval is per panel and bound to the still itself (``Shot.keyframe_approved``
 holds the approved still's path): an edit that changes the picture, or a redo,
 makes a new still, which is pending until the user approves it; re-timing or
-moving a shot keeps its still, and so its approval. A redo that changes the same shot
+moving a shot keeps its still, and so its approval. A still whose shot has its clip (``run`` approves by
+being run) reads ``used``, not pending (:func:`panel_state`). A redo that changes the same shot
 (a note or a camera move) draws the new still from the previous one, passed as the
 first reference (``PREVIOUS_TAG``) to image backends that take references; the rule is
 in ``ProductionService.redo_keyframe``.
@@ -44,6 +45,13 @@ OFFLINE_IMAGE_BACKEND = "sketch"
 END_FRAME_HINT = "the same scene at the very end of the shot, after the camera move"
 #: How a redo's previous still is tagged among the references (Runway cites it as ``@previous``).
 PREVIOUS_TAG = "previous"
+
+PanelState = Literal["approved", "used", "pending", "none", "footage", "continues"]
+#: A panel's state in words (the chat's and the agent's lines; "continues" names its shot).
+MARK_WORDS = {"approved": "approved", "used": "used for the clip", "pending": "pending", "none": "no still yet",
+              "footage": "footage"}
+#: The contact sheet's mark after a panel's number, duration and camera move (none for a shot with no still).
+SHEET_MARKS = {"approved": "✓ approved", "used": "✓ used for the clip", "pending": "pending", "footage": "footage"}
 
 
 def wants_keyframes(mode: str, video: Backend) -> bool:
@@ -128,9 +136,10 @@ class Panel(BaseModel):
     """One storyboard panel as the chat, the agent and the TUI show it."""
 
     shot: int = Field(description="Shot number.")
-    state: Literal["approved", "pending", "none", "footage", "continues"] = Field(
-        description="approved / pending (a still waits for a yes) / none (no still yet) / footage (the user's file) "
-                    "/ continues (starts from the previous shot's last frame: no still of its own).")
+    state: PanelState = Field(
+        description="approved / used (its clip is made, from this still: nothing waits for a yes) / pending (a "
+                    "still waits for a yes) / none (no still yet) / footage (the user's file) / continues (starts "
+                    "from the previous shot's last frame: no still of its own).")
     keyframe: str | None = Field(default=None, description="Project-relative path of the still, when there is one.")
     duration_s: float = Field(description="Seconds on screen.")
     camera: str = Field(description="Camera move.")
@@ -138,17 +147,31 @@ class Panel(BaseModel):
 
     def line(self, root: Path | None = None) -> str:
         """``2. [pending] 3 s, push in: a barista pours … — keyframes/ab12.png`` (the path under ``root``)."""
-        mark = {"approved": "approved", "pending": "pending", "none": "no still yet", "footage": "footage",
-                "continues": f"continues from shot {self.shot - 1}"}[self.state]
+        mark = f"continues from shot {self.shot - 1}" if self.state == "continues" else MARK_WORDS[self.state]
         where = f" — {root / self.keyframe if root else self.keyframe}" if self.keyframe else ""
         prompt = textwrap.shorten(self.prompt, width=90, placeholder=" …")
         return f"{self.shot}. [{mark}] {self.duration_s:g} s, {self.camera.replace('_', ' ')}: {prompt}{where}"
 
 
+def panel_state(shot: Shot) -> PanelState:
+    """What a shot's storyboard panel says; the one place the chat, the agent, the sheet and the TUI read it.
+
+    A still that was never approved but whose shot has its clip (``run`` is its
+    own approval, and a clip made is money already spent) is ``used``, not
+    ``pending``: nothing waits for it, and ``keyframes_to_review`` holds no shot
+    with a clip either. A change to the picture unbinds both, so it is pending again.
+    """
+    if shot.source:
+        return "footage"
+    if shot.continues_from:
+        return "continues"
+    state = shot.keyframe_state
+    return "used" if state == "pending" and shot.bound_clip else state
+
+
 def panels(plan: ShotPlan) -> list[Panel]:
     """The storyboard: one panel per shot, in cut order."""
-    return [Panel(shot=s.index, state="footage" if s.source else "continues" if s.continues_from else s.keyframe_state,
-                  keyframe=None if s.continues_from else s.bound_keyframe,
+    return [Panel(shot=s.index, state=panel_state(s), keyframe=None if s.continues_from else s.bound_keyframe,
                   duration_s=s.duration_s, camera=s.camera.value, prompt=s.prompt) for s in plan.shots]
 
 
@@ -232,10 +255,9 @@ def contact_sheet(plan: ShotPlan, root: Path, output: Path, *, columns: int = 3,
             draw.text((x + 12, y + 12), label, fill="black", font=regular)
         draw.rectangle([x, y, x + panel_width - 1, y + panel_height - 1], outline="black", width=2)
         head = f"{shot.index}  ·  {shot.duration_s:g} s  ·  {shot.camera.value.replace('_', ' ')}"
-        if shot.source:
-            head += "  ·  footage"
-        elif shot.keyframe_state != "none":
-            head += "  ·  ✓ approved" if shot.keyframe_state == "approved" else "  ·  pending"
+        state = panel_state(shot)
+        if state in SHEET_MARKS:
+            head += f"  ·  {SHEET_MARKS[state]}"
         draw.text((x, y + panel_height + 6), head, fill="black", font=bold)
         # a sketch panel's words travel beside its drawing (framing, subject, setting): written here
         cells = panel_labels(root / still) if still else None

@@ -354,9 +354,10 @@ class OfflineSession(SessionBase):
         if any(p.keyframe for p in shown):
             path = contact_sheet(self.service.plan, root, self.store.renders_dir / "storyboard.png")
             sheet = f"; contact sheet: {path}"
-        done = sum(1 for p in shown if p.state == "approved")
+        done = sum(1 for p in shown if p.state in ("approved", "used"))  # a still its clip was made from needs no yes
         stills = sum(1 for p in shown if p.keyframe)
-        return "\n".join([f"Storyboard: {done} of {stills} still(s) approved{sheet}",
+        how = "approved or used for a clip" if any(p.state == "used" for p in shown) else "approved"
+        return "\n".join([f"Storyboard: {done} of {stills} still(s) {how}{sheet}",
                           *(p.line(root) for p in shown)])
 
     def _storyboard(self) -> None:

@@ -28,8 +28,8 @@ from shotsmith.brief import Shot
 from shotsmith.tui import thumbs
 from shotsmith.tui.widgets.thumb_strip import IMAGE_ROWS, image_class
 
-MARKS = {"approved": "✓ approved", "pending": "… pending", "none": "no still yet", "footage": "footage",
-         "continues": "↳ continues"}
+MARKS = {"approved": "✓ approved", "used": "✓ used for clip", "pending": "… pending", "none": "no still yet",
+         "footage": "footage", "continues": "↳ continues"}
 HINT = "←/→ choose · a approve panel · A approve all · r redo… · Esc close"
 
 
@@ -59,7 +59,7 @@ class PanelTile(Vertical):
 
     def set_panel(self, panel: Panel, path: Path | None) -> None:
         self.panel = panel
-        self.set_class(panel.state == "approved", "-approved")
+        self.set_class(panel.state in ("approved", "used"), "-approved")  # a still a clip was made from needs no yes
         self.query_one(".panel-label", Static).update(self.label)
         if path == self.path:
             return
