@@ -32,8 +32,8 @@ LATER_FIELDS = {"end_image": None, "references": [], "voice": None, "language": 
 LOCAL_FILE_FIELDS = ("image", "end_image", "extend_from")
 
 __all__ = ["LATER_FIELDS", "LOCAL_FILE_FIELDS", "cache_key", "carried_files", "key_exclusions", "key_payload",
-           "legacy_cache_key", "moved_legacy_keys", "recorded_payload", "request_payload", "same_request",
-           "timed_cache_key"]
+           "legacy_cache_key", "moved_legacy_keys", "recorded_payload", "request_payload", "same_but_files",
+           "same_request", "timed_cache_key"]
 
 
 def key_exclusions(request: GenerationRequest) -> tuple[str, ...]:
@@ -104,11 +104,19 @@ def same_request(record: GenerationRecord, request: GenerationRequest, *,
                  exclude: Iterable[str] = ("shot_index",)) -> bool:
     """The record was made from ``request`` (but for the fields in ``exclude``), its files compared by content.
 
-    Everything but the files is compared first, so a project's many other records cost no file reads.
+    Everything but the files is compared first (:func:`same_but_files`), so a project's many other records
+    cost no file reads.
     """
-    if _files_apart(_stored_payload(record, exclude)) != _files_apart(request_payload(request, exclude=exclude)):
+    if not same_but_files(record, request, exclude=exclude):
         return False
     return recorded_payload(record, exclude=exclude) == key_payload(request, exclude=exclude)
+
+
+def same_but_files(record: GenerationRecord, request: GenerationRequest, *,
+                   exclude: Iterable[str] = ("shot_index",)) -> bool:
+    """The record's request equals ``request`` (but for ``exclude``) in everything except which files it
+    names: a cheap first sieve, no file is read (each reference keeps its tag, role and weight)."""
+    return _files_apart(_stored_payload(record, exclude)) == _files_apart(request_payload(request, exclude=exclude))
 
 
 def _stored_payload(record: GenerationRecord, exclude: Iterable[str]) -> dict:

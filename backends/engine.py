@@ -60,11 +60,11 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from shotsmith.atomic import atomic_output
-from shotsmith.backends.base import (Backend, GenerationMode, GenerationRequest, GenerationResult, MediaKind,
+from shotsmith.backends.base import (Backend, GenerationRequest, GenerationResult, MediaKind,
                                      ProgressCallback, ProgressEvent, WordTiming)
 from shotsmith.backends.cache_keys import (LATER_FIELDS, LOCAL_FILE_FIELDS, cache_key, carried_files, key_payload,
                                            legacy_cache_key, moved_legacy_keys, recorded_payload, request_payload,
-                                           same_request, timed_cache_key)
+                                           same_but_files, same_request, timed_cache_key)
 from shotsmith.backends.download import DEFAULT_SUFFIXES, verify_output
 from shotsmith.backends.errors import AmbiguousCreateError, ModerationError, RemoteError
 from shotsmith.backends.http import ApiClient
@@ -160,10 +160,10 @@ def find_record(store: ProjectStore, backend: Backend, request: GenerationReques
     with their duration in it (:func:`timed_cache_key`, at any duration its stills were made at), then under
     :func:`legacy_cache_key` (here, then as it was in each folder the project was moved out of:
     :func:`moved_legacy_keys`), so a project written before a key change reuses its clips and stills and
-    resumes its remote tasks instead of paying again. A legacy record found is filed under the new key (saved atomically): a finished one is copied
-    (the old entry stays for code from before the change), an unfinished one is moved, so one record follows
-    each remote task. Returns the new key's record otherwise (or None); it may be failed or unfinished, so
-    callers check what they need (see :func:`finished_clip`).
+    resumes its remote tasks instead of paying again. A legacy record found is filed under the new key (saved
+    atomically): a finished one is copied (the old entry stays for code from before the change), an unfinished
+    one is moved, so one record follows each remote task. Returns the new key's record otherwise (or None);
+    it may be failed or unfinished, so callers check what they need (see :func:`finished_clip`).
     """
     key = key or cache_key(backend, request)
     generations = store.project.generations
@@ -198,7 +198,8 @@ def _legacy_keys(store: ProjectStore, backend: Backend, request: GenerationReque
     """
     seen = {key}
     for timed in _durations(store, backend, request):
-        before, legacy = timed_cache_key(backend, timed), legacy_cache_key(backend, timed)
+        still = timed.mode.kind is MediaKind.IMAGE  # for video and speech the timed key is the key itself
+        before, legacy = timed_cache_key(backend, timed) if still else key, legacy_cache_key(backend, timed)
         for candidate in (before, legacy):
             if candidate not in seen:
                 seen.add(candidate)
@@ -212,9 +213,11 @@ def _durations(store: ProjectStore, backend: Backend, request: GenerationRequest
     yield request
     if request.mode.kind is not MediaKind.IMAGE:
         return
-    image_modes = {mode.value for mode in GenerationMode if mode.kind is MediaKind.IMAGE}
+    # Only the lengths of stills of this very picture (files aside: they are keyed below): no file is read
+    # for a project's other stills, and a new still costs one key per length at most.
     lengths = {record.request.get("duration_s") for record in store.project.generations.values()
-               if record.backend == backend.name and record.request.get("mode") in image_modes}
+               if record.backend == backend.name
+               and same_but_files(record, request, exclude=("shot_index", "duration_s"))}
     for length in sorted(x for x in lengths if isinstance(x, int | float) and x > 0 and x != request.duration_s):
         yield request.model_copy(update={"duration_s": float(length)})
 

@@ -13,6 +13,7 @@ End to end on the priced ``still-test`` image backend (with ``i2v-test`` video) 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -20,11 +21,12 @@ import pytest
 from shotsmith.assistant.production import ProductionService, ServiceOptions
 from shotsmith.backends.base import GenerationMode, GenerationRequest
 from shotsmith.backends.cache_keys import cache_key, legacy_cache_key, timed_cache_key
+from shotsmith.backends.engine import find_record, finished_clip, generate_shots
 from shotsmith.backends.registry import get_backend
 from shotsmith.plan_edits import edit_shot
 from shotsmith.store import ProjectStore
 from tests.assistant._test_backends import ImageToVideoBackend, StillBackend, register
-from tests.backends.test_cache_key_portable import creates, portrait, runway  # noqa: F401  (fixture)
+from tests.backends.test_cache_key_portable import creates, runway  # noqa: F401  (fixture)
 
 BRIEF = "a 6 second ad for a bakery: fresh bread from the oven, then a baker smiling, 2 shots"
 OTHER = "a baker dusting flour over a wooden table, close up"
@@ -130,9 +132,6 @@ def test_a_still_recorded_under_its_0_1_0_key_is_found_after_a_re_timing(tmp_pat
     image = get_backend("still-test")
     made = GenerationRequest(prompt="a loaf on a board", mode=GenerationMode.TEXT_TO_IMAGE, duration_s=3,
                              shot_index=1, aspect_ratio="16:9", resolution="360p")
-    from shotsmith.backends.engine import find_record, finished_clip, generate_shots
-    import asyncio
-
     (outcome,) = asyncio.run(generate_shots(store, image, [made]))
     record = store.project.generations.pop(outcome.cache_key)
     old = legacy_cache_key(image, image.prepare(made)[0])
