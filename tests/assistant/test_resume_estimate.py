@@ -114,3 +114,26 @@ def test_a_task_gone_at_the_provider_is_not_created_again_without_an_approval_of
     assert result.generated == [1] and result.usd == pytest.approx(estimate.usd)
     assert len(creates(runway)) == 2, "exactly one new create, under its own approval"
     assert approved.plan.shots[0].bound_clip
+
+
+def test_a_task_that_failed_at_the_provider_is_not_created_again_on_the_resume(runway, tmp_path):  # noqa: F811
+    """The provider's final word (the task failed) ends the shot with its cause; the create that makes it again
+    is priced and approved on its own, like any other."""
+    from shotsmith.errors import ShotsmithError
+
+    root = tmp_path / "p"
+    task = killed_while_its_task_runs(root, runway)
+    runway.tasks[task].fail = True
+    runway.latency = 0.0
+    runway.tasks[task].created -= 60
+    service = open_service(root, yes=True)
+    assert f"resumes task {task}" in service.estimate().text
+    with pytest.raises(ShotsmithError) as failed:
+        service.generate()
+    assert "failed" in str(failed.value) and "\n" not in str(failed.value)
+    assert len(creates(runway)) == 1 and all(a.usd > 0 for a in service.store.project.spending.approvals)
+
+    estimate = open_service(root, yes=False).estimate()
+    assert estimate.resuming == [] and estimate.shots == [1] and estimate.usd > 0, estimate.text
+    assert open_service(root, yes=True).generate().generated == [1]
+    assert len(creates(runway)) == 2
