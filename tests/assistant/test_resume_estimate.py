@@ -137,3 +137,35 @@ def test_a_task_that_failed_at_the_provider_is_not_created_again_on_the_resume(r
     assert estimate.resuming == [] and estimate.shots == [1] and estimate.usd > 0, estimate.text
     assert open_service(root, yes=True).generate().generated == [1]
     assert len(creates(runway)) == 2
+
+
+def test_a_plan_with_one_shot_resuming_and_one_to_create_asks_only_for_the_create(runway, tmp_path):  # noqa: F811
+    root = tmp_path / "p"
+    open_service(root, yes=True).plan_brief("a 10 second ad for a cafe: latte art, then a smiling barista, 2 shots",
+                                            shot_count=2)
+    runway.latency = 30.0
+
+    def crash(event) -> None:
+        if isinstance(event, GenerationProgress) and event.state == "submitted":
+            raise Crash("the process died")
+
+    with pytest.raises(Exception):
+        open_service(root, yes=True, emit=crash).generate([1])
+    (running,) = open_service(root, yes=False).store.project.generations.values()
+    service = open_service(root, yes=False)
+    estimate = service.estimate()
+    assert estimate.shots == [2] and [r.shot_index for r in estimate.resuming] == [1]
+    assert f"shot 1 resumes task {running.remote_task_id} on runway (0 more)" in estimate.text
+    assert estimate.text.startswith("1 shot(s) to generate with runway (2): about "), estimate.text
+    price = estimate.usd
+    assert service.spending.decide(estimate) == "ask"
+
+    runway.latency = 0.0
+    for t in runway.tasks.values():
+        t.created -= 60
+    approved = open_service(root, yes=True)
+    result = approved.generate()
+    assert sorted(result.generated) == [1, 2] and result.usd == pytest.approx(price)  # shot 1 was paid before
+    assert len(creates(runway)) == 2  # shot 1's create, then shot 2's: shot 1 was not created again
+    newest = approved.store.project.spending.approvals[-1]
+    assert newest.shots == [2] and newest.usd == pytest.approx(price)
