@@ -497,7 +497,12 @@ class ProductionService:
             for _, request in self._keyframe_requests(shot, plan, video, image):
                 ready, _ = image.prepare(request)
                 key = cache_key(image, ready)
-                if finished_clip(self.store, find_record(self.store, image, ready, key)) is not None:
+                record = find_record(self.store, image, ready, key)
+                if finished_clip(self.store, record) is not None:
+                    continue
+                if (task := resumable_task(image, record)) is not None:  # the engine polls it: nothing more
+                    estimate.resuming.append(Resume(shot_index=shot.index, cache_key=key, task_id=task,
+                                                    backend=image.name))
                     continue
                 cost = image.estimate_cost(ready)
                 estimate.unit, estimate.source = cost.unit, cost.source
@@ -609,7 +614,7 @@ class ProductionService:
         outcomes: list[ShotOutcome] = []
         wanted = [(shot, end, request) for shot in self._select(shots) if self._needs_keyframe(shot, video)
                   for end, request in self._keyframe_requests(shot, plan, video, image)]
-        if estimate.to_generate:
+        if estimate.to_generate or estimate.resuming:  # a still whose task runs is resumed (approved for nothing)
             image.check_ready()
             self.spending.check_budget(estimate)
             approvals = self.spending.approval_for(estimate)
@@ -641,7 +646,7 @@ class ProductionService:
             self.emit(PlanUpdated(new))
         result.keyframes = sorted(updates)
         result.usd = round(sum(usd(image.estimate_cost(o.request).amount, image.estimate_cost(o.request).unit)
-                               for o in outcomes if o.ok and not o.cached), 6)
+                               for o in outcomes if o.ok and not o.cached and not o.resumed), 6)  # paid when created
         return result
 
     def _forward(self, event: ProgressEvent, *, kind: str = "shot") -> None:  # a provider's error text may quote a key
@@ -699,7 +704,7 @@ class ProductionService:
         be = self.backend(backend)
         if self.keyframes_on(be.name) and any(self._needs_keyframe(s, be) for s in self._select(shots)):
             estimate = self.estimate_keyframes(shots, be.name)
-            if estimate.to_generate:
+            if estimate.to_generate or estimate.resuming:  # the stills come first (a running one is resumed)
                 self.activity.estimates.append(estimate.summary())
                 return estimate
             # Every still exists in the cache: binding them is free; the shots come next.

@@ -367,7 +367,7 @@ class OfflineSession(SessionBase):
             return self.reply(f"{service.backend_name} does not animate stills (or keyframes are off), so this "
                               "video has no storyboard step.")
         estimate = service.estimate_keyframes()
-        if estimate.to_generate:
+        if estimate.to_generate or estimate.resuming:  # a still whose task runs is resumed, for nothing more
             if service.spending.decide(estimate) == "ask" and not service.spending.auto_approve:
                 return self._ask_stills(None, estimate, f"The storyboard needs its stills first: {estimate.text}.")
             self._make_stills(None)

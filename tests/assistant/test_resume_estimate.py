@@ -169,3 +169,36 @@ def test_a_plan_with_one_shot_resuming_and_one_to_create_asks_only_for_the_creat
     assert len(creates(runway)) == 2  # shot 1's create, then shot 2's: shot 1 was not created again
     newest = approved.store.project.spending.approvals[-1]
     assert newest.shots == [2] and newest.usd == pytest.approx(price)
+
+
+def test_a_storyboard_still_whose_task_runs_is_resumed_not_bought_again(runway, tmp_path):  # noqa: F811
+    """runway-image stills are tasks too: one left running is estimated at nothing more and resumed."""
+    root = tmp_path / "p"
+
+    def options(yes: bool) -> ServiceOptions:
+        return ServiceOptions(backend="runway", resolution="720p", fps=24, auto_approve=yes)
+
+    ProductionService.open(root, options(True)).plan_brief(BRIEF, shot_count=1)
+    runway.latency = 30.0
+
+    def crash(event) -> None:
+        if isinstance(event, GenerationProgress) and event.kind == "still" and event.state == "submitted":
+            raise Crash("the process died")
+
+    with pytest.raises(Exception):
+        ProductionService.open(root, options(True), emit=crash).generate_keyframes()
+    stills = lambda: [r for r in creates(runway) if r.path == "/v1/text_to_image"]  # noqa: E731
+    assert len(stills()) == 1
+    service = ProductionService.open(root, options(False))
+    (record,) = service.store.project.generations.values()
+    estimate = service.estimate()
+    assert estimate.backend == "runway-image" and estimate.to_generate == [], estimate.text
+    assert f"shot 1 resumes task {record.remote_task_id} on runway-image (0 more)" in estimate.text
+    assert service.spending.decide(estimate) == "free"
+
+    runway.latency = 0.0
+    for t in runway.tasks.values():
+        t.created -= 60
+    result = service.generate_keyframes()
+    assert result.keyframes == [1] and result.usd == 0 and len(stills()) == 1
+    assert service.plan.shots[0].bound_keyframe
