@@ -36,7 +36,7 @@ def chat_command(
                              executor=executor)
     session = open_session(project, options=options, llm=llm, llm_base_url=llm_base_url, inputs=tuple(inputs))
     printer = EventPrinter()
-    console.print(Text.assemble(("•", "cyan"), " ", session.who_text(), f" · project {session.store.root}"),
+    console.print(Text.assemble(("•", "cyan"), " ", session.announce_who(), f" · project {session.store.root}"),
                   soft_wrap=True)
     for role, text in session.history()[-10:]:
         console.print(Text(f"{role}: {text}", style="dim"), soft_wrap=True)

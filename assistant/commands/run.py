@@ -126,7 +126,7 @@ def run_command(
     session = open_session(project_dir, options=options, llm=llm,
                            llm_base_url=llm_base_url, inputs=tuple(inputs))
     printer = EventPrinter(progress_bars=not plan_only, announce_outputs=False)
-    console.print(Text.assemble(("•", "cyan"), " ", session.who_text(), f" · project {session.store.root}"),
+    console.print(Text.assemble(("•", "cyan"), " ", session.announce_who(), f" · project {session.store.root}"),
                   soft_wrap=True)
     try:
         report, error = drive_brief(session, text, None if plan_only else target, produce=not plan_only,

@@ -139,6 +139,11 @@ class SessionBase:
     def emit(self, event: AgentEvent) -> None:
         self._emit(event)
 
+    def announce_who(self) -> str:
+        """:meth:`who_text` for a front end that shows it first; the session then does not say it again."""
+        self._told_who = True
+        return self.who_text()
+
     def who_notice(self) -> None:
         if not self._told_who:
             self._told_who = True

@@ -66,6 +66,10 @@ class ChatSessionLike(Protocol):
         """One line saying who answers (shown first)."""
         ...
 
+    def announce_who(self) -> str:
+        """:meth:`who_text` for a front end that shows it itself; the session does not say it again."""
+        ...
+
     def close(self) -> None:
         """Release files held open."""
         ...
