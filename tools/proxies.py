@@ -29,9 +29,11 @@ picture that starts later, or a still, is read as it is: exact timing over speed
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import queue
 import threading
 import weakref
@@ -44,6 +46,7 @@ from shotsmith.errors import CancelledError, ShotsmithError
 from shotsmith.media.ffmpeg import run_ffmpeg
 from shotsmith.media.probe import MediaInfo, probe
 from shotsmith.timeline import OutputSettings
+from shotsmith.tools.incremental import prune
 from shotsmith.tools.render import _is_image, still_info
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,8 @@ PROXY_VERSION = "proxy-2"
 MAX_SCALE = 0.7
 #: Niceness of the ffmpeg that makes a proxy: it yields the CPU to renders and the UI.
 NICENESS = 10
+#: Least recently used proxies beyond this many bytes are removed (never those of the cut being worked on).
+MAX_PROXY_BYTES = 2 << 30
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,11 @@ def proxy_resolver(resolve: Callable[[str], Path], preview: OutputSettings, fold
         if ref not in found:
             source = Path(resolve(ref))
             spec = proxy_spec(source, preview, folder) if source.is_file() else None
-            found[ref] = spec.path if spec is not None and spec.path.is_file() else source
+            found[ref] = source
+            if spec is not None and spec.path.is_file():
+                with contextlib.suppress(OSError):
+                    os.utime(spec.path)  # recently used: pruning keeps it
+                found[ref] = spec.path
         return found[ref]
 
     return picture
@@ -139,6 +148,7 @@ class ProxyMaker:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._specs: dict[tuple, ProxySpec | None] = {}
+        self._wanted: set[Path] = set()  # the proxies of the cut last asked about: never pruned
         self.made: list[Path] = []
         self.failed: list[tuple[Path, str]] = []
         _makers.add(self)
@@ -146,8 +156,10 @@ class ProxyMaker:
     def request(self, sources: Iterable[Path], preview: OutputSettings) -> list[Path]:
         """Queue a proxy for each source that needs one and lacks it; returns the proxies queued."""
         queued = []
-        for source in sources:
-            spec = self._spec(Path(source), preview)
+        specs = [self._spec(Path(source), preview) for source in sources]
+        with self._lock:
+            self._wanted = {spec.path for spec in specs if spec is not None}
+        for spec in specs:
             if spec is None or spec.path.is_file():
                 continue
             with self._lock:
@@ -185,6 +197,9 @@ class ProxyMaker:
             try:
                 if not spec.path.is_file():
                     self.made.append(make_proxy(spec, cancel=self._stop))
+                    with self._lock:
+                        keep = set(self._wanted) | set(self._pending)
+                    prune(self.folder, keep=keep, max_bytes=MAX_PROXY_BYTES)
             except CancelledError:
                 pass  # the session is ending (its ffmpeg children are stopped): nothing to report
             except Exception as exc:  # noqa: BLE001 - a proxy is an optimisation: the preview reads the source

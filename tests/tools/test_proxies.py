@@ -154,3 +154,18 @@ def test_a_rotated_phone_clip_gets_an_upright_proxy_and_the_same_preview(tmp_pat
     fa, fb = _frames(Path(a.path)), _frames(Path(b.path))
     assert len(fa) == len(fb) == 16 and fa[0][1].shape == (640, 360)
     assert max(float(np.abs(x - y).mean()) for (_, x), (_, y) in zip(fa, fb)) < 4
+
+
+def test_old_proxies_are_pruned_beyond_the_limit_but_never_the_cuts(big, tmp_path, monkeypatch):
+    maker = ProxyMaker(tmp_path / "proxies")
+    maker.request(big[:1], PREVIEW)
+    assert maker.wait(60)
+    first = maker.made[0]
+    monkeypatch.setattr(proxies, "MAX_PROXY_BYTES", first.stat().st_size)  # room for one proxy only
+    maker.request(big[1:], PREVIEW)  # the cut now shows the other clip only
+    assert maker.wait(60)
+    assert not first.exists() and maker.made[1].exists()
+    # the cut's own proxies stay, whatever the limit
+    maker.request(big, PREVIEW)
+    assert maker.wait(60)
+    assert all(p.exists() for p in maker.made[1:]) and len(list((tmp_path / "proxies").glob("*.mp4"))) == 2
