@@ -36,6 +36,7 @@ def _through_service(folder: Path, output: Path, *, preview: bool, full: bool, s
             if progress["show"] is not None:
                 progress["show"](event.seconds_done)
 
+    output = output.expanduser().resolve()  # -o is the shell's path (from here), not one inside the project
     service = ProductionService.open(folder, ServiceOptions(outputs=(output,)), emit=emit)
     rendered = service.render(output, preview=preview, full=full, settings=settings)
     return RenderResult(path=rendered.path, duration_s=rendered.duration_s, width=rendered.width,

@@ -63,3 +63,13 @@ def test_a_cut_with_a_missing_clip_is_one_line(produced, tmp_path):
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_relative_output_is_from_where_the_command_runs_not_inside_the_project(produced, tmp_path):
+    here = tmp_path / "here"
+    here.mkdir()
+    result = subprocess.run([sys.executable, "-m", "shotsmith", "render", str(produced), "-o", "cut.mp4"],
+                            capture_output=True, text=True, cwd=here, env={**os.environ, "PYTHONPATH": str(REPO)},
+                            timeout=180, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    assert (here / "cut.mp4").is_file() and not (produced / "cut.mp4").exists()
