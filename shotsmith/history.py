@@ -93,11 +93,149 @@ def _project_digest(project: "Project") -> str:
     return _digest(json.loads(project.model_dump_json(include=set(EDITABLE), exclude_defaults=True)))
 
 
+#: The longest label kept: it is a cell of ``shotsmith history`` and part of undo's one line.
+MAX_LABEL = 60
+#: Shot fields that change together with the prompt (its parts): named only when the prompt itself stays.
+_PROMPT_PARTS = ("subject", "action", "setting", "lighting")
+
+
+def _num(value: Any) -> str:
+    return f"{float(value):g}"
+
+
+def _field_change(key: str, old: Any, new: Any, before: dict[str, Any], after: dict[str, Any]) -> str | None:
+    """One changed shot field in a few words ("speed 0.5x", "duration 4 s → 6 s"); None: said by another."""
+    if key == "prompt":
+        return "prompt"
+    if key == "take":
+        return "new take" if (new or 0) > (old or 0) else "earlier take"
+    if key == "duration_s":
+        if after.get("speed", 1.0) != before.get("speed", 1.0) and old is not None and new is not None \
+                and abs(old * before.get("speed", 1.0) / after.get("speed", 1.0) - new) < 0.01:
+            return None  # the same footage at another speed: "speed 0.5x" says it
+        return f"duration {_num(old)} s → {_num(new)} s"
+    if key == "speed":
+        return f"speed {_num(new)}x"
+    if key == "camera":
+        return f"camera {str(new).replace('_', ' ')}"
+    if key == "transition_to_next":
+        kind = (new or {}).get("kind", "cut")
+        if kind == (old or {}).get("kind", "cut") and kind != "cut":
+            return f"{kind} {_num(new.get('duration_s', 0))} s"
+        return "cut to next" if kind == "cut" else f"{kind} to next"
+    if key == "in_s":
+        return f"starts {_num(new)} s in"
+    if key == "volume":
+        return f"volume {_num(new)}x"
+    if key == "mute":
+        return "muted" if new else "unmuted"
+    if key in ("fit", "motion"):
+        return f"{key} {new}" if new else f"{key} default"
+    if key == "source":
+        return "footage" if new else "generated"
+    if key == "source_length_s" or (key in _PROMPT_PARTS and before.get("prompt") != after.get("prompt")):
+        return None
+    if key in _PROMPT_PARTS:
+        return "details"
+    return key.replace("_", " ")
+
+
+def _shot_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What changed in one shot, in the shot's field order, each once."""
+    words: list[str] = []
+    for key in dict.fromkeys([*after, *before]):
+        if key in _BINDING_FIELDS or key == "index" or before.get(key) == after.get(key):
+            continue
+        word = _field_change(key, before.get(key), after.get(key), before, after)
+        if word and word not in words:
+            words.append(word)
+    return words or ["edited"]
+
+
+def _shots_label(changed: dict[int, list[str]], *, brief: bool = False) -> str:
+    """``shot 1: speed 0.5x``; ``shots 1, 2: prompt``; ``shot 1: prompt; shot 3: new take``.
+
+    ``brief``: only which shots and which kinds of change ("shot 1: speed, duration"), for a long label.
+    """
+    if brief:
+        changed = {i: list(dict.fromkeys(w.split(" ")[0] if w not in ("new take", "earlier take") else "take"
+                                         for w in words)) for i, words in changed.items()}
+    groups: dict[str, list[int]] = {}
+    for index, words in changed.items():
+        groups.setdefault(", ".join(words), []).append(index)
+    return "; ".join(f"shot{'s' if len(shots) > 1 else ''} {', '.join(map(str, shots))}: {words}"
+                     for words, shots in groups.items())
+
+
+def _count_change(old: list[str], new: list[str]) -> str:
+    """Shots added or removed, by number ("shot 2 removed"), when the others stayed in order."""
+
+    def gone(longer: list[str], shorter: list[str]) -> list[int] | None:
+        missing, rest = [], iter(enumerate(longer, 1))
+        for prompt in shorter:
+            for number, candidate in rest:
+                if candidate == prompt:
+                    break
+                missing.append(number)
+            else:
+                return None
+        return missing + [number for number, _ in rest]
+
+    removed, added = (gone(old, new), None) if len(new) < len(old) else (None, gone(new, old))
+    numbers, verb = (removed, "removed") if removed else (added, "added")
+    if numbers and len(numbers) == abs(len(old) - len(new)):
+        return f"shot{'s' if len(numbers) > 1 else ''} {', '.join(map(str, numbers))} {verb}"
+    return f"{len(old)} → {len(new)} shots"
+
+
+def _plan_changes(old_plan: dict[str, Any], new_plan: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(the detailed label of a plan edit, a shorter one for when the whole label runs long)."""
+    old_shots = {s["index"]: s for s in old_plan["shots"]}
+    new_shots = {s["index"]: s for s in new_plan["shots"]}
+    old_prompts = [old_shots[i]["prompt"] for i in sorted(old_shots)]
+    new_prompts = [new_shots[i]["prompt"] for i in sorted(new_shots)]
+    if len(old_shots) != len(new_shots):
+        label = _count_change(old_prompts, new_prompts) if set(old_prompts) & set(new_prompts) \
+            else f"plan replaced ({len(new_prompts)} shot{'' if len(new_prompts) == 1 else 's'})"
+        return label, label
+    if old_prompts != new_prompts and sorted(old_prompts) == sorted(new_prompts):
+        moved = sum(1 for a, b in zip(old_prompts, new_prompts) if a != b)
+        return f"{moved} shots reordered", "shots reordered"
+    changed = {i: _shot_changes(old_shots[i], new_shots[i]) for i in sorted(new_shots)
+               if {k: v for k, v in old_shots[i].items() if k not in _BINDING_FIELDS}
+               != {k: v for k, v in new_shots[i].items() if k not in _BINDING_FIELDS}}
+    if not changed:
+        return None, None
+    short = _shots_label(changed, brief=True)
+    if len(short) > MAX_LABEL:
+        short = f"shot{'s' if len(changed) > 1 else ''} {', '.join(map(str, changed))} edited"
+    return _shots_label(changed), short
+
+
+def _titles_change(old: list[Any] | None, new: list[Any] | None) -> str:
+    """``title added`` / ``2 titles removed`` / ``title changed``."""
+    old, new = old or [], new or []
+    delta = len(new) - len(old)
+    if delta:
+        count = abs(delta)
+        return f"{'' if count == 1 else f'{count} '}title{'' if count == 1 else 's'} {'added' if delta > 0 else 'removed'}"
+    differing = sum(1 for a, b in zip(old, new) if a != b)
+    return "title changed" if differing == 1 else "titles changed"
+
+
 def describe_change(before: dict[str, Any] | None, after: dict[str, Any]) -> str:
-    """A short label for what changed between two snapshots ("shot 2 edited", "titles changed")."""
+    """A short label (at most :data:`MAX_LABEL` characters) for what changed between two snapshots.
+
+    The one place history labels are made, from the snapshots themselves, so every
+    front end's edit is named the same way: ``shot 1: speed 0.5x``, ``shot 2: prompt``,
+    ``shot 3: new take``, ``shot 2: duration 4 s → 6 s``, ``3 shots reordered``,
+    ``shot 4 removed``, ``title added``. "shot 1 edited" alone said nothing an undo
+    could be chosen by; a label that would run long says less (which shots, which kinds).
+    """
     if before is None:
         return "project created" if not after.get("plan") else "plan made"
     parts: list[str] = []
+    short_plan: str | None = None
     old_plan, new_plan = before.get("plan"), after.get("plan")
     if old_plan != new_plan:
         if not old_plan:
@@ -106,24 +244,19 @@ def describe_change(before: dict[str, Any] | None, after: dict[str, Any]) -> str
         elif not new_plan:
             parts.append("plan removed")
         else:
-            old_shots = {s["index"]: s for s in old_plan["shots"]}
-            new_shots = {s["index"]: s for s in new_plan["shots"]}
-            strip = lambda s: {k: v for k, v in s.items() if k not in _BINDING_FIELDS}  # noqa: E731
-            if len(old_shots) != len(new_shots):
-                parts.append(f"{len(old_shots)} → {len(new_shots)} shots")
-            elif [old_shots[i]["prompt"] for i in sorted(old_shots)] != [new_shots[i]["prompt"] for i in sorted(new_shots)] \
-                    and sorted(s["prompt"] for s in old_shots.values()) == sorted(s["prompt"] for s in new_shots.values()):
-                parts.append("shots reordered")
-            else:
-                changed = [i for i in sorted(new_shots) if i in old_shots and strip(old_shots[i]) != strip(new_shots[i])]
-                if changed:
-                    parts.append(f"shot{'s' if len(changed) > 1 else ''} {', '.join(map(str, changed))} edited")
+            detailed, short_plan = _plan_changes(old_plan, new_plan)
+            if detailed:
+                parts.append(detailed)
             if old_plan.get("aspect_ratio") != new_plan.get("aspect_ratio"):
                 parts.append(f"aspect {new_plan['aspect_ratio']}")
+            if old_plan.get("title") != new_plan.get("title"):
+                parts.append("video title " + ("removed" if not new_plan.get("title") else
+                                               "added" if not old_plan.get("title") else "changed"))
     old_tl, new_tl = before.get("timeline") or {}, after.get("timeline") or {}
     for key in ("titles", "audio", "overlays", "captions", "output", "caption_settings"):
         if old_tl.get(key) != new_tl.get(key):
-            parts.append(f"{key.replace('_', ' ')} changed")
+            parts.append(_titles_change(old_tl.get(key), new_tl.get(key)) if key == "titles"
+                         else f"{key.replace('_', ' ')} changed")
     if not new_plan and old_tl.get("clips") != new_tl.get("clips"):
         parts.append("clips changed")
     if before.get("cast") != after.get("cast") or before.get("look") != after.get("look"):
@@ -134,7 +267,12 @@ def describe_change(before: dict[str, Any] | None, after: dict[str, Any]) -> str
         parts.append("settings changed")
     if before.get("brief") != after.get("brief") and not parts:
         parts.append("brief changed")
-    return ", ".join(parts) or "changed"
+    label = ", ".join(parts) or "changed"
+    if len(label) > MAX_LABEL and short_plan is not None and parts and parts[0] != short_plan:
+        label = ", ".join([short_plan, *parts[1:]])
+    if len(label) > MAX_LABEL:
+        label = label[:MAX_LABEL - 2].rstrip(" ,;:") + " …"
+    return label
 
 
 def describe_move(entries: list[HistoryEntry], before: int, after: int) -> tuple[str, str]:

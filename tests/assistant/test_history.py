@@ -34,7 +34,7 @@ def test_each_edit_is_an_entry_and_undo_redo_walk_them(produced):
     produced.edit(lambda p: edit_shot(p, 2, speed=0.5))
     produced.edit(lambda p: reorder(p, [3, 1, 2]))
     labels = [e.label for e in store.history.index.entries]
-    assert labels[-2:] == ["shot 2 edited", "shots reordered"]
+    assert labels[-2:] == ["shot 2: speed 0.5x", "3 shots reordered"]
 
     store.undo()
     assert [s.speed for s in produced.plan.shots] == [1.0, 0.5, 1.0]
@@ -106,7 +106,7 @@ def test_undo_and_redo_in_chat_and_on_the_command_line(tmp_path):
     run = lambda *a: subprocess.run([sys.executable, "-m", "shotsmith", *a], capture_output=True, text=True,  # noqa: E731
                                     env=env, timeout=60)
     shown = run("history", "-p", str(tmp_path / "c"))
-    assert shown.returncode == 0 and "shot 1 edited" in shown.stdout
+    assert shown.returncode == 0 and "shot 1: speed 0.67x" in shown.stdout
     assert run("redo", "-p", str(tmp_path / "c")).returncode == 0
     assert json.loads((tmp_path / "c" / "project.json").read_text())["plan"]["shots"][0]["speed"] < 1
     too_far = run("undo", "-p", str(tmp_path / "c"), "50")

@@ -239,17 +239,17 @@ def test_undo_and_redo_name_the_change_they_took_back_or_brought_back(chatting):
     # it landed on, which reads as the one undone.
     events = collect(chatting.send("undo"))
     said = " ".join(getattr(e, "text", "") for e in events)
-    assert "Undone: change 4 (shot 2 edited)" in said and "now at change 3 (shot 1 edited)" in said
+    assert "Undone: change 4 (shot 2: speed 1.5x)" in said and "now at change 3 (shot 1: speed 0.67x)" in said
     events = collect(chatting.send("undo 2"))
     said = " ".join(getattr(e, "text", "") for e in events)
-    assert "Undone: changes 3 (shot 1 edited) and 2 (plan made (2 shots), output changed)" in said
+    assert "Undone: changes 3 (shot 1: speed 0.67x) and 2 (plan made (2 shots), output changed)" in said
     events = collect(chatting.send("redo"))
     said = " ".join(getattr(e, "text", "") for e in events)
     assert "Redone: change 2 (plan made (2 shots), output changed)" in said
     result = shotsmith("redo", "-p", str(chatting.store.root))
-    assert result.returncode == 0 and "redid change 3 (shot 1 edited)" in " ".join(result.stdout.split())
+    assert result.returncode == 0 and "redid change 3 (shot 1: speed 0.67x)" in " ".join(result.stdout.split())
     result = shotsmith("undo", "-p", str(chatting.store.root))
-    assert "undid change 3 (shot 1 edited); now at change 2 (plan made (2 shots), output changed)" in " ".join(result.stdout.split())
+    assert "undid change 3 (shot 1: speed 0.67x); now at change 2 (plan made (2 shots), output changed)" in " ".join(result.stdout.split())
 
 
 def test_a_one_shot_plan_is_one_shot_in_the_history():
@@ -274,7 +274,7 @@ def test_the_kept_conversation_says_what_an_undo_took_back(chatting):
     collect(chatting.send("undo"))
     # Found: the kept line read 'Undone to change 3', which after a restart says nothing of what was undone.
     assert chatting.history()[-2:] == [("user", "undo"),
-                                       ("assistant", "Undone: change 4 (shot 2 edited); now at change 3 (shot 1 edited)")]
+                                       ("assistant", "Undone: change 4 (shot 2: speed 1.5x); now at change 3 (shot 1: speed 0.67x)")]
 
 
 @pytest.mark.parametrize("said", ["render", "generate", "preview", "render it", "show plan", "estimate"])

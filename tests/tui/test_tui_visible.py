@@ -221,7 +221,7 @@ async def test_palette_commands_do_what_the_chat_would(scripted, make_app, settl
 async def test_ctrl_z_and_ctrl_y_go_through_the_session_and_name_the_change(scripted, make_app, settle):
     undone = [PlanUpdated(coffee_plan()), AssistantText("Undone: back at change 2 (plan made (3 shots)). Clips stay "
                                                         "cached, so nothing needs paying for again.")]
-    redone = [PlanUpdated(coffee_plan(speed=0.5)), AssistantText("Redone: back at change 3 (shot 2 edited).")]
+    redone = [PlanUpdated(coffee_plan(speed=0.5)), AssistantText("Redone: change 3 (shot 2: speed 0.5x); now at change 3 (shot 2: speed 0.5x).")]
     session = scripted(undone, redone, [Notice("nothing to redo", level="error")], plan=coffee_plan(speed=0.5))
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
