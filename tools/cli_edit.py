@@ -14,6 +14,7 @@ import typer
 from shotsmith.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    from shotsmith.timeline import Timeline
     from shotsmith.tools.render import RenderResult
 
 
@@ -57,8 +58,10 @@ in, as ``run`` and chat render); this module cannot import it (arrows point from
 
 def render_command(source: Path, output: Path, *, preset: str | None = None, preview: bool = False,
                    full: bool = False, resolution: str | None = None, crf: int | None = None,
-                   print_command: bool = False, project_render: ProjectRender | None = None) -> None:
-    """``shotsmith render``: an edit plan rendered here, a project folder through ``project_render``."""
+                   print_command: bool = False, project_render: ProjectRender | None = None,
+                   project_cut: Callable[[Path], "Timeline"] | None = None) -> None:
+    """``shotsmith render``: an edit plan rendered here, a project folder through ``project_render`` (and,
+    for ``--print-command``, the timeline ``project_cut`` says that render would render)."""
     from shotsmith.tools.presets import PRESETS, apply_preset
     from shotsmith.tools.encoding import preview_settings, settings_for_output
 
@@ -67,6 +70,8 @@ def render_command(source: Path, output: Path, *, preset: str | None = None, pre
         # a new project, or one undone back before its first plan
         raise InvalidInputError(f"{source} has no clips to render yet",
                                 hint="plan and generate the shots first: shotsmith run, or chat")
+    if _store is not None and print_command and project_cut is not None:
+        timeline = project_cut(_store.root)
     settings = timeline.output
     if preset:
         settings = apply_preset(settings, preset)

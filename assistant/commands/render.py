@@ -43,6 +43,12 @@ def _through_service(folder: Path, output: Path, *, preview: bool, full: bool, s
                         height=rendered.height, size_bytes=rendered.size_bytes, loudness=rendered.loudness)
 
 
+def _cut(folder: Path):
+    from shotsmith.assistant.production import ProductionService, ServiceOptions
+
+    return ProductionService.open(folder, ServiceOptions()).cut_to_render(save=False)
+
+
 def render_command(
     source: Path = typer.Argument(..., help="An edit plan (.yaml/.yml/.json) or a project folder."),
     output: Path = typer.Option(..., "--output", "-o", help="Output file; its suffix picks the format "
@@ -63,4 +69,4 @@ def render_command(
     """Render an edit plan, or a project's cut (a final render of a project is kept as renders/vNNN and
     re-encodes only what changed since the last one; -o receives a copy)."""
     render_cut_command(source, output, preset=preset, preview=preview, full=full, resolution=resolution, crf=crf,
-                       print_command=print_command, project_render=_through_service)
+                       print_command=print_command, project_render=_through_service, project_cut=_cut)

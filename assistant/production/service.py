@@ -47,7 +47,7 @@ from shotsmith.plan_edits import use_footage, validated_plan
 from shotsmith.scrub import scrub
 from shotsmith.project import GenerationRecord, RenderRecord
 from shotsmith.store import ProjectStore
-from shotsmith.timeline import OutputSettings
+from shotsmith.timeline import OutputSettings, Timeline
 from shotsmith.tools.encoding import preview_settings
 from shotsmith.tools.proxies import ProxyMaker
 from shotsmith.tools.render import LoudnessReached
@@ -1164,11 +1164,14 @@ class ProductionService:
         with self._work:
             return self._render(output, preview=preview, full=full, settings=settings)
 
-    def _render(self, output: str | Path | None, *, preview: bool, full: bool = False,
-                settings: OutputSettings | None = None) -> Rendered:
-        from shotsmith.tools.incremental import render as render_cut
+    def cut_to_render(self, *, save: bool = True) -> Timeline:
+        """The timeline a render of the project renders: the narration and the music bed laid in, the cut
+        derived from the plan and checked complete (and kept, unless ``save`` is off: ``render
+        --print-command`` prints this one and writes nothing)."""
+        with self._work:
+            return self._cut_to_render(save=save)
 
-        target = resolve_output(self.store, output, preview=preview, allowed=self.allowed_outputs)
+    def _cut_to_render(self, *, save: bool = True) -> Timeline:
         project = self.store.project
         if project.narration is not None and project.plan is not None:
             clips, timings = self._narration_media()
@@ -1189,7 +1192,16 @@ class ProductionService:
         timeline = self.store.project.timeline
         if not timeline.clips:
             raise InvalidInputError("the cut has no clips yet", hint="plan and generate the shots first")
-        self.store.save()
+        if save:
+            self.store.save()
+        return timeline
+
+    def _render(self, output: str | Path | None, *, preview: bool, full: bool = False,
+                settings: OutputSettings | None = None) -> Rendered:
+        from shotsmith.tools.incremental import render as render_cut
+
+        target = resolve_output(self.store, output, preview=preview, allowed=self.allowed_outputs)
+        timeline = self._cut_to_render()
         total = timeline.duration_s
         t0 = time.perf_counter()
         # A final render is kept as renders/vNNN (never overwritten); the output asked for gets a copy.

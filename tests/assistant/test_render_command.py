@@ -73,3 +73,14 @@ def test_a_relative_output_is_from_where_the_command_runs_not_inside_the_project
                             timeout=180, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr
     assert (here / "cut.mp4").is_file() and not (produced / "cut.mp4").exists()
+
+
+def test_print_command_prints_the_cut_the_service_renders_with_its_narration(produced, tmp_path):
+    store = ProjectStore.open(produced)
+    store.project.timeline = store.project.timeline.model_copy(update={"audio": []})  # as a project saved before
+    store.save()                                                                     # its narration was laid in
+    result = shotsmith("render", str(produced), "-o", str(tmp_path / "x.mp4"), "--print-command")
+    assert result.returncode == 0, result.stderr
+    voices = [path for path in (produced / "clips").iterdir() if path.suffix == ".wav"]
+    assert voices and all(str(v) in result.stdout for v in voices)
+    assert not ProjectStore.open(produced).project.timeline.audio  # printing wrote nothing of the cut
