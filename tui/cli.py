@@ -31,7 +31,10 @@ def tui_command(
     from shotsmith.assistant.production import ServiceOptions
     from shotsmith.assistant.session_factory import open_session
     from shotsmith.tui.app import ShotsmithApp
+    from shotsmith.tui.web import is_tab, leave_the_terminal
 
+    if is_tab():  # a browser tab of `shotsmith web`: the server's terminal signals are the server's
+        leave_the_terminal()
     # No --yes here: the approval dialog is how this UI spends.
     options = ServiceOptions(backend=backend, resolution=resolution, max_cost_usd=max_cost, executor=executor)
     session = open_session(project, options=options, llm=llm, llm_base_url=llm_base_url, inputs=tuple(inputs))

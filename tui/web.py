@@ -18,6 +18,8 @@ exit 130 (143, 129); textual-serve alone returned quietly, which read as exit 0.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shlex
 import signal
@@ -49,6 +51,24 @@ def local_templates(folder: Path) -> Path:
     source = Path(textual_serve.__file__).parent / "templates" / "app_index.html"
     (folder / "app_index.html").write_text(_FONT_LINK.sub("", source.read_text(encoding="utf-8")), encoding="utf-8")
     return folder
+
+
+def is_tab() -> bool:
+    """Whether this process is a browser tab's TUI (textual-serve runs it with Textual's web driver)."""
+    return os.environ.get("TEXTUAL_DRIVER", "").startswith("textual.drivers.web_driver")
+
+
+def leave_the_terminal() -> None:
+    """A tab's TUI leaves the server's process group (its own session), so the terminal's Ctrl-C is the server's.
+
+    Its keys come from the browser; a Ctrl-C in the server's terminal reached
+    every tab too, and one pressed twice caught a tab on its way out (after
+    Textual's loop had put Python's handler back): a KeyboardInterrupt
+    traceback in the server's output. The server asks each tab to quit when
+    it stops, and a tab whose server is gone sees its input end.
+    """
+    with contextlib.suppress(OSError, AttributeError):  # already a session leader; a platform without setsid
+        os.setsid()
 
 
 def check_port(port: int) -> None:
@@ -118,8 +138,8 @@ def serve(command: str, *, port: int, title: str) -> None:
     import textual_serve
     from textual_serve.server import Server
 
+    from shotsmith import interrupts
     from shotsmith.errors import ShotsmithError
-    from shotsmith.interrupts import CANCEL_SIGNALS
 
     class _Server(Server):
         """textual-serve's server that remembers which signal stopped it."""
@@ -127,17 +147,27 @@ def serve(command: str, *, port: int, title: str) -> None:
         def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
             super().__init__(*args, **kwargs)
             self.stopped_by: int | None = None
+            self.signals = 0
             self.tabs: set[asyncio.Task] = set()  # each open tab's websocket handler
 
         def request_exit(self, signum: int = signal.SIGINT) -> None:
-            self.stopped_by = signum
-            super().request_exit()
+            # The first signal stops the server; a second one while the tabs quit is not a second stop (it
+            # ended run_app's cleanup with a bare exit 1); the third leaves at once, as every command does.
+            interrupts.request_cancel(signum)
+            self.signals += 1
+            if self.signals >= interrupts.FORCE_AFTER:
+                with contextlib.suppress(OSError):
+                    os.write(2, b"stopped (forced)\n")
+                os._exit(128 + (self.stopped_by or signum))
+            if self.stopped_by is None:
+                self.stopped_by = signum
+                super().request_exit()
 
         async def on_startup(self, app) -> None:  # type: ignore[no-untyped-def]
             await super().on_startup(app)
             # textual-serve registered request_exit without the signal; register it again with it (and SIGHUP).
             loop = asyncio.get_running_loop()
-            for signum in CANCEL_SIGNALS:
+            for signum in interrupts.CANCEL_SIGNALS:
                 loop.add_signal_handler(signum, self.request_exit, signum)
 
         async def handle_websocket(self, request):  # type: ignore[no-untyped-def]
