@@ -95,7 +95,7 @@ def _project_digest(project: "Project") -> str:
 
 #: The longest label kept: it is a cell of ``shotsmith history`` and part of undo's one line.
 MAX_LABEL = 60
-#: Shot fields that change together with the prompt (its parts): named only when the prompt itself stays.
+#: Shot fields the prompt is composed from: a change to one is named by the part, not as "prompt".
 _PROMPT_PARTS = ("subject", "action", "setting", "lighting")
 
 
@@ -105,8 +105,9 @@ def _num(value: Any) -> str:
 
 def _field_change(key: str, old: Any, new: Any, before: dict[str, Any], after: dict[str, Any]) -> str | None:
     """One changed shot field in a few words ("speed 0.5x", "duration 4 s → 6 s"); None: said by another."""
-    if key == "prompt":
-        return "prompt"
+    if key == "prompt":  # recomposed from its parts when one of them changed: the part says it
+        derived = any(before.get(k) != after.get(k) for k in (*_PROMPT_PARTS, "camera", "style"))
+        return None if derived else "prompt"
     if key == "take":
         return "new take" if (new or 0) > (old or 0) else "earlier take"
     if key == "duration_s":
@@ -133,18 +134,16 @@ def _field_change(key: str, old: Any, new: Any, before: dict[str, Any], after: d
         return f"{key} {new}" if new else f"{key} default"
     if key == "source":
         return "footage" if new else "generated"
-    if key == "source_length_s" or (key in _PROMPT_PARTS and before.get("prompt") != after.get("prompt")):
+    if key == "source_length_s":
         return None
-    if key in _PROMPT_PARTS:
-        return "details"
     return key.replace("_", " ")
 
 
-def _shot_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """What changed in one shot, in the shot's field order, each once."""
+def _shot_changes(before: dict[str, Any], after: dict[str, Any], *, skip: tuple[str, ...] = ()) -> list[str]:
+    """What changed in one shot, in the shot's field order, each once (``skip``: fields said elsewhere)."""
     words: list[str] = []
     for key in dict.fromkeys([*after, *before]):
-        if key in _BINDING_FIELDS or key == "index" or before.get(key) == after.get(key):
+        if key in _BINDING_FIELDS or key in skip or key == "index" or before.get(key) == after.get(key):
             continue
         word = _field_change(key, before.get(key), after.get(key), before, after)
         if word and word not in words:
@@ -199,11 +198,18 @@ def _plan_changes(old_plan: dict[str, Any], new_plan: dict[str, Any]) -> tuple[s
             else f"plan replaced ({len(new_prompts)} shot{'' if len(new_prompts) == 1 else 's'})"
         return label, label
     if old_prompts != new_prompts and sorted(old_prompts) == sorted(new_prompts):
+        for start in range(len(old_prompts)):  # one shot taken out and put back elsewhere
+            rest = old_prompts[:start] + old_prompts[start + 1:]
+            for to in range(len(old_prompts)):
+                if to != start and rest[:to] + [old_prompts[start]] + rest[to:] == new_prompts:
+                    return f"shot {start + 1} moved to {to + 1}", "shots reordered"
         moved = sum(1 for a, b in zip(old_prompts, new_prompts) if a != b)
         return f"{moved} shots reordered", "shots reordered"
-    changed = {i: _shot_changes(old_shots[i], new_shots[i]) for i in sorted(new_shots)
-               if {k: v for k, v in old_shots[i].items() if k not in _BINDING_FIELDS}
-               != {k: v for k, v in new_shots[i].items() if k not in _BINDING_FIELDS}}
+    # A new aspect ratio is the plan's, said once ("aspect 9:16"), not as a change to every shot.
+    skip = ("aspect_ratio",) if old_plan.get("aspect_ratio") != new_plan.get("aspect_ratio") else ()
+    changed = {i: _shot_changes(old_shots[i], new_shots[i], skip=skip) for i in sorted(new_shots)
+               if {k: v for k, v in old_shots[i].items() if k not in _BINDING_FIELDS + skip}
+               != {k: v for k, v in new_shots[i].items() if k not in _BINDING_FIELDS + skip}}
     if not changed:
         return None, None
     short = _shots_label(changed, brief=True)
@@ -228,8 +234,8 @@ def describe_change(before: dict[str, Any] | None, after: dict[str, Any]) -> str
 
     The one place history labels are made, from the snapshots themselves, so every
     front end's edit is named the same way: ``shot 1: speed 0.5x``, ``shot 2: prompt``,
-    ``shot 3: new take``, ``shot 2: duration 4 s → 6 s``, ``3 shots reordered``,
-    ``shot 4 removed``, ``title added``. "shot 1 edited" alone said nothing an undo
+    ``shot 3: new take``, ``shot 2: duration 4 s → 6 s``, ``shot 3 moved to 1``,
+    ``3 shots reordered``, ``shot 4 removed``, ``title added``. "shot 1 edited" alone said nothing an undo
     could be chosen by; a label that would run long says less (which shots, which kinds).
     """
     if before is None:

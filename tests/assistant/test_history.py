@@ -34,7 +34,7 @@ def test_each_edit_is_an_entry_and_undo_redo_walk_them(produced):
     produced.edit(lambda p: edit_shot(p, 2, speed=0.5))
     produced.edit(lambda p: reorder(p, [3, 1, 2]))
     labels = [e.label for e in store.history.index.entries]
-    assert labels[-2:] == ["shot 2: speed 0.5x", "3 shots reordered"]
+    assert labels[-2:] == ["shot 2: speed 0.5x", "shot 3 moved to 1"]
 
     store.undo()
     assert [s.speed for s in produced.plan.shots] == [1.0, 0.5, 1.0]

@@ -19,7 +19,7 @@ import pytest
 from shotsmith.assistant import ServiceOptions, open_session
 from shotsmith.assistant.production import ProductionService
 from shotsmith.history import MAX_LABEL, describe_change
-from shotsmith.plan_edits import edit_shot, new_take, reorder
+from shotsmith.plan_edits import edit_shot, new_take, reorder, set_aspect_ratio
 from shotsmith.tools import catalogue
 from shotsmith.tools.spec import TOOLS, ToolContext
 from tests.assistant._assistant_helpers import collect
@@ -56,7 +56,13 @@ def test_each_kind_of_edit_is_named_by_what_changed(produced):
     produced.edit(lambda p: edit_shot(p, 2, duration_s=6))
     assert last_label(produced) == "shot 2: duration 2 s → 6 s"
     produced.edit(lambda p: reorder(p, [3, 1, 2]))
-    assert last_label(produced) == "3 shots reordered"
+    assert last_label(produced) == "shot 3 moved to 1"
+    produced.edit(lambda p: reorder(p, [3, 2, 1]))
+    assert last_label(produced) == "2 shots reordered"
+    produced.edit(lambda p: set_aspect_ratio(p, "9:16"))
+    assert last_label(produced).startswith("aspect 9:16")  # the plan's, said once: not a change to each shot
+    produced.edit(lambda p: edit_shot(p, 1, camera="pan_left"))
+    assert last_label(produced) == "shot 1: camera pan left"  # its prompt is recomposed: the camera says it
     TOOLS["add_title"](ToolContext(store=produced.store), {"text": "Fresh every morning"})
     assert last_label(produced) == "title added"
     produced.edit(lambda p: reorder(p, [1, 2, 3], remove=[2]))
