@@ -102,7 +102,6 @@ async def _children_reaped(timeout: float = 5.0) -> None:
     gets every exit status.
     """
     import asyncio
-    import os
     import time
 
     if not hasattr(os, "waitid"):  # pragma: no cover - not on this platform: asyncio then waits as it can
@@ -180,9 +179,10 @@ def serve(command: str, *, port: int, title: str) -> None:
         async def on_shutdown(self, app) -> None:  # type: ignore[no-untyped-def]
             # Each open tab's `shotsmith tui` is asked to quit and awaited now: aiohttp would otherwise wait
             # for the tab's websocket (seconds) and close the loop under the child's pipes (a traceback).
-            for task in list(self.tabs):
+            tabs = list(self.tabs)
+            for task in tabs:
                 task.cancel()
-            await asyncio.gather(*self.tabs, return_exceptions=True)
+            await asyncio.gather(*tabs, return_exceptions=True)
             await _children_reaped()
             await super().on_shutdown(app)
 
