@@ -103,11 +103,36 @@ def _num(value: Any) -> str:
     return f"{float(value):g}"
 
 
+def _recomposed(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether the shot's new prompt is the one its changed parts compose (not one the user wrote)."""
+    from shotsmith.plan_edits import compose_prompt
+
+    if not any(before.get(k) != after.get(k) for k in (*_PROMPT_PARTS, "camera", "style")):
+        return False
+    try:
+        composed = compose_prompt(after.get("subject") or before.get("prompt", ""), after.get("action") or "",
+                                  after.get("setting") or "", after.get("camera") or "static",
+                                  after.get("style") or "", after.get("lighting") or "")
+    except ValueError:  # a camera move this shotsmith does not know: say "prompt"
+        return False
+    return composed == after.get("prompt")
+
+
+def _numbers(numbers: list[int]) -> str:
+    """``1, 2`` / ``1-6`` / ``1-3, 5``: runs of three or more as ranges, so many shots stay short."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)
+
+
 def _field_change(key: str, old: Any, new: Any, before: dict[str, Any], after: dict[str, Any]) -> str | None:
     """One changed shot field in a few words ("speed 0.5x", "duration 4 s → 6 s"); None: said by another."""
-    if key == "prompt":  # recomposed from its parts when one of them changed: the part says it
-        derived = any(before.get(k) != after.get(k) for k in (*_PROMPT_PARTS, "camera", "style"))
-        return None if derived else "prompt"
+    if key == "prompt":  # recomposed from its parts (plan_edits.edit_shot's rule): the changed part says it
+        return None if _recomposed(before, after) else "prompt"
     if key == "take":
         return "new take" if (new or 0) > (old or 0) else "earlier take"
     if key == "duration_s":
@@ -162,7 +187,7 @@ def _shots_label(changed: dict[int, list[str]], *, brief: bool = False) -> str:
     groups: dict[str, list[int]] = {}
     for index, words in changed.items():
         groups.setdefault(", ".join(words), []).append(index)
-    return "; ".join(f"shot{'s' if len(shots) > 1 else ''} {', '.join(map(str, shots))}: {words}"
+    return "; ".join(f"shot{'s' if len(shots) > 1 else ''} {_numbers(shots)}: {words}"
                      for words, shots in groups.items())
 
 
@@ -213,8 +238,12 @@ def _plan_changes(old_plan: dict[str, Any], new_plan: dict[str, Any]) -> tuple[s
     if not changed:
         return None, None
     short = _shots_label(changed, brief=True)
+    if len(short) > MAX_LABEL:  # every changed shot with every kind of change among them
+        kinds = list(dict.fromkeys(k for words in _shots_label(changed, brief=True).split("; ")
+                                   for k in words.split(": ", 1)[1].split(", ")))
+        short = f"shot{'s' if len(changed) > 1 else ''} {_numbers(list(changed))}: {', '.join(kinds)}"
     if len(short) > MAX_LABEL:
-        short = f"shot{'s' if len(changed) > 1 else ''} {', '.join(map(str, changed))} edited"
+        short = f"shot{'s' if len(changed) > 1 else ''} {_numbers(list(changed))} edited"
     return _shots_label(changed), short
 
 

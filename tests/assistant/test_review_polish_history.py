@@ -63,6 +63,8 @@ def test_each_kind_of_edit_is_named_by_what_changed(produced):
     assert last_label(produced).startswith("aspect 9:16")  # the plan's, said once: not a change to each shot
     produced.edit(lambda p: edit_shot(p, 1, camera="pan_left"))
     assert last_label(produced) == "shot 1: camera pan left"  # its prompt is recomposed: the camera says it
+    produced.edit(lambda p: edit_shot(p, 2, prompt="rain on the bakery window", camera="static"))
+    assert last_label(produced) == "shot 2: prompt, camera static"  # a prompt the user wrote is named too
     TOOLS["add_title"](ToolContext(store=produced.store), {"text": "Fresh every morning"})
     assert last_label(produced) == "title added"
     produced.edit(lambda p: reorder(p, [1, 2, 3], remove=[2]))
@@ -82,7 +84,8 @@ def test_a_change_to_many_shots_stays_short():
     for n, shot in enumerate(after["plan"]["shots"]):
         shot.update(prompt=shot["prompt"] + " at dawn", camera="pan_left", duration_s=3.0 + n)
     label = describe_change(before, after)
-    assert len(label) <= MAX_LABEL and label.startswith("shots 1, 2, 3"), label
+    assert label == "shots 1-8: prompt, duration, camera", label  # each shot's durations do not fit: the kinds do
+    assert len(label) <= MAX_LABEL
     same = copy.deepcopy(before)
     for shot in same["plan"]["shots"][:2]:
         shot.update(speed=0.5, duration_s=4.0)
