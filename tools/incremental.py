@@ -74,6 +74,7 @@ from shotsmith.tools.render import (IMAGE_SUFFIXES, LoudnessReached, RenderResul
                                     _result, compile_sound, compile_timeline, graph_args, normalising_measurement,
                                     place_clips, reached_loudness,
                                     render_timeline, subtitle_track_args, timeline_sources)
+from shotsmith.tools.cache_files import DEFAULT_CACHE_BYTES, prune
 from shotsmith.tools.run_cost import clip_costs, output_frame_cost, stretch_cost
 from shotsmith.tools.spec import ToolContext, edit_tool
 
@@ -84,8 +85,6 @@ JOINABLE_CONTAINERS = {"mp4", "mov", "mkv"}
 JOINABLE_CODECS = {"libx264": "h264", "libx265": "hevc"}
 #: Files up to this size referenced by a graph (title text, ASS scripts) are keyed by content.
 CONTENT_KEY_LIMIT = 1 << 20
-#: Least recently used segments beyond this many bytes are removed after a render.
-DEFAULT_CACHE_BYTES = 4 << 30
 
 
 @dataclass(frozen=True)
@@ -554,21 +553,6 @@ def _concat_list(plans: list[SegmentPlan], dest: Path) -> None:
         quoted = str(plan.path.resolve()).replace("'", "'\\''")
         lines.append(f"file '{quoted}'")
     dest.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def prune(cache: Path, keep: Iterable[Path] = (), max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
-    """Remove the least recently used segments until the cache holds at most ``max_bytes``."""
-    kept = {Path(p).resolve() for p in keep}
-    files = [p for p in (*cache.glob("*.mp4"), *cache.glob("sound-*")) if p.is_file()]
-    files.sort(key=lambda p: p.stat().st_mtime)
-    total = sum(p.stat().st_size for p in files)
-    for path in files:
-        if total <= max_bytes:
-            break
-        if path.resolve() in kept:
-            continue
-        total -= path.stat().st_size
-        path.unlink(missing_ok=True)
 
 
 def render_incremental(timeline: Timeline, output: Path, *, cache: Path, resolve: Callable[[str], Path] | None = None,

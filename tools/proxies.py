@@ -46,7 +46,7 @@ from shotsmith.errors import CancelledError, ShotsmithError
 from shotsmith.media.ffmpeg import run_ffmpeg
 from shotsmith.media.probe import MediaInfo, probe
 from shotsmith.timeline import OutputSettings
-from shotsmith.tools.incremental import prune
+from shotsmith.tools.cache_files import prune
 from shotsmith.tools.render import _is_image, still_info
 
 log = logging.getLogger(__name__)

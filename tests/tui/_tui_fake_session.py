@@ -177,6 +177,9 @@ class ScriptedSession:
     def who_text(self) -> str:
         return f"Answering: {self.answering}"
 
+    def announce_who(self) -> str:
+        return self.who_text()
+
     def close(self) -> None:
         self.closed = True
 
