@@ -47,6 +47,24 @@ def _find_shot(text: str, count: int) -> int | None:
     return _shot_ref(match.group(1), count) if match else None
 
 
+_SHOTS = re.compile(r"\b(?:shots|scenes|clips)\s+(\d+(?:\s*(?:,|and|&|-|to|through)\s*\d+)+)", re.I)
+_EVERY_SHOT = re.compile(r"\b(?:all(?:\s+the)?|every|each)\s+(?:shots?|scenes?|clips?)\b|\b(?:shots?|scenes?) all\b", re.I)
+
+
+def _find_shots(text: str, count: int) -> list[int] | None:
+    """Several shots named at once: "shots 1 and 2", "shots 1, 3 and 4", "shots 2-4", "all shots"."""
+    if _EVERY_SHOT.search(text):
+        return list(range(1, count + 1)) or None
+    match = _SHOTS.search(text)
+    if not match:
+        return None
+    found: list[int] = []
+    for a, sep, b in re.findall(r"(\d+)(?:\s*(-|to|through)\s*(\d+))?", match.group(1)):
+        start, end = int(a), int(b) if sep else int(a)
+        found += [i for i in range(min(start, end), max(start, end) + 1) if i not in found]
+    return found if len(found) > 1 else None
+
+
 _IMAGE = r"[\w./\\-]+\.(?:png|jpe?g|webp)\b"
 #: Words before a cast member's name that are not the name ("this is my friend Mara", "this is the shop").
 _CAST_FILLER = {"my", "our", "your", "the", "a", "an", "this", "friend", "character", "hero", "heroine", "protagonist",
@@ -163,26 +181,29 @@ def parse_intent(text: str, *, shot_count: int) -> Intent | None:
     if match and len(match.group(2).split()) >= 2:
         return Intent("prompt", {"index": _shot_ref(match.group(1), shot_count), "prompt": match.group(2).strip()})
 
-    index = _find_shot(t, shot_count)
+    several = _find_shots(t, shot_count)
+    index = several[0] if several else _find_shot(t, shot_count)
     if index is not None:
         # Slower/faster change the playback speed (the same footage, shown longer or shorter: free);
-        # longer/shorter change the time on screen (a longer shot may need a new clip).
-        if re.search(r"\b(slower|slow(?:-|\s)?mo(?:tion)?|slow (?:it|that) down)\b", low):
-            return Intent("speed", {"index": index, "factor": 1 / 1.5})
-        if re.search(r"\b(faster|quicker|speed (?:it|that) up)\b", low):
-            return Intent("speed", {"index": index, "factor": 1.5})
+        # longer/shorter change the time on screen (a longer shot may need a new clip). "shots 1 and 2 faster"
+        # changes each of them (one edit, one undo step).
+        which = {"index": index, "indices": several or [index]}
+        if re.search(r"\b(slower|slow(?:-|\s)?mo(?:tion)?|slow (?:it|that|them) down)\b", low):
+            return Intent("speed", {**which, "factor": 1 / 1.5})
+        if re.search(r"\b(faster|quicker|speed (?:it|that|them) up)\b", low):
+            return Intent("speed", {**which, "factor": 1.5})
         if re.search(r"\b(longer|linger|more time|stretch)\b", low):
-            return Intent("duration", {"index": index, "factor": 1.5})
+            return Intent("duration", {**which, "factor": 1.5})
         if re.search(r"\b(shorter|snappier|less time|tighten)\b", low):
-            return Intent("duration", {"index": index, "factor": 1 / 1.5})
+            return Intent("duration", {**which, "factor": 1 / 1.5})
         match = re.search(r"(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", low)
         if match and re.search(r"\b(make|set|last|lasts|should be)\b", low):
-            return Intent("duration", {"index": index, "seconds": float(match.group(1))})
+            return Intent("duration", {**which, "seconds": float(match.group(1))})
         for words, camera in ((r"push[\s-]?in|zoom in", "zoom_in"), (r"pull[\s-]?back|zoom out", "zoom_out"),
                               (r"pan left", "pan_left"), (r"pan right|pan\b", "pan_right"), (r"tilt up", "tilt_up"),
                               (r"tilt down", "tilt_down"), (r"static|locked[\s-]?off|still camera", "static")):
             if re.search(words, low):
-                return Intent("camera", {"index": index, "camera": camera})
+                return Intent("camera", {**which, "camera": camera})
 
     ratio = parse_aspect_ratio(t)
     if ratio and len(t.split()) <= 8:

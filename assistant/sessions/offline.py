@@ -33,6 +33,10 @@ HISTORY_FILE = "offline_history.json"
 _EDIT_REQUEST = re.compile(r"\s*(?:please\s+)?(?:use|change|switch|set|replace|turn|swap|give|put)\b.*\b(?:voice|voices|"
                            r"voice[- ]?over|narration|narrator|captions?|subtitles?|music|song|soundtrack)\b",
                            re.IGNORECASE)
+#: An edit of numbered shots in words the offline planner does not know ("make shots 1 and 2 brighter"): answered
+#: with what it understands; planning it as a brief would replace the project's shots.
+_SHOT_EDIT = re.compile(r"\s*(?:please\s+)?(?:make|change|set|turn|give|put|edit|adjust)\b.*\b(?:shots?|scenes?|clips?)"
+                        r"\s*#?\s*\d", re.IGNORECASE)
 HELP = ("I am the offline planner and understand: a new brief; 'make shot 2 slower/faster' (speed); "
         "'make shot 2 longer/shorter' or 'shot 2 4 seconds' (duration); 'shot 3: <new prompt>'; 'shot 2 push in'; "
         "'swap the last two' / 'swap 1 and 3'; 'move shot 4 to 1'; 'vertical for Reels' / 'square'; "
@@ -143,7 +147,7 @@ class OfflineSession(SessionBase):
             # undo back before the first plan): a command, not a brief about the word "render".
             return self.reply(NO_PLAN)
         if plan is None or intent is None:
-            if plan is not None and (len(text.split()) < 6 or _EDIT_REQUEST.match(text)):
+            if plan is not None and (len(text.split()) < 6 or _EDIT_REQUEST.match(text) or _SHOT_EDIT.match(text)):
                 return self.reply(HELP)  # not a new brief: re-planning would replace the project's shots
             return self._plan(text)
         self._act(intent)
@@ -225,22 +229,23 @@ class OfflineSession(SessionBase):
             for unknown in unknown_tags_notice(a["prompt"], self.store.project.cast):  # "shot 1: @zed opens"
                 what += f" ({unknown})"
         elif intent.kind == "speed":
-            shot = find_shot(service.plan, a["index"])
-            speed = round(min(4.0, max(0.25, shot.speed * a["factor"])), 2)
-            service.edit(lambda p: edit_shot(p, a["index"], speed=speed))
-            shot = find_shot(service.plan, a["index"])
-            what = f"shot {a['index']} plays at {speed:g}x ({shot.duration_s:.2f} s on screen)"
+            speeds = {i: round(min(4.0, max(0.25, find_shot(service.plan, i).speed * a["factor"])), 2)
+                      for i in a.get("indices", [a["index"]])}
+            service.edit(lambda p: _each(p, speeds, lambda plan, i, v: edit_shot(plan, i, speed=v)))
+            what = "; ".join(f"shot {i} plays at {v:g}x ({find_shot(service.plan, i).duration_s:.2f} s on screen)"
+                             for i, v in speeds.items())
         elif intent.kind == "duration":
-            shot = find_shot(service.plan, a["index"])
-            seconds = max(0.5, a.get("seconds") or round(shot.duration_s * a["factor"], 2))
-            service.edit(lambda p: edit_shot(p, a["index"], duration_s=seconds))
-            what = f"shot {a['index']} is now {seconds:g} s"
+            lengths = {i: max(0.5, a.get("seconds") or round(find_shot(service.plan, i).duration_s * a["factor"], 2))
+                       for i in a.get("indices", [a["index"]])}
+            service.edit(lambda p: _each(p, lengths, lambda plan, i, v: edit_shot(plan, i, duration_s=v)))
+            what = "; ".join(f"shot {i} is now {v:g} s" for i, v in lengths.items())
         elif intent.kind == "continue":
             service.edit(lambda p: continue_from(p, a["index"], a["source"]))
             what = f"shot {a['index']} starts from the last frame of shot {a['source']} (a hard cut)"
         elif intent.kind == "camera":
-            service.edit(lambda p: edit_shot(p, a["index"], camera=CameraMove(a["camera"])))
-            what = f"shot {a['index']} camera: {a['camera']}"
+            moves = {i: CameraMove(a["camera"]) for i in a.get("indices", [a["index"]])}
+            service.edit(lambda p: _each(p, moves, lambda plan, i, v: edit_shot(plan, i, camera=v)))
+            what = f"{_shots_text(list(moves))} camera: {a['camera']}"
         elif intent.kind == "aspect":
             service.set_format(aspect_ratio=a["aspect_ratio"], method="regenerate")
             what = f"the video is now {a['aspect_ratio']}"
@@ -461,3 +466,15 @@ class OfflineSession(SessionBase):
         self.reply(f"Done: {said}" + (f"\nIt does not fit yet: {note}." if note else "")
                    + ("\nOnly the changed lines are spoken again; " if script is not None else "\n")
                    + "say 'generate' to update the video.")
+
+
+def _each(plan, values: dict, change):
+    """One edit of several shots (one undo step): ``change(plan, index, value)`` for each."""
+    for index, value in values.items():
+        plan = change(plan, index, value)
+    return plan
+
+
+def _shots_text(indices: list[int]) -> str:
+    return f"shot {indices[0]}" if len(indices) == 1 else "shots " + ", ".join(map(str, indices[:-1])) + \
+        f" and {indices[-1]}"
