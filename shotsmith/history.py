@@ -161,6 +161,8 @@ def _field_change(key: str, old: Any, new: Any, before: dict[str, Any], after: d
         return "footage" if new else "generated"
     if key == "source_length_s":
         return None
+    if key == "redo_of":  # the storyboard's "redo 2 with …": the still is drawn again from the new prompt
+        return "still redone" if new else None
     return key.replace("_", " ")
 
 

@@ -73,7 +73,7 @@ def test_chat_approves_panel_by_panel_and_redoes_one_still_before_any_video(tmp_
     assert redo.estimate.usd == pytest.approx(0.02)  # a first and a last frame at 0.01 USD each
     assert "keyframe(s) to generate with still-test (2, 2): about 0.02 USD" in texts(events)
     assert "a lower angle" in session.service.plan.shots[1].prompt
-    assert "edited" in session.store.history.index.entries[-1].label  # an undoable plan edit
+    assert session.store.history.index.entries[-1].label == "shot 2: prompt, still redone"  # an undoable edit
     done = collect(session.respond(True))
     assert {r.shot_index for r in StillBackend.requests} == {2}  # only that still was drawn again
     assert all("a lower angle" in r.prompt for r in StillBackend.requests)
