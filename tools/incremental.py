@@ -141,7 +141,7 @@ def supports(settings: OutputSettings) -> bool:
 
 
 def _placed(timeline: Timeline, settings: OutputSettings):
-    return place_clips(timeline.model_copy(update={"output": timeline.output.model_copy(update={"fps": settings.fps})}))
+    return place_clips(timeline, settings.fps)
 
 
 def plan_segments(timeline: Timeline, settings: OutputSettings) -> list[Segment]:

@@ -279,9 +279,10 @@ class _Placed:
         return self.end_frame - self.start_frame
 
 
-def place_clips(timeline: Timeline) -> list[_Placed]:
-    """Quantise every clip's span on the timeline to output frames; validate transitions fit."""
-    fps = timeline.output.fps
+def place_clips(timeline: Timeline, fps: float | None = None) -> list[_Placed]:
+    """Quantise every clip's span on the timeline to output frames (at ``fps``, else the timeline's own);
+    validate transitions fit."""
+    fps = fps or timeline.output.fps
     placed: list[_Placed] = []
     start = 0.0
     for i, clip in enumerate(timeline.clips):
@@ -764,7 +765,7 @@ class _Compiler:
     def compile(self) -> tuple[str | None, str | None, int]:
         if not self.t.clips:
             raise InvalidInputError("the timeline has no clips to render", hint="add clips first")
-        placed = place_clips(self.t.model_copy(update={"output": self.t.output.model_copy(update={"fps": self.fps})}))
+        placed = place_clips(self.t, self.fps)
         self.placed = placed
         if self.window is not None:
             return self.compile_window(placed)

@@ -40,7 +40,7 @@ OUTPUT_PIXEL_DEFAULT_S = 6.5e-9
 def clip_costs(timeline: Timeline, settings: OutputSettings, *, resolve: Callable[[str], Path],
                infos: dict[Path, MediaInfo]) -> list[float]:
     """The cost of reading each clip of ``timeline`` once, as a run's graph reads it (whole)."""
-    placed = place_clips(timeline.model_copy(update={"output": timeline.output.model_copy(update={"fps": settings.fps})}))
+    placed = place_clips(timeline, settings.fps)
     costs = []
     for p in placed:
         clip = p.clip
